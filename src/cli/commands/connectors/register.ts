@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import type { Runner } from '../../main.js';
+
+/** `connectr connectors ...`: wiring only; the work is in the modules imported on use. */
+export function registerConnectors(program: Command, runner: Runner): void {
+  const connectors = program
+    .command('connectors')
+    .description('list, inspect and validate connector definitions');
+
+  connectors
+    .command('list')
+    .description('list the connectors available (built-in, yours, and --connectors-dir)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./list.js')).listConnectors(ctx));
+    });
+
+  connectors
+    .command('show')
+    .description("show a connector's hosts, authentication and endpoints with their parameters")
+    .argument('<name>', 'connector name, e.g. gmail')
+    .argument('[endpoint]', 'show only this endpoint')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  connectr connectors show dropbox\n  connectr connectors show gmail list_messages\n  connectr connectors show onedrive --json',
+    )
+    .action(async (name: string, endpoint: string | undefined, _opts: unknown, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./show.js')).showConnector(ctx, name, endpoint));
+    });
+
+  connectors
+    .command('validate')
+    .description('check connector files and report every problem with file:line:column')
+    .argument('[paths...]', 'files or directories (default: every connector connectr loads)')
+    .addHelpText(
+      'after',
+      '\nExits 1 when a file is invalid.\n\nExamples:\n  connectr connectors validate ./my-api.yaml\n  connectr connectors validate ~/.config/connectr/connectors',
+    )
+    .action(async (paths: string[], _opts: unknown, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./validate.js')).validateConnectors(ctx, paths));
+    });
+
+  connectors
+    .command('schema')
+    .description('print the JSON Schema of the connector format, for editor completion')
+    .addHelpText(
+      'after',
+      '\nSave it next to your connectors and start each file with\n  # yaml-language-server: $schema=./connector.schema.json\n\nExample:\n  connectr connectors schema > ~/.config/connectr/connectors/connector.schema.json',
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./schema.js')).printSchema(ctx));
+    });
+}

@@ -1,0 +1,65 @@
+import { delimiter } from 'node:path';
+import { formatProblem } from '../core/connector/problem.js';
+import type { Registry } from '../core/connector/registry.js';
+import type { ConnectrPaths, Env } from '../core/paths.js';
+import { resolvePaths } from '../core/paths.js';
+import type { IO } from './io.js';
+import type { Output } from './output.js';
+import { createOutput } from './output.js';
+
+/** Options every command accepts (declared once on the program). */
+export interface GlobalOptions {
+  readonly json?: boolean;
+  readonly color?: boolean;
+  readonly connectorsDir?: readonly string[];
+}
+
+/**
+ * What a command's run function gets: streams, environment, file locations and the connector
+ * registry, all injected so tests can run commands in-process against temporary homes.
+ */
+export interface CliContext {
+  readonly io: IO;
+  readonly env: Env;
+  readonly paths: ConnectrPaths;
+  readonly out: Output;
+  /** Extra connector directories: --connectors-dir, then CONNECTR_CONNECTORS_DIR. */
+  readonly connectorDirs: readonly string[];
+  registry(): Promise<Registry>;
+}
+
+export function createContext(io: IO, env: Env, globals: GlobalOptions): CliContext {
+  const paths = resolvePaths(env);
+  const fromEnv = (env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
+  const connectorDirs = [...fromEnv, ...(globals.connectorsDir ?? [])];
+  const effectiveIO = globals.color === false ? { ...io, color: false } : io;
+  const out = createOutput(effectiveIO, globals.json === true);
+  let registry: Promise<Registry> | undefined;
+  return {
+    io: effectiveIO,
+    env,
+    paths,
+    out,
+    connectorDirs,
+    registry() {
+      registry ??= (async () => {
+        const { loadRegistry } = await import('../core/connector/registry.js');
+        const loaded = await loadRegistry({ userDir: paths.userConnectorsDir, extraDirs: connectorDirs });
+        warnInvalid(out, loaded);
+        return loaded;
+      })();
+      return registry;
+    },
+  };
+}
+
+/** A broken connector file is skipped, never fatal; say so once, with its first problem. */
+function warnInvalid(out: Output, registry: Registry): void {
+  for (const file of registry.invalid) {
+    const first = file.problems[0];
+    const more = file.problems.length > 1 ? ` (+${file.problems.length - 1} more)` : '';
+    out.warn(
+      `skipped invalid connector file ${first ? formatProblem(first) : file.file}${more}; run \`connectr connectors validate ${file.file}\``,
+    );
+  }
+}

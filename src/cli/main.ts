@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { isConnectrError } from '../core/errors.js';
+import type { Env } from '../core/paths.js';
+import type { CliContext, GlobalOptions } from './context.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import type { IO } from './io.js';
+import { write } from './io.js';
+import { registerConnectors } from './commands/connectors/register.js';
+
+/**
+ * The command tree. Only commander and this file load at start-up; each command's work lives
+ * in a module imported when that command runs, so `connectr --version` stays close to the
+ * cost of starting node itself.
+ */
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+export type Action = (ctx: CliContext) => Promise<void>;
+
+/** Wraps a command's work: builds its context from the global options, lets errors bubble to `run`. */
+export type Runner = (cmd: Command, action: Action) => Promise<void>;
+
+export function buildProgram(io: IO, env: Env): Command {
+  const program = new Command('connectr');
+  const runner: Runner = async (cmd, action) => {
+    const { createContext } = await import('./context.js');
+    await action(createContext(io, env, cmd.optsWithGlobals<GlobalOptions>()));
+  };
+  program
+    .description(
+      'Reach OAuth-protected APIs (Gmail, Dropbox, OneDrive, any API described in YAML) without writing OAuth code.',
+    )
+    .version(VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
+    .option('--no-color', 'no colour in output (NO_COLOR=1 does the same)')
+    .option(
+      '--connectors-dir <dir>',
+      'also load connector definitions from this directory (repeatable; CONNECTR_CONNECTORS_DIR too)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
+    .showSuggestionAfterError(true)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  connectr connectors list
+  connectr connectors show dropbox
+  connectr connectors validate ./my-api.yaml
+
+Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 login needed, 4 API error, 5 network or service unavailable.
+Docs: docs/cli.md`,
+    );
+  registerConnectors(program, runner);
+  configureTree(program, io);
+  return program;
+}
+
+/** Output and error behaviour that every (sub)command must share. */
+function configureTree(command: Command, io: IO): void {
+  command
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+    })
+    .showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
+  for (const sub of command.commands) configureTree(sub, io);
+}
+
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Runs the CLI and returns the exit code; never throws, never calls process.exit. */
+export async function run(argv: readonly string[], io: IO, env: Env): Promise<number> {
+  const program = buildProgram(io, env);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    return reportError(error, io, env);
+  }
+}
+
+export function reportError(error: unknown, io: IO, env: Env): number {
+  if (error instanceof CommanderError) {
+    // Help and version are normal exits; anything else commander rejects is a usage error,
+    // already printed by commander itself.
+    if (['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(error.code)) {
+      return EXIT.ok;
+    }
+    return EXIT.usage;
+  }
+  const red = (text: string): string => (io.color ? `\u001b[31m${text}\u001b[39m` : text);
+  if (isConnectrError(error)) {
+    write(io.stderr, `${red('error:')} ${error.message}`);
+    for (const line of error.details) write(io.stderr, `  ${line}`);
+    if (error.hint) write(io.stderr, `hint: ${error.hint}`);
+    return exitCodeFor(error.code);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  write(io.stderr, `${red('error:')} internal error: ${message}`);
+  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack) write(io.stderr, error.stack);
+  else
+    write(
+      io.stderr,
+      'hint: this is a bug in connectr; run again with CONNECTR_DEBUG=1 and report the output',
+    );
+  return EXIT.input;
+}

@@ -1,0 +1,108 @@
+import { Chalk } from 'chalk';
+import type { ChalkInstance } from 'chalk';
+import type { IO } from './io.js';
+import { write } from './io.js';
+
+/**
+ * How results reach the user: JSON for programs (when --json is given or stdout is not a
+ * terminal), aligned text for people. Progress and warnings go to stderr so a pipe only ever
+ * carries the result.
+ */
+export interface Output {
+  readonly io: IO;
+  readonly json: boolean;
+  readonly style: ChalkInstance;
+  /** A JSON value: indented on a terminal, one line when piped. */
+  printJson(value: unknown): void;
+  line(text?: string): void;
+  warn(text: string): void;
+  info(text: string): void;
+}
+
+export function createOutput(io: IO, forceJson: boolean): Output {
+  const style = new Chalk({ level: io.color ? 1 : 0 });
+  return {
+    io,
+    json: forceJson || !io.stdoutIsTTY,
+    style,
+    printJson(value) {
+      write(io.stdout, JSON.stringify(value, null, io.stdoutIsTTY ? 2 : undefined));
+    },
+    line(text = '') {
+      write(io.stdout, text);
+    },
+    warn(text) {
+      write(io.stderr, `${style.yellow('warning:')} ${text}`);
+    },
+    info(text) {
+      write(io.stderr, text);
+    },
+  };
+}
+
+export interface Column<T> {
+  readonly header: string;
+  readonly value: (row: T) => string;
+  /** This column absorbs the shortfall when the terminal is narrow. */
+  readonly shrink?: boolean;
+}
+
+/** Rows as aligned columns, fitted to the terminal width by cutting the shrinkable column. */
+export function table<T>(
+  rows: readonly T[],
+  columns: readonly Column<T>[],
+  width: number,
+  style: ChalkInstance,
+): string {
+  const cells = rows.map((row) => columns.map((c) => c.value(row)));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));
+  const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
+  const shrinkAt = columns.findIndex((c) => c.shrink);
+  if (total > width && shrinkAt >= 0) {
+    widths[shrinkAt] = Math.max(10, (widths[shrinkAt] ?? 0) - (total - width));
+  }
+  const fit = (text: string, i: number): string => {
+    const w = widths[i] ?? 0;
+    const cut = text.length > w ? `${text.slice(0, Math.max(0, w - 1))}…` : text;
+    return i === columns.length - 1 ? cut : cut.padEnd(w);
+  };
+  const header = columns.map((c, i) => style.bold(fit(c.header, i))).join('  ');
+  return [header, ...cells.map((r) => r.map((text, i) => fit(text, i)).join('  '))].join('\n');
+}
+
+/** Words of `text` in lines of at most `width` characters (a word longer than that stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (current && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current ? `${current} ${word}` : word;
+    }
+  }
+  if (current) lines.push(current);
+  return lines.length ? lines : [''];
+}
+
+/** `term   text` pairs, the text wrapped in its own column, as in --help output. */
+export function definitionList(
+  items: readonly { term: string; text: string }[],
+  width: number,
+  indent = 2,
+): string {
+  const termWidth = Math.min(36, Math.max(...items.map((i) => i.term.length)));
+  const textWidth = Math.max(30, width - indent - termWidth - 2);
+  const pad = ' '.repeat(indent);
+  return items
+    .map(({ term, text }) => {
+      const [first = '', ...rest] = wrap(text, textWidth);
+      const head =
+        term.length > termWidth
+          ? `${pad}${term}\n${pad}${' '.repeat(termWidth + 2)}${first}`
+          : `${pad}${term.padEnd(termWidth)}  ${first}`;
+      return [head, ...rest.map((l) => `${pad}${' '.repeat(termWidth + 2)}${l}`)].join('\n').trimEnd();
+    })
+    .join('\n');
+}

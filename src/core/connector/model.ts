@@ -1,0 +1,178 @@
+import type {
+  AuthDefinition,
+  ConnectorDefinition,
+  EndpointDefinition,
+  JsonPath,
+  ParamDefinition,
+} from './schema.js';
+
+/**
+ * The validated, normalised connector the engine works with: defaults filled in, every
+ * endpoint knows its host, every param its wire name and CLI flag. Built once from a
+ * definition by `toConnector`; plain data so it can be cached as JSON.
+ */
+
+export type ConnectorOrigin = 'builtin' | 'user' | 'extra';
+
+export interface ConnectorSource {
+  readonly file: string;
+  readonly origin: ConnectorOrigin;
+  /** The file this one replaces, when a user connector overrides another of the same name. */
+  readonly overrides?: string;
+}
+
+export interface Host {
+  readonly key: string;
+  readonly url: string;
+  /** Environment variable that overrides `url`. */
+  readonly env: string;
+  readonly description?: string;
+}
+
+export interface Param extends ParamDefinition {
+  readonly key: string;
+  /** Name on the wire (query key, header name, body field). */
+  readonly wireName: string;
+  /** Long CLI flag, without the leading dashes. */
+  readonly flag: string;
+}
+
+export interface Endpoint extends Omit<EndpointDefinition, 'params' | 'host'> {
+  readonly name: string;
+  readonly host: string;
+  readonly params: readonly Param[];
+}
+
+export type ResolvedAuth =
+  | (Extract<AuthDefinition, { type: 'oauth2' }> & {
+      readonly client_id_env: string;
+      readonly client_secret_env: string;
+    })
+  | (Extract<AuthDefinition, { type: 'api_key' }> & { readonly env: string })
+  | (Extract<AuthDefinition, { type: 'basic' }> & {
+      readonly username_env: string;
+      readonly password_env: string;
+    })
+  | Extract<AuthDefinition, { type: 'none' }>;
+
+export interface Connector {
+  readonly name: string;
+  readonly displayName: string;
+  readonly version: string;
+  readonly docsUrl: string;
+  readonly description: string;
+  readonly hosts: readonly Host[];
+  readonly auth: ResolvedAuth;
+  readonly identity?: { readonly endpoint: string; readonly path: JsonPath };
+  readonly rateLimit: {
+    readonly retryStatuses: readonly number[];
+    readonly retryAfterHeaders: readonly string[];
+    readonly resetHeaders: readonly string[];
+    readonly retryAfterPath?: JsonPath;
+  };
+  readonly errors: {
+    readonly messagePaths: readonly JsonPath[];
+    readonly codePaths: readonly JsonPath[];
+  };
+  readonly endpoints: readonly Endpoint[];
+  readonly source: ConnectorSource;
+}
+
+/** CONNECTR_GMAIL_..., from a connector or host name. */
+export function envSegment(name: string): string {
+  return name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** `maxResults` -> `max-results`, `$top` -> `top`, `from_path` -> `from-path`. */
+export function defaultFlag(key: string): string {
+  return key
+    .replace(/^[^A-Za-z]+/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .replace(/_/g, '-')
+    .toLowerCase();
+}
+
+export function toConnector(def: ConnectorDefinition, source: ConnectorSource): Connector {
+  const connectorEnv = envSegment(def.name);
+  const hosts: Host[] = Object.entries(def.hosts).map(([key, host]) => {
+    const env = `CONNECTR_${connectorEnv}_${envSegment(key)}_BASE_URL`;
+    if (typeof host === 'string') return { key, url: host, env };
+    return {
+      key,
+      url: host.url,
+      env: host.env ?? env,
+      ...(host.description === undefined ? {} : { description: host.description }),
+    };
+  });
+  const defaultHost = hosts[0]?.key ?? 'api';
+  const endpoints: Endpoint[] = Object.entries(def.endpoints).map(([name, ep]) => {
+    const { params, host, ...rest } = ep;
+    return {
+      ...rest,
+      name,
+      host: host ?? defaultHost,
+      params: Object.entries(params).map(([key, p]) => ({
+        ...p,
+        key,
+        wireName: p.name ?? key,
+        flag: p.flag ?? defaultFlag(key),
+      })),
+    };
+  });
+  return {
+    name: def.name,
+    displayName: def.display_name,
+    version: String(def.version),
+    docsUrl: def.docs_url,
+    description: def.description,
+    hosts,
+    auth: resolveAuth(def.auth, connectorEnv),
+    ...(def.identity ? { identity: def.identity } : {}),
+    rateLimit: {
+      retryStatuses: def.rate_limit?.retry_statuses ?? [429, 503],
+      retryAfterHeaders: def.rate_limit?.retry_after_headers ?? ['Retry-After'],
+      resetHeaders: def.rate_limit?.reset_headers ?? [],
+      ...(def.rate_limit?.retry_after_path ? { retryAfterPath: def.rate_limit.retry_after_path } : {}),
+    },
+    errors: {
+      messagePaths: def.errors?.message_paths ?? [],
+      codePaths: def.errors?.code_paths ?? [],
+    },
+    endpoints,
+    source,
+  };
+}
+
+function resolveAuth(auth: AuthDefinition, env: string): ResolvedAuth {
+  switch (auth.type) {
+    case 'oauth2':
+      return {
+        ...auth,
+        client_id_env: auth.client_id_env ?? `${env}_CLIENT_ID`,
+        client_secret_env: auth.client_secret_env ?? `${env}_CLIENT_SECRET`,
+      };
+    case 'api_key':
+      return { ...auth, env: auth.env ?? `${env}_API_KEY` };
+    case 'basic':
+      return {
+        ...auth,
+        username_env: auth.username_env ?? `${env}_USERNAME`,
+        password_env: auth.password_env ?? `${env}_PASSWORD`,
+      };
+    case 'none':
+      return auth;
+  }
+}
+
+export function findEndpoint(connector: Connector, name: string): Endpoint | undefined {
+  return connector.endpoints.find((e) => e.name === name);
+}
+
+export function findHost(connector: Connector, key: string): Host | undefined {
+  return connector.hosts.find((h) => h.key === key);
+}
+
+/** The base URL requests go to: the host's environment override when set, else its URL. */
+export function effectiveHostUrl(host: Host, env: Readonly<Record<string, string | undefined>>): string {
+  return env[host.env] || host.url;
+}

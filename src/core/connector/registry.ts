@@ -1,0 +1,164 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConnectrError, messageOf } from '../errors.js';
+import { closest } from '../suggest.js';
+import { parseConnector } from './load.js';
+import type { DefinitionProblem } from './problem.js';
+import type { Connector, ConnectorOrigin } from './model.js';
+
+/**
+ * All connectors a command can use: the built-in ones shipped in `connectors/`, then the
+ * user's connectors directory, then any extra directories (`--connectors-dir`). A later file
+ * replaces an earlier one of the same name, so a user can fix or extend a built-in connector
+ * without waiting for a release. A broken file is reported and skipped; it never hides the
+ * others.
+ */
+
+export const BUILTIN_CONNECTORS_DIR = fileURLToPath(new URL('../../../connectors/', import.meta.url));
+
+export interface RegistryOptions {
+  readonly builtinDir?: string;
+  /** The user's connectors directory; skipped quietly when it does not exist. */
+  readonly userDir?: string;
+  /** Directories named explicitly; each must exist. */
+  readonly extraDirs?: readonly string[];
+}
+
+export interface FileProblems {
+  readonly file: string;
+  readonly origin: ConnectorOrigin;
+  readonly problems: readonly DefinitionProblem[];
+}
+
+export class Registry {
+  constructor(
+    readonly connectors: readonly Connector[],
+    readonly invalid: readonly FileProblems[],
+  ) {}
+
+  get(name: string): Connector | undefined {
+    return this.connectors.find((c) => c.name === name);
+  }
+
+  /** The connector called `name`, or an error that suggests the nearest name. */
+  require(name: string): Connector {
+    const found = this.get(name);
+    if (found) return found;
+    const names = this.connectors.map((c) => c.name);
+    const suggestion = closest(name, names);
+    const broken = this.invalid.find((f) => f.file.includes(name));
+    throw new ConnectrError('not_found', `unknown connector "${name}"`, {
+      hint: broken
+        ? `${broken.file} failed to load; run \`connectr connectors validate ${broken.file}\``
+        : suggestion
+          ? `did you mean "${suggestion}"? Run \`connectr connectors list\` to see all.`
+          : `available: ${names.join(', ') || 'none'}. Run \`connectr connectors list\`.`,
+    });
+  }
+}
+
+export const CONNECTOR_FILE = /\.ya?ml$/i;
+
+export async function loadRegistry(options: RegistryOptions = {}): Promise<Registry> {
+  const dirs: { dir: string; origin: ConnectorOrigin; mustExist: boolean }[] = [
+    { dir: options.builtinDir ?? BUILTIN_CONNECTORS_DIR, origin: 'builtin', mustExist: true },
+  ];
+  if (options.userDir) dirs.push({ dir: options.userDir, origin: 'user', mustExist: false });
+  for (const dir of options.extraDirs ?? [])
+    dirs.push({ dir: resolve(dir), origin: 'extra', mustExist: true });
+
+  const byName = new Map<string, Connector>();
+  const invalid: FileProblems[] = [];
+  for (const { dir, origin, mustExist } of dirs) {
+    const files = await listConnectorFiles(dir, mustExist);
+    const seenHere = new Map<string, string>();
+    for (const file of files) {
+      const result = await loadConnectorFile(file, origin);
+      if (!result.ok) {
+        invalid.push({ file, origin, problems: result.problems });
+        continue;
+      }
+      const { connector } = result;
+      const twin = seenHere.get(connector.name);
+      if (twin) {
+        invalid.push({
+          file,
+          origin,
+          problems: [
+            {
+              file,
+              line: 1,
+              column: 1,
+              path: 'name',
+              message: `connector "${connector.name}" is already defined in ${twin} in the same directory; rename one`,
+            },
+          ],
+        });
+        continue;
+      }
+      seenHere.set(connector.name, file);
+      const previous = byName.get(connector.name);
+      byName.set(
+        connector.name,
+        previous
+          ? { ...connector, source: { ...connector.source, overrides: previous.source.file } }
+          : connector,
+      );
+    }
+  }
+  const connectors = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  return new Registry(connectors, invalid);
+}
+
+export async function loadConnectorFile(
+  file: string,
+  origin: ConnectorOrigin,
+): Promise<ReturnType<typeof parseConnector>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    return {
+      ok: false,
+      problems: [{ file, line: 1, column: 1, path: '', message: `cannot read file: ${messageOf(error)}` }],
+    };
+  }
+  return parseConnector(text, { file, origin });
+}
+
+/** The connector files in `dir`, sorted so loading order (and so overrides) is stable. */
+export async function listConnectorFiles(dir: string, mustExist: boolean): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (error) {
+    if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new ConnectrError('invalid_input', `cannot read connectors directory ${dir}: ${messageOf(error)}`, {
+      hint: 'pass an existing directory to --connectors-dir',
+    });
+  }
+  return entries
+    .filter((e) => CONNECTOR_FILE.test(e))
+    .sort()
+    .map((e) => join(dir, e));
+}
+
+/** Expands files and directories given on the command line into connector files. */
+export async function expandPaths(paths: readonly string[]): Promise<string[]> {
+  const files: string[] = [];
+  for (const path of paths) {
+    const full = resolve(path);
+    let info;
+    try {
+      info = await stat(full);
+    } catch {
+      throw new ConnectrError('invalid_input', `no such file or directory: ${path}`, {
+        hint: 'give the path of a connector .yaml file or of a directory of them',
+      });
+    }
+    if (info.isDirectory()) files.push(...(await listConnectorFiles(full, true)));
+    else files.push(full);
+  }
+  return files;
+}

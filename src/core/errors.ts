@@ -1,0 +1,60 @@
+/**
+ * Every failure a user can cause or meet is a ConnectrError: a stable code for programs,
+ * a message for humans and a hint that says how to fix it. Front-ends map the code once
+ * (exit code in the CLI, HTTP status in the server); nothing below them decides that.
+ */
+export const ERROR_CODES = [
+  /** The command line itself is wrong (unknown flag, missing argument). */
+  'usage',
+  /** An input value is wrong: a parameter, a file, a connector definition. */
+  'invalid_input',
+  /** A connector definition does not validate. */
+  'invalid_connector',
+  /** Something named does not exist (connector, endpoint, account). */
+  'not_found',
+  /** No usable credentials: log in first. */
+  'auth_required',
+  /** Credentials exist but were rejected or expired beyond refresh. */
+  'auth_expired',
+  /** The upstream API answered with an error. */
+  'upstream',
+  /** The network or a local service (keychain, database) could not be reached. */
+  'unavailable',
+  /** The operation was cancelled or timed out. */
+  'timeout',
+  /** A bug in connectr. */
+  'internal',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ConnectrErrorOptions {
+  hint?: string | undefined;
+  /** Extra lines shown under the message (e.g. one line per validation problem). */
+  details?: readonly string[] | undefined;
+  cause?: unknown;
+}
+
+export class ConnectrError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, options: ConnectrErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'ConnectrError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isConnectrError(error: unknown): error is ConnectrError {
+  return error instanceof ConnectrError;
+}
+
+/** The message of anything thrown, for wrapping foreign errors without losing their words. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,56 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConnector } from '../../src/core/connector/load.js';
+import { runCli } from '../helpers/io.js';
+import { tempHome } from '../helpers/home.js';
+
+const root = join(import.meta.dirname, '../..');
+const read = (file: string): string => readFileSync(join(root, file), 'utf8');
+
+/** The fenced blocks of `lang` under the heading `heading` in a Markdown file. */
+function blocksUnder(markdown: string, heading: string, lang: string): string[] {
+  const start = markdown.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`no heading ${heading}`);
+  const rest = markdown.slice(start + heading.length + 2);
+  // Up to the next heading of the same level (code blocks hold `# comments`, never `## `).
+  const end = rest.search(/\n## /);
+  const section = end === -1 ? rest : rest.slice(0, end);
+  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
+}
+
+describe('documentation examples', () => {
+  const home = tempHome();
+  const dir = mkdtempSync(join(tmpdir(), 'connectr-docs-'));
+  afterAll(() => {
+    home.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const [example] = blocksUnder(read('docs/connectors.md'), '## A complete example', 'yaml');
+
+  it('the complete connector example in docs/connectors.md is valid', () => {
+    expect(example).toBeDefined();
+    const result = parseConnector(example ?? '', { file: 'github.yaml', origin: 'extra' });
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+
+  it('gives the flags the docs say it gives', async () => {
+    writeFileSync(join(dir, 'github.yaml'), example ?? '');
+    const r = await runCli(['connectors', 'show', 'github', '--connectors-dir', dir], home.env, {
+      tty: true,
+    });
+    expect(r.code).toBe(0);
+    for (const flag of ['--visibility', '--sort', '--per-page', '--page', '--text <string>']) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  it('the README gives the two set-up commands, and CI runs its test command', () => {
+    const readme = read('README.md');
+    expect(readme).toContain('npm ci && npx connectr connectors list');
+    expect(readme).toContain('```sh\nnpm test\n```');
+    expect(read('.ci/run')).toMatch(/^npm test$/m);
+  });
+});

@@ -1,0 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A throw-away CONNECTR_HOME, so no test reads or writes the developer's real files. */
+export function tempHome(): { dir: string; env: Record<string, string>; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'connectr-test-'));
+  return {
+    dir,
+    env: { CONNECTR_HOME: dir, HOME: dir, PATH: process.env.PATH ?? '' },
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

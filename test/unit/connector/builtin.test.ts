@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { findEndpoint } from '../../../src/core/connector/model.js';
+import type { Connector, Endpoint } from '../../../src/core/connector/model.js';
+import { loadRegistry } from '../../../src/core/connector/registry.js';
+
+const registry = await loadRegistry();
+
+function endpoint(connector: string, name: string): Endpoint {
+  const found = findEndpoint(registry.require(connector), name);
+  if (!found) throw new Error(`no endpoint ${connector}.${name}`);
+  return found;
+}
+
+function param(ep: Endpoint, key: string) {
+  const found = ep.params.find((p) => p.key === key);
+  if (!found) throw new Error(`no param ${key} in ${ep.name}`);
+  return found;
+}
+
+describe('built-in connectors', () => {
+  it('all load without problems', () => {
+    expect(registry.invalid).toEqual([]);
+    expect(registry.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive']);
+  });
+
+  it.each(['dropbox', 'gmail', 'onedrive'])(
+    '%s: every endpoint has a summary, docs link and scopes',
+    (name) => {
+      const c: Connector = registry.require(name);
+      for (const ep of c.endpoints) {
+        expect(ep.summary, ep.name).not.toBe('');
+        expect(ep.docs_url, ep.name).toMatch(/^https:\/\//);
+        expect(ep.scopes?.length, ep.name).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  describe('gmail', () => {
+    const gmail = registry.require('gmail');
+    it('offers the endpoints users ask for first', () => {
+      const names = gmail.endpoints.map((e) => e.name);
+      for (const needed of [
+        'list_messages',
+        'get_message',
+        'send_message',
+        'trash_message',
+        'delete_message',
+        'modify_message',
+        'list_labels',
+        'list_threads',
+      ]) {
+        expect(names).toContain(needed);
+      }
+    });
+    it('asks Google for offline access with PKCE', () => {
+      expect(gmail.auth.type).toBe('oauth2');
+      if (gmail.auth.type !== 'oauth2') return;
+      expect(gmail.auth.authorization_params).toMatchObject({ access_type: 'offline' });
+      expect(gmail.auth.pkce).toBe(true);
+      expect(gmail.auth.client_id_env).toBe('GMAIL_CLIENT_ID');
+    });
+    it('lists messages with page tokens and repeated labelIds', () => {
+      const ep = endpoint('gmail', 'list_messages');
+      expect(ep.method).toBe('GET');
+      expect(ep.path).toBe('/gmail/v1/users/{userId}/messages');
+      expect(ep.pagination).toMatchObject({ style: 'page_token', request_param: 'pageToken' });
+      expect(param(ep, 'labelIds')).toMatchObject({ in: 'query', type: 'array', flag: 'label-ids' });
+    });
+    it('permanent delete needs the full mail scope', () => {
+      expect(endpoint('gmail', 'delete_message').scopes).toEqual(['https://mail.google.com/']);
+    });
+  });
+
+  describe('dropbox', () => {
+    const dropbox = registry.require('dropbox');
+    it('has the RPC and content hosts, each overridable', () => {
+      expect(dropbox.hosts.map((h) => [h.key, h.env])).toEqual([
+        ['api', 'CONNECTR_DROPBOX_API_BASE_URL'],
+        ['content', 'CONNECTR_DROPBOX_CONTENT_BASE_URL'],
+      ]);
+    });
+    it('uploads and downloads on the content host with Dropbox-API-Arg', () => {
+      for (const name of ['upload', 'download']) {
+        const ep = endpoint('dropbox', name);
+        expect(ep.host).toBe('content');
+        expect(ep.request?.json_header).toBe('Dropbox-API-Arg');
+        expect(param(ep, 'path').in).toBe('json_header');
+      }
+      expect(endpoint('dropbox', 'download').response).toMatchObject({
+        encoding: 'binary',
+        result_header: 'Dropbox-API-Result',
+      });
+      expect(endpoint('dropbox', 'upload').upload_session).toMatchObject({ protocol: 'dropbox' });
+    });
+    it('continues listings and searches with cursors', () => {
+      expect(endpoint('dropbox', 'list_folder').pagination).toMatchObject({
+        style: 'cursor',
+        continue_endpoint: 'list_folder_continue',
+      });
+      expect(endpoint('dropbox', 'search').pagination).toMatchObject({
+        style: 'cursor',
+        continue_endpoint: 'search_continue',
+      });
+    });
+    it('lets users type / for the root folder, which Dropbox calls ""', () => {
+      expect(param(endpoint('dropbox', 'list_folder'), 'path').aliases).toEqual({ '/': '' });
+    });
+    it('renames the page-size param so it does not clash with --limit', () => {
+      expect(param(endpoint('dropbox', 'list_folder'), 'limit').flag).toBe('page-size');
+    });
+    it('asks for offline tokens on a fixed registered redirect port', () => {
+      if (dropbox.auth.type !== 'oauth2') throw new Error('oauth2 expected');
+      expect(dropbox.auth.authorization_params).toMatchObject({ token_access_type: 'offline' });
+      expect(dropbox.auth.redirect?.port).toBeTypeOf('number');
+      expect(dropbox.auth.revocation_style).toBe('bearer');
+    });
+  });
+
+  describe('onedrive', () => {
+    const onedrive = registry.require('onedrive');
+    it('requests offline_access from the Microsoft identity platform', () => {
+      if (onedrive.auth.type !== 'oauth2') throw new Error('oauth2 expected');
+      expect(onedrive.auth.scopes).toContain('offline_access');
+      expect(onedrive.auth.grants).toContain('device_code');
+      expect(onedrive.auth.redirect?.host).toBe('localhost');
+    });
+    it('lists children at the root, by id and by path, following @odata.nextLink', () => {
+      for (const name of ['list_root_children', 'list_children', 'list_children_by_path']) {
+        expect(endpoint('onedrive', name).pagination).toMatchObject({
+          style: 'next_link',
+          next_path: ['@odata.nextLink'],
+        });
+      }
+      expect(param(endpoint('onedrive', 'list_children_by_path'), 'path').style).toBe('path');
+    });
+    it('escapes search text as an OData string', () => {
+      expect(param(endpoint('onedrive', 'search'), 'q').style).toBe('odata_string');
+    });
+    it('uploads in 320 KiB multiples through upload sessions', () => {
+      const session = endpoint('onedrive', 'upload').upload_session;
+      expect(session?.protocol).toBe('graph');
+      expect((session?.chunk_size ?? 1) % 327680).toBe(0);
+    });
+  });
+});
