@@ -25,10 +25,12 @@ export interface CliContext {
   readonly out: Output;
   /** Extra connector directories: --connectors-dir, then CONNECTR_CONNECTORS_DIR. */
   readonly connectorDirs: readonly string[];
+  /** Aborted when the user interrupts (Ctrl-C); long operations must stop and clean up. */
+  readonly signal: AbortSignal;
   registry(): Promise<Registry>;
 }
 
-export function createContext(io: IO, env: Env, globals: GlobalOptions): CliContext {
+export function createContext(io: IO, env: Env, globals: GlobalOptions, signal: AbortSignal): CliContext {
   const paths = resolvePaths(env);
   const fromEnv = (env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
   const connectorDirs = [...fromEnv, ...(globals.connectorsDir ?? [])];
@@ -41,6 +43,7 @@ export function createContext(io: IO, env: Env, globals: GlobalOptions): CliCont
     paths,
     out,
     connectorDirs,
+    signal,
     registry() {
       registry ??= (async () => {
         const { loadRegistry } = await import('../core/connector/registry.js');

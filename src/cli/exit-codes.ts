@@ -8,6 +8,8 @@ export const EXIT = {
   auth: 3,
   upstream: 4,
   unavailable: 5,
+  /** 128 + SIGINT, as shells report an interrupted command. */
+  cancelled: 130,
 } as const;
 
 export function exitCodeFor(code: ErrorCode): number {
@@ -22,6 +24,8 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'unavailable':
     case 'timeout':
       return EXIT.unavailable;
+    case 'cancelled':
+      return EXIT.cancelled;
     case 'invalid_input':
     case 'invalid_connector':
     case 'not_found':

@@ -6,7 +6,11 @@ import type { CliContext, GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
+import { registerAccounts } from './commands/accounts/register.js';
+import { registerApps } from './commands/apps/register.js';
+import { registerAuth } from './commands/auth/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
+import { registerVault } from './commands/vault/register.js';
 
 /**
  * The command tree. Only commander and this file load at start-up; each command's work lives
@@ -23,11 +27,11 @@ export type Action = (ctx: CliContext) => Promise<void>;
 /** Wraps a command's work: builds its context from the global options, lets errors bubble to `run`. */
 export type Runner = (cmd: Command, action: Action) => Promise<void>;
 
-export function buildProgram(io: IO, env: Env): Command {
+export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
   const program = new Command('connectr');
   const runner: Runner = async (cmd, action) => {
     const { createContext } = await import('./context.js');
-    await action(createContext(io, env, cmd.optsWithGlobals<GlobalOptions>()));
+    await action(createContext(io, env, cmd.optsWithGlobals<GlobalOptions>(), signal));
   };
   program
     .description(
@@ -49,12 +53,18 @@ export function buildProgram(io: IO, env: Env): Command {
 Examples:
   connectr connectors list
   connectr connectors show dropbox
-  connectr connectors validate ./my-api.yaml
+  connectr auth gmail
+  connectr accounts
+  curl -H "Authorization: Bearer $(connectr token gmail)" https://gmail.googleapis.com/gmail/v1/users/me/profile
 
 Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 login needed, 4 API error, 5 network or service unavailable.
 Docs: docs/cli.md`,
     );
   registerConnectors(program, runner);
+  registerAuth(program, runner);
+  registerAccounts(program, runner);
+  registerApps(program, runner);
+  registerVault(program, runner);
   configureTree(program, io);
   return program;
 }
@@ -78,8 +88,13 @@ function commandPath(command: Command): string {
 }
 
 /** Runs the CLI and returns the exit code; never throws, never calls process.exit. */
-export async function run(argv: readonly string[], io: IO, env: Env): Promise<number> {
-  const program = buildProgram(io, env);
+export async function run(
+  argv: readonly string[],
+  io: IO,
+  env: Env,
+  signal: AbortSignal = new AbortController().signal,
+): Promise<number> {
+  const program = buildProgram(io, env, signal);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;

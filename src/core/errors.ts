@@ -20,8 +20,10 @@ export const ERROR_CODES = [
   'upstream',
   /** The network or a local service (keychain, database) could not be reached. */
   'unavailable',
-  /** The operation was cancelled or timed out. */
+  /** The operation timed out. */
   'timeout',
+  /** The user interrupted the operation (Ctrl-C). */
+  'cancelled',
   /** A bug in connectr. */
   'internal',
 ] as const;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 
 export const BIN = join(import.meta.dirname, '../../bin/connectr.js');
@@ -32,4 +33,57 @@ export function runBin(
     });
     child.stdin.end(options.input ?? '');
   });
+}
+
+export interface RunningBin {
+  readonly child: ChildProcessWithoutNullStreams;
+  /** Resolves with the first match of `pattern` in stderr. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  readonly done: Promise<ProcessResult>;
+}
+
+/** Starts the binary and lets the test talk to it while it runs (stdin, signals, stderr). */
+export function startBin(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+  timeoutMs = 30_000,
+): RunningBin {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    waiters.forEach((w) => {
+      w();
+    });
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<ProcessResult>((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return {
+    child,
+    done,
+    waitForStderr(pattern, waitMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const match = pattern.exec(stderr);
+          if (match) {
+            clearTimeout(t);
+            resolve(match);
+          }
+        };
+        const t = setTimeout(() => {
+          reject(new Error(`stderr never matched ${String(pattern)}:\n${stderr}`));
+        }, waitMs);
+        waiters.push(check);
+        check();
+      });
+    },
+  };
 }

@@ -7,7 +7,13 @@ export function tempHome(): { dir: string; env: Record<string, string>; cleanup:
   const dir = mkdtempSync(join(tmpdir(), 'connectr-test-'));
   return {
     dir,
-    env: { CONNECTR_HOME: dir, HOME: dir, PATH: process.env.PATH ?? '' },
+    env: {
+      CONNECTR_HOME: dir,
+      HOME: dir,
+      PATH: process.env.PATH ?? '',
+      // The private test keychain started by test/setup/keychain.ts.
+      DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? '',
+    },
     cleanup: () => {
       rmSync(dir, { recursive: true, force: true });
     },

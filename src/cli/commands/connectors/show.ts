@@ -1,4 +1,6 @@
+import { tokenEnvName } from '../../../core/auth/tokens.js';
 import { effectiveHostUrl, findEndpoint } from '../../../core/connector/model.js';
+import { oauthEnvName } from '../../../core/oauth/endpoints.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { closest } from '../../../core/suggest.js';
@@ -87,6 +89,11 @@ function printAuth(out: Output, connector: Connector): void {
       if (auth.client_secret !== 'none')
         row(`client secret`, `$${auth.client_secret_env} (${auth.client_secret})`);
       row('register an app', auth.app_registration_url ?? connector.docsUrl);
+      row(
+        'override URLs with',
+        oauthEnvName(connector.name, '{AUTHORIZATION,TOKEN,REVOCATION,DEVICE_AUTHORIZATION}_URL'),
+      );
+      row('token for scripts', `$${tokenEnvName(connector.name)} (takes precedence over signed-in accounts)`);
       break;
     }
     case 'api_key':

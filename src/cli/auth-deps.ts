@@ -1,0 +1,88 @@
+import { createInterface } from 'node:readline';
+import type { AuthDeps } from '../core/auth/deps.js';
+import { systemClock } from '../core/clock.js';
+import type { PassphraseSource } from '../core/credentials/encrypted-file.js';
+import { MetadataStore } from '../core/credentials/metadata.js';
+import { Vault } from '../core/credentials/vault.js';
+import { ConnectrError } from '../core/errors.js';
+import type { CliContext } from './context.js';
+import type { Prompter } from './prompt.js';
+import { createPrompter } from './prompt.js';
+
+/** The authentication layer wired to the terminal: prompts, stderr notices, the real clock. */
+export interface CliAuth {
+  readonly deps: AuthDeps;
+  readonly prompter: Prompter;
+}
+
+export function cliAuth(ctx: CliContext): CliAuth {
+  const prompter = createPrompter(ctx.io);
+  const vault = new Vault({ env: ctx.env, paths: ctx.paths, passphrase: passphraseSource(ctx, prompter) });
+  return {
+    prompter,
+    deps: {
+      env: ctx.env,
+      paths: ctx.paths,
+      clock: systemClock,
+      http: { signal: ctx.signal },
+      vault,
+      metadata: new MetadataStore(ctx.paths),
+      notify: (message) => {
+        ctx.out.info(message);
+      },
+    },
+  };
+}
+
+/** CONNECTR_VAULT_PASSPHRASE, else asked at the terminal (twice for a new vault), once per run. */
+function passphraseSource(ctx: CliContext, prompter: Prompter): PassphraseSource {
+  let cached: string | undefined;
+  return async (purpose) => {
+    cached ??= ctx.env.CONNECTR_VAULT_PASSPHRASE || undefined;
+    if (cached) return cached;
+    if (!prompter.interactive) {
+      throw new ConnectrError('auth_required', "connectr's encrypted file store needs its passphrase", {
+        hint: 'set CONNECTR_VAULT_PASSPHRASE, run in a terminal to type it, or make a keychain available (`connectr vault status`)',
+      });
+    }
+    if (purpose === 'create') {
+      ctx.out.info(
+        'No system keychain is reachable, so secrets go to an encrypted file. Choose its passphrase.',
+      );
+      for (;;) {
+        const first = await prompter.secret('New vault passphrase (at least 8 characters):');
+        if (first.length < 8) {
+          ctx.out.warn('too short');
+          continue;
+        }
+        if ((await prompter.secret('Repeat the passphrase:')) === first) {
+          cached = first;
+          break;
+        }
+        ctx.out.warn('the two passphrases differ; try again');
+      }
+      return cached;
+    }
+    cached = await prompter.secret('Vault passphrase:');
+    return cached;
+  };
+}
+
+/** One line from stdin (the pasted redirect address with --no-browser); ends when the signal aborts. */
+export function readLine(ctx: CliContext): (signal: AbortSignal) => Promise<string> {
+  return (signal) =>
+    new Promise((resolve, reject) => {
+      const rl = createInterface({ input: ctx.io.stdin, terminal: false });
+      const finish = (): void => {
+        rl.close();
+      };
+      signal.addEventListener('abort', finish, { once: true });
+      rl.once('line', (line) => {
+        signal.removeEventListener('abort', finish);
+        rl.close();
+        resolve(line);
+      });
+      // If stdin ends without a line, the promise stays pending: the browser may still call back.
+      rl.once('error', reject);
+    });
+}

@@ -1,0 +1,58 @@
+import { effectiveHostUrl, findEndpoint, findHost } from '../connector/model.js';
+import type { Connector } from '../connector/model.js';
+import { messageOf } from '../errors.js';
+import { httpExchange } from '../http/request.js';
+import { getPath } from '../json-path.js';
+import { expandPath, joinBaseUrl } from '../engine/url.js';
+import { applyCredential } from './credential.js';
+import type { Credential } from './credential.js';
+import type { AuthDeps } from './deps.js';
+
+/**
+ * Who just signed in, for `connectr accounts`: the connector's identity endpoint (Gmail's
+ * profile, Dropbox's current account, Graph's /me), else the claims of an OpenID id_token.
+ * Never fatal: an account without a known identity still works.
+ */
+export async function discoverIdentity(
+  connector: Connector,
+  credential: Credential,
+  idToken: string | undefined,
+  deps: AuthDeps,
+): Promise<string | undefined> {
+  const identity = connector.identity;
+  if (identity) {
+    const endpoint = findEndpoint(connector, identity.endpoint);
+    const host = endpoint ? findHost(connector, endpoint.host) : undefined;
+    if (endpoint && host) {
+      try {
+        const url = new URL(joinBaseUrl(effectiveHostUrl(host, deps.env), expandPath(endpoint, {})));
+        const headers: Record<string, string> = { accept: 'application/json' };
+        applyCredential(connector, credential, url, headers);
+        const response = await httpExchange(endpoint.method, url.toString(), { ...deps.http, headers });
+        const value = getPath(response.json, identity.path);
+        if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
+          return String(value);
+        deps.notify(`note: could not read who signed in (${endpoint.name} answered HTTP ${response.status})`);
+      } catch (error) {
+        deps.notify(`note: could not read who signed in (${messageOf(error)})`);
+      }
+    }
+  }
+  return idToken ? identityFromIdToken(idToken) : undefined;
+}
+
+/** The e-mail or user name in an OpenID Connect id_token (display only, not trusted for access). */
+export function identityFromIdToken(idToken: string): string | undefined {
+  const payload = idToken.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    for (const claim of ['email', 'preferred_username', 'upn', 'sub']) {
+      const value = claims[claim];
+      if (typeof value === 'string' && value) return value;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { ConnectrError } from '../errors.js';
+import type { ConnectrPaths, Env } from '../paths.js';
+import { EncryptedFileStore } from './encrypted-file.js';
+import type { PassphraseSource } from './encrypted-file.js';
+import { KeychainStore } from './keychain.js';
+import { PlaintextFileStore } from './plaintext-file.js';
+import type { SecretStore, StoreKind } from './secret-store.js';
+
+/**
+ * Chooses where secrets go and finds them again. New secrets go to the OS keychain; when none
+ * is reachable, to the encrypted file (and the user is told once, at the moment it happens);
+ * to plaintext only when the user asked for it with --insecure-storage. Each account records
+ * its store, so reading never guesses.
+ */
+export interface VaultOptions {
+  readonly env: Env;
+  readonly paths: ConnectrPaths;
+  readonly passphrase: PassphraseSource;
+}
+
+export type KeychainStatus =
+  { readonly available: true } | { readonly available: false; readonly reason: string };
+
+export class Vault {
+  readonly keychain: KeychainStore;
+  readonly encrypted: EncryptedFileStore;
+  readonly plaintext: PlaintextFileStore;
+  private keychainStatus: Promise<KeychainStatus> | undefined;
+  /** The fallback is announced once per run, however many secrets are stored. */
+  private announced = false;
+
+  constructor(private readonly options: VaultOptions) {
+    const { paths, env } = options;
+    const locks = join(paths.dataDir, 'locks');
+    const timeout = Number(env.CONNECTR_KEYCHAIN_TIMEOUT_MS) || 5000;
+    this.keychain = new KeychainStore(timeout, env.CONNECTR_HOME ? paths.dataDir : undefined);
+    this.encrypted = new EncryptedFileStore(join(paths.dataDir, 'vault.json'), locks, options.passphrase);
+    this.plaintext = new PlaintextFileStore(join(paths.dataDir, 'insecure-secrets.json'), locks);
+  }
+
+  store(kind: StoreKind): SecretStore {
+    switch (kind) {
+      case 'keychain':
+        return this.keychain;
+      case 'encrypted-file':
+        return this.encrypted;
+      case 'plaintext-file':
+        return this.plaintext;
+    }
+  }
+
+  /** Whether the OS keychain answers; asked once per process. */
+  keychainAvailable(): Promise<KeychainStatus> {
+    this.keychainStatus ??= this.keychain
+      .probe()
+      .then((r): KeychainStatus => (r.ok ? { available: true } : { available: false, reason: r.reason }));
+    return this.keychainStatus;
+  }
+
+  /** What CONNECTR_STORE asks for: keychain, file, or auto (unset). */
+  preference(): 'auto' | 'keychain' | 'file' {
+    const wanted = (this.options.env.CONNECTR_STORE ?? '').trim().toLowerCase();
+    if (wanted === '' || wanted === 'auto') return 'auto';
+    if (wanted === 'keychain' || wanted === 'file') return wanted;
+    throw new ConnectrError('invalid_input', `CONNECTR_STORE="${wanted}" is not a store`, {
+      hint: 'use keychain, file or auto (plaintext is only chosen with --insecure-storage)',
+    });
+  }
+
+  /**
+   * The store for a new secret, with the sentence that says why when it is not the keychain.
+   * `insecure` is the user's explicit --insecure-storage.
+   */
+  async forNewSecrets(insecure: boolean): Promise<{ store: SecretStore; notice?: string | undefined }> {
+    if (insecure) {
+      return {
+        store: this.plaintext,
+        notice: `--insecure-storage: secrets are stored unencrypted in ${this.plaintext.path}`,
+      };
+    }
+    const preference = this.preference();
+    if (preference === 'file') return { store: this.encrypted };
+    const status = await this.keychainAvailable();
+    if (status.available) return { store: this.keychain };
+    if (preference === 'keychain') {
+      throw new ConnectrError('unavailable', `no system keychain is reachable: ${status.reason}`, {
+        hint: 'unset CONNECTR_STORE to fall back to the encrypted file store',
+      });
+    }
+    const notice = this.announced
+      ? undefined
+      : `no system keychain is reachable (${status.reason}); secrets go to the encrypted file ${this.encrypted.path}`;
+    this.announced = true;
+    return { store: this.encrypted, notice };
+  }
+}

@@ -1,0 +1,63 @@
+import { Low } from 'lowdb';
+import type { Adapter } from 'lowdb';
+import { ConnectrError, messageOf } from '../errors.js';
+import { readIfExists, writePrivateFile } from './files.js';
+import { withLock } from './lock.js';
+
+/**
+ * connectr's JSON files (account metadata, the file vaults) are lowdb databases stored through
+ * an adapter that writes atomically with mode 0600. Every change is a read-modify-write under a
+ * cross-process lock, so concurrent commands never lose each other's updates.
+ */
+class PrivateJsonFile<T> implements Adapter<T> {
+  constructor(private readonly path: string) {}
+
+  async read(): Promise<T | null> {
+    const text = await readIfExists(this.path);
+    if (text === undefined || text.trim() === '') return null;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new ConnectrError('invalid_input', `${this.path} is not valid JSON: ${messageOf(error)}`, {
+        hint: 'restore it from a backup or move it away; connectr will start a new one',
+      });
+    }
+  }
+
+  async write(data: T): Promise<void> {
+    await writePrivateFile(this.path, `${JSON.stringify(data, null, 2)}\n`);
+  }
+}
+
+export class JsonDb<T> {
+  private readonly db: Low<T>;
+
+  constructor(
+    readonly path: string,
+    private readonly locksDir: string,
+    private readonly initial: () => T,
+  ) {
+    this.db = new Low<T>(new PrivateJsonFile<T>(path), initial());
+  }
+
+  /** The current content of the file (or the initial value when there is none yet). */
+  async read(): Promise<T> {
+    await this.db.read();
+    return this.db.data;
+  }
+
+  /** Applies `change` to the latest content under the file's lock and saves the result. */
+  async update<R>(change: (data: T) => R | Promise<R>): Promise<R> {
+    return withLock(this.locksDir, `file-${this.path}`, async () => {
+      await this.db.read();
+      const result = await change(this.db.data);
+      await this.db.write();
+      return result;
+    });
+  }
+
+  /** A fresh initial value, for callers that found the file missing. */
+  empty(): T {
+    return this.initial();
+  }
+}

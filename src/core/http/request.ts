@@ -1,0 +1,90 @@
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { ConnectrError, messageOf } from '../errors.js';
+
+/**
+ * Small HTTP exchanges (token endpoint, revocation, identity) through undici. Failures to reach
+ * the server become `unavailable` errors that name the host; what the server answered is left
+ * to the caller to judge.
+ */
+export interface HttpOptions {
+  readonly dispatcher?: Dispatcher | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Per-request time limit in ms (default 30 s). */
+  readonly timeoutMs?: number | undefined;
+}
+
+export interface HttpResult {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  /** The body parsed as JSON when it is JSON, else undefined. */
+  readonly json: unknown;
+}
+
+export async function httpExchange(
+  method: Dispatcher.HttpMethod,
+  url: string,
+  init: { headers?: Record<string, string>; body?: string } & HttpOptions,
+): Promise<HttpResult> {
+  const timeout = init.timeoutMs ?? 30_000;
+  try {
+    const response = await request(url, {
+      method,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      ...(init.headers ? { headers: init.headers } : {}),
+      ...(init.body !== undefined ? { body: init.body } : {}),
+      ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+    const text = await response.body.text();
+    return { status: response.statusCode, headers: response.headers, text, json: parseJson(text) };
+  } catch (error) {
+    if (init.signal?.aborted) throw init.signal.reason as Error;
+    throw new ConnectrError('unavailable', `cannot reach ${hostOf(url)}: ${describeNetworkError(error)}`, {
+      hint: 'check your network connection (and proxy settings), then try again',
+      cause: error,
+    });
+  }
+}
+
+export function formBody(fields: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) params.append(k, v);
+  return params.toString();
+}
+
+function parseJson(text: string): unknown {
+  if (!/^\s*[[{]/.test(text)) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+export function describeNetworkError(error: unknown): string {
+  const code = (error as { code?: unknown }).code;
+  const cause = (error as { cause?: { code?: unknown } }).cause?.code;
+  const known: Record<string, string> = {
+    ECONNREFUSED: 'connection refused',
+    ENOTFOUND: 'host not found',
+    ECONNRESET: 'connection reset',
+    ETIMEDOUT: 'connection timed out',
+    UND_ERR_HEADERS_TIMEOUT: 'no response in time',
+    UND_ERR_BODY_TIMEOUT: 'the response stalled',
+    UND_ERR_SOCKET: 'the connection was closed',
+    UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  };
+  for (const c of [code, cause]) if (typeof c === 'string' && known[c]) return known[c];
+  return messageOf(error);
+}

@@ -1,0 +1,100 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin } from '../helpers/bin.js';
+import { tempHome } from '../helpers/home.js';
+import { startAuthServer } from '../helpers/oauth-server.js';
+import type { TestAuthServer } from '../helpers/oauth-server.js';
+import { sendJson, startEmulator } from '../fixtures/emulators/server.js';
+import type { Emulator } from '../fixtures/emulators/server.js';
+
+/** Client credentials, API keys and passwords, with connectors a user would write. */
+describe('other ways to sign in', () => {
+  let auth: TestAuthServer;
+  let api: Emulator;
+  const home = tempHome();
+  const dir = join(home.dir, 'connectors');
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    auth = await startAuthServer();
+    api = await startEmulator((req, res) => {
+      if (req.url.pathname === '/me') {
+        const key = req.headers['x-api-key'];
+        if (key === 'k-123') sendJson(res, 200, { login: 'robot@example.com' });
+        else sendJson(res, 401, { message: 'bad key' });
+        return;
+      }
+      sendJson(res, 404, { message: 'not found' });
+    });
+    mkdirSync(dir, { recursive: true });
+    const head = (name: string): string =>
+      `name: ${name}\ndisplay_name: ${name}\nversion: 1\ndocs_url: https://example.com/docs\ndescription: Test.\nhosts:\n  api: ${api.url}\n`;
+    const ping = 'endpoints:\n  me:\n    summary: Who am I.\n    method: GET\n    path: /me\n';
+    writeFileSync(
+      join(dir, 'machine.yaml'),
+      `${head('machine')}auth:\n  type: oauth2\n  grants: [client_credentials]\n  token_url: https://auth.example.com/token\n  scopes: [jobs.read]\n${ping}`,
+    );
+    writeFileSync(
+      join(dir, 'keyed.yaml'),
+      `${head('keyed')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\nidentity:\n  endpoint: me\n  path: login\n${ping}`,
+    );
+    writeFileSync(join(dir, 'passworded.yaml'), `${head('passworded')}auth:\n  type: basic\n${ping}`);
+    env = {
+      ...home.env,
+      CONNECTR_STORE: 'file',
+      CONNECTR_VAULT_PASSPHRASE: 'other auth passphrase',
+      CONNECTR_MACHINE_TOKEN_URL: `${auth.issuer}/token`,
+      MACHINE_CLIENT_ID: 'machine-client',
+      MACHINE_CLIENT_SECRET: 'machine-secret',
+    };
+  });
+  afterAll(async () => {
+    await auth.stop();
+    await api.close();
+    home.cleanup();
+  });
+
+  it('client credentials: gets an app token, and a new one when it expires', async () => {
+    auth.server.service.once('beforeResponse', (response: { body: Record<string, unknown> | string }) => {
+      if (typeof response.body === 'object') response.body.expires_in = 1;
+    });
+    const r = await runBin(['auth', 'machine'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ grant: 'client_credentials', account: 'default' });
+    expect(auth.tokenRequests.at(-1)).toMatchObject({ grant_type: 'client_credentials', scope: 'jobs.read' });
+    const before = auth.tokenRequests.length;
+    const token = await runBin(['token', 'machine'], env);
+    expect(token.code, token.stderr).toBe(0);
+    expect(auth.tokenRequests.length).toBe(before + 1);
+    expect(auth.tokenRequests.at(-1)).toMatchObject({ grant_type: 'client_credentials' });
+  });
+
+  it('API key: reads it from stdin, learns the identity, and prints it back for scripts', async () => {
+    const r = await runBin(['auth', 'keyed', '--with-token'], env, { input: 'k-123\n' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ auth_type: 'api_key', identity: 'robot@example.com' });
+    expect(api.requests.at(-1)?.headers['x-api-key']).toBe('k-123');
+    expect((await runBin(['token', 'keyed'], env)).stdout).toBe('k-123\n');
+  });
+
+  it('API key: without a terminal or --with-token, says how to pass it', async () => {
+    const r = await runBin(['auth', 'keyed', '--account', 'other'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: no secret given and no terminal to ask for it');
+    expect(r.stderr).toContain(
+      'hint: pipe it in with --with-token, or set KEYED_API_KEY instead of signing in',
+    );
+  });
+
+  it('basic auth: stores the user name and password', async () => {
+    const r = await runBin(['auth', 'passworded', '--username', 'ann', '--with-token'], env, {
+      input: 'pa55word\n',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ auth_type: 'basic', identity: 'ann' });
+    const token = await runBin(['token', 'passworded'], env);
+    expect(token.code).toBe(1);
+    expect(token.stderr).toContain('error: passworded uses a user name and password, not a token');
+  });
+});

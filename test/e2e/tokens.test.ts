@@ -1,0 +1,185 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { KeychainStore } from '../../src/core/credentials/keychain.js';
+import { runBin } from '../helpers/bin.js';
+import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
+import { runCli } from '../helpers/io.js';
+
+/**
+ * After sign-in: `connectr token` refreshes (with rotation, exactly once under concurrency),
+ * `connectr accounts` lists, `connectr logout` revokes and deletes. Real processes, real
+ * authorization server, real keychain.
+ */
+const hasKeychain = process.env.CONNECTR_TEST_KEYCHAIN === '1';
+
+type TokenBody = Record<string, unknown>;
+
+describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
+  const world = useGmailSignIn();
+  let env: Record<string, string>;
+  let keychain: KeychainStore;
+  beforeEach(() => {
+    env = world.env();
+    keychain = new KeychainStore(5000, world.home.dir);
+  });
+
+  /** Makes the next token response say the token lives `seconds` (and apply `change`). */
+  function nextTokenResponse(change: (body: TokenBody) => void): void {
+    world.auth.server.service.once('beforeResponse', (response: { body: TokenBody | string }) => {
+      if (typeof response.body === 'object') change(response.body);
+    });
+  }
+
+  async function signIn(account = 'default', expiresIn?: number): Promise<void> {
+    if (expiresIn !== undefined) nextTokenResponse((b) => (b.expires_in = expiresIn));
+    const r = await runBin(['auth', 'gmail', '--account', account], env);
+    expect(r.code, r.stderr).toBe(0);
+  }
+
+  async function stored(account = 'default'): Promise<Record<string, string>> {
+    return JSON.parse((await keychain.get('connectr:gmail', account)) ?? '{}') as Record<string, string>;
+  }
+
+  it('prints the stored access token without asking the server', async () => {
+    await signIn();
+    const before = world.auth.tokenRequests.length;
+    const r = await runBin(['token', 'gmail'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${(await stored()).access_token ?? ''}\n`);
+    expect(world.auth.tokenRequests.length).toBe(before);
+  });
+
+  it('refreshes an expiring token and saves the rotated refresh token', async () => {
+    await signIn('default', 30);
+    const old = await stored();
+    const r = await runBin(['token', 'gmail'], env);
+    expect(r.code, r.stderr).toBe(0);
+    const now = await stored();
+    expect(world.auth.tokenRequests.at(-1)).toMatchObject({
+      grant_type: 'refresh_token',
+      refresh_token: old.refresh_token,
+    });
+    expect(now.access_token).not.toBe(old.access_token);
+    expect(now.refresh_token).not.toBe(old.refresh_token);
+    expect(r.stdout).toBe(`${now.access_token ?? ''}\n`);
+    const metadata = JSON.parse(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')) as {
+      accounts: { expires_at: string }[];
+    };
+    expect(Date.parse(metadata.accounts[0]?.expires_at ?? '') - Date.now()).toBeGreaterThan(3000_000);
+  });
+
+  it('keeps the refresh token when the provider sends none', async () => {
+    await signIn('default', 30);
+    const old = await stored();
+    nextTokenResponse((b) => delete b.refresh_token);
+    expect((await runBin(['token', 'gmail'], env)).code).toBe(0);
+    const now = await stored();
+    expect(now.access_token).not.toBe(old.access_token);
+    expect(now.refresh_token).toBe(old.refresh_token);
+  });
+
+  it('20 concurrent `connectr token` processes on an expired token make exactly one token request', async () => {
+    await signIn('default', 1);
+    const before = world.auth.tokenRequests.length;
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => runBin(['token', 'gmail'], env, { timeoutMs: 60_000 })),
+    );
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const refreshes = world.auth.tokenRequests.slice(before);
+    expect(
+      refreshes.map((t) => t.grant_type),
+      JSON.stringify(refreshes),
+    ).toEqual(['refresh_token']);
+    const printed = new Set(results.map((r) => r.stdout));
+    expect(printed.size).toBe(1);
+    expect([...printed][0]).toBe(`${(await stored()).access_token ?? ''}\n`);
+  }, 90_000);
+
+  it('ends with exit code 3 and the command that fixes it on invalid_grant', async () => {
+    await signIn('work', 30);
+    world.auth.server.service.once('beforeResponse', (response: { body: unknown; statusCode: number }) => {
+      response.body = { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' };
+      response.statusCode = 400;
+    });
+    const r = await runBin(['token', 'gmail', '--account', 'work'], env);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe(
+      'error: the sign-in of gmail account "work" is no longer valid (invalid_grant: Token has been expired or revoked.)\n' +
+        'hint: sign in again: connectr auth gmail --account work\n',
+    );
+  });
+
+  it('logout revokes the grant at the provider and deletes secrets and metadata', async () => {
+    await signIn();
+    const secret = await stored();
+    const r = await runBin(['logout', 'gmail'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ connector: 'gmail', account: 'default', revoked: true });
+    await expect
+      .poll(() => world.auth.revocations)
+      .toEqual([expect.objectContaining({ token: secret.refresh_token, token_type_hint: 'refresh_token' })]);
+    expect(await keychain.get('connectr:gmail', 'default')).toBeNull();
+    const metadata = JSON.parse(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')) as {
+      accounts: unknown[];
+    };
+    expect(metadata.accounts).toEqual([]);
+    const after = await runBin(['token', 'gmail'], env);
+    expect(after.code).toBe(3);
+    expect(after.stderr).toContain('error: not signed in to Gmail');
+    expect(after.stderr).toContain(
+      'hint: run `connectr auth gmail` (or set CONNECTR_GMAIL_TOKEN for automation)',
+    );
+  });
+
+  it('lists accounts, switches the default, and shows an environment token taking precedence', async () => {
+    await signIn('personal');
+    await signIn('work');
+    const table = await runCli(['accounts'], env, { tty: true, columns: 160 });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/^CONNECTOR\s+ACCOUNT\s+IDENTITY\s+EXPIRES\s+STORE\s+SCOPES/);
+    expect(table.stdout).toMatch(/gmail\s+personal \*\s+ann@example\.com\s+in \d+ min\s+keychain/);
+    expect(table.stdout).toMatch(/gmail\s+work\s+ann@example\.com/);
+
+    expect((await runCli(['accounts', 'default', 'gmail', 'work'], env)).code).toBe(0);
+    const token = await runBin(['token', 'gmail'], env);
+    expect(token.stdout).toBe(`${(await stored('work')).access_token ?? ''}\n`);
+
+    const withEnv = { ...env, CONNECTR_GMAIL_TOKEN: 'from-the-environment' };
+    expect((await runBin(['token', 'gmail'], withEnv)).stdout).toBe('from-the-environment\n');
+    const listed = JSON.parse((await runCli(['accounts'], withEnv)).stdout) as Record<string, unknown>[];
+    expect(listed).toContainEqual(
+      expect.objectContaining({ account: 'work', default: true, overridden_by: 'CONNECTR_GMAIL_TOKEN' }),
+    );
+    expect(listed).toContainEqual({
+      connector: 'gmail',
+      default: false,
+      source: 'environment',
+      overridden_by: 'CONNECTR_GMAIL_TOKEN',
+    });
+    const human = await runCli(['accounts'], withEnv, { tty: true });
+    expect(human.stdout).toContain(
+      'gmail: CONNECTR_GMAIL_TOKEN is set; requests use it instead of stored accounts.',
+    );
+  });
+
+  it('signs in with a saved app when no client variables are set', async () => {
+    const { GMAIL_CLIENT_ID: _id, GMAIL_CLIENT_SECRET: _secret, ...noClient } = env;
+    const saved = await runBin(
+      ['apps', 'set', 'gmail', '--client-id', 'saved-client', '--client-secret-stdin'],
+      noClient,
+      {
+        input: 'saved-secret\n',
+      },
+    );
+    expect(saved.code, saved.stderr).toBe(0);
+    const r = await runBin(['auth', 'gmail'], noClient);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ client_id: 'saved-client' });
+    expect(world.auth.tokenRequests.at(-1)).toMatchObject({
+      client_id: 'saved-client',
+      client_secret: 'saved-secret',
+    });
+    expect(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')).not.toContain('saved-secret');
+  });
+});
