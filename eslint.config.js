@@ -25,6 +25,11 @@ export default defineConfig(
     },
   },
   {
+    // Test callbacks such as `(out) => expect(out)...` read better without braces.
+    files: ['test/**/*.ts'],
+    rules: { '@typescript-eslint/no-confusing-void-expression': 'off' },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: {

@@ -6,18 +6,25 @@ import { join } from 'node:path';
 export const ROOT = join(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'connectr.js');
 
-/** Median wall time in ms of running `command args` `runs` times, after warm-up runs. */
-export function timeCommand(command, args, { runs = 15, warmup = 3, env = process.env } = {}) {
-  const samples = [];
-  for (let i = 0; i < warmup + runs; i++) {
-    const start = process.hrtime.bigint();
-    const r = spawnSync(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
-    if (i >= warmup) samples.push(ms);
+/**
+ * Median wall time in ms of each command, run in turns (a, b, c, a, b, c...) after warm-up
+ * rounds, so that a slow moment of the machine weighs on all of them alike.
+ */
+export function timeCommands(commands, { runs = 21, warmup = 3, env = process.env } = {}) {
+  const samples = commands.map(() => []);
+  for (let round = 0; round < warmup + runs; round++) {
+    commands.forEach(([command, args, commandEnv], i) => {
+      const start = process.hrtime.bigint();
+      const r = spawnSync(command, args, { env: commandEnv ?? env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+      if (round >= warmup) samples[i].push(ms);
+    });
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  return samples.map((list) => {
+    list.sort((a, b) => a - b);
+    return list[Math.floor(list.length / 2)];
+  });
 }
 
 /** One figure: `name: what X ms vs baseline Y ms = Rx`, with the target when there is one. */
@@ -43,4 +50,19 @@ export function withTempHome(fn) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The start-up figures of issue #2: `--version` (target 1.5x) and `connectors list`, vs `node -e 0`. */
+export function startupFigures(env) {
+  const node = process.execPath;
+  const [baseline, version, list] = timeCommands(
+    [
+      [node, ['-e', '0']],
+      [node, [BIN, '--version']],
+      [node, [BIN, 'connectors', 'list']],
+    ],
+    { env },
+  );
+  report('startup', 'connectr --version', version, 'node -e 0', baseline, 1.5);
+  report('startup', 'connectr connectors list', list, 'node -e 0', baseline);
 }

@@ -1,7 +1,20 @@
-import { ConnectrError } from '../core/errors.js';
-import { EXIT } from './exit-codes.js';
-import { systemIO } from './io.js';
-import { run } from './main.js';
+import { readFileSync } from 'node:fs';
+
+const argv = process.argv.slice(2);
+// `connectr --version` is what scripts and package managers run most: answer it before loading
+// the command tree (the same text commander would print).
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
+
+const { ConnectrError } = await import('../core/errors.js');
+const { EXIT } = await import('./exit-codes.js');
+const { systemIO } = await import('./io.js');
+const { run } = await import('./main.js');
 
 // A reader that closes the pipe early (`connectr ... | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -18,7 +31,7 @@ process.on('SIGINT', () => {
   setTimeout(() => process.exit(EXIT.cancelled), 2000).unref();
 });
 
-const code = await run(process.argv.slice(2), systemIO(process.env), process.env, interrupt.signal);
+const code = await run(argv, systemIO(process.env), process.env, interrupt.signal);
 // A hung keychain call (D-Bus) would keep node alive after the answer was given: exit once
 // stdout has been flushed.
 process.stdout.write('', () => process.exit(code));

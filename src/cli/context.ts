@@ -1,4 +1,4 @@
-import { delimiter } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { formatProblem } from '../core/connector/problem.js';
 import type { Registry } from '../core/connector/registry.js';
 import type { ConnectrPaths, Env } from '../core/paths.js';
@@ -47,7 +47,11 @@ export function createContext(io: IO, env: Env, globals: GlobalOptions, signal: 
     registry() {
       registry ??= (async () => {
         const { loadRegistry } = await import('../core/connector/registry.js');
-        const loaded = await loadRegistry({ userDir: paths.userConnectorsDir, extraDirs: connectorDirs });
+        const loaded = await loadRegistry({
+          userDir: paths.userConnectorsDir,
+          extraDirs: connectorDirs,
+          cacheFile: join(paths.cacheDir, 'connectors.json'),
+        });
         warnInvalid(out, loaded);
         return loaded;
       })();

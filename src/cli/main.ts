@@ -9,6 +9,7 @@ import { write } from './io.js';
 import { registerAccounts } from './commands/accounts/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
+import { registerCall } from './commands/call/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
 import { registerVault } from './commands/vault/register.js';
 
@@ -24,14 +25,23 @@ export const VERSION: string = (
 
 export type Action = (ctx: CliContext) => Promise<void>;
 
-/** Wraps a command's work: builds its context from the global options, lets errors bubble to `run`. */
-export type Runner = (cmd: Command, action: Action) => Promise<void>;
+/**
+ * Wraps a command's work: builds its context from the global options (plus any the command
+ * found itself), lets errors bubble to `run`.
+ */
+export type Runner = (cmd: Command, action: Action, globals?: GlobalOptions) => Promise<void>;
 
 export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
   const program = new Command('connectr');
-  const runner: Runner = async (cmd, action) => {
+  const runner: Runner = async (cmd, action, extra = {}) => {
     const { createContext } = await import('./context.js');
-    await action(createContext(io, env, cmd.optsWithGlobals<GlobalOptions>(), signal));
+    const parsed = cmd.optsWithGlobals<GlobalOptions>();
+    const globals: GlobalOptions = {
+      ...parsed,
+      ...extra,
+      connectorsDir: [...(parsed.connectorsDir ?? []), ...(extra.connectorsDir ?? [])],
+    };
+    await action(createContext(io, env, globals, signal));
   };
   program
     .description(
@@ -54,6 +64,8 @@ Examples:
   connectr connectors list
   connectr connectors show dropbox
   connectr auth gmail
+  connectr call dropbox list_folder --path /
+  connectr call gmail list_messages --q "is:unread" --all --limit 50
   connectr accounts
   curl -H "Authorization: Bearer $(connectr token gmail)" https://gmail.googleapis.com/gmail/v1/users/me/profile
 
@@ -61,6 +73,7 @@ Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 login needed, 4 API error, 5 netwo
 Docs: docs/cli.md`,
     );
   registerConnectors(program, runner);
+  registerCall(program, runner);
   registerAuth(program, runner);
   registerAccounts(program, runner);
   registerApps(program, runner);
@@ -96,11 +109,30 @@ export async function run(
 ): Promise<number> {
   const program = buildProgram(io, env, signal);
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(separateCallArgs(argv), { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     return reportError(error, io, env);
   }
+}
+
+/**
+ * `connectr call` takes flags that exist only once its connector and endpoint are known, so
+ * everything after the word `call` is handed to it untouched (an inserted `--` stops commander
+ * from reading them). Global options before `call` are parsed as usual.
+ */
+export function separateCallArgs(argv: readonly string[]): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--connectors-dir') {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    if (arg === 'call' && argv[i + 1] !== '--') return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+    return [...argv];
+  }
+  return [...argv];
 }
 
 export function reportError(error: unknown, io: IO, env: Env): number {

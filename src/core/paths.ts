@@ -12,6 +12,8 @@ export interface ConnectrPaths {
   readonly dataDir: string;
   /** User connector definitions. */
   readonly userConnectorsDir: string;
+  /** Things connectr can rebuild (validated connectors). */
+  readonly cacheDir: string;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -19,10 +21,16 @@ export type Env = Readonly<Record<string, string | undefined>>;
 export function resolvePaths(env: Env): ConnectrPaths {
   const home = env.CONNECTR_HOME;
   if (home) {
-    return { configDir: home, dataDir: home, userConnectorsDir: join(home, 'connectors') };
+    return {
+      configDir: home,
+      dataDir: home,
+      userConnectorsDir: join(home, 'connectors'),
+      cacheDir: join(home, 'cache'),
+    };
   }
   const userHome = env.HOME || homedir();
   const configDir = join(env.XDG_CONFIG_HOME || join(userHome, '.config'), 'connectr');
   const dataDir = join(env.XDG_DATA_HOME || join(userHome, '.local', 'share'), 'connectr');
-  return { configDir, dataDir, userConnectorsDir: join(configDir, 'connectors') };
+  const cacheDir = join(env.XDG_CACHE_HOME || join(userHome, '.cache'), 'connectr');
+  return { configDir, dataDir, userConnectorsDir: join(configDir, 'connectors'), cacheDir };
 }

@@ -53,4 +53,27 @@ describe('documentation examples', () => {
     expect(readme).toContain('```sh\nnpm test\n```');
     expect(read('.ci/run')).toMatch(/^npm test$/m);
   });
+
+  it('every `connectr call` example in the README and docs/cli.md is a valid command', async () => {
+    const lines = [read('README.md'), read('docs/cli.md')]
+      .flatMap((text) => text.split('\n'))
+      .map((line) => /(?:^|\|\s*)(?:npx )?connectr call (\S+ \S+.*)$/.exec(line.trim())?.[1])
+      .filter((line): line is string => line !== undefined && !line.includes('<'));
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    const env = {
+      ...home.env,
+      CONNECTR_GMAIL_TOKEN: 't',
+      CONNECTR_DROPBOX_TOKEN: 't',
+      CONNECTR_ONEDRIVE_TOKEN: 't',
+    };
+    for (const line of lines) {
+      const r = await runCli(['call', ...shellWords(line), '--dry-run'], env);
+      expect(r.code, `connectr call ${line}\n${r.stderr}`).toBe(0);
+    }
+  });
 });
+
+/** Splits a command line as a POSIX shell would for plain words and quoted strings. */
+function shellWords(line: string): string[] {
+  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? '');
+}

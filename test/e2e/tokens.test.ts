@@ -182,4 +182,27 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
     });
     expect(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')).not.toContain('saved-secret');
   });
+
+  it('a call that meets 401 refreshes the token once and retries', async () => {
+    await signIn();
+    const old = await stored();
+    world.rejectToken(old.access_token ?? '');
+    const before = world.auth.tokenRequests.length;
+    const seen = world.gmail.requests.length;
+    const r = await runBin(['call', 'gmail', 'list_labels'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toHaveProperty('labels');
+    expect(world.auth.tokenRequests.slice(before).map((t) => t.grant_type)).toEqual(['refresh_token']);
+    const now = await stored();
+    expect(world.gmail.requests.slice(seen).map((q) => q.headers.authorization)).toEqual([
+      `Bearer ${old.access_token ?? ''}`,
+      `Bearer ${now.access_token ?? ''}`,
+    ]);
+    // When the refreshed token is refused too, the command ends: one refresh, no loop.
+    world.rejectToken('*');
+    const again = await runBin(['call', 'gmail', 'list_labels'], env);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('hint: sign in again: connectr auth gmail');
+    expect(world.auth.tokenRequests.slice(before).length).toBe(2);
+  });
 });

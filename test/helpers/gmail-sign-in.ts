@@ -17,6 +17,8 @@ export interface GmailSignIn {
   readonly auth: TestAuthServer;
   readonly gmail: Emulator;
   readonly home: ReturnType<typeof tempHome>;
+  /** Makes the Gmail emulator answer 401 to this access token from now on ('*': to every token). */
+  rejectToken(token: string): void;
   /** The environment for `connectr`, with the scripted browser in `mode`. */
   env(mode?: string, extra?: Record<string, string>): Record<string, string>;
 }
@@ -25,13 +27,16 @@ export function useGmailSignIn(): GmailSignIn {
   let auth: TestAuthServer | undefined;
   let gmail: Emulator | undefined;
   let home: ReturnType<typeof tempHome> | undefined;
+  const rejected = new Set<string>();
   const need = <T>(value: T | undefined, what: string): T => {
     if (value === undefined) throw new Error(`${what} is used outside a test`);
     return value;
   };
   beforeAll(async () => {
     auth = await startAuthServer();
-    gmail = await startGmailEmulator();
+    gmail = await startGmailEmulator({
+      acceptToken: (t) => t.length > 0 && !rejected.has(t) && !rejected.has('*'),
+    });
   });
   afterAll(async () => {
     await auth?.stop();
@@ -39,6 +44,7 @@ export function useGmailSignIn(): GmailSignIn {
   });
   beforeEach(() => {
     home = tempHome();
+    rejected.clear();
     const server = need(auth, 'the auth server');
     server.tokenRequests.length = 0;
     server.revocations.length = 0;
@@ -60,6 +66,9 @@ export function useGmailSignIn(): GmailSignIn {
     },
     get home() {
       return need(home, 'the home');
+    },
+    rejectToken(token) {
+      rejected.add(token);
     },
     env(mode = 'follow', extra = {}) {
       const h = need(home, 'the home');

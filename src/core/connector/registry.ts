@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConnectrError, messageOf } from '../errors.js';
 import { closest } from '../suggest.js';
-import { parseConnector } from './load.js';
+import { ConnectorCache } from './cache.js';
+import type { ParseResult } from './load.js';
 import type { DefinitionProblem } from './problem.js';
 import type { Connector, ConnectorOrigin } from './model.js';
 
@@ -23,6 +24,8 @@ export interface RegistryOptions {
   readonly userDir?: string;
   /** Directories named explicitly; each must exist. */
   readonly extraDirs?: readonly string[];
+  /** Where validated connectors are remembered between runs (none: always parse). */
+  readonly cacheFile?: string;
 }
 
 export interface FileProblems {
@@ -70,11 +73,13 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
 
   const byName = new Map<string, Connector>();
   const invalid: FileProblems[] = [];
+  const cache = new ConnectorCache(options.cacheFile);
+  await cache.open();
   for (const { dir, origin, mustExist } of dirs) {
     const files = await listConnectorFiles(dir, mustExist);
     const seenHere = new Map<string, string>();
     for (const file of files) {
-      const result = await loadConnectorFile(file, origin);
+      const result = await loadCached(cache, file, origin);
       if (!result.ok) {
         invalid.push({ file, origin, problems: result.problems });
         continue;
@@ -107,14 +112,31 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
       );
     }
   }
+  await cache.save();
   const connectors = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
   return new Registry(connectors, invalid);
 }
 
-export async function loadConnectorFile(
+async function loadCached(
+  cache: ConnectorCache,
   file: string,
   origin: ConnectorOrigin,
-): Promise<ReturnType<typeof parseConnector>> {
+): Promise<ParseResult> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch {
+    return loadConnectorFile(file, origin);
+  }
+  const cached = cache.lookup(info, { file, origin });
+  if (cached) return cached;
+  const result = await loadConnectorFile(file, origin);
+  cache.remember(info, file, result);
+  return result;
+}
+
+/** Reads and validates one file (loading the YAML parser and the schema on first use). */
+export async function loadConnectorFile(file: string, origin: ConnectorOrigin): Promise<ParseResult> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -124,6 +146,7 @@ export async function loadConnectorFile(
       problems: [{ file, line: 1, column: 1, path: '', message: `cannot read file: ${messageOf(error)}` }],
     };
   }
+  const { parseConnector } = await import('./load.js');
   return parseConnector(text, { file, origin });
 }
 

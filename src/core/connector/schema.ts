@@ -31,6 +31,7 @@ export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const headerName = (): z.ZodString => matching(HEADER_NAME, 'an HTTP header name');
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
 export const PARAM_LOCATIONS = ['path', 'query', 'header', 'body', 'form', 'json_header', 'raw'] as const;
 export const PARAM_TYPES = ['string', 'integer', 'number', 'boolean', 'array', 'object', 'file'] as const;
 export const SCALAR_TYPES = ['string', 'integer', 'number', 'boolean'] as const;

@@ -1,5 +1,4 @@
-import { Low } from 'lowdb';
-import type { Adapter } from 'lowdb';
+import type { Adapter, Low } from 'lowdb';
 import { ConnectrError, messageOf } from '../errors.js';
 import { readIfExists, writePrivateFile } from './files.js';
 import { withLock } from './lock.js';
@@ -30,34 +29,38 @@ class PrivateJsonFile<T> implements Adapter<T> {
 }
 
 export class JsonDb<T> {
-  private readonly db: Low<T>;
+  private low: Low<T> | undefined;
 
   constructor(
     readonly path: string,
     private readonly locksDir: string,
     private readonly initial: () => T,
-  ) {
-    this.db = new Low<T>(new PrivateJsonFile<T>(path), initial());
+  ) {}
+
+  /** lowdb, loaded on first use: commands that never touch a file do not pay for it. */
+  private async db(): Promise<Low<T>> {
+    if (!this.low) {
+      const { Low: LowDb } = await import('lowdb');
+      this.low = new LowDb<T>(new PrivateJsonFile<T>(this.path), this.initial());
+    }
+    return this.low;
   }
 
   /** The current content of the file (or the initial value when there is none yet). */
   async read(): Promise<T> {
-    await this.db.read();
-    return this.db.data;
+    const db = await this.db();
+    await db.read();
+    return db.data;
   }
 
   /** Applies `change` to the latest content under the file's lock and saves the result. */
   async update<R>(change: (data: T) => R | Promise<R>): Promise<R> {
+    const db = await this.db();
     return withLock(this.locksDir, `file-${this.path}`, async () => {
-      await this.db.read();
-      const result = await change(this.db.data);
-      await this.db.write();
+      await db.read();
+      const result = await change(db.data);
+      await db.write();
       return result;
     });
-  }
-
-  /** A fresh initial value, for callers that found the file missing. */
-  empty(): T {
-    return this.initial();
   }
 }

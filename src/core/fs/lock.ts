@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { ConnectrError, messageOf } from '../errors.js';
 import { ensurePrivateDir } from './files.js';
 
@@ -21,6 +20,8 @@ export async function withLock<T>(
   const maxTimeout = 100;
   let release: () => Promise<void>;
   try {
+    // Loaded on first use: most commands never take a lock.
+    const { default: lockfile } = await import('proper-lockfile');
     release = await lockfile.lock(target, {
       realpath: false,
       lockfilePath: `${target}.lock`,

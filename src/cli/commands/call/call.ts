@@ -1,0 +1,234 @@
+import type { Command } from 'commander';
+import { getCredential } from '../../../core/auth/tokens.js';
+import { findEndpoint } from '../../../core/connector/model.js';
+import type { Connector, Endpoint } from '../../../core/connector/model.js';
+import { parseDuration } from '../../../core/duration.js';
+import { execute } from '../../../core/engine/execute.js';
+import { curlCommand, formatRequest, showRequest } from '../../../core/engine/inspect.js';
+import { paginate } from '../../../core/engine/paginate.js';
+import { rawBodyOf, resolveValues } from '../../../core/engine/params.js';
+import type { RawBody } from '../../../core/engine/params.js';
+import { buildRequest } from '../../../core/engine/request.js';
+import { upstreamError } from '../../../core/engine/response.js';
+import type { SendDeps, SendOptions } from '../../../core/engine/send.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { closest } from '../../../core/suggest.js';
+import { cliAuth } from '../../auth-deps.js';
+import type { CliContext } from '../../context.js';
+import { write } from '../../io.js';
+import { table } from '../../output.js';
+import { progressBar } from '../../progress.js';
+import { endpointCommand, optionValue } from './flags.js';
+import type { CallFlags } from './flags.js';
+import { printResponse } from './output.js';
+
+/** `connectr call <connector> [endpoint] [flags]`. */
+export async function callCommand(ctx: CliContext, args: readonly string[]): Promise<void> {
+  const [name, endpointName, ...rest] = args;
+  if (name === undefined || name.startsWith('-')) {
+    await listConnectors(ctx);
+    return;
+  }
+  const connector = (await ctx.registry()).require(name);
+  if (endpointName === undefined || endpointName.startsWith('-')) {
+    listEndpoints(ctx, connector);
+    return;
+  }
+  const endpoint = requireEndpoint(connector, endpointName);
+  const command = endpointCommand(connector, endpoint, ctx.io);
+  // Commander prints usage problems itself and throws; main.ts turns that into exit code 2.
+  command.parse([...rest], { from: 'user' });
+  await run(ctx, connector, endpoint, command);
+}
+
+async function run(
+  ctx: CliContext,
+  connector: Connector,
+  endpoint: Endpoint,
+  command: Command,
+): Promise<void> {
+  const flags = command.opts<CallFlags>();
+  const values: Record<string, unknown> = {};
+  for (const param of endpoint.params) {
+    const value = optionValue(command, param);
+    if (value !== undefined) values[param.key] = value;
+  }
+  const extraQuery: [string, string][] = [];
+  for (const pair of flags.param ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConnectrError('usage', `--param "${pair}" is not name=value`);
+    const [key, value] = [pair.slice(0, eq), pair.slice(eq + 1)];
+    const param = endpoint.params.find((p) => p.key === key || p.wireName === key);
+    if (!param) extraQuery.push([key, value]);
+    else if (param.type === 'array')
+      values[param.key] = [...((values[param.key] as string[] | undefined) ?? []), value];
+    else values[param.key] = value;
+  }
+  const bodyFlag = flags.body ?? flags.data;
+  const body: RawBody | undefined = bodyFlag === undefined ? undefined : literalOrSource(bodyFlag);
+  const resolved = resolveValues(endpoint, { values, extraQuery, ...(body ? { body } : {}) });
+  const build = { env: ctx.env, extraQuery, body };
+  const request = buildRequest(connector, endpoint, resolved, build);
+
+  if (flags.dryRun) {
+    const shown = showRequest(request);
+    if (ctx.out.json) ctx.out.printJson(shown);
+    else write(ctx.io.stdout, formatRequest(shown));
+    return;
+  }
+  if (flags.curl) {
+    write(ctx.io.stdout, curlCommand(request, flags.account));
+    return;
+  }
+  if (endpoint.response?.encoding === 'binary' && ctx.io.stdoutIsTTY && !flags.output && !flags.all) {
+    throw new ConnectrError(
+      'usage',
+      `${connector.name} ${endpoint.name} returns a file, which is not printed on a terminal`,
+      {
+        hint: 'save it with -o FILE, or pipe it: ... > file',
+      },
+    );
+  }
+
+  const { deps: auth } = cliAuth(ctx);
+  const account = flags.account;
+  const first = await getCredential(connector, account, auth);
+  // Only a stored OAuth sign-in can be refreshed; after a 401 with anything else, it is final.
+  const refreshable = first.source === 'store' && connector.auth.type === 'oauth2';
+  const deps: SendDeps = {
+    env: ctx.env,
+    clock: auth.clock,
+    stdin: ctx.io.stdin,
+    signal: ctx.signal,
+    credential: () => Promise.resolve(first.credential),
+    refresh: refreshable
+      ? async () => (await getCredential(connector, account, auth, { forceRefresh: true })).credential
+      : undefined,
+    onRetry: ({ attempt, waitMs, reason }) => {
+      if (flags.verbose || waitMs >= 2000)
+        ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
+    },
+  };
+  const options: SendOptions = {
+    retries: nonNegative(flags.retries, '--retries'),
+    timeoutMs: parseDuration(flags.timeout, '--timeout'),
+  };
+  if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
+
+  if (flags.all) {
+    const limits = {
+      maxPages: flags.maxPages === undefined ? undefined : positive(flags.maxPages, '--max-pages'),
+      limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
+    };
+    // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
+    for await (const item of paginate(request, resolved, build, deps, options, limits)) {
+      ctx.io.stdout.write(`${JSON.stringify(item)}\n`);
+    }
+    return;
+  }
+  if (flags.maxPages !== undefined || flags.limit !== undefined) {
+    throw new ConnectrError('usage', '--max-pages and --limit go with --all');
+  }
+
+  const bar = progressBar(ctx.io, 'Uploading');
+  const response = await execute(request, resolved, deps, options, (sent, total) => {
+    bar.update(sent, total);
+  });
+  bar.finish();
+  if (response.status >= 300) {
+    const error = await upstreamError(connector, endpoint, response);
+    if (ctx.out.json && flags.include !== true)
+      ctx.out.printJson({ error: { status: error.status, body: error.body } });
+    throw error;
+  }
+  await printResponse(ctx, endpoint, response, {
+    raw: flags.raw === true,
+    include: flags.include === true,
+    output: flags.output,
+  });
+}
+
+/** `--body '{"a":1}'`, `--body @file.json`, `--body -`. */
+function literalOrSource(value: string): RawBody {
+  if (value === '-' || value.startsWith('@')) return rawBodyOf(value, '--body');
+  return { kind: 'text', text: value };
+}
+
+function requireEndpoint(connector: Connector, name: string): Endpoint {
+  const endpoint = findEndpoint(connector, name);
+  if (endpoint) return endpoint;
+  const suggestion = closest(
+    name,
+    connector.endpoints.map((e) => e.name),
+  );
+  throw new ConnectrError('usage', `${connector.name} has no endpoint "${name}"`, {
+    hint: suggestion
+      ? `did you mean "${suggestion}"? (connectr call ${connector.name} lists them)`
+      : `run \`connectr call ${connector.name}\` to list its endpoints`,
+  });
+}
+
+function listEndpoints(ctx: CliContext, connector: Connector): void {
+  if (ctx.out.json) {
+    ctx.out.printJson(
+      connector.endpoints.map((e) => ({
+        name: e.name,
+        method: e.method,
+        host: e.host,
+        path: e.path,
+        summary: e.summary,
+      })),
+    );
+    return;
+  }
+  ctx.out.line(
+    `${ctx.out.style.bold(connector.displayName)} endpoints: connectr call ${connector.name} <endpoint> [flags]\n`,
+  );
+  ctx.out.line(
+    table(
+      connector.endpoints,
+      [
+        { header: 'ENDPOINT', value: (e) => e.name },
+        { header: 'METHOD', value: (e) => e.method },
+        { header: 'SUMMARY', value: (e) => e.summary, shrink: true },
+      ],
+      ctx.io.columns,
+      ctx.out.style,
+    ),
+  );
+  ctx.out.info(ctx.out.style.dim(`\nFlags of one: connectr call ${connector.name} <endpoint> --help`));
+}
+
+async function listConnectors(ctx: CliContext): Promise<void> {
+  const registry = await ctx.registry();
+  ctx.out.line(
+    [
+      'Usage: connectr call <connector> <endpoint> [flags]',
+      '',
+      'Calls any endpoint of any connector. Each endpoint has its own flags:',
+      '  connectr call <connector>                   lists its endpoints',
+      '  connectr call <connector> <endpoint> --help  shows its flags',
+      '',
+      `Connectors: ${registry.connectors.map((c) => c.name).join(', ')}`,
+      '',
+      'Examples:',
+      '  connectr call dropbox list_folder --path /',
+      '  connectr call gmail list_messages --q "is:unread" --all --limit 20',
+      '  connectr call onedrive download --item-id 01ABC -o report.pdf',
+    ].join('\n'),
+  );
+}
+
+function positive(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a positive whole number`);
+  return n;
+}
+
+function nonNegative(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a whole number`);
+  return n;
+}

@@ -1,0 +1,102 @@
+import { Command, Option } from 'commander';
+import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
+import type { IO } from '../../io.js';
+import { flagUsage, paramNotes } from '../connectors/describe.js';
+
+/** What `connectr call` itself understands, next to the endpoint's own flags. */
+export interface CallFlags {
+  account?: string;
+  all?: boolean;
+  maxPages?: string;
+  limit?: string;
+  param?: string[];
+  body?: string;
+  data?: string;
+  raw?: boolean;
+  include?: boolean;
+  output?: string;
+  dryRun?: boolean;
+  curl?: boolean;
+  retries: string;
+  timeout: string;
+  verbose?: boolean;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/**
+ * A commander command for one endpoint: one flag per declared param (typed in the help, checked
+ * later by core/engine/params.ts so the server checks the same way), and connectr's own flags.
+ * Commander gives the help text, unknown-flag suggestions and usage errors.
+ */
+export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO): Command {
+  const command = new Command(`connectr call ${connector.name} ${endpoint.name}`)
+    .description(`${endpoint.summary}${endpoint.description ? `\n\n${endpoint.description}` : ''}`)
+    .helpOption('-h, --help', 'show this help')
+    .configureHelp({ helpWidth: io.columns })
+    .exitOverride()
+    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .showSuggestionAfterError(true)
+    .showHelpAfterError(`(run \`connectr call ${connector.name} ${endpoint.name} --help\` for its flags)`);
+  for (const param of endpoint.params) {
+    for (const option of paramOptions(param, endpoint)) command.addOption(option);
+  }
+  command
+    .option('--account <name>', 'the account to call as (default: the default account)')
+    .option('--all', 'follow the pagination and print every item as one JSON line (NDJSON)')
+    .option('--max-pages <n>', 'with --all: stop after this many pages')
+    .option('--limit <n>', 'with --all: stop after this many items')
+    .option(
+      '--param <name=value>',
+      'set a param by name, or add a query parameter the definition lacks (repeatable)',
+      collect,
+    )
+    .option('--body <data>', 'the whole request body: JSON text, @file, or - for stdin')
+    .option('--data <data>', 'same as --body')
+    .option('--raw', 'print the response body exactly as received')
+    .option('-i, --include', 'print the status line and response headers too')
+    .option('-o, --output <file>', 'write the response body to a file')
+    .option('--dry-run', 'print the request that would be sent (secrets hidden) and stop')
+    .option('--curl', 'print an equivalent curl command (it gets the token from `connectr token`) and stop')
+    .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
+    .option(
+      '--timeout <duration>',
+      'time limit for the server to answer, and for each pause in a transfer',
+      '60s',
+    )
+    .option('--verbose', 'print the request and each retry to stderr')
+    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
+    .option('--no-color', 'no colour')
+    .option('--connectors-dir <dir>', 'also load connectors from this directory');
+  const notes: string[] = [];
+  if (endpoint.pagination) notes.push(`Paginated (${endpoint.pagination.style}): --all follows every page.`);
+  if (endpoint.upload_session) {
+    notes.push(
+      `Bodies over ${endpoint.upload_session.threshold} bytes (or from stdin) use ${connector.displayName}'s upload session.`,
+    );
+  }
+  if (endpoint.response?.encoding === 'binary') notes.push('The response is a file: use -o FILE or pipe it.');
+  if (endpoint.scopes?.length) notes.push(`Scopes (any of): ${endpoint.scopes.join(' ')}`);
+  if (endpoint.docs_url) notes.push(`Docs: ${endpoint.docs_url}`);
+  notes.push(`Request: ${endpoint.method} ${endpoint.host} ${endpoint.path}`);
+  command.addHelpText('after', `\n${notes.join('\n')}`);
+  return command;
+}
+
+function paramOptions(param: Param, endpoint: Endpoint): Option[] {
+  const description = paramNotes(param, endpoint);
+  if (param.type === 'boolean') {
+    return [
+      new Option(`--${param.flag}`, description),
+      new Option(`--no-${param.flag}`, `send ${param.key} = false`).hideHelp(),
+    ];
+  }
+  const usage = flagUsage(param);
+  return [new Option(usage, description)];
+}
+
+/** The value commander collected for a param, by the attribute name of its flag. */
+export function optionValue(command: Command, param: Param): unknown {
+  const option = command.options.find((o) => o.long === `--${param.flag}`);
+  return option ? command.getOptionValue(option.attributeName()) : undefined;
+}

@@ -1,0 +1,31 @@
+import type { ParamValues } from './params.js';
+import type { PreparedRequest } from './request.js';
+import { send } from './send.js';
+import type { HttpResponse, SendDeps, SendOptions } from './send.js';
+import { needsSession, uploadWithSession } from './upload-session.js';
+import type { UploadProgress } from './upload-session.js';
+import { sizeOf } from './body.js';
+
+/**
+ * One endpoint call: a plain request, or the provider's upload session when the body is
+ * larger than the definition's threshold (or of unknown size). The same function serves the
+ * CLI and the server.
+ */
+export async function execute(
+  req: PreparedRequest,
+  values: ParamValues,
+  deps: SendDeps,
+  options: SendOptions,
+  progress?: UploadProgress,
+): Promise<HttpResponse> {
+  if (await needsSession(req)) return uploadWithSession(req, values, deps, options, progress);
+  const total = req.body.kind === 'raw' ? await sizeOf(req.body.source) : undefined;
+  return send(req, deps, {
+    ...options,
+    onUpload: progress
+      ? (sent) => {
+          progress(sent, total);
+        }
+      : undefined,
+  });
+}

@@ -1,0 +1,132 @@
+import { findEndpoint } from '../connector/model.js';
+import type { JsonPath, PaginationDefinition } from '../connector/schema.js';
+import { ConnectrError } from '../errors.js';
+import { getPath } from '../json-path.js';
+import type { ParamValue, ParamValues } from './params.js';
+import { buildRequest } from './request.js';
+import type { BuildOptions, PreparedRequest } from './request.js';
+import { header, upstreamError } from './response.js';
+import { send } from './send.js';
+import type { HttpResponse, SendDeps, SendOptions } from './send.js';
+
+/**
+ * Follows an endpoint's declared pagination and yields the items of every page, one by one:
+ * page tokens (Gmail), cursors with a continue endpoint (Dropbox), next-link URLs (Graph),
+ * Link headers (GitHub) and offsets. Stops at the last page, or at --max-pages / --limit.
+ */
+export interface PageLimits {
+  readonly maxPages?: number | undefined;
+  readonly limit?: number | undefined;
+}
+
+export async function* paginate(
+  first: PreparedRequest,
+  values: ParamValues,
+  build: BuildOptions,
+  deps: SendDeps,
+  options: SendOptions,
+  limits: PageLimits = {},
+): AsyncGenerator {
+  const pagination = first.endpoint.pagination;
+  if (!pagination) {
+    throw new ConnectrError(
+      'usage',
+      `${first.connector.name} ${first.endpoint.name} returns a single page; drop --all`,
+    );
+  }
+  let request: PreparedRequest | undefined = first;
+  let current = values;
+  let pages = 0;
+  let count = 0;
+  while (request) {
+    const response = await send(request, deps, options);
+    if (response.status >= 300) throw await upstreamError(request.connector, request.endpoint, response);
+    const text = await response.body.text();
+    const json: unknown = text.trim() ? JSON.parse(text) : null;
+    pages++;
+    const items = itemsOf(json, pagination.items_path);
+    for (const item of items) {
+      yield item;
+      if (limits.limit !== undefined && ++count >= limits.limit) return;
+    }
+    if (limits.maxPages !== undefined && pages >= limits.maxPages) return;
+    const next = nextPage(pagination, request, current, json, items.length, response, build);
+    request = next?.request;
+    current = next?.values ?? current;
+  }
+}
+
+function itemsOf(json: unknown, path: JsonPath | undefined): unknown[] {
+  const value = path === undefined ? json : getPath(json, path);
+  return Array.isArray(value) ? (value as unknown[]) : [];
+}
+
+function nextPage(
+  pagination: PaginationDefinition,
+  request: PreparedRequest,
+  values: ParamValues,
+  json: unknown,
+  count: number,
+  response: HttpResponse,
+  build: BuildOptions,
+): { request: PreparedRequest; values: ParamValues } | undefined {
+  const rebuild = (
+    changes: Record<string, ParamValue>,
+  ): { request: PreparedRequest; values: ParamValues } => {
+    const next = new Map(values);
+    for (const [k, v] of Object.entries(changes)) next.set(k, v);
+    return { request: buildRequest(request.connector, request.endpoint, next, build), values: next };
+  };
+  switch (pagination.style) {
+    case 'page_token': {
+      const token = getPath(json, pagination.response_path);
+      return typeof token === 'string' && token ? rebuild({ [pagination.request_param]: token }) : undefined;
+    }
+    case 'cursor': {
+      if (getPath(json, pagination.has_more_path) !== true) return undefined;
+      const cursor = getPath(json, pagination.cursor_path);
+      const endpoint = findEndpoint(request.connector, pagination.continue_endpoint);
+      if (typeof cursor !== 'string' || !endpoint) return undefined;
+      const next = new Map<string, ParamValue>([[pagination.continue_param, cursor]]);
+      return { request: buildRequest(request.connector, endpoint, next, build), values: next };
+    }
+    case 'next_link': {
+      const link = getPath(json, pagination.next_path);
+      return typeof link === 'string' && link ? linkTo(request, values, link) : undefined;
+    }
+    case 'link_header': {
+      const link = parseLinkHeader(header(response, 'link') ?? '')[pagination.rel];
+      return link ? linkTo(request, values, new URL(link, request.url).toString()) : undefined;
+    }
+    case 'offset': {
+      if (count === 0) return undefined;
+      const offset = Number(values.get(pagination.offset_param) ?? 0) + count;
+      const total =
+        pagination.total_path === undefined ? undefined : Number(getPath(json, pagination.total_path));
+      if (total !== undefined && Number.isFinite(total) && offset >= total) return undefined;
+      const pageSize = Number(values.get(pagination.limit_param));
+      if (Number.isFinite(pageSize) && count < pageSize) return undefined;
+      return rebuild({ [pagination.offset_param]: offset });
+    }
+  }
+}
+
+/** The next page at an absolute URL given by the API: same method and headers, no body. */
+function linkTo(
+  request: PreparedRequest,
+  values: ParamValues,
+  link: string,
+): { request: PreparedRequest; values: ParamValues } {
+  return { request: { ...request, url: new URL(link), body: { kind: 'none' } }, values };
+}
+
+/** RFC 8288 Link header: `<url>; rel="next", <url>; rel="last"` -> { next: url, last: url }. */
+export function parseLinkHeader(value: string): Record<string, string> {
+  const links: Record<string, string> = {};
+  for (const part of value.split(/,(?=\s*<)/)) {
+    const match = /<([^>]*)>(.*)/.exec(part.trim());
+    const rel = match ? /;\s*rel="?([^";]+)"?/i.exec(match[2] ?? '')?.[1] : undefined;
+    if (match?.[1] && rel) for (const name of rel.split(/\s+/)) links[name] = match[1];
+  }
+  return links;
+}

@@ -1,0 +1,142 @@
+import type { Endpoint, Param } from '../connector/model.js';
+import { ConnectrError } from '../errors.js';
+
+/**
+ * Turns what a caller gave (strings from the command line, JSON values from the REST API) into
+ * checked values for each declared param, before anything is sent: types, enums, ranges,
+ * required params, aliases and defaults. Problems name the flag and what is expected.
+ */
+
+/** A body source for `raw` params: a file on disk, standard input, or literal text. */
+export type RawBody =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'stdin' }
+  | { readonly kind: 'text'; readonly text: string }
+  /** Bytes already in memory: one chunk of an upload session. */
+  | { readonly kind: 'bytes'; readonly data: Buffer };
+
+export type ParamValue =
+  string | number | boolean | readonly (string | number | boolean)[] | Record<string, unknown> | RawBody;
+
+export type ParamValues = ReadonlyMap<string, ParamValue>;
+
+export interface CallInput {
+  /** Values by param key, as given: strings (CLI) or JSON values (API). */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** Extra query parameters for anything the definition does not declare (`--param k=v`). */
+  readonly extraQuery?: readonly (readonly [string, string])[];
+  /** A whole body given by the caller (`--body` / `--data`), replacing body params. */
+  readonly body?: RawBody;
+}
+
+export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues {
+  const out = new Map<string, ParamValue>();
+  const unknown = Object.keys(input.values).filter((k) => !endpoint.params.some((p) => p.key === k));
+  if (unknown.length) {
+    throw new ConnectrError(
+      'usage',
+      `${endpoint.name} has no parameter ${unknown.map((k) => `"${k}"`).join(', ')}`,
+      {
+        hint: `its parameters: ${endpoint.params.map((p) => p.key).join(', ') || 'none'}`,
+      },
+    );
+  }
+  const missing: Param[] = [];
+  for (const param of endpoint.params) {
+    const given = input.values[param.key];
+    if (given === undefined || given === null) {
+      if (param.default !== undefined) out.set(param.key, coerce(param, param.default));
+      // A whole body given by the caller stands in for the params that would have made it.
+      else if (param.required && !(input.body && ['raw', 'body', 'form'].includes(param.in)))
+        missing.push(param);
+      continue;
+    }
+    out.set(param.key, coerce(param, given));
+  }
+  if (missing.length) {
+    throw new ConnectrError(
+      'usage',
+      `missing required ${missing.length > 1 ? 'parameters' : 'parameter'} ${missing.map((p) => `--${p.flag}`).join(', ')} for ${endpoint.name}`,
+      { hint: missing.map((p) => `--${p.flag}: ${p.description ?? p.type}`).join('; ') },
+    );
+  }
+  return out;
+}
+
+function coerce(param: Param, given: unknown): ParamValue {
+  const flag = `--${param.flag}`;
+  if (param.type === 'file') return rawBodyOf(given, flag);
+  if (param.type === 'array') {
+    const list = Array.isArray(given) ? (given as unknown[]) : [given];
+    return list.map((item) => scalar(param, param.items ?? 'string', item, flag));
+  }
+  if (param.type === 'object') return objectOf(given, flag);
+  return scalar(param, param.type, given, flag);
+}
+
+function scalar(param: Param, type: string, given: unknown, flag: string): string | number | boolean {
+  let value: string | number | boolean;
+  const text = typeof given === 'string' ? given : undefined;
+  const aliased =
+    text !== undefined && param.aliases && text in param.aliases ? param.aliases[text] : undefined;
+  if (aliased !== undefined) return aliased;
+  switch (type) {
+    case 'integer':
+    case 'number': {
+      const n =
+        typeof given === 'number' ? given : text !== undefined && text.trim() !== '' ? Number(text) : NaN;
+      if (!Number.isFinite(n) || (type === 'integer' && !Number.isInteger(n))) {
+        throw invalid(flag, `expects ${type === 'integer' ? 'an integer' : 'a number'}`, given);
+      }
+      if (param.minimum !== undefined && n < param.minimum)
+        throw invalid(flag, `must be at least ${param.minimum}`, given);
+      if (param.maximum !== undefined && n > param.maximum)
+        throw invalid(flag, `must be at most ${param.maximum}`, given);
+      value = n;
+      break;
+    }
+    case 'boolean': {
+      if (typeof given === 'boolean') value = given;
+      else if (text !== undefined && /^(true|yes|1)$/i.test(text)) value = true;
+      else if (text !== undefined && /^(false|no|0)$/i.test(text)) value = false;
+      else throw invalid(flag, 'expects true or false', given);
+      break;
+    }
+    default:
+      if (typeof given === 'string') value = given;
+      else if (typeof given === 'number' || typeof given === 'boolean') value = String(given);
+      else throw invalid(flag, 'expects text', given);
+  }
+  if (param.enum && !param.enum.includes(value)) {
+    throw invalid(flag, `must be one of ${param.enum.map(String).join(', ')}`, given);
+  }
+  return value;
+}
+
+function objectOf(given: unknown, flag: string): Record<string, unknown> {
+  let value = given;
+  if (typeof given === 'string') {
+    try {
+      value = JSON.parse(given) as unknown;
+    } catch {
+      throw invalid(flag, 'expects a JSON object, e.g. \'{"key": "value"}\'', given);
+    }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw invalid(flag, 'expects a JSON object', given);
+  return value as Record<string, unknown>;
+}
+
+/** `-` is standard input, `@file` or a plain path is a file (for `file` params). */
+export function rawBodyOf(given: unknown, flag: string): RawBody {
+  if (typeof given === 'object' && given !== null && 'kind' in given) return given as RawBody;
+  if (typeof given !== 'string' || given === '')
+    throw invalid(flag, 'expects a file path, or - for standard input', given);
+  if (given === '-') return { kind: 'stdin' };
+  return { kind: 'file', path: given.startsWith('@') ? given.slice(1) : given };
+}
+
+function invalid(flag: string, rule: string, given: unknown): ConnectrError {
+  const shown = given === undefined ? 'nothing' : JSON.stringify(given);
+  return new ConnectrError('invalid_input', `${flag} ${rule}; got ${shown}`);
+}

@@ -1,0 +1,144 @@
+import { effectiveHostUrl, findHost } from '../connector/model.js';
+import type { Connector, Endpoint } from '../connector/model.js';
+import type { HttpMethod } from '../connector/schema.js';
+import { ConnectrError } from '../errors.js';
+import { setPath } from '../json-path.js';
+import type { Env } from '../paths.js';
+import type { ParamValue, ParamValues, RawBody } from './params.js';
+import { expandPath, joinBaseUrl } from './url.js';
+
+/**
+ * The exact HTTP request an endpoint call makes: every param placed where the definition
+ * says (path, repeated query keys, headers, JSON or form body fields, a JSON-argument header,
+ * the raw body), on the endpoint's host. Credentials are added later, when sending, so this
+ * request can be shown by --dry-run and --curl without any secret.
+ */
+
+export type RequestBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'json'; readonly text: string }
+  | { readonly kind: 'form'; readonly text: string }
+  | { readonly kind: 'raw'; readonly source: RawBody };
+
+export interface PreparedRequest {
+  readonly connector: Connector;
+  readonly endpoint: Endpoint;
+  readonly method: HttpMethod;
+  readonly url: URL;
+  /** Header names in lower case. */
+  readonly headers: Record<string, string>;
+  readonly body: RequestBody;
+  /** Values of params marked secret, hidden in anything shown to the user. */
+  readonly secrets: readonly string[];
+}
+
+export interface BuildOptions {
+  readonly env: Env;
+  readonly extraQuery?: readonly (readonly [string, string])[] | undefined;
+  /** A whole body given by the caller, replacing the body params. */
+  readonly body?: RawBody | undefined;
+}
+
+export function buildRequest(
+  connector: Connector,
+  endpoint: Endpoint,
+  values: ParamValues,
+  options: BuildOptions,
+): PreparedRequest {
+  const host = findHost(connector, endpoint.host);
+  if (!host)
+    throw new ConnectrError('invalid_connector', `${connector.name}.${endpoint.name} names an unknown host`);
+  const plain = Object.fromEntries(values);
+  const url = new URL(joinBaseUrl(effectiveHostUrl(host, options.env), expandPath(endpoint, plain)));
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
+
+  const jsonBody: Record<string, unknown> = {};
+  const jsonHeader: Record<string, unknown> = {};
+  const form = new URLSearchParams();
+  let raw: RawBody | undefined;
+  let bodyParams = 0;
+  const secrets: string[] = [];
+
+  for (const param of endpoint.params) {
+    const value = values.get(param.key);
+    if (value === undefined) continue;
+    if (param.secret) secrets.push(...flatten(value));
+    switch (param.in) {
+      case 'path':
+        break;
+      case 'query':
+        for (const item of flatten(value)) url.searchParams.append(param.wireName, item);
+        break;
+      case 'header':
+        headers[param.wireName.toLowerCase()] = flatten(value).join(', ');
+        break;
+      case 'body':
+        setPath(jsonBody, param.field ?? [param.wireName], value);
+        bodyParams++;
+        break;
+      case 'json_header':
+        setPath(jsonHeader, param.field ?? [param.wireName], value);
+        break;
+      case 'form':
+        for (const item of flatten(value)) form.append(param.wireName, item);
+        bodyParams++;
+        break;
+      case 'raw':
+        // A `file` param arrives as a body source, a `string` one as the text to send.
+        raw = typeof value === 'string' ? { kind: 'text', text: value } : (value as RawBody);
+        break;
+    }
+  }
+  for (const [k, v] of options.extraQuery ?? []) url.searchParams.append(k, v);
+
+  const argHeader = endpoint.request?.json_header;
+  if (argHeader) headers[argHeader.toLowerCase()] = httpHeaderSafeJson(jsonHeader);
+
+  const encoding = endpoint.request?.encoding ?? inferEncoding(endpoint);
+  let body: RequestBody = { kind: 'none' };
+  if (options.body) body = { kind: 'raw', source: options.body };
+  else if (encoding === 'json' && (bodyParams > 0 || endpoint.params.some((p) => p.in === 'body'))) {
+    body = { kind: 'json', text: JSON.stringify(jsonBody) };
+  } else if (encoding === 'form') body = { kind: 'form', text: form.toString() };
+  else if ((encoding === 'binary' || encoding === 'text') && raw) body = { kind: 'raw', source: raw };
+
+  if (body.kind !== 'none' && headers['content-type'] === undefined) {
+    headers['content-type'] =
+      endpoint.request?.content_type ??
+      (encoding === 'form'
+        ? 'application/x-www-form-urlencoded'
+        : encoding === 'binary'
+          ? 'application/octet-stream'
+          : encoding === 'text'
+            ? 'text/plain; charset=utf-8'
+            : 'application/json');
+  }
+  if (endpoint.response?.encoding === 'json' && headers.accept === undefined)
+    headers.accept = 'application/json';
+  return { connector, endpoint, method: endpoint.method, url, headers, body, secrets };
+}
+
+function inferEncoding(endpoint: Endpoint): 'json' | 'form' | 'binary' | 'none' {
+  if (endpoint.params.some((p) => p.in === 'body')) return 'json';
+  if (endpoint.params.some((p) => p.in === 'form')) return 'form';
+  if (endpoint.params.some((p) => p.in === 'raw')) return 'binary';
+  return 'none';
+}
+
+function flatten(value: ParamValue): string[] {
+  if (Array.isArray(value)) return value.map((v) => String(v));
+  if (typeof value === 'object') return [JSON.stringify(value)];
+  return [String(value)];
+}
+
+/**
+ * JSON that is safe in an HTTP header: every character from U+007F up written as \uXXXX, as
+ * Dropbox requires for Dropbox-API-Arg (header values are bytes, not UTF-8 text).
+ */
+export function httpHeaderSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}

@@ -1,0 +1,101 @@
+import { STATUS_CODES } from 'node:http';
+import type { Connector, Endpoint } from '../connector/model.js';
+import { ConnectrError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { getPath } from '../json-path.js';
+import type { HttpResponse } from './send.js';
+
+/**
+ * What a response is: JSON, text, bytes, or nothing, by the endpoint's declared encoding or
+ * else its Content-Type; the JSON result some APIs put in a header (Dropbox-API-Result); and
+ * upstream errors in the provider's own words.
+ */
+
+export type ResponseKind = 'json' | 'text' | 'binary' | 'empty';
+
+export function header(response: Pick<HttpResponse, 'headers'>, name: string): string | undefined {
+  const value = response.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+export function responseKind(
+  endpoint: Endpoint,
+  response: Pick<HttpResponse, 'headers' | 'status'>,
+): ResponseKind {
+  if (response.status === 204 || response.status === 205 || header(response, 'content-length') === '0')
+    return 'empty';
+  const declared = endpoint.response?.encoding ?? 'auto';
+  if (declared !== 'auto' && response.status < 300) return declared;
+  const type = (header(response, 'content-type') ?? '').toLowerCase();
+  if (/[/+]json\b/.test(type)) return 'json';
+  if (type.startsWith('text/') || /[/+]xml\b/.test(type) || type.includes('javascript') || type === '')
+    return 'text';
+  return 'binary';
+}
+
+/** The JSON result carried in a response header (Dropbox-API-Result), when the endpoint has one. */
+export function headerResult(endpoint: Endpoint, response: Pick<HttpResponse, 'headers'>): unknown {
+  const name = endpoint.response?.result_header;
+  const value = name ? header(response, name) : undefined;
+  if (value === undefined) return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
+/** An error answer of the upstream API, keeping its status and body for programs. */
+export class UpstreamError extends ConnectrError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly status: number,
+    readonly body: unknown,
+    hint?: string,
+  ) {
+    super(code, message, { hint });
+  }
+}
+
+export async function upstreamError(
+  connector: Connector,
+  endpoint: Endpoint,
+  response: HttpResponse,
+): Promise<UpstreamError> {
+  const text = await response.body.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch {
+    json = undefined;
+  }
+  const first = (paths: readonly (string | readonly string[])[]): string | undefined => {
+    for (const path of paths) {
+      const value = getPath(json, path as string | string[]);
+      if (typeof value === 'string' && value) return value;
+      if (typeof value === 'number') return String(value);
+    }
+    return undefined;
+  };
+  const providerMessage =
+    first(connector.errors.messagePaths) ??
+    first(['error_description', 'message', 'error.message', 'error']) ??
+    (text.trim() ? text.trim().slice(0, 300) : undefined);
+  const providerCode = first(connector.errors.codePaths);
+  const status = `${response.status}${STATUS_CODES[response.status] ? ` ${STATUS_CODES[response.status] ?? ''}` : ''}`;
+  const message = `${connector.displayName} answered ${status}${providerCode ? ` (${providerCode})` : ''}${providerMessage ? `: ${providerMessage}` : ''}`;
+
+  let code: ErrorCode = 'upstream';
+  let hint: string | undefined;
+  if (response.status === 401) {
+    code = 'auth_expired';
+    hint = `sign in again: connectr auth ${connector.name}`;
+  } else if (response.status === 403 && endpoint.scopes?.length) {
+    hint = `${endpoint.name} needs one of the scopes ${endpoint.scopes.join(', ')}; sign in with them: connectr auth ${connector.name} --scopes ${endpoint.scopes[0] ?? ''}`;
+  } else if (response.status === 429) {
+    const after = header(response, 'retry-after');
+    hint = `rate limited${after ? `; the server asks to wait ${after}${/^\d+$/.test(after) ? ' s' : ''}` : ''}; try again later`;
+  }
+  return new UpstreamError(code, message, response.status, json ?? text, hint);
+}

@@ -1,0 +1,264 @@
+import { Readable, Transform } from 'node:stream';
+import { request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { applyCredential } from '../auth/credential.js';
+import type { Credential } from '../auth/credential.js';
+import type { Clock } from '../clock.js';
+import { effectiveHostUrl } from '../connector/model.js';
+import type { Connector } from '../connector/model.js';
+import type { HttpMethod } from '../connector/schema.js';
+import { ConnectrError } from '../errors.js';
+import { describeNetworkError } from '../http/request.js';
+import { getPath } from '../json-path.js';
+import type { Env } from '../paths.js';
+import { openBody, replayable } from './body.js';
+import type { PreparedRequest } from './request.js';
+
+/**
+ * Sends a prepared request the way a careful client does: credentials only to the connector's
+ * own hosts (a redirect elsewhere, such as a pre-authenticated download URL, is followed
+ * without them); retries with exponential backoff and full jitter on rate limits, overload and
+ * network failures, honouring Retry-After and the connector's rate-limit hints; never repeats
+ * a non-idempotent request that may have reached the server; refreshes the token once on 401.
+ */
+
+/** A response body, read once: as a stream, as text, or thrown away. */
+export interface ResponseBody {
+  readonly stream: Readable;
+  text(): Promise<string>;
+  dump(): Promise<void>;
+}
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: ResponseBody;
+  /** The final URL, after redirects. */
+  readonly url: URL;
+}
+
+export interface SendDeps {
+  readonly env: Env;
+  readonly clock: Clock;
+  readonly stdin: Readable;
+  readonly dispatcher?: Dispatcher | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** The credential for the first attempt. */
+  readonly credential: () => Promise<Credential>;
+  /** A new credential after a 401; undefined when none can be had (a token from the environment). */
+  readonly refresh?: (() => Promise<Credential>) | undefined;
+  /** Random number in [0, 1), for jitter; injected so tests are deterministic. */
+  readonly random?: () => number;
+  /** Told about each retry before waiting (the CLI prints it with --verbose). */
+  readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
+}
+
+export interface SendOptions {
+  /** Retries after the first attempt. */
+  readonly retries: number;
+  /** Time limit for each attempt to start answering, and for each pause in a transfer. */
+  readonly timeoutMs: number;
+  /** Longest wait a server may ask for before connectr gives up instead (default 5 min). */
+  readonly maxWaitMs?: number;
+  /** Counts upload bytes as they leave. */
+  readonly onUpload?: ((sent: number) => void) | undefined;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 20_000;
+
+export function isIdempotent(method: HttpMethod, declared: boolean | undefined): boolean {
+  return declared ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(method);
+}
+
+export async function send(
+  req: PreparedRequest,
+  deps: SendDeps,
+  options: SendOptions,
+): Promise<HttpResponse> {
+  const idempotent = isIdempotent(req.method, req.endpoint.idempotent);
+  const canReplay = replayable(req.body);
+  const limits = req.connector.rateLimit;
+  let credential = await deps.credential();
+  let refreshed = false;
+  for (let attempt = 0; ; attempt++) {
+    const last = attempt >= options.retries || !canReplay;
+    let response: HttpResponse;
+    try {
+      response = await followRedirects(req, credential, deps, options);
+    } catch (error) {
+      if (deps.signal?.aborted) throw error;
+      const neverSent = isConnectFailure(error);
+      if (!last && (idempotent || neverSent)) {
+        const waitMs = backoff(attempt, deps);
+        deps.onRetry?.({ attempt: attempt + 1, waitMs, reason: describeNetworkError(error) });
+        await deps.clock.sleep(waitMs, deps.signal);
+        continue;
+      }
+      throw new ConnectrError(
+        'unavailable',
+        `${req.method} ${req.url.host}${req.url.pathname} failed: ${describeNetworkError(error)}`,
+        {
+          hint: neverSent
+            ? 'check the network and the base URL (connectr connectors show shows it)'
+            : idempotent
+              ? `it failed ${attempt + 1} time(s); try again later or raise --retries`
+              : 'the request may have reached the server, so it was not repeated automatically; check before retrying',
+          cause: error,
+        },
+      );
+    }
+
+    if (response.status === 401 && deps.refresh && !refreshed && canReplay) {
+      await response.body.dump();
+      credential = await deps.refresh();
+      refreshed = true;
+      attempt--;
+      continue;
+    }
+    const retryable =
+      response.status === 429 ||
+      response.status === 503 ||
+      (idempotent && limits.retryStatuses.includes(response.status));
+    if (!retryable || last) return response;
+    const text = await response.body.text();
+    const waitMs = serverWait(response, text, req.connector, deps.clock.now()) ?? backoff(attempt, deps);
+    if (waitMs > (options.maxWaitMs ?? 300_000)) {
+      return { ...response, body: textBody(text) };
+    }
+    deps.onRetry?.({ attempt: attempt + 1, waitMs, reason: `HTTP ${response.status}` });
+    await deps.clock.sleep(waitMs, deps.signal);
+  }
+}
+
+/** One attempt: the request, then its redirects, with the credential only on trusted origins. */
+async function followRedirects(
+  req: PreparedRequest,
+  credential: Credential,
+  deps: SendDeps,
+  options: SendOptions,
+): Promise<HttpResponse> {
+  const trusted = new Set(req.connector.hosts.map((h) => new URL(effectiveHostUrl(h, deps.env)).origin));
+  let method: HttpMethod = req.method;
+  let url = new URL(req.url);
+  let body = req.body;
+  for (let hop = 0; hop <= 5; hop++) {
+    const headers = { ...req.headers };
+    const target = new URL(url);
+    if (trusted.has(target.origin)) applyCredential(req.connector, credential, target, headers);
+    const payload = await openBody(body, deps.stdin);
+    if (payload.length !== undefined && body.kind !== 'none')
+      headers['content-length'] = String(payload.length);
+    let data = payload.data;
+    if (options.onUpload && data && typeof data !== 'string' && !Buffer.isBuffer(data))
+      data = counted(data, options.onUpload);
+    const response = await request(target, {
+      method,
+      headers,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      ...(data !== undefined ? { body: data } : {}),
+      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+    });
+    const location = response.headers.location;
+    if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string' || hop === 5) {
+      const stream = response.body;
+      return {
+        status: response.statusCode,
+        headers: response.headers,
+        body: { stream, text: () => stream.text(), dump: () => stream.dump() },
+        url: target,
+      };
+    }
+    await response.body.dump();
+    url = new URL(location, target);
+    if (
+      response.statusCode === 303 ||
+      ((response.statusCode === 301 || response.statusCode === 302) && method !== 'GET' && method !== 'HEAD')
+    ) {
+      method = 'GET';
+      body = { kind: 'none' };
+    } else if (!replayable(body)) {
+      throw new ConnectrError(
+        'upstream',
+        `the server redirected an upload from standard input to ${url.host}, which cannot be replayed`,
+      );
+    }
+  }
+  throw new ConnectrError('upstream', 'too many redirects');
+}
+
+/** The same bytes, counted as the HTTP client pulls them (never read ahead of it). */
+function counted(stream: Readable, onUpload: (sent: number) => void): Readable {
+  let sent = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      sent += chunk.length;
+      onUpload(sent);
+      callback(null, chunk);
+    },
+  });
+  stream.on('error', (error) => counter.destroy(error));
+  return stream.pipe(counter);
+}
+
+/** Connection failures that happen before any byte of the request left: always safe to retry. */
+function isConnectFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT'
+  );
+}
+
+/** Full jitter (AWS architecture blog): uniform in [0, min(cap, base * 2^attempt)]. */
+function backoff(attempt: number, deps: SendDeps): number {
+  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** attempt);
+  return Math.round((deps.random ?? Math.random)() * ceiling);
+}
+
+/** How long the server asked us to wait: Retry-After (seconds or HTTP date), reset headers, the body. */
+export function serverWait(
+  response: Pick<HttpResponse, 'headers'>,
+  text: string,
+  connector: Connector,
+  now: number,
+): number | undefined {
+  const header = (name: string): string | undefined => {
+    const value = response.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  for (const name of connector.rateLimit.retryAfterHeaders) {
+    const value = header(name)?.trim();
+    if (!value) continue;
+    if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
+    const date = Date.parse(value);
+    if (!Number.isNaN(date)) return Math.max(0, date - now);
+  }
+  for (const name of connector.rateLimit.resetHeaders) {
+    const value = Number(header(name));
+    if (Number.isFinite(value) && value > 0) return Math.max(0, value * 1000 - now);
+  }
+  if (connector.rateLimit.retryAfterPath) {
+    try {
+      const seconds = Number(getPath(JSON.parse(text), connector.rateLimit.retryAfterPath));
+      if (Number.isFinite(seconds) && seconds >= 0) return Math.ceil(seconds * 1000);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** A body already read, offered again to whoever reads the response next. */
+export function textBody(text: string): ResponseBody {
+  return {
+    stream: Readable.from([Buffer.from(text)]),
+    text: () => Promise.resolve(text),
+    dump: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,171 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../src/core/connector/registry.js';
+import { runCli } from '../helpers/io.js';
+import { tempHome } from '../helpers/home.js';
+import type { RecordedRequest } from '../fixtures/emulators/server.js';
+import { CASES, requestsOn } from './cases.js';
+import type { ConnectorCase, Expectation, World } from './cases.js';
+
+/**
+ * Every endpoint of every connector in connectors/, called through `connectr call` against an
+ * emulator that checks what the real service checks, plus the same fault and pagination checks
+ * for each connector (as rclone runs every backend through one suite).
+ */
+const registry = await loadRegistry();
+
+describe('the conformance suite covers every connector and endpoint', () => {
+  it('has a case for every built-in connector file', () => {
+    const files = readdirSync(BUILTIN_CONNECTORS_DIR).filter((f) => f.endsWith('.yaml'));
+    expect(CASES.map((c) => `${c.connector}.yaml`).sort()).toEqual(files.sort());
+  });
+  it.each(CASES.map((c) => c.connector))('%s: has a case for every endpoint', (name) => {
+    const connector = registry.require(name);
+    const cases = CASES.find((c) => c.connector === name);
+    expect(Object.keys(cases?.endpoints ?? {}).sort()).toEqual(connector.endpoints.map((e) => e.name).sort());
+  });
+  it.each(CASES.map((c) => c.connector))('%s: checks --all on every paginated endpoint', (name) => {
+    const connector = registry.require(name);
+    const paginated = connector.endpoints.filter(
+      (e) => e.pagination && !e.name.endsWith('_continue') && e.name !== 'list_shared_links',
+    );
+    expect(Object.keys(CASES.find((c) => c.connector === name)?.pagination ?? {}).sort()).toEqual(
+      paginated.map((e) => e.name).sort(),
+    );
+  });
+});
+
+for (const connectorCase of CASES) {
+  describe(`conformance: ${connectorCase.connector}`, () => {
+    const { world, call } = useWorld(connectorCase);
+
+    for (const [endpoint, endpointCase] of Object.entries(connectorCase.endpoints)) {
+      it(`${endpoint} sends what the API expects`, async () => {
+        const args = await endpointCase.args(world());
+        const expectation =
+          typeof endpointCase.expect === 'function' ? endpointCase.expect(world()) : endpointCase.expect;
+        const seen = requestsOn(world(), expectation.host).length;
+        const r = await call(endpoint, args);
+        expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
+        expect(r.code).toBe(0);
+        const sent = requestsOn(world(), expectation.host).slice(seen);
+        expect(sent.length, `requests on ${expectation.host}`).toBeGreaterThanOrEqual(1);
+        checkRequest(sent[0], expectation, world().token);
+        endpointCase.output?.(r.stdout, r.stderr);
+      });
+    }
+
+    it('sends the credential only to its own hosts, as a bearer token', () => {
+      for (const [host, emulator] of Object.entries(world().hosts)) {
+        for (const req of emulator.requests) {
+          if (['uploads', 'downloads'].includes(host)) expect(req.headers.authorization).toBeUndefined();
+          else expect(req.headers.authorization).toBe(`Bearer ${world().token}`);
+        }
+      }
+    });
+  });
+
+  // Faults and pagination on a fresh emulator: the endpoint cases above changed its files.
+  describe(`conformance: ${connectorCase.connector} behaviour`, () => {
+    const { world, call } = useWorld(connectorCase);
+
+    it('honours 429 with Retry-After, then succeeds', async () => {
+      const { endpoint, args } = connectorCase.idempotent;
+      const host = Object.values(world().hosts)[0];
+      host?.faults.push({ status: 429, headers: { 'retry-after': '1' }, body: { error: 'rate limited' } });
+      const started = Date.now();
+      const before = host?.requests.length ?? 0;
+      const r = await call(endpoint, args);
+      expect(r.code, r.stderr).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect((host?.requests.length ?? 0) - before).toBe(2);
+    });
+
+    it('retries a 5xx and a dropped connection on an idempotent call', async () => {
+      const { endpoint, args } = connectorCase.idempotent;
+      const host = Object.values(world().hosts)[0];
+      host?.faults.push({ status: 503, body: {} }, { drop: true });
+      const before = host?.requests.length ?? 0;
+      const r = await call(endpoint, args);
+      expect(r.code, r.stderr).toBe(0);
+      expect((host?.requests.length ?? 0) - before).toBe(3);
+    });
+
+    it('does not repeat a non-idempotent call whose connection dropped', async () => {
+      const { endpoint, args } = connectorCase.nonIdempotent;
+      const host = Object.values(world().hosts)[0];
+      host?.faults.push({ drop: true });
+      const before = host?.requests.length ?? 0;
+      const r = await call(endpoint, args);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain(
+        'the request may have reached the server, so it was not repeated automatically',
+      );
+      expect((host?.requests.length ?? 0) - before).toBe(1);
+    });
+
+    for (const [endpoint, page] of Object.entries(connectorCase.pagination)) {
+      it(`${endpoint} --all follows ${page.minPages}+ pages as NDJSON`, async () => {
+        const host = Object.values(world().hosts)[0];
+        const before = host?.requests.length ?? 0;
+        const r = await call(endpoint, [...(await page.args(world())), '--all']);
+        expect(r.code, r.stderr).toBe(0);
+        const lines = r.stdout.trim().split('\n');
+        expect(lines).toHaveLength(page.items);
+        for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+        expect((host?.requests.length ?? 0) - before).toBeGreaterThanOrEqual(page.minPages);
+        const limited = await call(endpoint, [...(await page.args(world())), '--all', '--limit', '3']);
+        expect(limited.stdout.trim().split('\n')).toHaveLength(3);
+        const paged = await call(endpoint, [...(await page.args(world())), '--all', '--max-pages', '1']);
+        expect(paged.stdout.trim().split('\n').length).toBeLessThan(page.items);
+      });
+    }
+  });
+}
+
+/** A fresh emulator world for a describe block, and `connectr call` pointed at it. */
+function useWorld(connectorCase: ConnectorCase): {
+  world: () => World;
+  call: (endpoint: string, args: string[]) => ReturnType<typeof runCli>;
+} {
+  let current: World | undefined;
+  const home = tempHome();
+  const dir = mkdtempSync(join(tmpdir(), 'connectr-conformance-'));
+  beforeAll(async () => {
+    current = await connectorCase.start(dir);
+  });
+  afterAll(async () => {
+    await current?.close();
+    home.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const world = (): World => {
+    if (!current) throw new Error('the emulator world is used outside a test');
+    return current;
+  };
+  return {
+    world,
+    call: (endpoint, args) =>
+      runCli(['call', connectorCase.connector, endpoint, ...args], { ...home.env, ...world().env }),
+  };
+}
+
+function checkRequest(req: RecordedRequest | undefined, expected: Expectation, token: string): void {
+  expect(req).toBeDefined();
+  if (!req) return;
+  expect(`${req.method} ${req.url.pathname}`).toBe(`${expected.method} ${expected.path}`);
+  expect(req.headers.authorization).toBe(`Bearer ${token}`);
+  for (const [key, value] of Object.entries(expected.query ?? {})) {
+    expect(req.url.searchParams.getAll(key), `query ${key}`).toEqual(Array.isArray(value) ? value : [value]);
+  }
+  for (const [name, value] of Object.entries(expected.headers ?? {})) {
+    const actual = req.headers[name];
+    if (value instanceof RegExp) expect(actual, name).toMatch(value);
+    else expect(actual, name).toBe(value);
+  }
+  if (expected.json !== undefined)
+    expect(JSON.parse(req.body.toString('utf8'))).toMatchObject(expected.json as object);
+  if (expected.body !== undefined) expect(req.body.toString('utf8')).toBe(expected.body);
+}
