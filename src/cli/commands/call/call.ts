@@ -182,8 +182,9 @@ function listEndpoints(ctx: CliContext, connector: Connector): void {
     return;
   }
   ctx.out.line(
-    `${ctx.out.style.bold(connector.displayName)} endpoints: connectr call ${connector.name} <endpoint> [flags]\n`,
+    `${ctx.out.style.bold(connector.displayName)} endpoints: connectr call ${connector.name} <endpoint> [flags]`,
   );
+  ctx.out.line();
   ctx.out.line(
     table(
       connector.endpoints,
