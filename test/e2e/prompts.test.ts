@@ -48,7 +48,7 @@ describe('questions at a terminal', () => {
     const metadata = JSON.parse(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')) as {
       apps: Record<string, unknown>;
     };
-    expect(metadata.apps['gmail']).toMatchObject({
+    expect(metadata.apps.gmail).toMatchObject({
       client_id: 'typed-client.apps.googleusercontent.com',
       secret_store: 'encrypted-file',
     });
