@@ -9,7 +9,10 @@ const scripts = readdirSync(dir)
   .sort();
 let failed = false;
 for (const script of scripts) {
-  const r = spawnSync(process.execPath, [join(dir, script)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [join(dir, script)], {
+    stdio: 'inherit',
+    env: { ...process.env, CONNECTR_BENCH_SUITE: '1' },
+  });
   if (r.status !== 0) failed = true;
 }
 process.exitCode = failed ? 1 : 0;
