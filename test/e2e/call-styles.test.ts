@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -54,6 +54,13 @@ describe('user connectors and resilience', () => {
         await new Promise((r) => setTimeout(r, 3000));
         return sendJson(res, 200, {});
       }
+      if (req.url.pathname === '/partial') {
+        // Half the promised bytes, then the connection dies.
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': '1000' });
+        res.write(Buffer.alloc(500, 7));
+        setTimeout(() => res.socket?.destroy(), 50);
+        return undefined;
+      }
       if (req.url.pathname === '/echo')
         return sendJson(res, 200, {
           query: Object.fromEntries(req.url.searchParams),
@@ -107,6 +114,11 @@ endpoints:
     summary: Answers after three seconds.
     method: GET
     path: /slow
+  partial:
+    summary: A download that breaks off.
+    method: GET
+    path: /partial
+    response: { encoding: binary }
   echo:
     summary: Echoes the query and JSON body.
     method: POST
@@ -184,6 +196,22 @@ endpoints:
     expect(r.stderr).toContain('error: GET 127.0.0.1');
     expect(r.stderr).toContain('failed: no response in time');
     expect(Date.now() - started).toBeLessThan(2900);
+  });
+
+  it('-o leaves nothing behind when a download breaks off, and checks its target first', async () => {
+    const out = join(home.dir, 'partial.bin');
+    const r = await call(['partial', '-o', out, '--retries', '0']);
+    expect(r.code, r.stderr).toBe(5);
+    expect(r.stderr).toContain(`error: the download to ${out} did not complete`);
+    expect(readdirSync(home.dir).filter((f) => f.includes('partial'))).toEqual([]);
+    const before = api.requests.length;
+    const toDir = await call(['partial', '-o', home.dir]);
+    expect(toDir.code).toBe(2);
+    expect(toDir.stderr).toContain(`error: -o ${home.dir} is a directory`);
+    const nowhere = await call(['partial', '-o', join(home.dir, 'missing', 'f.bin')]);
+    expect(nowhere.code).toBe(1);
+    expect(nowhere.stderr).toContain(`the folder ${join(home.dir, 'missing')} does not exist`);
+    expect(api.requests.length).toBe(before);
   });
 
   it('--curl prints a command that sends the same request', async () => {

@@ -20,7 +20,7 @@ import { table } from '../../output.js';
 import { progressBar } from '../../progress.js';
 import { endpointCommand, optionValue } from './flags.js';
 import type { CallFlags } from './flags.js';
-import { printResponse } from './output.js';
+import { checkOutputPath, printResponse } from './output.js';
 
 /** `connectr call <connector> [endpoint] [flags]`. */
 export async function callCommand(ctx: CliContext, args: readonly string[]): Promise<void> {
@@ -80,6 +80,7 @@ async function run(
     write(ctx.io.stdout, curlCommand(request, flags.account));
     return;
   }
+  if (flags.output) await checkOutputPath(flags.output);
   if (endpoint.response?.encoding === 'binary' && ctx.io.stdoutIsTTY && !flags.output && !flags.all) {
     throw new ConnectrError(
       'usage',

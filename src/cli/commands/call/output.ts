@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { STATUS_CODES } from 'node:http';
 import type { Endpoint } from '../../../core/connector/model.js';
-import { ConnectrError } from '../../../core/errors.js';
+import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.js';
 import { header, headerResult, responseKind } from '../../../core/engine/response.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
 import type { CliContext } from '../../context.js';
@@ -84,15 +84,36 @@ export async function printResponse(
   }
 }
 
+/** Fails before anything is sent when -o names a directory or a place that cannot be written. */
+export async function checkOutputPath(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) {
+    throw new ConnectrError('usage', `-o ${path} is a directory`, {
+      hint: `name the file: -o ${join(path, 'FILE')}`,
+    });
+  }
+  const parent = await stat(dirname(resolve(path))).catch(() => undefined);
+  if (!parent?.isDirectory()) {
+    throw new ConnectrError(
+      'invalid_input',
+      `cannot write ${path}: the folder ${dirname(resolve(path))} does not exist`,
+    );
+  }
+}
+
 /** Writes the body to a temporary file next to `path`, renamed into place only when complete. */
 async function saveTo(ctx: CliContext, response: HttpResponse, path: string): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.connectr-partial`);
+  const target = resolve(path);
+  const temp = join(dirname(target), `.${basename(target)}.connectr-partial`);
   try {
     await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), createWriteStream(temp));
-    await rename(temp, path);
+    await rename(temp, target);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    if (isConnectrError(error)) throw error;
+    throw new ConnectrError('unavailable', `the download to ${path} did not complete: ${messageOf(error)}`, {
+      hint: 'nothing was left behind; run the command again',
+    });
   }
 }
 
