@@ -89,6 +89,8 @@ describe('connectr call', () => {
       expect(unknownFlag.code).toBe(2);
       expect(unknownFlag.stderr).toContain("error: unknown option '--pth'");
       expect(unknownFlag.stderr).toContain('(Did you mean --path?)');
+      const misuse = await runCli(['call', 'dropbox', 'list_folder', '--path', '/', '--limit', '5'], { ...home.env });
+      expect(misuse.stderr).toBe('error: --max-pages and --limit go with --all\n');
       expect(dropbox.api.requests.length).toBe(before);
     });
 

@@ -82,6 +82,9 @@ async function oauthLogin(
   }
   const oauth = oauth2Of(connector);
   const scopes = flags.scopes ?? oauth.scopes;
+  // Flags first: nothing is asked or opened for a command that cannot run.
+  const port = flags.port === undefined ? undefined : parsePort(flags.port);
+  const timeoutMs = parseDuration(flags.timeout, '--timeout');
   const client = await resolveClient(
     connector,
     oauth,
@@ -110,8 +113,8 @@ async function oauthLogin(
     client,
     {
       ...common,
-      port: flags.port === undefined ? undefined : parsePort(flags.port),
-      timeoutMs: parseDuration(flags.timeout, '--timeout'),
+      port,
+      timeoutMs,
       openUrl,
       pastedUrl: flags.browser ? undefined : readLine(ctx),
     },

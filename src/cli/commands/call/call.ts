@@ -80,6 +80,18 @@ async function run(
     write(ctx.io.stdout, curlCommand(request, flags.account));
     return;
   }
+  // Every flag is checked before credentials are looked up or anything is sent.
+  const options: SendOptions = {
+    retries: nonNegative(flags.retries, '--retries'),
+    timeoutMs: parseDuration(flags.timeout, '--timeout'),
+  };
+  if (!flags.all && (flags.maxPages !== undefined || flags.limit !== undefined)) {
+    throw new ConnectrError('usage', '--max-pages and --limit go with --all');
+  }
+  const limits = {
+    maxPages: flags.maxPages === undefined ? undefined : positive(flags.maxPages, '--max-pages'),
+    limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
+  };
   if (flags.output) await checkOutputPath(flags.output);
   if (endpoint.response?.encoding === 'binary' && ctx.io.stdoutIsTTY && !flags.output && !flags.all) {
     throw new ConnectrError(
@@ -110,27 +122,15 @@ async function run(
         ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
     },
   };
-  const options: SendOptions = {
-    retries: nonNegative(flags.retries, '--retries'),
-    timeoutMs: parseDuration(flags.timeout, '--timeout'),
-  };
   if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
 
   if (flags.all) {
-    const limits = {
-      maxPages: flags.maxPages === undefined ? undefined : positive(flags.maxPages, '--max-pages'),
-      limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
-    };
     // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
     for await (const item of paginate(request, resolved, build, deps, options, limits)) {
       ctx.io.stdout.write(`${JSON.stringify(item)}\n`);
     }
     return;
   }
-  if (flags.maxPages !== undefined || flags.limit !== undefined) {
-    throw new ConnectrError('usage', '--max-pages and --limit go with --all');
-  }
-
   const bar = progressBar(ctx.io, 'Uploading');
   const response = await execute(request, resolved, deps, options, (sent, total) => {
     bar.update(sent, total);
