@@ -24,7 +24,7 @@ export function cliAuth(ctx: CliContext): CliAuth {
       env: ctx.env,
       paths: ctx.paths,
       clock: systemClock,
-      http: { signal: ctx.signal },
+      http: { signal: ctx.signal, env: ctx.env },
       vault,
       metadata: new MetadataStore(ctx.paths),
       notify: (message) => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/io.js';
 import { emulatorEnv } from '../helpers/emulator-env.js';
+import { startProxy } from '../helpers/proxy.js';
 import { tempHome } from '../helpers/home.js';
 import { startDropboxEmulator } from '../fixtures/emulators/dropbox.js';
 import type { DropboxEmulator } from '../fixtures/emulators/dropbox.js';
@@ -89,7 +90,9 @@ describe('connectr call', () => {
       expect(unknownFlag.code).toBe(2);
       expect(unknownFlag.stderr).toContain("error: unknown option '--pth'");
       expect(unknownFlag.stderr).toContain('(Did you mean --path?)');
-      const misuse = await runCli(['call', 'dropbox', 'list_folder', '--path', '/', '--limit', '5'], { ...home.env });
+      const misuse = await runCli(['call', 'dropbox', 'list_folder', '--path', '/', '--limit', '5'], {
+        ...home.env,
+      });
       expect(misuse.stderr).toBe('error: --max-pages and --limit go with --all\n');
       expect(dropbox.api.requests.length).toBe(before);
     });
@@ -215,6 +218,29 @@ describe('connectr call', () => {
       const fetched = graph.downloads.requests.slice(before);
       expect(fetched).toHaveLength(1);
       expect(fetched[0]?.headers.authorization).toBeUndefined();
+    });
+  });
+
+  describe('networks', () => {
+    it('goes through the proxy named by HTTP_PROXY, except for NO_PROXY hosts', async () => {
+      const proxy = await startProxy();
+      try {
+        const through = await runCli(['call', 'gmail', 'get_profile'], { ...env, HTTP_PROXY: proxy.url });
+        expect(through.code, through.stderr).toBe(0);
+        expect(JSON.parse(through.stdout)).toMatchObject({ emailAddress: 'ann@example.com' });
+        const host = new URL(gmail.url).host;
+        expect(proxy.targets.some((t) => t.includes(host))).toBe(true);
+        const seen = proxy.targets.length;
+        const direct = await runCli(['call', 'gmail', 'get_profile'], {
+          ...env,
+          HTTP_PROXY: proxy.url,
+          NO_PROXY: '127.0.0.1',
+        });
+        expect(direct.code, direct.stderr).toBe(0);
+        expect(proxy.targets.length).toBe(seen);
+      } finally {
+        await proxy.close();
+      }
     });
   });
 

@@ -9,6 +9,7 @@ import type { Connector } from '../connector/model.js';
 import type { HttpMethod } from '../connector/schema.js';
 import { ConnectrError } from '../errors.js';
 import { describeNetworkError } from '../http/request.js';
+import { proxyDispatcher } from '../http/proxy.js';
 import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import { openBody, replayable } from './body.js';
@@ -143,6 +144,7 @@ async function followRedirects(
   let method: HttpMethod = req.method;
   let url = new URL(req.url);
   let body = req.body;
+  const dispatcher = deps.dispatcher ?? proxyDispatcher(deps.env);
   for (let hop = 0; hop <= 5; hop++) {
     const headers = { ...req.headers };
     const target = new URL(url);
@@ -159,7 +161,7 @@ async function followRedirects(
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
       ...(data !== undefined ? { body: data } : {}),
-      ...(deps.dispatcher ? { dispatcher: deps.dispatcher } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
     const location = response.headers.location;

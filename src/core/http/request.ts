@@ -1,6 +1,8 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ConnectrError, messageOf } from '../errors.js';
+import type { Env } from '../paths.js';
+import { proxyDispatcher } from './proxy.js';
 
 /**
  * Small HTTP exchanges (token endpoint, revocation, identity) through undici. Failures to reach
@@ -9,6 +11,8 @@ import { ConnectrError, messageOf } from '../errors.js';
  */
 export interface HttpOptions {
   readonly dispatcher?: Dispatcher | undefined;
+  /** For the proxy variables, when no dispatcher is given. */
+  readonly env?: Env | undefined;
   readonly signal?: AbortSignal | undefined;
   /** Per-request time limit in ms (default 30 s). */
   readonly timeoutMs?: number | undefined;
@@ -28,6 +32,7 @@ export async function httpExchange(
   init: { headers?: Record<string, string>; body?: string } & HttpOptions,
 ): Promise<HttpResult> {
   const timeout = init.timeoutMs ?? 30_000;
+  const dispatcher = init.dispatcher ?? proxyDispatcher(init.env ?? {});
   try {
     const response = await request(url, {
       method,
@@ -35,7 +40,7 @@ export async function httpExchange(
       bodyTimeout: timeout,
       ...(init.headers ? { headers: init.headers } : {}),
       ...(init.body !== undefined ? { body: init.body } : {}),
-      ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+      ...(dispatcher ? { dispatcher } : {}),
       ...(init.signal ? { signal: init.signal } : {}),
     });
     const text = await response.body.text();
