@@ -18,8 +18,9 @@ export async function execute(
   options: SendOptions,
   progress?: UploadProgress,
 ): Promise<HttpResponse> {
-  if (await needsSession(req)) return uploadWithSession(req, values, deps, options, progress);
+  // The body's size is looked up once: it decides the protocol and feeds the progress bar.
   const total = req.body.kind === 'raw' ? await sizeOf(req.body.source) : undefined;
+  if (needsSession(req, total)) return uploadWithSession(req, values, deps, options, progress);
   return send(req, deps, {
     ...options,
     onUpload: progress

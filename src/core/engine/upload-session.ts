@@ -25,11 +25,10 @@ import { sizeOf } from './body.js';
 
 export type UploadProgress = (sent: number, total: number | undefined) => void;
 
-/** Whether this call's body is large (or of unknown size) enough to need the session. */
-export async function needsSession(req: PreparedRequest): Promise<boolean> {
+/** Whether a raw body of `size` bytes (undefined: unknown, as stdin) needs the upload session. */
+export function needsSession(req: PreparedRequest, size: number | undefined): boolean {
   const session = req.endpoint.upload_session;
   if (!session || req.body.kind !== 'raw') return false;
-  const size = await sizeOf(req.body.source);
   return size === undefined || size > session.threshold;
 }
 
