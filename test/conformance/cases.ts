@@ -64,6 +64,8 @@ export interface ConnectorCase {
   /** Endpoints used for the fault checks. */
   readonly idempotent: { endpoint: string; args: string[] };
   readonly nonIdempotent: { endpoint: string; args: string[] };
+  /** Calls that together reach every host of the world (for the credential check). */
+  readonly everyHost: readonly { endpoint: string; args: (world: World) => string[] }[];
   readonly pagination: Record<string, PaginationCase>;
 }
 
@@ -273,6 +275,7 @@ const gmail: ConnectorCase = {
     },
   },
   idempotent: { endpoint: 'list_labels', args: [] },
+  everyHost: [{ endpoint: 'get_profile', args: () => [] }],
   nonIdempotent: {
     endpoint: 'send_message',
     args: ['--raw-message', Buffer.from('To: bob@example.com\r\n\r\nx').toString('base64url')],
@@ -622,6 +625,10 @@ const dropbox: ConnectorCase = {
     },
   },
   idempotent: { endpoint: 'get_metadata', args: ['--path', '/Documents/report.pdf'] },
+  everyHost: [
+    { endpoint: 'get_metadata', args: () => ['--path', '/Documents/report.pdf'] },
+    { endpoint: 'download', args: () => ['--path', '/Documents/report.pdf'] },
+  ],
   nonIdempotent: { endpoint: 'create_folder', args: ['--path', '/Once'] },
   pagination: {
     list_folder: { args: () => ['--path', '/Photos', '--page-size', '2'], items: 5, minPages: 3 },
@@ -845,6 +852,20 @@ const onedrive: ConnectorCase = {
     },
   },
   idempotent: { endpoint: 'get_drive', args: [] },
+  everyHost: [
+    // Through a 302 to the pre-authenticated download host.
+    { endpoint: 'download', args: () => ['--item-id', '01ITEM0003'] },
+    // Over the 4 MiB threshold: an upload session, whose chunks go to the upload host.
+    {
+      endpoint: 'upload',
+      args: (w) => [
+        '--filename',
+        'session.bin',
+        '--file',
+        file(w, 'session.bin', Buffer.alloc(4 * 1024 * 1024 + 1, 7)),
+      ],
+    },
+  ],
   nonIdempotent: { endpoint: 'create_folder', args: ['--name', 'Once'] },
   pagination: {
     list_root_children: { args: () => ['--top', '1'], items: 3, minPages: 3 },

@@ -70,8 +70,16 @@ for (const connectorCase of CASES) {
       expect(never, 'declared params no case sends: add them to test/conformance/cases.ts').toEqual([]);
     });
 
-    it('sends the credential only to its own hosts, as a bearer token', () => {
+    it('sends the credential only to its own hosts, as a bearer token', async () => {
+      const before = Object.fromEntries(
+        Object.entries(world().hosts).map(([host, e]) => [host, e.requests.length]),
+      );
+      for (const { endpoint, args } of connectorCase.everyHost) {
+        const r = await call(endpoint, args(world()));
+        expect(r.code, r.stderr).toBe(0);
+      }
       for (const [host, emulator] of Object.entries(world().hosts)) {
+        expect(emulator.requests.length, `requests on ${host}`).toBeGreaterThan(before[host] ?? 0);
         for (const req of emulator.requests) {
           if (['uploads', 'downloads'].includes(host)) expect(req.headers.authorization).toBeUndefined();
           else expect(req.headers.authorization).toBe(`Bearer ${world().token}`);
