@@ -60,6 +60,7 @@ describe('the Gmail emulator', () => {
     });
     expect((await get('threads?maxResults=ten')).status).toBe(400);
     expect((await get('messages?q=a&q=b')).status).toBe(400);
+    expect((await get('threads/00000000000018c0?format=raw')).status).toBe(400);
   });
 
   it('refuses an unknown JSON field', async () => {
@@ -132,6 +133,14 @@ describe('the Dropbox emulator', () => {
       "missing required field 'to_path'",
     );
     expect((await content('files/download', {})).text).toContain("missing required field 'path'");
+    expect((await content('files/upload', { path: '/c.txt', mode: 'overwrit' })).text).toContain(
+      'HTTP header "Dropbox-API-Arg": mode: unknown tag \'overwrit\'',
+    );
+    const link = await rpc('sharing/create_shared_link_with_settings', {
+      path: '/readme.md',
+      settings: { audience: 'everyone' },
+    });
+    expect(link.text).toContain("request body: settings.audience: unknown tag 'everyone'");
   });
 
   it('accepts every documented field', async () => {
