@@ -64,6 +64,8 @@ export interface ConnectorCase {
   /** Endpoints used for the fault checks. */
   readonly idempotent: { endpoint: string; args: string[] };
   readonly nonIdempotent: { endpoint: string; args: string[] };
+  /** Calls that together reach every host of the world (for the credential check). */
+  readonly everyHost: readonly { endpoint: string; args: (world: World) => string[] }[];
   readonly pagination: Record<string, PaginationCase>;
 }
 
@@ -105,12 +107,31 @@ const gmail: ConnectorCase = {
       output: (out) => expectJson(out, { emailAddress: 'ann@example.com' }),
     },
     list_messages: {
-      args: () => ['--max-results', '3', '--label-ids', 'INBOX', '--label-ids', 'UNREAD', '--q', 'is:unread'],
+      args: () => [
+        '--max-results',
+        '3',
+        '--label-ids',
+        'INBOX',
+        '--label-ids',
+        'UNREAD',
+        '--q',
+        'is:unread',
+        '--include-spam-trash',
+        // The first page's token ("0" in the emulator's base64url page tokens).
+        '--page-token',
+        'MA',
+      ],
       expect: {
         host: 'api',
         method: 'GET',
         path: '/gmail/v1/users/me/messages',
-        query: { maxResults: '3', labelIds: ['INBOX', 'UNREAD'], q: 'is:unread' },
+        query: {
+          maxResults: '3',
+          labelIds: ['INBOX', 'UNREAD'],
+          q: 'is:unread',
+          includeSpamTrash: 'true',
+          pageToken: 'MA',
+        },
       },
       output: (out) => expectJson(out, { resultSizeEstimate: 4 }),
     },
@@ -145,13 +166,18 @@ const gmail: ConnectorCase = {
       args: () => [
         '--raw-message',
         Buffer.from('To: bob@example.com\r\nSubject: Hi\r\n\r\nHello').toString('base64url'),
+        '--thread-id',
+        '00000000000018c0',
       ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/gmail/v1/users/me/messages/send',
         headers: { 'content-type': 'application/json' },
-        json: { raw: Buffer.from('To: bob@example.com\r\nSubject: Hi\r\n\r\nHello').toString('base64url') },
+        json: {
+          raw: Buffer.from('To: bob@example.com\r\nSubject: Hi\r\n\r\nHello').toString('base64url'),
+          threadId: '00000000000018c0',
+        },
       },
       output: (out) => expectJson(out, { labelIds: ['SENT'] }),
     },
@@ -198,29 +224,58 @@ const gmail: ConnectorCase = {
       output: (out) => expect((JSON.parse(out) as { labels: unknown[] }).labels.length).toBeGreaterThan(3),
     },
     create_label: {
-      args: () => ['--name', 'Travel', '--label-list-visibility', 'labelShow'],
+      args: () => [
+        '--name',
+        'Travel',
+        '--label-list-visibility',
+        'labelShow',
+        '--message-list-visibility',
+        'show',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/gmail/v1/users/me/labels',
-        json: { name: 'Travel', labelListVisibility: 'labelShow' },
+        json: { name: 'Travel', labelListVisibility: 'labelShow', messageListVisibility: 'show' },
       },
     },
     list_threads: {
-      args: () => ['--max-results', '2'],
-      expect: { host: 'api', method: 'GET', path: '/gmail/v1/users/me/threads', query: { maxResults: '2' } },
+      args: () => [
+        '--max-results',
+        '2',
+        '--q',
+        'is:unread',
+        '--label-ids',
+        'INBOX',
+        '--include-spam-trash',
+        '--page-token',
+        'MA',
+      ],
+      expect: {
+        host: 'api',
+        method: 'GET',
+        path: '/gmail/v1/users/me/threads',
+        query: {
+          maxResults: '2',
+          q: 'is:unread',
+          labelIds: ['INBOX'],
+          includeSpamTrash: 'true',
+          pageToken: 'MA',
+        },
+      },
     },
     get_thread: {
-      args: () => ['--id', '00000000000018c0', '--format', 'minimal'],
+      args: () => ['--id', '00000000000018c0', '--format', 'metadata', '--metadata-headers', 'Subject'],
       expect: {
         host: 'api',
         method: 'GET',
         path: '/gmail/v1/users/me/threads/00000000000018c0',
-        query: { format: 'minimal' },
+        query: { format: 'metadata', metadataHeaders: ['Subject'] },
       },
     },
   },
   idempotent: { endpoint: 'list_labels', args: [] },
+  everyHost: [{ endpoint: 'get_profile', args: () => [] }],
   nonIdempotent: {
     endpoint: 'send_message',
     args: ['--raw-message', Buffer.from('To: bob@example.com\r\n\r\nx').toString('base64url')],
@@ -251,12 +306,30 @@ const dropbox: ConnectorCase = {
       output: (out) => expectJson(out, { email: 'ann@example.com' }),
     },
     list_folder: {
-      args: () => ['--path', '/', '--page-size', '100'],
+      args: () => [
+        '--path',
+        '/',
+        '--page-size',
+        '100',
+        '--recursive',
+        '--include-deleted',
+        '--include-has-explicit-shared-members',
+        '--include-mounted-folders',
+        '--include-non-downloadable-files',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/files/list_folder',
-        json: { path: '', limit: 100 },
+        json: {
+          path: '',
+          limit: 100,
+          recursive: true,
+          include_deleted: true,
+          include_has_explicit_shared_members: true,
+          include_mounted_folders: true,
+          include_non_downloadable_files: true,
+        },
         headers: { 'content-type': 'application/json' },
       },
       output: (out) => expectJson(out, { has_more: false }),
@@ -270,12 +343,21 @@ const dropbox: ConnectorCase = {
       output: (out) => expectJson(out, { has_more: true }),
     },
     get_metadata: {
-      args: () => ['--path', '/Documents/report.pdf'],
+      args: () => [
+        '--path',
+        '/Documents/report.pdf',
+        '--include-deleted',
+        '--include-has-explicit-shared-members',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/files/get_metadata',
-        json: { path: '/Documents/report.pdf' },
+        json: {
+          path: '/Documents/report.pdf',
+          include_deleted: true,
+          include_has_explicit_shared_members: true,
+        },
       },
       output: (out) => expectJson(out, { '.tag': 'file', name: 'report.pdf' }),
     },
@@ -289,34 +371,90 @@ const dropbox: ConnectorCase = {
       },
     },
     delete: {
-      args: () => ['--path', '/readme.md'],
-      expect: { host: 'api', method: 'POST', path: '/2/files/delete_v2', json: { path: '/readme.md' } },
+      async args(w) {
+        const { rev } = await dropboxRpc(w, 'files/get_metadata', { path: '/readme.md' });
+        return ['--path', '/readme.md', '--parent-rev', String(rev)];
+      },
+      expect: {
+        host: 'api',
+        method: 'POST',
+        path: '/2/files/delete_v2',
+        json: { path: '/readme.md', parent_rev: expect.stringMatching(/^0[0-9a-f]+$/) as unknown },
+      },
     },
     move: {
-      args: () => ['--from-path', '/Documents/notes.txt', '--to-path', '/notes.txt'],
+      args: () => [
+        '--from-path',
+        '/Documents/notes.txt',
+        '--to-path',
+        '/notes.txt',
+        '--autorename',
+        '--allow-ownership-transfer',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/files/move_v2',
-        json: { from_path: '/Documents/notes.txt', to_path: '/notes.txt' },
+        json: {
+          from_path: '/Documents/notes.txt',
+          to_path: '/notes.txt',
+          autorename: true,
+          allow_ownership_transfer: true,
+        },
       },
     },
     copy: {
-      args: () => ['--from-path', '/Documents/report.pdf', '--to-path', '/report copy.pdf'],
+      args: () => [
+        '--from-path',
+        '/Documents/report.pdf',
+        '--to-path',
+        '/report copy.pdf',
+        '--autorename',
+        '--allow-ownership-transfer',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/files/copy_v2',
-        json: { from_path: '/Documents/report.pdf', to_path: '/report copy.pdf' },
+        json: {
+          from_path: '/Documents/report.pdf',
+          to_path: '/report copy.pdf',
+          autorename: true,
+          allow_ownership_transfer: true,
+        },
       },
     },
     search: {
-      args: () => ['--query', 'img', '--path', '/Photos', '--max-results', '10', '--filename-only'],
+      args: () => [
+        '--query',
+        'img',
+        '--path',
+        '/Photos',
+        '--max-results',
+        '10',
+        '--filename-only',
+        '--file-status',
+        'active',
+        '--file-extensions',
+        'jpg',
+        '--order-by',
+        'relevance',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/files/search_v2',
-        json: { query: 'img', options: { path: '/Photos', max_results: 10, filename_only: true } },
+        json: {
+          query: 'img',
+          options: {
+            path: '/Photos',
+            max_results: 10,
+            filename_only: true,
+            file_status: 'active',
+            file_extensions: ['jpg'],
+            order_by: 'relevance',
+          },
+        },
       },
       output: (out) => expect((JSON.parse(out) as { matches: unknown[] }).matches).toHaveLength(5),
     },
@@ -333,6 +471,9 @@ const dropbox: ConnectorCase = {
         '/Documents/Résumé 日本.txt',
         '--mode',
         'overwrite',
+        '--autorename',
+        '--mute',
+        '--strict-conflict',
         '--file',
         file(w, 'resume.txt', 'curriculum vitae'),
       ],
@@ -341,7 +482,8 @@ const dropbox: ConnectorCase = {
         method: 'POST',
         path: '/2/files/upload',
         headers: {
-          'dropbox-api-arg': '{"path":"/Documents/R\\u00e9sum\\u00e9 \\u65e5\\u672c.txt","mode":"overwrite"}',
+          'dropbox-api-arg':
+            '{"path":"/Documents/R\\u00e9sum\\u00e9 \\u65e5\\u672c.txt","mode":"overwrite","autorename":true,"mute":true,"strict_conflict":true}',
           'content-type': 'application/octet-stream',
         },
         body: 'curriculum vitae',
@@ -349,12 +491,12 @@ const dropbox: ConnectorCase = {
       output: (out) => expectJson(out, { name: 'Résumé 日本.txt', size: 16 }),
     },
     upload_session_start: {
-      args: (w) => ['--file', file(w, 'chunk0.bin', Buffer.alloc(4 * 1024 * 1024, 1))],
+      args: (w) => ['--close', '--file', file(w, 'chunk0.bin', Buffer.alloc(4 * 1024 * 1024, 1))],
       expect: {
         host: 'content',
         method: 'POST',
         path: '/2/files/upload_session/start',
-        headers: { 'dropbox-api-arg': '{}' },
+        headers: { 'dropbox-api-arg': '{"close":true}' },
       },
     },
     upload_session_append: {
@@ -372,6 +514,7 @@ const dropbox: ConnectorCase = {
         return [
           '--cursor',
           JSON.stringify({ session_id, offset: 4 * 1024 * 1024 }),
+          '--close',
           '--file',
           file(w, 'chunk1.bin', Buffer.alloc(4 * 1024 * 1024, 2)),
         ];
@@ -381,7 +524,8 @@ const dropbox: ConnectorCase = {
         method: 'POST',
         path: '/2/files/upload_session/append_v2',
         headers: {
-          'dropbox-api-arg': /^\{"cursor":\{"session_id":"pid_upload_session:[^"]+","offset":4194304\}\}$/,
+          'dropbox-api-arg':
+            /^\{"cursor":\{"session_id":"pid_upload_session:[^"]+","offset":4194304\},"close":true\}$/,
         },
       },
     },
@@ -410,12 +554,15 @@ const dropbox: ConnectorCase = {
       output: (out) => expectJson(out, { name: 'joined.txt', size: 18 }),
     },
     download: {
-      args: () => ['--path', '/Documents/report.pdf'],
+      async args(w) {
+        const { rev } = await dropboxRpc(w, 'files/get_metadata', { path: '/Documents/report.pdf' });
+        return ['--path', '/Documents/report.pdf', '--rev', String(rev)];
+      },
       expect: {
         host: 'content',
         method: 'POST',
         path: '/2/files/download',
-        headers: { 'dropbox-api-arg': '{"path":"/Documents/report.pdf"}' },
+        headers: { 'dropbox-api-arg': /^\{"path":"\/Documents\/report\.pdf","rev":"0[0-9a-f]+"\}$/ },
         body: '',
       },
       output: (out, err) => {
@@ -433,25 +580,55 @@ const dropbox: ConnectorCase = {
       },
     },
     create_shared_link: {
-      args: () => ['--path', '/Documents/report.pdf', '--audience', 'public', '--allow-download'],
+      args: () => [
+        '--path',
+        '/Documents/report.pdf',
+        '--audience',
+        'public',
+        '--access',
+        'viewer',
+        '--allow-download',
+        '--expires',
+        '2026-12-31T00:00:00Z',
+        '--require-password',
+        '--link-password',
+        'correct horse',
+      ],
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/sharing/create_shared_link_with_settings',
-        json: { path: '/Documents/report.pdf', settings: { audience: 'public', allow_download: true } },
+        json: {
+          path: '/Documents/report.pdf',
+          settings: {
+            audience: 'public',
+            access: 'viewer',
+            allow_download: true,
+            expires: '2026-12-31T00:00:00Z',
+            require_password: true,
+            link_password: 'correct horse',
+          },
+        },
       },
     },
     list_shared_links: {
-      args: () => ['--direct-only'],
+      async args(w) {
+        const first = await dropboxRpc(w, 'sharing/list_shared_links', { path: '/Documents/report.pdf' });
+        return ['--path', '/Documents/report.pdf', '--cursor', String(first.cursor), '--direct-only'];
+      },
       expect: {
         host: 'api',
         method: 'POST',
         path: '/2/sharing/list_shared_links',
-        json: { direct_only: true },
+        json: { path: '/Documents/report.pdf', cursor: expect.any(String) as unknown, direct_only: true },
       },
     },
   },
   idempotent: { endpoint: 'get_metadata', args: ['--path', '/Documents/report.pdf'] },
+  everyHost: [
+    { endpoint: 'get_metadata', args: () => ['--path', '/Documents/report.pdf'] },
+    { endpoint: 'download', args: () => ['--path', '/Documents/report.pdf'] },
+  ],
   nonIdempotent: { endpoint: 'create_folder', args: ['--path', '/Once'] },
   pagination: {
     list_folder: { args: () => ['--path', '/Photos', '--page-size', '2'], items: 5, minPages: 3 },
@@ -479,39 +656,79 @@ const onedrive: ConnectorCase = {
       expect: { host: 'graph', method: 'GET', path: '/v1.0/me', query: { $select: 'id,userPrincipalName' } },
       output: (out) => expectJson(out, { userPrincipalName: 'ann@example.com' }),
     },
-    get_drive: { args: () => [], expect: { host: 'graph', method: 'GET', path: '/v1.0/me/drive' } },
+    get_drive: {
+      args: () => ['--select', 'id,driveType'],
+      expect: { host: 'graph', method: 'GET', path: '/v1.0/me/drive', query: { $select: 'id,driveType' } },
+    },
     list_root_children: {
-      args: () => ['--top', '10', '--orderby', 'name asc'],
+      args: () => ['--top', '10', '--orderby', 'name asc', '--select', 'id,name', '--expand', 'thumbnails'],
       expect: {
         host: 'graph',
         method: 'GET',
         path: '/v1.0/me/drive/root/children',
-        query: { $top: '10', $orderby: 'name asc' },
+        query: { $top: '10', $orderby: 'name asc', $select: 'id,name', $expand: 'thumbnails' },
       },
       output: (out) => expect((JSON.parse(out) as { value: unknown[] }).value).toHaveLength(3),
     },
     list_children: {
-      args: () => ['--item-id', '01ITEM0001'],
-      expect: { host: 'graph', method: 'GET', path: '/v1.0/me/drive/items/01ITEM0001/children' },
+      args: () => [
+        '--item-id',
+        '01ITEM0001',
+        '--top',
+        '10',
+        '--select',
+        'id,name',
+        '--orderby',
+        'name desc',
+        '--expand',
+        'thumbnails',
+      ],
+      expect: {
+        host: 'graph',
+        method: 'GET',
+        path: '/v1.0/me/drive/items/01ITEM0001/children',
+        query: { $top: '10', $select: 'id,name', $orderby: 'name desc', $expand: 'thumbnails' },
+      },
     },
     list_children_by_path: {
-      args: () => ['--path', '/Documents/'],
-      expect: { host: 'graph', method: 'GET', path: '/v1.0/me/drive/root:/Documents:/children' },
+      args: () => [
+        '--path',
+        '/Documents/',
+        '--top',
+        '10',
+        '--select',
+        'id,name',
+        '--orderby',
+        'name asc',
+        '--expand',
+        'thumbnails',
+      ],
+      expect: {
+        host: 'graph',
+        method: 'GET',
+        path: '/v1.0/me/drive/root:/Documents:/children',
+        query: { $top: '10', $select: 'id,name', $orderby: 'name asc', $expand: 'thumbnails' },
+      },
       output: (out) => expect((JSON.parse(out) as { value: unknown[] }).value).toHaveLength(2),
     },
     get_item: {
-      args: () => ['--item-id', '01ITEM0003', '--select', 'id,name'],
+      args: () => ['--item-id', '01ITEM0003', '--select', 'id,name', '--expand', 'thumbnails'],
       expect: {
         host: 'graph',
         method: 'GET',
         path: '/v1.0/me/drive/items/01ITEM0003',
-        query: { $select: 'id,name' },
+        query: { $select: 'id,name', $expand: 'thumbnails' },
       },
       output: (out) => expect(JSON.parse(out)).toEqual({ id: '01ITEM0003', name: 'report.txt' }),
     },
     get_item_by_path: {
-      args: () => ['--path', "Documents/Ann's notes.txt"],
-      expect: { host: 'graph', method: 'GET', path: "/v1.0/me/drive/root:/Documents/Ann's%20notes.txt" },
+      args: () => ['--path', "Documents/Ann's notes.txt", '--select', 'id,name', '--expand', 'thumbnails'],
+      expect: {
+        host: 'graph',
+        method: 'GET',
+        path: "/v1.0/me/drive/root:/Documents/Ann's%20notes.txt",
+        query: { $select: 'id,name', $expand: 'thumbnails' },
+      },
       output: (out) => expectJson(out, { name: "Ann's notes.txt" }),
     },
     create_folder: {
@@ -530,6 +747,8 @@ const onedrive: ConnectorCase = {
         '01ITEM0001',
         '--filename',
         'hello world.txt',
+        '--conflict-behavior',
+        'fail',
         '--file',
         file(w, 'hello.txt', 'hello graph'),
       ],
@@ -537,6 +756,7 @@ const onedrive: ConnectorCase = {
         host: 'graph',
         method: 'PUT',
         path: '/v1.0/me/drive/items/01ITEM0001:/hello%20world.txt:/content',
+        query: { '@microsoft.graph.conflictBehavior': 'fail' },
         headers: { 'content-type': 'application/octet-stream' },
         body: 'hello graph',
       },
@@ -563,9 +783,14 @@ const onedrive: ConnectorCase = {
       output: (out) => expect(out).toBe('quarterly report\n'),
     },
     search: {
-      args: () => ['--q', "Ann's"],
+      args: () => ['--q', "Ann's", '--top', '5', '--select', 'id,name'],
       // Inside the OData string literal the quote is doubled.
-      expect: { host: 'graph', method: 'GET', path: "/v1.0/me/drive/root/search(q='Ann''s')" },
+      expect: {
+        host: 'graph',
+        method: 'GET',
+        path: "/v1.0/me/drive/root/search(q='Ann''s')",
+        query: { $top: '5', $select: 'id,name' },
+      },
       output: (out) =>
         expect((JSON.parse(out) as { value: { name: string }[] }).value.map((v) => v.name)).toEqual([
           "Ann's notes.txt",
@@ -581,21 +806,43 @@ const onedrive: ConnectorCase = {
       },
     },
     move: {
-      args: () => ['--item-id', '01ITEM0004', '--parent-id', '01ITEM0002', '--name', 'moved.txt'],
+      args: () => [
+        '--item-id',
+        '01ITEM0004',
+        '--parent-id',
+        '01ITEM0002',
+        '--name',
+        'moved.txt',
+        '--conflict-behavior',
+        'fail',
+      ],
       expect: {
         host: 'graph',
         method: 'PATCH',
         path: '/v1.0/me/drive/items/01ITEM0004',
+        query: { '@microsoft.graph.conflictBehavior': 'fail' },
         json: { parentReference: { id: '01ITEM0002' }, name: 'moved.txt' },
       },
     },
     copy: {
-      args: () => ['--item-id', '01ITEM0003', '--parent-id', '01ITEM0002', '--name', 'copy.txt'],
+      args: () => [
+        '--item-id',
+        '01ITEM0003',
+        '--parent-id',
+        '01ITEM0002',
+        '--drive-id',
+        'b!drive',
+        '--name',
+        'copy.txt',
+        '--conflict-behavior',
+        'rename',
+      ],
       expect: {
         host: 'graph',
         method: 'POST',
         path: '/v1.0/me/drive/items/01ITEM0003/copy',
-        json: { parentReference: { id: '01ITEM0002' }, name: 'copy.txt' },
+        query: { '@microsoft.graph.conflictBehavior': 'rename' },
+        json: { parentReference: { id: '01ITEM0002', driveId: 'b!drive' }, name: 'copy.txt' },
       },
       output: (out) =>
         expect(JSON.parse(out)).toMatchObject({
@@ -605,6 +852,20 @@ const onedrive: ConnectorCase = {
     },
   },
   idempotent: { endpoint: 'get_drive', args: [] },
+  everyHost: [
+    // Through a 302 to the pre-authenticated download host.
+    { endpoint: 'download', args: () => ['--item-id', '01ITEM0003'] },
+    // Over the 4 MiB threshold: an upload session, whose chunks go to the upload host.
+    {
+      endpoint: 'upload',
+      args: (w) => [
+        '--filename',
+        'session.bin',
+        '--file',
+        file(w, 'session.bin', Buffer.alloc(4 * 1024 * 1024 + 1, 7)),
+      ],
+    },
+  ],
   nonIdempotent: { endpoint: 'create_folder', args: ['--name', 'Once'] },
   pagination: {
     list_root_children: { args: () => ['--top', '1'], items: 3, minPages: 3 },

@@ -2,12 +2,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Endpoint, Param } from '../../src/core/connector/model.js';
 import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../src/core/connector/registry.js';
+import { getPath } from '../../src/core/json-path.js';
 import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
 import type { RecordedRequest } from '../fixtures/emulators/server.js';
 import { CASES, requestsOn } from './cases.js';
-import type { ConnectorCase, Expectation, World } from './cases.js';
+import type { ConnectorCase, EndpointCase, Expectation, World } from './cases.js';
 
 /**
  * Every endpoint of every connector in connectors/, called through `connectr call` against an
@@ -15,6 +17,10 @@ import type { ConnectorCase, Expectation, World } from './cases.js';
  * for each connector (as rclone runs every backend through one suite).
  */
 const registry = await loadRegistry();
+
+/** Per connector and endpoint, the params the endpoint cases were seen to send on the wire. */
+const sentParams = new Map<string, Set<string>>();
+const sentKey = (connector: string, endpoint: string): string => `${connector}.${endpoint}`;
 
 describe('the conformance suite covers every connector and endpoint', () => {
   it('has a case for every built-in connector file', () => {
@@ -43,22 +49,37 @@ for (const connectorCase of CASES) {
 
     for (const [endpoint, endpointCase] of Object.entries(connectorCase.endpoints)) {
       it(`${endpoint} sends what the API expects`, async () => {
-        const args = await endpointCase.args(world());
-        const expectation =
-          typeof endpointCase.expect === 'function' ? endpointCase.expect(world()) : endpointCase.expect;
-        const seen = requestsOn(world(), expectation.host).length;
-        const r = await call(endpoint, args);
-        expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
-        expect(r.code).toBe(0);
-        const sent = requestsOn(world(), expectation.host).slice(seen);
-        expect(sent.length, `requests on ${expectation.host}`).toBeGreaterThanOrEqual(1);
-        checkRequest(sent[0], expectation, world().token);
-        endpointCase.output?.(r.stdout, r.stderr);
+        await runEndpointCase(connectorCase, world(), call, endpoint, endpointCase);
       });
     }
 
-    it('sends the credential only to its own hosts, as a bearer token', () => {
+    it('sends every declared param of every endpoint at least once', async () => {
+      // Self-contained: endpoint cases that did not run here (e.g. under -t) run now.
+      for (const [endpoint, endpointCase] of Object.entries(connectorCase.endpoints)) {
+        if (!sentParams.has(sentKey(connectorCase.connector, endpoint))) {
+          await runEndpointCase(connectorCase, world(), call, endpoint, endpointCase);
+        }
+      }
+      const never = registry
+        .require(connectorCase.connector)
+        .endpoints.flatMap((e) =>
+          e.params
+            .filter((p) => !sentParams.get(sentKey(connectorCase.connector, e.name))?.has(p.key))
+            .map((p) => `${e.name} ${p.key} (--${p.flag})`),
+        );
+      expect(never, 'declared params no case sends: add them to test/conformance/cases.ts').toEqual([]);
+    });
+
+    it('sends the credential only to its own hosts, as a bearer token', async () => {
+      const before = Object.fromEntries(
+        Object.entries(world().hosts).map(([host, e]) => [host, e.requests.length]),
+      );
+      for (const { endpoint, args } of connectorCase.everyHost) {
+        const r = await call(endpoint, args(world()));
+        expect(r.code, r.stderr).toBe(0);
+      }
       for (const [host, emulator] of Object.entries(world().hosts)) {
+        expect(emulator.requests.length, `requests on ${host}`).toBeGreaterThan(before[host] ?? 0);
         for (const req of emulator.requests) {
           if (['uploads', 'downloads'].includes(host)) expect(req.headers.authorization).toBeUndefined();
           else expect(req.headers.authorization).toBe(`Bearer ${world().token}`);
@@ -123,6 +144,61 @@ for (const connectorCase of CASES) {
       });
     }
   });
+}
+
+/**
+ * Calls one endpoint as its case says, checks the request the emulator received, and notes
+ * which of the endpoint's declared params went on the wire.
+ */
+async function runEndpointCase(
+  connectorCase: ConnectorCase,
+  world: World,
+  call: (endpoint: string, args: string[]) => ReturnType<typeof runCli>,
+  endpoint: string,
+  endpointCase: EndpointCase,
+): Promise<void> {
+  const args = await endpointCase.args(world);
+  const expectation =
+    typeof endpointCase.expect === 'function' ? endpointCase.expect(world) : endpointCase.expect;
+  const seen = requestsOn(world, expectation.host).length;
+  const r = await call(endpoint, args);
+  expect(r.stderr, r.stderr).not.toMatch(/^error:/m);
+  expect(r.code).toBe(0);
+  const sent = requestsOn(world, expectation.host).slice(seen);
+  expect(sent.length, `requests on ${expectation.host}`).toBeGreaterThanOrEqual(1);
+  checkRequest(sent[0], expectation, world.token);
+  endpointCase.output?.(r.stdout, r.stderr);
+  const definition = registry.require(connectorCase.connector).endpoints.find((e) => e.name === endpoint);
+  const params = sentParams.get(sentKey(connectorCase.connector, endpoint)) ?? new Set<string>();
+  sentParams.set(sentKey(connectorCase.connector, endpoint), params);
+  for (const param of definition?.params ?? []) {
+    if (definition && sent[0] && onTheWire(sent[0], definition, param)) params.add(param.key);
+  }
+}
+
+/** Whether `param` of `endpoint` is present in a request that called the endpoint. */
+function onTheWire(req: RecordedRequest, endpoint: Endpoint, param: Param): boolean {
+  const field = param.field ?? [param.wireName];
+  switch (param.in) {
+    case 'path':
+      // The template has the placeholder: a request on the endpoint's route carries it.
+      return true;
+    case 'query':
+      return req.url.searchParams.has(param.wireName);
+    case 'header':
+      return req.headers[param.wireName.toLowerCase()] !== undefined;
+    case 'raw':
+      return req.bodyLength > 0;
+    case 'form':
+      return new URLSearchParams(req.body.toString('utf8')).has(param.wireName);
+    case 'body':
+      return getPath(JSON.parse(req.body.toString('utf8') || 'null') as unknown, field) !== undefined;
+    case 'json_header': {
+      const header = endpoint.request?.json_header;
+      const text = header === undefined ? undefined : req.headers[header.toLowerCase()];
+      return typeof text === 'string' && getPath(JSON.parse(text) as unknown, field) !== undefined;
+    }
+  }
 }
 
 /** A fresh emulator world for a describe block, and `connectr call` pointed at it. */

@@ -2,8 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { RunningBin } from './bin.js';
 
 /**
- * The highest resident set size (RSS) a child process reaches, sampled from /proc while it
- * runs (Linux), in bytes.
+ * The highest resident set size (RSS) a child process reaches, in bytes (Linux). Read from the
+ * kernel's own high-water mark (VmHWM in /proc/<pid>/status), so a spike between two samples
+ * is not missed; sampled until the process exits.
  */
 export async function peakRss(
   running: RunningBin,
@@ -14,7 +15,7 @@ export async function peakRss(
   const timer = setInterval(() => {
     try {
       const status = readFileSync(`/proc/${String(pid)}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+      const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
       peak = Math.max(peak, kb * 1024);
     } catch {
       // The process has exited.
