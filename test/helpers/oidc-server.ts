@@ -79,7 +79,11 @@ export async function startOidcServer(): Promise<OidcServer> {
     features: {
       deviceFlow: { enabled: true },
       devInteractions: { enabled: true },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A client may revoke only its own tokens.
+        allowedPolicy: (_ctx, client, token) => Promise.resolve(token.clientId === client.clientId),
+      },
     },
     pkce: { required: () => true },
     // Said explicitly, so the provider does not announce its defaults in the test output.
