@@ -38,6 +38,7 @@ export const DEVICE_CLIENT_ID = 'connectr-device-client';
 export const BROWSER_CLIENTS: readonly { id: string; secret: string }[] = [
   { id: 'connectr-test-client', secret: 'connectr-test-secret' },
   { id: 'saved-client', secret: 'saved-secret' },
+  { id: 'typed-client.apps.googleusercontent.com', secret: 'typed-secret' },
 ];
 
 /** Scopes the test connectors request. */
