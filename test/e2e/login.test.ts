@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
-import { runCli } from '../helpers/io.js';
+import { ConnectrError } from '../../src/core/errors.js';
+import { run } from '../../src/cli/main.js';
+import { runCli, testIO } from '../helpers/io.js';
 import { isListening } from '../helpers/net.js';
 import { browse } from '../helpers/oidc-server.js';
 import { FILE_STORE, STORE_VARIANTS } from '../helpers/stores.js';
@@ -266,6 +268,19 @@ describe('connectr auth (browser sign-in)', () => {
     it('after the time-out', async () => {
       const { code, port } = await signIn('idle', ['--timeout', '1s']);
       expect(code).toBe(5);
+      expect(await portIsClosed(port)).toBe(true);
+    });
+
+    it('after Ctrl-C', async () => {
+      const io = testIO();
+      const interrupt = new AbortController();
+      const running = run(['auth', 'gmail'], io, env('idle'), interrupt.signal);
+      await expect.poll(() => SIGN_IN_URL.test(io.err()), { timeout: 10_000 }).toBe(true);
+      const port = Number(redirectUriIn(io.err()).port);
+      expect(await isListening('127.0.0.1', port)).toBe(true);
+      // What bin.ts does on SIGINT.
+      interrupt.abort(new ConnectrError('cancelled', 'interrupted'));
+      expect(await running).toBe(130);
       expect(await portIsClosed(port)).toBe(true);
     });
   });
