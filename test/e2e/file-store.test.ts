@@ -10,7 +10,7 @@ import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
  */
 
 describe('secrets without a keychain', () => {
-  const world = useGmailSignIn();
+  const world = useGmailSignIn({ server: 'oidc' });
   let env: Record<string, string>;
   beforeEach(() => {
     env = world.env('follow', {
@@ -34,7 +34,7 @@ describe('secrets without a keychain', () => {
     const token = await runBin(['token', 'gmail'], env);
     expect(token.code, token.stderr).toBe(0);
     const accessToken = token.stdout.trim();
-    expect(accessToken).toMatch(/^ey/);
+    expect(accessToken.length).toBeGreaterThan(20);
     expect(token.stderr).toBe('');
 
     const vault = readFileSync(vaultFile, 'utf8');

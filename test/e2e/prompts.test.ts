@@ -11,7 +11,7 @@ import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
  * the binary; the test types each answer when its question appears.
  */
 describe('questions at a terminal', () => {
-  const world = useGmailSignIn();
+  const world = useGmailSignIn({ server: 'oidc' });
 
   it('asks for the OAuth app and the vault passphrase, then signs in', async () => {
     const env = world.env('follow', {

@@ -1,33 +1,54 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { KeychainStore } from '../../src/core/credentials/keychain.js';
 import { runBin } from '../helpers/bin.js';
 import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
 import { runCli } from '../helpers/io.js';
+import { BROWSER_CLIENTS } from '../helpers/oidc-server.js';
+import { STORE_VARIANTS } from '../helpers/stores.js';
 
 /**
  * After sign-in: `connectr token` refreshes (with rotation, exactly once under concurrency),
- * `connectr accounts` lists, `connectr logout` revokes and deletes. Real processes, real
- * authorization server, real keychain.
+ * `connectr accounts` lists, `connectr logout` revokes and deletes. Real processes, a strict
+ * real authorization server (oidc-provider: a rotated refresh token used again is refused and
+ * revokes the grant), on each secret store: the real keychain where there is one, the
+ * encrypted file store everywhere.
  */
-const hasKeychain = process.env.CONNECTR_TEST_KEYCHAIN === '1';
 
 type TokenBody = Record<string, unknown>;
 
-describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
-  const world = useGmailSignIn();
+describe.each(STORE_VARIANTS)('tokens after sign-in, with the $name store', (store) => {
+  describe.skipIf(!store.available)(`(${store.name})`, () => {
+    tokenTests(store);
+  });
+});
+
+function tokenTests(store: (typeof STORE_VARIANTS)[number]): void {
+  const world = useGmailSignIn({ server: 'oidc' });
   let env: Record<string, string>;
-  let keychain: KeychainStore;
   beforeEach(() => {
-    env = world.env();
-    keychain = new KeychainStore(5000, world.home.dir);
+    env = world.env('follow', store.env);
   });
 
-  /** Makes the next token response say the token lives `seconds` (and apply `change`). */
+  /** Lets `change` rewrite the body of the next token response. */
   function nextTokenResponse(change: (body: TokenBody) => void): void {
-    world.auth.server.service.once('beforeResponse', (response: { body: TokenBody | string }) => {
-      if (typeof response.body === 'object') change(response.body);
+    world.auth.onceTokenResponse((response) => {
+      change(response.body);
+    });
+  }
+
+  /** A refresh made by someone else (another copy of the app), straight at the token endpoint. */
+  async function refreshElsewhere(refreshToken: string): Promise<Response> {
+    const client = BROWSER_CLIENTS[0];
+    return fetch(`${world.auth.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        client_id: client?.id ?? '',
+        client_secret: client?.secret ?? '',
+      }).toString(),
     });
   }
 
@@ -38,7 +59,10 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
   }
 
   async function stored(account = 'default'): Promise<Record<string, string>> {
-    return JSON.parse((await keychain.get('connectr:gmail', account)) ?? '{}') as Record<string, string>;
+    return JSON.parse((await store.secret(world.home.dir, 'connectr:gmail', account)) ?? '{}') as Record<
+      string,
+      string
+    >;
   }
 
   it('prints the stored access token without asking the server', async () => {
@@ -72,11 +96,15 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
   it('keeps the refresh token when the provider sends none', async () => {
     await signIn('default', 30);
     const old = await stored();
+    // As Google does: the refresh token stays valid and the response does not repeat it.
+    world.auth.rotateNextRefresh(false);
     nextTokenResponse((b) => delete b.refresh_token);
     expect((await runBin(['token', 'gmail'], env)).code).toBe(0);
     const now = await stored();
     expect(now.access_token).not.toBe(old.access_token);
     expect(now.refresh_token).toBe(old.refresh_token);
+    // The server still honours the kept refresh token.
+    expect((await refreshElsewhere(now.refresh_token ?? '')).status).toBe(200);
   });
 
   it('20 concurrent `connectr token` processes on an expired token make exactly one token request', async () => {
@@ -98,14 +126,13 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
 
   it('ends with exit code 3 and the command that fixes it on invalid_grant', async () => {
     await signIn('work', 30);
-    world.auth.server.service.once('beforeResponse', (response: { body: unknown; statusCode: number }) => {
-      response.body = { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' };
-      response.statusCode = 400;
-    });
+    // Another copy of the app refreshes first: the server rotates, and the refresh token
+    // connectr holds is now a used one, which the server refuses (and revokes the grant).
+    expect((await refreshElsewhere((await stored('work')).refresh_token ?? '')).status).toBe(200);
     const r = await runBin(['token', 'gmail', '--account', 'work'], env);
     expect(r.code).toBe(3);
     expect(r.stderr).toBe(
-      'error: the sign-in of gmail account "work" is no longer valid (invalid_grant: Token has been expired or revoked.)\n' +
+      'error: the sign-in of gmail account "work" is no longer valid (invalid_grant: grant request is invalid)\n' +
         'hint: sign in again: connectr auth gmail --account work\n',
     );
   });
@@ -119,7 +146,9 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
     await expect
       .poll(() => world.auth.revocations)
       .toEqual([expect.objectContaining({ token: secret.refresh_token, token_type_hint: 'refresh_token' })]);
-    expect(await keychain.get('connectr:gmail', 'default')).toBeNull();
+    // The server no longer honours the grant.
+    expect((await refreshElsewhere(secret.refresh_token ?? '')).status).toBe(400);
+    expect(await store.secret(world.home.dir, 'connectr:gmail', 'default')).toBeNull();
     const metadata = JSON.parse(readFileSync(join(world.home.dir, 'accounts.json'), 'utf8')) as {
       accounts: unknown[];
     };
@@ -138,7 +167,9 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
     const table = await runCli(['accounts'], env, { tty: true, columns: 160 });
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^CONNECTOR\s+ACCOUNT\s+IDENTITY\s+EXPIRES\s+STORE\s+SCOPES/);
-    expect(table.stdout).toMatch(/gmail\s+personal \*\s+ann@example\.com\s+in \d+ min\s+keychain/);
+    expect(table.stdout).toMatch(
+      new RegExp(`gmail\\s+personal \\*\\s+ann@example\\.com\\s+in \\d+ min\\s+${store.name}`),
+    );
     expect(table.stdout).toMatch(/gmail\s+work\s+ann@example\.com/);
 
     expect((await runCli(['accounts', 'default', 'gmail', 'work'], env)).code).toBe(0);
@@ -205,4 +236,4 @@ describe.skipIf(!hasKeychain)('tokens after sign-in', () => {
     expect(again.stderr).toContain('hint: sign in again: connectr auth gmail');
     expect(world.auth.tokenRequests.slice(before).length).toBe(2);
   });
-});
+}

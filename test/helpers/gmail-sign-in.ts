@@ -5,6 +5,8 @@ import type { Emulator } from '../fixtures/emulators/server.js';
 import { tempHome } from './home.js';
 import { formOf, startAuthServer } from './oauth-server.js';
 import type { TestAuthServer } from './oauth-server.js';
+import { startOidcServer } from './oidc-server.js';
+import type { OidcServer } from './oidc-server.js';
 
 export const SCRIPTED_BROWSER = join(import.meta.dirname, '../fixtures/browser/scripted-browser.mjs');
 
@@ -12,9 +14,13 @@ export const SCRIPTED_BROWSER = join(import.meta.dirname, '../fixtures/browser/s
  * The world of a Gmail sign-in test: a real authorization server, the Gmail emulator, a fresh
  * CONNECTR_HOME per test, and the environment that points connectr at them with the scripted
  * browser. Registers its own vitest hooks; read the fields inside tests.
+ *
+ * The authorization server is oauth2-mock-server by default (lenient: it accepts any code,
+ * secret, refresh token and redirect URI), or with `{ server: 'oidc' }` oidc-provider (strict:
+ * PKCE required, redirect URI checked, rotated refresh tokens refused).
  */
-export interface GmailSignIn {
-  readonly auth: TestAuthServer;
+export interface GmailSignIn<A extends { readonly tokenRequests: Record<string, string>[] }> {
+  readonly auth: A;
   readonly gmail: Emulator;
   readonly home: ReturnType<typeof tempHome>;
   /** Makes the Gmail emulator answer 401 to this access token from now on ('*': to every token). */
@@ -23,8 +29,35 @@ export interface GmailSignIn {
   env(mode?: string, extra?: Record<string, string>): Record<string, string>;
 }
 
-export function useGmailSignIn(): GmailSignIn {
-  let auth: TestAuthServer | undefined;
+export function useGmailSignIn(options?: { server: 'mock' }): GmailSignIn<TestAuthServer>;
+export function useGmailSignIn(options: { server: 'oidc' }): GmailSignIn<OidcServer>;
+export function useGmailSignIn(
+  options: { server: 'mock' | 'oidc' } = { server: 'mock' },
+): GmailSignIn<TestAuthServer> | GmailSignIn<OidcServer> {
+  return options.server === 'oidc'
+    ? world(startOidcServer, (server) => {
+        server.reset();
+      })
+    : world(startAuthServer, (server) => {
+        server.tokenRequests.length = 0;
+        server.revocations.length = 0;
+        // Drop one-off hooks a previous test left unused, keep counting requests.
+        server.server.service.removeAllListeners('beforeResponse');
+        server.server.service.on('beforeResponse', (_res, req) => {
+          server.tokenRequests.push(formOf(req));
+        });
+      });
+}
+
+/** What both authorization servers offer. */
+interface AuthServer {
+  readonly tokenRequests: Record<string, string>[];
+  envFor(connector: string): Record<string, string>;
+  stop(): Promise<void>;
+}
+
+function world<A extends AuthServer>(start: () => Promise<A>, reset: (server: A) => void): GmailSignIn<A> {
+  let auth: A | undefined;
   let gmail: Emulator | undefined;
   let home: ReturnType<typeof tempHome> | undefined;
   const rejected = new Set<string>();
@@ -33,7 +66,7 @@ export function useGmailSignIn(): GmailSignIn {
     return value;
   };
   beforeAll(async () => {
-    auth = await startAuthServer();
+    auth = await start();
     gmail = await startGmailEmulator({
       acceptToken: (t) => t.length > 0 && !rejected.has(t) && !rejected.has('*'),
     });
@@ -45,14 +78,7 @@ export function useGmailSignIn(): GmailSignIn {
   beforeEach(() => {
     home = tempHome();
     rejected.clear();
-    const server = need(auth, 'the auth server');
-    server.tokenRequests.length = 0;
-    server.revocations.length = 0;
-    // Drop one-off hooks a previous test left unused, keep counting requests.
-    server.server.service.removeAllListeners('beforeResponse');
-    server.server.service.on('beforeResponse', (_res, req) => {
-      server.tokenRequests.push(formOf(req));
-    });
+    reset(need(auth, 'the auth server'));
   });
   afterEach(() => {
     home?.cleanup();

@@ -6,8 +6,9 @@ import type { ErrorCode } from '../errors.js';
 
 /**
  * The one-shot redirect receiver of RFC 8252 §7.3: an HTTP server on the loopback interface
- * only, answering only the callback path, that takes one authorization response, shows the
- * browser a result page and closes. The caller owns its lifetime and must call close().
+ * only, answering only the callback path, that takes one authorization response (the one that
+ * carries the state connectr sent; others are answered 400 and ignored), shows the browser a
+ * result page and closes. The caller owns its lifetime and must call close().
  */
 
 export type RedirectHost = '127.0.0.1' | 'localhost' | '[::1]';
@@ -44,6 +45,19 @@ export async function startLoopback(options: LoopbackOptions): Promise<LoopbackS
     if (req.method !== 'GET' || url.pathname !== options.path || done) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
       res.end('Not found\n');
+      return;
+    }
+    // Any local web page or process can send a request here. Only a response that carries the
+    // state connectr sent is the provider's answer; anything else is ignored, so it can neither
+    // end nor take over the sign-in. The right response, Ctrl-C or the time-out end it.
+    if (url.searchParams.get('state') !== options.state) {
+      sendPage(
+        res,
+        400,
+        'This response was ignored',
+        `It does not carry the state connectr sent, so it does not belong to the sign-in to ${options.displayName} that connectr is waiting for. ` +
+          'If you are signing in, finish in the page connectr opened last; connectr is still waiting.',
+      );
       return;
     }
     done = true;

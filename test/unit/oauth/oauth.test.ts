@@ -168,6 +168,38 @@ describe('loopback redirect server', () => {
     await server.close();
   });
 
+  it('ignores a response without its state (400), and settles only on the one with it', async () => {
+    const server = await startLoopback({
+      host: '127.0.0.1',
+      path: '/callback',
+      state: 's',
+      displayName: 'X',
+    });
+    let settled = false;
+    server.code.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    const base = `http://127.0.0.1:${server.port}/callback`;
+    for (const query of [
+      '?code=evil&state=t',
+      '?code=evil',
+      '?error=access_denied&state=t',
+      '?error=access_denied',
+    ]) {
+      const response = await fetch(`${base}${query}`);
+      expect(response.status, query).toBe(400);
+      expect(await response.text(), query).toContain('This response was ignored');
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+    const denied = await fetch(`${base}?error=access_denied&state=s`);
+    expect(denied.status).toBe(400);
+    const error: unknown = await server.code.catch((e: unknown) => e);
+    expect(isConnectrError(error) && error.message).toBe('access was denied at the sign-in page');
+    await server.close();
+  });
+
   it('names the busy port when a fixed redirect port is taken', async () => {
     const first = await startLoopback({ host: '127.0.0.1', path: '/callback', state: 's', displayName: 'X' });
     const error: unknown = await startLoopback({
