@@ -163,6 +163,18 @@ describe('network faults', () => {
     expect(server.requests.length).toBe(before);
   });
 
+  it('a token with a line break is refused, not retried, and not printed', async () => {
+    const before = server.requests.length;
+    const r = await runBin(['call', 'gmail', 'list_messages', '--retries', '3'], {
+      ...env,
+      CONNECTR_GMAIL_TOKEN: 'secret-token\nX-Injected: 1',
+    });
+    expect(r.stderr).toContain('error: the authorization header contains a control character (U+000A, LF)');
+    expect(r.stderr).not.toContain('secret-token');
+    expect(r.code).toBe(1);
+    expect(server.requests.length).toBe(before);
+  });
+
   it('a redirect loop says so: exit 4, no retries', async () => {
     const before = server.requests.length;
     server.handle((req, res) => {
