@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import { startBrokenProxy, startFaultyServer } from '../helpers/faulty-server.js';
@@ -173,6 +175,45 @@ describe('network faults', () => {
     expect(r.stderr).not.toContain('secret-token');
     expect(r.code).toBe(1);
     expect(server.requests.length).toBe(before);
+  });
+
+  it('--timeout does not cut off an upload that is slow but moving', async () => {
+    const file = join(home.dir, 'slow.bin');
+    writeFileSync(file, Buffer.alloc(16 * 1024 * 1024, 7));
+    let received = 0;
+    server.handle((req, res) => {
+      // About 3 s or more to read it all, in small steps: longer than --timeout, never silent that long.
+      req.on('data', (d: Buffer) => {
+        received += d.length;
+        req.pause();
+        setTimeout(() => req.resume(), 10);
+      });
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ name: 'slow.bin', size: received }));
+      });
+    });
+    const started = Date.now();
+    const r = await runBin(
+      [
+        'call',
+        'dropbox',
+        'upload',
+        '--path',
+        '/slow.bin',
+        '--file',
+        file,
+        '--timeout',
+        '2s',
+        '--retries',
+        '0',
+      ],
+      { ...env, CONNECTR_DROPBOX_CONTENT_BASE_URL: server.url, CONNECTR_DROPBOX_TOKEN: 'dbx' },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(received).toBe(16 * 1024 * 1024);
+    expect(Date.now() - started).toBeGreaterThan(2500);
   });
 
   it('a redirect loop says so: exit 4, no retries', async () => {

@@ -57,6 +57,10 @@ export function textBody(text: string): ResponseBody {
 function readerOf(stream: Readable, label: string): ResponseBody {
   const head = (limit: number): Promise<BodyHead> =>
     new Promise((resolve, reject) => {
+      if (stream.readableEnded || stream.destroyed) {
+        reject(new ConnectrError('internal', `${label}: the response body was already read`));
+        return;
+      }
       const chunks: Buffer[] = [];
       let size = 0;
       const done = (complete: boolean): void => {

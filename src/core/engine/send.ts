@@ -1,5 +1,4 @@
-import { Transform } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { applyCredential } from '../auth/credential.js';
@@ -185,15 +184,20 @@ async function followRedirects(
     const payload = await openBody(body, deps.stdin);
     if (payload.length !== undefined && body.kind !== 'none')
       headers['content-length'] = String(payload.length);
-    let data = payload.data;
-    if (options.onUpload && data && typeof data !== 'string' && !Buffer.isBuffer(data))
-      data = counted(data, options.onUpload);
     // undici's headersTimeout starts only once a connection is open: this limit also covers
-    // connecting, and a proxy that accepts a connection and never answers.
+    // connecting, and a proxy that accepts a connection and never answers. Like undici's, it
+    // starts again whenever upload bytes leave, so a slow upload is not cut off.
     const waiting = new AbortController();
     const timer = setTimeout(() => {
       waiting.abort(new AttemptTimeout());
     }, options.timeoutMs);
+    let data = payload.data;
+    if (data !== undefined && typeof data !== 'string') {
+      data = counted(Buffer.isBuffer(data) ? slices(data) : data, (sent) => {
+        timer.refresh();
+        options.onUpload?.(sent);
+      });
+    }
     const signal = deps.signal ? AbortSignal.any([deps.signal, waiting.signal]) : waiting.signal;
     let response: Dispatcher.ResponseData;
     try {
@@ -285,6 +289,16 @@ class AttemptTimeout extends Error {
     super('no response in time');
     this.name = 'AttemptTimeout';
   }
+}
+
+/** A buffer as a stream of 64 KiB pieces, so its progress can be followed. */
+function slices(data: Buffer): Readable {
+  const piece = 64 * 1024;
+  return Readable.from(
+    (function* () {
+      for (let at = 0; at < data.length; at += piece) yield data.subarray(at, at + piece);
+    })(),
+  );
 }
 
 /** The same bytes, counted as the HTTP client pulls them (never read ahead of it). */
