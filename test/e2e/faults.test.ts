@@ -67,6 +67,23 @@ describe('network faults', () => {
       expect(proxy.connections()).toBeLessThan(10);
     });
 
+    it('that never answers: Ctrl-C ends the wait at once with 130', async () => {
+      proxy = await startBrokenProxy('hang');
+      const running = startBin(
+        ['call', 'gmail', 'list_messages', '--timeout', '60s'],
+        { ...home.env, CONNECTR_GMAIL_TOKEN: 'gmail-token', HTTPS_PROXY: proxy.url },
+        20_000,
+      );
+      while (proxy.connections() === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      const sent = Date.now();
+      running.child.kill('SIGINT');
+      const r = await running.done;
+      expect(r.code).toBe(130);
+      expect(r.stderr).toBe('error: interrupted\n');
+      // bin.ts forces an exit after 2 s when a command does not stop by itself.
+      expect(Date.now() - sent).toBeLessThan(1500);
+    });
+
     it('that never answers stops at --timeout, and the hint names --timeout', async () => {
       proxy = await startBrokenProxy('hang');
       const started = Date.now();
