@@ -2,8 +2,8 @@ import type { ParamValues } from './params.js';
 import type { PreparedRequest } from './request.js';
 import { send } from './send.js';
 import type { HttpResponse, SendDeps, SendOptions } from './send.js';
-import { needsSession, uploadWithSession } from './upload-session.js';
-import type { UploadProgress } from './upload-session.js';
+import { needsSession, uploadWithSession } from './upload-session/index.js';
+import type { UploadProgress } from './upload-session/index.js';
 import { sizeOf } from './body.js';
 
 /**

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { findEndpoint } from '../connector/model.js';
 import type { JsonPath, PaginationDefinition } from '../connector/schema.js';
 import { ConnectrError } from '../errors.js';
@@ -38,12 +39,24 @@ export async function* paginate(
   let current = values;
   let pages = 0;
   let count = 0;
+  // Every page request sent so far: a server that hands out the same token, cursor or link
+  // again would otherwise be followed for ever.
+  const sent = new Set<string>();
+  // A server that ignores the offset answers the same page at every offset.
+  let previousPage: string | undefined;
   while (request) {
+    const key = requestKey(request);
+    if (sent.has(key)) throw loopError(request, pagination.style, pages);
+    sent.add(key);
     const response = await send(request, deps, options);
     if (response.status >= 300) throw await upstreamError(request.connector, request.endpoint, response);
-    const text = await response.body.text();
-    const json: unknown = text.trim() ? JSON.parse(text) : null;
+    const text = await response.body.text(PAGE_LIMIT);
     pages++;
+    const json = parsePage(request, text, pages);
+    const digest = createHash('sha256').update(text).digest('hex');
+    if (pagination.style === 'offset' && digest === previousPage)
+      throw loopError(request, 'offset', pages - 1);
+    previousPage = digest;
     const items = itemsOf(json, pagination.items_path);
     for (const item of items) {
       yield item;
@@ -53,6 +66,54 @@ export async function* paginate(
     const next = nextPage(pagination, request, current, json, items.length, response, build);
     request = next?.request;
     current = next?.values ?? current;
+  }
+}
+
+/** The largest page read into memory under --all. */
+export const PAGE_LIMIT = 32 * 1024 * 1024;
+
+/** What makes two page requests the same: method, URL and body. */
+function requestKey(request: PreparedRequest): string {
+  const body = request.body.kind === 'json' || request.body.kind === 'form' ? request.body.text : '';
+  return `${request.method} ${request.url.href}\n${body}`;
+}
+
+function loopError(
+  request: PreparedRequest,
+  style: PaginationDefinition['style'],
+  pages: number,
+): ConnectrError {
+  const what =
+    style === 'page_token'
+      ? 'page token'
+      : style === 'cursor'
+        ? 'cursor'
+        : style === 'offset'
+          ? 'offset'
+          : 'next-page link';
+  const repeated =
+    style === 'offset'
+      ? `answered the same page at a new offset, after ${pages} page(s)`
+      : `sent a ${what} it had already sent, after ${pages} page(s)`;
+  return new ConnectrError(
+    'upstream',
+    `${request.connector.displayName} ${repeated}; --all stopped instead of looping for ever`,
+    {
+      hint: 'the items of the pages before were printed; the API is at fault (try again later), or stop earlier with --max-pages',
+    },
+  );
+}
+
+function parsePage(request: PreparedRequest, text: string, page: number): unknown {
+  if (!text.trim()) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConnectrError(
+      'upstream',
+      `${request.connector.displayName} answered page ${page} of ${request.endpoint.name} with invalid JSON: ${error instanceof Error ? error.message : String(error)}`,
+      { hint: 'the items of the pages before were printed; try again later' },
+    );
   }
 }
 

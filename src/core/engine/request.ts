@@ -71,7 +71,7 @@ export function buildRequest(
         for (const item of flatten(value)) url.searchParams.append(param.wireName, item);
         break;
       case 'header':
-        headers[param.wireName.toLowerCase()] = flatten(value).join(', ');
+        headers[param.wireName.toLowerCase()] = headerValue(flatten(value).join(', '), `--${param.flag}`);
         break;
       case 'body':
         setPath(jsonBody, param.field ?? [param.wireName], value);
@@ -117,6 +117,26 @@ export function buildRequest(
   if (endpoint.response?.encoding === 'json' && headers.accept === undefined)
     headers.accept = 'application/json';
   return { connector, endpoint, method: endpoint.method, url, headers, body, secrets };
+}
+
+/**
+ * A header value as sent: control characters (CR and LF above all, which would end the header
+ * and start another) are refused here, naming the flag, instead of failing later as if the
+ * network had.
+ */
+export function headerValue(value: string, flag: string): string {
+  // RFC 9110 §5.5: a field value is visible characters, spaces and tabs.
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\u0000-\u0008\u000a-\u001f\u007f]/.exec(value);
+  if (bad) {
+    const code = `U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new ConnectrError(
+      'invalid_input',
+      `${flag} contains a control character (${code}${bad[0] === '\r' ? ', CR' : bad[0] === '\n' ? ', LF' : ''}), which a header value cannot hold`,
+      { hint: 'remove line breaks and other control characters from the value' },
+    );
+  }
+  return value;
 }
 
 function inferEncoding(endpoint: Endpoint): 'json' | 'form' | 'binary' | 'none' {

@@ -63,7 +63,10 @@ export async function upstreamError(
   endpoint: Endpoint,
   response: HttpResponse,
 ): Promise<UpstreamError> {
-  const text = await response.body.text();
+  // An error answer is shown, not saved: its first 64 KiB say what went wrong.
+  const head = await response.body.head(64 * 1024);
+  if (!head.complete) head.rest.destroy();
+  const text = head.bytes.toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(text) as unknown;

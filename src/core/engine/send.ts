@@ -7,13 +7,19 @@ import type { Clock } from '../clock.js';
 import { effectiveHostUrl } from '../connector/model.js';
 import type { Connector } from '../connector/model.js';
 import type { HttpMethod } from '../connector/schema.js';
-import { ConnectrError } from '../errors.js';
+import { ConnectrError, isConnectrError } from '../errors.js';
 import { describeNetworkError } from '../http/request.js';
 import { proxyDispatcher } from '../http/proxy.js';
 import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import { openBody, replayable } from './body.js';
+import { headerValue } from './request.js';
 import type { PreparedRequest } from './request.js';
+import { isTimeout, responseBody, textBody, timeoutError } from './response-body.js';
+import type { ResponseBody } from './response-body.js';
+
+export { textBody };
+export type { ResponseBody };
 
 /**
  * Sends a prepared request the way a careful client does: credentials only to the connector's
@@ -22,13 +28,6 @@ import type { PreparedRequest } from './request.js';
  * network failures, honouring Retry-After and the connector's rate-limit hints; never repeats
  * a non-idempotent request that may have reached the server; refreshes the token once on 401.
  */
-
-/** A response body, read once: as a stream, as text, or thrown away. */
-export interface ResponseBody {
-  readonly stream: Readable;
-  text(): Promise<string>;
-  dump(): Promise<void>;
-}
 
 export interface HttpResponse {
   readonly status: number;
@@ -66,6 +65,8 @@ export interface SendOptions {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed for one request, as browsers and curl bound them. */
+const MAX_REDIRECTS = 10;
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 20_000;
 
@@ -90,6 +91,8 @@ export async function send(
       response = await followRedirects(req, credential, deps, options);
     } catch (error) {
       if (deps.signal?.aborted) throw error;
+      // Refusals of connectr's own (a redirect loop, an unreplayable upload) are final.
+      if (isConnectrError(error)) throw error;
       const neverSent = isConnectFailure(error);
       if (!last && (idempotent || neverSent)) {
         const waitMs = backoff(attempt, deps);
@@ -97,12 +100,21 @@ export async function send(
         await deps.clock.sleep(waitMs, deps.signal);
         continue;
       }
+      if (isTimeout(error)) {
+        throw timeoutError(
+          `${req.method} ${req.url.host}${req.url.pathname} failed ${attempt + 1} time(s)`,
+          options.timeoutMs,
+          error,
+        );
+      }
       throw new ConnectrError(
         'unavailable',
         `${req.method} ${req.url.host}${req.url.pathname} failed: ${describeNetworkError(error)}`,
         {
           hint: neverSent
-            ? 'check the network and the base URL (connectr connectors show shows it)'
+            ? isProxyFailure(error)
+              ? 'check the proxy (HTTPS_PROXY / HTTP_PROXY), or exempt this host with NO_PROXY'
+              : 'check the network and the base URL (connectr connectors show shows it)'
             : idempotent
               ? `it failed ${attempt + 1} time(s); try again later or raise --retries`
               : 'the request may have reached the server, so it was not repeated automatically; check before retrying',
@@ -145,32 +157,76 @@ async function followRedirects(
   let url = new URL(req.url);
   let body = req.body;
   const dispatcher = deps.dispatcher ?? proxyDispatcher(deps.env);
-  for (let hop = 0; hop <= 5; hop++) {
+  const visited = new Set<string>();
+  for (let hop = 0; ; hop++) {
+    const where = `${method} ${url.href}`;
+    if (visited.has(where)) {
+      throw new ConnectrError(
+        'upstream',
+        `redirect loop: ${req.method} ${req.url.host}${req.url.pathname} was redirected back to ${url.host}${url.pathname}`,
+        {
+          hint: 'the server or its configuration is at fault; check the base URL (connectr connectors show)',
+        },
+      );
+    }
+    if (hop > MAX_REDIRECTS) {
+      throw new ConnectrError(
+        'upstream',
+        `too many redirects: ${req.method} ${req.url.host}${req.url.pathname} was redirected more than ${MAX_REDIRECTS} times`,
+      );
+    }
+    visited.add(where);
     const headers = { ...req.headers };
     const target = new URL(url);
     if (trusted.has(target.origin)) applyCredential(req.connector, credential, target, headers);
+    // A value with CR/LF is a mistake (or an injection), never a network fault to retry.
+    for (const [name, value] of Object.entries(headers)) headerValue(value, `the ${name} header`);
     const payload = await openBody(body, deps.stdin);
     if (payload.length !== undefined && body.kind !== 'none')
       headers['content-length'] = String(payload.length);
+    // undici's headersTimeout starts only once a connection is open: this limit also covers
+    // connecting, and a proxy that accepts a connection and never answers. Like undici's, it
+    // starts again whenever upload bytes leave, so a slow upload is not cut off.
+    const waiting = new AbortController();
+    const timer = setTimeout(() => {
+      waiting.abort(new AttemptTimeout());
+    }, options.timeoutMs);
     let data = payload.data;
-    if (options.onUpload && data && typeof data !== 'string' && !Buffer.isBuffer(data))
-      data = counted(data, options.onUpload);
-    const response = await request(target, {
-      method,
-      headers,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-      ...(data !== undefined ? { body: data } : {}),
-      ...(dispatcher ? { dispatcher } : {}),
-      ...(deps.signal ? { signal: deps.signal } : {}),
-    });
+    if (data !== undefined && typeof data !== 'string') {
+      data = counted(Buffer.isBuffer(data) ? slices(data) : data, (sent) => {
+        timer.refresh();
+        options.onUpload?.(sent);
+      });
+    }
+    const signal = deps.signal ? AbortSignal.any([deps.signal, waiting.signal]) : waiting.signal;
+    let response: Dispatcher.ResponseData;
+    try {
+      const pending = request(target, {
+        method,
+        headers,
+        headersTimeout: options.timeoutMs,
+        bodyTimeout: options.timeoutMs,
+        ...(data !== undefined ? { body: data } : {}),
+        ...(dispatcher ? { dispatcher } : {}),
+        signal,
+      });
+      response = await untilAborted(pending, signal);
+    } catch (error) {
+      if (waiting.signal.aborted && !deps.signal?.aborted) throw new AttemptTimeout();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
     const location = response.headers.location;
-    if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string' || hop === 5) {
-      const stream = response.body;
+    if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
       return {
         status: response.statusCode,
         headers: response.headers,
-        body: { stream, text: () => stream.text(), dump: () => stream.dump() },
+        body: responseBody(response.body, {
+          label: `${method} ${target.host}${target.pathname}`,
+          timeoutMs: options.timeoutMs,
+          signal: deps.signal,
+        }),
         url: target,
       };
     }
@@ -189,7 +245,60 @@ async function followRedirects(
       );
     }
   }
-  throw new ConnectrError('upstream', 'too many redirects');
+}
+
+/**
+ * undici honours an abort only once the request has a connection: a request still waiting
+ * for one (a proxy that never answers CONNECT) would wait for ever. This gives up at once; the
+ * abandoned request is released if it ever gets an answer.
+ */
+function untilAborted(
+  pending: Promise<Dispatcher.ResponseData>,
+  signal: AbortSignal,
+): Promise<Dispatcher.ResponseData> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      pending.then(
+        (late) => late.body.destroy(),
+        () => undefined,
+      );
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      (response) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(response);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+/** No answer within --timeout, connecting included. */
+class AttemptTimeout extends Error {
+  readonly code = 'CONNECTR_ATTEMPT_TIMEOUT';
+  constructor() {
+    super('no response in time');
+    this.name = 'AttemptTimeout';
+  }
+}
+
+/** A buffer as a stream of 64 KiB pieces, so its progress can be followed. */
+function slices(data: Buffer): Readable {
+  const piece = 64 * 1024;
+  return Readable.from(
+    (function* () {
+      for (let at = 0; at < data.length; at += piece) yield data.subarray(at, at + piece);
+    })(),
+  );
 }
 
 /** The same bytes, counted as the HTTP client pulls them (never read ahead of it). */
@@ -206,6 +315,10 @@ function counted(stream: Readable, onUpload: (sent: number) => void): Readable {
   return stream.pipe(counter);
 }
 
+function isProxyFailure(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'CONNECTR_PROXY_CLOSED';
+}
+
 /** Connection failures that happen before any byte of the request left: always safe to retry. */
 function isConnectFailure(error: unknown): boolean {
   const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
@@ -213,7 +326,8 @@ function isConnectFailure(error: unknown): boolean {
     code === 'ECONNREFUSED' ||
     code === 'ENOTFOUND' ||
     code === 'EAI_AGAIN' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT'
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'CONNECTR_PROXY_CLOSED'
   );
 }
 
@@ -254,13 +368,4 @@ export function serverWait(
     }
   }
   return undefined;
-}
-
-/** A body already read, offered again to whoever reads the response next. */
-export function textBody(text: string): ResponseBody {
-  return {
-    stream: Readable.from([Buffer.from(text)]),
-    text: () => Promise.resolve(text),
-    dump: () => Promise.resolve(),
-  };
 }

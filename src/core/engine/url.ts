@@ -47,6 +47,37 @@ export function expandPath(endpoint: Endpoint, values: Readonly<Record<string, u
         `path parameter ${key} of ${endpoint.name} must be a single value`,
       );
     }
-    return escapePathValue(String(value), param?.style);
+    const text = String(value);
+    if (param?.style !== 'odata_string') refuseDotSegments(text, param ? `--${param.flag}` : key);
+    return escapePathValue(text, param?.style);
   });
+}
+
+/**
+ * A path value stays inside the path it is placed in: `.` and `..` are refused as the whole
+ * value and as any segment of it, because a URL parser or the server resolves them against the
+ * base (`--path ../../users/x` under `/me/drive/root:/` reaches another drive; `--id ..` drops
+ * a path segment). The check also looks through percent-encoding a server may decode
+ * (`%2e%2e`, `%252e`) and treats a backslash as a separator, as IIS-style servers do.
+ */
+export function refuseDotSegments(value: string, flag: string): void {
+  let decoded = value;
+  for (let round = 0; round < 4; round++) {
+    const segments = decoded.split(/[/\\]/);
+    if (segments.some((segment) => segment === '.' || segment === '..')) {
+      throw new ConnectrError(
+        'invalid_input',
+        `${flag} ${JSON.stringify(value)} contains a "." or ".." segment, which would leave the endpoint's path`,
+        { hint: 'name the item itself (its full path from the root, or its id), without "." or ".."' },
+      );
+    }
+    const next = percentDecode(decoded);
+    if (next === decoded) return;
+    decoded = next;
+  }
+}
+
+/** One round of percent-decoding, leaving malformed escapes as they are. */
+function percentDecode(text: string): string {
+  return text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }

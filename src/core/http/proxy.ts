@@ -1,5 +1,5 @@
-import { EnvHttpProxyAgent } from 'undici';
-import type { Dispatcher } from 'undici';
+import { EnvHttpProxyAgent, Pool } from 'undici';
+import type { Dispatcher, buildConnector } from 'undici';
 import type { Env } from '../paths.js';
 
 /**
@@ -22,8 +22,45 @@ export function proxyDispatcher(env: Env): Dispatcher | undefined {
         ...(httpProxy ? { httpProxy } : {}),
         ...(httpsProxy ? { httpsProxy } : {}),
         ...(noProxy ? { noProxy } : {}),
+        factory: tunnelPool,
       }),
     };
   }
   return cached.agent;
+}
+
+/** The proxy closed the connection before the tunnel to the server was open. */
+export class ProxyTunnelError extends Error {
+  readonly code = 'CONNECTR_PROXY_CLOSED';
+  constructor(cause: Error) {
+    super(`the proxy closed the connection before the tunnel was open (${cause.message})`, { cause });
+    this.name = 'ProxyTunnelError';
+  }
+}
+
+/**
+ * undici treats a socket error while opening a connection as recoverable and connects again
+ * at once, without limit: through a proxy that accepts and then drops every CONNECT, that was
+ * a tight loop that ignored --retries, --timeout and Ctrl-C. The pools the proxy agent makes
+ * report that failure as an error of their own instead, which fails the waiting request; the
+ * engine then retries it with backoff, within its limits.
+ */
+function tunnelPool(origin: string | URL, opts: object): Dispatcher {
+  const options: Pool.Options = opts;
+  const connect = options.connect;
+  if (typeof connect !== 'function') return new Pool(origin, options);
+  return new Pool(origin, { ...options, connect: reportTunnelFailure(connect) });
+}
+
+function reportTunnelFailure(connect: buildConnector.connector): buildConnector.connector {
+  return (options, callback) => {
+    connect(options, (error, socket) => {
+      if (error === null) callback(null, socket);
+      else callback(isSocketError(error) ? new ProxyTunnelError(error) : error, null);
+    });
+  };
+}
+
+function isSocketError(error: Error): boolean {
+  return 'code' in error && error.code === 'UND_ERR_SOCKET';
 }

@@ -89,6 +89,8 @@ export function describeNetworkError(error: unknown): string {
     UND_ERR_BODY_TIMEOUT: 'the response stalled',
     UND_ERR_SOCKET: 'the connection was closed',
     UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    CONNECTR_PROXY_CLOSED: 'the proxy closed the connection',
+    CONNECTR_ATTEMPT_TIMEOUT: 'no response in time',
   };
   for (const c of [code, cause]) if (typeof c === 'string' && known[c]) return known[c];
   return messageOf(error);

@@ -12,6 +12,9 @@ import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { progressBar } from '../../progress.js';
 
+/** The largest JSON or text body read whole to be formatted; larger ones are streamed as is. */
+export const PRINT_LIMIT = 8 * 1024 * 1024;
+
 export interface PrintOptions {
   readonly raw: boolean;
   readonly include: boolean;
@@ -63,15 +66,21 @@ export async function printResponse(
       await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), io.stdout, { end: false });
       return;
     }
-    case 'json': {
-      const text = await response.body.text();
-      if (options.raw) io.stdout.write(text);
-      else out.printJson(parseOr(text));
+    case 'json':
+    case 'text': {
+      // Up to PRINT_LIMIT is read and (JSON) formatted; a larger body is streamed as it comes,
+      // unformatted, so its size never decides how much memory connectr takes.
+      const head = await response.body.head(PRINT_LIMIT);
+      if (!head.complete) {
+        io.stdout.write(head.bytes);
+        await pipeline(head.rest, io.stdout, { end: false });
+        return;
+      }
+      const text = head.bytes.toString('utf8');
+      if (kind === 'json' && !options.raw) out.printJson(parseOr(text));
+      else io.stdout.write(text);
       return;
     }
-    case 'text':
-      io.stdout.write(await response.body.text());
-      return;
     case 'empty': {
       await response.body.dump();
       const location = header(response, 'location');

@@ -1,0 +1,114 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { UploadSessionDefinition } from '../../connector/schema.js';
+import { ConnectrError } from '../../errors.js';
+import { sizeOf } from '../body.js';
+import type { ParamValues, RawBody } from '../params.js';
+import { buildRequest } from '../request.js';
+import type { PreparedRequest } from '../request.js';
+import { send } from '../send.js';
+import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
+import { chunksOf, openSource } from './chunker.js';
+import { okJson, sessionEndpoint } from './shared.js';
+import type { UploadProgress } from './shared.js';
+
+/**
+ * Microsoft Graph upload sessions: createUploadSession, then Content-Range PUTs to the
+ * pre-authenticated uploadUrl it returns, which must not receive the Authorization header. An
+ * unfinished session is deleted.
+ */
+export async function graphUpload(
+  req: PreparedRequest,
+  session: UploadSessionDefinition,
+  values: ParamValues,
+  source: RawBody,
+  deps: SendDeps,
+  options: SendOptions,
+  progress?: UploadProgress,
+): Promise<HttpResponse> {
+  // Graph needs the total size in every Content-Range: spool standard input to a file first.
+  let spooled: string | undefined;
+  let body = source;
+  if (source.kind === 'stdin') {
+    spooled = await mkdtemp(join(tmpdir(), 'connectr-upload-'));
+    const file = join(spooled, 'body');
+    await pipeline(deps.stdin, createWriteStream(file, { mode: 0o600 }));
+    body = { kind: 'file', path: file };
+  }
+  try {
+    const total = (await sizeOf(body)) ?? 0;
+    const start = sessionEndpoint(req, session.start);
+    const startValues = new Map([...values].filter(([key]) => start.params.some((p) => p.key === key)));
+    const created = await okJson(
+      await send(buildRequest(req.connector, start, startValues, { env: deps.env }), deps, options),
+      req,
+      'create the upload session',
+    );
+    const uploadUrl = typeof created.uploadUrl === 'string' ? created.uploadUrl : undefined;
+    if (!uploadUrl)
+      throw new ConnectrError(
+        'upstream',
+        `${req.connector.displayName} created an upload session without an uploadUrl`,
+      );
+    // The upload URL is pre-authenticated: no credential, ever.
+    const anonymous: SendDeps = {
+      ...deps,
+      credential: () => Promise.resolve({ kind: 'none' }),
+      refresh: undefined,
+    };
+    let offset = 0;
+    try {
+      for await (const { chunk, last } of chunksOf(openSource(body, deps.stdin), session.chunk_size)) {
+        const end = offset + chunk.length - 1;
+        const put: PreparedRequest = {
+          ...req,
+          method: 'PUT',
+          url: new URL(uploadUrl),
+          headers: { 'content-range': `bytes ${offset}-${end}/${total}` },
+          body: { kind: 'raw', source: { kind: 'bytes', data: chunk } },
+        };
+        const response = await send(put, anonymous, options);
+        offset += chunk.length;
+        progress?.(offset, total);
+        // 202 Accepted asks for the next range; anything else ends the upload, for good or ill.
+        if (response.status === 202 && !last) {
+          await response.body.dump();
+          continue;
+        }
+        if (response.status >= 300) await cancel(uploadUrl, anonymous, options, req);
+        return response;
+      }
+    } catch (error) {
+      await cancel(uploadUrl, anonymous, options, req);
+      throw error;
+    }
+    throw new ConnectrError('internal', 'the upload ended without a last chunk');
+  } finally {
+    if (spooled) await rm(spooled, { recursive: true, force: true });
+  }
+}
+
+/** Deletes an unfinished Graph upload session so nothing half-uploaded lingers. */
+async function cancel(
+  uploadUrl: string,
+  deps: SendDeps,
+  options: SendOptions,
+  req: PreparedRequest,
+): Promise<void> {
+  try {
+    const response = await send(
+      { ...req, method: 'DELETE', url: new URL(uploadUrl), headers: {}, body: { kind: 'none' } },
+      deps,
+      {
+        ...options,
+        retries: 0,
+      },
+    );
+    await response.body.dump();
+  } catch {
+    // Sessions expire by themselves; the original error matters more.
+  }
+}
