@@ -141,6 +141,6 @@ describe('YAML limits of connector files', () => {
     expect(registry.invalid[0]?.problems.map(formatProblem)).toEqual([
       `${join(userDir, 'a-unresolved.yaml')}:10:12: invalid YAML: alias *nowhere names no anchor defined before it (&nowhere)`,
     ]);
-    expect(registry.invalid[1]?.problems.map(formatProblem)).toHaveLength(1);
+    expect(registry.invalid[1]?.problems[0]?.message).toMatch(/^invalid YAML: /);
   });
 });
