@@ -8,6 +8,7 @@ import { toConnector } from './model.js';
 import type { Connector, ConnectorSource } from './model.js';
 import type { DefinitionProblem } from './problem.js';
 import { ConnectorSchema } from './schema.js';
+import type { ConnectorDefinition } from './schema.js';
 
 /**
  * Turns the text of a connector file into a Connector, or into problems that each name the
@@ -79,6 +80,13 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
   const parsed = ConnectorSchema.safeParse(data, { reportInput: true });
   const locate = (path: readonly PropertyKey[], key?: string): { line: number; column: number } =>
     at(offsetOf(doc, shape, path, key));
+  const rules = (def: ConnectorDefinition): DefinitionProblem[] =>
+    checkConnector(def).map((p) => ({
+      file,
+      ...locate(p.path),
+      path: formatPath(p.path),
+      message: p.message,
+    }));
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) =>
       describeIssue(issue).map(({ path, key, message }) => ({
@@ -88,19 +96,58 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
         message,
       })),
     );
-    return { ok: false, problems: sortProblems(problems) };
+    // The rules also run on the parts that are well-formed, so one pass shows both kinds.
+    const wellFormed = salvage(data as Record<string, unknown>);
+    let more: DefinitionProblem[] = [];
+    try {
+      if (wellFormed) more = rules(wellFormed);
+    } catch {
+      // A rule tripping over a half-formed part: the format problems already say what is wrong.
+    }
+    const seen = new Set(problems.map((p) => p.path));
+    return { ok: false, problems: sortProblems([...problems, ...more.filter((p) => !seen.has(p.path))]) };
   }
 
-  const semantic = checkConnector(parsed.data);
-  if (semantic.length > 0) {
-    return {
-      ok: false,
-      problems: sortProblems(
-        semantic.map((p) => ({ file, ...locate(p.path), path: formatPath(p.path), message: p.message })),
-      ),
-    };
-  }
+  const semantic = rules(parsed.data);
+  if (semantic.length > 0) return { ok: false, problems: sortProblems(semantic) };
   return { ok: true, connector: toConnector(parsed.data, source) };
+}
+
+/**
+ * The well-formed parts of a definition that does not match the schema, for the rules to check:
+ * the endpoints that match it (each alone), when the hosts and auth they refer to match it.
+ * Fields the rules do not read get placeholders. Undefined when too little is well-formed.
+ */
+function salvage(data: Record<string, unknown>): ConnectorDefinition | undefined {
+  const { hosts, auth, identity, endpoints } = ConnectorSchema.shape;
+  const parsedHosts = hosts.safeParse(data.hosts);
+  const parsedAuth = auth.safeParse(data.auth);
+  if (!parsedHosts.success || !parsedAuth.success) return undefined;
+  const good: Record<string, unknown> = {};
+  const raw = data.endpoints;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+    for (const [name, value] of Object.entries(raw)) {
+      if (endpoints.safeParse({ [name]: value }).success) good[name] = value;
+    }
+  }
+  if (Object.keys(good).length === 0) return undefined;
+  const parsedIdentity = identity.safeParse(data.identity);
+  const keepIdentity =
+    parsedIdentity.success &&
+    parsedIdentity.data !== undefined &&
+    Object.hasOwn(good, parsedIdentity.data.endpoint);
+  const result = ConnectorSchema.safeParse({
+    name: 'salvaged',
+    display_name: 'salvaged',
+    version: 1,
+    docs_url: 'https://example.com',
+    description: 'salvaged',
+    hosts: data.hosts,
+    auth: data.auth,
+    ...(keepIdentity ? { identity: data.identity } : {}),
+    endpoints: good,
+  });
+  return result.success ? result.data : undefined;
 }
 
 function sortProblems(problems: DefinitionProblem[]): DefinitionProblem[] {
