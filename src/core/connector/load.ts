@@ -123,14 +123,16 @@ function salvage(data: Record<string, unknown>): ConnectorDefinition | undefined
   const parsedHosts = hosts.safeParse(data.hosts);
   const parsedAuth = auth.safeParse(data.auth);
   if (!parsedHosts.success || !parsedAuth.success) return undefined;
-  const good: Record<string, unknown> = {};
+  // A Map, then fromEntries: a name such as __proto__ stays an own key, never a prototype.
+  const kept = new Map<string, unknown>();
   const raw = data.endpoints;
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
-    for (const [name, value] of Object.entries(raw)) {
-      if (endpoints.safeParse({ [name]: value }).success) good[name] = value;
+    for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+      if (endpoints.safeParse(Object.fromEntries([[name, value]])).success) kept.set(name, value);
     }
   }
-  if (Object.keys(good).length === 0) return undefined;
+  if (kept.size === 0) return undefined;
+  const good = Object.fromEntries(kept);
   const parsedIdentity = identity.safeParse(data.identity);
   const keepIdentity =
     parsedIdentity.success &&
