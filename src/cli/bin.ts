@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 
 const argv = process.argv.slice(2);
 // `connectr --version` is what scripts and package managers run most: answer it before loading
@@ -15,6 +16,7 @@ const { ConnectrError } = await import('../core/errors.js');
 const { EXIT } = await import('./exit-codes.js');
 const { systemIO } = await import('./io.js');
 const { run } = await import('./main.js');
+const { removePendingTempFiles } = await import('../core/fs/files.js');
 
 // A reader that closes the pipe early (`connectr ... | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -22,16 +24,27 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-// Ctrl-C asks the running command to stop and clean up (close the login server, release
-// locks); a second Ctrl-C, or one that is not honoured within two seconds, ends the process.
+// Ctrl-C, SIGTERM and SIGHUP ask the running command to stop and clean up (close the login
+// server, release locks, remove a partial download); a second signal, or one that is not
+// honoured within two seconds, ends the process, still removing temporary files. The exit code
+// is 128 + the signal's number, as shells report a command ended by a signal.
 const interrupt = new AbortController();
-process.on('SIGINT', () => {
-  if (interrupt.signal.aborted) process.exit(EXIT.cancelled);
-  interrupt.abort(new ConnectrError('cancelled', 'interrupted'));
-  setTimeout(() => process.exit(EXIT.cancelled), 2000).unref();
-});
+let received: NodeJS.Signals | undefined;
+const exitForSignal = (signal: NodeJS.Signals): number => 128 + osConstants.signals[signal];
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    if (interrupt.signal.aborted) process.exit(exitForSignal(signal));
+    received = signal;
+    interrupt.abort(
+      new ConnectrError('cancelled', signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`),
+    );
+    setTimeout(() => process.exit(exitForSignal(signal)), 2000).unref();
+  });
+}
+process.on('exit', removePendingTempFiles);
 
-const code = await run(argv, systemIO(process.env), process.env, interrupt.signal);
+const result = await run(argv, systemIO(process.env), process.env, interrupt.signal);
+const code = received !== undefined && result === EXIT.cancelled ? exitForSignal(received) : result;
 // A hung keychain call (D-Bus) would keep node alive after the answer was given: exit once
 // stdout has been flushed.
 process.stdout.write('', () => process.exit(code));

@@ -1,4 +1,5 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConnectrError, messageOf } from '../errors.js';
@@ -135,19 +136,48 @@ async function loadCached(
   return result;
 }
 
-/** Reads and validates one file (loading the YAML parser and the schema on first use). */
+/** The largest connector file read: the built-in ones are under 50 KB. */
+export const MAX_CONNECTOR_FILE_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Reads and validates one file (loading the YAML parser and the schema on first use). Whatever
+ * goes wrong is returned as this file's problems, so one broken file never stops the others.
+ */
 export async function loadConnectorFile(file: string, origin: ConnectorOrigin): Promise<ParseResult> {
+  const problem = (message: string): ParseResult => ({
+    ok: false,
+    problems: [{ file, line: 1, column: 1, path: '', message }],
+  });
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // The size is checked on the open file before reading it, and only regular files are read
+    // (a FIFO named x.yaml would block forever).
+    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) return problem('not a regular file; connector files are .yaml files');
+      if (info.size > MAX_CONNECTOR_FILE_BYTES) {
+        return problem(
+          `the file is ${megabytes(info.size)} MB; connector files may be at most ${megabytes(MAX_CONNECTOR_FILE_BYTES)} MB`,
+        );
+      }
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    return {
-      ok: false,
-      problems: [{ file, line: 1, column: 1, path: '', message: `cannot read file: ${messageOf(error)}` }],
-    };
+    return problem(`cannot read file: ${messageOf(error)}`);
   }
-  const { parseConnector } = await import('./load.js');
-  return parseConnector(text, { file, origin });
+  try {
+    const { parseConnector } = await import('./load.js');
+    return parseConnector(text, { file, origin });
+  } catch (error) {
+    return problem(`cannot load file: ${messageOf(error)}`);
+  }
+}
+
+function megabytes(bytes: number): string {
+  return String(Math.round((bytes / (1024 * 1024)) * 10) / 10);
 }
 
 /** The connector files in `dir`, sorted so loading order (and so overrides) is stable. */

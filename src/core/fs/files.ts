@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { constants, rmSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 
 /**
  * Files that hold account data: directories 0700, files 0600, replaced atomically (write a
@@ -40,4 +42,112 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * Where a download goes. Something that is not a regular file (a device such as /dev/null, a
+ * FIFO, a socket) is written through: replacing it with a file would break it. A symlink is
+ * followed and the rules applied to what it points at, so the link stays a link. Only a regular
+ * file or a new path gets a temporary file next to it, renamed over it when complete.
+ */
+export type OutputTarget =
+  | { readonly kind: 'through'; readonly path: string }
+  | { readonly kind: 'replace'; readonly path: string; readonly mode: number | undefined };
+
+/** Links followed before giving up (Linux's own limit is 40). */
+const MAX_LINKS = 40;
+
+export async function outputTarget(path: string): Promise<OutputTarget> {
+  let current = resolve(path);
+  for (let hops = 0; hops <= MAX_LINKS; hops++) {
+    const info = await lstat(current).catch((error: unknown) => {
+      if (errnoOf(error) === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (info === undefined) return { kind: 'replace', path: current, mode: undefined };
+    if (info.isSymbolicLink()) {
+      current = resolve(dirname(current), await readlink(current));
+      continue;
+    }
+    if (info.isFile()) return { kind: 'replace', path: current, mode: info.mode & 0o7777 };
+    return { kind: 'through', path: current };
+  }
+  throw Object.assign(new Error(`too many levels of symbolic links: ${path}`), { code: 'ELOOP' });
+}
+
+/** A file being written: `commit` puts it in place, `discard` removes what was written. */
+export interface OutputFile {
+  readonly stream: Writable;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/**
+ * Opens `target` for writing. A regular file or new path is written to a temporary file in the
+ * same folder, created exclusively (O_CREAT|O_EXCL|O_NOFOLLOW, random name) so no other process
+ * and no planted symlink shares it; it is registered for removal if the process ends first.
+ */
+export async function openOutput(target: OutputTarget): Promise<OutputFile> {
+  if (target.kind === 'through') {
+    const handle = await open(target.path, constants.O_WRONLY | constants.O_NOCTTY);
+    const stream = handle.createWriteStream();
+    return {
+      stream,
+      commit: () => Promise.resolve(),
+      discard: async () => {
+        if (!stream.closed) await handle.close().catch(() => undefined);
+      },
+    };
+  }
+  const temp = join(
+    dirname(target.path),
+    `.${basename(target.path)}.${randomBytes(8).toString('hex')}.connectr-partial`,
+  );
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const handle = await open(temp, flags, target.mode ?? 0o666);
+  pendingTemps.add(temp);
+  const stream = handle.createWriteStream();
+  const remove = async (): Promise<void> => {
+    if (!stream.closed) await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    pendingTemps.delete(temp);
+  };
+  return {
+    stream,
+    async commit() {
+      try {
+        // open()'s mode is masked by the umask; an existing file keeps its own mode.
+        if (target.mode !== undefined) await chmod(temp, target.mode);
+        await rename(temp, target.path);
+        pendingTemps.delete(temp);
+      } catch (error) {
+        await remove();
+        throw error;
+      }
+    },
+    discard: remove,
+  };
+}
+
+const pendingTemps = new Set<string>();
+
+/**
+ * Removes the temporary files of writes still under way. For a front-end's exit path (a signal
+ * that ends the process before the write's own clean-up ran): synchronous, never throws.
+ */
+export function removePendingTempFiles(): void {
+  for (const temp of pendingTemps) {
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // Nothing more can be done while exiting.
+    }
+  }
+  pendingTemps.clear();
+}
+
+/** The errno code of a file-system error (ENOENT, EACCES, ...), if it has one. */
+export function errnoOf(error: unknown): string | undefined {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
+  return undefined;
 }

@@ -1,11 +1,13 @@
-import { createWriteStream } from 'node:fs';
-import { rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { STATUS_CODES } from 'node:http';
 import type { Endpoint } from '../../../core/connector/model.js';
 import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.js';
+import { errnoOf, openOutput, outputTarget } from '../../../core/fs/files.js';
+import type { OutputFile, OutputTarget } from '../../../core/fs/files.js';
 import { header, headerResult, responseKind } from '../../../core/engine/response.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
 import type { CliContext } from '../../context.js';
@@ -42,6 +44,13 @@ export async function printResponse(
       return;
     }
     write(io.stdout, statusBlock(response));
+  }
+  if (options.output === '-') {
+    // Asked for on stdout: the bytes as received, whatever the kind (as curl -o - does).
+    if (result !== undefined)
+      write(io.stderr, `${endpoint.response?.result_header ?? 'result'}: ${JSON.stringify(result)}`);
+    await saveTo(ctx, response, options.output);
+    return;
   }
   if (options.output) {
     await saveTo(ctx, response, options.output);
@@ -93,37 +102,125 @@ export async function printResponse(
   }
 }
 
-/** Fails before anything is sent when -o names a directory or a place that cannot be written. */
+/**
+ * Fails before anything is sent when -o names a directory or a place that cannot be written.
+ * `-o -` is stdout.
+ */
 export async function checkOutputPath(path: string): Promise<void> {
+  if (path === '-') return;
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
     throw new ConnectrError('usage', `-o ${path} is a directory`, {
       hint: `name the file: -o ${join(path, 'FILE')}`,
     });
   }
-  const parent = await stat(dirname(resolve(path))).catch(() => undefined);
-  if (!parent?.isDirectory()) {
-    throw new ConnectrError(
-      'invalid_input',
-      `cannot write ${path}: the folder ${dirname(resolve(path))} does not exist`,
-    );
+  let target: OutputTarget;
+  try {
+    target = await outputTarget(path);
+  } catch (error) {
+    throw cannotWrite(path, error);
+  }
+  // A device or FIFO is written through; access() checks it without opening it (opening a FIFO
+  // would wait for its reader here).
+  const folder = target.kind === 'through' ? target.path : dirname(target.path);
+  try {
+    // Creating the temporary file needs a folder this user may write into.
+    await access(folder, constants.W_OK);
+    if (target.kind === 'replace' && !(await stat(folder)).isDirectory()) throw errnoError('ENOTDIR');
+  } catch (error) {
+    throw cannotWrite(path, error, folder);
   }
 }
 
-/** Writes the body to a temporary file next to `path`, renamed into place only when complete. */
+function errnoError(code: string): Error {
+  return Object.assign(new Error(code), { code });
+}
+
+/**
+ * Writes the body to `path`: through it when it is stdout (`-`), a device or a FIFO; otherwise
+ * to an exclusive temporary file next to it, renamed into place only when complete.
+ */
 async function saveTo(ctx: CliContext, response: HttpResponse, path: string): Promise<void> {
-  const target = resolve(path);
-  const temp = join(dirname(target), `.${basename(target)}.connectr-partial`);
+  if (path === '-') {
+    await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), ctx.io.stdout, {
+      end: false,
+    });
+    return;
+  }
+  let file: OutputFile;
   try {
-    await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), createWriteStream(temp));
-    await rename(temp, target);
+    file = await openOutput(await outputTarget(path));
   } catch (error) {
-    await rm(temp, { force: true });
+    await response.body.dump().catch(() => undefined);
+    throw cannotWrite(path, error);
+  }
+  try {
+    await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), file.stream, {
+      signal: ctx.signal,
+    });
+    await file.commit();
+  } catch (error) {
+    await file.discard();
+    if (ctx.signal.aborted && isConnectrError(ctx.signal.reason)) throw ctx.signal.reason;
     if (isConnectrError(error)) throw error;
+    if (isLocalFault(error)) throw cannotWrite(path, error);
     throw new ConnectrError('unavailable', `the download to ${path} did not complete: ${messageOf(error)}`, {
       hint: 'nothing was left behind; run the command again',
     });
   }
+}
+
+/** Errors of the local file system, which running the command again would not cure. */
+const LOCAL_FAULTS = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOTDIR',
+  'EISDIR',
+  'ENOENT',
+  'ELOOP',
+  'ENOSPC',
+  'EDQUOT',
+  'EFBIG',
+  'ENAMETOOLONG',
+  'EXDEV',
+  'EBUSY',
+  'ETXTBSY',
+]);
+
+function isLocalFault(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code !== undefined && LOCAL_FAULTS.has(code);
+}
+
+/** An exit-1 error naming the path that cannot be written, why, and what to do. */
+function cannotWrite(path: string, error: unknown, folder?: string): ConnectrError {
+  const where = folder ?? dirname(resolve(path));
+  const code = errnoOf(error);
+  const [reason, hint] = ((): [string, string] => {
+    switch (code) {
+      case 'ENOENT':
+        return [`the folder ${where} does not exist`, `create it first, or choose another -o path`];
+      case 'ENOTDIR':
+        return [
+          `${where}, or a folder above it, is not a folder`,
+          'choose an -o path inside an existing folder',
+        ];
+      case 'EACCES':
+      case 'EPERM':
+        return ['permission denied', `check that you may write to ${where}, or choose another -o path`];
+      case 'EROFS':
+        return ['the file system is read-only', 'choose an -o path on a writable disk'];
+      case 'ENOSPC':
+      case 'EDQUOT':
+        return ['the disk is full', 'free some space, or choose an -o path on another disk'];
+      case 'ELOOP':
+        return ['too many levels of symbolic links', 'point -o at the file itself'];
+      default:
+        return [messageOf(error), 'choose another -o path'];
+    }
+  })();
+  return new ConnectrError('invalid_input', `cannot write ${path}: ${reason}`, { hint });
 }
 
 function counter(ctx: CliContext, response: HttpResponse, label: string): Transform {
