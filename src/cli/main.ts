@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
-import type { CliContext, GlobalOptions } from './context.js';
+import type { GlobalOptions } from './context.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
+import type { Runner } from './runner.js';
 import { registerAccounts } from './commands/accounts/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
@@ -22,14 +23,6 @@ import { registerVault } from './commands/vault/register.js';
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-
-export type Action = (ctx: CliContext) => Promise<void>;
-
-/**
- * Wraps a command's work: builds its context from the global options (plus any the command
- * found itself), lets errors bubble to `run`.
- */
-export type Runner = (cmd: Command, action: Action, globals?: GlobalOptions) => Promise<void>;
 
 export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
   const program = new Command('connectr');

@@ -19,8 +19,29 @@ import { write } from '../../io.js';
 import { table } from '../../output.js';
 import { progressBar } from '../../progress.js';
 import { endpointCommand, optionValue } from './flags.js';
-import type { CallFlags } from './flags.js';
 import { checkOutputPath, printResponse } from './output.js';
+
+/**
+ * What `connectr call` itself understands, next to the endpoint's own flags (declared in
+ * flags.ts).
+ */
+export interface CallFlags {
+  account?: string;
+  all?: boolean;
+  maxPages?: string;
+  limit?: string;
+  param?: string[];
+  body?: string;
+  data?: string;
+  raw?: boolean;
+  include?: boolean;
+  output?: string;
+  dryRun?: boolean;
+  curl?: boolean;
+  retries: string;
+  timeout: string;
+  verbose?: boolean;
+}
 
 /** `connectr call <connector> [endpoint] [flags]`. */
 export async function callCommand(ctx: CliContext, args: readonly string[]): Promise<void> {

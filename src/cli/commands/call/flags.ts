@@ -3,25 +3,6 @@ import type { Connector, Endpoint, Param } from '../../../core/connector/model.j
 import type { IO } from '../../io.js';
 import { flagUsage, paramNotes } from '../connectors/describe.js';
 
-/** What `connectr call` itself understands, next to the endpoint's own flags. */
-export interface CallFlags {
-  account?: string;
-  all?: boolean;
-  maxPages?: string;
-  limit?: string;
-  param?: string[];
-  body?: string;
-  data?: string;
-  raw?: boolean;
-  include?: boolean;
-  output?: string;
-  dryRun?: boolean;
-  curl?: boolean;
-  retries: string;
-  timeout: string;
-  verbose?: boolean;
-}
-
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /**
