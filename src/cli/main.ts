@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import type { GlobalOptions } from './context.js';
+import { escapeControls, escapeMessage } from './escape.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
@@ -81,7 +82,7 @@ function configureTree(command: Command, io: IO): void {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      writeErr: (text) => io.stderr.write(escapeControls(text)),
     })
     .showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
   for (const sub of command.commands) configureTree(sub, io);
@@ -138,15 +139,18 @@ export function reportError(error: unknown, io: IO, env: Env): number {
     return EXIT.usage;
   }
   const red = (text: string): string => (io.color ? `\u001b[31m${text}\u001b[39m` : text);
+  // Messages may quote an upstream server or a file: control characters are escaped and a
+  // newline inside them only ever continues an indented line (never starts a `hint:` line).
   if (isConnectrError(error)) {
-    write(io.stderr, `${red('error:')} ${error.message}`);
-    for (const line of error.details) write(io.stderr, `  ${line}`);
-    if (error.hint) write(io.stderr, `hint: ${error.hint}`);
+    write(io.stderr, `${red('error:')} ${escapeMessage(error.message)}`);
+    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line, '    ')}`);
+    if (error.hint) write(io.stderr, `hint: ${escapeMessage(error.hint, '      ')}`);
     return exitCodeFor(error.code);
   }
   const message = error instanceof Error ? error.message : String(error);
-  write(io.stderr, `${red('error:')} internal error: ${message}`);
-  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack) write(io.stderr, error.stack);
+  write(io.stderr, `${red('error:')} internal error: ${escapeMessage(message)}`);
+  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack)
+    write(io.stderr, escapeControls(error.stack));
   else
     write(
       io.stderr,

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
+import { escapeControls } from '../../escape.js';
 import type { IO } from '../../io.js';
 import { flagUsage, paramNotes } from '../connectors/describe.js';
 
@@ -16,7 +17,10 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
     .helpOption('-h, --help', 'show this help')
     .configureHelp({ helpWidth: io.columns })
     .exitOverride()
-    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .configureOutput({
+      writeOut: (t) => io.stdout.write(t),
+      writeErr: (t) => io.stderr.write(escapeControls(t)),
+    })
     .showSuggestionAfterError(true)
     .showHelpAfterError(`(run \`connectr call ${connector.name} ${endpoint.name} --help\` for its flags)`);
   for (const param of endpoint.params) {

