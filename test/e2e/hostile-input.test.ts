@@ -120,4 +120,30 @@ endpoints:
       expect(piped.stdout).toBe('plain \u001b]0;title\u0007 text\n');
     });
   });
+
+  describe('13: values named like members of every object', () => {
+    it.each(['constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty'])(
+      '--path %s and --mode with that value are sent as given',
+      async (name) => {
+        const r = await call(['item', '--path', name, '--mode', name]);
+        expect(r.code, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toMatchObject({ path: `/items/${name}`, query: { mode: name } });
+      },
+    );
+
+    it('aliases still apply, by own name only', async () => {
+      const r = await call(['item', '--path', 'root', '--mode', 'all']);
+      expect(JSON.parse(r.stdout)).toMatchObject({ path: '/items/0', query: { mode: '*' } });
+    });
+
+    it('--param __proto__=x is a query parameter like any other', async () => {
+      const r = await call(['item', '--path', 'a', '--param', '__proto__=x', '--param', 'constructor=y']);
+      expect(r.code, r.stderr).toBe(0);
+      const sent = JSON.parse(r.stdout) as { query: Record<string, unknown> };
+      expect(Object.entries(sent.query)).toEqual([
+        ['__proto__', 'x'],
+        ['constructor', 'y'],
+      ]);
+    });
+  });
 });

@@ -48,7 +48,8 @@ export function buildRequest(
   const host = findHost(connector, endpoint.host);
   if (!host)
     throw new ConnectrError('invalid_connector', `${connector.name}.${endpoint.name} names an unknown host`);
-  const plain = Object.fromEntries(values);
+  // No prototype: a path placeholder can only ever find a value that was given.
+  const plain: Record<string, unknown> = { __proto__: null, ...Object.fromEntries(values) };
   const url = new URL(joinBaseUrl(effectiveHostUrl(host, options.env), expandPath(endpoint, plain)));
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
