@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
+import { VERSION } from '../core/version.js';
 import type { GlobalOptions } from './context.js';
 import { escapeControls, escapeMessage } from './escape.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -21,9 +21,7 @@ import { registerVault } from './commands/vault/register.js';
  * cost of starting node itself.
  */
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { VERSION };
 
 export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
   const program = new Command('connectr');

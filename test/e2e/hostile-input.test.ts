@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/core/version.js';
 import { runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
 import { runCli } from '../helpers/io.js';
@@ -146,4 +147,44 @@ endpoints:
       ]);
     });
   });
+
+  describe('14: bodies and the User-Agent', () => {
+    it('--data for a JSON endpoint must be JSON, and the error names where it breaks', async () => {
+      const before = api.requests.length;
+      const r = await call(['create', '--data', '{"title": }']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('error: --data is not valid JSON: unexpected "}" at line 1 column 11\n');
+      expect(r.stderr).toContain('hint: create takes a JSON body: put it in single quotes');
+      const multi = await call(['create', '--body', '{\n  "title": "a",\n  "x": tru\n}']);
+      expect(multi.code).toBe(1);
+      expect(multi.stderr).toContain('error: --body is not valid JSON: unexpected "\\n" at line 3 column 11');
+      expect(api.requests.length).toBe(before);
+      const ok = await call(['create', '--data', '{"title": "fine"}']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({
+        contentType: 'application/json',
+        body: { title: 'fine' },
+      });
+    });
+
+    it('--data for a text endpoint is sent as it is', async () => {
+      const r = await call(['note', '--data', 'not { json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        contentType: 'text/plain; charset=utf-8',
+        body: 'not { json',
+      });
+    });
+
+    it('sends User-Agent: connectr/<version> unless the definition names its own', async () => {
+      const plain = await call(['item', '--path', 'a']);
+      expect(JSON.parse(plain.stdout)).toMatchObject({ userAgent: `connectr/${VERSION}` });
+      const fixed = await call(['agent']);
+      expect(JSON.parse(fixed.stdout)).toMatchObject({ userAgent: 'hostile-client/2' });
+      const param = await call(['agent_param', '--agent', 'script/3']);
+      expect(JSON.parse(param.stdout)).toMatchObject({ userAgent: 'script/3' });
+    });
+  });
+
+  // MORE
 });

@@ -8,10 +8,11 @@ import { curlCommand, formatRequest, showRequest } from '../../../core/engine/in
 import { paginate } from '../../../core/engine/paginate.js';
 import { rawBodyOf, resolveValues } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
-import { buildRequest } from '../../../core/engine/request.js';
+import { bodyEncoding, buildRequest } from '../../../core/engine/request.js';
 import { upstreamError } from '../../../core/engine/response.js';
 import type { SendDeps, SendOptions } from '../../../core/engine/send.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { jsonSyntaxError } from '../../../core/json-syntax.js';
 import { closest } from '../../../core/suggest.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
@@ -86,7 +87,10 @@ async function run(
     else values[param.key] = value;
   }
   const bodyFlag = flags.body ?? flags.data;
-  const body: RawBody | undefined = bodyFlag === undefined ? undefined : literalOrSource(bodyFlag);
+  const body: RawBody | undefined =
+    bodyFlag === undefined
+      ? undefined
+      : literalOrSource(endpoint, bodyFlag, flags.body === undefined ? '--data' : '--body');
   const resolved = resolveValues(endpoint, { values, extraQuery, ...(body ? { body } : {}) });
   const build = { env: ctx.env, extraQuery, body };
   const request = buildRequest(connector, endpoint, resolved, build);
@@ -170,9 +174,26 @@ async function run(
   });
 }
 
-/** `--body '{"a":1}'`, `--body @file.json`, `--body -`. */
-function literalOrSource(value: string): RawBody {
-  if (value === '-' || value.startsWith('@')) return rawBodyOf(value, '--body');
+/**
+ * `--body '{"a":1}'`, `--body @file.json`, `--body -`. Literal text for an endpoint that takes
+ * JSON (or declares no body, which is then sent as JSON) must be JSON; text, form and binary
+ * endpoints take it as it is.
+ */
+function literalOrSource(endpoint: Endpoint, value: string, flag: string): RawBody {
+  if (value === '-' || value.startsWith('@')) return rawBodyOf(value, flag);
+  const encoding = bodyEncoding(endpoint);
+  if (encoding === 'json' || encoding === 'none') {
+    const error = jsonSyntaxError(value);
+    if (error) {
+      throw new ConnectrError(
+        'invalid_input',
+        `${flag} is not valid JSON: ${error.problem} at line ${error.line} column ${error.column}`,
+        {
+          hint: `${endpoint.name} takes a JSON body: put it in single quotes, e.g. ${flag} '{"name": "value"}', or read it from a file with ${flag} @body.json`,
+        },
+      );
+    }
+  }
   return { kind: 'text', text: value };
 }
 
