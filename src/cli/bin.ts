@@ -31,7 +31,10 @@ process.on('SIGINT', () => {
   setTimeout(() => process.exit(EXIT.cancelled), 2000).unref();
 });
 
-const code = await run(argv, systemIO(process.env), process.env, interrupt.signal);
+const { invocationOf } = await import('./invocation.js');
+const code = await run(argv, systemIO(process.env), process.env, interrupt.signal, () =>
+  invocationOf(process.argv[1], process.env, process.execPath),
+);
 // A hung keychain call (D-Bus) would keep node alive after the answer was given: exit once
 // stdout has been flushed.
 process.stdout.write('', () => process.exit(code));

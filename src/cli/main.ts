@@ -23,7 +23,8 @@ import { registerVault } from './commands/vault/register.js';
 
 export { VERSION };
 
-export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
+/** `invocation`: how to run connectr again from a shell (bin.ts knows how it was started). */
+export function buildProgram(io: IO, env: Env, signal: AbortSignal, invocation?: () => string): Command {
   const program = new Command('connectr');
   const runner: Runner = async (cmd, action, extra = {}) => {
     const { createContext } = await import('./context.js');
@@ -33,7 +34,7 @@ export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
       ...extra,
       connectorsDir: [...(parsed.connectorsDir ?? []), ...(extra.connectorsDir ?? [])],
     };
-    await action(createContext(io, env, globals, signal));
+    await action(createContext(io, env, globals, signal, invocation));
   };
   program
     .description(
@@ -98,8 +99,9 @@ export async function run(
   io: IO,
   env: Env,
   signal: AbortSignal = new AbortController().signal,
+  invocation?: () => string,
 ): Promise<number> {
-  const program = buildProgram(io, env, signal);
+  const program = buildProgram(io, env, signal, invocation);
   try {
     await program.parseAsync(separateCallArgs(argv), { from: 'user' });
     return EXIT.ok;

@@ -1,12 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VERSION } from '../../src/core/version.js';
-import { runBin } from '../helpers/bin.js';
+import { BIN, runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
 import { runCli } from '../helpers/io.js';
 import { jsonOf, sendJson, sendText, startEmulator } from '../fixtures/emulators/server.js';
 import type { Emulator } from '../fixtures/emulators/server.js';
+
+const execFileAsync = promisify(execFile);
 
 /**
  * Issue #7 points 12-15 against a real server on 127.0.0.1: an upstream that answers with
@@ -186,5 +190,41 @@ endpoints:
     });
   });
 
-  // MORE
+  describe('15: --curl', () => {
+    it('prints a command that runs as printed, whatever the values', async () => {
+      const account = 'x; touch PWNED #';
+      const title = `it's "q" $(touch PWNED2) \`touch PWNED3\``;
+      // A stored account of that name (the key in the encrypted file store), no key in the env.
+      const stored = { ...home.env, CONNECTR_STORE: 'file', CONNECTR_VAULT_PASSPHRASE: 'test-passphrase' };
+      const signedIn = await runBin(['auth', 'hostile', '--account', account, '--with-token'], stored, {
+        input: 'k-1\n',
+      });
+      expect(signedIn.code, signedIn.stderr).toBe(0);
+      // The real binary, not on PATH: the command names bin/connectr.js by its absolute path.
+      const printed = await runBin(
+        ['call', 'hostile', 'create', '--title', title, '--account', account, '--curl'],
+        stored,
+      );
+      expect(printed.code, printed.stderr).toBe(0);
+      const cwd = mkdtempSync(join(home.dir, 'curl-'));
+      const before = api.requests.length;
+      // Asynchronously: the server answers from this very process.
+      const ran = await execFileAsync('sh', ['-c', `${printed.stdout.trim()} --silent`], {
+        cwd,
+        env: stored,
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(readdirSync(cwd)).toEqual([]);
+      expect(printed.stdout).toContain(`$(${BIN} token hostile --account 'x; touch PWNED #')`);
+      expect(api.requests.length - before).toBe(1);
+      expect(api.requests.at(-1)?.headers['x-key']).toBe('k-1');
+      expect(JSON.parse(ran.stdout)).toMatchObject({
+        method: 'POST',
+        path: '/create',
+        userAgent: `connectr/${VERSION}`,
+        body: { title },
+      });
+    });
+  });
 });

@@ -43,8 +43,17 @@ export function formatRequest(shown: ShownRequest): string {
   return lines.join('\n');
 }
 
-export function curlCommand(req: PreparedRequest, account: string | undefined): string {
-  const token = `$(connectr token ${req.connector.name}${account ? ` --account ${account}` : ''})`;
+/**
+ * A curl command that sends `req` when pasted into a POSIX shell. Every value is shell-quoted;
+ * the credential comes from `$(<invocation> token …)` when the command runs. `invocation` is how
+ * to run connectr from a shell, ready to paste (the CLI passes how the user ran it).
+ */
+export function curlCommand(
+  req: PreparedRequest,
+  account: string | undefined,
+  invocation = 'connectr',
+): string {
+  const token = `$(${invocation} token ${shellWord(req.connector.name)}${account === undefined ? '' : ` --account ${shellWord(account)}`})`;
   const url = new URL(req.url);
   const parts: string[] = ['curl'];
   if (req.method === 'HEAD') parts.push('--head');
@@ -57,7 +66,8 @@ export function curlCommand(req: PreparedRequest, account: string | undefined): 
       headers.push(`-H "Authorization: Bearer ${token}"`);
       break;
     case 'api_key':
-      if (auth.in === 'header') headers.push(`-H "${auth.name}: ${escapeDouble(auth.prefix ?? '')}${token}"`);
+      if (auth.in === 'header')
+        headers.push(`-H "${escapeDouble(auth.name)}: ${escapeDouble(auth.prefix ?? '')}${token}"`);
       else {
         // A URL-safe placeholder, swapped for the command substitution inside double quotes.
         url.searchParams.set(auth.name, '__CONNECTR_TOKEN__');
@@ -151,6 +161,11 @@ function titleCase(name: string): string {
 /** POSIX shell single quotes. */
 export function quote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One shell word: as it is when nothing in it is special to a shell, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : quote(text);
 }
 
 function escapeDouble(text: string): string {

@@ -102,7 +102,7 @@ async function run(
     return;
   }
   if (flags.curl) {
-    write(ctx.io.stdout, curlCommand(request, flags.account));
+    write(ctx.io.stdout, curlCommand(request, flags.account, ctx.invocation()));
     return;
   }
   // Every flag is checked before credentials are looked up or anything is sent.
