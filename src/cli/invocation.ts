@@ -1,6 +1,6 @@
 import { accessSync, constants, realpathSync } from 'node:fs';
 import { basename, delimiter, join, resolve } from 'node:path';
-import { shellWord } from '../core/engine/inspect.js';
+import { shellWord } from '../core/shell.js';
 import type { Env } from '../core/paths.js';
 
 /**

@@ -83,7 +83,7 @@ describe('connectr call', () => {
       );
       expect(choice.stderr).toBe('error: --mode must be one of add, overwrite; got "replace"\n');
       const unknownEndpoint = await runCli(['call', 'dropbox', 'list_foldr'], env);
-      expect(unknownEndpoint.code).toBe(2);
+      expect(unknownEndpoint.code).toBe(1);
       expect(unknownEndpoint.stderr).toContain(
         'error: dropbox has no endpoint "list_foldr"\nhint: did you mean "list_folder"?',
       );

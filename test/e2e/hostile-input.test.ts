@@ -190,6 +190,45 @@ endpoints:
     });
   });
 
+  describe('unknown names', () => {
+    it('connector, endpoint and account: exit 1 everywhere, with a "did you mean"', async () => {
+      const stored = { ...home.env, CONNECTR_STORE: 'file', CONNECTR_VAULT_PASSPHRASE: 'test-passphrase' };
+      const signedIn = await runBin(['auth', 'hostile', '--account', 'work', '--with-token'], stored, {
+        input: 'k-1\n',
+      });
+      expect(signedIn.code, signedIn.stderr).toBe(0);
+      const cases: [string[], string][] = [
+        [['call', 'hostil', 'item'], 'error: unknown connector "hostil"\nhint: did you mean "hostile"?'],
+        [
+          ['connectors', 'show', 'hostil'],
+          'error: unknown connector "hostil"\nhint: did you mean "hostile"?',
+        ],
+        [['call', 'hostile', 'iten'], 'error: hostile has no endpoint "iten"\nhint: did you mean "item"?'],
+        [
+          ['connectors', 'show', 'hostile', 'iten'],
+          'error: hostile has no endpoint "iten"\nhint: did you mean "item"?',
+        ],
+        [
+          ['call', 'hostile', 'item', '--path', 'a', '--account', 'wrok'],
+          'error: no hostile account named "wrok"\nhint: did you mean "work"?',
+        ],
+        [
+          ['token', 'hostile', '--account', 'wrok'],
+          'error: no hostile account named "wrok"\nhint: did you mean "work"?',
+        ],
+        [
+          ['accounts', 'default', 'hostile', 'wrok'],
+          'error: no hostile account named "wrok"\nhint: did you mean "work"?',
+        ],
+      ];
+      for (const [args, expected] of cases) {
+        const r = await runCli(args, stored);
+        expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(1);
+        expect(r.stderr, args.join(' ')).toContain(expected);
+      }
+    });
+  });
+
   describe('15: --curl', () => {
     it('prints a command that runs as printed, whatever the values', async () => {
       const account = 'x; touch PWNED #';

@@ -1,4 +1,5 @@
 import type { Connector } from '../connector/model.js';
+import { quote, shellWord } from '../shell.js';
 import type { PreparedRequest } from './request.js';
 
 /**
@@ -156,16 +157,6 @@ function redact(text: string, secrets: readonly string[]): string {
 
 function titleCase(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
-}
-
-/** POSIX shell single quotes. */
-export function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-/** One shell word: as it is when nothing in it is special to a shell, else single-quoted. */
-export function shellWord(text: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(text) ? text : quote(text);
 }
 
 function escapeDouble(text: string): string {

@@ -13,7 +13,7 @@ import { upstreamError } from '../../../core/engine/response.js';
 import type { SendDeps, SendOptions } from '../../../core/engine/send.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
-import { closest } from '../../../core/suggest.js';
+import { unknownName } from '../../../core/suggest.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
@@ -200,15 +200,12 @@ function literalOrSource(endpoint: Endpoint, value: string, flag: string): RawBo
 function requireEndpoint(connector: Connector, name: string): Endpoint {
   const endpoint = findEndpoint(connector, name);
   if (endpoint) return endpoint;
-  const suggestion = closest(
+  throw unknownName(
+    `${connector.name} has no endpoint "${name}"`,
     name,
     connector.endpoints.map((e) => e.name),
+    `Run \`connectr call ${connector.name}\` to list its endpoints.`,
   );
-  throw new ConnectrError('usage', `${connector.name} has no endpoint "${name}"`, {
-    hint: suggestion
-      ? `did you mean "${suggestion}"? (connectr call ${connector.name} lists them)`
-      : `run \`connectr call ${connector.name}\` to list its endpoints`,
-  });
 }
 
 function listEndpoints(ctx: CliContext, connector: Connector): void {
