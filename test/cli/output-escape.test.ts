@@ -70,4 +70,20 @@ describe('control characters in printed text', () => {
     const plain = table([{ a: 'x\u001b[2J\ny' }], [{ header: 'A', value: (r) => r.a }], 80, out.style);
     expect(plain.split('\n')[1]).toBe('x\\x1b[2J\\ny');
   });
+
+  it('an internal ConnectrError shows the bug hint, like an error connectr did not expect', () => {
+    const io = testIO();
+    const code = reportError(
+      new ConnectrError('internal', 'state \u001b[2Jlost', { hint: 'ignored' }),
+      io,
+      {},
+    );
+    expect(code).toBe(1);
+    expect(io.err()).toBe(
+      'error: internal error: state \\x1b[2Jlost\nhint: this is a bug in connectr; run again with CONNECTR_DEBUG=1 and report the output\n',
+    );
+    const debug = testIO();
+    reportError(new ConnectrError('internal', 'state lost'), debug, { CONNECTR_DEBUG: '1' });
+    expect(debug.err()).toMatch(/^error: internal error: state lost\nConnectrError: state lost\n\s+at /);
+  });
 });
