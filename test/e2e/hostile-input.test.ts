@@ -190,6 +190,34 @@ endpoints:
     });
   });
 
+  describe('boolean flags', () => {
+    it.each([
+      [['--fresh'], 'true'],
+      [['--fresh=true'], 'true'],
+      [['--fresh=false'], 'false'],
+      [['--no-fresh'], 'false'],
+    ])('%j sends fresh=%s', async (flags, sent) => {
+      const r = await call(['item', '--path', 'a', ...flags]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ query: { fresh: sent } });
+    });
+
+    it("connectr's own take =true and =false too, and refuse anything else", async () => {
+      const before = api.requests.length;
+      const dry = await call(['item', '--path', 'a', '--dry-run=true']);
+      expect(JSON.parse(dry.stdout)).toMatchObject({ method: 'GET' });
+      expect(api.requests.length).toBe(before);
+      const sent = await call(['item', '--path', 'a', '--dry-run=false', '--verbose=false']);
+      expect(sent.code, sent.stderr).toBe(0);
+      expect(api.requests.length).toBe(before + 1);
+      const bad = await call(['item', '--path', 'a', '--fresh=maybe']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain(
+        "error: option '--fresh [true|false]' argument 'maybe' is invalid. expected true or false.",
+      );
+    });
+  });
+
   describe('unknown names', () => {
     it('connector, endpoint and account: exit 1 everywhere, with a "did you mean"', async () => {
       const stored = { ...home.env, CONNECTR_STORE: 'file', CONNECTR_VAULT_PASSPHRASE: 'test-passphrase' };
