@@ -62,7 +62,8 @@ Examples:
   connectr accounts
   curl -H "Authorization: Bearer $(connectr token gmail)" https://gmail.googleapis.com/gmail/v1/users/me/profile
 
-Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 login needed, 4 API error, 5 network or service unavailable.
+Exit codes: 0 ok, 1 bad input (also an unknown name), 2 bad usage, 3 login needed, 4 API error,
+5 network or service unavailable, 130 interrupted (Ctrl-C).
 Docs: docs/cli.md`,
     );
   registerConnectors(program, runner);
