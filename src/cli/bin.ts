@@ -43,7 +43,10 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 process.on('exit', removePendingTempFiles);
 
-const result = await run(argv, systemIO(process.env), process.env, interrupt.signal);
+const { invocationOf } = await import('./invocation.js');
+const result = await run(argv, systemIO(process.env), process.env, interrupt.signal, () =>
+  invocationOf(process.argv[1], process.env, process.execPath),
+);
 const code = received !== undefined && result === EXIT.cancelled ? exitForSignal(received) : result;
 // A hung keychain call (D-Bus) would keep node alive after the answer was given: exit once
 // stdout has been flushed.

@@ -27,10 +27,18 @@ export interface CliContext {
   readonly connectorDirs: readonly string[];
   /** Aborted when the user interrupts (Ctrl-C); long operations must stop and clean up. */
   readonly signal: AbortSignal;
+  /** How to run connectr again from a shell, the way the user ran it (for `--curl`). */
+  invocation(): string;
   registry(): Promise<Registry>;
 }
 
-export function createContext(io: IO, env: Env, globals: GlobalOptions, signal: AbortSignal): CliContext {
+export function createContext(
+  io: IO,
+  env: Env,
+  globals: GlobalOptions,
+  signal: AbortSignal,
+  invocation: () => string = () => 'connectr',
+): CliContext {
   const paths = resolvePaths(env);
   const fromEnv = (env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
   const connectorDirs = [...fromEnv, ...(globals.connectorsDir ?? [])];
@@ -44,6 +52,7 @@ export function createContext(io: IO, env: Env, globals: GlobalOptions, signal: 
     out,
     connectorDirs,
     signal,
+    invocation,
     registry() {
       registry ??= (async () => {
         const { loadRegistry } = await import('../core/connector/registry.js');

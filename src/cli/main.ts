@@ -1,11 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
-import type { CliContext, GlobalOptions } from './context.js';
+import { VERSION } from '../core/version.js';
+import type { GlobalOptions } from './context.js';
+import { escapeControls, escapeMessage } from './escape.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
+import type { Runner } from './runner.js';
 import { registerAccounts } from './commands/accounts/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
@@ -19,19 +21,10 @@ import { registerVault } from './commands/vault/register.js';
  * cost of starting node itself.
  */
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { VERSION };
 
-export type Action = (ctx: CliContext) => Promise<void>;
-
-/**
- * Wraps a command's work: builds its context from the global options (plus any the command
- * found itself), lets errors bubble to `run`.
- */
-export type Runner = (cmd: Command, action: Action, globals?: GlobalOptions) => Promise<void>;
-
-export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
+/** `invocation`: how to run connectr again from a shell (bin.ts knows how it was started). */
+export function buildProgram(io: IO, env: Env, signal: AbortSignal, invocation?: () => string): Command {
   const program = new Command('connectr');
   const runner: Runner = async (cmd, action, extra = {}) => {
     const { createContext } = await import('./context.js');
@@ -41,7 +34,7 @@ export function buildProgram(io: IO, env: Env, signal: AbortSignal): Command {
       ...extra,
       connectorsDir: [...(parsed.connectorsDir ?? []), ...(extra.connectorsDir ?? [])],
     };
-    await action(createContext(io, env, globals, signal));
+    await action(createContext(io, env, globals, signal, invocation));
   };
   program
     .description(
@@ -69,7 +62,8 @@ Examples:
   connectr accounts
   curl -H "Authorization: Bearer $(connectr token gmail)" https://gmail.googleapis.com/gmail/v1/users/me/profile
 
-Exit codes: 0 ok, 1 bad input, 2 bad usage, 3 login needed, 4 API error, 5 network or service unavailable.
+Exit codes: 0 ok, 1 bad input (also an unknown name), 2 bad usage, 3 login needed, 4 API error,
+5 network or service unavailable, 130 interrupted (Ctrl-C).
 Docs: docs/cli.md`,
     );
   registerConnectors(program, runner);
@@ -88,7 +82,7 @@ function configureTree(command: Command, io: IO): void {
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
-      writeErr: (text) => io.stderr.write(text),
+      writeErr: (text) => io.stderr.write(escapeControls(text)),
     })
     .showHelpAfterError(`(run \`${commandPath(command)} --help\` for usage)`);
   for (const sub of command.commands) configureTree(sub, io);
@@ -106,8 +100,9 @@ export async function run(
   io: IO,
   env: Env,
   signal: AbortSignal = new AbortController().signal,
+  invocation?: () => string,
 ): Promise<number> {
-  const program = buildProgram(io, env, signal);
+  const program = buildProgram(io, env, signal, invocation);
   try {
     await program.parseAsync(separateCallArgs(argv), { from: 'user' });
     return EXIT.ok;
@@ -145,15 +140,22 @@ export function reportError(error: unknown, io: IO, env: Env): number {
     return EXIT.usage;
   }
   const red = (text: string): string => (io.color ? `\u001b[31m${text}\u001b[39m` : text);
-  if (isConnectrError(error)) {
-    write(io.stderr, `${red('error:')} ${error.message}`);
-    for (const line of error.details) write(io.stderr, `  ${line}`);
-    if (error.hint) write(io.stderr, `hint: ${error.hint}`);
+  // Messages may quote an upstream server or a file: control characters are escaped and a
+  // newline inside them only ever continues an indented line (never starts a `hint:` line).
+  // A ConnectrError of code `internal` is a bug found by connectr itself: it gets the same
+  // report-a-bug hint (or the stack with CONNECTR_DEBUG=1) as an error connectr did not expect.
+  if (isConnectrError(error) && error.code !== 'internal') {
+    write(io.stderr, `${red('error:')} ${escapeMessage(error.message)}`);
+    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line, '    ')}`);
+    if (error.hint) write(io.stderr, `hint: ${escapeMessage(error.hint, '      ')}`);
     return exitCodeFor(error.code);
   }
   const message = error instanceof Error ? error.message : String(error);
-  write(io.stderr, `${red('error:')} internal error: ${message}`);
-  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack) write(io.stderr, error.stack);
+  write(io.stderr, `${red('error:')} internal error: ${escapeMessage(message)}`);
+  if (isConnectrError(error))
+    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line, '    ')}`);
+  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack)
+    write(io.stderr, escapeControls(error.stack));
   else
     write(
       io.stderr,

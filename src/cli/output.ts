@@ -1,5 +1,6 @@
 import { Chalk } from 'chalk';
 import type { ChalkInstance } from 'chalk';
+import { escapeJson, escapeLine, escapeStyled, indentLines } from './escape.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
 
@@ -26,16 +27,17 @@ export function createOutput(io: IO, forceJson: boolean): Output {
     json: forceJson || !io.stdoutIsTTY,
     style,
     printJson(value) {
-      write(io.stdout, JSON.stringify(value, null, io.stdoutIsTTY ? 2 : undefined));
+      write(io.stdout, escapeJson(JSON.stringify(value, null, io.stdoutIsTTY ? 2 : undefined)));
     },
     line(text = '') {
-      write(io.stdout, text);
+      write(io.stdout, escapeStyled(text, io.color));
     },
     warn(text) {
-      write(io.stderr, `${style.yellow('warning:')} ${text}`);
+      // Continuation lines are indented: none can pass for a line of connectr's own.
+      write(io.stderr, `${style.yellow('warning:')} ${indentLines(escapeStyled(text, io.color), '  ')}`);
     },
     info(text) {
-      write(io.stderr, text);
+      write(io.stderr, escapeStyled(text, io.color));
     },
   };
 }
@@ -54,7 +56,7 @@ export function table<T>(
   width: number,
   style: ChalkInstance,
 ): string {
-  const cells = rows.map((row) => columns.map((c) => c.value(row)));
+  const cells = rows.map((row) => columns.map((c) => escapeLine(c.value(row))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));
   const total = widths.reduce((a, b) => a + b, 0) + 2 * (columns.length - 1);
   const shrinkAt = columns.findIndex((c) => c.shrink);

@@ -1,4 +1,23 @@
+import { ConnectrError } from './errors.js';
+
 /** Typo suggestions ("did you mean") for names a user typed. */
+
+/**
+ * The one error for a name that does not exist (connector, endpoint, account): code not_found
+ * (exit 1 in the CLI), the nearest known name as a "did you mean", then `where` (how to see
+ * them all, or how to create one).
+ */
+export function unknownName(
+  message: string,
+  name: string,
+  known: readonly string[],
+  where: string,
+): ConnectrError {
+  const suggestion = closest(name, known);
+  return new ConnectrError('not_found', message, {
+    hint: suggestion ? `did you mean "${suggestion}"? ${where}` : where,
+  });
+}
 
 /** The candidate nearest to `word` by edit distance, if it is near enough to be a typo. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {

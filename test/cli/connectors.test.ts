@@ -141,7 +141,7 @@ describe('connectr connectors', () => {
       const r2 = await runCli(['connectors', 'show', 'gmail', 'list_mesages'], home.env);
       expect(r2.code).toBe(1);
       expect(r2.stderr).toContain(
-        'error: connector "gmail" has no endpoint "list_mesages"\nhint: did you mean "list_messages"?',
+        'error: gmail has no endpoint "list_mesages"\nhint: did you mean "list_messages"? Run `connectr connectors show gmail` to list its endpoints.\n',
       );
     });
   });

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VERSION } from '../../src/core/version.js';
 import { runCli } from '../helpers/io.js';
 import { emulatorEnv } from '../helpers/emulator-env.js';
 import { startProxy } from '../helpers/proxy.js';
@@ -82,7 +83,7 @@ describe('connectr call', () => {
       );
       expect(choice.stderr).toBe('error: --mode must be one of add, overwrite; got "replace"\n');
       const unknownEndpoint = await runCli(['call', 'dropbox', 'list_foldr'], env);
-      expect(unknownEndpoint.code).toBe(2);
+      expect(unknownEndpoint.code).toBe(1);
       expect(unknownEndpoint.stderr).toContain(
         'error: dropbox has no endpoint "list_foldr"\nhint: did you mean "list_folder"?',
       );
@@ -267,6 +268,7 @@ describe('connectr call', () => {
         [
           `POST ${dropbox.api.url}/2/sharing/create_shared_link_with_settings`,
           'Authorization: Bearer <redacted>',
+          `User-Agent: connectr/${VERSION}`,
           'Content-Type: application/json',
           '',
           '{',
@@ -291,6 +293,7 @@ describe('connectr call', () => {
         headers: {
           authorization: 'Bearer <redacted>',
           'dropbox-api-arg': '{"path":"/R\\u00e9sum\\u00e9.txt"}',
+          'user-agent': `connectr/${VERSION}`,
           'content-type': 'application/octet-stream',
         },
         body: '<contents of cv.txt>',
@@ -314,7 +317,7 @@ describe('connectr call', () => {
         env,
       );
       expect(r.stdout).toBe(
-        `curl '${gmail.url}/gmail/v1/users/me/messages?maxResults=5&labelIds=INBOX' \\\n  -H "Authorization: Bearer $(connectr token gmail --account work)" \\\n  -H 'Accept: application/json'\n`.replace(
+        `curl '${gmail.url}/gmail/v1/users/me/messages?maxResults=5&labelIds=INBOX' \\\n  -H "Authorization: Bearer $(connectr token gmail --account work)" \\\n  -H 'User-Agent: connectr/${VERSION}' \\\n  -H 'Accept: application/json'\n`.replace(
           " \\\n  -H 'Accept: application/json'",
           '',
         ),

@@ -4,6 +4,8 @@ import type { Connector } from '../connector/model.js';
 import type { AccountRecord } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
 import { withLock } from '../fs/lock.js';
+import { shellWord } from '../shell.js';
+import { unknownName } from '../suggest.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { OAuthError, requestToken } from '../oauth/token-endpoint.js';
 import { resolveClient } from './client.js';
@@ -142,11 +144,15 @@ export async function findAccount(
   if (record) return record;
   const accounts = await deps.metadata.accounts(connector.name);
   if (accountName !== undefined) {
-    throw new ConnectrError('auth_required', `no ${connector.name} account named "${accountName}"`, {
-      hint: accounts.length
-        ? `known: ${accounts.map((a) => a.account).join(', ')}; or sign in with \`connectr auth ${connector.name} --account ${accountName}\``
-        : `sign in with \`connectr auth ${connector.name} --account ${accountName}\``,
-    });
+    // An unknown name, like an unknown connector or endpoint: not_found (exit 1).
+    const known = accounts.map((a) => a.account);
+    const signIn = `\`connectr auth ${connector.name} --account ${shellWord(accountName)}\``;
+    throw unknownName(
+      `no ${connector.name} account named "${accountName}"`,
+      accountName,
+      known,
+      known.length ? `Known: ${known.join(', ')}; or sign in with ${signIn}.` : `Sign in with ${signIn}.`,
+    );
   }
   if (accounts.length > 1) {
     throw new ConnectrError(

@@ -1,6 +1,6 @@
 import { closest } from '../suggest.js';
 import { defaultFlag } from './model.js';
-import { HEADER_NAME } from './schema.js';
+import { HEADER_NAME, RESERVED_NAMES } from './schema.js';
 import type { ConnectorDefinition, EndpointDefinition, ParamDefinition } from './schema.js';
 
 /**
@@ -97,7 +97,7 @@ function checkPathTemplate(ep: EndpointDefinition, at: string[], report: Report)
   }
   const placeholders = [...ep.path.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '');
   for (const key of placeholders) {
-    const param = ep.params[key];
+    const param = Object.hasOwn(ep.params, key) ? ep.params[key] : undefined;
     if (!param) {
       report(
         [...at, 'path'],
@@ -248,7 +248,7 @@ function checkPagination(
   if (!pg) return;
   const here = [...at, 'pagination'];
   const needParam = (key: string, field: string, on: EndpointDefinition = ep, onName = ''): void => {
-    if (!on.params[key]) {
+    if (!Object.hasOwn(on.params, key)) {
       report(
         [...here, field],
         `${onName ? `endpoint "${onName}" has` : 'this endpoint has'} no param "${key}"`,
@@ -310,4 +310,24 @@ function checkUploadSession(
 function unknownRef(kind: string, name: string, known: readonly string[]): string {
   const suggestion = closest(name, known);
   return `unknown ${kind} "${name}"${suggestion ? `; did you mean "${suggestion}"?` : ''} (known: ${known.join(', ')})`;
+}
+
+/**
+ * Keys named `__proto__`, `constructor` or `prototype` anywhere in a definition, as parsed from
+ * YAML and before the schema sees it (the schema would silently drop a `__proto__` key). Each
+ * problem's path ends with the key itself.
+ */
+export function reservedKeys(data: unknown, path: readonly (string | number)[] = []): CheckProblem[] {
+  if (data === null || typeof data !== 'object') return [];
+  if (Array.isArray(data)) return data.flatMap((item: unknown, i) => reservedKeys(item, [...path, i]));
+  return Object.entries(data).flatMap(([key, value]: [string, unknown]) =>
+    RESERVED_NAMES.includes(key)
+      ? [
+          {
+            path: [...path, key],
+            message: `"${key}" is reserved (it names a member of every JavaScript object); choose another name`,
+          },
+        ]
+      : reservedKeys(value, [...path, key]),
+  );
 }

@@ -3,7 +3,7 @@ import type { Alias, Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
 import * as z from 'zod';
 import { messageOf } from '../errors.js';
 import { closest } from '../suggest.js';
-import { checkConnector } from './checks.js';
+import { checkConnector, reservedKeys } from './checks.js';
 import { toConnector } from './model.js';
 import type { Connector, ConnectorSource } from './model.js';
 import type { DefinitionProblem } from './problem.js';
@@ -77,7 +77,6 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
     };
   }
 
-  const parsed = ConnectorSchema.safeParse(data, { reportInput: true });
   const locate = (path: readonly PropertyKey[], key?: string): { line: number; column: number } =>
     at(offsetOf(doc, shape, path, key));
   const rules = (def: ConnectorDefinition): DefinitionProblem[] =>
@@ -87,6 +86,19 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
       path: formatPath(p.path),
       message: p.message,
     }));
+  const reserved = reservedKeys(data);
+  if (reserved.length > 0) {
+    return {
+      ok: false,
+      problems: reserved.map((p) => ({
+        file,
+        ...locate(p.path.slice(0, -1), String(p.path.at(-1))),
+        path: formatPath(p.path),
+        message: p.message,
+      })),
+    };
+  }
+  const parsed = ConnectorSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) =>
       describeIssue(issue).map(({ path, key, message }) => ({

@@ -11,18 +11,35 @@ import * as z from 'zod';
 const matching = (pattern: RegExp, expected: string): z.ZodString =>
   z.string().regex(pattern, { message: expected });
 
+/**
+ * Names that would reach Object.prototype if they became object keys (a body field
+ * `__proto__.polluted` once polluted every object): refused wherever a definition names a key.
+ */
+export const RESERVED_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/** `schema`, refusing the reserved names with a message that says why. */
+const notReserved = (schema: z.ZodString): z.ZodString =>
+  schema.refine((name) => !RESERVED_NAMES.includes(name), {
+    error: (issue) =>
+      `"${String(issue.input)}" is reserved (it names a member of every JavaScript object); choose another name`,
+  });
+
 const connectorName = (): z.ZodString =>
   matching(
     /^[a-z][a-z0-9_-]*$/,
     'a name of lowercase letters, digits, "-" and "_" that starts with a letter',
   );
 const identifier = (): z.ZodString =>
-  matching(
-    /^[A-Za-z_][A-Za-z0-9_]*$/,
-    'an identifier of letters, digits and "_" that does not start with a digit',
+  notReserved(
+    matching(
+      /^[A-Za-z_][A-Za-z0-9_]*$/,
+      'an identifier of letters, digits and "_" that does not start with a digit',
+    ),
   );
 const endpointName = (): z.ZodString =>
-  matching(/^[a-z][a-z0-9_]*$/, 'a name of lowercase letters, digits and "_" that starts with a letter');
+  notReserved(
+    matching(/^[a-z][a-z0-9_]*$/, 'a name of lowercase letters, digits and "_" that starts with a letter'),
+  );
 const envName = (): z.ZodString =>
   matching(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name of A-Z, 0-9 and "_"');
 const flagName = (): z.ZodString =>
@@ -42,7 +59,13 @@ const nonEmpty = z.string().min(1);
 
 /** A place in a JSON document: `error.message`, or a list of keys when a key holds a dot. */
 export const JsonPathSchema = z
-  .union([nonEmpty, z.array(nonEmpty).min(1)])
+  .union([
+    notReserved(nonEmpty).refine((path) => !path.split('.').some((key) => RESERVED_NAMES.includes(key)), {
+      error: (issue) =>
+        `"${String(issue.input)}" has a reserved key (__proto__, constructor or prototype); choose another name`,
+    }),
+    z.array(notReserved(nonEmpty)).min(1),
+  ])
   .describe(
     'A path into a JSON document: dotted keys ("error.message") or a list of keys when a key contains a dot (["@odata.nextLink"]).',
   );
@@ -79,7 +102,7 @@ export const ParamSchema = z
     minimum: z.number().optional(),
     maximum: z.number().optional(),
     description: z.string().optional(),
-    name: nonEmpty
+    name: notReserved(nonEmpty)
       .optional()
       .describe('Name on the wire when it differs from the key (e.g. "$top", "labelIds").'),
     field: JsonPathSchema.optional().describe(

@@ -1,4 +1,5 @@
 import type { Connector } from '../connector/model.js';
+import { quote, shellWord } from '../shell.js';
 import type { PreparedRequest } from './request.js';
 
 /**
@@ -43,8 +44,17 @@ export function formatRequest(shown: ShownRequest): string {
   return lines.join('\n');
 }
 
-export function curlCommand(req: PreparedRequest, account: string | undefined): string {
-  const token = `$(connectr token ${req.connector.name}${account ? ` --account ${account}` : ''})`;
+/**
+ * A curl command that sends `req` when pasted into a POSIX shell. Every value is shell-quoted;
+ * the credential comes from `$(<invocation> token …)` when the command runs. `invocation` is how
+ * to run connectr from a shell, ready to paste (the CLI passes how the user ran it).
+ */
+export function curlCommand(
+  req: PreparedRequest,
+  account: string | undefined,
+  invocation = 'connectr',
+): string {
+  const token = `$(${invocation} token ${shellWord(req.connector.name)}${account === undefined ? '' : ` --account ${shellWord(account)}`})`;
   const url = new URL(req.url);
   const parts: string[] = ['curl'];
   if (req.method === 'HEAD') parts.push('--head');
@@ -57,7 +67,8 @@ export function curlCommand(req: PreparedRequest, account: string | undefined): 
       headers.push(`-H "Authorization: Bearer ${token}"`);
       break;
     case 'api_key':
-      if (auth.in === 'header') headers.push(`-H "${auth.name}: ${escapeDouble(auth.prefix ?? '')}${token}"`);
+      if (auth.in === 'header')
+        headers.push(`-H "${escapeDouble(auth.name)}: ${escapeDouble(auth.prefix ?? '')}${token}"`);
       else {
         // A URL-safe placeholder, swapped for the command substitution inside double quotes.
         url.searchParams.set(auth.name, '__CONNECTR_TOKEN__');
@@ -65,7 +76,8 @@ export function curlCommand(req: PreparedRequest, account: string | undefined): 
       }
       break;
     case 'basic':
-      headers.push(`--user ${quote(`$${auth.username_env}`)}`);
+      // Expanded by the shell when the command runs (the names are A-Z, 0-9 and _ only).
+      headers.push(`--user "$${auth.username_env}:$${auth.password_env}"`);
       break;
     case 'none':
       break;
@@ -146,11 +158,6 @@ function redact(text: string, secrets: readonly string[]): string {
 
 function titleCase(name: string): string {
   return name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
-}
-
-/** POSIX shell single quotes. */
-export function quote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
 function escapeDouble(text: string): string {

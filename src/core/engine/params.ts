@@ -43,7 +43,7 @@ export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues
   }
   const missing: Param[] = [];
   for (const param of endpoint.params) {
-    const given = input.values[param.key];
+    const given = Object.hasOwn(input.values, param.key) ? input.values[param.key] : undefined;
     if (given === undefined || given === null) {
       if (param.default !== undefined) out.set(param.key, coerce(param, param.default));
       // A whole body given by the caller stands in for the params that would have made it.
@@ -78,7 +78,9 @@ function scalar(param: Param, type: string, given: unknown, flag: string): strin
   let value: string | number | boolean;
   const text = typeof given === 'string' ? given : undefined;
   const aliased =
-    text !== undefined && param.aliases && text in param.aliases ? param.aliases[text] : undefined;
+    text !== undefined && param.aliases && Object.hasOwn(param.aliases, text)
+      ? param.aliases[text]
+      : undefined;
   if (aliased !== undefined) return aliased;
   switch (type) {
     case 'integer':

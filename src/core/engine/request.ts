@@ -1,9 +1,10 @@
 import { effectiveHostUrl, findHost } from '../connector/model.js';
 import type { Connector, Endpoint } from '../connector/model.js';
-import type { HttpMethod } from '../connector/schema.js';
+import type { HttpMethod, REQUEST_ENCODINGS } from '../connector/schema.js';
 import { ConnectrError } from '../errors.js';
 import { setPath } from '../json-path.js';
 import type { Env } from '../paths.js';
+import { USER_AGENT } from '../version.js';
 import type { ParamValue, ParamValues, RawBody } from './params.js';
 import { expandPath, joinBaseUrl } from './url.js';
 
@@ -19,6 +20,8 @@ export type RequestBody =
   | { readonly kind: 'json'; readonly text: string }
   | { readonly kind: 'form'; readonly text: string }
   | { readonly kind: 'raw'; readonly source: RawBody };
+
+type RequestEncoding = (typeof REQUEST_ENCODINGS)[number];
 
 export interface PreparedRequest {
   readonly connector: Connector;
@@ -48,7 +51,8 @@ export function buildRequest(
   const host = findHost(connector, endpoint.host);
   if (!host)
     throw new ConnectrError('invalid_connector', `${connector.name}.${endpoint.name} names an unknown host`);
-  const plain = Object.fromEntries(values);
+  // No prototype: a path placeholder can only ever find a value that was given.
+  const plain: Record<string, unknown> = { __proto__: null, ...Object.fromEntries(values) };
   const url = new URL(joinBaseUrl(effectiveHostUrl(host, options.env), expandPath(endpoint, plain)));
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(endpoint.headers ?? {})) headers[name.toLowerCase()] = value;
@@ -95,7 +99,10 @@ export function buildRequest(
   const argHeader = endpoint.request?.json_header;
   if (argHeader) headers[argHeader.toLowerCase()] = httpHeaderSafeJson(jsonHeader);
 
-  const encoding = endpoint.request?.encoding ?? inferEncoding(endpoint);
+  // A definition names its own with a fixed header or a header param; else connectr's.
+  headers['user-agent'] ??= USER_AGENT;
+
+  const encoding = bodyEncoding(endpoint);
   let body: RequestBody = { kind: 'none' };
   if (options.body) body = { kind: 'raw', source: options.body };
   else if (encoding === 'json' && (bodyParams > 0 || endpoint.params.some((p) => p.in === 'body'))) {
@@ -137,6 +144,11 @@ export function headerValue(value: string, flag: string): string {
     );
   }
   return value;
+}
+
+/** How the endpoint's body is encoded: as declared, else inferred from its params. */
+export function bodyEncoding(endpoint: Endpoint): RequestEncoding {
+  return endpoint.request?.encoding ?? inferEncoding(endpoint);
 }
 
 function inferEncoding(endpoint: Endpoint): 'json' | 'form' | 'binary' | 'none' {

@@ -1,5 +1,6 @@
 import { MetadataStore } from '../../../core/credentials/metadata.js';
-import { ConnectrError } from '../../../core/errors.js';
+import { shellWord } from '../../../core/shell.js';
+import { unknownName } from '../../../core/suggest.js';
 import type { CliContext } from '../../context.js';
 
 export async function setDefaultAccount(ctx: CliContext, connector: string, account: string): Promise<void> {
@@ -7,11 +8,15 @@ export async function setDefaultAccount(ctx: CliContext, connector: string, acco
   const metadata = new MetadataStore(ctx.paths);
   const accounts = await metadata.accounts(connector);
   if (!accounts.some((a) => a.account === account)) {
-    throw new ConnectrError('not_found', `no ${connector} account named "${account}"`, {
-      hint: accounts.length
-        ? `known: ${accounts.map((a) => a.account).join(', ')}`
-        : `sign in first: connectr auth ${connector} --account ${account}`,
-    });
+    const known = accounts.map((a) => a.account);
+    throw unknownName(
+      `no ${connector} account named "${account}"`,
+      account,
+      known,
+      known.length
+        ? `Known: ${known.join(', ')}.`
+        : `Sign in first: \`connectr auth ${connector} --account ${shellWord(account)}\`.`,
+    );
   }
   await metadata.setDefault(connector, account);
   if (ctx.out.json) ctx.out.printJson({ connector, default: account });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
+import type { Runner } from '../../runner.js';
 
 /** `connectr accounts [list]`, `connectr accounts default <connector> <account>`. */
 export function registerAccounts(program: Command, runner: Runner): void {

@@ -5,7 +5,13 @@ import { ConnectrError } from '../../../core/errors.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
-import type { AppsSetFlags } from './register.js';
+
+/** The flags of `connectr apps set` (declared in register.ts). */
+export interface AppsSetFlags {
+  clientId?: string;
+  clientSecretStdin?: boolean;
+  insecureStorage?: boolean;
+}
 
 export async function setApp(ctx: CliContext, name: string, flags: AppsSetFlags): Promise<void> {
   const connector = (await ctx.registry()).require(name);

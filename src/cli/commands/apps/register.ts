@@ -1,11 +1,6 @@
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
-
-export interface AppsSetFlags {
-  clientId?: string;
-  clientSecretStdin?: boolean;
-  insecureStorage?: boolean;
-}
+import type { Runner } from '../../runner.js';
+import type { AppsSetFlags } from './apps.js';
 
 /** `connectr apps set|list|remove`: the OAuth clients connectr signs in with. */
 export function registerApps(program: Command, runner: Runner): void {

@@ -17,7 +17,20 @@ import type { CliAuth } from '../../auth-deps.js';
 import { cliAuth, readLine } from '../../auth-deps.js';
 import { browserOpener } from '../../browser.js';
 import type { CliContext } from '../../context.js';
-import type { AuthFlags } from './register.js';
+
+/** The flags of `connectr auth` (declared in register.ts). */
+export interface AuthFlags {
+  account?: string;
+  scopes?: string[];
+  port?: string;
+  timeout: string;
+  browser: boolean;
+  device?: boolean;
+  clientCredentials?: boolean;
+  withToken?: boolean;
+  username?: string;
+  insecureStorage?: boolean;
+}
 
 export async function authLogin(ctx: CliContext, name: string, flags: AuthFlags): Promise<void> {
   const connector = (await ctx.registry()).require(name);

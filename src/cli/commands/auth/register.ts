@@ -1,19 +1,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
-
-export interface AuthFlags {
-  account?: string;
-  scopes?: string[];
-  port?: string;
-  timeout: string;
-  browser: boolean;
-  device?: boolean;
-  clientCredentials?: boolean;
-  withToken?: boolean;
-  username?: string;
-  insecureStorage?: boolean;
-}
+import type { Runner } from '../../runner.js';
+import type { AuthFlags } from './login.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [
   ...(previous ?? []),

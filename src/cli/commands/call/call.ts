@@ -8,19 +8,41 @@ import { curlCommand, formatRequest, showRequest } from '../../../core/engine/in
 import { paginate } from '../../../core/engine/paginate.js';
 import { rawBodyOf, resolveValues } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
-import { buildRequest } from '../../../core/engine/request.js';
+import { bodyEncoding, buildRequest } from '../../../core/engine/request.js';
 import { upstreamError } from '../../../core/engine/response.js';
 import type { SendDeps, SendOptions } from '../../../core/engine/send.js';
 import { ConnectrError } from '../../../core/errors.js';
-import { closest } from '../../../core/suggest.js';
+import { jsonSyntaxError } from '../../../core/json-syntax.js';
+import { unknownName } from '../../../core/suggest.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
 import { progressBar } from '../../progress.js';
 import { endpointCommand, optionValue } from './flags.js';
-import type { CallFlags } from './flags.js';
 import { checkOutputPath, printResponse } from './output.js';
+
+/**
+ * What `connectr call` itself understands, next to the endpoint's own flags (declared in
+ * flags.ts).
+ */
+export interface CallFlags {
+  account?: string;
+  all?: boolean;
+  maxPages?: string;
+  limit?: string;
+  param?: string[];
+  body?: string;
+  data?: string;
+  raw?: boolean;
+  include?: boolean;
+  output?: string;
+  dryRun?: boolean;
+  curl?: boolean;
+  retries: string;
+  timeout: string;
+  verbose?: boolean;
+}
 
 /** `connectr call <connector> [endpoint] [flags]`. */
 export async function callCommand(ctx: CliContext, args: readonly string[]): Promise<void> {
@@ -65,7 +87,10 @@ async function run(
     else values[param.key] = value;
   }
   const bodyFlag = flags.body ?? flags.data;
-  const body: RawBody | undefined = bodyFlag === undefined ? undefined : literalOrSource(bodyFlag);
+  const body: RawBody | undefined =
+    bodyFlag === undefined
+      ? undefined
+      : literalOrSource(endpoint, bodyFlag, flags.body === undefined ? '--data' : '--body');
   const resolved = resolveValues(endpoint, { values, extraQuery, ...(body ? { body } : {}) });
   const build = { env: ctx.env, extraQuery, body };
   const request = buildRequest(connector, endpoint, resolved, build);
@@ -77,7 +102,7 @@ async function run(
     return;
   }
   if (flags.curl) {
-    write(ctx.io.stdout, curlCommand(request, flags.account));
+    write(ctx.io.stdout, curlCommand(request, flags.account, ctx.invocation()));
     return;
   }
   // Every flag is checked before credentials are looked up or anything is sent.
@@ -149,24 +174,38 @@ async function run(
   });
 }
 
-/** `--body '{"a":1}'`, `--body @file.json`, `--body -`. */
-function literalOrSource(value: string): RawBody {
-  if (value === '-' || value.startsWith('@')) return rawBodyOf(value, '--body');
+/**
+ * `--body '{"a":1}'`, `--body @file.json`, `--body -`. Literal text for an endpoint that takes
+ * JSON (or declares no body, which is then sent as JSON) must be JSON; text, form and binary
+ * endpoints take it as it is.
+ */
+function literalOrSource(endpoint: Endpoint, value: string, flag: string): RawBody {
+  if (value === '-' || value.startsWith('@')) return rawBodyOf(value, flag);
+  const encoding = bodyEncoding(endpoint);
+  if (encoding === 'json' || encoding === 'none') {
+    const error = jsonSyntaxError(value);
+    if (error) {
+      throw new ConnectrError(
+        'invalid_input',
+        `${flag} is not valid JSON: ${error.problem} at line ${error.line} column ${error.column}`,
+        {
+          hint: `${endpoint.name} takes a JSON body: put it in single quotes, e.g. ${flag} '{"name": "value"}', or read it from a file with ${flag} @body.json`,
+        },
+      );
+    }
+  }
   return { kind: 'text', text: value };
 }
 
 function requireEndpoint(connector: Connector, name: string): Endpoint {
   const endpoint = findEndpoint(connector, name);
   if (endpoint) return endpoint;
-  const suggestion = closest(
+  throw unknownName(
+    `${connector.name} has no endpoint "${name}"`,
     name,
     connector.endpoints.map((e) => e.name),
+    `Run \`connectr call ${connector.name}\` to list its endpoints.`,
   );
-  throw new ConnectrError('usage', `${connector.name} has no endpoint "${name}"`, {
-    hint: suggestion
-      ? `did you mean "${suggestion}"? (connectr call ${connector.name} lists them)`
-      : `run \`connectr call ${connector.name}\` to list its endpoints`,
-  });
 }
 
 function listEndpoints(ctx: CliContext, connector: Connector): void {

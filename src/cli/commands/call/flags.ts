@@ -1,28 +1,22 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
+import { escapeControls } from '../../escape.js';
 import type { IO } from '../../io.js';
 import { flagUsage, paramNotes } from '../connectors/describe.js';
 
-/** What `connectr call` itself understands, next to the endpoint's own flags. */
-export interface CallFlags {
-  account?: string;
-  all?: boolean;
-  maxPages?: string;
-  limit?: string;
-  param?: string[];
-  body?: string;
-  data?: string;
-  raw?: boolean;
-  include?: boolean;
-  output?: string;
-  dryRun?: boolean;
-  curl?: boolean;
-  retries: string;
-  timeout: string;
-  verbose?: boolean;
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** `--flag`, `--flag=true`, `--flag=false` (also yes/no, 1/0): a boolean either way. */
+function parseBoolean(value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true;
+  if (/^(false|no|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('expected true or false.');
 }
 
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+/** A boolean flag that also takes an explicit value: `--all`, `--all=true`, `--all=false`. */
+function booleanOption(flag: string, description: string): Option {
+  return new Option(`${flag} [true|false]`, description).argParser(parseBoolean);
+}
 
 /**
  * A commander command for one endpoint: one flag per declared param (typed in the help, checked
@@ -35,7 +29,10 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
     .helpOption('-h, --help', 'show this help')
     .configureHelp({ helpWidth: io.columns })
     .exitOverride()
-    .configureOutput({ writeOut: (t) => io.stdout.write(t), writeErr: (t) => io.stderr.write(t) })
+    .configureOutput({
+      writeOut: (t) => io.stdout.write(t),
+      writeErr: (t) => io.stderr.write(escapeControls(t)),
+    })
     .showSuggestionAfterError(true)
     .showHelpAfterError(`(run \`connectr call ${connector.name} ${endpoint.name} --help\` for its flags)`);
   for (const param of endpoint.params) {
@@ -43,7 +40,7 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
   }
   command
     .option('--account <name>', 'the account to call as (default: the default account)')
-    .option('--all', 'follow the pagination and print every item as one JSON line (NDJSON)')
+    .addOption(booleanOption('--all', 'follow the pagination and print every item as one JSON line (NDJSON)'))
     .option('--max-pages <n>', 'with --all: stop after this many pages')
     .option('--limit <n>', 'with --all: stop after this many items')
     .option(
@@ -53,18 +50,23 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
     )
     .option('--body <data>', 'the whole request body: JSON text, @file, or - for stdin')
     .option('--data <data>', 'same as --body')
-    .option('--raw', 'print the response body exactly as received')
-    .option('-i, --include', 'print the status line and response headers too')
+    .addOption(booleanOption('--raw', 'print the response body exactly as received'))
+    .addOption(booleanOption('-i, --include', 'print the status line and response headers too'))
     .option('-o, --output <file>', 'write the response body to a file')
-    .option('--dry-run', 'print the request that would be sent (secrets hidden) and stop')
-    .option('--curl', 'print an equivalent curl command (it gets the token from `connectr token`) and stop')
+    .addOption(booleanOption('--dry-run', 'print the request that would be sent (secrets hidden) and stop'))
+    .addOption(
+      booleanOption(
+        '--curl',
+        'print an equivalent curl command (it gets the token from `connectr token`) and stop',
+      ),
+    )
     .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
     .option(
       '--timeout <duration>',
       'time limit for the server to answer, and for each pause in a transfer',
       '60s',
     )
-    .option('--verbose', 'print the request and each retry to stderr')
+    .addOption(booleanOption('--verbose', 'print the request and each retry to stderr'))
     .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
     .option('--no-color', 'no colour')
     .option('--connectors-dir <dir>', 'also load connectors from this directory');
@@ -87,7 +89,7 @@ function paramOptions(param: Param, endpoint: Endpoint): Option[] {
   const description = paramNotes(param, endpoint);
   if (param.type === 'boolean') {
     return [
-      new Option(`--${param.flag}`, description),
+      booleanOption(`--${param.flag}`, description),
       new Option(`--no-${param.flag}`, `send ${param.key} = false`).hideHelp(),
     ];
   }

@@ -1,7 +1,8 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { STATUS_CODES } from 'node:http';
 import type { Endpoint } from '../../../core/connector/model.js';
@@ -11,6 +12,7 @@ import type { OutputFile, OutputTarget } from '../../../core/fs/files.js';
 import { header, headerResult, responseKind } from '../../../core/engine/response.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
 import type { CliContext } from '../../context.js';
+import { escapeControls, escapeJson } from '../../escape.js';
 import { write } from '../../io.js';
 import { progressBar } from '../../progress.js';
 
@@ -43,7 +45,7 @@ export async function printResponse(
       out.printJson({ status: response.status, headers: response.headers, body: parseOr(text) });
       return;
     }
-    write(io.stdout, statusBlock(response));
+    write(io.stdout, escapeControls(statusBlock(response)));
   }
   if (options.output === '-') {
     // Asked for on stdout: the bytes as received, whatever the kind (as curl -o - does).
@@ -71,7 +73,10 @@ export async function printResponse(
         );
       }
       if (result !== undefined)
-        write(io.stderr, `${endpoint.response?.result_header ?? 'result'}: ${JSON.stringify(result)}`);
+        write(
+          io.stderr,
+          `${endpoint.response?.result_header ?? 'result'}: ${escapeJson(JSON.stringify(result))}`,
+        );
       await pipeline(response.body.stream, counter(ctx, response, 'Downloading'), io.stdout, { end: false });
       return;
     }
@@ -79,15 +84,17 @@ export async function printResponse(
     case 'text': {
       // Up to PRINT_LIMIT is read and (JSON) formatted; a larger body is streamed as it comes,
       // unformatted, so its size never decides how much memory connectr takes.
+      // Byte-exact to a pipe or with --raw; on a terminal, control characters are escaped.
       const head = await response.body.head(PRINT_LIMIT);
+      const escaping = io.stdoutIsTTY && !options.raw;
       if (!head.complete) {
-        io.stdout.write(head.bytes);
-        await pipeline(head.rest, io.stdout, { end: false });
+        const whole = Readable.from(chain(head.bytes, head.rest));
+        await pipeline(escaping ? whole.pipe(escapedText()) : whole, io.stdout, { end: false });
         return;
       }
       const text = head.bytes.toString('utf8');
       if (kind === 'json' && !options.raw) out.printJson(parseOr(text));
-      else io.stdout.write(text);
+      else io.stdout.write(escaping ? escapeControls(text) : text);
       return;
     }
     case 'empty': {
@@ -254,4 +261,22 @@ function parseOr(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+async function* chain(first: Buffer, rest: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  yield first;
+  yield* rest;
+}
+
+/** Text chunks with control characters escaped; a character split across chunks stays whole. */
+function escapedText(): Transform {
+  const decoder = new StringDecoder('utf8');
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      done(null, escapeControls(decoder.write(chunk)));
+    },
+    flush(done) {
+      done(null, escapeControls(decoder.end()));
+    },
+  });
 }

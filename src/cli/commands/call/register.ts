@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
+import type { Runner } from '../../runner.js';
 
 /**
  * `connectr call <connector> <endpoint> [flags]`. The endpoint's flags come from its definition,

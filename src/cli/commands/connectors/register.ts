@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
+import type { Runner } from '../../runner.js';
 
 /** `connectr connectors ...`: wiring only; the work is in the modules imported on use. */
 export function registerConnectors(program: Command, runner: Runner): void {

@@ -2,8 +2,7 @@ import { tokenEnvName } from '../../../core/auth/tokens.js';
 import { effectiveHostUrl, findEndpoint } from '../../../core/connector/model.js';
 import { oauthEnvName } from '../../../core/oauth/endpoints.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
-import { ConnectrError } from '../../../core/errors.js';
-import { closest } from '../../../core/suggest.js';
+import { unknownName } from '../../../core/suggest.js';
 import type { CliContext } from '../../context.js';
 import type { Output } from '../../output.js';
 import { definitionList } from '../../output.js';
@@ -56,13 +55,12 @@ export async function showConnector(ctx: CliContext, name: string, endpointName?
 function requireEndpoint(connector: Connector, name: string): Endpoint {
   const found = findEndpoint(connector, name);
   if (found) return found;
-  const names = connector.endpoints.map((e) => e.name);
-  const suggestion = closest(name, names);
-  throw new ConnectrError('not_found', `connector "${connector.name}" has no endpoint "${name}"`, {
-    hint: suggestion
-      ? `did you mean "${suggestion}"?`
-      : `run \`connectr connectors show ${connector.name}\` to list its endpoints`,
-  });
+  throw unknownName(
+    `${connector.name} has no endpoint "${name}"`,
+    name,
+    connector.endpoints.map((e) => e.name),
+    `Run \`connectr connectors show ${connector.name}\` to list its endpoints.`,
+  );
 }
 
 function printAuth(out: Output, connector: Connector): void {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from '../../main.js';
+import type { Runner } from '../../runner.js';
 
 export function registerVault(program: Command, runner: Runner): void {
   const vault = program.command('vault').description('where connectr keeps secrets');
