@@ -293,6 +293,11 @@ async function store(
 /** The scopes granted: the token response's `scope` when present (RFC 6749 §5.1), else those asked for. */
 function grantedScopes(scope: string | undefined, requested: readonly string[], separator: string): string[] {
   if (scope === undefined) return [...requested];
+  return splitScopes(scope, separator);
+}
+
+/** A `scope` value split by the connector's `scope_separator` (blank: any whitespace). */
+export function splitScopes(scope: string, separator: string): string[] {
   return scope
     .split(separator.trim() === '' ? /\s+/ : separator)
     .map((s) => s.trim())

@@ -4,12 +4,13 @@ import type { Connector } from '../connector/model.js';
 import type { AccountRecord } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
 import { withLock } from '../fs/lock.js';
+import type { LockLease } from '../fs/lock.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { OAuthError, requestToken } from '../oauth/token-endpoint.js';
 import { resolveClient } from './client.js';
 import type { Credential } from './credential.js';
 import type { AuthDeps } from './deps.js';
-import { oauth2Of } from './login.js';
+import { oauth2Of, splitScopes } from './login.js';
 import { readAccountSecret, writeAccountSecret } from './secret.js';
 import type { AccountSecret } from './secret.js';
 
@@ -178,7 +179,7 @@ async function touch(record: AccountRecord, deps: AuthDeps): Promise<void> {
 
 /**
  * `rejectedToken` is the token the API just refused (a forced refresh after a 401); without it
- * the refresh is for expiry.
+ * the refresh is for expiry. One refresh per home and account inside a process.
  */
 function refreshOnce(
   connector: Connector,
@@ -186,23 +187,59 @@ function refreshOnce(
   rejectedToken: string | undefined,
   deps: AuthDeps,
 ): Promise<AccountSecret> {
-  const key = `${connector.name}\u0000${record.account}`;
+  // Keyed by the data folder too: one process may serve several homes (tests, the server).
+  const key = `${deps.paths.dataDir}\u0000${connector.name}\u0000${record.account}`;
   let running = inflight.get(key);
   if (!running) {
-    running = withLock(join(deps.paths.dataDir, 'locks'), `refresh-${connector.name}-${record.account}`, () =>
-      refreshLocked(connector, record.account, rejectedToken, deps),
-    ).finally(() => inflight.delete(key));
+    running = refreshAcrossProcesses(connector, record.account, rejectedToken, deps).finally(() =>
+      inflight.delete(key),
+    );
     inflight.set(key, running);
   }
   return running;
 }
 
-async function refreshLocked(
+/** How often a refresh starts over after losing its lock to another process before giving up. */
+const MAX_LOCK_TAKEOVERS = 3;
+
+async function refreshAcrossProcesses(
   connector: Connector,
   account: string,
   rejectedToken: string | undefined,
   deps: AuthDeps,
 ): Promise<AccountSecret> {
+  // CONNECTR_LOCK_STALE_MS: for tests that pause a holder; the default suits real use.
+  const staleMs = Number(deps.env.CONNECTR_LOCK_STALE_MS) || undefined;
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await withLock(
+      join(deps.paths.dataDir, 'locks'),
+      `refresh-${connector.name}-${account}`,
+      (lease) => refreshLocked(connector, account, rejectedToken, deps, lease),
+      staleMs === undefined ? {} : { staleMs },
+    );
+    if (outcome) return outcome;
+    if (attempt >= MAX_LOCK_TAKEOVERS) {
+      throw new ConnectrError(
+        'unavailable',
+        `the refresh of ${connector.name} account "${account}" lost its lock to another connectr process ${attempt} times`,
+        { hint: 'this process was paused or too slow; run the command again' },
+      );
+    }
+  }
+}
+
+/**
+ * The refresh itself, under the lock. Undefined when the lock was lost before anything was sent
+ * (this process was paused past the lock's stale time and another may have refreshed): the
+ * caller takes the lock again and starts over from what is stored then.
+ */
+async function refreshLocked(
+  connector: Connector,
+  account: string,
+  rejectedToken: string | undefined,
+  deps: AuthDeps,
+  lease: LockLease,
+): Promise<AccountSecret | undefined> {
   // Another process may have refreshed while we waited for the lock: read again. Under the lock
   // the secret and its metadata are consistent (a refresher writes both before releasing it).
   const record = await deps.metadata.find(connector.name, account);
@@ -235,6 +272,8 @@ async function refreshLocked(
     );
   }
   const client = await resolveClient(connector, auth, deps);
+  // The last moment to notice a lost lock: a refresh token must never be sent twice.
+  if (lease.lost) return undefined;
   let tokens;
   try {
     tokens = await requestToken(
@@ -254,6 +293,14 @@ async function refreshLocked(
     }
     throw error;
   }
+  if (lease.lost) {
+    // Paused during the request: another process may have stored newer tokens meanwhile.
+    // Never write over them; theirs are what the provider and every other process now expect.
+    const stored = (await readAccountSecret(store, connector.name, account)) ?? {};
+    if (stored.access_token !== secret.access_token || stored.refresh_token !== secret.refresh_token) {
+      return stored;
+    }
+  }
   const next: AccountSecret = {
     ...secret,
     access_token: tokens.access_token,
@@ -268,7 +315,7 @@ async function refreshLocked(
     r.last_refreshed_at = new Date(now).toISOString();
     if (tokens.expires_in) r.expires_at = new Date(now + tokens.expires_in * 1000).toISOString();
     else delete r.expires_at;
-    if (tokens.scope !== undefined) r.scopes = tokens.scope.split(/\s+/).filter(Boolean);
+    if (tokens.scope !== undefined) r.scopes = splitScopes(tokens.scope, auth.scope_separator);
   });
   return next;
 }
