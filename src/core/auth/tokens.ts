@@ -273,7 +273,7 @@ async function refreshLocked(
   }
   const client = await resolveClient(connector, auth, deps);
   // The last moment to notice a lost lock: a refresh token must never be sent twice.
-  if (lease.lost) return undefined;
+  if (lease.lost()) return undefined;
   let tokens;
   try {
     tokens = await requestToken(
@@ -293,7 +293,7 @@ async function refreshLocked(
     }
     throw error;
   }
-  if (lease.lost) {
+  if (lease.lost()) {
     // Paused during the request: another process may have stored newer tokens meanwhile.
     // Never write over them; theirs are what the provider and every other process now expect.
     const stored = (await readAccountSecret(store, connector.name, account)) ?? {};

@@ -10,7 +10,7 @@ import { ensurePrivateDir } from './files.js';
  * passed since it was taken that another process may have taken it over.
  */
 export interface LockLease {
-  readonly lost: boolean;
+  lost(): boolean;
 }
 
 /** The default time after which a lock no one updates is taken over. */
@@ -71,7 +71,7 @@ export async function withLock<T>(
   // so until then (less a margin for clocks and file-system time-stamp precision) it is ours.
   const margin = Math.min(1000, staleMs / 4);
   const lease: LockLease = {
-    get lost() {
+    lost() {
       return compromised || Date.now() - takenAt > staleMs - margin;
     },
   };
