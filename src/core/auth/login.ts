@@ -11,6 +11,7 @@ import { parseCallback, startLoopback } from '../oauth/loopback.js';
 import { createPkce, randomToken } from '../oauth/pkce.js';
 import { requestToken } from '../oauth/token-endpoint.js';
 import type { OAuthClient, TokenSet } from '../oauth/token-endpoint.js';
+import { checkOverrides, currentBinding } from './binding.js';
 import type { AuthDeps } from './deps.js';
 import { discoverIdentity } from './identity.js';
 import { writeAccountSecret } from './secret.js';
@@ -59,6 +60,7 @@ export async function loginWithBrowser(
   deps: AuthDeps,
 ): Promise<LoginResult> {
   const auth = oauth2Of(connector);
+  checkOverrides(connector, deps.env);
   const endpoints = oauthEndpoints(connector.name, auth, deps.env);
   if (!endpoints.authorization || !auth.grants.includes('authorization_code')) {
     throw new ConnectrError('invalid_input', `${connector.displayName} does not offer browser sign-in`, {
@@ -151,6 +153,7 @@ export async function loginWithDevice(
   deps: AuthDeps,
 ): Promise<LoginResult> {
   const auth = oauth2Of(connector);
+  checkOverrides(connector, deps.env);
   const endpoints = oauthEndpoints(connector.name, auth, deps.env);
   if (!endpoints.deviceAuthorization || !auth.grants.includes('device_code')) {
     throw new ConnectrError('invalid_input', `${connector.displayName} does not offer device sign-in`, {
@@ -177,6 +180,7 @@ export async function loginWithClientCredentials(
   deps: AuthDeps,
 ): Promise<LoginResult> {
   const auth = oauth2Of(connector);
+  checkOverrides(connector, deps.env);
   const endpoints = oauthEndpoints(connector.name, auth, deps.env);
   const tokens = await requestToken(
     endpoints.token,
@@ -199,6 +203,7 @@ export async function saveStaticCredentials(
   insecureStorage: boolean,
   deps: AuthDeps,
 ): Promise<LoginResult> {
+  checkOverrides(connector, deps.env);
   const credential =
     'api_key' in secret
       ? ({ kind: 'api_key', key: secret.api_key } as const)
@@ -281,6 +286,8 @@ async function store(
     account,
     ...facts,
     store: target.kind,
+    // Where this credential may go from now on: the definition as it is now.
+    binding: currentBinding(connector, deps.env),
     created_at: previous?.created_at ?? now,
     last_refreshed_at: now,
   };

@@ -7,6 +7,7 @@ import { withLock } from '../fs/lock.js';
 import type { LockLease } from '../fs/lock.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { OAuthError, requestToken } from '../oauth/token-endpoint.js';
+import { checkBinding, checkOverrides } from './binding.js';
 import { resolveClient } from './client.js';
 import type { Credential } from './credential.js';
 import type { AuthDeps } from './deps.js';
@@ -47,10 +48,13 @@ export async function getCredential(
   options: { forceRefresh?: boolean } = {},
 ): Promise<ResolvedCredential> {
   if (connector.auth.type === 'none') return { credential: { kind: 'none' }, source: 'none' };
+  checkOverrides(connector, deps.env);
   const fromEnv = credentialFromEnv(connector, deps);
   if (fromEnv && accountName === undefined) return fromEnv;
 
   const record = await findAccount(connector, accountName, deps);
+  // Before the secret is even read: a definition that sends it elsewhere gets nothing.
+  await checkBinding(connector, record, deps);
   const store = deps.vault.store(record.store);
   const secret = await readAccountSecret(store, connector.name, record.account);
   if (!secret) {
@@ -159,8 +163,16 @@ export async function findAccount(
     );
   }
   throw new ConnectrError('auth_required', `not signed in to ${connector.displayName}`, {
-    hint: `run \`connectr auth ${connector.name}\` (or set ${tokenEnvName(connector.name)} for automation)`,
+    hint: `run \`connectr auth ${connector.name}\` (or set ${automationVariables(connector)} for automation)`,
   });
+}
+
+/** The environment variables that supply this connector's credential without signing in. */
+function automationVariables(connector: Connector): string {
+  const auth = connector.auth;
+  if (auth.type === 'api_key') return auth.env;
+  if (auth.type === 'basic') return `${auth.username_env} and ${auth.password_env}`;
+  return tokenEnvName(connector.name);
 }
 
 function expiresSoon(record: AccountRecord, now: number): boolean {

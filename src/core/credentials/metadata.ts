@@ -11,6 +11,13 @@ import type { StoreKind } from './secret-store.js';
 
 export type Grant = 'authorization_code' | 'device_code' | 'client_credentials';
 
+/** Where a credential may be sent: what the definition said when it was issued (origins). */
+export interface CredentialBinding {
+  hosts: string[];
+  /** The token URL refreshes go to (OAuth 2.0 only). */
+  token_url?: string;
+}
+
 export interface AccountRecord {
   connector: string;
   account: string;
@@ -27,6 +34,8 @@ export interface AccountRecord {
   created_at: string;
   last_used_at?: string;
   last_refreshed_at?: string;
+  /** Recorded at sign-in (or first use of an older account); see core/auth/binding.ts. */
+  binding?: CredentialBinding;
 }
 
 export interface AppRecord {
@@ -63,6 +72,7 @@ const AccountRecordSchema = z.object({
   created_at: isoTime,
   last_used_at: isoTime.optional(),
   last_refreshed_at: isoTime.optional(),
+  binding: z.object({ hosts: z.array(z.string()), token_url: z.string().optional() }).optional(),
 });
 
 const MetadataFileSchema = z.object({
