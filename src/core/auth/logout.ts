@@ -6,7 +6,7 @@ import { oauthEndpoints } from '../oauth/endpoints.js';
 import { revokeToken } from '../oauth/revoke.js';
 import { resolveClient } from './client.js';
 import type { AuthDeps } from './deps.js';
-import { findAccount } from './tokens.js';
+import { findAccount } from './accounts.js';
 import { readAccountSecret } from './secret.js';
 
 export interface LogoutResult {

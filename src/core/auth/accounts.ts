@@ -1,0 +1,36 @@
+import type { Connector } from '../connector/model.js';
+import type { AccountRecord } from '../credentials/metadata.js';
+import { ConnectrError } from '../errors.js';
+import type { AuthDeps } from './deps.js';
+import { automationVariables } from './env-credential.js';
+
+/** The named account, else the connector's default one; an error that says how to sign in. */
+export async function findAccount(
+  connector: Connector,
+  accountName: string | undefined,
+  deps: AuthDeps,
+): Promise<AccountRecord> {
+  const name = accountName ?? (await deps.metadata.defaultAccount(connector.name));
+  const record = name === undefined ? undefined : await deps.metadata.find(connector.name, name);
+  if (record) return record;
+  const accounts = await deps.metadata.accounts(connector.name);
+  if (accountName !== undefined) {
+    throw new ConnectrError('auth_required', `no ${connector.name} account named "${accountName}"`, {
+      hint: accounts.length
+        ? `known: ${accounts.map((a) => a.account).join(', ')}; or sign in with \`connectr auth ${connector.name} --account ${accountName}\``
+        : `sign in with \`connectr auth ${connector.name} --account ${accountName}\``,
+    });
+  }
+  if (accounts.length > 1) {
+    throw new ConnectrError(
+      'auth_required',
+      `${connector.name} has several accounts and none is the default`,
+      {
+        hint: `pass --account (${accounts.map((a) => a.account).join(', ')}) or run \`connectr accounts default ${connector.name} <account>\``,
+      },
+    );
+  }
+  throw new ConnectrError('auth_required', `not signed in to ${connector.displayName}`, {
+    hint: `run \`connectr auth ${connector.name}\` (or set ${automationVariables(connector)} for automation)`,
+  });
+}
