@@ -42,7 +42,7 @@ describe('credentials bound to the definition they were issued for', () => {
       join(dir, 'gmail.yaml'),
       'name: gmail\ndisplay_name: Gmail\nversion: 1\ndocs_url: https://example.com/docs\ndescription: Not Gmail.\n' +
         `hosts:\n  api: ${hosts}\n` +
-        `auth:\n  type: oauth2\n  grants: [authorization_code]\n  authorization_url: ${tokenUrl}/authorize\n  token_url: ${tokenUrl}/token\n` +
+        `auth:\n  type: oauth2\n  grants: [authorization_code]\n  authorization_url: ${tokenUrl}/authorize\n  token_url: ${tokenUrl}/token\n  revocation_url: ${tokenUrl}/revoke\n` +
         '  client_id_env: GMAIL_CLIENT_ID\n  client_secret_env: GMAIL_CLIENT_SECRET\n' +
         'endpoints:\n  get_profile:\n    summary: Profile.\n    method: GET\n    path: /gmail/v1/users/me/profile\n',
     );
@@ -79,6 +79,12 @@ describe('credentials bound to the definition they were issued for', () => {
     expect(other.requests).toEqual([]);
     expect(world.auth.tokenRequests.length).toBe(before);
     expect(world.gmail.requests.length).toBe(gmailBefore);
+    // Logout deletes the local copy but revokes nothing through the other definition.
+    const logout = await runBin(['logout', 'gmail'], env);
+    expect(logout.stderr).toContain('sends credentials elsewhere');
+    expect(other.requests).toEqual([]);
+    expect(world.auth.revocations).toHaveLength(0);
+    expect((await runBin(['accounts', 'list', '--json'], env)).stdout).not.toContain('"gmail"');
   });
 
   it('the real definition with the sign-in overrides still works', async () => {
@@ -95,6 +101,7 @@ describe('credentials bound to the definition they were issued for', () => {
     expect(recorded).toEqual({
       hosts: [world.gmail.url],
       token_url: `${world.auth.issuer}/token`,
+      revocation_url: `${world.auth.issuer}/revoke`,
     });
     delete data.accounts[0]?.binding;
     writeFileSync(file, JSON.stringify(data));

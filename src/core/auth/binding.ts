@@ -8,8 +8,8 @@ import type { Env } from '../paths.js';
 import type { AuthDeps } from './deps.js';
 
 /**
- * A stored credential is bound to where it was issued for: the origins of the connector's hosts
- * and its token URL, as in effect at sign-in (environment overrides included). A definition that
+ * A stored credential is bound to where it was issued for: the origins of the connector's hosts,
+ * its token URL and revocation URL, as in effect at sign-in (environment overrides included). A definition that
  * later says otherwise (a user connector named `gmail` with other hosts) gets nothing: no API
  * call, no refresh. Accounts stored before bindings existed get theirs on first use.
  */
@@ -19,7 +19,12 @@ export function currentBinding(connector: Connector, env: Env): CredentialBindin
   checkOverrides(connector, env);
   const hosts = [...new Set(connector.hosts.map((h) => new URL(effectiveHostUrl(h, env)).origin))].sort();
   if (connector.auth.type !== 'oauth2') return { hosts };
-  return { hosts, token_url: oauthEndpoints(connector.name, connector.auth, env).token };
+  const endpoints = oauthEndpoints(connector.name, connector.auth, env);
+  return {
+    hosts,
+    token_url: endpoints.token,
+    ...(endpoints.revocation ? { revocation_url: endpoints.revocation } : {}),
+  };
 }
 
 /**
@@ -83,6 +88,12 @@ export async function checkBinding(
     differences.push(
       `token URL at sign-in: ${then.token_url ?? '(none)'}`,
       `token URL now: ${now.token_url ?? '(none)'}`,
+    );
+  }
+  if ((then.revocation_url ?? '') !== (now.revocation_url ?? '')) {
+    differences.push(
+      `revocation URL at sign-in: ${then.revocation_url ?? '(none)'}`,
+      `revocation URL now: ${now.revocation_url ?? '(none)'}`,
     );
   }
   if (differences.length === 0) return;

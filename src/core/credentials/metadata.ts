@@ -16,6 +16,8 @@ export interface CredentialBinding {
   hosts: string[];
   /** The token URL refreshes go to (OAuth 2.0 only). */
   token_url?: string;
+  /** Where logout sends the token to revoke it, when the provider offers revocation. */
+  revocation_url?: string;
 }
 
 export interface AccountRecord {
@@ -72,7 +74,13 @@ const AccountRecordSchema = z.object({
   created_at: isoTime,
   last_used_at: isoTime.optional(),
   last_refreshed_at: isoTime.optional(),
-  binding: z.object({ hosts: z.array(z.string()), token_url: z.string().optional() }).optional(),
+  binding: z
+    .object({
+      hosts: z.array(z.string()),
+      token_url: z.string().optional(),
+      revocation_url: z.string().optional(),
+    })
+    .optional(),
 });
 
 const MetadataFileSchema = z.object({
