@@ -34,11 +34,21 @@ export function cliAuth(ctx: CliContext): CliAuth {
   };
 }
 
+const MIN_PASSPHRASE = 8;
+
 /** CONNECTR_VAULT_PASSPHRASE, else asked at the terminal (twice for a new vault), once per run. */
 function passphraseSource(ctx: CliContext, prompter: Prompter): PassphraseSource {
   let cached: string | undefined;
   return async (purpose) => {
     cached ??= ctx.env.CONNECTR_VAULT_PASSPHRASE || undefined;
+    // A new vault gets the minimum the prompt enforces; an existing one opens with what made it.
+    if (cached && purpose === 'create' && cached.length < MIN_PASSPHRASE) {
+      throw new ConnectrError(
+        'invalid_input',
+        `CONNECTR_VAULT_PASSPHRASE is too short for a new vault (${cached.length} characters; at least ${MIN_PASSPHRASE})`,
+        { hint: `set CONNECTR_VAULT_PASSPHRASE to a passphrase of at least ${MIN_PASSPHRASE} characters` },
+      );
+    }
     if (cached) return cached;
     if (!prompter.interactive) {
       throw new ConnectrError('auth_required', "connectr's encrypted file store needs its passphrase", {
@@ -50,8 +60,8 @@ function passphraseSource(ctx: CliContext, prompter: Prompter): PassphraseSource
         'No system keychain is reachable, so secrets go to an encrypted file. Choose its passphrase.',
       );
       for (;;) {
-        const first = await prompter.secret('New vault passphrase (at least 8 characters):');
-        if (first.length < 8) {
+        const first = await prompter.secret(`New vault passphrase (at least ${MIN_PASSPHRASE} characters):`);
+        if (first.length < MIN_PASSPHRASE) {
           ctx.out.warn('too short');
           continue;
         }

@@ -14,3 +14,10 @@ export function parseDuration(text: string, flag: string): number {
   if (value <= 0) throw new ConnectrError('invalid_input', `${flag} must be longer than zero`);
   return Math.round(value);
 }
+
+/** 300000 -> "5 min", 90000 -> "90 s", 1500 -> "1500 ms". */
+export function formatDuration(ms: number): string {
+  if (ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms % 1000 === 0) return `${ms / 1000} s`;
+  return `${ms} ms`;
+}

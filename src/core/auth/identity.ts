@@ -4,8 +4,8 @@ import { messageOf } from '../errors.js';
 import { httpExchange } from '../http/request.js';
 import { getPath } from '../json-path.js';
 import { expandPath, joinBaseUrl } from '../engine/url.js';
-import { applyCredential } from './credential.js';
-import type { Credential } from './credential.js';
+import { applyCredential } from '../engine/credential.js';
+import type { Credential } from '../engine/credential.js';
 import type { AuthDeps } from './deps.js';
 
 /**

@@ -4,9 +4,10 @@ import { accountService } from '../credentials/secret-store.js';
 import { messageOf } from '../errors.js';
 import { oauthEndpoints } from '../oauth/endpoints.js';
 import { revokeToken } from '../oauth/revoke.js';
+import { checkBinding } from './binding.js';
 import { resolveClient } from './client.js';
 import type { AuthDeps } from './deps.js';
-import { findAccount } from './tokens.js';
+import { findAccount } from './accounts.js';
 import { readAccountSecret } from './secret.js';
 
 export interface LogoutResult {
@@ -33,6 +34,8 @@ export async function logout(
     const url = oauthEndpoints(connector.name, auth, deps.env).revocation;
     if (url) {
       try {
+        // A definition that now sends tokens elsewhere gets none to revoke; the local copy goes.
+        await checkBinding(connector, record, deps);
         const secret = await readAccountSecret(store, connector.name, record.account);
         const token =
           auth.revocation_style === 'rfc7009' && secret?.refresh_token

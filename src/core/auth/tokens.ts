@@ -1,29 +1,19 @@
-import { join } from 'node:path';
-import { envSegment } from '../connector/model.js';
 import type { Connector } from '../connector/model.js';
 import type { AccountRecord } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
-import { withLock } from '../fs/lock.js';
-import { shellWord } from '../shell.js';
-import { unknownName } from '../suggest.js';
-import { oauthEndpoints } from '../oauth/endpoints.js';
-import { OAuthError, requestToken } from '../oauth/token-endpoint.js';
-import { resolveClient } from './client.js';
-import type { Credential } from './credential.js';
+import type { Credential } from '../engine/credential.js';
+import { findAccount } from './accounts.js';
+import { checkBinding, checkOverrides } from './binding.js';
 import type { AuthDeps } from './deps.js';
-import { oauth2Of } from './login.js';
-import { readAccountSecret, writeAccountSecret } from './secret.js';
-import type { AccountSecret } from './secret.js';
+import { credentialFromEnv } from './env-credential.js';
+import { expiresSoon, refreshOnce } from './refresh.js';
+import { readAccountSecret } from './secret.js';
 
 /**
- * A valid credential for every request. Access tokens are refreshed shortly before they expire;
- * concurrent refreshes of one account cause exactly one token request: one promise per account
- * inside a process, a lock file across processes, and a re-read of the stored token after the
- * lock is taken, since another process may have refreshed it meanwhile (as rclone and Nango do).
+ * A valid credential for every request: a token from the environment (env-credential.ts), else
+ * the account's stored secret (accounts.ts finds the account), only for the definition it was
+ * issued for (binding.ts), refreshed shortly before it expires (refresh.ts).
  */
-
-/** Refresh this long before the provider's expiry, so a token never expires in flight. */
-export const REFRESH_MARGIN_MS = 60_000;
 
 export interface ResolvedCredential {
   readonly credential: Credential;
@@ -34,13 +24,6 @@ export interface ResolvedCredential {
   readonly variable?: string;
 }
 
-/** CONNECTR_<NAME>_TOKEN: a token for automation that takes precedence over stored accounts. */
-export function tokenEnvName(connector: string): string {
-  return `CONNECTR_${envSegment(connector)}_TOKEN`;
-}
-
-const inflight = new Map<string, Promise<AccountSecret>>();
-
 export async function getCredential(
   connector: Connector,
   accountName: string | undefined,
@@ -48,10 +31,13 @@ export async function getCredential(
   options: { forceRefresh?: boolean } = {},
 ): Promise<ResolvedCredential> {
   if (connector.auth.type === 'none') return { credential: { kind: 'none' }, source: 'none' };
+  checkOverrides(connector, deps.env);
   const fromEnv = credentialFromEnv(connector, deps);
   if (fromEnv && accountName === undefined) return fromEnv;
 
   const record = await findAccount(connector, accountName, deps);
+  // Before the secret is even read: a definition that sends it elsewhere gets nothing.
+  await checkBinding(connector, record, deps);
   const store = deps.vault.store(record.store);
   const secret = await readAccountSecret(store, connector.name, record.account);
   if (!secret) {
@@ -93,86 +79,6 @@ export async function getCredential(
   }
 }
 
-export function credentialFromEnv(connector: Connector, deps: AuthDeps): ResolvedCredential | undefined {
-  const variable = tokenEnvName(connector.name);
-  const token = deps.env[variable];
-  const auth = connector.auth;
-  if (token) {
-    if (auth.type === 'basic') {
-      const [username = '', ...rest] = token.split(':');
-      return {
-        credential: { kind: 'basic', username, password: rest.join(':') },
-        source: 'environment',
-        variable,
-      };
-    }
-    return {
-      credential: auth.type === 'api_key' ? { kind: 'api_key', key: token } : { kind: 'bearer', token },
-      source: 'environment',
-      variable,
-    };
-  }
-  if (auth.type === 'api_key' && deps.env[auth.env]) {
-    return {
-      credential: { kind: 'api_key', key: deps.env[auth.env] ?? '' },
-      source: 'environment',
-      variable: auth.env,
-    };
-  }
-  if (auth.type === 'basic' && deps.env[auth.username_env] && deps.env[auth.password_env]) {
-    return {
-      credential: {
-        kind: 'basic',
-        username: deps.env[auth.username_env] ?? '',
-        password: deps.env[auth.password_env] ?? '',
-      },
-      source: 'environment',
-      variable: auth.password_env,
-    };
-  }
-  return undefined;
-}
-
-/** The named account, else the connector's default one; an error that says how to sign in. */
-export async function findAccount(
-  connector: Connector,
-  accountName: string | undefined,
-  deps: AuthDeps,
-): Promise<AccountRecord> {
-  const name = accountName ?? (await deps.metadata.defaultAccount(connector.name));
-  const record = name === undefined ? undefined : await deps.metadata.find(connector.name, name);
-  if (record) return record;
-  const accounts = await deps.metadata.accounts(connector.name);
-  if (accountName !== undefined) {
-    // An unknown name, like an unknown connector or endpoint: not_found (exit 1).
-    const known = accounts.map((a) => a.account);
-    const signIn = `\`connectr auth ${connector.name} --account ${shellWord(accountName)}\``;
-    throw unknownName(
-      `no ${connector.name} account named "${accountName}"`,
-      accountName,
-      known,
-      known.length ? `Known: ${known.join(', ')}; or sign in with ${signIn}.` : `Sign in with ${signIn}.`,
-    );
-  }
-  if (accounts.length > 1) {
-    throw new ConnectrError(
-      'auth_required',
-      `${connector.name} has several accounts and none is the default`,
-      {
-        hint: `pass --account (${accounts.map((a) => a.account).join(', ')}) or run \`connectr accounts default ${connector.name} <account>\``,
-      },
-    );
-  }
-  throw new ConnectrError('auth_required', `not signed in to ${connector.displayName}`, {
-    hint: `run \`connectr auth ${connector.name}\` (or set ${tokenEnvName(connector.name)} for automation)`,
-  });
-}
-
-function expiresSoon(record: AccountRecord, now: number): boolean {
-  if (!record.expires_at) return false;
-  return Date.parse(record.expires_at) - now <= REFRESH_MARGIN_MS;
-}
-
 /** last_used_at, written at most once a minute so busy scripts do not contend for the file. */
 async function touch(record: AccountRecord, deps: AuthDeps): Promise<void> {
   const now = deps.clock.now();
@@ -180,101 +86,4 @@ async function touch(record: AccountRecord, deps: AuthDeps): Promise<void> {
   await deps.metadata.patch(record.connector, record.account, (r) => {
     r.last_used_at = new Date(now).toISOString();
   });
-}
-
-/**
- * `rejectedToken` is the token the API just refused (a forced refresh after a 401); without it
- * the refresh is for expiry.
- */
-function refreshOnce(
-  connector: Connector,
-  record: AccountRecord,
-  rejectedToken: string | undefined,
-  deps: AuthDeps,
-): Promise<AccountSecret> {
-  const key = `${connector.name}\u0000${record.account}`;
-  let running = inflight.get(key);
-  if (!running) {
-    running = withLock(join(deps.paths.dataDir, 'locks'), `refresh-${connector.name}-${record.account}`, () =>
-      refreshLocked(connector, record.account, rejectedToken, deps),
-    ).finally(() => inflight.delete(key));
-    inflight.set(key, running);
-  }
-  return running;
-}
-
-async function refreshLocked(
-  connector: Connector,
-  account: string,
-  rejectedToken: string | undefined,
-  deps: AuthDeps,
-): Promise<AccountSecret> {
-  // Another process may have refreshed while we waited for the lock: read again. Under the lock
-  // the secret and its metadata are consistent (a refresher writes both before releasing it).
-  const record = await deps.metadata.find(connector.name, account);
-  if (!record)
-    throw new ConnectrError('auth_required', `${connector.name} account "${account}" was signed out`);
-  const store = deps.vault.store(record.store);
-  const secret = (await readAccountSecret(store, connector.name, account)) ?? {};
-  const stillGood =
-    rejectedToken === undefined
-      ? !expiresSoon(record, deps.clock.now())
-      : secret.access_token !== rejectedToken;
-  if (stillGood && secret.access_token) return secret;
-
-  const auth = oauth2Of(connector);
-  const reLogin = `connectr auth ${connector.name} --account ${account}`;
-  const grant: Record<string, string | undefined> =
-    record.grant === 'client_credentials'
-      ? {
-          grant_type: 'client_credentials',
-          scope: record.scopes.length ? record.scopes.join(auth.scope_separator) : undefined,
-        }
-      : { grant_type: 'refresh_token', refresh_token: secret.refresh_token };
-  if (grant.grant_type === 'refresh_token' && !secret.refresh_token) {
-    throw new ConnectrError(
-      'auth_expired',
-      `the access token of ${connector.name} account "${account}" expired and there is no refresh token`,
-      {
-        hint: `sign in again: ${reLogin}`,
-      },
-    );
-  }
-  const client = await resolveClient(connector, auth, deps);
-  let tokens;
-  try {
-    tokens = await requestToken(
-      oauthEndpoints(connector.name, auth, deps.env).token,
-      auth,
-      client,
-      grant,
-      deps.http,
-    );
-  } catch (error) {
-    if (error instanceof OAuthError && error.error === 'invalid_grant') {
-      throw new ConnectrError(
-        'auth_expired',
-        `the sign-in of ${connector.name} account "${account}" is no longer valid (invalid_grant${error.description ? `: ${error.description}` : ''})`,
-        { hint: `sign in again: ${reLogin}` },
-      );
-    }
-    throw error;
-  }
-  const next: AccountSecret = {
-    ...secret,
-    access_token: tokens.access_token,
-    token_type: tokens.token_type,
-    // Providers that do not rotate refresh tokens send none: keep the one we have.
-    ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-    ...(tokens.id_token ? { id_token: tokens.id_token } : {}),
-  };
-  await writeAccountSecret(store, connector.name, account, next);
-  const now = deps.clock.now();
-  await deps.metadata.patch(connector.name, account, (r) => {
-    r.last_refreshed_at = new Date(now).toISOString();
-    if (tokens.expires_in) r.expires_at = new Date(now + tokens.expires_in * 1000).toISOString();
-    else delete r.expires_at;
-    if (tokens.scope !== undefined) r.scopes = tokens.scope.split(/\s+/).filter(Boolean);
-  });
-  return next;
 }

@@ -1,4 +1,5 @@
 import { closest } from '../suggest.js';
+import { plainHttpProblem } from '../http/plain-http.js';
 import { defaultFlag } from './model.js';
 import { HEADER_NAME, RESERVED_NAMES } from './schema.js';
 import type { ConnectorDefinition, EndpointDefinition, ParamDefinition } from './schema.js';
@@ -76,7 +77,23 @@ type Report = (path: readonly (string | number)[], message: string) => void;
 
 function checkAuth(def: ConnectorDefinition, report: Report): void {
   const auth = def.auth;
+  // Credentials travel to the hosts and OAuth endpoints: never over plain http off this machine.
+  if (auth.type !== 'none') {
+    for (const [key, host] of Object.entries(def.hosts)) {
+      const problem = plainHttpProblem(typeof host === 'string' ? host : host.url);
+      if (problem) report(typeof host === 'string' ? ['hosts', key] : ['hosts', key, 'url'], problem);
+    }
+  }
   if (auth.type !== 'oauth2') return;
+  for (const field of [
+    'authorization_url',
+    'token_url',
+    'revocation_url',
+    'device_authorization_url',
+  ] as const) {
+    const problem = auth[field] === undefined ? undefined : plainHttpProblem(auth[field]);
+    if (problem) report(['auth', field], problem);
+  }
   if (auth.grants.includes('authorization_code') && !auth.authorization_url) {
     report(['auth'], 'the authorization_code grant needs authorization_url');
   }

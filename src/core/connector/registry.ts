@@ -188,7 +188,9 @@ export async function listConnectorFiles(dir: string, mustExist: boolean): Promi
   } catch (error) {
     if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new ConnectrError('invalid_input', `cannot read connectors directory ${dir}: ${messageOf(error)}`, {
-      hint: 'pass an existing directory to --connectors-dir',
+      hint: mustExist
+        ? 'pass an existing directory to --connectors-dir'
+        : 'point CONNECTR_HOME (or XDG_CONFIG_HOME) at a folder, or move that file away',
     });
   }
   return entries

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { JsonDb } from '../fs/json-db.js';
 import { entryKey } from './secret-store.js';
 import type { SecretStore } from './secret-store.js';
@@ -21,7 +22,10 @@ export class PlaintextFileStore implements SecretStore {
     locksDir: string,
   ) {
     this.location = `plaintext file ${path}`;
-    this.db = new JsonDb<PlainFile>(path, locksDir, () => ({ version: 1, entries: {} }));
+    this.db = new JsonDb<PlainFile>(path, locksDir, () => ({ version: 1, entries: {} }), {
+      schema: z.object({ version: z.literal(1), entries: z.record(z.string(), z.string()) }),
+      what: "connectr's plaintext secret file",
+    });
   }
 
   async get(service: string, account: string): Promise<string | null> {

@@ -1,8 +1,8 @@
 import { Readable, Transform } from 'node:stream';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { applyCredential } from '../auth/credential.js';
-import type { Credential } from '../auth/credential.js';
+import { applyCredential } from './credential.js';
+import type { Credential } from './credential.js';
 import type { Clock } from '../clock.js';
 import { effectiveHostUrl } from '../connector/model.js';
 import type { Connector } from '../connector/model.js';

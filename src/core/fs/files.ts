@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants, rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, readlink, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { ConnectrError } from '../errors.js';
 
 /**
  * Files that hold account data: directories 0700, files 0600, replaced atomically (write a
@@ -11,7 +12,11 @@ import type { Writable } from 'node:stream';
  */
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw await notAFolder(join(dir, '.'), error);
+  }
   // mkdir's mode is masked by the umask and ignored for existing directories.
   await chmod(dir, 0o700);
 }
@@ -40,7 +45,7 @@ export async function readIfExists(path: string): Promise<string | undefined> {
     return await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
+    throw await notAFolder(path, error);
   }
 }
 
@@ -150,4 +155,26 @@ export function removePendingTempFiles(): void {
 export function errnoOf(error: unknown): string | undefined {
   if (error instanceof Error && 'code' in error && typeof error.code === 'string') return error.code;
   return undefined;
+}
+
+/**
+ * After ENOTDIR or EEXIST: the error that names the file standing where connectr expects a
+ * folder (CONNECTR_HOME or an XDG directory pointing at a file); else `error` unchanged.
+ */
+async function notAFolder(path: string, error: unknown): Promise<unknown> {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== 'ENOTDIR' && code !== 'EEXIST') return error;
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && !info.isDirectory()) {
+      return new ConnectrError(
+        'invalid_input',
+        `${dir} is not a folder, but connectr keeps its files in it`,
+        {
+          hint: 'point CONNECTR_HOME (or XDG_DATA_HOME / XDG_CONFIG_HOME) at a folder, or move that file away',
+        },
+      );
+    }
+  }
+  return error;
 }

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { EncryptedFileStore } from '../../../src/core/credentials/encrypted-file.js';
 import { JsonDb } from '../../../src/core/fs/json-db.js';
 import { parseDuration } from '../../../src/core/duration.js';
@@ -47,17 +48,22 @@ describe('encrypted file store', () => {
 });
 
 describe('JSON databases', () => {
+  const shape = { schema: z.object({ items: z.array(z.number()) }), what: 'a list of numbers' };
   it('lose no update when many are made at once', async () => {
     const home = tempHome();
     try {
-      const db = new JsonDb<{ items: number[] }>(join(home.dir, 'db.json'), join(home.dir, 'locks'), () => ({
-        items: [],
-      }));
+      const db = new JsonDb<{ items: number[] }>(
+        join(home.dir, 'db.json'),
+        join(home.dir, 'locks'),
+        () => ({ items: [] }),
+        shape,
+      );
       await Promise.all(Array.from({ length: 25 }, (_, i) => db.update((d) => void d.items.push(i))));
       const fresh = new JsonDb<{ items: number[] }>(
         join(home.dir, 'db.json'),
         join(home.dir, 'locks'),
         () => ({ items: [] }),
+        shape,
       );
       expect((await fresh.read()).items.sort((a, b) => a - b)).toEqual(
         Array.from({ length: 25 }, (_, i) => i),

@@ -1,4 +1,4 @@
-import { tokenEnvName } from '../../../core/auth/tokens.js';
+import { tokenEnvName } from '../../../core/auth/env-credential.js';
 import { MetadataStore } from '../../../core/credentials/metadata.js';
 import type { AccountRecord } from '../../../core/credentials/metadata.js';
 import type { CliContext } from '../../context.js';

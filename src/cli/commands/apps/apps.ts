@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { removeApp, saveApp } from '../../../core/auth/client.js';
-import { oauth2Of } from '../../../core/auth/login.js';
+import { oauth2Of } from '../../../core/auth/oauth2.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';

@@ -1,14 +1,12 @@
 import { text } from 'node:stream/consumers';
 import { resolveClient, saveApp } from '../../../core/auth/client.js';
-import {
-  loginWithBrowser,
-  loginWithClientCredentials,
-  loginWithDevice,
-  oauth2Of,
-  saveStaticCredentials,
-} from '../../../core/auth/login.js';
-import type { LoginResult } from '../../../core/auth/login.js';
-import { tokenEnvName } from '../../../core/auth/tokens.js';
+import { loginWithBrowser } from '../../../core/auth/login-browser.js';
+import { loginWithClientCredentials } from '../../../core/auth/login-client-credentials.js';
+import { loginWithDevice } from '../../../core/auth/login-device.js';
+import { saveStaticCredentials } from '../../../core/auth/login-static.js';
+import { oauth2Of } from '../../../core/auth/oauth2.js';
+import type { LoginResult } from '../../../core/auth/save-login.js';
+import { tokenEnvName } from '../../../core/auth/env-credential.js';
 import type { Connector } from '../../../core/connector/model.js';
 import { parseDuration } from '../../../core/duration.js';
 import { ConnectrError } from '../../../core/errors.js';

@@ -1,4 +1,4 @@
-import { tokenEnvName } from '../../../core/auth/tokens.js';
+import { tokenEnvName } from '../../../core/auth/env-credential.js';
 import { effectiveHostUrl, findEndpoint } from '../../../core/connector/model.js';
 import { oauthEnvName } from '../../../core/oauth/endpoints.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
