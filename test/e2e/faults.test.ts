@@ -129,7 +129,7 @@ describe('network faults', () => {
       const r = await runBin(['call', 'gmail', 'list_messages', '--retries', '0', ...args], env);
       expect(r.stderr).toContain('the response broke off');
       expect(r.stderr).not.toContain('internal error');
-      expect(r.code).toBe(5);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(5);
     }
   });
 

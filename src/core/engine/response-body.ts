@@ -41,6 +41,9 @@ export interface BodySource {
 export function responseBody(source: Readable, from: BodySource): ResponseBody {
   const stream = new PassThrough();
   source.on('error', (error) => stream.destroy(bodyFault(error, from)));
+  // A fault may come before anyone reads (while -o opens its file): it is kept in
+  // `stream.errored` and reported to the reader that comes, never an unhandled 'error' event.
+  stream.on('error', () => undefined);
   // A reader that gives up (destroy) releases the connection at once.
   stream.on('close', () => {
     if (!source.readableEnded) source.destroy();
@@ -57,6 +60,10 @@ export function textBody(text: string): ResponseBody {
 function readerOf(stream: Readable, label: string): ResponseBody {
   const head = (limit: number): Promise<BodyHead> =>
     new Promise((resolve, reject) => {
+      if (stream.errored) {
+        reject(stream.errored);
+        return;
+      }
       if (stream.readableEnded || stream.destroyed) {
         reject(new ConnectrError('internal', `${label}: the response body was already read`));
         return;
