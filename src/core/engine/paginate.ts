@@ -156,7 +156,7 @@ function nextPage(
       return typeof link === 'string' && link ? linkTo(request, values, link) : undefined;
     }
     case 'link_header': {
-      const link = parseLinkHeader(header(response, 'link') ?? '')[pagination.rel];
+      const link = parseLinkHeader(header(response, 'link') ?? '').get(pagination.rel);
       return link ? linkTo(request, values, new URL(link, request.url).toString()) : undefined;
     }
     case 'offset': {
@@ -182,12 +182,13 @@ function linkTo(
 }
 
 /** RFC 8288 Link header: `<url>; rel="next", <url>; rel="last"` -> { next: url, last: url }. */
-export function parseLinkHeader(value: string): Record<string, string> {
-  const links: Record<string, string> = {};
+export function parseLinkHeader(value: string): Map<string, string> {
+  // A Map: rel names come from the server, and `__proto__` must stay a name like any other.
+  const links = new Map<string, string>();
   for (const part of value.split(/,(?=\s*<)/)) {
     const match = /<([^>]*)>(.*)/.exec(part.trim());
     const rel = match ? /;\s*rel="?([^";]+)"?/i.exec(match[2] ?? '')?.[1] : undefined;
-    if (match?.[1] && rel) for (const name of rel.split(/\s+/)) links[name] = match[1];
+    if (match?.[1] && rel) for (const name of rel.split(/\s+/)) links.set(name, match[1]);
   }
   return links;
 }

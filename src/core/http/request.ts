@@ -1,7 +1,8 @@
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { ConnectrError, messageOf } from '../errors.js';
+import { ConnectrError, isConnectrError, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
+import { USER_AGENT } from '../version.js';
 import { proxyDispatcher } from './proxy.js';
 
 /**
@@ -38,20 +39,47 @@ export async function httpExchange(
       method,
       headersTimeout: timeout,
       bodyTimeout: timeout,
-      ...(init.headers ? { headers: init.headers } : {}),
+      headers: { 'user-agent': USER_AGENT, ...init.headers },
       ...(init.body !== undefined ? { body: init.body } : {}),
       ...(dispatcher ? { dispatcher } : {}),
       ...(init.signal ? { signal: init.signal } : {}),
     });
-    const text = await response.body.text();
+    const text = await boundedText(response.body, url);
     return { status: response.statusCode, headers: response.headers, text, json: parseJson(text) };
   } catch (error) {
     if (init.signal?.aborted) throw init.signal.reason as Error;
+    if (isConnectrError(error)) throw error;
     throw new ConnectrError('unavailable', `cannot reach ${hostOf(url)}: ${describeNetworkError(error)}`, {
       hint: 'check your network connection (and proxy settings), then try again',
       cause: error,
     });
   }
+}
+
+/** The most read of a token, revocation or identity answer: they are a few kilobytes. */
+const EXCHANGE_LIMIT = 1024 * 1024;
+
+async function boundedText(
+  body: AsyncIterable<Buffer> & { destroy(): unknown },
+  url: string,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > EXCHANGE_LIMIT) {
+      body.destroy();
+      throw new ConnectrError(
+        'upstream',
+        `${hostOf(url)} answered more than 1 MiB, far more than an OAuth answer`,
+        {
+          hint: 'check the token and revocation URLs of the connector (connectr connectors show)',
+        },
+      );
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function formBody(fields: Record<string, string | undefined>): string {

@@ -15,6 +15,7 @@ import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
 import { unknownName } from '../../../core/suggest.js';
 import { cliAuth } from '../../auth-deps.js';
+import { escapeJson } from '../../escape.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
@@ -152,7 +153,7 @@ async function run(
   if (flags.all) {
     // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
     for await (const item of paginate(request, resolved, build, deps, options, limits)) {
-      ctx.io.stdout.write(`${JSON.stringify(item)}\n`);
+      ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
     }
     return;
   }
