@@ -172,6 +172,8 @@ describe('connectr auth (browser sign-in)', () => {
     const r = await running.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('error:');
+    // The terminal says so, once, whatever the number of such requests.
+    expect(r.stderr.split('was ignored; still waiting')).toHaveLength(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ account: 'default', identity: 'ann@example.com' });
     expect(world.auth.tokenRequests).toHaveLength(1);
     expect(world.auth.tokenRequests[0]?.code).toBe(new URL(stoppedAt).searchParams.get('code'));

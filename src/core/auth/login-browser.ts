@@ -54,6 +54,12 @@ export async function loginWithBrowser(
     path: redirect.path,
     state,
     displayName: connector.displayName,
+    // Said once: any local process can send such requests, and must not flood the terminal.
+    onIgnored: once(() => {
+      deps.notify(
+        'A response without the state connectr sent reached the sign-in server and was ignored; still waiting for the real one.',
+      );
+    }),
   });
   const local = new AbortController();
   const abort = (): void => {
@@ -147,4 +153,13 @@ function aborted(signal: AbortSignal): Promise<never> {
       );
     });
   });
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (called) return;
+    called = true;
+    fn();
+  };
 }

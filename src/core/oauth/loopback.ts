@@ -21,6 +21,8 @@ export interface LoopbackOptions {
   readonly state: string;
   /** Provider name for the browser page. */
   readonly displayName: string;
+  /** Told when a request without the right state was ignored (the person may wonder why). */
+  readonly onIgnored?: (() => void) | undefined;
 }
 
 export interface LoopbackServer {
@@ -58,6 +60,7 @@ export async function startLoopback(options: LoopbackOptions): Promise<LoopbackS
         `It does not carry the state connectr sent, so it does not belong to the sign-in to ${options.displayName} that connectr is waiting for. ` +
           'If you are signing in, finish in the page connectr opened last; connectr is still waiting.',
       );
+      options.onIgnored?.();
       return;
     }
     done = true;
