@@ -69,7 +69,9 @@ describe('YAML limits of connector files', () => {
     text += 'endpoints: *l9\n';
     const started = Date.now();
     const result = parseConnector(text, { file: 'bomb.yaml', origin: 'extra' });
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Not a speed target (those live in bench/): expanding it would take minutes and gigabytes;
+    // refusing takes well under a second, so a loaded machine still passes.
+    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.ok ? [] : result.problems.map(formatProblem)).toEqual([
       'bomb.yaml:15:45: invalid YAML: the aliases expand this file to more than 1,000,000 values (an alias bomb?); repeat fewer nodes through anchors',
     ]);
