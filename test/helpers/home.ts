@@ -15,7 +15,9 @@ export function tempHome(): { dir: string; env: Record<string, string>; cleanup:
       DBUS_SESSION_BUS_ADDRESS: process.env.DBUS_SESSION_BUS_ADDRESS ?? '',
     },
     cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
+      // A process the test started (the scripted browser logging its last page) may still be
+      // writing here: retry while a folder fills up under rmSync (ENOTEMPTY).
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }
