@@ -13,7 +13,7 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.exit(0);
 }
 
-// undici parses HTTP with llhttp compiled to WebAssembly; V8 then re-compiles it with its
+// undici (used behind a proxy) parses HTTP with llhttp compiled to WebAssembly; V8 then re-compiles it with its
 // optimising tier on a background thread and the process waits for that before it exits
 // (~100 ms after the output, and ~30 MiB). A command is too short-lived to gain from it: keep
 // the baseline compiler only. Only in the CLI (a long-lived server keeps V8's defaults), and
