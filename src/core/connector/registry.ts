@@ -114,7 +114,8 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
     }
   }
   await cache.save();
-  const connectors = [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+  // By code point: names are lowercase ASCII, and localeCompare would load ICU (~8 ms).
+  const connectors = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return new Registry(connectors, invalid);
 }
 
