@@ -13,10 +13,10 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.exit(0);
 }
 
-// undici (used behind a proxy) parses HTTP with llhttp compiled to WebAssembly; V8 then re-compiles it with its
-// optimising tier on a background thread and the process waits for that before it exits
-// (~100 ms after the output, and ~30 MiB). A command is too short-lived to gain from it: keep
-// the baseline compiler only. Only in the CLI (a long-lived server keeps V8's defaults), and
+// undici (used behind a proxy) parses HTTP with llhttp compiled to WebAssembly; V8 then
+// re-compiles it with its optimising tier on a background thread and the process waits for
+// that before it exits (~100 ms after the output, and ~30 MiB). A command is too short-lived to
+// gain from it: keep the baseline compiler only. Only in the CLI (a long-lived server keeps V8's defaults), and
 // before undici loads. Node 20-24 know the flag; V8 only prints a warning for an unknown flag,
 // so it is set only where it is known to exist.
 const nodeMajor = Number(process.versions.node.split('.')[0]);
