@@ -1,8 +1,19 @@
-// `connectr call` against a local emulator vs curl to the same URL, in the same run; plus the
-// start-up ratio of the foundation issue. The emulator runs in its own process so the timed
-// commands (run synchronously here) never wait on this one.
+// `connectr call` against a local emulator, as a ratio to `node -e 0` measured in the same run,
+// on a warm home and on an empty one (CI, containers, every upgrade), with its peak RSS; curl to
+// the same URL for comparison. Targets in lib.mjs (issue #8). The emulator runs in its own
+// process so the timed commands (run synchronously here) never wait on this one.
 import { spawn, spawnSync } from 'node:child_process';
-import { BIN, report, startupFigures, timeCommands, withTempHome } from './lib.mjs';
+import {
+  BIN,
+  TARGETS,
+  emptyHomes,
+  peakRssMiB,
+  report,
+  reportRss,
+  startupFigures,
+  timeCommands,
+  withTempHome,
+} from './lib.mjs';
 
 const SERVER = `
 const http = require('node:http');
@@ -20,24 +31,47 @@ const port = await new Promise((resolve) =>
   server.stdout.once('data', (d) => resolve(Number(String(d).trim()))),
 );
 try {
-  if (spawnSync('curl', ['--version'], { stdio: 'ignore' }).status !== 0) {
-    console.log('call: curl not found; skipped');
-  } else {
-    withTempHome((env) => {
-      const url = `http://127.0.0.1:${port}`;
-      const callEnv = { ...env, CONNECTR_GMAIL_API_BASE_URL: url, CONNECTR_GMAIL_TOKEN: 'bench-token' };
-      const [curl, call] = timeCommands(
+  withTempHome((env) => {
+    const url = `http://127.0.0.1:${port}`;
+    const callEnv = { ...env, CONNECTR_GMAIL_API_BASE_URL: url, CONNECTR_GMAIL_TOKEN: 'bench-token' };
+    const empty = emptyHomes(callEnv);
+    try {
+      const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
+      const node = process.execPath;
+      const callArgs = [BIN, 'call', 'gmail', 'get_profile'];
+      const [baseline, warm, cold, curl] = timeCommands(
         [
-          ['curl', ['-sf', '-H', 'Authorization: Bearer bench-token', `${url}/gmail/v1/users/me/profile`]],
-          [process.execPath, [BIN, 'call', 'gmail', 'get_profile'], callEnv],
+          [node, ['-e', '0']],
+          [node, callArgs, callEnv],
+          [node, callArgs, empty.next],
+          ...(hasCurl
+            ? [
+                [
+                  'curl',
+                  ['-sf', '-H', 'Authorization: Bearer bench-token', `${url}/gmail/v1/users/me/profile`],
+                ],
+              ]
+            : []),
         ],
         { env },
       );
-      report('call', 'connectr call gmail get_profile', call, 'curl', curl);
-      // Alone, this script also gives the start-up figures; `npm run bench` has startup.mjs for them.
-      if (!process.env.CONNECTR_BENCH_SUITE) startupFigures(env);
-    });
-  }
+      report('call', 'connectr call gmail get_profile', warm, 'node -e 0', baseline, TARGETS.callWarm);
+      report('call', 'the same call, empty home', cold, 'node -e 0', baseline, TARGETS.callEmptyHome);
+      if (hasCurl) report('call', 'connectr call gmail get_profile', warm, 'curl', curl);
+      else console.log('call: curl not found; the comparison with curl is skipped');
+      reportRss('call', 'peak RSS of the call', peakRssMiB(node, callArgs, callEnv), TARGETS.callPeakRssMiB);
+      reportRss(
+        'call',
+        'peak RSS of the call, empty home',
+        peakRssMiB(node, callArgs, empty.next),
+        TARGETS.callPeakRssMiB,
+      );
+    } finally {
+      empty.cleanup();
+    }
+    // Alone, this script also gives the start-up figures; `npm run bench` has startup.mjs for them.
+    if (!process.env.CONNECTR_BENCH_SUITE) startupFigures(env);
+  });
 } finally {
   server.kill();
 }

@@ -1,45 +1,91 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const BIN = join(ROOT, 'bin', 'connectr.js');
 
+/** The targets of issue #8: ratios to `node -e 0` measured in the same run, and peak RSS. */
+export const TARGETS = {
+  version: 1.2,
+  connectorsList: 1.4,
+  callWarm: 1.6,
+  callEmptyHome: 1.8,
+  callPeakRssMiB: 55,
+};
+
 /**
  * Median wall time in ms of each command, run in turns (a, b, c, a, b, c...) after warm-up
- * rounds, so that a slow moment of the machine weighs on all of them alike.
+ * rounds, so that a slow moment of the machine weighs on all of them alike. A command's
+ * environment may be a function: it is called before each run, outside the timed part (a fresh
+ * empty home per run, say).
  */
 export function timeCommands(commands, { runs = 21, warmup = 3, env = process.env } = {}) {
   const samples = commands.map(() => []);
   for (let round = 0; round < warmup + runs; round++) {
     commands.forEach(([command, args, commandEnv], i) => {
+      const runEnv = typeof commandEnv === 'function' ? commandEnv() : (commandEnv ?? env);
       const start = process.hrtime.bigint();
-      const r = spawnSync(command, args, { env: commandEnv ?? env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const r = spawnSync(command, args, { env: runEnv, stdio: ['ignore', 'ignore', 'pipe'] });
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
       if (round >= warmup) samples[i].push(ms);
     });
   }
-  return samples.map((list) => {
-    list.sort((a, b) => a - b);
-    return list[Math.floor(list.length / 2)];
-  });
+  return samples.map(median);
+}
+
+function median(list) {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function verdict(ok, target, unit) {
+  return target === undefined ? '' : ` (target <= ${target}${unit}: ${ok ? 'ok' : 'MISSED'})`;
 }
 
 /** One figure: `name: what X ms vs baseline Y ms = Rx`, with the target when there is one. */
 export function report(name, what, ms, baselineName, baselineMs, target) {
   const ratio = ms / baselineMs;
-  const verdict =
-    target === undefined
-      ? ''
-      : ratio <= target
-        ? ` (target <= ${target}x: ok)`
-        : ` (target <= ${target}x: MISSED)`;
   console.log(
-    `${name}: ${what} ${ms.toFixed(0)} ms vs ${baselineName} ${baselineMs.toFixed(0)} ms = ${ratio.toFixed(2)}x${verdict}`,
+    `${name}: ${what} ${ms.toFixed(0)} ms vs ${baselineName} ${baselineMs.toFixed(0)} ms = ${ratio.toFixed(2)}x${verdict(ratio <= target, target, 'x')}`,
   );
   return ratio;
+}
+
+/**
+ * Median peak resident set size in MiB of a command over a few runs, from the kernel's own
+ * high-water mark as GNU time reports it; undefined where /usr/bin/time is missing.
+ */
+export function peakRssMiB(command, args, env, runs = 5) {
+  const dir = mkdtempSync(join(tmpdir(), 'connectr-bench-rss-'));
+  const out = join(dir, 'rss');
+  try {
+    const peaks = [];
+    for (let i = 0; i < runs; i++) {
+      const runEnv = typeof env === 'function' ? env() : env;
+      const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, command, ...args], {
+        env: runEnv,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      if (r.error) return undefined;
+      if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
+      peaks.push(Number(readFileSync(out, 'utf8').trim().split('\n').pop()) / 1024);
+    }
+    return median(peaks);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** One memory figure: `name: what X MiB`, with its target. */
+export function reportRss(name, what, mib, target) {
+  if (mib === undefined) {
+    console.log(`${name}: ${what}: /usr/bin/time not found; skipped`);
+    return;
+  }
+  console.log(`${name}: ${what} ${mib.toFixed(0)} MiB${verdict(mib <= target, target, ' MiB')}`);
 }
 
 /** A throw-away CONNECTR_HOME so benchmarks never touch the user's files. */
@@ -52,7 +98,20 @@ export function withTempHome(fn) {
   }
 }
 
-/** The start-up figures of issue #2: `--version` (target 1.5x) and `connectors list`, vs `node -e 0`. */
+/**
+ * A source of fresh, empty homes (one per run, as CI, a container or the first run after an
+ * upgrade sees it), all removed by `cleanup`.
+ */
+export function emptyHomes(env) {
+  const parent = mkdtempSync(join(tmpdir(), 'connectr-bench-empty-'));
+  let n = 0;
+  return {
+    next: () => ({ ...env, CONNECTR_HOME: join(parent, String(n++)) }),
+    cleanup: () => rmSync(parent, { recursive: true, force: true }),
+  };
+}
+
+/** The start-up figures: `--version` and `connectors list`, vs `node -e 0`. */
 export function startupFigures(env) {
   const node = process.execPath;
   const [baseline, version, list] = timeCommands(
@@ -63,6 +122,6 @@ export function startupFigures(env) {
     ],
     { env },
   );
-  report('startup', 'connectr --version', version, 'node -e 0', baseline, 1.5);
-  report('startup', 'connectr connectors list', list, 'node -e 0', baseline);
+  report('startup', 'connectr --version', version, 'node -e 0', baseline, TARGETS.version);
+  report('startup', 'connectr connectors list', list, 'node -e 0', baseline, TARGETS.connectorsList);
 }

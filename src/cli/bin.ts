@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 
 const argv = process.argv.slice(2);
 // `connectr --version` is what scripts and package managers run most: answer it before loading
@@ -10,6 +11,21 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   };
   process.stdout.write(`${pkg.version}\n`);
   process.exit(0);
+}
+
+// undici (used behind a proxy) parses HTTP with llhttp compiled to WebAssembly; V8 then
+// re-compiles it with its optimising tier on a background thread and the process waits for
+// that before it exits (~100 ms after the output, and ~30 MiB). A command is too short-lived to
+// gain from it: keep the baseline compiler only. Only in the CLI (a long-lived server keeps V8's defaults), and
+// before undici loads. Node 20-24 know the flag; V8 only prints a warning for an unknown flag,
+// so it is set only where it is known to exist.
+const nodeMajor = Number(process.versions.node.split('.')[0]);
+if (nodeMajor >= 20 && nodeMajor <= 24) {
+  try {
+    setFlagsFromString('--liftoff-only');
+  } catch {
+    // Never worth failing a command over.
+  }
 }
 
 const { ConnectrError } = await import('../core/errors.js');

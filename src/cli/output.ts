@@ -1,5 +1,3 @@
-import { Chalk } from 'chalk';
-import type { ChalkInstance } from 'chalk';
 import { escapeJson, escapeLine, escapeStyled, indentLines } from './escape.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
@@ -12,7 +10,7 @@ import { write } from './io.js';
 export interface Output {
   readonly io: IO;
   readonly json: boolean;
-  readonly style: ChalkInstance;
+  readonly style: Style;
   /** A JSON value: indented on a terminal, one line when piped. */
   printJson(value: unknown): void;
   line(text?: string): void;
@@ -21,7 +19,7 @@ export interface Output {
 }
 
 export function createOutput(io: IO, forceJson: boolean): Output {
-  const style = new Chalk({ level: io.color ? 1 : 0 });
+  const style = createStyle(io.color);
   return {
     io,
     json: forceJson || !io.stdoutIsTTY,
@@ -42,6 +40,39 @@ export function createOutput(io: IO, forceJson: boolean): Output {
   };
 }
 
+/** The few terminal styles connectr uses (16-colour SGR codes), or none without colour. */
+export interface Style {
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+/**
+ * A tiny styler in place of chalk, whose loading cost a measurable share of start-up (issue
+ * #8). As chalk does, a style closed inside the text is opened again after it, so nested
+ * styles survive; an empty text stays empty.
+ */
+export function createStyle(color: boolean): Style {
+  const sgr =
+    (open: number, close: number) =>
+    (text: string): string => {
+      if (!color || text === '') return text;
+      const closing = `\u001b[${close}m`;
+      return `\u001b[${open}m${text.replaceAll(closing, `${closing}\u001b[${open}m`)}${closing}`;
+    };
+  return {
+    bold: sgr(1, 22),
+    dim: sgr(2, 22),
+    red: sgr(31, 39),
+    green: sgr(32, 39),
+    yellow: sgr(33, 39),
+    cyan: sgr(36, 39),
+  };
+}
+
 export interface Column<T> {
   readonly header: string;
   readonly value: (row: T) => string;
@@ -54,7 +85,7 @@ export function table<T>(
   rows: readonly T[],
   columns: readonly Column<T>[],
   width: number,
-  style: ChalkInstance,
+  style: Style,
 ): string {
   const cells = rows.map((row) => columns.map((c) => escapeLine(c.value(row))));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => (r[i] ?? '').length)));

@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 
 /**
  * Tests that run the real `connectr` binary need dist/ to match the sources under test, so the
- * suite compiles once before it starts (a few seconds) instead of trusting a stale build.
+ * suite builds once before it starts (a few seconds) instead of trusting a stale build.
  */
 export default function setup(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });
+  // The rest of `npm run build`: the built-in connectors validated into dist/connectors.json.
+  execFileSync(process.execPath, ['scripts/prebuild-connectors.mjs'], { stdio: 'inherit' });
 }

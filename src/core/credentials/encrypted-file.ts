@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { z } from 'zod';
 import { ConnectrError } from '../errors.js';
 import { JsonDb } from '../fs/json-db.js';
+import type { FileShape } from '../fs/json-db.js';
 import { entryKey } from './secret-store.js';
 import type { SecretStore } from './secret-store.js';
 
@@ -31,22 +31,24 @@ interface VaultFile {
   entries: Record<string, Sealed>;
 }
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
-const SealedSchema = z.object({ iv: base64, tag: base64, data: base64 });
-const VaultFileSchema = z.object({
-  version: z.literal(1),
-  kdf: z
-    .object({
-      algorithm: z.literal('scrypt'),
-      N: z.number().int(),
-      r: z.number().int(),
-      p: z.number().int(),
-      salt: base64,
-    })
-    .optional(),
-  check: SealedSchema.optional(),
-  entries: z.record(z.string(), SealedSchema),
-});
+const vaultFileSchema: FileShape['schema'] = (z) => {
+  const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'expected base64');
+  const SealedSchema = z.object({ iv: base64, tag: base64, data: base64 });
+  return z.object({
+    version: z.literal(1),
+    kdf: z
+      .object({
+        algorithm: z.literal('scrypt'),
+        N: z.number().int(),
+        r: z.number().int(),
+        p: z.number().int(),
+        salt: base64,
+      })
+      .optional(),
+    check: SealedSchema.optional(),
+    entries: z.record(z.string(), SealedSchema),
+  });
+};
 
 /** New vaults: scrypt with N = 2^17, r = 8, p = 1 (OWASP's minimum; about 128 MiB). */
 const KDF: KdfParams = { N: 2 ** 17, r: 8, p: 1 };
@@ -74,7 +76,7 @@ export class EncryptedFileStore implements SecretStore {
   ) {
     this.location = `encrypted file ${path}`;
     this.db = new JsonDb<VaultFile>(path, locksDir, () => ({ version: 1, entries: {} }), {
-      schema: VaultFileSchema,
+      schema: vaultFileSchema,
       what: "connectr's encrypted vault",
     });
   }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { z } from 'zod';
 import { JsonDb } from '../fs/json-db.js';
+import type { FileShape } from '../fs/json-db.js';
 import type { ConnectrPaths } from '../paths.js';
 import type { StoreKind } from './secret-store.js';
 
@@ -58,44 +58,46 @@ export interface MetadataFile {
 
 export const DEFAULT_ACCOUNT = 'default';
 
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date and time');
-
 /** What accounts.json must look like when read; unknown fields are allowed and kept. */
-const AccountRecordSchema = z.object({
-  connector: z.string().min(1),
-  account: z.string().min(1),
-  auth_type: z.enum(['oauth2', 'api_key', 'basic']),
-  grant: z.enum(['authorization_code', 'device_code', 'client_credentials']).optional(),
-  identity: z.string().optional(),
-  scopes: z.array(z.string()),
-  expires_at: isoTime.optional(),
-  store: z.enum(['keychain', 'encrypted-file', 'plaintext-file']),
-  client_id: z.string().optional(),
-  created_at: isoTime,
-  last_used_at: isoTime.optional(),
-  last_refreshed_at: isoTime.optional(),
-  binding: z
-    .object({
-      hosts: z.array(z.string()),
-      token_url: z.string().optional(),
-      revocation_url: z.string().optional(),
-    })
-    .optional(),
-});
+const metadataFileSchema: FileShape['schema'] = (z) => {
+  const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO date and time');
 
-const MetadataFileSchema = z.object({
-  version: z.literal(1),
-  accounts: z.array(AccountRecordSchema),
-  defaults: z.record(z.string(), z.string()),
-  apps: z.record(
-    z.string(),
-    z.object({
-      client_id: z.string(),
-      secret_store: z.enum(['keychain', 'encrypted-file', 'plaintext-file']).optional(),
-      saved_at: isoTime,
-    }),
-  ),
-});
+  const AccountRecordSchema = z.object({
+    connector: z.string().min(1),
+    account: z.string().min(1),
+    auth_type: z.enum(['oauth2', 'api_key', 'basic']),
+    grant: z.enum(['authorization_code', 'device_code', 'client_credentials']).optional(),
+    identity: z.string().optional(),
+    scopes: z.array(z.string()),
+    expires_at: isoTime.optional(),
+    store: z.enum(['keychain', 'encrypted-file', 'plaintext-file']),
+    client_id: z.string().optional(),
+    created_at: isoTime,
+    last_used_at: isoTime.optional(),
+    last_refreshed_at: isoTime.optional(),
+    binding: z
+      .object({
+        hosts: z.array(z.string()),
+        token_url: z.string().optional(),
+        revocation_url: z.string().optional(),
+      })
+      .optional(),
+  });
+
+  return z.object({
+    version: z.literal(1),
+    accounts: z.array(AccountRecordSchema),
+    defaults: z.record(z.string(), z.string()),
+    apps: z.record(
+      z.string(),
+      z.object({
+        client_id: z.string(),
+        secret_store: z.enum(['keychain', 'encrypted-file', 'plaintext-file']).optional(),
+        saved_at: isoTime,
+      }),
+    ),
+  });
+};
 
 export class MetadataStore {
   readonly db: JsonDb<MetadataFile>;
@@ -110,7 +112,7 @@ export class MetadataStore {
         defaults: {},
         apps: {},
       }),
-      { schema: MetadataFileSchema, what: "connectr's account list (accounts.json)" },
+      { schema: metadataFileSchema, what: "connectr's account list (accounts.json)" },
     );
   }
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { JsonDb } from '../fs/json-db.js';
 import { entryKey } from './secret-store.js';
 import type { SecretStore } from './secret-store.js';
@@ -23,7 +22,7 @@ export class PlaintextFileStore implements SecretStore {
   ) {
     this.location = `plaintext file ${path}`;
     this.db = new JsonDb<PlainFile>(path, locksDir, () => ({ version: 1, entries: {} }), {
-      schema: z.object({ version: z.literal(1), entries: z.record(z.string(), z.string()) }),
+      schema: (z) => z.object({ version: z.literal(1), entries: z.record(z.string(), z.string()) }),
       what: "connectr's plaintext secret file",
     });
   }

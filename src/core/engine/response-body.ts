@@ -146,6 +146,8 @@ export function isTimeout(error: unknown): boolean {
   return (
     code === 'UND_ERR_HEADERS_TIMEOUT' ||
     code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'CONNECTR_HEADERS_TIMEOUT' ||
+    code === 'CONNECTR_BODY_TIMEOUT' ||
     code === 'CONNECTR_ATTEMPT_TIMEOUT'
   );
 }

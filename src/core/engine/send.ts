@@ -1,5 +1,4 @@
 import { Readable, Transform } from 'node:stream';
-import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { applyCredential } from './credential.js';
 import type { Credential } from './credential.js';
@@ -9,7 +8,8 @@ import type { Connector } from '../connector/model.js';
 import type { HttpMethod } from '../connector/schema.js';
 import { ConnectrError, isConnectrError } from '../errors.js';
 import { describeNetworkError } from '../http/request.js';
-import { proxyDispatcher } from '../http/proxy.js';
+import { dumpBody, sendRequest } from '../http/client.js';
+import type { ClientResponse } from '../http/client.js';
 import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import { openBody, replayable } from './body.js';
@@ -156,7 +156,6 @@ async function followRedirects(
   let method: HttpMethod = req.method;
   let url = new URL(req.url);
   let body = req.body;
-  const dispatcher = deps.dispatcher ?? proxyDispatcher(deps.env);
   const visited = new Set<string>();
   for (let hop = 0; ; hop++) {
     const where = `${method} ${url.href}`;
@@ -184,8 +183,8 @@ async function followRedirects(
     const payload = await openBody(body, deps.stdin);
     if (payload.length !== undefined && body.kind !== 'none')
       headers['content-length'] = String(payload.length);
-    // undici's headersTimeout starts only once a connection is open: this limit also covers
-    // connecting, and a proxy that accepts a connection and never answers. Like undici's, it
+    // The client's headers time limit starts only once the request is sent: this one also covers
+    // connecting, and a proxy that accepts a connection and never answers. Like the client's, it
     // starts again whenever upload bytes leave, so a slow upload is not cut off.
     const waiting = new AbortController();
     const timer = setTimeout(() => {
@@ -199,15 +198,16 @@ async function followRedirects(
       });
     }
     const signal = deps.signal ? AbortSignal.any([deps.signal, waiting.signal]) : waiting.signal;
-    let response: Dispatcher.ResponseData;
+    let response: ClientResponse;
     try {
-      const pending = request(target, {
+      const pending = sendRequest(target, {
         method,
         headers,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-        ...(data !== undefined ? { body: data } : {}),
-        ...(dispatcher ? { dispatcher } : {}),
+        headersTimeoutMs: options.timeoutMs,
+        bodyTimeoutMs: options.timeoutMs,
+        body: data,
+        dispatcher: deps.dispatcher,
+        env: deps.env,
         signal,
       });
       response = await untilAborted(pending, signal);
@@ -230,7 +230,7 @@ async function followRedirects(
         url: target,
       };
     }
-    await response.body.dump();
+    await dumpBody(response.body);
     url = new URL(location, target);
     if (
       response.statusCode === 303 ||
@@ -248,14 +248,11 @@ async function followRedirects(
 }
 
 /**
- * undici honours an abort only once the request has a connection: a request still waiting
+ * undici (behind a proxy) honours an abort only once the request has a connection: a request still waiting
  * for one (a proxy that never answers CONNECT) would wait for ever. This gives up at once; the
  * abandoned request is released if it ever gets an answer.
  */
-function untilAborted(
-  pending: Promise<Dispatcher.ResponseData>,
-  signal: AbortSignal,
-): Promise<Dispatcher.ResponseData> {
+function untilAborted(pending: Promise<ClientResponse>, signal: AbortSignal): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));

@@ -10,14 +10,20 @@ import { withLock } from './lock.js';
  * cross-process lock, so concurrent commands never lose each other's updates.
  */
 
-/** What a file must look like to be read: its zod schema and, for messages, what it is. */
+/**
+ * What a file must look like to be read: its zod schema and, for messages, what it is. The
+ * schema is built from zod when a file is first read: loading zod costs a `connectr call` with
+ * a token from the environment ~90 ms it otherwise never needs (issue #8).
+ */
 export interface FileShape {
-  readonly schema: z.ZodType;
+  readonly schema: (zod: typeof z) => z.ZodType;
   /** e.g. "connectr's account list", for "X is not <what>". */
   readonly what: string;
 }
 
 class PrivateJsonFile<T> implements Adapter<T> {
+  private schema: z.ZodType | undefined;
+
   constructor(
     private readonly path: string,
     private readonly shape: FileShape,
@@ -35,7 +41,11 @@ class PrivateJsonFile<T> implements Adapter<T> {
       });
     }
     // A file of the wrong shape is refused, never rewritten: reading fails, so no update runs.
-    const checked = this.shape.schema.safeParse(data);
+    if (!this.schema) {
+      const { z: zod } = await import('zod');
+      this.schema = this.shape.schema(zod);
+    }
+    const checked = this.schema.safeParse(data);
     if (!checked.success) {
       throw new ConnectrError('invalid_input', `${this.path} is not ${this.shape.what}`, {
         details: checked.error.issues.slice(0, 5).map((issue) => {

@@ -1,12 +1,11 @@
-import { request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { ConnectrError, isConnectrError, messageOf } from '../errors.js';
 import type { Env } from '../paths.js';
 import { USER_AGENT } from '../version.js';
-import { proxyDispatcher } from './proxy.js';
+import { sendRequest } from './client.js';
 
 /**
- * Small HTTP exchanges (token endpoint, revocation, identity) through undici. Failures to reach
+ * Small HTTP exchanges (token endpoint, revocation, identity) through the HTTP client. Failures to reach
  * the server become `unavailable` errors that name the host; what the server answered is left
  * to the caller to judge.
  */
@@ -33,16 +32,16 @@ export async function httpExchange(
   init: { headers?: Record<string, string>; body?: string } & HttpOptions,
 ): Promise<HttpResult> {
   const timeout = init.timeoutMs ?? 30_000;
-  const dispatcher = init.dispatcher ?? proxyDispatcher(init.env ?? {});
   try {
-    const response = await request(url, {
+    const response = await sendRequest(new URL(url), {
       method,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
+      headersTimeoutMs: timeout,
+      bodyTimeoutMs: timeout,
       headers: { 'user-agent': USER_AGENT, ...init.headers },
-      ...(init.body !== undefined ? { body: init.body } : {}),
-      ...(dispatcher ? { dispatcher } : {}),
-      ...(init.signal ? { signal: init.signal } : {}),
+      body: init.body,
+      dispatcher: init.dispatcher,
+      env: init.env,
+      signal: init.signal,
     });
     const text = await boundedText(response.body, url);
     return { status: response.statusCode, headers: response.headers, text, json: parseJson(text) };
@@ -117,6 +116,8 @@ export function describeNetworkError(error: unknown): string {
     UND_ERR_BODY_TIMEOUT: 'the response stalled',
     UND_ERR_SOCKET: 'the connection was closed',
     UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+    CONNECTR_HEADERS_TIMEOUT: 'no response in time',
+    CONNECTR_BODY_TIMEOUT: 'the response stalled',
     CONNECTR_PROXY_CLOSED: 'the proxy closed the connection',
     CONNECTR_ATTEMPT_TIMEOUT: 'no response in time',
   };

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EncryptedFileStore } from '../../../src/core/credentials/encrypted-file.js';
 import { JsonDb } from '../../../src/core/fs/json-db.js';
 import { parseDuration } from '../../../src/core/duration.js';
@@ -48,7 +48,10 @@ describe('encrypted file store', () => {
 });
 
 describe('JSON databases', () => {
-  const shape = { schema: z.object({ items: z.array(z.number()) }), what: 'a list of numbers' };
+  const shape = {
+    schema: (zod: typeof z) => zod.object({ items: zod.array(zod.number()) }),
+    what: 'a list of numbers',
+  };
   it('lose no update when many are made at once', async () => {
     const home = tempHome();
     try {

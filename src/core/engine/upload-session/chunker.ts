@@ -19,7 +19,11 @@ export function openSource(source: RawBody, stdin: Readable): AsyncIterable<Buff
 
 /**
  * Fixed-size chunks of a stream (the last one shorter), each marked first/last by looking one
- * chunk ahead. Bytes are copied once into a chunk-sized buffer; at most two chunks are held.
+ * chunk ahead. Bytes are copied once into a chunk-sized buffer; two buffers are used in turn
+ * (the one being filled, the one held back to look ahead), never a fresh one per chunk: a new
+ * buffer each time left the garbage collector behind, and an upload session's memory grew with
+ * the chunks. So a chunk is valid only until the consumer asks for the next one: it must be
+ * sent (or copied) by then.
  */
 export async function* chunksOf(
   input: AsyncIterable<Buffer> | Iterable<Buffer>,
@@ -27,7 +31,7 @@ export async function* chunksOf(
 ): AsyncGenerator<{ chunk: Buffer; first: boolean; last: boolean }> {
   let pending: Buffer | undefined;
   let first = true;
-  let current = Buffer.allocUnsafe(size);
+  let current: Buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const data of input) {
     let offset = 0;
@@ -41,8 +45,10 @@ export async function* chunksOf(
           yield { chunk: pending, first, last: false };
           first = false;
         }
+        // The chunk just yielded has been sent: its buffer is filled next.
+        const free = pending ?? Buffer.allocUnsafe(size);
         pending = current;
-        current = Buffer.allocUnsafe(size);
+        current = free;
         filled = 0;
       }
     }

@@ -1,0 +1,60 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Connector, ConnectorSource } from './model.js';
+
+/**
+ * The built-in connectors, validated by `npm run build` (scripts/prebuild-connectors.mjs) into
+ * dist/connectors.json, so that a command on an empty home (CI, a container, the first run
+ * after an upgrade) loads neither the YAML parser nor the schema (issue #8). An entry is used
+ * only while the YAML file still has the content it was built from (its SHA-256); otherwise,
+ * or when the JSON is missing or damaged, the loader validates the file as for any other.
+ */
+
+export const PREBUILT_FILE = fileURLToPath(new URL('../../connectors.json', import.meta.url));
+
+export interface PrebuiltEntry {
+  /** The file's name in connectors/. */
+  readonly file: string;
+  readonly sha256: string;
+  readonly connector: Omit<Connector, 'source'>;
+}
+
+export interface PrebuiltFile {
+  readonly version: 1;
+  readonly entries: readonly PrebuiltEntry[];
+}
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export class PrebuiltConnectors {
+  private constructor(private readonly entries: ReadonlyMap<string, PrebuiltEntry>) {}
+
+  static async open(path: string = PREBUILT_FILE): Promise<PrebuiltConnectors> {
+    try {
+      const data = JSON.parse(await readFile(path, 'utf8')) as Partial<PrebuiltFile>;
+      // Entries that are not a list throw here, and count as a damaged file.
+      if (data.version === 1 && data.entries)
+        return new PrebuiltConnectors(new Map(data.entries.map((e) => [e.file, e])));
+    } catch {
+      // Missing or damaged: every built-in file is validated instead.
+    }
+    return new PrebuiltConnectors(new Map());
+  }
+
+  /** The connector built from this file, when the file has not changed since. */
+  async lookup(source: ConnectorSource): Promise<Connector | undefined> {
+    const entry = this.entries.get(basename(source.file));
+    if (!entry) return undefined;
+    let text: string;
+    try {
+      text = await readFile(source.file, 'utf8');
+    } catch {
+      return undefined;
+    }
+    return sha256(text) === entry.sha256 ? { ...entry.connector, source } : undefined;
+  }
+}

@@ -1,0 +1,142 @@
+import { request as httpRequest } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { Env } from '../paths.js';
+
+/**
+ * connectr's one HTTP client: what the engine and the OAuth exchanges send goes through here.
+ * A direct request uses node:http(s), which Node has already loaded; undici (the HTTP client
+ * the server pools with) is loaded only behind a proxy, or when a caller passes a dispatcher.
+ * Loading undici and compiling its WebAssembly parser was most of a `connectr call`'s
+ * start-up (issue #8).
+ */
+export interface ClientRequest {
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string | Buffer | Readable | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Longest wait for the response's headers once the request is sent, in ms. */
+  readonly headersTimeoutMs: number;
+  /** Longest pause while the response's body arrives, in ms. */
+  readonly bodyTimeoutMs: number;
+  /** An undici dispatcher (tests, the server); else a proxy from `env`, else none. */
+  readonly dispatcher?: Dispatcher | undefined;
+  /** For HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
+  readonly env?: Env | undefined;
+}
+
+export interface ClientResponse {
+  readonly statusCode: number;
+  /** Lower-case names; a header sent more than once is an array, as undici gives them. */
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Readable;
+}
+
+/** No response headers within the time limit. */
+export class HeadersTimeout extends Error {
+  readonly code = 'CONNECTR_HEADERS_TIMEOUT';
+  constructor() {
+    super('no response in time');
+    this.name = 'HeadersTimeout';
+  }
+}
+
+/** The response body paused for longer than the time limit. */
+export class BodyTimeout extends Error {
+  readonly code = 'CONNECTR_BODY_TIMEOUT';
+  constructor() {
+    super('the response stalled');
+    this.name = 'BodyTimeout';
+  }
+}
+
+export function hasProxy(env: Env | undefined): boolean {
+  if (!env) return false;
+  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
+}
+
+export async function sendRequest(url: URL, init: ClientRequest): Promise<ClientResponse> {
+  let dispatcher = init.dispatcher;
+  if (!dispatcher && hasProxy(init.env)) {
+    const { proxyDispatcher } = await import('./proxy.js');
+    dispatcher = proxyDispatcher(init.env ?? {});
+  }
+  return dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init);
+}
+
+async function throughUndici(url: URL, init: ClientRequest, dispatcher: Dispatcher): Promise<ClientResponse> {
+  const { request } = await import('undici');
+  const response = await request(url, {
+    method: init.method,
+    headers: init.headers,
+    headersTimeout: init.headersTimeoutMs,
+    bodyTimeout: init.bodyTimeoutMs,
+    ...(init.body !== undefined ? { body: init.body } : {}),
+    ...(init.signal ? { signal: init.signal } : {}),
+    dispatcher,
+  });
+  return { statusCode: response.statusCode, headers: response.headers, body: response.body };
+}
+
+function throughNode(url: URL, init: ClientRequest): Promise<ClientResponse> {
+  return new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const headers: OutgoingHttpHeaders = { ...init.headers };
+    const req = send(url, { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) });
+    let headersTimer: NodeJS.Timeout | undefined;
+    const startHeadersTimer = (): void => {
+      headersTimer ??= setTimeout(() => req.destroy(new HeadersTimeout()), init.headersTimeoutMs);
+    };
+    req.once('error', (error) => {
+      clearTimeout(headersTimer);
+      reject(error);
+    });
+    req.once('response', (res: IncomingMessage) => {
+      clearTimeout(headersTimer);
+      res.setTimeout(init.bodyTimeoutMs, () => res.destroy(new BodyTimeout()));
+      resolve({ statusCode: res.statusCode ?? 0, headers: headersOf(res.rawHeaders), body: res });
+    });
+    const body = init.body;
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+      startHeadersTimer();
+      req.end(body);
+    } else {
+      // A streamed upload may take long: the limit starts once it has all left.
+      req.once('finish', startHeadersTimer);
+      body.once('error', (error) => req.destroy(error));
+      body.pipe(req);
+    }
+  });
+}
+
+function headersOf(raw: string[]): Record<string, string | string[] | undefined> {
+  // A Map, then own properties: a header named __proto__ stays a header.
+  const headers = new Map<string, string | string[]>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = (raw[i] ?? '').toLowerCase();
+    const value = raw[i + 1] ?? '';
+    const seen = headers.get(name);
+    if (seen === undefined) headers.set(name, value);
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers.set(name, [seen, value]);
+  }
+  return Object.fromEntries(headers);
+}
+
+/** Reads and discards the rest of a body (to reuse the connection, or give up on it). */
+export function dumpBody(body: Readable): Promise<void> {
+  return new Promise((resolve) => {
+    if (body.readableEnded || body.destroyed) {
+      resolve();
+      return;
+    }
+    body.once('end', resolve);
+    body.once('close', resolve);
+    body.once('error', () => {
+      resolve();
+    });
+    body.resume();
+  });
+}
