@@ -1,22 +1,19 @@
 import type { Dispatcher } from 'undici';
 import { ConnectrError, isConnectrError, messageOf } from '../errors.js';
-import type { Env } from '../paths.js';
 import { USER_AGENT } from '../version.js';
 import { sendRequest } from './client.js';
+import type { ClientRequest } from './client.js';
 
 /**
  * Small HTTP exchanges (token endpoint, revocation, identity) through the HTTP client. Failures to reach
  * the server become `unavailable` errors that name the host; what the server answered is left
  * to the caller to judge.
  */
-export interface HttpOptions {
-  readonly dispatcher?: Dispatcher | undefined;
-  /** For the proxy variables, when no dispatcher is given. */
-  readonly env?: Env | undefined;
-  readonly signal?: AbortSignal | undefined;
+/** The client's own options (dispatcher, proxy variables, signal), and one time limit for both waits. */
+export type HttpOptions = Pick<ClientRequest, 'dispatcher' | 'env' | 'signal'> & {
   /** Per-request time limit in ms (default 30 s). */
   readonly timeoutMs?: number | undefined;
-}
+};
 
 export interface HttpResult {
   readonly status: number;
