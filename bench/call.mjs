@@ -13,6 +13,7 @@ import {
   startupFigures,
   timeCommands,
   withTempHome,
+  withoutExtraCerts,
 } from './lib.mjs';
 
 const SERVER = `
@@ -57,6 +58,17 @@ try {
       );
       report('call', 'connectr call gmail get_profile', warm, 'node -e 0', baseline, TARGETS.callWarm);
       report('call', 'the same call, empty home', cold, 'node -e 0', baseline, TARGETS.callEmptyHome);
+      const bare = withoutExtraCerts(callEnv);
+      if (bare) {
+        const [bareBaseline, bareWarm] = timeCommands(
+          [
+            [node, ['-e', '0'], bare],
+            [node, callArgs, bare],
+          ],
+          { env: bare },
+        );
+        report('call', 'the same call without NODE_EXTRA_CA_CERTS', bareWarm, 'node -e 0', bareBaseline);
+      }
       if (hasCurl) report('call', 'connectr call gmail get_profile', warm, 'curl', curl);
       else console.log('call: curl not found; the comparison with curl is skipped');
       reportRss('call', 'peak RSS of the call', peakRssMiB(node, callArgs, callEnv), TARGETS.callPeakRssMiB);

@@ -9,7 +9,7 @@ import type { Env } from '../core/paths.js';
  *
  * - run by npx / npm exec, or found in a node_modules/.bin on PATH (an npm script): `npx connectr`;
  * - the `connectr` that PATH finds is this very script: `connectr`;
- * - otherwise the absolute path of the script (bin/connectr.js), after node's own path when the
+ * - otherwise the absolute path of the script (bin/connectr.cjs), after node's own path when the
  *   script is not executable.
  */
 export function invocationOf(script: string | undefined, env: Env, execPath: string): string {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { packagePath } from './install.js';
 
-/** connectr's version, from package.json (two levels up from both src/core and dist/core). */
+/** connectr's version, from its package.json. */
 export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }
 ).version;
 
 /** Sent with every request unless the definition names its own (GitHub refuses requests without one). */

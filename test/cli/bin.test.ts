@@ -6,7 +6,7 @@ import { BIN, runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
 
 /** The real executable, in a child process, as installed by `npm ci`. */
-describe('bin/connectr.js', () => {
+describe('bin/connectr.cjs', () => {
   const home = tempHome();
   afterAll(() => {
     home.cleanup();

@@ -305,7 +305,7 @@ endpoints:
         input: 'k-1\n',
       });
       expect(signedIn.code, signedIn.stderr).toBe(0);
-      // The real binary, not on PATH: the command names bin/connectr.js by its absolute path.
+      // The real binary, not on PATH: the command names bin/connectr.cjs by its absolute path.
       const printed = await runBin(
         ['call', 'hostile', 'create', '--title', title, '--account', account, '--curl'],
         stored,

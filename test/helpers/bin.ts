@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 
-export const BIN = join(import.meta.dirname, '../../bin/connectr.js');
+export const BIN = join(import.meta.dirname, '../../bin/connectr.cjs');
 
 export interface ProcessResult {
   code: number | null;

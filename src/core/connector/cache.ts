@@ -1,6 +1,5 @@
-import { statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { BUILD_ID } from '../install.js';
 import { readIfExists, writePrivateFile } from '../fs/files.js';
 import type { ParseResult } from './load.js';
 import type { Connector, ConnectorSource } from './model.js';
@@ -28,15 +27,6 @@ interface CacheFile {
   entries: Entry[];
 }
 
-/** Changes whenever connectr is rebuilt or upgraded: the loader's own file is rewritten then. */
-const BUILD = (() => {
-  try {
-    return String(statSync(fileURLToPath(new URL('./load.js', import.meta.url))).mtimeMs);
-  } catch {
-    return 'unknown';
-  }
-})();
-
 export class ConnectorCache {
   private entries = new Map<string, Entry>();
   private dirty = false;
@@ -48,7 +38,7 @@ export class ConnectorCache {
     try {
       const text = await readIfExists(this.path);
       const data = text ? (JSON.parse(text) as CacheFile) : undefined;
-      if (data?.build === BUILD) this.entries = new Map(data.entries.map((e) => [e.file, e]));
+      if (data?.build === BUILD_ID) this.entries = new Map(data.entries.map((e) => [e.file, e]));
     } catch {
       // A damaged cache is rebuilt.
     }
@@ -77,7 +67,7 @@ export class ConnectorCache {
     try {
       await writePrivateFile(
         this.path,
-        JSON.stringify({ build: BUILD, entries: [...this.entries.values()] }),
+        JSON.stringify({ build: BUILD_ID, entries: [...this.entries.values()] }),
       );
     } catch {
       // Only a cache: a read-only home must not break the command.

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../install.js';
 import type { Connector, ConnectorSource } from './model.js';
 
 /**
@@ -12,7 +12,7 @@ import type { Connector, ConnectorSource } from './model.js';
  * or when the JSON is missing or damaged, the loader validates the file as for any other.
  */
 
-export const PREBUILT_FILE = fileURLToPath(new URL('../../connectors.json', import.meta.url));
+export const PREBUILT_FILE = packagePath('dist', 'connectors.json');
 
 export interface PrebuiltEntry {
   /** The file's name in connectors/. */

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ConnectrError, messageOf } from '../errors.js';
+import { packagePath } from '../install.js';
 import { closest } from '../suggest.js';
 import { ConnectorCache } from './cache.js';
 import { PrebuiltConnectors } from './prebuilt.js';
@@ -18,7 +18,7 @@ import type { Connector, ConnectorOrigin } from './model.js';
  * others.
  */
 
-export const BUILTIN_CONNECTORS_DIR = fileURLToPath(new URL('../../../connectors/', import.meta.url));
+export const BUILTIN_CONNECTORS_DIR = packagePath('connectors');
 
 export interface RegistryOptions {
   readonly builtinDir?: string;

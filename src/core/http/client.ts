@@ -4,10 +4,11 @@ import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Env } from '../paths.js';
+import { hasProxy } from './proxy-env.js';
 
 /**
  * connectr's one HTTP client: what the engine and the OAuth exchanges send goes through here.
- * A direct request uses node:http(s), which Node has already loaded; undici (the HTTP client
+ * A direct request uses node:http(s), built into Node; undici (the HTTP client
  * the server pools with) is loaded only behind a proxy, or when a caller passes a dispatcher.
  * Loading undici and compiling its WebAssembly parser was most of a `connectr call`'s
  * start-up (issue #8).
@@ -50,11 +51,6 @@ export class BodyTimeout extends Error {
     super('the response stalled');
     this.name = 'BodyTimeout';
   }
-}
-
-export function hasProxy(env: Env | undefined): boolean {
-  if (!env) return false;
-  return Boolean(env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy);
 }
 
 export async function sendRequest(url: URL, init: ClientRequest): Promise<ClientResponse> {

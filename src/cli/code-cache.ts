@@ -1,0 +1,144 @@
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/**
+ * Runs a CommonJS file (the CLI's start-up bundle) with a V8 code cache: the bytecode V8
+ * compiled on an earlier run, so a command does not parse and compile the same code again
+ * (Node 20 has no `module.enableCompileCache`). The cache is something connectr can always do
+ * without: a missing, unreadable, stale or damaged cache file only means compiling as usual,
+ * and a cache directory that cannot be written (read-only, full, not a directory) is skipped
+ * without a word.
+ *
+ * One cache file per `tag` (the command word), holding what that command compiled once it had
+ * run; its name carries the file's identity (size, modification time, inode) and Node's
+ * version, so an upgrade or a rebuild never meets the bytecode of another build. V8 checks its
+ * own version, flags and the source length too and rejects what does not match; a rejected or
+ * missing cache is written anew when the process exits.
+ */
+
+export interface CodeCacheOptions {
+  /** Where cache files go (`<cache dir>/v8`); undefined runs without a cache. */
+  readonly dir: string | undefined;
+  /** Which cache file: letters, digits and dashes (anything else is replaced). */
+  readonly tag: string;
+}
+
+/** Larger than any cache connectr writes by far; a bigger file is not read. */
+const MAX_CACHE_BYTES = 64 * 1024 * 1024;
+
+/** Cache files kept in the directory at most. */
+const MAX_FILES = 16;
+
+export function runCommonJs(file: string, options: CodeCacheOptions): unknown {
+  const source = readFileSync(file, 'utf8');
+  const cachePath = options.dir ? join(options.dir, cacheName(file, options.tag)) : undefined;
+  const cached = cachePath ? readCache(cachePath) : undefined;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: file,
+    ...(cached ? { cachedData: cached } : {}),
+  });
+  if (cachePath && (!cached || script.cachedDataRejected === true)) {
+    // After the command ran, the cache also holds the functions it compiled on the way.
+    process.once('exit', () => {
+      writeCache(cachePath, options.tag, () => script.createCachedData());
+    });
+  }
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: { exports: unknown },
+    filename: string,
+    dirname: string,
+  ) => void;
+  const module = { exports: {} as unknown };
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  return module.exports;
+}
+
+function safeTag(tag: string): string {
+  return tag.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 32) || 'none';
+}
+
+function cacheName(file: string, tag: string): string {
+  const info = statSync(file);
+  const identity = [process.version, process.arch, info.size, Math.trunc(info.mtimeMs), info.ino].join('-');
+  return `${safeTag(tag)}.${identity.replace(/[^A-Za-z0-9.-]/g, '_')}.bin`;
+}
+
+/**
+ * V8 trusts a cache it accepts as code: one that someone else could have written (another
+ * owner, writable by group or others) is not read, only replaced.
+ */
+function readCache(path: string): Buffer | undefined {
+  try {
+    const info = statSync(path);
+    if (info.size > MAX_CACHE_BYTES || (info.mode & 0o022) !== 0) return undefined;
+    if (process.getuid && info.uid !== process.getuid()) return undefined;
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a fresh temporary file and renamed, so a reader never sees half a cache. */
+function writeCache(path: string, tag: string, data: () => Buffer): void {
+  const dir = dirname(path);
+  const temp = join(dir, `.${safeTag(tag)}.${process.pid}.${Date.now()}.tmp`);
+  let fd: number | undefined;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fd = openSync(temp, 'wx', 0o600);
+    const bytes = data();
+    writeSync(fd, bytes, 0, bytes.length);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+    removeOthers(dir, tag, path);
+  } catch {
+    try {
+      if (fd !== undefined) closeSync(fd);
+      unlinkSync(temp);
+    } catch {
+      // Nothing was created.
+    }
+  }
+}
+
+/**
+ * Caches of the same tag for other builds or Node versions are dead weight; so are the oldest
+ * beyond MAX_FILES (one per word a user ever typed as a command).
+ */
+function removeOthers(dir: string, tag: string, keep: string): void {
+  const prefix = `${safeTag(tag)}.`;
+  const others: { path: string; mtimeMs: number }[] = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (!name.endsWith('.bin') || path === keep) continue;
+    try {
+      if (name.startsWith(prefix)) unlinkSync(path);
+      else others.push({ path, mtimeMs: statSync(path).mtimeMs });
+    } catch {
+      // Another process may have removed it first.
+    }
+  }
+  others.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { path } of others.slice(MAX_FILES - 1)) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // As above.
+    }
+  }
+}

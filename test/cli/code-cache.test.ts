@@ -1,0 +1,143 @@
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runBin } from '../helpers/bin.js';
+import { tempHome } from '../helpers/home.js';
+
+/**
+ * The V8 code cache the real binary keeps in <cache dir>/v8 (src/cli/code-cache.ts): made by
+ * one run, used by the next, and never a reason for a command to fail or to print anything.
+ */
+describe('the start-up code cache', () => {
+  let home: ReturnType<typeof tempHome>;
+  afterEach(() => {
+    home.cleanup();
+  });
+
+  const cacheDir = (): string => join(home.dir, 'cache', 'v8');
+  const cacheFiles = (): string[] => readdirSync(cacheDir()).sort();
+  const identity = (file: string): string => {
+    const info = statSync(join(cacheDir(), file));
+    return `${info.ino}:${info.mtimeMs}:${info.size}`;
+  };
+  const list = async (env: Record<string, string | undefined> = home.env): Promise<string> => {
+    const r = await runBin(['connectors', 'list'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return r.stdout;
+  };
+
+  it('is written by the first run, private, and used as it is by the next', async () => {
+    home = tempHome();
+    const first = await list();
+    const [file, ...others] = cacheFiles();
+    expect(others).toEqual([]);
+    expect(file).toMatch(/^connectors\..+\.bin$/);
+    expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
+    expect(statSync(join(cacheDir(), file ?? '')).mode & 0o777).toBe(0o600);
+    const before = identity(file ?? '');
+    // A cache V8 rejected would be written anew at exit.
+    expect(await list()).toBe(first);
+    expect(cacheFiles()).toEqual([file]);
+    expect(identity(file ?? '')).toBe(before);
+  });
+
+  it('keeps one file per command', async () => {
+    home = tempHome();
+    await list();
+    const r = await runBin(['connectors', 'show', 'gmail'], home.env);
+    expect(r.code).toBe(0);
+    expect(await runBin(['accounts'], home.env)).toMatchObject({ code: 0, stderr: '' });
+    expect(cacheFiles().map((f) => f.split('.')[0])).toEqual(['accounts', 'connectors']);
+  });
+
+  it('is replaced when damaged, and the command runs as usual', async () => {
+    home = tempHome();
+    const expected = await list();
+    const [file = ''] = cacheFiles();
+    const path = join(cacheDir(), file);
+    const good = readFileSync(path);
+    for (const damage of [Buffer.alloc(0), Buffer.alloc(good.length, 0xa5), good.subarray(0, 100)]) {
+      writeFileSync(path, damage);
+      expect(await list()).toBe(expected);
+      // Written anew, and good: the next run uses it as it is.
+      expect(readFileSync(path).length).toBeGreaterThan(1000);
+      const replaced = identity(file);
+      await list();
+      expect(identity(file)).toBe(replaced);
+    }
+  });
+
+  it('is not read when others could have written it', async () => {
+    home = tempHome();
+    await list();
+    const [file = ''] = cacheFiles();
+    chmodSync(join(cacheDir(), file), 0o666);
+    const before = identity(file);
+    await list();
+    // Replaced by a private one.
+    expect(identity(file)).not.toBe(before);
+    expect(statSync(join(cacheDir(), file)).mode & 0o777).toBe(0o600);
+  });
+
+  it('removes the caches of other builds of the same command, and only those', async () => {
+    home = tempHome();
+    mkdirSync(cacheDir(), { recursive: true });
+    writeFileSync(join(cacheDir(), 'connectors.v0.0.1-x64-1-2-3.bin'), 'old');
+    writeFileSync(join(cacheDir(), 'call.v0.0.1-x64-1-2-3.bin'), 'other command');
+    writeFileSync(join(cacheDir(), 'notes.txt'), 'not a cache');
+    await list();
+    const files = cacheFiles();
+    expect(files).toContain('call.v0.0.1-x64-1-2-3.bin');
+    expect(files).toContain('notes.txt');
+    expect(files.filter((f) => f.startsWith('connectors.'))).toHaveLength(1);
+    expect(files).not.toContain('connectors.v0.0.1-x64-1-2-3.bin');
+  });
+
+  it('is skipped without a word where it cannot be written', async () => {
+    home = tempHome();
+    const expected = await list();
+    const blocked = tempHome();
+    try {
+      // The cache directory's place is taken by a file (ENOTDIR), as a read-only one would be
+      // refused (root, who runs CI here, may write anywhere).
+      writeFileSync(join(blocked.dir, 'cache'), 'a file');
+      expect(await list(blocked.env)).toBe(expected);
+      expect(readFileSync(join(blocked.dir, 'cache'), 'utf8')).toBe('a file');
+    } finally {
+      blocked.cleanup();
+    }
+  });
+
+  it('is not kept with CONNECTR_NO_CODE_CACHE=1', async () => {
+    home = tempHome();
+    await list({ ...home.env, CONNECTR_NO_CODE_CACHE: '1' });
+    expect(() => readdirSync(cacheDir())).toThrow(/ENOENT/);
+  });
+
+  it('behind a proxy, has its own file that V8 still accepts on the next run', async () => {
+    home = tempHome();
+    // Behind a proxy V8 runs with --liftoff-only; a cache made under other flags is rejected.
+    const env = { ...home.env, HTTPS_PROXY: 'http://127.0.0.1:9' };
+    await list(env);
+    const [file = ''] = cacheFiles();
+    expect(file).toMatch(/^connectors-proxy\./);
+    const before = identity(file);
+    await list(env);
+    expect(identity(file)).toBe(before);
+  });
+});
+
+/** What scripts/bundle.mjs leaves out of the bundle every command loads (issue #8). */
+describe('the start-up bundle', () => {
+  const bundle = readFileSync(join(import.meta.dirname, '../../dist/bundle/connectr.cjs'), 'utf8');
+
+  it('loads the large libraries few commands need from node_modules, when needed', () => {
+    for (const library of ['zod', 'yaml', '@inquirer/prompts', 'undici', 'open', '@napi-rs/keyring'])
+      expect(bundle).toContain(`require("${library}")`);
+    // Without them it is a few hundred KB; with them, megabytes.
+    expect(bundle.length).toBeLessThan(1024 * 1024);
+    // import.meta has no meaning in a CommonJS file: every use must have been replaced.
+    expect(bundle).not.toMatch(/import\.meta/);
+  });
+});
