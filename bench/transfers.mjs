@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { get } from 'node:http';
 import { parse } from 'yaml';
 import { BIN, ROOT, TARGETS, peakRssMiB, reportRss, withTempHome } from './lib.mjs';
 
@@ -170,6 +171,18 @@ async function sourceFile(path, size) {
   await once(out, 'close');
 }
 
+/**
+ * A GET on a connection of its own (not fetch's pool): between two looks the upstream closes an
+ * idle kept-alive connection, and a request sent on it just then would fail.
+ */
+async function getJson(url) {
+  const [res] = await once(get(url, { agent: false }), 'response');
+  let text = '';
+  for await (const data of res) text += data;
+  if (res.statusCode !== 200) throw new Error(`GET ${url}: ${res.statusCode} ${text}`);
+  return JSON.parse(text);
+}
+
 const label = (size) => `${size / MiB} MiB`;
 const session = parse(readFileSync(join(ROOT, 'connectors', 'onedrive.yaml'), 'utf8')).endpoints.upload
   .upload_session;
@@ -193,7 +206,7 @@ try {
 
   /** The transfers the upstream finished since the last look; each must have moved every byte. */
   async function expectTransfers(kind, size) {
-    const stats = await (await fetch(`${url}/stats`)).json();
+    const stats = await getJson(`${url}/stats`);
     const good = stats.filter((t) => t.kind === kind && t.size === size && t.bytes === size);
     if (stats.length !== RUNS || good.length !== RUNS) {
       throw new Error(`${kind} of ${size} bytes: the upstream saw ${JSON.stringify(stats)}`);
@@ -264,7 +277,8 @@ try {
       ['the single upload', peaks.upload],
       ['the upload session', peaks.session],
     ]) {
-      const growth = a === undefined || b === undefined ? undefined : b - a;
+      // Rounded here so a slight fall prints as 0, not -0.
+      const growth = a === undefined || b === undefined ? undefined : Math.round(b - a) || 0;
       reportRss(
         'transfers',
         `growth of the peak RSS of ${what} from ${small} to ${big}`,
