@@ -13,6 +13,11 @@ export const TARGETS = {
   callWarm: 1.6,
   callEmptyHome: 1.8,
   callPeakRssMiB: 55,
+  /** A 200 MiB download with `-o` or single-request upload; an upload session adds its chunks. */
+  transferPeakRssMiB: 100,
+  transferSessionChunks: 2,
+  /** "Memory flat as the file grows": the peak at 200 MiB minus the peak at 50 MiB. */
+  transferGrowthMiB: 10,
 };
 
 /**
@@ -56,7 +61,8 @@ export function report(name, what, ms, baselineName, baselineMs, target) {
 
 /**
  * Median peak resident set size in MiB of a command over a few runs, from the kernel's own
- * high-water mark as GNU time reports it; undefined where /usr/bin/time is missing.
+ * high-water mark as GNU time reports it; undefined where /usr/bin/time is missing. A run that
+ * takes over two minutes is stopped and fails the benchmark.
  */
 export function peakRssMiB(command, args, env, runs = 5) {
   const dir = mkdtempSync(join(tmpdir(), 'connectr-bench-rss-'));
@@ -68,8 +74,10 @@ export function peakRssMiB(command, args, env, runs = 5) {
       const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', out, command, ...args], {
         env: runEnv,
         stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 120_000,
       });
-      if (r.error) return undefined;
+      if (r.error?.code === 'ENOENT') return undefined;
+      if (r.error) throw new Error(`${command} ${args.join(' ')}: ${r.error.message}`);
       if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr}`);
       peaks.push(Number(readFileSync(out, 'utf8').trim().split('\n').pop()) / 1024);
     }
@@ -88,14 +96,23 @@ export function reportRss(name, what, mib, target) {
   console.log(`${name}: ${what} ${mib.toFixed(0)} MiB${verdict(mib <= target, target, ' MiB')}`);
 }
 
-/** A throw-away CONNECTR_HOME so benchmarks never touch the user's files. */
+/**
+ * A throw-away CONNECTR_HOME so benchmarks never touch the user's files. When `fn` is async, the
+ * home is removed once its promise settles.
+ */
 export function withTempHome(fn) {
   const dir = mkdtempSync(join(tmpdir(), 'connectr-bench-'));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  let result;
   try {
-    return fn({ ...process.env, CONNECTR_HOME: dir, NO_COLOR: '1' });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    result = fn({ ...process.env, CONNECTR_HOME: dir, NO_COLOR: '1' });
+  } catch (error) {
+    cleanup();
+    throw error;
   }
+  if (result instanceof Promise) return result.finally(cleanup);
+  cleanup();
+  return result;
 }
 
 /**
