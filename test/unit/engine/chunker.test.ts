@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chunksOf } from '../../../src/core/engine/upload-session/chunker.js';
+import { chunksOf, openSource } from '../../../src/core/engine/upload-session/chunker.js';
 
 /** `count` pieces of `piece` bytes, byte i of the whole stream being i % 251. */
 function* pieces(count: number, piece: number): Generator<Buffer> {
@@ -41,5 +44,31 @@ describe('chunksOf', () => {
     for await (const { chunk, first, last } of chunksOf(pieces(0, 1), 10))
       seen.push([chunk.length, first, last]);
     expect(seen).toEqual([[0, true, true]]);
+  });
+});
+
+describe('openSource', () => {
+  it('reads a file through one buffer, and chunksOf still gives back every byte in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'connectr-chunker-'));
+    try {
+      // Larger than one read (1 MiB), not a multiple of it or of the chunk size.
+      const data = Buffer.from(Array.from({ length: 2.5 * 1024 * 1024 + 7 }, (_, i) => (i * 7) % 253));
+      const path = join(dir, 'file');
+      writeFileSync(path, data);
+      const reads = new Set<ArrayBufferLike>();
+      const source = openSource({ kind: 'file', path }, process.stdin) as AsyncIterable<Buffer>;
+      const tracked = (async function* () {
+        for await (const piece of source) {
+          reads.add(piece.buffer);
+          yield piece;
+        }
+      })();
+      const copies: Buffer[] = [];
+      for await (const { chunk } of chunksOf(tracked, 327_680 * 3)) copies.push(Buffer.from(chunk));
+      expect(Buffer.concat(copies).equals(data)).toBe(true);
+      expect(reads.size).toBe(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

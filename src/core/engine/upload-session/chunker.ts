@@ -1,19 +1,41 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { RawBody } from '../params.js';
 
-/** A raw body read in fixed-size chunks, so memory stays constant whatever its size. */
+/**
+ * A raw body read in fixed-size chunks, so memory stays constant whatever its size. Pieces are
+ * valid only until the next one is asked for: chunksOf copies each at once.
+ */
 
 export function openSource(source: RawBody, stdin: Readable): AsyncIterable<Buffer> | Iterable<Buffer> {
   switch (source.kind) {
     case 'file':
-      return createReadStream(source.path, { highWaterMark: 1024 * 1024 });
+      return readThroughOneBuffer(source.path, 1024 * 1024);
     case 'stdin':
       return stdin as AsyncIterable<Buffer>;
     case 'text':
       return [Buffer.from(source.text)];
     case 'bytes':
       return [source.data];
+  }
+}
+
+/**
+ * A file read into one buffer, over and over. A read stream allocates a fresh buffer for every
+ * read; those wait for the garbage collector, and an upload session's peak memory grew with the
+ * file until V8's external-memory limit forced a collection (+13 MiB from 50 to 200 MiB).
+ */
+async function* readThroughOneBuffer(path: string, size: number): AsyncGenerator<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, size, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
   }
 }
 
