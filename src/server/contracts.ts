@@ -1,0 +1,40 @@
+import type { Registry } from '../core/connector/registry.js';
+
+/**
+ * What the HTTP layer (app.ts, plugins, routes) needs from the rest of the server, as
+ * interfaces: the store (store/) implements them over Postgres or PGlite, and the app is built
+ * from them (`buildApp(deps)`), so routes never import the database layer directly.
+ */
+
+/** Who is calling: the API key found in `Authorization: Bearer <key>`. */
+export interface ApiKeyIdentity {
+  readonly keyId: string;
+  readonly projectId: string;
+  /** Created with `--allow-token`: may read access tokens (`GET /connections/{id}/token`). */
+  readonly allowToken: boolean;
+}
+
+export interface ApiKeyVerifier {
+  /** The key's identity, or undefined for an unknown or revoked key. Records its last use. */
+  verify(secret: string): Promise<ApiKeyIdentity | undefined>;
+}
+
+export interface Readiness {
+  /** Resolves when the database answers and every migration is applied; else throws a ConnectrError('unavailable'). */
+  ready(): Promise<void>;
+}
+
+export interface ServerDeps {
+  readonly registry: () => Promise<Registry>;
+  readonly apiKeys: ApiKeyVerifier;
+  readonly readiness: Readiness;
+}
+
+/** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */
+export interface ServerStore {
+  readonly apiKeys: ApiKeyVerifier;
+  readonly readiness: Readiness;
+  /** "postgres" or "pglite", for the start-up line and /ready. */
+  readonly backend: 'postgres' | 'pglite';
+  close(): Promise<void>;
+}
