@@ -12,7 +12,11 @@
 // is added here. The bundles sit two levels below the package root, as dist/core/install.js
 // does, so install.ts finds the root from any of them.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -46,3 +50,54 @@ for (const message of [...result.errors, ...result.warnings]) {
 // A warning here (an import.meta left unreplaced, a require that cannot be resolved) is a
 // broken CLI later: fail the build instead.
 if (result.errors.length + result.warnings.length > 0) process.exit(1);
+
+// V8 code caches for a home that has none yet (CI, a container, the first run after an
+// upgrade): the commands run most, run once in a throw-away home (the call against a local
+// server standing in for Gmail, so that sending and reading a response are compiled too); the
+// caches they leave are kept in dist/bundle/v8, where src/cli/code-cache.ts finds them by the
+// same names. Only a Node of the same version as this build uses them.
+const shipped = join(root, 'dist', 'bundle', 'v8');
+rmSync(shipped, { recursive: true, force: true });
+const home = mkdtempSync(join(tmpdir(), 'connectr-build-'));
+const upstream = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end('{"emailAddress":"build@example.com","messagesTotal":0,"threadsTotal":0,"historyId":"1"}');
+});
+try {
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const env = {
+    PATH: process.env.PATH,
+    CONNECTR_HOME: home,
+    NO_COLOR: '1',
+    CONNECTR_GMAIL_API_BASE_URL: `http://127.0.0.1:${upstream.address().port}`,
+    CONNECTR_GMAIL_TOKEN: 'build-time',
+  };
+  for (const args of [
+    ['connectors', 'list'],
+    ['call', 'gmail', 'get_profile'],
+  ]) {
+    const child = spawn(process.execPath, [join(root, 'bin', 'connectr.cjs'), ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 60_000,
+    });
+    let stderr = '';
+    child.stderr.on('data', (data) => (stderr += data));
+    const [code] = await once(child, 'close');
+    if (code !== 0) {
+      console.error(`bundle: \`connectr ${args.join(' ')}\` failed (${code}): ${stderr}`);
+      process.exit(1);
+    }
+  }
+  mkdirSync(shipped, { recursive: true });
+  for (const name of readdirSync(join(home, 'cache', 'v8')).filter((n) => n.endsWith('.bin'))) {
+    copyFileSync(join(home, 'cache', 'v8', name), join(shipped, name));
+    // Readable by every user of a shared install; writable by its owner only (code-cache.ts
+    // refuses a cache others could have written).
+    chmodSync(join(shipped, name), 0o644);
+  }
+} finally {
+  upstream.close();
+  rmSync(home, { recursive: true, force: true });
+}

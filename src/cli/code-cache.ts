@@ -9,6 +9,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -22,15 +23,19 @@ import { Script } from 'node:vm';
  * without a word.
  *
  * One cache file per `tag` (the command word), holding what that command compiled once it had
- * run; its name carries the file's identity (size, modification time, inode) and Node's
- * version, so an upgrade or a rebuild never meets the bytecode of another build. V8 checks its
- * own version, flags and the source length too and rejects what does not match; a rejected or
- * missing cache is written anew when the process exits.
+ * run; its name carries a hash of the file's content and Node's version and architecture, so an
+ * upgrade or a rebuild never meets the bytecode of another build (V8 itself compares only the
+ * source's length, besides its own version and flags). A missing or rejected cache is written
+ * anew when the process exits. Where the user has none yet (an empty home: CI, a container,
+ * the first run after an upgrade), the caches `npm run build` made (`shipped`) are used, when
+ * they were made by the same Node.
  */
 
 export interface CodeCacheOptions {
   /** Where cache files go (`<cache dir>/v8`); undefined runs without a cache. */
   readonly dir: string | undefined;
+  /** Caches made at build time, read-only, used when `dir` has none. */
+  readonly shipped?: string | undefined;
   /** Which cache file: letters, digits and dashes (anything else is replaced). */
   readonly tag: string;
 }
@@ -42,14 +47,21 @@ const MAX_CACHE_BYTES = 64 * 1024 * 1024;
 const MAX_FILES = 16;
 
 export function runCommonJs(file: string, options: CodeCacheOptions): unknown {
-  const source = readFileSync(file, 'utf8');
-  const cachePath = options.dir ? join(options.dir, cacheName(file, options.tag)) : undefined;
-  const cached = cachePath ? readCache(cachePath) : undefined;
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    ...(cached ? { cachedData: cached } : {}),
-  });
-  if (cachePath && (!cached || script.cachedDataRejected === true)) {
+  const bytes = readFileSync(file);
+  const name = cacheName(bytes, options.tag);
+  const cachePath = options.dir ? join(options.dir, name) : undefined;
+  const own = cachePath ? readCache(cachePath) : undefined;
+  const cached = own ?? (options.shipped ? readCache(join(options.shipped, name)) : undefined);
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${bytes.toString('utf8')}\n})`,
+    {
+      filename: file,
+      ...(cached ? { cachedData: cached } : {}),
+    },
+  );
+  const accepted = cached !== undefined && script.cachedDataRejected !== true;
+  // A shipped cache that V8 accepts is as good as the user's own: nothing to write.
+  if (cachePath && !accepted) {
     // After the command ran, the cache also holds the functions it compiled on the way.
     process.once('exit', () => {
       writeCache(cachePath, options.tag, () => script.createCachedData());
@@ -71,21 +83,21 @@ function safeTag(tag: string): string {
   return tag.replace(/[^A-Za-z0-9-]/g, '_').slice(0, 32) || 'none';
 }
 
-function cacheName(file: string, tag: string): string {
-  const info = statSync(file);
-  const identity = [process.version, process.arch, info.size, Math.trunc(info.mtimeMs), info.ino].join('-');
-  return `${safeTag(tag)}.${identity.replace(/[^A-Za-z0-9.-]/g, '_')}.bin`;
+/** `<tag>.<node version>-<arch>-<content hash>.bin`: the same name at build time and at run time. */
+export function cacheName(bytes: Buffer, tag: string): string {
+  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+  return `${safeTag(tag)}.${process.version}-${process.arch}-${hash}.bin`;
 }
 
 /**
- * V8 trusts a cache it accepts as code: one that someone else could have written (another
- * owner, writable by group or others) is not read, only replaced.
+ * V8 trusts a cache it accepts as code: one that someone else could have written (owned by
+ * another user than this one or root, writable by group or others) is not read, only replaced.
  */
 function readCache(path: string): Buffer | undefined {
   try {
     const info = statSync(path);
     if (info.size > MAX_CACHE_BYTES || (info.mode & 0o022) !== 0) return undefined;
-    if (process.getuid && info.uid !== process.getuid()) return undefined;
+    if (process.getuid && info.uid !== process.getuid() && info.uid !== 0) return undefined;
     return readFileSync(path);
   } catch {
     return undefined;

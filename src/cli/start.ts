@@ -1,12 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { hasProxy } from '../core/http/proxy-env.js';
 import { packagePath } from '../core/install.js';
-import { resolvePaths } from '../core/paths.js';
-import { runCommonJs } from './code-cache.js';
 
 /**
- * The first code `connectr` runs (bin/connectr.js imports it). It loads no more than it must:
+ * The first code `connectr` runs (bin/connectr.cjs loads it). It loads no more than it must:
  * `--version` is answered here, and every other command runs from the start-up bundle
  * (dist/bundle/connectr.cjs, built by scripts/bundle.mjs: connectr and the small libraries
  * every command uses, in one file) with a V8 code cache in the cache directory. Loading ~90
@@ -25,6 +21,13 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
 void start(argv);
 
 async function start(args: readonly string[]): Promise<void> {
+  // Imported here, not above, so that `--version` loads none of them.
+  const [path, { hasProxy }, { resolvePaths }, { runCommonJs }] = await Promise.all([
+    import('node:path'),
+    import('../core/http/proxy-env.js'),
+    import('../core/paths.js'),
+    import('./code-cache.js'),
+  ]);
   // Behind a proxy, requests go through undici, which parses HTTP with llhttp compiled to
   // WebAssembly; V8 then re-compiles it with its optimising tier on a background thread and
   // the process waits for that before it exits (~100 ms, ~30 MiB): a command is too
@@ -42,7 +45,8 @@ async function start(args: readonly string[]): Promise<void> {
   const first = args[0] ?? '';
   const command = /^[a-z]{1,20}$/.test(first) ? first : 'other';
   const bundle = runCommonJs(packagePath('dist', 'bundle', 'connectr.cjs'), {
-    dir: process.env.CONNECTR_NO_CODE_CACHE ? undefined : join(resolvePaths(process.env).cacheDir, 'v8'),
+    dir: process.env.CONNECTR_NO_CODE_CACHE ? undefined : path.join(resolvePaths(process.env).cacheDir, 'v8'),
+    shipped: packagePath('dist', 'bundle', 'v8'),
     tag: baselineWasm ? `${command}-proxy` : command,
   }) as { main(argv: readonly string[]): Promise<void> };
   await bundle.main(args);

@@ -20,61 +20,66 @@ describe('the start-up code cache', () => {
     const info = statSync(join(cacheDir(), file));
     return `${info.ino}:${info.mtimeMs}:${info.size}`;
   };
-  const list = async (env: Record<string, string | undefined> = home.env): Promise<string> => {
-    const r = await runBin(['connectors', 'list'], env);
+  const connectr = async (
+    args: string[],
+    env: Record<string, string | undefined> = home.env,
+  ): Promise<string> => {
+    const r = await runBin(args, env);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     return r.stdout;
   };
+  // `npm run build` ships caches for `connectors` and `call` (see the last test): the user's
+  // own cache is seen with another command.
+  const accounts = (env?: Record<string, string | undefined>): Promise<string> => connectr(['accounts'], env);
 
   it('is written by the first run, private, and used as it is by the next', async () => {
     home = tempHome();
-    const first = await list();
+    const first = await accounts();
     const [file, ...others] = cacheFiles();
     expect(others).toEqual([]);
-    expect(file).toMatch(/^connectors\..+\.bin$/);
+    expect(file).toMatch(/^accounts\..+\.bin$/);
     expect(statSync(cacheDir()).mode & 0o777).toBe(0o700);
     expect(statSync(join(cacheDir(), file ?? '')).mode & 0o777).toBe(0o600);
     const before = identity(file ?? '');
     // A cache V8 rejected would be written anew at exit.
-    expect(await list()).toBe(first);
+    expect(await accounts()).toBe(first);
     expect(cacheFiles()).toEqual([file]);
     expect(identity(file ?? '')).toBe(before);
   });
 
   it('keeps one file per command', async () => {
     home = tempHome();
-    await list();
-    const r = await runBin(['connectors', 'show', 'gmail'], home.env);
-    expect(r.code).toBe(0);
-    expect(await runBin(['accounts'], home.env)).toMatchObject({ code: 0, stderr: '' });
-    expect(cacheFiles().map((f) => f.split('.')[0])).toEqual(['accounts', 'connectors']);
+    await accounts();
+    await connectr(['apps', 'list']);
+    await connectr(['accounts', 'list']);
+    expect(cacheFiles().map((f) => f.split('.')[0])).toEqual(['accounts', 'apps']);
   });
 
   it('is replaced when damaged, and the command runs as usual', async () => {
     home = tempHome();
-    const expected = await list();
+    const expected = await accounts();
     const [file = ''] = cacheFiles();
     const path = join(cacheDir(), file);
     const good = readFileSync(path);
     for (const damage of [Buffer.alloc(0), Buffer.alloc(good.length, 0xa5), good.subarray(0, 100)]) {
       writeFileSync(path, damage);
-      expect(await list()).toBe(expected);
+      expect(await accounts()).toBe(expected);
       // Written anew, and good: the next run uses it as it is.
       expect(readFileSync(path).length).toBeGreaterThan(1000);
       const replaced = identity(file);
-      await list();
+      await accounts();
       expect(identity(file)).toBe(replaced);
     }
   });
 
   it('is not read when others could have written it', async () => {
     home = tempHome();
-    await list();
+    await accounts();
     const [file = ''] = cacheFiles();
     chmodSync(join(cacheDir(), file), 0o666);
     const before = identity(file);
-    await list();
+    await accounts();
     // Replaced by a private one.
     expect(identity(file)).not.toBe(before);
     expect(statSync(join(cacheDir(), file)).mode & 0o777).toBe(0o600);
@@ -83,26 +88,26 @@ describe('the start-up code cache', () => {
   it('removes the caches of other builds of the same command, and only those', async () => {
     home = tempHome();
     mkdirSync(cacheDir(), { recursive: true });
-    writeFileSync(join(cacheDir(), 'connectors.v0.0.1-x64-1-2-3.bin'), 'old');
-    writeFileSync(join(cacheDir(), 'call.v0.0.1-x64-1-2-3.bin'), 'other command');
+    writeFileSync(join(cacheDir(), 'accounts.v0.0.1-x64-0123456789abcdef.bin'), 'old');
+    writeFileSync(join(cacheDir(), 'apps.v0.0.1-x64-0123456789abcdef.bin'), 'other command');
     writeFileSync(join(cacheDir(), 'notes.txt'), 'not a cache');
-    await list();
+    await accounts();
     const files = cacheFiles();
-    expect(files).toContain('call.v0.0.1-x64-1-2-3.bin');
+    expect(files).toContain('apps.v0.0.1-x64-0123456789abcdef.bin');
     expect(files).toContain('notes.txt');
-    expect(files.filter((f) => f.startsWith('connectors.'))).toHaveLength(1);
-    expect(files).not.toContain('connectors.v0.0.1-x64-1-2-3.bin');
+    expect(files.filter((f) => f.startsWith('accounts.'))).toHaveLength(1);
+    expect(files).not.toContain('accounts.v0.0.1-x64-0123456789abcdef.bin');
   });
 
   it('is skipped without a word where it cannot be written', async () => {
     home = tempHome();
-    const expected = await list();
+    const expected = await accounts();
     const blocked = tempHome();
     try {
       // The cache directory's place is taken by a file (ENOTDIR), as a read-only one would be
       // refused (root, who runs CI here, may write anywhere).
       writeFileSync(join(blocked.dir, 'cache'), 'a file');
-      expect(await list(blocked.env)).toBe(expected);
+      expect(await accounts(blocked.env)).toBe(expected);
       expect(readFileSync(join(blocked.dir, 'cache'), 'utf8')).toBe('a file');
     } finally {
       blocked.cleanup();
@@ -111,7 +116,7 @@ describe('the start-up code cache', () => {
 
   it('is not kept with CONNECTR_NO_CODE_CACHE=1', async () => {
     home = tempHome();
-    await list({ ...home.env, CONNECTR_NO_CODE_CACHE: '1' });
+    await accounts({ ...home.env, CONNECTR_NO_CODE_CACHE: '1' });
     expect(() => readdirSync(cacheDir())).toThrow(/ENOENT/);
   });
 
@@ -119,12 +124,34 @@ describe('the start-up code cache', () => {
     home = tempHome();
     // Behind a proxy V8 runs with --liftoff-only; a cache made under other flags is rejected.
     const env = { ...home.env, HTTPS_PROXY: 'http://127.0.0.1:9' };
-    await list(env);
+    await connectr(['connectors', 'list'], env);
     const [file = ''] = cacheFiles();
     expect(file).toMatch(/^connectors-proxy\./);
     const before = identity(file);
-    await list(env);
+    await connectr(['connectors', 'list'], env);
     expect(identity(file)).toBe(before);
+  });
+});
+
+describe('the code caches made at build time', () => {
+  const shipped = join(import.meta.dirname, '../../dist/bundle/v8');
+
+  it('are readable by all and writable by their owner only', () => {
+    const files = readdirSync(shipped).sort();
+    expect(files.map((f) => f.split('.')[0])).toEqual(['call', 'connectors']);
+    for (const file of files) expect(statSync(join(shipped, file)).mode & 0o777).toBe(0o644);
+  });
+
+  it('serve an empty home, which then writes no cache of its own', async () => {
+    const home = tempHome();
+    try {
+      const r = await runBin(['connectors', 'list'], home.env);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      // Had V8 rejected the shipped cache (or had it not been read), one would be written.
+      expect(() => readdirSync(join(home.dir, 'cache', 'v8'))).toThrow(/ENOENT/);
+    } finally {
+      home.cleanup();
+    }
   });
 });
 
