@@ -120,7 +120,11 @@ export async function* invokeAll(
   requirePagination(request);
   const send = await sendDeps(request, deps);
   const { maxPages, limit, ...sendOptions } = options;
-  yield* paginate(request, values, build, send, sendOptions, { maxPages, limit });
+  for await (const item of paginate(request, values, build, send, sendOptions, { maxPages, limit })) {
+    // A caller that stopped (Ctrl-C, a client gone) gets nothing more, not even the rest of a page.
+    deps.signal?.throwIfAborted();
+    yield item;
+  }
 }
 
 function prepared(call: InvokeRequest | PreparedCall, deps: InvokeDeps): PreparedCall {
