@@ -69,6 +69,12 @@ export interface InvokeDeps {
    * input is refused before anything is sent.
    */
   readonly stdin?: Readable | undefined;
+  /**
+   * Whether a body may be read from a path on this machine (`--body @file`, a `file` param):
+   * the CLI's user names their own files. Absent: refused before anything is sent. A server
+   * leaves it unset, or an API client's path would upload the server's own files.
+   */
+  readonly localFiles?: boolean | undefined;
   /** The HTTP client's dispatcher (the server's pool); absent: connectr's own client. */
   readonly dispatcher?: Dispatcher | undefined;
   /** Stops the call (Ctrl-C, a client that went away): waits, transfers and pagination end. */
@@ -136,14 +142,7 @@ function prepared(call: InvokeRequest | PreparedCall, deps: InvokeDeps): Prepare
  * kept: after a refresh, the next pages and upload chunks go out with the new one.
  */
 async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<SendDeps> {
-  const readsStdin = request.body.kind === 'raw' && request.body.source.kind === 'stdin';
-  if (readsStdin && !deps.stdin) {
-    throw new ConnectrError(
-      'invalid_input',
-      `${request.connector.name} ${request.endpoint.name}: a body from standard input ("-") cannot be read here`,
-      { hint: 'give the body itself' },
-    );
-  }
+  checkBodySource(request, deps);
   deps.signal?.throwIfAborted();
   const { credentials } = deps;
   const first = await credentials.credential();
@@ -165,4 +164,28 @@ async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<Sen
         }
       : undefined,
   };
+}
+
+/**
+ * A body from standard input or a local file only where the caller has them: the only place
+ * either is read is the request's raw body (pagination and upload sessions reuse it).
+ */
+function checkBodySource(request: PreparedRequest, deps: InvokeDeps): void {
+  if (request.body.kind !== 'raw') return;
+  const source = request.body.source;
+  const call = `${request.connector.name} ${request.endpoint.name}`;
+  if (source.kind === 'stdin' && !deps.stdin) {
+    throw new ConnectrError(
+      'invalid_input',
+      `${call}: a body from standard input ("-") cannot be read here`,
+      {
+        hint: 'give the body itself',
+      },
+    );
+  }
+  if (source.kind === 'file' && deps.localFiles !== true) {
+    throw new ConnectrError('invalid_input', `${call}: a body from a file path cannot be read here`, {
+      hint: 'give the body itself',
+    });
+  }
 }

@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthDeps } from '../../../src/core/auth/deps.js';
@@ -25,6 +27,7 @@ import { tempHome } from '../../helpers/home.js';
 
 const OPTIONS = { retries: 0, timeoutMs: 5000 };
 
+const home = tempHome();
 let gmail: GmailEmulator;
 let connector: Connector;
 /** The tokens the emulator takes; each test sets its own. */
@@ -32,6 +35,9 @@ let valid = new Set<string>();
 
 beforeAll(async () => {
   connector = (await loadRegistry()).require('gmail');
+});
+afterAll(() => {
+  home.cleanup();
 });
 // A new mailbox of 7 messages for every test (one test sends a message).
 beforeEach(async () => {
@@ -150,6 +156,39 @@ describe('invoke', () => {
     expect((error as Error).message).toContain('standard input');
     expect(asks).toEqual([]);
     expect(gmail.requests).toEqual([]);
+  });
+
+  it('refuses a body from a file path unless the caller allows local files', async () => {
+    valid = new Set(['t']);
+    const { source, asks } = fakeSource(['t'], true);
+    const file = join(home.dir, 'message.eml');
+    writeFileSync(file, 'From: ann@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhello\r\n');
+    // A path, or the object form a JSON client could send: neither is read for a server.
+    for (const given of [file, `@${file}`, { kind: 'file', path: file }]) {
+      const error = await invoke(
+        { connector, endpoint: endpoint('send_message_mime'), values: { file: given } },
+        depsWith(source),
+        OPTIONS,
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'invalid_input' });
+      expect((error as Error).message).toContain('file path');
+    }
+    const whole = await invoke(
+      { connector, endpoint: endpoint('send_message_mime'), values: {}, body: { kind: 'file', path: file } },
+      depsWith(source),
+      OPTIONS,
+    ).catch((e: unknown) => e);
+    expect(whole).toMatchObject({ code: 'invalid_input' });
+    expect(asks).toEqual([]);
+    expect(gmail.requests).toEqual([]);
+
+    const response = await invoke(
+      { connector, endpoint: endpoint('send_message_mime'), values: { file } },
+      depsWith(source, { localFiles: true }),
+      OPTIONS,
+    );
+    expect(response.status, await response.body.text()).toBe(200);
+    expect(gmail.sent).toHaveLength(1);
   });
 
   it('sends a body from the stdin it is given', async () => {
@@ -344,11 +383,6 @@ describe('invokeAll', () => {
 });
 
 describe('localCredentials', () => {
-  const home = tempHome();
-  afterAll(() => {
-    home.cleanup();
-  });
-
   function authDeps(env: Record<string, string>): AuthDeps {
     const paths = resolvePaths(env);
     return {

@@ -135,6 +135,7 @@ async function run(
     env: ctx.env,
     clock: auth.clock,
     stdin: ctx.io.stdin,
+    localFiles: true,
     signal: ctx.signal,
     onRetry: ({ attempt, waitMs, reason }) => {
       if (flags.verbose || waitMs >= 2000)
