@@ -1,6 +1,4 @@
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import type { Clock } from '../clock.js';
 import type { Connector, Endpoint } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
 import type { Env } from '../paths.js';
@@ -12,7 +10,7 @@ import { resolveValues } from './params.js';
 import type { ParamValues, RawBody } from './params.js';
 import { buildRequest } from './request.js';
 import type { BuildOptions, PreparedRequest } from './request.js';
-import type { HttpResponse, SendDeps } from './send.js';
+import type { HttpResponse, SendDeps, SendOptions } from './send.js';
 import type { UploadProgress } from './upload-session/index.js';
 
 /**
@@ -46,24 +44,23 @@ export interface PreparedCall {
   readonly build: BuildOptions;
 }
 
-export interface InvokeOptions {
-  /** Retries after the first attempt (rate limits, overload, network failures). */
-  readonly retries: number;
-  /** Time limit for each attempt to start answering, and for each pause in a transfer. */
-  readonly timeoutMs: number;
-  /** Longest wait a server may ask for (Retry-After) before giving up instead (default 5 min). */
-  readonly maxWaitMs?: number;
-}
+/** Retries, the time limit of each attempt and the longest wait a server may ask for (send.ts). */
+export type InvokeOptions = Omit<SendOptions, 'onUpload'>;
 
 /** With pagination: stop after this many pages or items. */
-export interface InvokeAllOptions extends InvokeOptions, PageLimits {}
+export type InvokeAllOptions = InvokeOptions & PageLimits;
 
-/** What the caller supplies: the credential source and its surroundings. */
-export interface InvokeDeps {
+/**
+ * What the caller supplies: the credential source and its surroundings. From send.ts: `env`
+ * (base-URL overrides CONNECTR_<NAME>_<HOST>_BASE_URL, proxy variables), `clock`,
+ * `dispatcher` (the HTTP client's; absent: connectr's own), `signal` (stops waits, transfers
+ * and pagination), `random` (retry jitter) and `onRetry` (told before each retry's wait).
+ */
+export interface InvokeDeps extends Pick<
+  SendDeps,
+  'env' | 'clock' | 'dispatcher' | 'signal' | 'random' | 'onRetry'
+> {
   readonly credentials: CredentialSource;
-  /** Base-URL overrides (CONNECTR_<NAME>_<HOST>_BASE_URL) and proxy variables. */
-  readonly env: Env;
-  readonly clock: Clock;
   /**
    * What a `-` body reads (the CLI's standard input). Absent: a call whose body is standard
    * input is refused before anything is sent.
@@ -75,14 +72,6 @@ export interface InvokeDeps {
    * leaves it unset, or an API client's path would upload the server's own files.
    */
   readonly localFiles?: boolean | undefined;
-  /** The HTTP client's dispatcher (the server's pool); absent: connectr's own client. */
-  readonly dispatcher?: Dispatcher | undefined;
-  /** Stops the call (Ctrl-C, a client that went away): waits, transfers and pagination end. */
-  readonly signal?: AbortSignal | undefined;
-  /** Random number in [0, 1) for the retries' jitter; injected so tests are deterministic. */
-  readonly random?: (() => number) | undefined;
-  /** Told about each retry before its wait. */
-  readonly onRetry?: ((info: { attempt: number; waitMs: number; reason: string }) => void) | undefined;
   /** Told how many body bytes have left, and of how many (undefined: unknown). */
   readonly onUpload?: UploadProgress | undefined;
 }

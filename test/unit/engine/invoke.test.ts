@@ -2,22 +2,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AuthDeps } from '../../../src/core/auth/deps.js';
 import { localCredentials } from '../../../src/core/auth/tokens.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { findEndpoint } from '../../../src/core/connector/model.js';
 import type { Connector, Endpoint } from '../../../src/core/connector/model.js';
 import { loadRegistry } from '../../../src/core/connector/registry.js';
-import { MetadataStore } from '../../../src/core/credentials/metadata.js';
-import { Vault } from '../../../src/core/credentials/vault.js';
 import type { CredentialSource } from '../../../src/core/engine/credential.js';
 import { invoke, invokeAll, prepareCall } from '../../../src/core/engine/invoke.js';
-import type { InvokeDeps } from '../../../src/core/engine/invoke.js';
+import type { InvokeAllOptions, InvokeDeps } from '../../../src/core/engine/invoke.js';
 import { ConnectrError } from '../../../src/core/errors.js';
-import { resolvePaths } from '../../../src/core/paths.js';
 import { startGmailEmulator } from '../../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../../fixtures/emulators/gmail.js';
 import { bearerOf } from '../../fixtures/emulators/server.js';
+import { testAuthDeps } from '../../helpers/auth-deps.js';
 import { tempHome } from '../../helpers/home.js';
 
 /**
@@ -80,6 +77,14 @@ function depsWith(source: CredentialSource, extra: Partial<InvokeDeps> = {}): In
     random: () => 0,
     ...extra,
   };
+}
+
+/** Every message, two per page, through invokeAll. */
+function allMessages(deps: InvokeDeps, options: Partial<InvokeAllOptions> = {}): AsyncGenerator {
+  return invokeAll({ connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } }, deps, {
+    ...OPTIONS,
+    ...options,
+  });
 }
 
 async function collect(items: AsyncIterable<unknown>): Promise<{ items: unknown[]; error?: unknown }> {
@@ -250,15 +255,7 @@ describe('invokeAll', () => {
   it('follows every page and yields every item', async () => {
     valid = new Set(['t']);
     const { source } = fakeSource(['t'], true);
-    const { items, error } = await collect(
-      invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source),
-        {
-          ...OPTIONS,
-        },
-      ),
-    );
+    const { items, error } = await collect(allMessages(depsWith(source)));
     expect(error).toBeUndefined();
     expect(items).toHaveLength(7);
     expect(gmail.requests).toHaveLength(4);
@@ -267,16 +264,7 @@ describe('invokeAll', () => {
   it('stops at the limit without asking for the next page', async () => {
     valid = new Set(['t']);
     const { source } = fakeSource(['t'], true);
-    const { items } = await collect(
-      invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source),
-        {
-          ...OPTIONS,
-          limit: 3,
-        },
-      ),
-    );
+    const { items } = await collect(allMessages(depsWith(source), { limit: 3 }));
     expect(items).toHaveLength(3);
     expect(gmail.requests).toHaveLength(2);
   });
@@ -284,16 +272,7 @@ describe('invokeAll', () => {
   it('stops after max pages', async () => {
     valid = new Set(['t']);
     const { source } = fakeSource(['t'], true);
-    const { items } = await collect(
-      invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source),
-        {
-          ...OPTIONS,
-          maxPages: 2,
-        },
-      ),
-    );
+    const { items } = await collect(allMessages(depsWith(source), { maxPages: 2 }));
     expect(items).toHaveLength(4);
     expect(gmail.requests).toHaveLength(2);
   });
@@ -301,13 +280,7 @@ describe('invokeAll', () => {
   it('refreshes once after a 401 and sends every later page with the new token', async () => {
     valid = new Set(['fresh']);
     const { source, asks } = fakeSource(['stale', 'fresh'], true);
-    const { items, error } = await collect(
-      invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source),
-        OPTIONS,
-      ),
-    );
+    const { items, error } = await collect(allMessages(depsWith(source)));
     expect(error).toBeUndefined();
     expect(items).toHaveLength(7);
     expect(asks).toEqual(['plain', 'forced']);
@@ -322,11 +295,7 @@ describe('invokeAll', () => {
     const items: unknown[] = [];
     let error: unknown;
     try {
-      for await (const item of invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source, { signal: controller.signal }),
-        OPTIONS,
-      )) {
+      for await (const item of allMessages(depsWith(source, { signal: controller.signal }))) {
         items.push(item);
         controller.abort(reason);
       }
@@ -346,13 +315,7 @@ describe('invokeAll', () => {
       status: 500,
       body: { error: 'boom' },
     });
-    const { items, error } = await collect(
-      invokeAll(
-        { connector, endpoint: endpoint('list_messages'), values: { maxResults: 2 } },
-        depsWith(source),
-        OPTIONS,
-      ),
-    );
+    const { items, error } = await collect(allMessages(depsWith(source)));
     expect(items).toHaveLength(2);
     expect(error).toMatchObject({ code: 'upstream', status: 500 });
   });
@@ -383,24 +346,11 @@ describe('invokeAll', () => {
 });
 
 describe('localCredentials', () => {
-  function authDeps(env: Record<string, string>): AuthDeps {
-    const paths = resolvePaths(env);
-    return {
-      env,
-      paths,
-      clock: systemClock,
-      http: { env },
-      vault: new Vault({ env, paths, passphrase: () => Promise.reject(new Error('not used')) }),
-      metadata: new MetadataStore(paths),
-      notify: () => undefined,
-    };
-  }
-
   it('hands out a token from the environment as final: a 401 with it is reported', async () => {
     const source = localCredentials(
       connector,
       undefined,
-      authDeps({ ...home.env, CONNECTR_GMAIL_TOKEN: 'env-token' }),
+      testAuthDeps({ ...home.env, CONNECTR_GMAIL_TOKEN: 'env-token' }),
     );
     expect(await source.credential()).toEqual({
       credential: { kind: 'bearer', token: 'env-token' },
@@ -409,7 +359,7 @@ describe('localCredentials', () => {
   });
 
   it('says how to sign in when there is no account', async () => {
-    const source = localCredentials(connector, undefined, authDeps(home.env));
+    const source = localCredentials(connector, undefined, testAuthDeps(home.env));
     await expect(source.credential()).rejects.toMatchObject({ code: 'auth_required' });
   });
 });
