@@ -1,7 +1,7 @@
 import type { Connector } from '../connector/model.js';
 import type { AccountRecord } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
-import type { Credential } from '../engine/credential.js';
+import type { Credential, CredentialSource } from '../engine/credential.js';
 import { findAccount } from './accounts.js';
 import { checkBinding, checkOverrides } from './binding.js';
 import type { AuthDeps } from './deps.js';
@@ -77,6 +77,29 @@ export async function getCredential(
       };
     }
   }
+}
+
+/**
+ * The CLI's credential source for one connector and account (undefined: the default one, or a
+ * token from the environment): getCredential on every ask. Only a stored OAuth sign-in is
+ * refreshable; a 401 with anything else is final.
+ */
+export function localCredentials(
+  connector: Connector,
+  accountName: string | undefined,
+  deps: AuthDeps,
+): CredentialSource {
+  return {
+    async credential(options) {
+      const resolved = await getCredential(connector, accountName, deps, {
+        forceRefresh: options?.forceRefresh === true,
+      });
+      return {
+        credential: resolved.credential,
+        refreshable: resolved.source === 'store' && connector.auth.type === 'oauth2',
+      };
+    },
+  };
 }
 
 /** last_used_at, written at most once a minute so busy scripts do not contend for the file. */

@@ -33,3 +33,27 @@ export function applyCredential(
       return;
   }
 }
+
+/** A credential as a source hands it out, with whether asking again can give a new one. */
+export interface SuppliedCredential {
+  readonly credential: Credential;
+  /**
+   * Whether `credential({ forceRefresh: true })` can give a different credential after the API
+   * refused this one (401): true for a refreshable OAuth sign-in; false for a token from the
+   * environment, an API key or a password, whose 401 is then final and reported as such.
+   */
+  readonly refreshable: boolean;
+}
+
+/**
+ * Where the engine gets credentials: the one interface between it and the places they are
+ * kept. The CLI's implementation is `localCredentials` (core/auth/tokens.ts: environment
+ * tokens, the vault, the chosen account, binding checks); the daemon's reads its database.
+ */
+export interface CredentialSource {
+  /**
+   * A valid credential (refreshed first when it is about to expire). With `forceRefresh`, a new
+   * one, because the API has just refused the last one; asked only when it was `refreshable`.
+   */
+  credential(options?: { readonly forceRefresh?: boolean }): Promise<SuppliedCredential>;
+}

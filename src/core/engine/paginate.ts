@@ -28,13 +28,7 @@ export async function* paginate(
   options: SendOptions,
   limits: PageLimits = {},
 ): AsyncGenerator {
-  const pagination = first.endpoint.pagination;
-  if (!pagination) {
-    throw new ConnectrError(
-      'usage',
-      `${first.connector.name} ${first.endpoint.name} returns a single page; drop --all`,
-    );
-  }
+  const pagination = requirePagination(first);
   let request: PreparedRequest | undefined = first;
   let current = values;
   let pages = 0;
@@ -67,6 +61,16 @@ export async function* paginate(
     request = next?.request;
     current = next?.values ?? current;
   }
+}
+
+/** The endpoint's pagination; a usage error for an endpoint that returns a single page. */
+export function requirePagination(request: PreparedRequest): PaginationDefinition {
+  const pagination = request.endpoint.pagination;
+  if (pagination) return pagination;
+  throw new ConnectrError(
+    'usage',
+    `${request.connector.name} ${request.endpoint.name} returns a single page; drop --all`,
+  );
 }
 
 /** The largest page read into memory under --all. */

@@ -1,13 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuthDeps } from '../../../src/core/auth/deps.js';
 import { getCredential } from '../../../src/core/auth/tokens.js';
-import { systemClock } from '../../../src/core/clock.js';
 import { loadRegistry } from '../../../src/core/connector/registry.js';
-import { MetadataStore } from '../../../src/core/credentials/metadata.js';
-import { Vault } from '../../../src/core/credentials/vault.js';
-import { resolvePaths } from '../../../src/core/paths.js';
+import { testAuthDeps } from '../../helpers/auth-deps.js';
 import { runBin } from '../../helpers/bin.js';
 import { tempHome } from '../../helpers/home.js';
 import { startAuthServer } from '../../helpers/oauth-server.js';
@@ -56,16 +52,8 @@ describe('in-process refresh single-flight', () => {
     const before = auth.tokenRequests.length;
     const resolved = await Promise.all(
       envs.map(async (env) => {
-        const paths = resolvePaths(env);
-        const deps: AuthDeps = {
-          env,
-          paths,
-          clock: systemClock,
-          http: { env },
-          vault: new Vault({ env, paths, passphrase: () => Promise.reject(new Error('not used')) }),
-          metadata: new MetadataStore(paths),
-          notify: () => undefined,
-        };
+        const deps = testAuthDeps(env);
+        const { paths } = deps;
         const machine = (await loadRegistry({ userDir: paths.userConnectorsDir })).get('machine');
         if (!machine) throw new Error('no machine connector');
         return getCredential(machine, undefined, deps);

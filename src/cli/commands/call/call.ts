@@ -1,16 +1,15 @@
 import type { Command } from 'commander';
-import { getCredential } from '../../../core/auth/tokens.js';
+import { localCredentials } from '../../../core/auth/tokens.js';
 import { findEndpoint } from '../../../core/connector/model.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import { parseDuration } from '../../../core/duration.js';
-import { execute } from '../../../core/engine/execute.js';
 import { curlCommand, formatRequest, showRequest } from '../../../core/engine/inspect.js';
-import { paginate } from '../../../core/engine/paginate.js';
-import { rawBodyOf, resolveValues } from '../../../core/engine/params.js';
+import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
+import type { InvokeDeps, InvokeOptions } from '../../../core/engine/invoke.js';
+import { rawBodyOf } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
-import { bodyEncoding, buildRequest } from '../../../core/engine/request.js';
+import { bodyEncoding } from '../../../core/engine/request.js';
 import { upstreamError } from '../../../core/engine/response.js';
-import type { SendDeps, SendOptions } from '../../../core/engine/send.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
 import { unknownName } from '../../../core/suggest.js';
@@ -92,9 +91,9 @@ async function run(
     bodyFlag === undefined
       ? undefined
       : literalOrSource(endpoint, bodyFlag, flags.body === undefined ? '--data' : '--body');
-  const resolved = resolveValues(endpoint, { values, extraQuery, ...(body ? { body } : {}) });
-  const build = { env: ctx.env, extraQuery, body };
-  const request = buildRequest(connector, endpoint, resolved, build);
+  // Checks the values and builds the exact request; --dry-run and --curl show it and stop.
+  const call = prepareCall({ connector, endpoint, values, extraQuery, body }, ctx.env);
+  const { request } = call;
 
   if (flags.dryRun) {
     const shown = showRequest(request);
@@ -107,7 +106,7 @@ async function run(
     return;
   }
   // Every flag is checked before credentials are looked up or anything is sent.
-  const options: SendOptions = {
+  const options: InvokeOptions = {
     retries: nonNegative(flags.retries, '--retries'),
     timeoutMs: parseDuration(flags.timeout, '--timeout'),
   };
@@ -130,37 +129,32 @@ async function run(
   }
 
   const { deps: auth } = cliAuth(ctx);
-  const account = flags.account;
-  const first = await getCredential(connector, account, auth);
-  // Only a stored OAuth sign-in can be refreshed; after a 401 with anything else, it is final.
-  const refreshable = first.source === 'store' && connector.auth.type === 'oauth2';
-  const deps: SendDeps = {
+  const bar = progressBar(ctx.io, 'Uploading');
+  const deps: InvokeDeps = {
+    credentials: localCredentials(connector, flags.account, auth),
     env: ctx.env,
     clock: auth.clock,
     stdin: ctx.io.stdin,
+    localFiles: true,
     signal: ctx.signal,
-    credential: () => Promise.resolve(first.credential),
-    refresh: refreshable
-      ? async () => (await getCredential(connector, account, auth, { forceRefresh: true })).credential
-      : undefined,
     onRetry: ({ attempt, waitMs, reason }) => {
       if (flags.verbose || waitMs >= 2000)
         ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
+    },
+    onUpload: (sent, total) => {
+      bar.update(sent, total);
     },
   };
   if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
 
   if (flags.all) {
     // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
-    for await (const item of paginate(request, resolved, build, deps, options, limits)) {
+    for await (const item of invokeAll(call, deps, { ...options, ...limits })) {
       ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
     }
     return;
   }
-  const bar = progressBar(ctx.io, 'Uploading');
-  const response = await execute(request, resolved, deps, options, (sent, total) => {
-    bar.update(sent, total);
-  });
+  const response = await invoke(call, deps, options);
   bar.finish();
   if (response.status >= 300) {
     const error = await upstreamError(connector, endpoint, response);
