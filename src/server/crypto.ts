@@ -63,8 +63,11 @@ export class KeyRing {
   private readonly current: Buffer;
   private readonly keys = new Map<string, Buffer>();
 
+  private readonly old: readonly Buffer[];
+
   constructor(options: KeyRingOptions) {
     this.current = options.current;
+    this.old = options.old ?? [];
     this.currentId = keyIdOf(options.current);
     for (const key of options.old ?? []) this.keys.set(keyIdOf(key), key);
     this.keys.set(this.currentId, this.current);
@@ -84,6 +87,11 @@ export class KeyRing {
       .filter(Boolean)
       .map((s, i) => parseKey(s, `CONNECTR_ENCRYPTION_KEYS_OLD (entry ${i + 1})`));
     return new KeyRing({ current, old });
+  }
+
+  /** This ring with one more key to read with. */
+  withOldKey(key: Buffer): KeyRing {
+    return new KeyRing({ current: this.current, old: [...this.old, key] });
   }
 
   /** Seals `plaintext` with the current key. `context` names where it is stored (e.g. `credentials:<id>`). */

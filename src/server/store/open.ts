@@ -54,6 +54,12 @@ export async function openServerStore(options: OpenServerStoreOptions): Promise<
   try {
     // PGlite without a key: the one generated on first start, kept in the credential store.
     // Read after the PGlite lock is ours, so two first starts cannot make two keys.
+    if (!postgres && ring) {
+      // A key of the user's own replaces the generated one, which stays readable until
+      // rotate-key has re-encrypted everything.
+      const stored = await storedPgliteKey(options);
+      if (stored) ring = ring.withOldKey(stored);
+    }
     ring ??= KeyRing.fromEnv(env, await pgliteKey(options));
   } catch (error) {
     await database.close();
@@ -86,6 +92,17 @@ async function pgliteKey(options: OpenServerStoreOptions): Promise<Buffer> {
     `Generated the server's encryption key and stored it in the ${options.secrets.location} (set CONNECTR_ENCRYPTION_KEY to use your own).`,
   );
   return parseKey(text, what);
+}
+
+/** The generated key, if one was kept; unreadable (no keychain, no passphrase) counts as none. */
+async function storedPgliteKey(options: OpenServerStoreOptions): Promise<Buffer | undefined> {
+  const { service, account } = pgliteKeyEntry(options.dataDir);
+  try {
+    const stored = await options.secrets.get(service, account);
+    return stored ? parseKey(stored, 'the stored server key') : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs a query, turning a lost database connection into ConnectrError('unavailable'). */

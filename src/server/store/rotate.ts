@@ -13,7 +13,9 @@ import { credentials, oauthApps, oauthSessions } from './schema.js';
  */
 
 /** Per table: values re-encrypted, and values already under the current key. */
-export type RotationCounts = Readonly<Record<string, { readonly rewritten: number; readonly current: number }>>;
+export type RotationCounts = Readonly<
+  Record<string, { readonly rewritten: number; readonly current: number }>
+>;
 
 interface Column {
   readonly table: string;
