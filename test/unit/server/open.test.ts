@@ -99,7 +99,7 @@ describe('PGlite: one process per directory, and a generated key kept in the cre
       first.child.kill('SIGKILL');
       home.cleanup();
     }
-  });
+  }, 120_000);
 
   it('creates its key once, keeps it, and reads with it after a key of the user’s own takes over', async () => {
     const home = tempHome();
@@ -133,7 +133,7 @@ describe('PGlite: one process per directory, and a generated key kept in the cre
     } finally {
       home.cleanup();
     }
-  });
+  }, 120_000);
 });
 
 describe.skipIf(POSTGRES.skip !== undefined)(`PostgreSQL start-up on ${variantTitle(POSTGRES)}`, () => {
