@@ -136,7 +136,7 @@ function refused(lockPath: string, what: string, holder: Holder): ConnectrError 
     holder.host === hostname() ? `process ${holder.pid}` : `process ${holder.pid} on ${holder.host}`;
   return new ConnectrError(
     'unavailable',
-    `${what} is already in use by another connectr server (${where}, since ${holder.since})`,
+    `${what} is already in use by another connectr process (${where}, since ${holder.since})`,
     {
       hint: `stop that server first, or set DATABASE_URL to share a PostgreSQL database between servers; if no such process exists, delete ${lockPath}`,
     },

@@ -20,7 +20,21 @@ export async function putOAuthApp(
   input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
   now = new Date(),
 ): Promise<void> {
-  await db.transaction(async (tx) => {
+  // Two first saves of one app at once: the insert of the slower finds the row and it retries
+  // as an update (the row's id is part of the encryption context, so it is chosen first).
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await saveOnce(db, keys, input, now)) return;
+  }
+  throw new Error(`could not save the OAuth app of ${input.connector}`);
+}
+
+async function saveOnce(
+  db: Db,
+  keys: KeyRing,
+  input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
+  now: Date,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: oauthApps.id })
       .from(oauthApps)
@@ -34,8 +48,11 @@ export async function putOAuthApp(
         .update(oauthApps)
         .set({ clientId: input.clientId, clientSecretEncrypted, updatedAt: now })
         .where(eq(oauthApps.id, id));
-    } else {
-      await tx.insert(oauthApps).values({
+      return true;
+    }
+    const inserted = await tx
+      .insert(oauthApps)
+      .values({
         id,
         projectId: input.projectId,
         connector: input.connector,
@@ -43,8 +60,10 @@ export async function putOAuthApp(
         clientSecretEncrypted,
         createdAt: now,
         updatedAt: now,
-      });
-    }
+      })
+      .onConflictDoNothing({ target: [oauthApps.projectId, oauthApps.connector] })
+      .returning({ id: oauthApps.id });
+    return inserted.length > 0;
   });
 }
 

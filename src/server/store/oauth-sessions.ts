@@ -106,14 +106,14 @@ export async function consumeOAuthSession(
       .select({ usedAt: oauthSessions.usedAt, expiresAt: oauthSessions.expiresAt })
       .from(oauthSessions)
       .where(and(eq(oauthSessions.state, state), ...scope));
-    const why = !seen ? 'is unknown' : seen.usedAt ? 'was already used' : 'has expired';
-    throw new ConnectrError(
-      'invalid_input',
-      `this sign-in ${why} (state ${why === 'is unknown' ? 'not found' : 'not reusable'})`,
-      {
-        hint: 'start the sign-in again with POST /api/v1/oauth/authorize',
-      },
-    );
+    const message = !seen
+      ? 'no sign-in is pending with this state (unknown state)'
+      : seen.usedAt
+        ? 'this sign-in was already used: a state is good for one callback'
+        : 'this sign-in has expired';
+    throw new ConnectrError('invalid_input', message, {
+      hint: 'start the sign-in again with POST /api/v1/oauth/authorize',
+    });
   }
   return {
     id: row.id,

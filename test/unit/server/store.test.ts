@@ -303,6 +303,30 @@ for (const variant of BACKENDS) {
       );
     });
 
+    it('OAuth apps: eight first saves at once all succeed, a save replaces, and each project has its own', async () => {
+      const p = (await ensureProject(store.db, 'apps')).project;
+      const q = (await ensureProject(store.db, 'apps-other')).project;
+      await Promise.all(
+        ['one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight'].map((n) =>
+          putOAuthApp(store.db, store.keys, {
+            projectId: p.id,
+            connector: 'dropbox',
+            clientId: n,
+            clientSecret: `s-${n}`,
+          }),
+        ),
+      );
+      const saved = await getOAuthApp(store.db, store.keys, p.id, 'dropbox');
+      expect(saved?.clientSecret).toBe(`s-${saved?.clientId ?? ''}`);
+      await putOAuthApp(store.db, store.keys, { projectId: p.id, connector: 'dropbox', clientId: 'last' });
+      expect(await getOAuthApp(store.db, store.keys, p.id, 'dropbox')).toEqual({
+        connector: 'dropbox',
+        clientId: 'last',
+        clientSecret: undefined,
+      });
+      expect(await getOAuthApp(store.db, store.keys, q.id, 'dropbox')).toBeUndefined();
+    });
+
     it('rotate-key: after rotation everything reads with only the new key; again changes nothing; tampering is refused', async () => {
       const p = (await ensureProject(store.db, 'rotate')).project;
       const conn = await createConnection(store.db, { projectId: p.id, connector: 'gmail', name: 'r' });
