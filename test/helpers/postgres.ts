@@ -34,7 +34,7 @@ export interface PostgresServer {
   readonly url: string;
   readonly port: number;
   /** A new empty database on this server, and its URL. */
-  createDatabase(name?: string): Promise<string>;
+  createDatabase(): Promise<string>;
   /** Stops the server (fast shutdown: connections are cut), keeping its files. */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
@@ -77,40 +77,34 @@ export async function startPostgres(): Promise<PostgresServer> {
   }
   const data = join(dir, 'data');
   const port = await freePort();
-  await pgRun(join(binDir, 'initdb'), [
-    '-D',
-    data,
-    '-A',
-    'trust',
-    '-U',
-    'postgres',
-    '--no-sync',
-    '-E',
-    'UTF8',
-  ]);
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   const start = () =>
     pgRun(join(binDir, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
   const stop = () => pgRun(join(binDir, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
-  await start();
+  try {
+    await pgRun(join(binDir, 'initdb'), [
+      '-D',
+      data,
+      '-A',
+      'trust',
+      '-U',
+      'postgres',
+      '--no-sync',
+      '-E',
+      'UTF8',
+    ]);
+    await start();
+  } catch (error) {
+    // Nothing left behind when it cannot start (a port taken meanwhile, a broken install).
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let running = true;
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  let counter = 0;
   return {
     url,
     port,
-    async createDatabase(name) {
-      const db = name ?? `t_${process.pid}_${++counter}_${Date.now().toString(36)}`;
-      const { default: pg } = await import('pg');
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`create database "${db}"`);
-      } finally {
-        await client.end();
-      }
-      return `postgres://postgres@127.0.0.1:${port}/${db}`;
-    },
+    createDatabase: () => sharedDatabase(url),
     async stop() {
       if (!running) return;
       await stop();
