@@ -8,8 +8,9 @@ export default function setup(): void {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
     stdio: 'inherit',
   });
-  // The rest of `npm run build`: the built-in connectors validated into dist/connectors.json,
-  // and the start-up bundle the binary runs.
+  // The rest of `npm run build`: the server's migrations, the built-in connectors validated into
+  // dist/connectors.json, and the start-up bundle the binary runs.
+  execFileSync(process.execPath, ['scripts/copy-migrations.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/prebuild-connectors.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/bundle.mjs'], { stdio: 'inherit' });
 }

@@ -1,0 +1,286 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { Pool, PoolClient } from 'pg';
+import { ConnectrError, messageOf } from '../../core/errors.js';
+import { packagePath, PACKAGE_ROOT } from '../../core/install.js';
+import type { Env } from '../../core/paths.js';
+import { lockInstance } from './instance-lock.js';
+import * as schema from './schema.js';
+
+/**
+ * The server's database, opened from configuration: DATABASE_URL selects PostgreSQL (through
+ * node-postgres); without it, PGlite (Postgres in WebAssembly, in this process) keeps its files
+ * in `<data dir>/server/pglite`, so the server runs with no set-up. Either way the migrations
+ * drizzle-kit generated are applied before anything else, under a Postgres advisory lock so
+ * that servers starting together on one database do it once.
+ */
+
+export type Schema = typeof schema;
+/** The query builder, the same type on both back-ends (and inside transactions). */
+export type Db = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface Database {
+  readonly backend: 'postgres' | 'pglite';
+  readonly db: Db;
+  /** Where the data is, for messages: `postgres host:port/db` (never the password) or the directory. */
+  readonly location: string;
+  /** Rows of a raw SQL query (for checks the query builder does not express). */
+  query<T>(text: string, params?: unknown[]): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  readonly env: Env;
+  /** connectr's data directory (resolvePaths(env).dataDir): PGlite lives in `<dataDir>/server/pglite`. */
+  readonly dataDir: string;
+}
+
+/** drizzle's bookkeeping table: which migrations ran. */
+const MIGRATIONS = { migrationsSchema: 'drizzle', migrationsTable: '__drizzle_migrations' } as const;
+/** The advisory lock every instance takes to migrate: any constant, the same for all of them. */
+const MIGRATION_LOCK_KEY = 0x636f6e6e; // "conn"
+
+/**
+ * The checked-in migrations: beside this module's source in a checkout, or where the build
+ * copied them (dist/server/store/migrations) when running the built CLI, whose bundle moves
+ * this code elsewhere (hence install.ts).
+ */
+export function migrationsFolder(): string {
+  const here = relative(PACKAGE_ROOT, fileURLToPath(import.meta.url));
+  const built = packagePath('dist', 'server', 'store', 'migrations');
+  const source = packagePath('src', 'server', 'store', 'migrations');
+  if (here.startsWith('dist') && existsSync(built)) return built;
+  return existsSync(source) ? source : built;
+}
+
+/** The number of migrations this build knows, and the last one's timestamp. */
+export function knownMigrations(): { count: number; last: number } {
+  const files = readMigrationFiles({ migrationsFolder: migrationsFolder() });
+  return { count: files.length, last: files.at(-1)?.folderMillis ?? 0 };
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const url = options.env.DATABASE_URL?.trim();
+  return url ? openPostgres(url, options.env) : openPglite(options.dataDir);
+}
+
+/** `host:port/database` of a connection string, for messages: never the user or password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname}`;
+  } catch {
+    return '(unparsable DATABASE_URL)';
+  }
+}
+
+function checkUrl(url: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw new ConnectrError('invalid_input', 'DATABASE_URL is not a URL', {
+      hint: 'use postgres://user:password@host:5432/database',
+    });
+  }
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
+    throw new ConnectrError(
+      'invalid_input',
+      `DATABASE_URL must start with postgres:// (found ${protocol}//)`,
+      {
+        hint: 'use postgres://user:password@host:5432/database, or unset it to use the embedded PGlite database',
+      },
+    );
+  }
+}
+
+/** A failure to reach PostgreSQL as a ConnectrError('unavailable') that names the server, not the password. */
+export function unreachable(where: string, error: unknown): ConnectrError {
+  if (error instanceof ConnectrError) return error;
+  const code = (error as { code?: unknown }).code;
+  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${messageOf(error)}`, {
+    hint:
+      code === '28P01' || code === '28000'
+        ? 'check the user name and password in DATABASE_URL'
+        : code === '3D000'
+          ? 'create the database (createdb) or fix its name in DATABASE_URL'
+          : 'check that PostgreSQL is running and that DATABASE_URL names it (host, port, database)',
+    cause: error,
+  });
+}
+
+async function openPostgres(url: string, env: Env): Promise<Database> {
+  checkUrl(url);
+  const where = describeUrl(url);
+  const [{ default: pg }, { drizzle }, { migrate }] = await Promise.all([
+    import('pg'),
+    import('drizzle-orm/node-postgres'),
+    import('drizzle-orm/node-postgres/migrator'),
+  ]);
+  const pool: Pool = new pg.Pool({
+    connectionString: url,
+    max: Number(env.CONNECTR_DB_POOL_SIZE) || 10,
+    connectionTimeoutMillis: Number(env.CONNECTR_DB_CONNECT_TIMEOUT_MS) || 5000,
+  });
+  // An idle connection the server drops (a restart, a fail-over) must not crash the process:
+  // the pool discards it, and the next query reports the outage.
+  pool.on('error', () => undefined);
+  try {
+    // One dedicated connection holds the lock while it migrates: a session lock, released by
+    // pg_advisory_unlock or, should this process die, by the connection closing.
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw unreachable(where, error);
+    }
+    try {
+      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      try {
+        await migrate(drizzle(client, { schema }), { migrationsFolder: migrationsFolder(), ...MIGRATIONS });
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      }
+    } catch (error) {
+      throw migrationFailed(where, error);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+  const db: Db = drizzle(pool, { schema });
+  return {
+    backend: 'postgres',
+    db,
+    location: `postgres ${where}`,
+    async query<T>(text: string, params: unknown[] = []) {
+      try {
+        return (await pool.query(text, params)).rows as T[];
+      } catch (error) {
+        throw isConnectionError(error) ? unreachable(where, error) : error;
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+function migrationFailed(where: string, error: unknown): ConnectrError {
+  if (error instanceof ConnectrError) return error;
+  if (isConnectionError(error)) return unreachable(where, error);
+  return new ConnectrError(
+    'unavailable',
+    `applying the database migrations on ${where} failed: ${messageOf(error)}`,
+    {
+      hint: 'check that the DATABASE_URL user may create tables, and that the database is not from a newer connectr',
+      cause: error,
+    },
+  );
+}
+
+/** Errors that mean the server went away, not that a statement was wrong (drizzle wraps them: look at causes). */
+export function isConnectionError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    // Node socket errors, and SQLSTATE classes 08 (connection) and 57P (shutdown, crash).
+    if (
+      typeof code === 'string' &&
+      (/^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P'))
+    ) {
+      return true;
+    }
+    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(e.message)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  const serverDir = join(dataDir, 'server');
+  const dir = join(serverDir, 'pglite');
+  await mkdir(serverDir, { recursive: true, mode: 0o700 });
+  const lock = lockInstance(join(serverDir, 'pglite.lock'), `the PGlite database ${dir}`);
+  try {
+    const [{ PGlite }, { drizzle }, { migrate }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('drizzle-orm/pglite'),
+      import('drizzle-orm/pglite/migrator'),
+    ]);
+    let client: InstanceType<typeof PGlite>;
+    try {
+      client = await PGlite.create(dir);
+    } catch (error) {
+      throw new ConnectrError(
+        'unavailable',
+        `cannot open the PGlite database in ${dir}: ${messageOf(error)}`,
+        {
+          hint: 'restore the directory from a backup, or set DATABASE_URL to use PostgreSQL',
+          cause: error,
+        },
+      );
+    }
+    const db: Db = drizzle(client, { schema });
+    try {
+      await migrate(drizzle(client, { schema }), { migrationsFolder: migrationsFolder(), ...MIGRATIONS });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw migrationFailed(dir, error);
+    }
+    return {
+      backend: 'pglite',
+      db,
+      location: dir,
+      async query<T>(text: string, params: unknown[] = []) {
+        return (await client.query<T>(text, params)).rows;
+      },
+      async close() {
+        try {
+          await client.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/**
+ * Resolves when the database answers and has every migration this build knows; else a
+ * ConnectrError('unavailable') saying which (what GET /ready reports).
+ */
+export async function checkReady(database: Database): Promise<void> {
+  const known = knownMigrations();
+  let rows: { count: string | number; last: string | number | null }[];
+  try {
+    rows = await database.query(
+      `select count(*) as count, max(created_at) as last from "${MIGRATIONS.migrationsSchema}"."${MIGRATIONS.migrationsTable}"`,
+    );
+  } catch (error) {
+    if (error instanceof ConnectrError) throw error;
+    throw new ConnectrError(
+      'unavailable',
+      `the database ${database.location} has no migrations table: ${messageOf(error)}`,
+      {
+        hint: 'restart the server to apply the migrations',
+        cause: error,
+      },
+    );
+  }
+  const last = Number(rows[0]?.last ?? 0);
+  if (last < known.last) {
+    throw new ConnectrError(
+      'unavailable',
+      `the database ${database.location} lacks migrations (${String(rows[0]?.count ?? 0)} applied of ${known.count})`,
+      { hint: 'restart the server to apply the migrations' },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+import { and, eq } from 'drizzle-orm';
+import type { KeyRing } from '../crypto.js';
+import type { Db } from './db.js';
+import { newId } from './ids.js';
+import { oauthApps } from './schema.js';
+
+/** A project's OAuth client for a connector; the secret sealed by the key ring, bound to its row. */
+
+export const clientSecretContext = (appId: string): string => `oauth_apps.client_secret:${appId}`;
+
+export interface OAuthApp {
+  readonly connector: string;
+  readonly clientId: string;
+  readonly clientSecret: string | undefined;
+}
+
+export async function putOAuthApp(
+  db: Db,
+  keys: KeyRing,
+  input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
+  now = new Date(),
+): Promise<void> {
+  // Two first saves of one app at once: the insert of the slower finds the row and it retries
+  // as an update (the row's id is part of the encryption context, so it is chosen first).
+  for (let attempt = 0; attempt < 2; attempt++) {
+    if (await saveOnce(db, keys, input, now)) return;
+  }
+  throw new Error(`could not save the OAuth app of ${input.connector}`);
+}
+
+async function saveOnce(
+  db: Db,
+  keys: KeyRing,
+  input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
+  now: Date,
+): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const [existing] = await tx
+      .select({ id: oauthApps.id })
+      .from(oauthApps)
+      .where(and(eq(oauthApps.projectId, input.projectId), eq(oauthApps.connector, input.connector)))
+      .for('update');
+    const id = existing?.id ?? newId('app');
+    const clientSecretEncrypted =
+      input.clientSecret === undefined ? null : keys.encrypt(input.clientSecret, clientSecretContext(id));
+    if (existing) {
+      await tx
+        .update(oauthApps)
+        .set({ clientId: input.clientId, clientSecretEncrypted, updatedAt: now })
+        .where(eq(oauthApps.id, id));
+      return true;
+    }
+    const inserted = await tx
+      .insert(oauthApps)
+      .values({
+        id,
+        projectId: input.projectId,
+        connector: input.connector,
+        clientId: input.clientId,
+        clientSecretEncrypted,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .onConflictDoNothing({ target: [oauthApps.projectId, oauthApps.connector] })
+      .returning({ id: oauthApps.id });
+    return inserted.length > 0;
+  });
+}
+
+export async function getOAuthApp(
+  db: Db,
+  keys: KeyRing,
+  projectId: string,
+  connector: string,
+): Promise<OAuthApp | undefined> {
+  const [row] = await db
+    .select()
+    .from(oauthApps)
+    .where(and(eq(oauthApps.projectId, projectId), eq(oauthApps.connector, connector)));
+  if (!row) return undefined;
+  return {
+    connector: row.connector,
+    clientId: row.clientId,
+    clientSecret:
+      row.clientSecretEncrypted === null
+        ? undefined
+        : keys.decrypt(row.clientSecretEncrypted, clientSecretContext(row.id)),
+  };
+}

@@ -1,0 +1,69 @@
+import { randomBytes } from 'node:crypto';
+import type { KeySecrets } from '../../src/server/store/open.js';
+import { tempHome } from './home.js';
+import { sharedDatabase, sharedPostgres } from './postgres.js';
+
+/**
+ * The server's two back-ends as test variants: PGlite in a temporary data directory (always),
+ * and a fresh database on the run's real PostgreSQL (test/setup/postgres.ts) where its binaries
+ * exist. Suites run the same cases on both; the Postgres variant is skipped, with the reason in
+ * its name, where the binaries are missing (a failure in CI: CONNECTR_REQUIRE_POSTGRES).
+ */
+export interface BackendVariant {
+  readonly name: 'pglite' | 'postgres';
+  /** Why it cannot run here; undefined when it can. */
+  readonly skip: string | undefined;
+  /** A fresh, empty database: its environment (DATABASE_URL for Postgres) and data directory. */
+  fresh(): Promise<FreshBackend>;
+}
+
+export interface FreshBackend {
+  readonly env: Record<string, string>;
+  readonly dataDir: string;
+  cleanup(): void;
+}
+
+const shared = sharedPostgres();
+
+export const PGLITE: BackendVariant = {
+  name: 'pglite',
+  skip: undefined,
+  fresh: () => {
+    const home = tempHome();
+    return Promise.resolve({ env: home.env, dataDir: home.dir, cleanup: home.cleanup });
+  },
+};
+
+export const POSTGRES: BackendVariant = {
+  name: 'postgres',
+  skip: shared.skip,
+  fresh: async () => {
+    if (!shared.url) throw new Error(`no test PostgreSQL: ${shared.skip ?? ''}`);
+    const home = tempHome();
+    const url = await sharedDatabase(shared.url);
+    return { env: { ...home.env, DATABASE_URL: url }, dataDir: home.dir, cleanup: home.cleanup };
+  },
+};
+
+export const BACKENDS: readonly BackendVariant[] = [PGLITE, POSTGRES];
+
+/** The title of a variant's describe block: says when and why it is skipped. */
+export const variantTitle = (v: BackendVariant): string =>
+  v.skip ? `${v.name} (skipped: ${v.skip})` : v.name;
+
+/** A key as CONNECTR_ENCRYPTION_KEY takes it. */
+export const newKey = (): string => randomBytes(32).toString('base64');
+
+/** An in-memory KeySecrets (the CLI's credential store stands behind it in real use). */
+export function memorySecrets(): KeySecrets & { readonly entries: Map<string, string> } {
+  const entries = new Map<string, string>();
+  return {
+    entries,
+    location: 'test memory',
+    get: (service, account) => Promise.resolve(entries.get(`${service}\0${account}`) ?? null),
+    set: (service, account, secret) => {
+      entries.set(`${service}\0${account}`, secret);
+      return Promise.resolve();
+    },
+  };
+}
