@@ -94,12 +94,20 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   return app;
 }
 
-/** Once `close()` has begun, a request arriving on a kept-alive connection gets a 503 and the connection ends. */
+/**
+ * Once `close()` has begun: a request arriving on a kept-alive connection gets a 503, and every
+ * answer (those in flight too) says `Connection: close`, so no client connection holds the
+ * shutdown open until its keep-alive time-out.
+ */
 function installClosing(app: App): void {
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
   app.addHook('onRequest', (_request, reply, done) => {
     if (!closing) {
