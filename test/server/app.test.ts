@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { Registry } from '../../src/core/connector/registry.js';
+import { Registry, loadRegistry } from '../../src/core/connector/registry.js';
 import { ConnectrError } from '../../src/core/errors.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
 import { httpStatusFor } from '../../src/server/errors.js';
@@ -140,7 +143,7 @@ describe('connector routes', () => {
     expect(listFolder).toMatchObject({
       method: 'POST',
       pagination: { style: 'cursor' },
-      response_kind: expect.any(String),
+      response_kind: expect.any(String) as string,
     });
     expect(listFolder?.params.find((p) => p.name === 'path')).toMatchObject({
       type: 'string',
@@ -160,13 +163,53 @@ describe('connector routes', () => {
     });
   });
 
+  it("a connector's env names, API-key header and a secret param's default never reach the answer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'connectr-server-'));
+    try {
+      writeFileSync(
+        join(dir, 'acme.yaml'),
+        [
+          'name: acme',
+          'display_name: Acme',
+          'version: 1',
+          'docs_url: https://acme.example.com/docs',
+          'description: Acme API.',
+          'hosts:',
+          '  api: { url: "https://api.acme.example.com", env: ACME_PRIVATE_BASE }',
+          'auth: { type: api_key, in: header, name: X-Acme-Key, env: ACME_SECRET_KEY_VAR }',
+          'endpoints:',
+          '  login:',
+          '    summary: Log in.',
+          '    method: POST',
+          '    path: /login',
+          '    params:',
+          '      password: { in: body, secret: true, default: hunter2-default }',
+          '      user: { in: body, default: bob }',
+        ].join('\n'),
+      );
+      const registry = await loadRegistry({ extraDirs: [dir] });
+      expect(registry.invalid).toEqual([]);
+      const { app, auth } = await server({ registry: () => Promise.resolve(registry) });
+      const res = await app.inject({ url: '/api/v1/connectors/acme', headers: auth });
+      expect(res.statusCode).toBe(200);
+      for (const secret of ['ACME_PRIVATE_BASE', 'ACME_SECRET_KEY_VAR', 'hunter2-default', 'X-Acme-Key'])
+        expect(res.body, secret).not.toContain(secret);
+      const params = res.json<{ endpoints: { params: { name: string; default?: unknown }[] }[] }>()
+        .endpoints[0]?.params;
+      expect(params?.find((p) => p.name === 'user')?.default).toBe('bob');
+      expect(params?.find((p) => p.name === 'password')).not.toHaveProperty('default');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an unknown connector is a 404 suggesting the nearest name; a malformed one a 400 naming the field', async () => {
     const { app, auth } = await server();
     const unknown = await app.inject({ url: '/api/v1/connectors/gmial/endpoints', headers: auth });
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json<Envelope>().error).toMatchObject({
       code: 'not_found',
-      hint: expect.stringContaining('"gmail"'),
+      hint: expect.stringContaining('"gmail"') as string,
     });
     for (const bad of ['Gmail', '..%2F..%2Fetc', '__proto__x!', 'a'.repeat(100)]) {
       const res = await app.inject({ url: `/api/v1/connectors/${bad}`, headers: auth });
