@@ -528,6 +528,16 @@ describe('logs', () => {
     expect(logs.text).not.toMatch(/"body"|"payload"/);
   });
 
+  it('trust no X-Forwarded-For unless told which proxies to trust', async () => {
+    const forwarded = { 'x-forwarded-for': '203.0.113.9' };
+    const plain = await server();
+    await plain.app.inject({ url: '/health', headers: forwarded });
+    expect(plain.logs.text).not.toContain('203.0.113.9');
+    const behindProxy = await server({ trustProxy: '127.0.0.1' });
+    await behindProxy.app.inject({ url: '/health', headers: forwarded });
+    expect(behindProxy.logs.text).toContain('"remoteAddress":"203.0.113.9"');
+  });
+
   it('redactUrl hides secret-looking query values, whatever their case or escaping', () => {
     expect(redactUrl('/cb?Code=1&STATE=2&%63ode=3&x=4')).toBe(
       '/cb?Code=[REDACTED]&STATE=[REDACTED]&%63ode=[REDACTED]&x=4',
