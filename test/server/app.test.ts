@@ -9,6 +9,7 @@ import * as z from 'zod';
 import { Registry, loadRegistry } from '../../src/core/connector/registry.js';
 import { ConnectrError } from '../../src/core/errors.js';
 import { ERROR_CODES } from '../../src/core/errors.js';
+import { closeGracefully } from '../../src/server/close.js';
 import { httpStatusFor } from '../../src/server/errors.js';
 import { parseCorsOrigin } from '../../src/server/plugins/cors.js';
 import { redactUrl } from '../../src/server/plugins/logging.js';
@@ -547,7 +548,7 @@ describe('logs', () => {
 });
 
 describe('shutdown', () => {
-  it('close() lets a request in flight finish, then stops accepting connections', async () => {
+  it('closeGracefully lets a request in flight finish, then stops accepting connections', async () => {
     let release = (): void => undefined;
     let entered = (): void => undefined;
     const inside = new Promise<void>((resolve) => (entered = resolve));
@@ -582,7 +583,8 @@ describe('shutdown', () => {
     );
     await inside;
     let closed = false;
-    const closing = app.close().then(() => (closed = true));
+    let warned = 0;
+    const closing = closeGracefully(app, 10_000, () => warned++).then(() => (closed = true));
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(closed).toBe(false);
     const refused = await new Promise<boolean>((resolve) => {
@@ -604,7 +606,36 @@ describe('shutdown', () => {
     expect(res.connection).toBe('close');
     await closing;
     expect(closed).toBe(true);
+    expect(warned).toBe(0);
     expect(Date.now() - released).toBeLessThan(2000);
+  });
+
+  it('closeGracefully closes the connections of requests still running at its deadline', async () => {
+    let entered = (): void => undefined;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const stuckRegistry = (): Promise<Registry> => {
+      entered();
+      return new Promise<Registry>(() => undefined);
+    };
+    const { app } = await server({ registry: stuckRegistry });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as AddressInfo;
+    const outcome = new Promise<string>((resolve) => {
+      const req = httpRequest(
+        { port, host: '127.0.0.1', path: '/api/v1/connectors', headers: { authorization: `Bearer ${KEY}` } },
+        (res) => resolve(`answered ${res.statusCode ?? 0}`),
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => resolve(`error ${error.code ?? ''}`));
+      req.end();
+    });
+    await inside;
+    const started = Date.now();
+    let warned = 0;
+    await closeGracefully(app, 300, () => warned++);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(warned).toBe(1);
+    expect(await outcome).toBe('error ECONNRESET');
   });
 
   it('buildApp refuses a body limit that is not a positive number of bytes', async () => {

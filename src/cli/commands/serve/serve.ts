@@ -14,8 +14,9 @@ import type { ServeFlags } from './register.js';
  * signal ends the process at once (bin.ts).
  */
 export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
-  const [{ buildApp }, { parseCorsOrigin }, { openServerStore }] = await Promise.all([
+  const [{ buildApp }, { closeGracefully }, { parseCorsOrigin }, { openServerStore }] = await Promise.all([
     import('../../../server/app.js'),
+    import('../../../server/close.js'),
     import('../../../server/plugins/cors.js'),
     import('../../../server/store/open.js'),
   ]);
@@ -53,18 +54,12 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
 
     await aborted(ctx.signal);
     write(ctx.io.stderr, 'connectr serve: stopping: finishing the requests in flight');
-    const deadline = setTimeout(() => {
+    await closeGracefully(app, shutdownMs, () => {
       write(
         ctx.io.stderr,
         `connectr serve: requests still running after ${flags.shutdownTimeout} s (--shutdown-timeout): closing their connections`,
       );
-      app.server.closeAllConnections();
-    }, shutdownMs);
-    try {
-      await app.close();
-    } finally {
-      clearTimeout(deadline);
-    }
+    });
   } finally {
     await store.close();
   }
