@@ -51,6 +51,19 @@ describe('connectr serve', () => {
     expect(await isListening('127.0.0.1', Number(port))).toBe(false);
   });
 
+  it('Ctrl-C (SIGINT) stops it the same way: exit 0', async () => {
+    const running = startBin(['serve', '--port', '0', '--log-level', 'silent'], home());
+    cleanups.push(() => running.child.kill('SIGKILL'));
+    const [, url = ''] = await running.waitForStderr(STARTED);
+    expect((await fetch(`${url}/ready`)).status).toBe(200);
+    running.child.kill('SIGINT');
+    const result = await running.done;
+    expect(result.code).toBe(0);
+    // --log-level silent: only the start-up and stop lines.
+    expect(result.stderr).not.toContain('"reqId"');
+    expect(result.stderr).toContain('connectr serve: stopped');
+  });
+
   it('a port in use is a clear error naming the port and the fix (exit 5)', async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
