@@ -5,6 +5,7 @@ import { EXIT } from './exit-codes.js';
 import { invocationOf } from './invocation.js';
 import { systemIO } from './io.js';
 import { run } from './main.js';
+import { shutdownGraceMs } from './shutdown.js';
 
 /**
  * The CLI as a process: real stdio, signals, exit code. The entry of the start-up bundle
@@ -19,7 +20,8 @@ export async function main(argv: readonly string[]): Promise<void> {
 
   // Ctrl-C, SIGTERM and SIGHUP ask the running command to stop and clean up (close the login
   // server, release locks, remove a partial download); a second signal, or one that is not
-  // honoured within two seconds, ends the process, still removing temporary files. The exit
+  // honoured within the grace period (two seconds; `serve` asks for longer: shutdown.ts), ends
+  // the process, still removing temporary files. The exit
   // code is 128 + the signal's number, as shells report a command ended by a signal.
   const interrupt = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -31,7 +33,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       interrupt.abort(
         new ConnectrError('cancelled', signal === 'SIGINT' ? 'interrupted' : `stopped by ${signal}`),
       );
-      setTimeout(() => process.exit(exitForSignal(signal)), 2000).unref();
+      setTimeout(() => process.exit(exitForSignal(signal)), shutdownGraceMs()).unref();
     });
   }
   process.on('exit', removePendingTempFiles);

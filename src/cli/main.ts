@@ -13,6 +13,7 @@ import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
+import { registerServe } from './commands/serve/register.js';
 import { registerVault } from './commands/vault/register.js';
 
 /**
@@ -72,6 +73,7 @@ Docs: docs/cli.md`,
   registerAccounts(program, runner);
   registerApps(program, runner);
   registerVault(program, runner);
+  registerServe(program, runner);
   configureTree(program, io);
   return program;
 }

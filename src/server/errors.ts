@@ -1,0 +1,92 @@
+import * as z from 'zod';
+import type { ErrorCode } from '../core/errors.js';
+
+/**
+ * The one error shape every route answers with, and the one place a ConnectrError code
+ * becomes an HTTP status. Programs read `error.code` (stable); people read `message`,
+ * `details` (one entry per problem, naming the field when there is one) and `hint`.
+ */
+
+/** Codes beyond ConnectrError's, for faults only HTTP has. */
+export const HTTP_ONLY_CODES = ['method_not_allowed', 'payload_too_large', 'unsupported_media_type'] as const;
+export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
+
+export interface ErrorDetail {
+  /** Where the problem is: `body.connector_type`, `params.name`, `query.limit`, a header. */
+  readonly field?: string;
+  readonly message: string;
+}
+
+export interface ErrorEnvelope {
+  readonly error: {
+    readonly code: EnvelopeCode;
+    readonly message: string;
+    readonly details: readonly ErrorDetail[];
+    readonly hint?: string;
+  };
+}
+
+export const ErrorEnvelopeSchema = z
+  .object({
+    error: z.object({
+      code: z
+        .string()
+        .describe('Stable machine-readable code, e.g. invalid_input, not_found, auth_required.'),
+      message: z.string().describe('What went wrong, for people.'),
+      details: z
+        .array(
+          z.object({
+            field: z
+              .string()
+              .optional()
+              .describe('The request field at fault, e.g. params.name or body.user_id.'),
+            message: z.string(),
+          }),
+        )
+        .describe('One entry per problem; empty when there is nothing to add.'),
+      hint: z.string().optional().describe('How to fix it, when known.'),
+    }),
+  })
+  .describe('Every error answer: {"error": {"code", "message", "details"}}.');
+
+/** The HTTP status for each ConnectrError code: the only mapping there is. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case 'usage':
+    case 'invalid_input':
+    case 'invalid_connector':
+      return 400;
+    case 'auth_required':
+    case 'auth_expired':
+      return 401;
+    case 'not_found':
+      return 404;
+    case 'upstream':
+      return 502;
+    // The server is stopping (or the caller went away): try again, elsewhere.
+    case 'cancelled':
+    case 'unavailable':
+      return 503;
+    case 'timeout':
+      return 504;
+    case 'internal':
+      return 500;
+  }
+}
+
+export function envelope(
+  code: EnvelopeCode,
+  message: string,
+  details: readonly ErrorDetail[] = [],
+  hint?: string,
+): ErrorEnvelope {
+  return { error: { code, message, details, ...(hint === undefined ? {} : { hint }) } };
+}
+
+/** The responses every authenticated route may give besides its own, for its OpenAPI entry. */
+export const COMMON_ERRORS = {
+  400: ErrorEnvelopeSchema,
+  401: ErrorEnvelopeSchema,
+  500: ErrorEnvelopeSchema,
+  503: ErrorEnvelopeSchema,
+} as const;

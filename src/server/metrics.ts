@@ -1,0 +1,169 @@
+/**
+ * The server's counters, in the Prometheus text exposition format 0.0.4 (`GET /metrics`).
+ * One instance per app, created by `buildApp` (or handed to it), so tests and several apps in
+ * one process never share numbers. The HTTP layer records every request; the rest of the
+ * server records what it sees upstream through `upstreamResponse` and `tokenRefresh`.
+ *
+ * Every label value comes from a bounded set (route templates, known methods, status codes,
+ * connector names from the registry), never from a raw URL, an id or anything a caller chose,
+ * so the number of series stays small and nothing secret lands in a label.
+ */
+
+/** Seconds: from a health check (~1 ms) to a slow upstream call. */
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+];
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+type Labels = Readonly<Record<string, string>>;
+
+class Counter {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels, by = 1): void {
+    const key = labelKey(labels);
+    const entry = this.values.get(key);
+    if (entry) entry.value += by;
+    else this.values.set(key, { labels, value: by });
+  }
+
+  get(labels: Labels): number {
+    return this.values.get(labelKey(labels))?.value ?? 0;
+  }
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`);
+    for (const { labels, value } of this.values.values())
+      lines.push(`${this.name}${formatLabels(labels)} ${value}`);
+  }
+}
+
+class Histogram {
+  private readonly series = new Map<
+    string,
+    { labels: Labels; counts: number[]; sum: number; count: number }
+  >();
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+  ) {}
+
+  observe(labels: Labels, value: number): void {
+    const key = labelKey(labels);
+    let entry = this.series.get(key);
+    if (!entry) {
+      entry = { labels, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(key, entry);
+    }
+    for (let i = 0; i < this.buckets.length; i++) {
+      if (value <= (this.buckets[i] ?? Infinity)) entry.counts[i] = (entry.counts[i] ?? 0) + 1;
+    }
+    entry.sum += value;
+    entry.count++;
+  }
+
+  render(lines: string[]): void {
+    lines.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const { labels, counts, sum, count } of this.series.values()) {
+      this.buckets.forEach((bound, i) => {
+        lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: String(bound) })} ${counts[i] ?? 0}`);
+      });
+      lines.push(`${this.name}_bucket${formatLabels({ ...labels, le: '+Inf' })} ${count}`);
+      lines.push(`${this.name}_sum${formatLabels(labels)} ${sum}`);
+      lines.push(`${this.name}_count${formatLabels(labels)} ${count}`);
+    }
+  }
+}
+
+export class Metrics {
+  private readonly startedAt: number;
+  private readonly requests = new Counter(
+    'connectr_http_requests_total',
+    'HTTP requests answered, by route template, method and status.',
+  );
+  private readonly latency = new Histogram(
+    'connectr_http_request_duration_seconds',
+    'Time from receiving a request to sending its response, by route template, method and status.',
+    LATENCY_BUCKETS,
+  );
+  private readonly upstream = new Counter(
+    'connectr_upstream_responses_total',
+    'Responses received from upstream APIs, by connector and HTTP status.',
+  );
+  private readonly refreshes = new Counter(
+    'connectr_token_refreshes_total',
+    'OAuth access-token refreshes attempted, by connector.',
+  );
+  private readonly refreshFailures = new Counter(
+    'connectr_token_refresh_failures_total',
+    'OAuth access-token refreshes that failed, by connector and reason.',
+  );
+
+  constructor(now: () => number = Date.now) {
+    this.startedAt = now() / 1000;
+  }
+
+  /** One answered request. `route` is the route's template (`/api/v1/connectors/:name`), or undefined when no route matched. */
+  observeRequest(method: string, route: string | undefined, status: number, seconds: number): void {
+    const labels = {
+      method: KNOWN_METHODS.has(method) ? method : 'other',
+      route: route ?? 'unmatched',
+      status: String(status),
+    };
+    this.requests.inc(labels);
+    this.latency.observe(labels, seconds);
+  }
+
+  /** An upstream API answered `status` to a call for `connector` (execute, the raw proxy). */
+  upstreamResponse(connector: string, status: number): void {
+    this.upstream.inc({ connector, status: String(status) });
+  }
+
+  /** A token refresh for `connector` ended: `failure` names why it failed (e.g. "invalid_grant", "network"). */
+  tokenRefresh(connector: string, failure?: string): void {
+    this.refreshes.inc({ connector });
+    if (failure !== undefined) this.refreshFailures.inc({ connector, reason: failure });
+  }
+
+  /** The count recorded for these labels (for tests and the bench). */
+  requestCount(method: string, route: string, status: number): number {
+    return this.requests.get({ method, route, status: String(status) });
+  }
+
+  /** The whole exposition, ending with a newline as the format requires. */
+  render(): string {
+    const lines: string[] = [
+      '# HELP connectr_process_start_time_seconds Start time of the server since the Unix epoch, in seconds.',
+      '# TYPE connectr_process_start_time_seconds gauge',
+      `connectr_process_start_time_seconds ${this.startedAt}`,
+    ];
+    this.requests.render(lines);
+    this.latency.render(lines);
+    this.upstream.render(lines);
+    this.refreshes.render(lines);
+    this.refreshFailures.render(lines);
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function labelKey(labels: Labels): string {
+  return JSON.stringify(Object.entries(labels));
+}
+
+/** `{a="x",b="y"}`, with `\`, `"` and newlines escaped as the format requires. */
+function formatLabels(labels: Labels): string {
+  const parts = Object.entries(labels).map(
+    ([name, value]) => `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
+  );
+  return parts.length ? `{${parts.join(',')}}` : '';
+}

@@ -1,0 +1,53 @@
+import { ConnectrError } from '../../core/errors.js';
+import type { App } from '../types.js';
+
+/**
+ * CORS: off unless origins are named (`--cors-origin`). Only exact origins are allowed, never a
+ * wildcard; the API authenticates with a bearer key, not cookies, so credentials mode is never
+ * enabled. A preflight from an allowed origin is answered here, before authentication (browsers
+ * send it without the key); from any other origin it falls through to the usual 404/405.
+ */
+
+const ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
+const EXPOSED_HEADERS = 'x-request-id, www-authenticate, retry-after';
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+const MAX_AGE_SECONDS = '600';
+
+/** `https://app.example.com` as typed, or an error saying what an origin is. */
+export function parseCorsOrigin(value: string): string {
+  const bad = (why: string): ConnectrError =>
+    new ConnectrError('usage', `--cors-origin "${value}" is not an origin: ${why}`, {
+      hint: 'give the exact scheme, host and port a browser sends, e.g. --cors-origin https://app.example.com (repeat the flag for several)',
+    });
+  if (value === '*' || value.includes('*')) throw bad('wildcards are not allowed; name each origin');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw bad('it is not a URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad('the scheme must be http or https');
+  if (url.origin !== value)
+    throw bad(`an origin has no path, query or trailing slash (did you mean ${url.origin}?)`);
+  return url.origin;
+}
+
+export function installCors(app: App, origins: readonly string[]): void {
+  if (origins.length === 0) return;
+  const allowed = new Set(origins.map(parseCorsOrigin));
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    void reply.header('vary', 'Origin');
+    if (origin === undefined || !allowed.has(origin)) return;
+    void reply.header('access-control-allow-origin', origin);
+    void reply.header('access-control-expose-headers', EXPOSED_HEADERS);
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+      return reply
+        .code(204)
+        .header('access-control-allow-methods', ALLOWED_METHODS)
+        .header('access-control-allow-headers', ALLOWED_HEADERS)
+        .header('access-control-max-age', MAX_AGE_SECONDS)
+        .send();
+    }
+  });
+}

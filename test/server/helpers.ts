@@ -1,0 +1,100 @@
+import { Writable } from 'node:stream';
+import { loadRegistry } from '../../src/core/connector/registry.js';
+import type { Registry } from '../../src/core/connector/registry.js';
+import { ConnectrError } from '../../src/core/errors.js';
+import type { AppOptions } from '../../src/server/app.js';
+import { buildApp } from '../../src/server/app.js';
+import type { ApiKeyIdentity, ApiKeyVerifier, Readiness, ServerDeps } from '../../src/server/contracts.js';
+import type { App } from '../../src/server/types.js';
+
+/**
+ * TEST DOUBLE of the store's API keys: an in-memory verifier, so the HTTP layer is tested
+ * before (and apart from) the database. A later landing runs the same tests on the real store.
+ */
+export class InMemoryApiKeysTestDouble implements ApiKeyVerifier {
+  private readonly keys = new Map<string, ApiKeyIdentity & { revoked: boolean }>();
+  readonly seen: string[] = [];
+
+  add(secret: string, identity: Partial<ApiKeyIdentity> = {}): void {
+    this.keys.set(secret, {
+      keyId: identity.keyId ?? `key-${this.keys.size + 1}`,
+      projectId: identity.projectId ?? 'default',
+      allowToken: identity.allowToken ?? false,
+      revoked: false,
+    });
+  }
+
+  revoke(secret: string): void {
+    const key = this.keys.get(secret);
+    if (key) key.revoked = true;
+  }
+
+  verify(secret: string): Promise<ApiKeyIdentity | undefined> {
+    this.seen.push(secret);
+    const key = this.keys.get(secret);
+    if (!key || key.revoked) return Promise.resolve(undefined);
+    const { revoked: _revoked, ...identity } = key;
+    return Promise.resolve(identity);
+  }
+}
+
+/** Readiness the test switches: ready, or failing with a ConnectrError('unavailable'), or hanging. */
+export class SwitchableReadiness implements Readiness {
+  state: 'ready' | 'down' | 'hang' | 'crash' = 'ready';
+  ready(): Promise<void> {
+    switch (this.state) {
+      case 'ready':
+        return Promise.resolve();
+      case 'down':
+        return Promise.reject(new ConnectrError('unavailable', 'the database does not answer'));
+      case 'crash':
+        return Promise.reject(new Error('socket hang up'));
+      case 'hang':
+        return new Promise(() => undefined);
+    }
+  }
+}
+
+let builtin: Promise<Registry> | undefined;
+/** The real registry of the built-in connectors (loaded once per test file). */
+export function builtinRegistry(): Promise<Registry> {
+  builtin ??= loadRegistry({});
+  return builtin;
+}
+
+/** Collects the app's pino lines, to grep them for secrets. */
+export class LogCapture extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+  lines(): Record<string, unknown>[] {
+    return this.text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+}
+
+export const KEY = 'ck_test_0123456789abcdefghijklmnopqrstuv';
+
+export interface TestServer {
+  readonly app: App;
+  readonly keys: InMemoryApiKeysTestDouble;
+  readonly readiness: SwitchableReadiness;
+  readonly logs: LogCapture;
+  readonly auth: { authorization: string };
+}
+
+export async function testServer(
+  options: AppOptions & { registry?: () => Promise<Registry> } = {},
+): Promise<TestServer> {
+  const keys = new InMemoryApiKeysTestDouble();
+  keys.add(KEY);
+  const readiness = new SwitchableReadiness();
+  const logs = new LogCapture();
+  const deps: ServerDeps = { registry: options.registry ?? builtinRegistry, apiKeys: keys, readiness };
+  const app = await buildApp(deps, { log: { level: 'info', stream: logs }, ...options });
+  return { app, keys, readiness, logs, auth: { authorization: `Bearer ${KEY}` } };
+}
