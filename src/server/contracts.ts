@@ -1,4 +1,5 @@
 import type { Registry } from '../core/connector/registry.js';
+import type { OpenedServerStore } from './store/open.js';
 
 /**
  * What the HTTP layer (app.ts, plugins, routes) needs from the rest of the server, as
@@ -24,10 +25,15 @@ export interface Readiness {
   ready(): Promise<void>;
 }
 
+/** The database and key ring, for the routes of resources (connections, OAuth, execute) to pass to store/'s repositories. */
+export type ServerData = Pick<OpenedServerStore, 'db' | 'database' | 'keys'>;
+
 export interface ServerDeps {
   readonly registry: () => Promise<Registry>;
   readonly apiKeys: ApiKeyVerifier;
   readonly readiness: Readiness;
+  /** Always given by `connectr serve`; absent only where the HTTP layer is tested alone. */
+  readonly data?: ServerData | undefined;
 }
 
 /** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { ServerDeps } from './contracts.js';
+import { ConnectrError } from '../core/errors.js';
+import type { ServerData, ServerDeps } from './contracts.js';
 import type { Metrics } from './metrics.js';
 
 /** The Fastify instance `buildApp` returns: zod schemas type every route's input and output. */
@@ -17,4 +18,10 @@ export type App = FastifyInstance<
 export interface RouteContext {
   readonly deps: ServerDeps;
   readonly metrics: Metrics;
+}
+
+/** The database behind a resource route; an internal error where the app was built without one (HTTP-layer tests). */
+export function requireData(context: RouteContext): ServerData {
+  if (context.deps.data) return context.deps.data;
+  throw new ConnectrError('internal', 'this server was built without its database');
 }

@@ -29,7 +29,12 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const store = await openStoreFor(ctx);
   try {
     const app = await buildApp(
-      { registry: () => Promise.resolve(registry), apiKeys: store.apiKeys, readiness: store.readiness },
+      {
+        registry: () => Promise.resolve(registry),
+        apiKeys: store.apiKeys,
+        readiness: store.readiness,
+        data: store,
+      },
       {
         bodyLimit: flags.bodyLimit,
         corsOrigins,
