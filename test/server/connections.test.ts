@@ -563,6 +563,23 @@ for (const variant of BACKENDS) {
       expect(await getCredential(store.db, store.keys, project.id, conn.id)).toBeUndefined();
     });
 
+    it('/openapi.json describes every connection route with its answers', async () => {
+      const res = await app.inject({ url: '/openapi.json' });
+      const doc = res.json<{
+        paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      }>();
+      const statuses = (path: string, method: string): string[] =>
+        Object.keys(doc.paths[path]?.[method]?.responses ?? {}).sort();
+      expect(statuses('/api/v1/connections', 'post')).toContain('201');
+      expect(statuses('/api/v1/connections', 'get')).toContain('200');
+      expect(statuses('/api/v1/connections/{id}', 'get')).toContain('404');
+      expect(statuses('/api/v1/connections/{id}', 'delete')).toContain('200');
+      expect(statuses('/api/v1/connections/{id}/credentials', 'put')).toContain('400');
+      expect(statuses('/api/v1/connections/{id}/token', 'get')).toEqual(
+        expect.arrayContaining(['200', '403', '404', '409']) as string[],
+      );
+    });
+
     it('no API key and no stored secret appeared in any answer or log line', () => {
       expect(answers.length).toBeGreaterThan(50);
       expect(logs.lines().length).toBeGreaterThan(50);
