@@ -10,6 +10,7 @@ import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import { createApiKey, revokeApiKey } from '../../src/server/store/api-keys.js';
+import { createConnection } from '../../src/server/store/connections.js';
 import { getCredential, putCredential } from '../../src/server/store/credentials.js';
 import { putOAuthApp } from '../../src/server/store/oauth-apps.js';
 import { openServerStore } from '../../src/server/store/open.js';
@@ -561,6 +562,26 @@ for (const variant of BACKENDS) {
       }
       expect((await call(keys.alpha, { url: `/api/v1/connections/${conn.id}` })).statusCode).toBe(404);
       expect(await getCredential(store.db, store.keys, project.id, conn.id)).toBeUndefined();
+    });
+
+    it('a connection whose connector is no longer defined can be read and deleted, not given credentials', async () => {
+      const { project } = await ensureProject(store.db, 'alpha');
+      const row = await createConnection(store.db, {
+        projectId: project.id,
+        connector: 'vanished',
+        name: 'old',
+      });
+      const shown = await call(keys.alpha, { url: `/api/v1/connections/${row.id}` });
+      expect(shown.json<ConnectionJson>().connector_type).toBe('vanished');
+      const put = await call(keys.alpha, {
+        method: 'PUT',
+        url: `/api/v1/connections/${row.id}/credentials`,
+        payload: { api_key: ACME_KEY },
+      });
+      expect(put.statusCode).toBe(400);
+      expect(errorOf(put).message).toContain('"vanished"');
+      const gone = await call(keys.alpha, { method: 'DELETE', url: `/api/v1/connections/${row.id}` });
+      expect(gone.json()).toEqual({ deleted: true, revoked: false });
     });
 
     it('/openapi.json describes every connection route with its answers', async () => {

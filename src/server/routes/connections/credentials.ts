@@ -7,7 +7,7 @@ import { putCredential } from '../../store/credentials.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { ConnectionParams, ConnectionShape, connectionJson, connectorFor } from './shape.js';
+import { ConnectionParams, ConnectionShape, connectionJson } from './shape.js';
 
 /** A secret value: bounded, no control characters (it goes into an HTTP header upstream). */
 const secretValue = (what: string): z.ZodString =>
@@ -76,7 +76,14 @@ export function registerPutCredentials(app: App, context: RouteContext): void {
       const data = requireData(context);
       const id = request.params.id;
       const connection = await guard(data.database, () => requireConnection(data.db, projectId, id));
-      const connector = connectorFor(await context.deps.registry(), connection.connector, 'connector_type');
+      const connector = (await context.deps.registry()).get(connection.connector);
+      if (!connector) {
+        throw new ConnectrError(
+          'invalid_input',
+          `connector "${connection.connector}" of connection ${id} is no longer defined on this server`,
+          { hint: 'restore its definition, or delete the connection' },
+        );
+      }
       const secret = secretFor(connector.auth.type, request.body);
       const updated = await guard(data.database, () =>
         data.db.transaction(async (tx) => {
