@@ -584,6 +584,30 @@ for (const variant of BACKENDS) {
       expect(gone.json()).toEqual({ deleted: true, revoked: false });
     });
 
+    it('a credential that fails its integrity check does not make the connection undeletable', async () => {
+      const first = await create(keys.alpha, { connector_type: 'acme', name: 'tampered' });
+      const second = await create(keys.alpha, { connector_type: 'acme', name: 'donor' });
+      for (const c of [first, second])
+        await call(keys.alpha, {
+          method: 'PUT',
+          url: `/api/v1/connections/${c.id}/credentials`,
+          payload: { api_key: ACME_KEY },
+        });
+      // The donor's ciphertext, moved onto the first connection: bound to its row, it does not open.
+      await store.database.query(
+        'update credentials set secret_encrypted = (select secret_encrypted from credentials where connection_id = $2) where connection_id = $1',
+        [first.id, second.id],
+      );
+      const res = await call(keys.alpha, { method: 'DELETE', url: `/api/v1/connections/${first.id}` });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toEqual({
+        deleted: true,
+        revoked: false,
+        revoke_error: expect.stringContaining('integrity check') as string,
+      });
+      expect((await call(keys.alpha, { url: `/api/v1/connections/${first.id}` })).statusCode).toBe(404);
+    });
+
     it('/openapi.json describes every connection route with its answers', async () => {
       const res = await app.inject({ url: '/openapi.json' });
       const doc = res.json<{
