@@ -12,6 +12,12 @@ import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { loggerOptions } from './plugins/logging.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installRequestId, requestIdFor } from './plugins/request-id.js';
+import { registerCreateConnection } from './routes/connections/create.js';
+import { registerPutCredentials } from './routes/connections/credentials.js';
+import { registerDeleteConnection } from './routes/connections/delete.js';
+import { registerListConnections } from './routes/connections/list.js';
+import { registerShowConnection } from './routes/connections/show.js';
+import { registerGetToken } from './routes/connections/token.js';
 import { registerListEndpoints } from './routes/connectors/endpoints.js';
 import { registerListConnectors } from './routes/connectors/list.js';
 import { registerShowConnector } from './routes/connectors/show.js';
@@ -91,6 +97,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerListConnectors(app, context);
   registerShowConnector(app, context);
   registerListEndpoints(app, context);
+  registerCreateConnection(app, context);
+  registerListConnections(app, context);
+  registerShowConnection(app, context);
+  registerDeleteConnection(app, context);
+  registerPutCredentials(app, context);
+  registerGetToken(app, context);
   return app;
 }
 

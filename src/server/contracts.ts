@@ -1,4 +1,5 @@
 import type { Registry } from '../core/connector/registry.js';
+import type { Env } from '../core/paths.js';
 import type { OpenedServerStore } from './store/open.js';
 
 /**
@@ -34,6 +35,12 @@ export interface ServerDeps {
   readonly readiness: Readiness;
   /** Always given by `connectr serve`; absent only where the HTTP layer is tested alone. */
   readonly data?: ServerData | undefined;
+  /**
+   * The environment for what connectors read from it: OAuth URL overrides
+   * (CONNECTR_<CONNECTOR>_REVOCATION_URL…) and the OAuth client of a project without a saved
+   * app (<CONNECTOR>_CLIENT_ID / _CLIENT_SECRET). None read when absent.
+   */
+  readonly env?: Env | undefined;
 }
 
 /** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import type { ErrorCode } from '../core/errors.js';
+import { ConnectrError } from '../core/errors.js';
+import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
 
 /**
  * The one error shape every route answers with, and the one place a ConnectrError code
@@ -8,7 +9,15 @@ import type { ErrorCode } from '../core/errors.js';
  */
 
 /** Codes beyond ConnectrError's, for faults only HTTP has. */
-export const HTTP_ONLY_CODES = ['method_not_allowed', 'payload_too_large', 'unsupported_media_type'] as const;
+export const HTTP_ONLY_CODES = [
+  'method_not_allowed',
+  'payload_too_large',
+  'unsupported_media_type',
+  /** The API key may not do this (e.g. read tokens without --allow-token). */
+  'forbidden',
+  /** The resource is not in a state that allows this (e.g. no token stored yet). */
+  'conflict',
+] as const;
 export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
 
 export interface ErrorDetail {
@@ -48,6 +57,31 @@ export const ErrorEnvelopeSchema = z
     }),
   })
   .describe('Every error answer: {"error": {"code", "message", "details"}}.');
+
+/**
+ * A ConnectrError about one request field: its envelope names the field
+ * (`details: [{field: "body.connector_type", message}]`), as schema validation errors do.
+ */
+export class FieldError extends ConnectrError {
+  readonly field: string;
+  constructor(field: string, message: string, options: Omit<ConnectrErrorOptions, 'details'> = {}) {
+    super('invalid_input', message, options);
+    this.field = field;
+  }
+}
+
+/** An answer only HTTP has a status for (403, 409): thrown by a route, answered with the envelope. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: 403 | 409,
+    readonly code: (typeof HTTP_ONLY_CODES)[number],
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
 
 /** The HTTP status for each ConnectrError code: the only mapping there is. */
 export function httpStatusFor(code: ErrorCode): number {

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
-import { envelope, httpStatusFor } from '../errors.js';
+import { FieldError, HttpError, envelope, httpStatusFor } from '../errors.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -90,13 +90,18 @@ export function toAnswer(error: unknown, bodyLimit: number): Answer {
       ),
     };
   }
+  if (error instanceof HttpError) {
+    return { status: error.status, body: envelope(error.code, error.message, [], error.hint) };
+  }
   if (isConnectrError(error) && error.code !== 'internal') {
     return {
       status: httpStatusFor(error.code),
       body: envelope(
         error.code,
         error.message,
-        error.details.map((message) => ({ message })),
+        error instanceof FieldError
+          ? [{ field: error.field, message: error.message }]
+          : error.details.map((message) => ({ message })),
         error.hint,
       ),
     };

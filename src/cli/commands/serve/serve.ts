@@ -34,6 +34,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
         apiKeys: store.apiKeys,
         readiness: store.readiness,
         data: store,
+        env: ctx.env,
       },
       {
         bodyLimit: flags.bodyLimit,

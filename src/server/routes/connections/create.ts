@@ -1,0 +1,57 @@
+import * as z from 'zod';
+import { identityOf } from '../../plugins/auth.js';
+import { COMMON_ERRORS } from '../../errors.js';
+import { createConnection } from '../../store/connections.js';
+import { guard } from '../../store/open.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { ConnectionShape, connectionJson, connectorFor, label } from './shape.js';
+
+const CreateBody = z.strictObject({
+  connector_type: z
+    .string()
+    .max(64, { message: 'a connector name has at most 64 characters' })
+    .describe('The connector, e.g. gmail (GET /api/v1/connectors lists them).'),
+  name: label('name', 200).describe('A label for people, e.g. "Work mailbox".'),
+  user_id: label('user_id', 255)
+    .nullable()
+    .optional()
+    .describe('Your end user this connection belongs to; filter on it in GET /connections.'),
+});
+
+/** `POST /api/v1/connections`: a new connection, pending until it gets a credential. */
+export function registerCreateConnection(app: App, context: RouteContext): void {
+  app.post(
+    '/api/v1/connections',
+    {
+      schema: {
+        summary: 'Create a connection',
+        description:
+          'The connection starts "pending": store an API key or password with PUT /connections/{id}/credentials, or sign in with POST /oauth/authorize for OAuth connectors. An unknown connector_type is a 400 naming body.connector_type.',
+        tags: ['connections'],
+        body: CreateBody,
+        response: { 201: ConnectionShape, ...COMMON_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { projectId } = identityOf(request);
+      const data = requireData(context);
+      const body = request.body;
+      const connector = connectorFor(
+        await context.deps.registry(),
+        body.connector_type,
+        'body.connector_type',
+      );
+      const row = await guard(data.database, () =>
+        createConnection(data.db, {
+          projectId,
+          connector: connector.name,
+          name: body.name,
+          userId: body.user_id ?? null,
+        }),
+      );
+      void reply.code(201).header('location', `/api/v1/connections/${row.id}`);
+      return connectionJson(row);
+    },
+  );
+}

@@ -1,0 +1,67 @@
+import * as z from 'zod';
+import { isConnectrError } from '../../../core/errors.js';
+import { identityOf } from '../../plugins/auth.js';
+import { COMMON_ERRORS, FieldError } from '../../errors.js';
+import { MAX_PAGE, listConnections } from '../../store/connections.js';
+import { guard } from '../../store/open.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { ConnectionShape, connectionJson, label } from './shape.js';
+
+const ListQuery = z.strictObject({
+  user_id: label('user_id', 255).optional().describe('Only this end user’s connections.'),
+  connector_type: z.string().max(64).optional().describe('Only connections of this connector.'),
+  limit: z.coerce
+    .number()
+    .int({ message: 'limit must be a whole number' })
+    .min(1, { message: 'limit must be at least 1' })
+    .max(MAX_PAGE, { message: `limit must be at most ${MAX_PAGE}` })
+    .optional()
+    .describe(`At most this many (1 to ${MAX_PAGE}, default 50).`),
+  cursor: z
+    .string()
+    .max(512, { message: 'cursor is not one this server gave out' })
+    .optional()
+    .describe('next_cursor of the previous page.'),
+});
+
+const ConnectionPage = z.object({
+  connections: z.array(ConnectionShape),
+  next_cursor: z.string().nullable().describe('Pass as cursor for the next page; null on the last page.'),
+});
+
+/** `GET /api/v1/connections`: the key's project's connections, oldest first, a page at a time. */
+export function registerListConnections(app: App, context: RouteContext): void {
+  app.get(
+    '/api/v1/connections',
+    {
+      schema: {
+        summary: 'List connections',
+        tags: ['connections'],
+        querystring: ListQuery,
+        response: { 200: ConnectionPage, ...COMMON_ERRORS },
+      },
+    },
+    async (request) => {
+      const { projectId } = identityOf(request);
+      const data = requireData(context);
+      const query = request.query;
+      try {
+        const page = await guard(data.database, () =>
+          listConnections(data.db, projectId, {
+            userId: query.user_id,
+            connector: query.connector_type,
+            limit: query.limit,
+            cursor: query.cursor,
+          }),
+        );
+        return { connections: page.items.map(connectionJson), next_cursor: page.nextCursor ?? null };
+      } catch (error) {
+        // The store's only invalid_input besides the limit (checked above) is the cursor.
+        if (isConnectrError(error) && error.code === 'invalid_input' && query.cursor !== undefined)
+          throw new FieldError('query.cursor', error.message, { hint: error.hint });
+        throw error;
+      }
+    },
+  );
+}

@@ -1,0 +1,98 @@
+import * as z from 'zod';
+import type { Connector } from '../../../core/connector/model.js';
+import type { Registry } from '../../../core/connector/registry.js';
+import { closest } from '../../../core/suggest.js';
+import { FieldError } from '../../errors.js';
+import type { Connection } from '../../store/connections.js';
+import { CONNECTION_STATUSES } from '../../store/schema.js';
+
+/**
+ * The public JSON of a connection (snake_case, as the system connectr replaces named it),
+ * built field by field from the row: its credential is another table and never part of it.
+ */
+
+export const ConnectionShape = z.object({
+  id: z.string().describe('The connection id, `conn_…`.'),
+  connector_type: z.string().describe('The connector, as in GET /api/v1/connectors.'),
+  name: z.string(),
+  user_id: z.string().nullable().describe('Your end user this connection belongs to.'),
+  status: z
+    .enum(CONNECTION_STATUSES)
+    .describe('pending until a credential is stored; active after; needs_reauth when it stopped working.'),
+  account_identity: z.string().nullable().describe('Who signed in, as the provider names them.'),
+  scopes: z.array(z.string()),
+  created_at: z.string(),
+  updated_at: z.string(),
+  last_refresh_at: z.string().nullable(),
+  last_error: z.string().nullable(),
+});
+
+export type ConnectionJson = z.infer<typeof ConnectionShape>;
+
+export function connectionJson(row: Connection): ConnectionJson {
+  return {
+    id: row.id,
+    connector_type: row.connector,
+    name: row.name,
+    user_id: row.userId,
+    status: row.status,
+    account_identity: row.accountIdentity,
+    scopes: [...row.scopes],
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    last_refresh_at: row.lastRefreshAt?.toISOString() ?? null,
+    last_error: row.lastError,
+  };
+}
+
+/** No control characters (C0, DEL, C1): they would land in logs and terminals. */
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
+/** A short label: not blank, bounded, no control characters. */
+export const label = (what: string, max: number): z.ZodString =>
+  z
+    .string()
+    .min(1, { message: `${what} must not be empty` })
+    .max(max, { message: `${what} has at most ${max} characters` })
+    .regex(NO_CONTROL, { message: `${what} must not contain control characters` })
+    .refine((v) => v.trim() !== '', { message: `${what} must not be blank` });
+
+/** The `{id}` of the connection routes: the format ids have, bounded. */
+export const ConnectionParams = z.object({
+  id: z
+    .string()
+    .max(64, { message: 'a connection id has at most 64 characters' })
+    .regex(/^[a-z]+_[a-z0-9]+$/, { message: 'expected a connection id, e.g. conn_abc…' })
+    .describe('The connection id, `conn_…`.'),
+});
+
+/** The connector called `name`, or an invalid_input naming `field` that suggests the nearest name. */
+export function connectorFor(registry: Registry, name: string, field: string): Connector {
+  const found = registry.get(name);
+  if (found) return found;
+  const names = registry.connectors.map((c) => c.name);
+  const suggestion = closest(name, names);
+  throw new FieldError(field, `unknown connector "${name}"`, {
+    hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}known connectors: ${names.join(', ')} (GET /api/v1/connectors)`,
+  });
+}
+
+/** What an OAuth connection's credential holds (the token response as stored), read defensively. */
+export interface StoredTokens {
+  readonly accessToken: string | undefined;
+  readonly refreshToken: string | undefined;
+  readonly tokenType: string | undefined;
+}
+
+export function storedTokens(secret: unknown): StoredTokens {
+  const field = (key: string): string | undefined => {
+    if (typeof secret !== 'object' || secret === null || !Object.hasOwn(secret, key)) return undefined;
+    const value: unknown = (secret as Record<string, unknown>)[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return {
+    accessToken: field('access_token'),
+    refreshToken: field('refresh_token'),
+    tokenType: field('token_type'),
+  };
+}
