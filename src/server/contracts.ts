@@ -1,4 +1,5 @@
 import type { Registry } from '../core/connector/registry.js';
+import type { Env } from '../core/paths.js';
 import type { OpenedServerStore } from './store/open.js';
 
 /**
@@ -34,6 +35,11 @@ export interface ServerDeps {
   readonly readiness: Readiness;
   /** Always given by `connectr serve`; absent only where the HTTP layer is tested alone. */
   readonly data?: ServerData | undefined;
+  /**
+   * The server's environment: the fallback OAuth client ids and secrets (GMAIL_CLIENT_ID…) and
+   * the connectors' URL overrides (CONNECTR_GMAIL_TOKEN_URL…). Empty when absent.
+   */
+  readonly env?: Env | undefined;
 }
 
 /** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */

@@ -34,12 +34,14 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
         apiKeys: store.apiKeys,
         readiness: store.readiness,
         data: store,
+        env: ctx.env,
       },
       {
         bodyLimit: flags.bodyLimit,
         corsOrigins,
         log: { level: flags.logLevel as LogLevel, stream: ctx.io.stderr },
         ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
+        ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
       },
     );
     try {
