@@ -471,6 +471,55 @@ for (const variant of BACKENDS) {
       expect(nothing.status).toBe(400);
     });
 
+    it('derives the default redirect_uri from --public-url, a trusted proxy, or the listening address only', async () => {
+      const connection = await newConnection(projectA);
+      const deps = {
+        registry: () => loadRegistry({ extraDirs: [connectorsDir] }),
+        apiKeys: store.apiKeys,
+        readiness: store.readiness,
+        data: store,
+        env: {
+          ...oidc.envFor('testapp'),
+          TESTAPP_CLIENT_ID: CLIENT.id,
+          TESTAPP_CLIENT_SECRET: CLIENT.secret,
+        },
+      };
+      const redirectOf = async (built: App, headers: Record<string, string>): Promise<unknown> => {
+        const answer = await built.inject({
+          method: 'POST',
+          url: '/api/v1/oauth/authorize',
+          headers: { authorization: `Bearer ${keyA}`, ...headers },
+          payload: { connection_id: connection.id },
+        });
+        const body = answer.json<Record<string, unknown>>();
+        return answer.statusCode === 200 ? body.redirect_uri : body;
+      };
+      const forwarded = {
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        host: 'evil.example',
+      };
+      // A Host or X-Forwarded-Host header alone changes nothing.
+      const direct = await call('POST', '/api/v1/oauth/authorize', keyA, { connection_id: connection.id });
+      expect(direct.json.redirect_uri).toBe(`${base}${CALLBACK}`);
+      const published = await buildApp(deps, { publicUrl: 'https://connectr.example.com/base/' });
+      const proxied = await buildApp(deps, { trustProxy: true });
+      const unlistened = await buildApp(deps);
+      try {
+        expect(await redirectOf(published, forwarded)).toBe(`https://connectr.example.com/base${CALLBACK}`);
+        expect(await redirectOf(proxied, forwarded)).toBe(`https://evil.example${CALLBACK}`);
+        // Not listening and not told: it says how to tell it, rather than trust the Host header.
+        expect(await redirectOf(unlistened, forwarded)).toMatchObject({
+          error: { code: 'invalid_input', hint: expect.stringContaining('--public-url') as unknown },
+        });
+      } finally {
+        await Promise.all([published.close(), proxied.close(), unlistened.close()]);
+      }
+      for (const bad of ['ftp://x.example', 'https://x.example/?q=1', 'not a url']) {
+        await expect(buildApp(deps, { publicUrl: bad })).rejects.toThrow(/--public-url/);
+      }
+    });
+
     it('needs an API key for POST /oauth/callback, none for the GET the browser makes', async () => {
       const post = await call('POST', CALLBACK, undefined, {
         connection_id: 'x',
