@@ -330,6 +330,9 @@ for (const variant of BACKENDS) {
       const started = await authorize(keyA, { connection_id: connection.id, return_url: returnUrl });
       expect(started.status, started.text).toBe(200);
       const back = await approve(String(started.json.authorization_url), 'bob');
+      // A HEAD (a link preview, a prefetch) does not use the sign-in up.
+      const head = await call('HEAD', `${back.pathname}${back.search}`, undefined);
+      expect(head.status).toBeGreaterThanOrEqual(400);
       const answer = await call('GET', `${back.pathname}${back.search}`, undefined);
       expect(answer.status).toBe(302);
       expect(answer.location).toBe(returnUrl);

@@ -3,7 +3,7 @@ import { discoverIdentity } from '../../core/auth/identity.js';
 import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Registry } from '../../core/connector/registry.js';
-import { ConnectrError, messageOf } from '../../core/errors.js';
+import { ConnectrError, isConnectrError, messageOf } from '../../core/errors.js';
 import type { HttpOptions } from '../../core/http/request.js';
 import { authorizationUrl } from '../../core/oauth/authorize-url.js';
 import { oauthEndpoints } from '../../core/oauth/endpoints.js';
@@ -206,7 +206,8 @@ export async function completeAuthorization(
       throw new ConnectrError('not_found', `connection ${connection.id} was deleted during the sign-in`);
     return updated;
   } catch (error) {
-    await recordFailure(deps, connection, messageOf(error));
+    // Only our own messages: a database error's text may quote a query and its values.
+    await recordFailure(deps, connection, isConnectrError(error) ? error.message : 'internal error');
     throw error;
   }
 }

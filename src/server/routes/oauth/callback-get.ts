@@ -43,6 +43,8 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
   app.get(
     CALLBACK_PATH,
     {
+      // No HEAD twin: a link preview or prefetch must not use up the sign-in.
+      exposeHeadRoute: false,
       schema: {
         summary: 'OAuth redirect target (browser)',
         description:
