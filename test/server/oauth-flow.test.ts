@@ -474,6 +474,33 @@ for (const variant of BACKENDS) {
       expect(nothing.status).toBe(400);
     });
 
+    it('refuses a code handed over with another redirect_uri or for another connection', async () => {
+      const redirectUri = `${base}/app/callback`;
+      const mine = await newConnection(projectA);
+      const other = await newConnection(projectA);
+      const started = await authorize(keyA, { connection_id: mine.id, redirect_uri: redirectUri });
+      const state = String(started.json.state);
+      const before = oidc.tokenRequests.length;
+      // Another connection's state is not found, and stays usable.
+      const elsewhere = await call('POST', CALLBACK, keyA, {
+        connection_id: other.id,
+        code: 'x',
+        redirect_uri: redirectUri,
+        state,
+      });
+      expect(elsewhere.status).toBe(400);
+      const wrongUri = await call('POST', CALLBACK, keyA, {
+        connection_id: mine.id,
+        code: 'x',
+        redirect_uri: `${base}/elsewhere`,
+        state,
+      });
+      expect(wrongUri.status).toBe(400);
+      expect(JSON.stringify(wrongUri.json)).toContain('redirect_uri');
+      expect(oidc.tokenRequests.length).toBe(before);
+      expect(await credentialOf(projectA, mine.id)).toBeUndefined();
+    });
+
     it('derives the default redirect_uri from --public-url, a trusted proxy, or the listening address only', async () => {
       const connection = await newConnection(projectA);
       const deps = {
