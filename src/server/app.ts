@@ -24,6 +24,10 @@ import { registerShowConnector } from './routes/connectors/show.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerOpenApi } from './routes/openapi/get.js';
+import { registerOAuthAuthorize } from './routes/oauth/authorize.js';
+import { registerOAuthCallbackApi } from './routes/oauth/callback-post.js';
+import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
+import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerReady } from './routes/ready/get.js';
 import type { App, RouteContext } from './types.js';
 
@@ -50,6 +54,12 @@ export interface AppOptions {
   readonly log?: { readonly level?: LogLevel; readonly stream: LogDestination };
   /** The counters /metrics shows; pass one to record into it from outside the HTTP layer. */
   readonly metrics?: Metrics;
+  /**
+   * Where browsers reach this server (`connectr serve --public-url`): the default redirect_uri of
+   * OAuth sign-ins is its /api/v1/oauth/callback. Without it: the forwarded host behind a
+   * trusted proxy, else the listening address.
+   */
+  readonly publicUrl?: string | undefined;
   /** How long /ready waits for the database before answering 503 (ms; default 5 s). */
   readonly readyTimeoutMs?: number;
 }
@@ -61,6 +71,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) {
     throw new ConnectrError('usage', `the body limit must be a positive number of bytes, not ${bodyLimit}`);
   }
+  const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
   const app: App = Fastify({
     bodyLimit,
@@ -103,6 +114,9 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerDeleteConnection(app, context);
   registerPutCredentials(app, context);
   registerGetToken(app, context);
+  registerOAuthAuthorize(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
+  registerOAuthCallbackPage(app, context);
+  registerOAuthCallbackApi(app, context);
   return app;
 }
 

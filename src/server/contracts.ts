@@ -36,9 +36,8 @@ export interface ServerDeps {
   /** Always given by `connectr serve`; absent only where the HTTP layer is tested alone. */
   readonly data?: ServerData | undefined;
   /**
-   * The environment for what connectors read from it: OAuth URL overrides
-   * (CONNECTR_<CONNECTOR>_REVOCATION_URL…) and the OAuth client of a project without a saved
-   * app (<CONNECTOR>_CLIENT_ID / _CLIENT_SECRET). None read when absent.
+   * The server's environment: the fallback OAuth client ids and secrets (GMAIL_CLIENT_ID…) and
+   * the connectors' URL overrides (CONNECTR_GMAIL_TOKEN_URL, _REVOCATION_URL…). Empty when absent.
    */
   readonly env?: Env | undefined;
 }

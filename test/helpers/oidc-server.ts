@@ -46,7 +46,15 @@ const SCOPES = ['openid', 'offline_access', 'files.read', 'https://www.googleapi
 
 type TokenChange = Parameters<OidcServer['onceTokenResponse']>[0];
 
-export async function startOidcServer(): Promise<OidcServer> {
+export interface OidcServerOptions {
+  /**
+   * More redirect URIs for the browser clients, e.g. a `connectr serve` callback
+   * (http://127.0.0.1/api/v1/oauth/callback: any port on the loopback address, as native apps).
+   */
+  readonly redirectUris?: readonly string[];
+}
+
+export async function startOidcServer(options: OidcServerOptions = {}): Promise<OidcServer> {
   // oidc-provider announces its development defaults on console.warn; tests do not need them.
   const warn = console.warn;
   console.warn = (...args: unknown[]) => {
@@ -74,7 +82,7 @@ export async function startOidcServer(): Promise<OidcServer> {
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code' as const],
         // Native apps: any port on the loopback address, this path only (RFC 8252 §7.3).
-        redirect_uris: ['http://127.0.0.1/callback'],
+        redirect_uris: ['http://127.0.0.1/callback', ...(options.redirectUris ?? [])],
       })),
     ],
     features: {

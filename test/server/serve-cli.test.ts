@@ -86,12 +86,23 @@ describe('connectr serve', () => {
     expect(port.stderr).toContain('expected a port from 0 to 65535');
     const level = await runBin(['serve', '--log-level', 'loud'], env);
     expect(level.code).toBe(2);
+    const publicUrl = await runBin(['serve', '--port', '0', '--public-url', 'javascript:alert(1)'], env);
+    expect(publicUrl.code).toBe(2);
+    expect(publicUrl.stderr).toContain('--public-url');
   });
 
   it('lists its admin commands in --help', async () => {
     const result = await runBin(['serve', '--help'], home());
     expect(result.code).toBe(0);
-    for (const word of ['--port', '--host', '--cors-origin', '--shutdown-timeout', 'keys', 'rotate-key'])
+    for (const word of [
+      '--port',
+      '--host',
+      '--cors-origin',
+      '--public-url',
+      '--shutdown-timeout',
+      'keys',
+      'rotate-key',
+    ])
       expect(result.stdout).toContain(word);
     const keys = await runBin(['serve', 'keys', '--help'], home());
     for (const word of ['create', 'list', 'revoke']) expect(keys.stdout).toContain(word);

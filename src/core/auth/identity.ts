@@ -17,7 +17,7 @@ export async function discoverIdentity(
   connector: Connector,
   credential: Credential,
   idToken: string | undefined,
-  deps: AuthDeps,
+  deps: Pick<AuthDeps, 'env' | 'http' | 'notify'>,
 ): Promise<string | undefined> {
   const identity = connector.identity;
   if (identity) {

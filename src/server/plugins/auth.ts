@@ -8,13 +8,23 @@ import type { App } from '../types.js';
  * identity of the key is attached to the request for routes to read with `identityOf`.
  */
 
-/** Routes anyone may call (route templates), and the prefix of the documentation's routes. */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['/health', '/ready', '/openapi.json']);
+/**
+ * Routes anyone may call (route templates, any method, or "METHOD template" for one method),
+ * and the prefix of the documentation's routes. The OAuth callback is public for the browser's
+ * GET only (the state is its credential); its POST form needs a key.
+ */
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  '/health',
+  '/ready',
+  '/openapi.json',
+  'GET /api/v1/oauth/callback',
+]);
 export const PUBLIC_PREFIXES: readonly string[] = ['/docs'];
 
-export function isPublicRoute(route: string): boolean {
+export function isPublicRoute(route: string, method?: string): boolean {
   return (
     PUBLIC_ROUTES.has(route) ||
+    (method !== undefined && PUBLIC_ROUTES.has(`${method === 'HEAD' ? 'GET' : method} ${route}`)) ||
     PUBLIC_PREFIXES.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))
   );
 }
@@ -42,7 +52,7 @@ export function installApiKeyAuth(app: App, verifier: ApiKeyVerifier): void {
   app.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     // No route matched: the not-found handler answers 404 or 405 without looking at keys.
-    if (route === undefined || isPublicRoute(route)) return;
+    if (route === undefined || isPublicRoute(route, request.method)) return;
     const header = request.headers.authorization;
     if (header === undefined || header === '') {
       void reply.header('www-authenticate', WWW_AUTHENTICATE);

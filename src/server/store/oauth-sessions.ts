@@ -6,7 +6,7 @@ import type { KeyRing } from '../crypto.js';
 import { requireConnection } from './connections.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
-import { oauthSessions } from './schema.js';
+import { connections, oauthSessions } from './schema.js';
 
 /**
  * Browser sign-ins in flight. The state is 256 random bits; the PKCE verifier is sealed by the
@@ -79,16 +79,20 @@ export async function createOAuthSession(
 /**
  * Takes the session with this state, once: a second call, an expired session or an unknown
  * state is an invalid_input error saying which. `projectId` narrows it to one project (the
- * POST form, which has an API key); the browser's GET callback has only the state.
+ * POST form, which has an API key), `connectionId` to one connection (a state sent for another
+ * connection is not found and stays usable); the browser's GET callback has only the state.
  */
 export async function consumeOAuthSession(
   db: Db,
   keys: KeyRing,
   state: string,
-  options: { projectId?: string | undefined } = {},
+  options: { projectId?: string | undefined; connectionId?: string | undefined } = {},
   now = new Date(),
 ): Promise<OAuthSession> {
-  const scope = options.projectId === undefined ? [] : [eq(oauthSessions.projectId, options.projectId)];
+  const scope = [
+    ...(options.projectId === undefined ? [] : [eq(oauthSessions.projectId, options.projectId)]),
+    ...(options.connectionId === undefined ? [] : [eq(oauthSessions.connectionId, options.connectionId)]),
+  ];
   const [row] = await db
     .update(oauthSessions)
     .set({ usedAt: now })
@@ -126,6 +130,37 @@ export async function consumeOAuthSession(
     extra: row.extra,
     expiresAt: row.expiresAt,
   };
+}
+
+/**
+ * The states of the sign-ins still pending (unused, unexpired) in a project for one connector
+ * and redirect URI: how POST /oauth/callback without a state finds its flow, only when there is
+ * exactly one. At most `limit` (two tell "more than one").
+ */
+export async function pendingOAuthStates(
+  db: Db,
+  projectId: string,
+  filter: { connector: string; redirectUri: string },
+  now = new Date(),
+  limit = 2,
+): Promise<{ state: string; connectionId: string }[]> {
+  return db
+    .select({ state: oauthSessions.state, connectionId: oauthSessions.connectionId })
+    .from(oauthSessions)
+    .innerJoin(
+      connections,
+      and(eq(connections.id, oauthSessions.connectionId), eq(connections.projectId, oauthSessions.projectId)),
+    )
+    .where(
+      and(
+        eq(oauthSessions.projectId, projectId),
+        eq(connections.connector, filter.connector),
+        eq(oauthSessions.redirectUri, filter.redirectUri),
+        isNull(oauthSessions.usedAt),
+        gt(oauthSessions.expiresAt, now),
+      ),
+    )
+    .limit(limit);
 }
 
 /** Deletes sessions that expired or were used more than `olderThanMs` ago; returns how many. */

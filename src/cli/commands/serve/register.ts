@@ -28,6 +28,7 @@ export interface ServeFlags {
   readonly logLevel: string;
   readonly shutdownTimeout: number;
   readonly trustProxy?: string;
+  readonly publicUrl?: string;
 }
 
 export function registerServe(program: Command, runner: Runner): void {
@@ -61,6 +62,10 @@ export function registerServe(program: Command, runner: Runner): void {
     .option(
       '--trust-proxy <addresses>',
       'trust X-Forwarded-For/-Proto from these proxies (comma-separated addresses or CIDRs)',
+    )
+    .option(
+      '--public-url <url>',
+      'where browsers reach this server, e.g. https://connectr.example.com: OAuth sign-ins come back to <url>/api/v1/oauth/callback (default: the listening address)',
     )
     .addHelpText(
       'after',

@@ -13,14 +13,17 @@ import type { ServeFlags } from './register.js';
  * signal ends the process at once (bin.ts).
  */
 export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
-  const [{ buildApp }, { closeGracefully }, { parseCorsOrigin }, { openStoreFor }] = await Promise.all([
-    import('../../../server/app.js'),
-    import('../../../server/close.js'),
-    import('../../../server/plugins/cors.js'),
-    import('./store.js'),
-  ]);
+  const [{ buildApp }, { closeGracefully }, { parseCorsOrigin }, { parsePublicUrl }, { openStoreFor }] =
+    await Promise.all([
+      import('../../../server/app.js'),
+      import('../../../server/close.js'),
+      import('../../../server/plugins/cors.js'),
+      import('../../../server/routes/oauth/urls.js'),
+      import('./store.js'),
+    ]);
   // Flags are checked before anything is opened.
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
+  const publicUrl = flags.publicUrl === undefined ? undefined : parsePublicUrl(flags.publicUrl);
   const shutdownMs = flags.shutdownTimeout * 1000;
   // bin.ts ends the process this long after the signal: past our own deadline, with margin.
   allowShutdownGrace(shutdownMs + 3000);
@@ -41,6 +44,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
         corsOrigins,
         log: { level: flags.logLevel as LogLevel, stream: ctx.io.stderr },
         ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
+        ...(publicUrl === undefined ? {} : { publicUrl }),
       },
     );
     try {

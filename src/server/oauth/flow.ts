@@ -1,0 +1,226 @@
+import { checkOverrides } from '../../core/auth/binding.js';
+import { discoverIdentity } from '../../core/auth/identity.js';
+import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
+import type { Connector } from '../../core/connector/model.js';
+import type { Registry } from '../../core/connector/registry.js';
+import { ConnectrError, isConnectrError, messageOf } from '../../core/errors.js';
+import type { HttpOptions } from '../../core/http/request.js';
+import { authorizationUrl } from '../../core/oauth/authorize-url.js';
+import { oauthEndpoints } from '../../core/oauth/endpoints.js';
+import type { OAuth2Auth } from '../../core/oauth/endpoints.js';
+import { createPkce } from '../../core/oauth/pkce.js';
+import { requestToken } from '../../core/oauth/token-endpoint.js';
+import type { OAuthClient } from '../../core/oauth/token-endpoint.js';
+import type { Env } from '../../core/paths.js';
+import type { ServerData } from '../contracts.js';
+import { requireConnection, updateConnection } from '../store/connections.js';
+import type { Connection } from '../store/connections.js';
+import { putCredential } from '../store/credentials.js';
+import { createOAuthSession } from '../store/oauth-sessions.js';
+import type { OAuthSession } from '../store/oauth-sessions.js';
+import { guard } from '../store/open.js';
+import { resolveServerClient } from './client.js';
+
+/**
+ * The server's OAuth web flow, from the core's pieces (PKCE, the authorization URL, the token
+ * endpoint, identity discovery): `startAuthorization` records a session (state, sealed PKCE
+ * verifier, redirect URI) and builds the provider's URL; `completeAuthorization` exchanges the
+ * code of a consumed session and stores the tokens, sealed, on the connection.
+ */
+
+export interface FlowDeps {
+  readonly data: ServerData;
+  readonly env: Env;
+  /** Tells the operator something (a log line): never a secret. */
+  readonly notify: (message: string) => void;
+}
+
+/** What a sign-in session carries besides its columns. */
+interface SessionExtra {
+  readonly scopes: string[];
+  readonly pkce: boolean;
+}
+
+/** The secret a connection signed in by OAuth keeps, sealed (store/credentials.ts). */
+export interface OAuthSecret {
+  readonly access_token: string;
+  readonly token_type: string;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+  /** The scopes granted, as the provider named them. */
+  readonly scopes: string[];
+  /** When the access token expires (ISO 8601), when the provider said. */
+  readonly expires_at?: string;
+}
+
+function httpFor(env: Env): HttpOptions {
+  return { env };
+}
+
+/** The connector's OAuth settings for the browser flow, or a 400 saying why it has none. */
+function browserAuth(
+  connector: Connector,
+  env: Env,
+): { auth: OAuth2Auth; authorization: string; token: string } {
+  const auth = oauth2Of(connector);
+  checkOverrides(connector, env);
+  const endpoints = oauthEndpoints(connector.name, auth, env);
+  if (!endpoints.authorization || !auth.grants.includes('authorization_code')) {
+    throw new ConnectrError('invalid_input', `${connector.name} does not offer the browser sign-in`, {
+      hint: `its grants are ${auth.grants.join(', ')}; sign in with the CLI (connectr auth ${connector.name}) and push the account`,
+    });
+  }
+  return { auth, authorization: endpoints.authorization, token: endpoints.token };
+}
+
+export interface StartedAuthorization {
+  readonly authorizationUrl: string;
+  readonly state: string;
+  readonly expiresAt: Date;
+}
+
+/** What a sign-in to a connector needs, checked before anything is written. */
+export interface PreparedAuthorization {
+  readonly connector: Connector;
+  readonly auth: OAuth2Auth;
+  readonly authorization: string;
+  readonly client: OAuthClient;
+}
+
+/** The connector's browser sign-in and the project's OAuth app, or a 400 saying what is missing. */
+export async function prepareAuthorization(
+  deps: FlowDeps,
+  projectId: string,
+  connector: Connector,
+): Promise<PreparedAuthorization> {
+  const { auth, authorization } = browserAuth(connector, deps.env);
+  const client = await resolveServerClient(deps.data, deps.env, projectId, connector, auth);
+  return { connector, auth, authorization, client };
+}
+
+export async function startAuthorization(
+  deps: FlowDeps,
+  prepared: PreparedAuthorization,
+  connection: Connection,
+  input: { redirectUri: string; returnUrl: string | undefined },
+): Promise<StartedAuthorization> {
+  const { data } = deps;
+  const { auth, authorization, client } = prepared;
+  // The store needs a verifier either way; it is sent only where the connector uses PKCE.
+  const pkce = createPkce();
+  const extra: SessionExtra = { scopes: [...auth.scopes], pkce: auth.pkce };
+  const session = await guard(data.database, () =>
+    createOAuthSession(data.db, data.keys, {
+      projectId: connection.projectId,
+      connectionId: connection.id,
+      codeVerifier: pkce.verifier,
+      redirectUri: input.redirectUri,
+      returnUrl: input.returnUrl,
+      extra: { ...extra },
+    }),
+  );
+  const url = authorizationUrl(authorization, auth, {
+    clientId: client.clientId,
+    redirectUri: input.redirectUri,
+    scopes: auth.scopes,
+    state: session.state,
+    codeChallenge: auth.pkce ? pkce.challenge : undefined,
+  });
+  return { authorizationUrl: url, state: session.state, expiresAt: session.expiresAt };
+}
+
+function extraOf(session: OAuthSession): SessionExtra {
+  const extra = session.extra ?? {};
+  const scopes = Array.isArray(extra.scopes) ? extra.scopes.filter((s) => typeof s === 'string') : [];
+  return { scopes, pkce: extra.pkce !== false };
+}
+
+/**
+ * Exchanges the code of a consumed session (its verifier, its redirect URI) and makes the
+ * connection active with the tokens sealed in the store. A refused or failed exchange is
+ * recorded as the connection's last_error and thrown.
+ */
+export async function completeAuthorization(
+  deps: FlowDeps,
+  registry: Registry,
+  session: OAuthSession,
+  code: string,
+): Promise<Connection> {
+  const { data, env } = deps;
+  const connection = await guard(data.database, () =>
+    requireConnection(data.db, session.projectId, session.connectionId),
+  );
+  try {
+    const connector = registry.require(connection.connector);
+    const { auth, token } = browserAuth(connector, env);
+    const client = await resolveServerClient(data, env, connection.projectId, connector, auth);
+    const extra = extraOf(session);
+    const tokens = await requestToken(
+      token,
+      auth,
+      client,
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: session.redirectUri,
+        code_verifier: extra.pkce ? session.codeVerifier : undefined,
+      },
+      httpFor(env),
+    );
+    const now = new Date();
+    const identity = await discoverIdentity(
+      connector,
+      { kind: 'bearer', token: tokens.access_token },
+      tokens.id_token,
+      { env, http: httpFor(env), notify: deps.notify },
+    );
+    const scopes =
+      tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth.scope_separator);
+    const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
+    const secret: OAuthSecret = {
+      access_token: tokens.access_token,
+      token_type: tokens.token_type,
+      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
+      ...(tokens.id_token ? { id_token: tokens.id_token } : {}),
+      scopes,
+      ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
+    };
+    await guard(data.database, () =>
+      putCredential(data.db, data.keys, {
+        projectId: connection.projectId,
+        connectionId: connection.id,
+        secret,
+        expiresAt,
+      }),
+    );
+    const updated = await guard(data.database, () =>
+      updateConnection(data.db, connection.projectId, connection.id, {
+        status: 'active',
+        accountIdentity: identity ?? null,
+        scopes,
+        lastRefreshAt: now,
+        lastError: null,
+      }),
+    );
+    if (!updated)
+      throw new ConnectrError('not_found', `connection ${connection.id} was deleted during the sign-in`);
+    return updated;
+  } catch (error) {
+    // Only our own messages: a database error's text may quote a query and its values.
+    await recordFailure(deps, connection, isConnectrError(error) ? error.message : 'internal error');
+    throw error;
+  }
+}
+
+/** Notes a failed sign-in on the connection (best effort: the failure itself is what the caller sees). */
+export async function recordFailure(deps: FlowDeps, connection: Connection, message: string): Promise<void> {
+  try {
+    await guard(deps.data.database, () =>
+      updateConnection(deps.data.db, connection.projectId, connection.id, {
+        lastError: `sign-in failed: ${message}`.slice(0, 1000),
+      }),
+    );
+  } catch (error) {
+    deps.notify(`could not record the failed sign-in of ${connection.id}: ${messageOf(error)}`);
+  }
+}

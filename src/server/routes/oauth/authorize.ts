@@ -1,0 +1,108 @@
+import * as z from 'zod';
+import { ConnectrError } from '../../../core/errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
+import { identityOf } from '../../plugins/auth.js';
+import { prepareAuthorization, startAuthorization } from '../../oauth/flow.js';
+import type { PreparedAuthorization } from '../../oauth/flow.js';
+import { createConnection, requireConnection } from '../../store/connections.js';
+import type { Connection } from '../../store/connections.js';
+import { guard } from '../../store/open.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { requireConnector } from '../connectors/name.js';
+import { flowDeps } from './deps.js';
+import type { PublicAddress } from './urls.js';
+import { defaultRedirectUri, httpUrl } from './urls.js';
+
+const AuthorizeBody = z
+  .strictObject({
+    connection_id: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('The connection to sign in (pending or not).'),
+    connector_type: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .describe("The old system's form: creates a pending connection of this connector, named after it."),
+    redirect_uri: httpUrl('redirect_uri')
+      .optional()
+      .describe("Where the provider sends the browser; default: this server's GET /api/v1/oauth/callback."),
+    return_url: httpUrl('return_url')
+      .optional()
+      .describe(
+        'Where the browser goes once the callback has stored the tokens; default: a plain success page.',
+      ),
+  })
+  .describe('Give connection_id, or connector_type (the old form).');
+
+const AuthorizeResponse = z.object({
+  authorization_url: z.string().describe("The provider's sign-in page: send the user's browser there."),
+  state: z.string().describe('Identifies this sign-in; good for one callback within expires_at.'),
+  connection_id: z.string(),
+  redirect_uri: z.string(),
+  expires_at: z.string().describe('When the sign-in expires (ISO 8601).'),
+});
+
+/** `POST /api/v1/oauth/authorize`: starts a browser sign-in for a connection. */
+export function registerOAuthAuthorize(app: App, context: RouteContext, address: PublicAddress): void {
+  app.post(
+    '/api/v1/oauth/authorize',
+    {
+      schema: {
+        summary: 'Start an OAuth sign-in',
+        description:
+          "Returns the provider's authorization URL (state and PKCE S256 inside). The provider sends the browser to redirect_uri, by default this server's GET /api/v1/oauth/callback, which stores the tokens.",
+        tags: ['oauth'],
+        body: AuthorizeBody,
+        response: { 200: AuthorizeResponse, 404: ErrorEnvelopeSchema, ...COMMON_ERRORS },
+      },
+    },
+    async (request) => {
+      const data = requireData(context);
+      const { projectId } = identityOf(request);
+      const body = request.body;
+      if ((body.connection_id === undefined) === (body.connector_type === undefined)) {
+        throw new ConnectrError('invalid_input', 'give connection_id, or connector_type, but not both', {
+          details: ['body.connection_id: the connection to sign in'],
+          hint: 'create the connection with POST /api/v1/connections and pass its id as connection_id',
+        });
+      }
+      const redirectUri = body.redirect_uri ?? defaultRedirectUri(request, address);
+      const registry = await context.deps.registry();
+      const deps = flowDeps(context, request.log);
+      let connection: Connection;
+      let prepared: PreparedAuthorization;
+      if (body.connection_id !== undefined) {
+        const id = body.connection_id;
+        connection = await guard(data.database, () => requireConnection(data.db, projectId, id));
+        prepared = await prepareAuthorization(
+          deps,
+          projectId,
+          requireConnector(registry, connection.connector),
+        );
+      } else {
+        const connector = requireConnector(registry, body.connector_type ?? '');
+        // Checked before the connection is created: a refused sign-in leaves nothing behind.
+        prepared = await prepareAuthorization(deps, projectId, connector);
+        connection = await guard(data.database, () =>
+          createConnection(data.db, { projectId, connector: connector.name, name: connector.name }),
+        );
+      }
+      const started = await startAuthorization(deps, prepared, connection, {
+        redirectUri,
+        returnUrl: body.return_url,
+      });
+      return {
+        authorization_url: started.authorizationUrl,
+        state: started.state,
+        connection_id: connection.id,
+        redirect_uri: redirectUri,
+        expires_at: started.expiresAt.toISOString(),
+      };
+    },
+  );
+}

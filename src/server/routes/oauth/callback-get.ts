@@ -1,0 +1,99 @@
+import * as z from 'zod';
+import { isConnectrError } from '../../../core/errors.js';
+import { httpStatusFor } from '../../errors.js';
+import { completeAuthorization, recordFailure } from '../../oauth/flow.js';
+import { sendErrorPage, sendRedirect, sendSuccessPage } from '../../oauth/pages.js';
+import { requireConnection } from '../../store/connections.js';
+import type { Connection } from '../../store/connections.js';
+import { consumeOAuthSession } from '../../store/oauth-sessions.js';
+import type { OAuthSession } from '../../store/oauth-sessions.js';
+import { guard } from '../../store/open.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { flowDeps } from './deps.js';
+import { CALLBACK_PATH } from './urls.js';
+
+const text = (max: number) => z.string().max(max).optional();
+
+const CallbackQuery = z.object({
+  code: text(4096).describe('The authorization code (RFC 6749 §4.1.2).'),
+  state: text(512).describe('The state POST /oauth/authorize returned.'),
+  error: text(256).describe(
+    "The provider's error code, when the user or the provider refused (RFC 6749 §4.1.2.1).",
+  ),
+  error_description: text(2048),
+  error_uri: text(2048),
+  // Providers add their own parameters (scope, authuser, prompt, iss…): accepted, not used.
+});
+
+/** A browser's page status for a failed sign-in: 4xx/5xx as the error says, never 401 (no API key is involved). */
+function pageStatus(error: unknown): number {
+  if (!isConnectrError(error)) return 500;
+  const status = httpStatusFor(error.code);
+  return status === 401 || status === 404 ? 400 : status;
+}
+
+/**
+ * `GET /api/v1/oauth/callback`: where the provider sends the browser (PUBLIC: no API key; the
+ * state is the credential). Consumes the session once, exchanges the code with its PKCE
+ * verifier, stores the tokens, then redirects to the return URL or shows a plain page. Nothing
+ * the provider or the browser sent (code, state) is echoed back; error text is escaped.
+ */
+export function registerOAuthCallbackPage(app: App, context: RouteContext): void {
+  app.get(
+    CALLBACK_PATH,
+    {
+      // No HEAD twin: a link preview or prefetch must not use up the sign-in.
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'OAuth redirect target (browser)',
+        description:
+          'The provider redirects the browser here with code and state. Answers with a redirect to the return URL, or an HTML page. No API key: the state identifies the sign-in.',
+        tags: ['oauth'],
+        querystring: CallbackQuery.loose(),
+      },
+    },
+    async (request, reply) => {
+      const data = requireData(context);
+      const deps = flowDeps(context, request.log);
+      const { code, state, error } = request.query;
+      if (!state) {
+        return sendErrorPage(reply, 400, [
+          'This address was opened without the state of a sign-in (the provider always sends one back).',
+        ]);
+      }
+      let session: OAuthSession;
+      try {
+        session = await guard(data.database, () => consumeOAuthSession(data.db, data.keys, state));
+      } catch (failure) {
+        if (!isConnectrError(failure)) throw failure;
+        return sendErrorPage(reply, pageStatus(failure), [failure.message]);
+      }
+      if (error !== undefined) {
+        const description = request.query.error_description;
+        const said = `the provider answered ${error}${description ? `: ${description}` : ''}`;
+        const connection = await guard(data.database, () =>
+          requireConnection(data.db, session.projectId, session.connectionId),
+        ).catch(() => undefined);
+        if (connection) await recordFailure(deps, connection, said);
+        return sendErrorPage(reply, 400, [
+          error === 'access_denied' ? 'The sign-in was not approved.' : 'The provider refused the sign-in.',
+          `The provider said: ${error}${description ? ` (${description})` : ''}`,
+        ]);
+      }
+      if (!code) {
+        return sendErrorPage(reply, 400, ['The provider sent neither a code nor an error.']);
+      }
+      let connection: Connection;
+      try {
+        connection = await completeAuthorization(deps, await context.deps.registry(), session, code);
+      } catch (failure) {
+        if (!isConnectrError(failure)) throw failure;
+        return sendErrorPage(reply, pageStatus(failure), [failure.message]);
+      }
+      if (session.returnUrl) return sendRedirect(reply, session.returnUrl);
+      const who = connection.accountIdentity ? ` (${connection.accountIdentity})` : '';
+      return sendSuccessPage(reply, `Your ${connection.connector} account${who}`);
+    },
+  );
+}

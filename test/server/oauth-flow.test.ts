@@ -1,0 +1,578 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRegistry } from '../../src/core/connector/registry.js';
+import { buildApp } from '../../src/server/app.js';
+import type { OAuthSecret } from '../../src/server/oauth/flow.js';
+import type { App } from '../../src/server/types.js';
+import { createApiKey } from '../../src/server/store/api-keys.js';
+import { createConnection, getConnection } from '../../src/server/store/connections.js';
+import type { Connection } from '../../src/server/store/connections.js';
+import { getCredential } from '../../src/server/store/credentials.js';
+import { putOAuthApp } from '../../src/server/store/oauth-apps.js';
+import { createOAuthSession } from '../../src/server/store/oauth-sessions.js';
+import { openServerStore } from '../../src/server/store/open.js';
+import type { OpenedServerStore } from '../../src/server/store/open.js';
+import { ensureProject } from '../../src/server/store/projects.js';
+import { credentials } from '../../src/server/store/schema.js';
+import { BROWSER_CLIENTS, browse, startOidcServer } from '../helpers/oidc-server.js';
+import type { OidcServer } from '../helpers/oidc-server.js';
+import type { FreshBackend } from '../helpers/server-store.js';
+import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { LogCapture } from './helpers.js';
+
+/**
+ * The OAuth web flow of `connectr serve` against a real, strict authorization server
+ * (oidc-provider on 127.0.0.1: PKCE required, redirect URIs checked, codes single-use), with the
+ * app listening on a real socket and the real store, on PGlite and on PostgreSQL. The browser is
+ * played by `browse` (sign-in and consent forms, redirects), which stops where the provider sends
+ * it back; the test then opens that address on the server as the browser would.
+ */
+
+const CALLBACK = '/api/v1/oauth/callback';
+const [CLIENT, SAVED] = BROWSER_CLIENTS;
+if (!CLIENT || !SAVED) throw new Error('the OIDC helper has no browser clients');
+
+/** A connector whose OAuth URLs point nowhere until the environment overrides them. */
+const TESTAPP = `name: testapp
+display_name: Test App
+version: 1
+docs_url: https://example.com/docs
+description: A connector signed in through the test authorization server.
+hosts:
+  api: https://api.example.com
+auth:
+  type: oauth2
+  authorization_url: https://auth.example.com/authorize
+  token_url: https://auth.example.com/token
+  scopes: [openid, files.read]
+  authorization_params:
+    prompt: consent
+  client_auth: post
+  client_secret: required
+  app_registration_url: https://example.com/apps
+endpoints:
+  me:
+    summary: Who am I.
+    method: GET
+    path: /me
+`;
+
+/** The same without any app configured anywhere. */
+const NOAPP = TESTAPP.replace('name: testapp', 'name: noapp');
+
+interface Answer {
+  readonly status: number;
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+  readonly location: string | null;
+}
+
+for (const variant of BACKENDS) {
+  describe.skipIf(variant.skip !== undefined)(`OAuth web flow on ${variantTitle(variant)}`, () => {
+    let backend: FreshBackend;
+    let store: OpenedServerStore;
+    let oidc: OidcServer;
+    let app: App;
+    let base: string;
+    let connectorsDir: string;
+    let keyA: string;
+    let keyB: string;
+    let projectA: string;
+    let projectB: string;
+    const logs = new LogCapture();
+    /** Every answer body the server gave, to search for secrets at the end. */
+    const answers: string[] = [];
+    /** Every token the provider issued, and the access tokens alone, in order. */
+    const issued: string[] = [];
+    const accessTokens: string[] = [];
+
+    beforeAll(async () => {
+      oidc = await startOidcServer({
+        redirectUris: [`http://127.0.0.1${CALLBACK}`, 'http://127.0.0.1/app/callback'],
+      });
+      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-oauth-connectors-'));
+      writeFileSync(join(connectorsDir, 'testapp.yaml'), TESTAPP);
+      writeFileSync(join(connectorsDir, 'noapp.yaml'), NOAPP);
+      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
+      expect(registry.invalid).toEqual([]);
+      backend = await variant.fresh();
+      store = await openServerStore({
+        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
+        dataDir: backend.dataDir,
+        secrets: memorySecrets(),
+      });
+      const a = await ensureProject(store.db, 'default');
+      const b = await ensureProject(store.db, 'other');
+      projectA = a.project.id;
+      projectB = b.project.id;
+      keyA = (await createApiKey(store.db, { projectId: projectA, name: 'a' })).secret;
+      keyB = (await createApiKey(store.db, { projectId: projectB, name: 'b' })).secret;
+      // Project B has its own app for testapp; project A uses the server's environment.
+      await putOAuthApp(store.db, store.keys, {
+        projectId: projectB,
+        connector: 'testapp',
+        clientId: SAVED.id,
+        clientSecret: SAVED.secret,
+      });
+      app = await buildApp(
+        {
+          registry: () => Promise.resolve(registry),
+          apiKeys: store.apiKeys,
+          readiness: store.readiness,
+          data: store,
+          env: {
+            ...oidc.envFor('testapp'),
+            ...oidc.envFor('noapp'),
+            TESTAPP_CLIENT_ID: CLIENT.id,
+            TESTAPP_CLIENT_SECRET: CLIENT.secret,
+          },
+        },
+        { log: { level: 'trace', stream: logs } },
+      );
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const address = app.server.address();
+      if (address === null || typeof address === 'string') throw new Error('no address');
+      base = `http://127.0.0.1:${address.port}`;
+    }, 60_000);
+
+    afterAll(async () => {
+      await app.close();
+      await store.close();
+      await oidc.stop();
+      backend.cleanup();
+      rmSync(connectorsDir, { recursive: true, force: true });
+    });
+
+    async function call(
+      method: string,
+      path: string,
+      key: string | undefined,
+      body?: unknown,
+    ): Promise<Answer> {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        redirect: 'manual',
+        headers: {
+          ...(key ? { authorization: `Bearer ${key}` } : {}),
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      answers.push(text, response.headers.get('location') ?? '');
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        // an HTML page
+      }
+      return { status: response.status, text, json, location: response.headers.get('location') };
+    }
+
+    /** The browser at the provider: signs in as `login`, consents; where it is sent back to. */
+    async function approve(
+      authorizationUrl: string,
+      login: string,
+      stopAt = `${base}${CALLBACK}`,
+    ): Promise<URL> {
+      oidc.onceTokenResponse((response) => {
+        for (const name of ['access_token', 'refresh_token', 'id_token']) {
+          const value = response.body[name];
+          if (typeof value === 'string') issued.push(value);
+        }
+        if (typeof response.body.access_token === 'string') accessTokens.push(response.body.access_token);
+      });
+      const { stoppedAt } = await browse(authorizationUrl, login, stopAt);
+      expect(stoppedAt.startsWith(stopAt), stoppedAt).toBe(true);
+      return new URL(stoppedAt);
+    }
+
+    const newConnection = (projectId: string, connector = 'testapp'): Promise<Connection> =>
+      createConnection(store.db, { projectId, connector, name: `${connector} of someone` });
+
+    async function authorize(key: string, body: Record<string, unknown>): Promise<Answer> {
+      const answer = await call('POST', '/api/v1/oauth/authorize', key, body);
+      return answer;
+    }
+
+    const credentialOf = (projectId: string, id: string) =>
+      getCredential<OAuthSecret>(store.db, store.keys, projectId, id);
+
+    let firstCallback: URL;
+    let first: Connection;
+
+    it('signs a connection in through the browser: PKCE S256, tokens sealed, connection active', async () => {
+      first = await newConnection(projectA);
+      const started = await authorize(keyA, { connection_id: first.id });
+      expect(started.status, started.text).toBe(200);
+      // Without --public-url: the address the server listens on.
+      expect(started.json.redirect_uri).toBe(`${base}${CALLBACK}`);
+      const url = new URL(String(started.json.authorization_url));
+      expect(url.origin).toBe(oidc.issuer);
+      expect(url.searchParams.get('client_id')).toBe(CLIENT.id);
+      expect(url.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(url.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(url.searchParams.get('scope')).toBe('openid files.read');
+      expect(url.searchParams.get('prompt')).toBe('consent');
+      expect(url.searchParams.get('state')).toBe(started.json.state);
+
+      firstCallback = await approve(url.toString(), 'alice');
+      const page = await call('GET', `${firstCallback.pathname}${firstCallback.search}`, undefined);
+      expect(page.status, page.text).toBe(200);
+      expect(page.text).toContain('Signed in');
+      expect(page.text).toContain('alice');
+
+      const tokenRequest = oidc.tokenRequests.at(-1);
+      expect(tokenRequest?.grant_type).toBe('authorization_code');
+      expect(tokenRequest?.redirect_uri).toBe(`${base}${CALLBACK}`);
+      expect(tokenRequest?.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
+
+      const stored = await credentialOf(projectA, first.id);
+      expect(stored?.secret.access_token).toBe(accessTokens[0]);
+      expect(stored?.secret.refresh_token).toBeTruthy();
+      expect(stored?.secret.scopes).toEqual(expect.arrayContaining(['openid', 'files.read']));
+      expect(stored?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
+      // At rest: a ciphertext, not the token.
+      const [row] = await store.db
+        .select({ secret: credentials.secretEncrypted })
+        .from(credentials)
+        .where(eq(credentials.connectionId, first.id));
+      expect(row?.secret).toBeTruthy();
+      expect(row?.secret).not.toContain(accessTokens[0]);
+
+      const connection = await getConnection(store.db, projectA, first.id);
+      expect(connection?.status).toBe('active');
+      expect(connection?.accountIdentity).toBe('alice');
+      expect(connection?.scopes).toEqual(expect.arrayContaining(['openid', 'files.read']));
+      expect(connection?.lastRefreshAt).toBeInstanceOf(Date);
+      expect(connection?.lastError).toBeNull();
+    });
+
+    it('refuses a state used once already: a 400 page, no second token request, nothing stored', async () => {
+      const before = oidc.tokenRequests.length;
+      const stored = await credentialOf(projectA, first.id);
+      const again = await call('GET', `${firstCallback.pathname}${firstCallback.search}`, undefined);
+      expect(again.status).toBe(400);
+      expect(again.text).toContain('already used');
+      expect(again.text).not.toContain(firstCallback.searchParams.get('code'));
+      expect(again.text).not.toContain(firstCallback.searchParams.get('state'));
+      expect(oidc.tokenRequests.length).toBe(before);
+      expect((await credentialOf(projectA, first.id))?.updatedAt).toEqual(stored?.updatedAt);
+    });
+
+    it('refuses an expired or unknown state with a 400 page', async () => {
+      const connection = await newConnection(projectA);
+      const session = await createOAuthSession(store.db, store.keys, {
+        projectId: projectA,
+        connectionId: connection.id,
+        codeVerifier: 'v'.repeat(43),
+        redirectUri: `${base}${CALLBACK}`,
+        ttlMs: -1000,
+      });
+      const before = oidc.tokenRequests.length;
+      const expired = await call('GET', `${CALLBACK}?code=abc&state=${session.state}`, undefined);
+      expect(expired.status).toBe(400);
+      expect(expired.text).toContain('expired');
+      const unknown = await call('GET', `${CALLBACK}?code=abc&state=nosuchstate`, undefined);
+      expect(unknown.status).toBe(400);
+      expect(unknown.text).toContain('unknown state');
+      const none = await call('GET', `${CALLBACK}?code=abc`, undefined);
+      expect(none.status).toBe(400);
+      expect(oidc.tokenRequests.length).toBe(before);
+      expect(await credentialOf(projectA, connection.id)).toBeUndefined();
+    });
+
+    it("shows the provider's refusal escaped, records it, and burns the state", async () => {
+      const connection = await newConnection(projectA);
+      const started = await authorize(keyA, { connection_id: connection.id });
+      const state = String(started.json.state);
+      const description = '<script>alert(1)</script> the user said no';
+      const refused = await call(
+        'GET',
+        `${CALLBACK}?error=access_denied&error_description=${encodeURIComponent(description)}&state=${state}`,
+        undefined,
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.text).toContain('not approved');
+      expect(refused.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; the user said no');
+      expect(refused.text).not.toContain('<script>');
+      const after = await getConnection(store.db, projectA, connection.id);
+      expect(after?.status).toBe('pending');
+      expect(after?.lastError).toContain('access_denied');
+      const reused = await call('GET', `${CALLBACK}?code=abc&state=${state}`, undefined);
+      expect(reused.status).toBe(400);
+      expect(reused.text).toContain('already used');
+    });
+
+    it('records a refused code exchange as last_error and shows the error page', async () => {
+      const connection = await newConnection(projectA);
+      const started = await authorize(keyA, { connection_id: connection.id });
+      const page = await call(
+        'GET',
+        `${CALLBACK}?code=not-a-real-code&state=${String(started.json.state)}`,
+        undefined,
+      );
+      expect(page.status).toBe(400);
+      expect(page.text).toContain('invalid_grant');
+      expect(page.text).not.toContain('not-a-real-code');
+      const after = await getConnection(store.db, projectA, connection.id);
+      expect(after?.status).toBe('pending');
+      expect(after?.lastError).toContain('invalid_grant');
+      expect(await credentialOf(projectA, connection.id)).toBeUndefined();
+    });
+
+    it('sends the browser on to return_url', async () => {
+      const connection = await newConnection(projectA);
+      const returnUrl = 'https://app.example.com/connected?id=7';
+      const started = await authorize(keyA, { connection_id: connection.id, return_url: returnUrl });
+      expect(started.status, started.text).toBe(200);
+      const back = await approve(String(started.json.authorization_url), 'bob');
+      // A HEAD (a link preview, a prefetch) does not use the sign-in up.
+      const head = await call('HEAD', `${back.pathname}${back.search}`, undefined);
+      expect(head.status).toBeGreaterThanOrEqual(400);
+      const answer = await call('GET', `${back.pathname}${back.search}`, undefined);
+      expect(answer.status).toBe(302);
+      expect(answer.location).toBe(returnUrl);
+      expect((await getConnection(store.db, projectA, connection.id))?.accountIdentity).toBe('bob');
+    });
+
+    it('refuses return_url and redirect_uri that are not plain http(s) URLs, creating nothing', async () => {
+      const connection = await newConnection(projectA);
+      for (const body of [
+        { return_url: 'javascript:alert(1)' },
+        { return_url: 'https://app.example.com/x\r\nSet-Cookie: a=b' },
+        { return_url: 'data:text/html,hi' },
+        { return_url: '/relative' },
+        { redirect_uri: 'ftp://example.com/cb' },
+      ]) {
+        const answer = await authorize(keyA, { connection_id: connection.id, ...body });
+        expect(answer.status, JSON.stringify(body)).toBe(400);
+        expect(answer.json.error).toMatchObject({ code: 'invalid_input' });
+      }
+    });
+
+    it("answers 404 for another project's connection", async () => {
+      const theirs = await newConnection(projectB);
+      const answer = await authorize(keyA, { connection_id: theirs.id });
+      expect(answer.status).toBe(404);
+      const post = await call('POST', CALLBACK, keyA, {
+        connection_id: theirs.id,
+        code: 'x',
+        redirect_uri: `${base}${CALLBACK}`,
+      });
+      expect(post.status).toBe(404);
+    });
+
+    it("uses the project's own OAuth app before the environment's", async () => {
+      const connection = await newConnection(projectB);
+      const started = await authorize(keyB, { connection_id: connection.id });
+      expect(started.status, started.text).toBe(200);
+      expect(new URL(String(started.json.authorization_url)).searchParams.get('client_id')).toBe(SAVED.id);
+      const back = await approve(String(started.json.authorization_url), 'carol');
+      const page = await call('GET', `${back.pathname}${back.search}`, undefined);
+      expect(page.status, page.text).toBe(200);
+      expect(oidc.tokenRequests.at(-1)?.client_id).toBe(SAVED.id);
+      expect((await credentialOf(projectB, connection.id))?.secret.access_token).toBe(
+        accessTokens.at(-1) ?? '-',
+      );
+    });
+
+    it('says both ways to configure an app when there is none', async () => {
+      const connection = await newConnection(projectA, 'noapp');
+      const answer = await authorize(keyA, { connection_id: connection.id });
+      expect(answer.status).toBe(400);
+      const error = answer.json.error as { message: string; hint: string };
+      expect(error.message).toContain('no OAuth app');
+      expect(error.hint).toContain('NOAPP_CLIENT_ID');
+      expect(error.hint).toContain('NOAPP_CLIENT_SECRET');
+      expect(error.hint).toContain('oauth_apps');
+      // The old form creates no connection when the sign-in cannot start.
+      const legacy = await authorize(keyA, { connector_type: 'noapp', redirect_uri: `${base}/app/callback` });
+      expect(legacy.status).toBe(400);
+    });
+
+    it("accepts the old system's form {connector_type, redirect_uri}: a pending connection named after the connector", async () => {
+      const started = await authorize(keyA, {
+        connector_type: 'testapp',
+        redirect_uri: `${base}/app/callback`,
+      });
+      expect(started.status, started.text).toBe(200);
+      const connection = await getConnection(store.db, projectA, String(started.json.connection_id));
+      expect(connection).toMatchObject({ name: 'testapp', connector: 'testapp', status: 'pending' });
+      expect(new URL(String(started.json.authorization_url)).searchParams.get('redirect_uri')).toBe(
+        `${base}/app/callback`,
+      );
+      const both = await authorize(keyA, { connector_type: 'testapp', connection_id: connection?.id });
+      expect(both.status).toBe(400);
+      const neither = await authorize(keyA, {});
+      expect(neither.status).toBe(400);
+      // Complete it so it is not left pending for the tests of the code-only form below.
+      const back = await approve(String(started.json.authorization_url), 'dave', `${base}/app/callback`);
+      const done = await call('POST', CALLBACK, keyA, {
+        connection_id: connection?.id,
+        code: back.searchParams.get('code'),
+        redirect_uri: `${base}/app/callback`,
+        state: back.searchParams.get('state'),
+      });
+      expect(done.status, done.text).toBe(200);
+    });
+
+    it('completes a code-only flow with POST /oauth/callback, with state or with the one pending flow', async () => {
+      const redirectUri = `${base}/app/callback`;
+      const one = await newConnection(projectA);
+      const two = await newConnection(projectA);
+      const startedOne = await authorize(keyA, { connection_id: one.id, redirect_uri: redirectUri });
+      const startedTwo = await authorize(keyA, { connection_id: two.id, redirect_uri: redirectUri });
+      const backOne = await approve(String(startedOne.json.authorization_url), 'erin', redirectUri);
+      const backTwo = await approve(String(startedTwo.json.authorization_url), 'frank', redirectUri);
+
+      // Two pending: without state it cannot tell which flow the code belongs to.
+      const ambiguous = await call('POST', CALLBACK, keyA, {
+        connection_id: one.id,
+        code: backOne.searchParams.get('code'),
+        redirect_uri: redirectUri,
+      });
+      expect(ambiguous.status).toBe(400);
+      expect(JSON.stringify(ambiguous.json)).toContain('state');
+
+      const withState = await call('POST', CALLBACK, keyA, {
+        connection_id: one.id,
+        code: backOne.searchParams.get('code'),
+        redirect_uri: redirectUri,
+        state: backOne.searchParams.get('state'),
+      });
+      expect(withState.status, withState.text).toBe(200);
+      expect(withState.json).toMatchObject({
+        connection_id: one.id,
+        status: 'active',
+        account_identity: 'erin',
+      });
+
+      // Now exactly one is pending: the state may be left out.
+      const without = await call('POST', CALLBACK, keyA, {
+        connection_id: two.id,
+        code: backTwo.searchParams.get('code'),
+        redirect_uri: redirectUri,
+      });
+      expect(without.status, without.text).toBe(200);
+      expect(without.json).toMatchObject({
+        connection_id: two.id,
+        status: 'active',
+        account_identity: 'frank',
+      });
+      expect((await credentialOf(projectA, two.id))?.secret.access_token).toBe(accessTokens.at(-1) ?? '-');
+
+      // Nothing pending any more.
+      const nothing = await call('POST', CALLBACK, keyA, {
+        connection_id: two.id,
+        code: 'x',
+        redirect_uri: redirectUri,
+      });
+      expect(nothing.status).toBe(400);
+    });
+
+    it('refuses a code handed over with another redirect_uri or for another connection', async () => {
+      const redirectUri = `${base}/app/callback`;
+      const mine = await newConnection(projectA);
+      const other = await newConnection(projectA);
+      const started = await authorize(keyA, { connection_id: mine.id, redirect_uri: redirectUri });
+      const state = String(started.json.state);
+      const before = oidc.tokenRequests.length;
+      // Another connection's state is not found, and stays usable.
+      const elsewhere = await call('POST', CALLBACK, keyA, {
+        connection_id: other.id,
+        code: 'x',
+        redirect_uri: redirectUri,
+        state,
+      });
+      expect(elsewhere.status).toBe(400);
+      const wrongUri = await call('POST', CALLBACK, keyA, {
+        connection_id: mine.id,
+        code: 'x',
+        redirect_uri: `${base}/elsewhere`,
+        state,
+      });
+      expect(wrongUri.status).toBe(400);
+      expect(JSON.stringify(wrongUri.json)).toContain('redirect_uri');
+      expect(oidc.tokenRequests.length).toBe(before);
+      expect(await credentialOf(projectA, mine.id)).toBeUndefined();
+    });
+
+    it('derives the default redirect_uri from --public-url, a trusted proxy, or the listening address only', async () => {
+      const connection = await newConnection(projectA);
+      const deps = {
+        registry: () => loadRegistry({ extraDirs: [connectorsDir] }),
+        apiKeys: store.apiKeys,
+        readiness: store.readiness,
+        data: store,
+        env: {
+          ...oidc.envFor('testapp'),
+          TESTAPP_CLIENT_ID: CLIENT.id,
+          TESTAPP_CLIENT_SECRET: CLIENT.secret,
+        },
+      };
+      const redirectOf = async (built: App, headers: Record<string, string>): Promise<unknown> => {
+        const answer = await built.inject({
+          method: 'POST',
+          url: '/api/v1/oauth/authorize',
+          headers: { authorization: `Bearer ${keyA}`, ...headers },
+          payload: { connection_id: connection.id },
+        });
+        const body = answer.json<Record<string, unknown>>();
+        return answer.statusCode === 200 ? body.redirect_uri : body;
+      };
+      const forwarded = {
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'https',
+        host: 'evil.example',
+      };
+      // A Host or X-Forwarded-Host header alone changes nothing.
+      const direct = await call('POST', '/api/v1/oauth/authorize', keyA, { connection_id: connection.id });
+      expect(direct.json.redirect_uri).toBe(`${base}${CALLBACK}`);
+      const published = await buildApp(deps, { publicUrl: 'https://connectr.example.com/base/' });
+      const proxied = await buildApp(deps, { trustProxy: true });
+      const unlistened = await buildApp(deps);
+      try {
+        expect(await redirectOf(published, forwarded)).toBe(`https://connectr.example.com/base${CALLBACK}`);
+        expect(await redirectOf(proxied, forwarded)).toBe(`https://evil.example${CALLBACK}`);
+        // Not listening and not told: it says how to tell it, rather than trust the Host header.
+        expect(await redirectOf(unlistened, forwarded)).toMatchObject({
+          error: { code: 'invalid_input', hint: expect.stringContaining('--public-url') as unknown },
+        });
+      } finally {
+        await Promise.all([published.close(), proxied.close(), unlistened.close()]);
+      }
+      for (const bad of ['ftp://x.example', 'https://x.example/?q=1', 'not a url']) {
+        await expect(buildApp(deps, { publicUrl: bad })).rejects.toThrow(/--public-url/);
+      }
+    });
+
+    it('needs an API key for POST /oauth/callback, none for the GET the browser makes', async () => {
+      const post = await call('POST', CALLBACK, undefined, {
+        connection_id: 'x',
+        code: 'y',
+        redirect_uri: base,
+      });
+      expect(post.status).toBe(401);
+      const get = await call('GET', `${CALLBACK}?state=x&code=y`, undefined);
+      expect(get.status).toBe(400);
+    });
+
+    it('never puts a token, code, verifier or client secret in a response or a log line', () => {
+      expect(issued.length).toBeGreaterThan(4);
+      const everything = `${answers.join('\n')}\n${logs.text}`;
+      expect(logs.text).toContain(CALLBACK);
+      for (const token of issued) expect(everything).not.toContain(token);
+      expect(everything).not.toContain(CLIENT.secret);
+      expect(everything).not.toContain(SAVED.secret);
+      const code = firstCallback.searchParams.get('code') ?? '-';
+      expect(everything).not.toContain(code);
+      for (const request of oidc.tokenRequests) {
+        if (request.code_verifier) expect(everything).not.toContain(request.code_verifier);
+      }
+    });
+  });
+}
