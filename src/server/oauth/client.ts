@@ -22,17 +22,9 @@ export async function resolveServerClient(
   connector: Connector,
   auth: OAuth2Auth,
 ): Promise<OAuthClient> {
-  const saved = await guard(data.database, () => getOAuthApp(data.db, data.keys, projectId, connector.name));
-  let client: OAuthClient | undefined;
-  let where: string;
-  if (saved) {
-    client = { clientId: saved.clientId, clientSecret: saved.clientSecret };
-    where = "this project's OAuth app";
-  } else {
-    const id = env[auth.client_id_env];
-    where = `the server's ${auth.client_secret_env}`;
-    if (id) client = { clientId: id, clientSecret: env[auth.client_secret_env] || undefined };
-  }
+  const found = await findServerClient(data, env, projectId, connector, auth);
+  const client = found?.client;
+  const where = found?.where ?? `the server's ${auth.client_secret_env}`;
   const both =
     auth.client_secret === 'none'
       ? `set ${auth.client_id_env}`
@@ -52,4 +44,27 @@ export async function resolveServerClient(
     });
   }
   return auth.client_secret === 'none' ? { clientId: client.clientId } : client;
+}
+
+/** The project's OAuth app, else the environment's, as found (no checks); undefined when neither exists. */
+export async function findServerClient(
+  data: ServerData,
+  env: Env,
+  projectId: string,
+  connector: Connector,
+  auth: OAuth2Auth,
+): Promise<{ client: OAuthClient; where: string } | undefined> {
+  const saved = await guard(data.database, () => getOAuthApp(data.db, data.keys, projectId, connector.name));
+  if (saved) {
+    return {
+      client: { clientId: saved.clientId, clientSecret: saved.clientSecret },
+      where: "this project's OAuth app",
+    };
+  }
+  const id = env[auth.client_id_env];
+  if (!id) return undefined;
+  return {
+    client: { clientId: id, clientSecret: env[auth.client_secret_env] || undefined },
+    where: `the server's ${auth.client_secret_env}`,
+  };
 }

@@ -3,9 +3,8 @@ import { messageOf } from '../../../core/errors.js';
 import type { Env } from '../../../core/paths.js';
 import { oauthEndpoints } from '../../../core/oauth/endpoints.js';
 import { revokeToken } from '../../../core/oauth/revoke.js';
-import type { OAuthClient } from '../../../core/oauth/token-endpoint.js';
 import type { ServerData } from '../../contracts.js';
-import { getOAuthApp } from '../../store/oauth-apps.js';
+import { findServerClient } from '../../oauth/client.js';
 import { storedTokens } from './shape.js';
 
 export interface RevocationOutcome {
@@ -45,32 +44,11 @@ export async function revokeAtProvider(
         : undefined;
   if (!token) return { revoked: false };
   try {
-    const client = await clientFor(
-      data,
-      env,
-      projectId,
-      connector.name,
-      auth.client_id_env,
-      auth.client_secret_env,
-    );
+    const client = (await findServerClient(data, env, projectId, connector, auth))?.client;
     const publicClient = client && auth.client_secret === 'none' ? { clientId: client.clientId } : client;
     const failure = await revokeToken(url, auth, publicClient, token, { env, timeoutMs: REVOKE_TIMEOUT_MS });
     return failure ? { revoked: false, error: failure } : { revoked: true };
   } catch (error) {
     return { revoked: false, error: messageOf(error) };
   }
-}
-
-async function clientFor(
-  data: ServerData,
-  env: Env,
-  projectId: string,
-  connector: string,
-  idEnv: string,
-  secretEnv: string,
-): Promise<OAuthClient | undefined> {
-  const saved = await getOAuthApp(data.db, data.keys, projectId, connector);
-  if (saved) return { clientId: saved.clientId, clientSecret: saved.clientSecret };
-  const clientId = env[idEnv];
-  return clientId ? { clientId, clientSecret: env[secretEnv] || undefined } : undefined;
 }
