@@ -3,7 +3,6 @@ import { createContext } from '../../src/cli/context.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { createKey, listKeys, revokeKey } from '../../src/cli/commands/serve/keys.js';
 import { rotateKey } from '../../src/cli/commands/serve/rotate-key.js';
-import { ConnectrError } from '../../src/core/errors.js';
 import { verifyApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { getCredential, putCredential } from '../../src/server/store/credentials.js';
@@ -15,6 +14,7 @@ import type { TestIO } from '../helpers/io.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
 import { FILE_STORE } from '../helpers/stores.js';
+import { rejection } from '../helpers/rejection.js';
 
 /** A command's context as main.ts builds it, over captured streams. */
 function context(
@@ -23,16 +23,6 @@ function context(
 ): { ctx: CliContext; io: TestIO } {
   const io = testIO({ tty: options.tty ?? false });
   return { ctx: createContext(io, env, {}, new AbortController().signal), io };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectrError);
-    return error as ConnectrError;
-  }
-  throw new Error('expected a ConnectrError');
 }
 
 for (const variant of BACKENDS) {

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectrError } from '../../../src/core/errors.js';
 import { createApiKey } from '../../../src/server/store/api-keys.js';
 import { createConnection } from '../../../src/server/store/connections.js';
 import { getCredential, putCredential } from '../../../src/server/store/credentials.js';
@@ -12,16 +11,7 @@ import { tempHome } from '../../helpers/home.js';
 import { startPostgres } from '../../helpers/postgres.js';
 import type { PostgresServer } from '../../helpers/postgres.js';
 import { memorySecrets, newKey, POSTGRES, variantTitle } from '../../helpers/server-store.js';
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectrError);
-    return error as ConnectrError;
-  }
-  throw new Error('expected a ConnectrError');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 const DIST_DB = join(import.meta.dirname, '../../../dist/server/store/db.js');
 

@@ -3,7 +3,6 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectrError } from '../../../src/core/errors.js';
 import { KeyRing } from '../../../src/server/crypto.js';
 import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../../../src/server/store/api-keys.js';
 import {
@@ -25,16 +24,7 @@ import { credentials } from '../../../src/server/store/schema.js';
 import { postgresBinDir } from '../../helpers/postgres.js';
 import type { FreshBackend } from '../../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../../helpers/server-store.js';
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectrError);
-    return error as ConnectrError;
-  }
-  throw new Error('expected a ConnectrError');
-}
+import { rejection } from '../../helpers/rejection.js';
 
 /** Every file under a directory, as bytes (the PGlite database as it sits on disk). */
 function filesUnder(dir: string): Buffer[] {
