@@ -50,3 +50,18 @@ export interface ServerStore {
   readonly backend: 'postgres' | 'pglite';
   close(): Promise<void>;
 }
+
+/** What an opened store, the loaded connectors and the server's environment make: the app's dependencies. */
+export function depsOf(
+  store: ServerStore & ServerData,
+  registry: Registry,
+  env: Env,
+): ServerDeps & { data: ServerData } {
+  return {
+    registry: () => Promise.resolve(registry),
+    apiKeys: store.apiKeys,
+    readiness: store.readiness,
+    data: store,
+    env,
+  };
+}

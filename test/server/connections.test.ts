@@ -20,6 +20,7 @@ import type { App } from '../../src/server/types.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
 import { LogCapture } from './helpers.js';
+import { depsOf } from '../../src/server/contracts.js';
 
 /**
  * The connection routes on the real store (PGlite, and real PostgreSQL where it exists): two
@@ -117,17 +118,11 @@ for (const variant of BACKENDS) {
       await revokeApiKey(store.db, revoked.id);
 
       app = await buildApp(
-        {
-          registry: () => Promise.resolve(registry),
-          apiKeys: store.apiKeys,
-          readiness: store.readiness,
-          data: store,
-          env: {
-            CONNECTR_GMAIL_REVOCATION_URL: revocation.url,
-            GMAIL_CLIENT_ID: 'gmail-client-id',
-            GMAIL_CLIENT_SECRET: CLIENT_SECRET,
-          },
-        },
+        depsOf(store, registry, {
+          CONNECTR_GMAIL_REVOCATION_URL: revocation.url,
+          GMAIL_CLIENT_ID: 'gmail-client-id',
+          GMAIL_CLIENT_SECRET: CLIENT_SECRET,
+        }),
         { log: { level: 'info', stream: logs } },
       );
     }, 60_000);

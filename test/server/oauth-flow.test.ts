@@ -22,6 +22,7 @@ import type { OidcServer } from '../helpers/oidc-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
 import { LogCapture } from './helpers.js';
+import { depsOf } from '../../src/server/contracts.js';
 
 /**
  * The OAuth web flow of `connectr serve` against a real, strict authorization server
@@ -118,18 +119,12 @@ for (const variant of BACKENDS) {
         clientSecret: SAVED.secret,
       });
       app = await buildApp(
-        {
-          registry: () => Promise.resolve(registry),
-          apiKeys: store.apiKeys,
-          readiness: store.readiness,
-          data: store,
-          env: {
-            ...oidc.envFor('testapp'),
-            ...oidc.envFor('noapp'),
-            TESTAPP_CLIENT_ID: CLIENT.id,
-            TESTAPP_CLIENT_SECRET: CLIENT.secret,
-          },
-        },
+        depsOf(store, registry, {
+          ...oidc.envFor('testapp'),
+          ...oidc.envFor('noapp'),
+          TESTAPP_CLIENT_ID: CLIENT.id,
+          TESTAPP_CLIENT_SECRET: CLIENT.secret,
+        }),
         { log: { level: 'trace', stream: logs } },
       );
       await app.listen({ port: 0, host: '127.0.0.1' });

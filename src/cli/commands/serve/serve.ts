@@ -13,14 +13,21 @@ import type { ServeFlags } from './register.js';
  * signal ends the process at once (bin.ts).
  */
 export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
-  const [{ buildApp }, { closeGracefully }, { parseCorsOrigin }, { parsePublicUrl }, { openStoreFor }] =
-    await Promise.all([
-      import('../../../server/app.js'),
-      import('../../../server/close.js'),
-      import('../../../server/plugins/cors.js'),
-      import('../../../server/routes/oauth/urls.js'),
-      import('./store.js'),
-    ]);
+  const [
+    { buildApp },
+    { closeGracefully },
+    { parseCorsOrigin },
+    { parsePublicUrl },
+    { openStoreFor },
+    { depsOf },
+  ] = await Promise.all([
+    import('../../../server/app.js'),
+    import('../../../server/close.js'),
+    import('../../../server/plugins/cors.js'),
+    import('../../../server/routes/oauth/urls.js'),
+    import('./store.js'),
+    import('../../../server/contracts.js'),
+  ]);
   // Flags are checked before anything is opened.
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
   const publicUrl = flags.publicUrl === undefined ? undefined : parsePublicUrl(flags.publicUrl);
@@ -31,22 +38,13 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const registry = await ctx.registry();
   const store = await openStoreFor(ctx);
   try {
-    const app = await buildApp(
-      {
-        registry: () => Promise.resolve(registry),
-        apiKeys: store.apiKeys,
-        readiness: store.readiness,
-        data: store,
-        env: ctx.env,
-      },
-      {
-        bodyLimit: flags.bodyLimit,
-        corsOrigins,
-        log: { level: flags.logLevel as LogLevel, stream: ctx.io.stderr },
-        ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
-        ...(publicUrl === undefined ? {} : { publicUrl }),
-      },
-    );
+    const app = await buildApp(depsOf(store, registry, ctx.env), {
+      bodyLimit: flags.bodyLimit,
+      corsOrigins,
+      log: { level: flags.logLevel as LogLevel, stream: ctx.io.stderr },
+      ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
+      ...(publicUrl === undefined ? {} : { publicUrl }),
+    });
     try {
       await app.listen({ port: flags.port, host: flags.host });
     } catch (error) {
