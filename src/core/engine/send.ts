@@ -40,7 +40,8 @@ export interface HttpResponse {
 export interface SendDeps {
   readonly env: Env;
   readonly clock: Clock;
-  readonly stdin: Readable;
+  /** Opened only when a body reads it: process.stdin makes a stream on first use. */
+  readonly stdin: () => Readable;
   readonly dispatcher?: Dispatcher | undefined;
   readonly signal?: AbortSignal | undefined;
   /** The credential for the first attempt. */
@@ -93,6 +94,17 @@ export async function send(
       if (deps.signal?.aborted) throw error;
       // Refusals of connectr's own (a redirect loop, an unreplayable upload) are final.
       if (isConnectrError(error)) throw error;
+      // An untrusted certificate stays untrusted: retrying only delays the answer.
+      if (isTlsFailure(error)) {
+        throw new ConnectrError(
+          'unavailable',
+          `${req.method} ${req.url.host}${req.url.pathname} failed: ${describeNetworkError(error)}`,
+          {
+            hint: `the TLS connection to ${req.url.host} was refused, nothing was sent; if you trust that certificate (a company proxy, a test server), point NODE_EXTRA_CA_CERTS at its CA file`,
+            cause: error,
+          },
+        );
+      }
       const neverSent = isConnectFailure(error);
       if (!last && (idempotent || neverSent)) {
         const waitMs = backoff(attempt, deps);
@@ -314,6 +326,12 @@ function counted(stream: Readable, onUpload: (sent: number) => void): Readable {
 
 function isProxyFailure(error: unknown): boolean {
   return (error as { code?: unknown }).code === 'CONNECTR_PROXY_CLOSED';
+}
+
+/** Certificate and TLS handshake failures (Node's and OpenSSL's codes): permanent, sent nothing. */
+function isTlsFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_TLS_|^ERR_SSL_/.test(code);
 }
 
 /** Connection failures that happen before any byte of the request left: always safe to retry. */
