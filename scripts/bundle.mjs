@@ -14,15 +14,61 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashContent, hashFileOf } from '../dist/cli/code-cache.js';
 
 const root = join(import.meta.dirname, '..');
 const BUNDLED = new Set(['commander', 'lowdb', 'proper-lockfile']);
 const { dependencies } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const external = Object.keys(dependencies).filter((name) => !BUNDLED.has(name));
+
+// Node's larger built-in modules are loaded when first used rather than when imported: most
+// commands need few of them (`connectors list` sends nothing; commander loads child_process
+// for subcommands run as separate programs, which connectr has none of; a plain-http call
+// needs no TLS), and each costs milliseconds to load. The bundle reads their exports only at
+// call time (`(0, import_x.fn)(...)`), so a proxy that loads the module on the first read is
+// the same module to it. fs, path, url, events and stream stay as they are: every command
+// uses them from the start (and graceful-fs patches fs itself).
+const LAZY_BUILTINS = [
+  'child_process',
+  'crypto',
+  'fs/promises',
+  'http',
+  'https',
+  'net',
+  'os',
+  'readline',
+  'tls',
+  'zlib',
+];
+const LAZY_REQUIRE = new RegExp(`\\brequire\\("(?:node:)?(${LAZY_BUILTINS.join('|')})"\\)`, 'g');
+// A proxy may claim a property configurable only, since its own (empty) target has none.
+const LAZY_HELPER = `function lazyBuiltin(name) {
+  let loaded;
+  const real = () => (loaded ??= require(name));
+  return new Proxy({}, {
+    get: (_, key) => real()[key],
+    set: (_, key, value) => Reflect.set(real(), key, value),
+    has: (_, key) => key in real(),
+    ownKeys: () => Reflect.ownKeys(real()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const descriptor = Reflect.getOwnPropertyDescriptor(real(), key);
+      return descriptor && { ...descriptor, configurable: true };
+    },
+  });
+}`;
 const result = await build({
   entryPoints: [
     { in: join(root, 'dist', 'cli', 'start.js'), out: 'start' },
@@ -39,7 +85,7 @@ const result = await build({
   // out becomes require(), which loads ES modules too on the Node versions connectr accepts.
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': 'importMetaUrl' },
-  banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: `const importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
   logLevel: 'silent',
 });
 for (const message of [...result.errors, ...result.warnings]) {
@@ -50,6 +96,13 @@ for (const message of [...result.errors, ...result.warnings]) {
 // A warning here (an import.meta left unreplaced, a require that cannot be resolved) is a
 // broken CLI later: fail the build instead.
 if (result.errors.length + result.warnings.length > 0) process.exit(1);
+for (const name of ['start.cjs', 'connectr.cjs']) {
+  const file = join(root, 'dist', 'bundle', name);
+  writeFileSync(file, readFileSync(file, 'utf8').replace(LAZY_REQUIRE, 'lazyBuiltin("node:$1")'));
+}
+// The hash that names the bundle's code caches, so that a start need not compute it.
+const bundleFile = join(root, 'dist', 'bundle', 'connectr.cjs');
+writeFileSync(hashFileOf(bundleFile), `${hashContent(readFileSync(bundleFile))}\n`);
 
 // V8 code caches for a home that has none yet (CI, a container, the first run after an
 // upgrade): the commands run most, run once in a throw-away home (the call against a local

@@ -48,7 +48,7 @@ const MAX_FILES = 16;
 
 export function runCommonJs(file: string, options: CodeCacheOptions): unknown {
   const bytes = readFileSync(file);
-  const name = cacheName(bytes, options.tag);
+  const name = cacheName(contentHash(file, bytes), options.tag);
   const cachePath = options.dir ? join(options.dir, name) : undefined;
   const own = cachePath ? readCache(cachePath) : undefined;
   const cached = own ?? (options.shipped ? readCache(join(options.shipped, name)) : undefined);
@@ -84,9 +84,32 @@ function safeTag(tag: string): string {
 }
 
 /** `<tag>.<node version>-<arch>-<content hash>.bin`: the same name at build time and at run time. */
-export function cacheName(bytes: Buffer, tag: string): string {
-  const hash = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+function cacheName(hash: string, tag: string): string {
   return `${safeTag(tag)}.${process.version}-${process.arch}-${hash}.bin`;
+}
+
+/** The hash's name beside the file it describes. */
+export const hashFileOf = (file: string): string => `${file}.sha256`;
+
+/** The first 16 hex digits of the SHA-256 of `bytes`, and their length, as `<hash>-<length>`. */
+export function hashContent(bytes: Buffer): string {
+  return `${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}-${bytes.length}`;
+}
+
+/**
+ * The build writes the file's hash beside it (scripts/bundle.mjs), which saves hashing 600 KB
+ * and loading node:crypto at every start; it is taken only for a file of the length it
+ * names (V8 rejects a cache for a source of another length, never one of the same), and
+ * computed here when missing or unlike the file.
+ */
+function contentHash(file: string, bytes: Buffer): string {
+  try {
+    const written = readFileSync(hashFileOf(file), 'utf8').trim();
+    if (/^[0-9a-f]{16}-\d+$/.test(written) && written.endsWith(`-${bytes.length}`)) return written;
+  } catch {
+    // No hash beside the file: computed below.
+  }
+  return hashContent(bytes);
 }
 
 /**

@@ -24,10 +24,15 @@ export function systemIO(env: Env): IO {
   const stdoutIsTTY = Boolean(process.stdout.isTTY as boolean | undefined);
   const stderrIsTTY = Boolean(process.stderr.isTTY as boolean | undefined);
   return {
-    stdin: process.stdin,
+    // Made on first use, by Node, as a stream for what fd 0 is: most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
-    stdinIsTTY: Boolean(process.stdin.isTTY as boolean | undefined),
+    get stdinIsTTY() {
+      return Boolean(process.stdin.isTTY as boolean | undefined);
+    },
     stdoutIsTTY,
     stderrIsTTY,
     color: colorWanted(env, stdoutIsTTY || stderrIsTTY),

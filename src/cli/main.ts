@@ -24,8 +24,34 @@ import { registerVault } from './commands/vault/register.js';
 
 export { VERSION };
 
-/** `invocation`: how to run connectr again from a shell (bin.ts knows how it was started). */
-export function buildProgram(io: IO, env: Env, signal: AbortSignal, invocation?: () => string): Command {
+type Register = (program: Command, runner: Runner) => void;
+
+/** Each top-level command, with the function that adds it (one adds several), in help order. */
+export const COMMANDS: readonly (readonly [name: string, register: Register])[] = [
+  ['connectors', registerConnectors],
+  ['call', registerCall],
+  ['auth', registerAuth],
+  ['token', registerAuth],
+  ['logout', registerAuth],
+  ['accounts', registerAccounts],
+  ['apps', registerApps],
+  ['vault', registerVault],
+  ['serve', registerServe],
+];
+
+/**
+ * `invocation`: how to run connectr again from a shell (bin.ts knows how it was started).
+ * `word`: the command being run; only its part of the tree is built (a few milliseconds of
+ * every command otherwise). Without one, or with a word that is no command, the whole tree is,
+ * for help and for suggestions.
+ */
+export function buildProgram(
+  io: IO,
+  env: Env,
+  signal: AbortSignal,
+  invocation?: () => string,
+  word?: string,
+): Command {
   const program = new Command('connectr');
   const runner: Runner = async (cmd, action, extra = {}) => {
     const { createContext } = await import('./context.js');
@@ -67,13 +93,9 @@ Exit codes: 0 ok, 1 bad input (also an unknown name), 2 bad usage, 3 login neede
 5 network or service unavailable, 130 interrupted (Ctrl-C).
 Docs: docs/cli.md`,
     );
-  registerConnectors(program, runner);
-  registerCall(program, runner);
-  registerAuth(program, runner);
-  registerAccounts(program, runner);
-  registerApps(program, runner);
-  registerVault(program, runner);
-  registerServe(program, runner);
+  const chosen = COMMANDS.filter(([name]) => name === word);
+  for (const register of new Set((chosen.length > 0 ? chosen : COMMANDS).map(([, r]) => r)))
+    register(program, runner);
   configureTree(program, io);
   return program;
 }
@@ -104,7 +126,7 @@ export async function run(
   signal: AbortSignal = new AbortController().signal,
   invocation?: () => string,
 ): Promise<number> {
-  const program = buildProgram(io, env, signal, invocation);
+  const program = buildProgram(io, env, signal, invocation, argv[commandIndex(argv)]);
   try {
     await program.parseAsync(separateCallArgs(argv), { from: 'user' });
     return EXIT.ok;
@@ -119,17 +141,20 @@ export async function run(
  * from reading them). Global options before `call` are parsed as usual.
  */
 export function separateCallArgs(argv: readonly string[]): string[] {
+  const i = commandIndex(argv);
+  if (argv[i] === 'call' && argv[i + 1] !== '--')
+    return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
+  return [...argv];
+}
+
+/** Where the command word is: the first argument that is neither a global option nor its value. */
+function commandIndex(argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--connectors-dir') {
-      i++;
-      continue;
-    }
-    if (arg.startsWith('-')) continue;
-    if (arg === 'call' && argv[i + 1] !== '--') return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
-    return [...argv];
+    if (arg === '--connectors-dir') i++;
+    else if (!arg.startsWith('-')) return i;
   }
-  return [...argv];
+  return argv.length;
 }
 
 export function reportError(error: unknown, io: IO, env: Env): number {

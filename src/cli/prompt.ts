@@ -13,10 +13,14 @@ export interface Prompter {
 }
 
 export function createPrompter(io: IO): Prompter {
-  const interactive = io.stdinIsTTY && io.stderrIsTTY;
-  const context = { input: io.stdin, output: io.stderr };
+  // Asked only when a question comes up: looking at stdin makes Node open a stream for it.
+  const interactive = (): boolean => io.stdinIsTTY && io.stderrIsTTY;
+  const context = (): { input: IO['stdin']; output: IO['stderr'] } => ({
+    input: io.stdin,
+    output: io.stderr,
+  });
   const guard = (): void => {
-    if (!interactive) throw new ConnectrError('internal', 'a prompt was attempted without a terminal');
+    if (!interactive()) throw new ConnectrError('internal', 'a prompt was attempted without a terminal');
   };
   const cancelled = (error: unknown): never => {
     if (error instanceof Error && error.name === 'ExitPromptError') {
@@ -25,11 +29,13 @@ export function createPrompter(io: IO): Prompter {
     throw error;
   };
   return {
-    interactive,
+    get interactive() {
+      return interactive();
+    },
     async input(message, options = {}) {
       guard();
       const { input } = await import('@inquirer/prompts');
-      return input({ message, required: options.required ?? true }, context).catch(cancelled);
+      return input({ message, required: options.required ?? true }, context()).catch(cancelled);
     },
     async secret(message, options = {}) {
       guard();
@@ -37,13 +43,13 @@ export function createPrompter(io: IO): Prompter {
       const required = options.required ?? true;
       return password(
         { message, mask: '*', validate: (v) => !required || v.length > 0 || 'a value is needed' },
-        context,
+        context(),
       ).catch(cancelled);
     },
     async confirm(message, fallback) {
-      if (!interactive) return fallback;
+      if (!interactive()) return fallback;
       const { confirm } = await import('@inquirer/prompts');
-      return confirm({ message, default: fallback }, context).catch(cancelled);
+      return confirm({ message, default: fallback }, context()).catch(cancelled);
     },
   };
 }

@@ -1,5 +1,8 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
@@ -166,5 +169,95 @@ describe('the start-up bundle', () => {
     expect(bundle.length).toBeLessThan(1024 * 1024);
     // import.meta has no meaning in a CommonJS file: every use must have been replaced.
     expect(bundle).not.toMatch(/import\.meta/);
+  });
+});
+
+/**
+ * What the commands run most load of Node itself (issue #8): each larger built-in module costs
+ * milliseconds, and looking at process.stdin makes Node open a stream for it. Seen from inside
+ * the real binary, through a module preloaded with NODE_OPTIONS.
+ */
+describe('what a command loads', () => {
+  let home: ReturnType<typeof tempHome>;
+  afterEach(() => {
+    home.cleanup();
+  });
+  const PRELOAD = `
+    const { writeFileSync } = require('node:fs');
+    let stdin = false;
+    const real = Object.getOwnPropertyDescriptor(process, 'stdin');
+    Object.defineProperty(process, 'stdin', { configurable: true, get() { stdin = true; return real.get.call(process); } });
+    process.on('exit', () => writeFileSync(process.env.LOADED_REPORT, JSON.stringify({ modules: process.moduleLoadList, stdin })));
+  `;
+  const LARGER = ['child_process', 'crypto', 'fs/promises', 'https', 'tls', 'readline', 'zlib'];
+
+  const loadedBy = async (
+    args: string[],
+    env: Record<string, string | undefined>,
+    input?: string,
+  ): Promise<{ modules: string[]; stdin: boolean }> => {
+    const dir = tempHome();
+    try {
+      const preload = join(dir.dir, 'preload.cjs');
+      const report = join(dir.dir, 'loaded.json');
+      writeFileSync(preload, PRELOAD);
+      const r = await runBin(
+        args,
+        { ...env, NODE_OPTIONS: `--require ${preload}`, LOADED_REPORT: report },
+        { input: input ?? '' },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const loaded = JSON.parse(readFileSync(report, 'utf8')) as { modules: string[]; stdin: boolean };
+      return {
+        ...loaded,
+        modules: loaded.modules.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13)),
+      };
+    } finally {
+      dir.cleanup();
+    }
+  };
+
+  it('`connectors list` and a plain-http `call` load none of the larger built-ins, and leave stdin alone', async () => {
+    home = tempHome();
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"emailAddress":"ann@example.com"}');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    try {
+      const { port } = upstream.address() as AddressInfo;
+      const env = {
+        ...home.env,
+        CONNECTR_GMAIL_API_BASE_URL: `http://127.0.0.1:${port}`,
+        CONNECTR_GMAIL_TOKEN: 't',
+      };
+      for (const args of [
+        ['connectors', 'list'],
+        ['call', 'gmail', 'get_profile'],
+      ]) {
+        // The second run is the usual one: the first fills the caches.
+        await loadedBy(args, env);
+        const { modules, stdin } = await loadedBy(args, env);
+        expect({ args, larger: LARGER.filter((m) => modules.includes(m)), stdin }).toEqual({
+          args,
+          larger: [],
+          stdin: false,
+        });
+      }
+    } finally {
+      upstream.close();
+    }
+  });
+
+  it('sees stdin read where a command reads it (so the check above can fail)', async () => {
+    home = tempHome();
+    const { stdin } = await loadedBy(
+      ['apps', 'set', 'gmail', '--client-id', 'id', '--client-secret-stdin'],
+      home.env,
+      'secret\n',
+    );
+    expect(stdin).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { packagePath } from '../install.js';
@@ -31,23 +32,27 @@ export function sha256(text: string): string {
 }
 
 export class PrebuiltConnectors {
-  private constructor(private readonly entries: ReadonlyMap<string, PrebuiltEntry>) {}
+  private entries: ReadonlyMap<string, PrebuiltEntry> | undefined;
 
-  static async open(path: string = PREBUILT_FILE): Promise<PrebuiltConnectors> {
+  /** The file is read on the first lookup: a warm home finds every connector in its cache. */
+  constructor(private readonly path: string = PREBUILT_FILE) {}
+
+  private load(): ReadonlyMap<string, PrebuiltEntry> {
+    if (this.entries) return this.entries;
+    this.entries = new Map();
     try {
-      const data = JSON.parse(await readFile(path, 'utf8')) as Partial<PrebuiltFile>;
+      const data = JSON.parse(readFileSync(this.path, 'utf8')) as Partial<PrebuiltFile>;
       // Entries that are not a list throw here, and count as a damaged file.
-      if (data.version === 1 && data.entries)
-        return new PrebuiltConnectors(new Map(data.entries.map((e) => [e.file, e])));
+      if (data.version === 1 && data.entries) this.entries = new Map(data.entries.map((e) => [e.file, e]));
     } catch {
       // Missing or damaged: every built-in file is validated instead.
     }
-    return new PrebuiltConnectors(new Map());
+    return this.entries;
   }
 
   /** The connector built from this file, when the file has not changed since. */
   async lookup(source: ConnectorSource): Promise<Connector | undefined> {
-    const entry = this.entries.get(basename(source.file));
+    const entry = this.load().get(basename(source.file));
     if (!entry) return undefined;
     let text: string;
     try {

@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { constants, readdirSync, statSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConnectrError, messageOf } from '../errors.js';
 import { packagePath } from '../install.js';
@@ -79,13 +79,12 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
   const invalid: FileProblems[] = [];
   const cache = new ConnectorCache(options.cacheFile);
   await cache.open();
-  const prebuilt = await PrebuiltConnectors.open(options.prebuiltFile);
+  const prebuilt = new PrebuiltConnectors(options.prebuiltFile);
   for (const { dir, origin, mustExist } of dirs) {
-    const files = await listConnectorFiles(dir, mustExist);
+    const files = listConnectorFiles(dir, mustExist);
     const seenHere = new Map<string, string>();
     for (const file of files) {
-      const built = origin === 'builtin' ? await prebuilt.lookup({ file, origin }) : undefined;
-      const result = built ? { ok: true as const, connector: built } : await loadCached(cache, file, origin);
+      const result = await loadCached(cache, file, origin, origin === 'builtin' ? prebuilt : undefined);
       if (!result.ok) {
         invalid.push({ file, origin, problems: result.problems });
         continue;
@@ -124,20 +123,29 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
   return new Registry(connectors, invalid);
 }
 
+/**
+ * A file's connector from the cache while the file keeps its size and time (a stat), else
+ * from the build's validated copy while it keeps its content (read and hashed), else parsed
+ * and validated; remembered in the cache for the next run either way.
+ */
 async function loadCached(
   cache: ConnectorCache,
   file: string,
   origin: ConnectorOrigin,
+  prebuilt: PrebuiltConnectors | undefined,
 ): Promise<ParseResult> {
   let info;
   try {
-    info = await stat(file);
+    // Synchronous, as the directory listing: a stat per file is all a warm home does here,
+    // and the promise API costs more to load than these calls take.
+    info = statSync(file);
   } catch {
     return loadConnectorFile(file, origin);
   }
   const cached = cache.lookup(info, { file, origin });
   if (cached) return cached;
-  const result = await loadConnectorFile(file, origin);
+  const built = await prebuilt?.lookup({ file, origin });
+  const result = built ? { ok: true as const, connector: built } : await loadConnectorFile(file, origin);
   cache.remember(info, file, result);
   return result;
 }
@@ -187,10 +195,10 @@ function megabytes(bytes: number): string {
 }
 
 /** The connector files in `dir`, sorted so loading order (and so overrides) is stable. */
-export async function listConnectorFiles(dir: string, mustExist: boolean): Promise<string[]> {
+export function listConnectorFiles(dir: string, mustExist: boolean): string[] {
   let entries: string[];
   try {
-    entries = await readdir(dir);
+    entries = readdirSync(dir);
   } catch (error) {
     if (!mustExist && (error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw new ConnectrError('invalid_input', `cannot read connectors directory ${dir}: ${messageOf(error)}`, {
@@ -218,7 +226,7 @@ export async function expandPaths(paths: readonly string[]): Promise<string[]> {
         hint: 'give the path of a connector .yaml file or of a directory of them',
       });
     }
-    if (info.isDirectory()) files.push(...(await listConnectorFiles(full, true)));
+    if (info.isDirectory()) files.push(...listConnectorFiles(full, true));
     else files.push(full);
   }
   return files;

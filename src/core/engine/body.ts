@@ -16,7 +16,7 @@ export interface BodyPayload {
   readonly length: number | undefined;
 }
 
-export async function openBody(body: RequestBody, stdin: Readable): Promise<BodyPayload> {
+export async function openBody(body: RequestBody, stdin: () => Readable): Promise<BodyPayload> {
   switch (body.kind) {
     case 'none':
       return { data: undefined, length: undefined };
@@ -28,14 +28,14 @@ export async function openBody(body: RequestBody, stdin: Readable): Promise<Body
   }
 }
 
-async function openRaw(source: RawBody, stdin: Readable): Promise<BodyPayload> {
+async function openRaw(source: RawBody, stdin: () => Readable): Promise<BodyPayload> {
   switch (source.kind) {
     case 'text':
       return { data: source.text, length: Buffer.byteLength(source.text) };
     case 'bytes':
       return { data: source.data, length: source.data.length };
     case 'stdin':
-      return { data: stdin, length: undefined };
+      return { data: stdin(), length: undefined };
     case 'file': {
       const size = await sizeOf(source);
       return { data: createReadStream(source.path), length: size };

@@ -62,10 +62,10 @@ export interface InvokeDeps extends Pick<
 > {
   readonly credentials: CredentialSource;
   /**
-   * What a `-` body reads (the CLI's standard input). Absent: a call whose body is standard
-   * input is refused before anything is sent.
+   * What a `-` body reads (the CLI's standard input), opened only then. Absent: a call whose
+   * body is standard input is refused before anything is sent.
    */
-  readonly stdin?: Readable | undefined;
+  readonly stdin?: (() => Readable) | undefined;
   /**
    * Whether a body may be read from a path on this machine (`--body @file`, a `file` param):
    * the CLI's user names their own files. Absent: refused before anything is sent. A server
@@ -140,7 +140,7 @@ async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<Sen
     env: deps.env,
     clock: deps.clock,
     // Never read without stdin: a body from it was refused above.
-    stdin: deps.stdin ?? Readable.from([]),
+    stdin: deps.stdin ?? (() => Readable.from([])),
     dispatcher: deps.dispatcher,
     signal: deps.signal,
     ...(deps.random ? { random: deps.random } : {}),

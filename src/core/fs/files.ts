@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { constants, rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readFile, readlink, rename, rm, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmod, lstat, mkdir, open, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConnectrError } from '../errors.js';
@@ -39,13 +39,33 @@ export async function writePrivateFile(path: string, data: string): Promise<void
   }
 }
 
-/** The file's text, or undefined when it does not exist. */
+/**
+ * The file's text, or undefined when it does not exist. Read with the synchronous calls: these
+ * are small files read once per command, and loading the promise API costs a command more than
+ * the reads take. Only a regular file is read: a FIFO in its place would block the process
+ * (even Ctrl-C: its handler runs on the blocked thread).
+ */
 export async function readIfExists(path: string): Promise<string | undefined> {
+  let fd: number;
   try {
-    return await readFile(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw await notAFolder(path, error);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) {
+      throw new ConnectrError(
+        'invalid_input',
+        `${path} is not a regular file, but connectr keeps its data in it`,
+        {
+          hint: 'move it away; connectr makes the file anew',
+        },
+      );
+    }
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

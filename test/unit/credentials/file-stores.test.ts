@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -75,6 +76,30 @@ describe('JSON databases', () => {
       home.cleanup();
     }
   });
+
+  it('refuse a FIFO or a folder in place of the file, instead of waiting on it forever', async () => {
+    const home = tempHome();
+    try {
+      const fifo = join(home.dir, 'fifo.json');
+      execFileSync('mkfifo', [fifo]);
+      const folder = join(home.dir, 'folder.json');
+      mkdirSync(folder);
+      for (const path of [fifo, folder]) {
+        const db = new JsonDb<{ items: number[] }>(
+          path,
+          join(home.dir, 'locks'),
+          () => ({ items: [] }),
+          shape,
+        );
+        await expect(db.read()).rejects.toMatchObject({
+          code: 'invalid_input',
+          message: `${path} is not a regular file, but connectr keeps its data in it`,
+        });
+      }
+    } finally {
+      home.cleanup();
+    }
+  }, 10_000);
 });
 
 describe('durations', () => {

@@ -56,7 +56,7 @@ describe('openSource', () => {
       const path = join(dir, 'file');
       writeFileSync(path, data);
       const reads = new Set<ArrayBufferLike>();
-      const source = openSource({ kind: 'file', path }, process.stdin) as AsyncIterable<Buffer>;
+      const source = openSource({ kind: 'file', path }, () => process.stdin) as AsyncIterable<Buffer>;
       const tracked = (async function* () {
         for await (const piece of source) {
           reads.add(piece.buffer);

@@ -203,7 +203,7 @@ describe('invoke', () => {
     stdin.end('From: ann@example.com\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nhello\r\n');
     const response = await invoke(
       { connector, endpoint: endpoint('send_message_mime'), values: { file: '-' } },
-      depsWith(source, { stdin }),
+      depsWith(source, { stdin: () => stdin }),
       OPTIONS,
     );
     expect(response.status, await response.body.text()).toBe(200);

@@ -95,7 +95,7 @@ async function collect(endpointName: string): Promise<{ items: unknown[]; error:
   const deps: SendDeps = {
     env: {},
     clock: systemClock,
-    stdin: new PassThrough(),
+    stdin: () => new PassThrough(),
     credential: () => Promise.resolve({ kind: 'none' as const }),
   };
   const items: unknown[] = [];

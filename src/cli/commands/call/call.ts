@@ -134,7 +134,7 @@ async function run(
     credentials: localCredentials(connector, flags.account, auth),
     env: ctx.env,
     clock: auth.clock,
-    stdin: ctx.io.stdin,
+    stdin: () => ctx.io.stdin,
     localFiles: true,
     signal: ctx.signal,
     onRetry: ({ attempt, waitMs, reason }) => {

@@ -23,12 +23,12 @@ export async function validateConnectors(ctx: CliContext, paths: readonly string
   if (paths.length > 0) {
     for (const file of await expandPaths(paths)) targets.push({ file, origin: 'extra' });
   } else {
-    for (const file of await listConnectorFiles(BUILTIN_CONNECTORS_DIR, true))
+    for (const file of listConnectorFiles(BUILTIN_CONNECTORS_DIR, true))
       targets.push({ file, origin: 'builtin' });
-    for (const file of await listConnectorFiles(ctx.paths.userConnectorsDir, false))
+    for (const file of listConnectorFiles(ctx.paths.userConnectorsDir, false))
       targets.push({ file, origin: 'user' });
     for (const dir of ctx.connectorDirs) {
-      for (const file of await listConnectorFiles(dir, true)) targets.push({ file, origin: 'extra' });
+      for (const file of listConnectorFiles(dir, true)) targets.push({ file, origin: 'extra' });
     }
   }
   if (targets.length === 0) {

@@ -7,12 +7,12 @@ import type { RawBody } from '../params.js';
  * valid only until the next one is asked for: chunksOf copies each at once.
  */
 
-export function openSource(source: RawBody, stdin: Readable): AsyncIterable<Buffer> | Iterable<Buffer> {
+export function openSource(source: RawBody, stdin: () => Readable): AsyncIterable<Buffer> | Iterable<Buffer> {
   switch (source.kind) {
     case 'file':
       return readThroughOneBuffer(source.path, 1024 * 1024);
     case 'stdin':
-      return stdin as AsyncIterable<Buffer>;
+      return stdin() as AsyncIterable<Buffer>;
     case 'text':
       return [Buffer.from(source.text)];
     case 'bytes':

@@ -35,7 +35,7 @@ export async function graphUpload(
   if (source.kind === 'stdin') {
     spooled = await mkdtemp(join(tmpdir(), 'connectr-upload-'));
     const file = join(spooled, 'body');
-    await pipeline(deps.stdin, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(deps.stdin(), createWriteStream(file, { mode: 0o600 }));
     body = { kind: 'file', path: file };
   }
   try {
