@@ -17,6 +17,8 @@ export const HTTP_ONLY_CODES = [
   'forbidden',
   /** The resource is not in a state that allows this (e.g. no token stored yet). */
   'conflict',
+  /** The connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
+  'needs_reauth',
 ] as const;
 export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
 

@@ -1,0 +1,275 @@
+import { and, eq } from 'drizzle-orm';
+import { checkOverrides } from '../../core/auth/binding.js';
+import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
+import type { Connector } from '../../core/connector/model.js';
+import type { Credential, CredentialSource, SuppliedCredential } from '../../core/engine/credential.js';
+import { ConnectrError, isConnectrError, messageOf } from '../../core/errors.js';
+import { oauthEndpoints } from '../../core/oauth/endpoints.js';
+import { OAuthError, requestToken } from '../../core/oauth/token-endpoint.js';
+import type { Env } from '../../core/paths.js';
+import type { ServerData } from '../contracts.js';
+import { HttpError } from '../errors.js';
+import type { OAuthSecret } from '../oauth/flow.js';
+import { resolveServerClient } from '../oauth/client.js';
+import type { Connection } from '../store/connections.js';
+import { updateConnection } from '../store/connections.js';
+import { credentialContext, getCredential } from '../store/credentials.js';
+import type { Db } from '../store/db.js';
+import { guard } from '../store/open.js';
+import { connections, credentials } from '../store/schema.js';
+
+/**
+ * The daemon's CredentialSource: a connection's credential from the database, refreshed when
+ * it is about to expire or the API refused it. Refreshes are safe across server instances
+ * sharing one Postgres: the refresher holds the credential's row lock (SELECT … FOR UPDATE)
+ * while it asks for a token and stores the answer, and reads the row again once it has the
+ * lock, so a token another instance refreshed meanwhile is used instead of refreshing twice
+ * (a rotated refresh token is sent once, never lost). A refresh refused with invalid_grant
+ * marks the connection needs_reauth, and every call says so until it is signed in again.
+ */
+
+/** Refresh this long before the provider's expiry, so a token never expires in flight. */
+export const REFRESH_MARGIN_MS = 60_000;
+
+export interface DatabaseCredentialDeps {
+  readonly data: ServerData;
+  /** The server's environment: OAuth apps' fallbacks and the connectors' URL overrides. */
+  readonly env: Env;
+  readonly now?: () => number;
+  /** Told about each refresh that ends, with why it failed (metrics). */
+  readonly onRefresh?: (connector: string, failure?: string) => void;
+}
+
+export function databaseCredentials(
+  deps: DatabaseCredentialDeps,
+  connection: Connection,
+  connector: Connector,
+): CredentialSource {
+  const now = deps.now ?? Date.now;
+  // The token handed out last: a forced refresh replaces it only if it is still the stored one.
+  let handedOut: string | undefined;
+  return {
+    async credential(options = {}): Promise<SuppliedCredential> {
+      const { data } = deps;
+      const stored = await guard(data.database, () =>
+        getCredential(data.db, data.keys, connection.projectId, connection.id),
+      );
+      if (connector.auth.type === 'none') return { credential: { kind: 'none' }, refreshable: false };
+      const current = await guard(data.database, () => statusOf(data.db, connection));
+      if (current === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
+      if (!stored) throw needsReauth(connection, 'it has no credential yet', 'missing');
+      const secret = stored.secret;
+      if (connector.auth.type !== 'oauth2')
+        return { credential: plainCredential(connection, connector, secret), refreshable: false };
+      const tokens = oauthSecret(connection, secret);
+      const expiring = stored.expiresAt !== null && stored.expiresAt.getTime() - now() <= REFRESH_MARGIN_MS;
+      if (!options.forceRefresh && !expiring) {
+        handedOut = tokens.access_token;
+        return { credential: bearer(tokens), refreshable: tokens.refresh_token !== undefined };
+      }
+      if (tokens.refresh_token === undefined) {
+        if (options.forceRefresh || (stored.expiresAt !== null && stored.expiresAt.getTime() <= now()))
+          throw needsReauth(connection, 'its access token expired and there is no refresh token');
+        handedOut = tokens.access_token;
+        return { credential: bearer(tokens), refreshable: false };
+      }
+      const fresh = await refreshLocked(
+        deps,
+        connection,
+        connector,
+        options.forceRefresh ? handedOut : undefined,
+        now,
+      );
+      handedOut = fresh.access_token;
+      return { credential: bearer(fresh), refreshable: true };
+    },
+  };
+}
+
+/**
+ * The refresh under the credential row's lock. `rejected`: the token the API just refused;
+ * without it the refresh is for expiry. Whatever the row holds once locked decides: a newer
+ * token than the rejected one, or one no longer expiring, is used as it is.
+ */
+async function refreshLocked(
+  deps: DatabaseCredentialDeps,
+  connection: Connection,
+  connector: Connector,
+  rejected: string | undefined,
+  now: () => number,
+): Promise<OAuthSecret> {
+  const { data, env } = deps;
+  const auth = oauth2Of(connector);
+  checkOverrides(connector, env);
+  // Resolved before the lock: a missing app is the operator's to fix, and holds no row.
+  const client = await resolveServerClient(data, env, connection.projectId, connector, auth);
+  let failure: string | undefined;
+  let asked = false;
+  try {
+    const outcome = await guard(data.database, () =>
+      data.db.transaction(async (tx): Promise<OAuthSecret | { readonly refused: string }> => {
+        const [row] = await tx
+          .select()
+          .from(credentials)
+          .where(
+            and(eq(credentials.projectId, connection.projectId), eq(credentials.connectionId, connection.id)),
+          )
+          .for('update');
+        if (!row) throw needsReauth(connection, 'its credential was removed', 'missing');
+        const tokens = oauthSecret(
+          connection,
+          JSON.parse(data.keys.decrypt(row.secretEncrypted, credentialContext(connection.id))),
+        );
+        const stillGood =
+          rejected === undefined
+            ? row.expiresAt === null || row.expiresAt.getTime() - now() > REFRESH_MARGIN_MS
+            : tokens.access_token !== rejected;
+        if (stillGood) return tokens;
+        if (tokens.refresh_token === undefined) throw needsReauth(connection, 'there is no refresh token');
+        let answer;
+        asked = true;
+        try {
+          answer = await requestToken(
+            oauthEndpoints(connector.name, auth, env).token,
+            auth,
+            client,
+            { grant_type: 'refresh_token', refresh_token: tokens.refresh_token },
+            { env },
+          );
+        } catch (error) {
+          if (error instanceof OAuthError && error.error === 'invalid_grant') {
+            failure = 'invalid_grant';
+            const reason = `the provider refused its refresh token (invalid_grant${error.description ? `: ${error.description}` : ''})`;
+            // Recorded, and committed with the transaction: every later call sees it.
+            await updateConnection(tx, connection.projectId, connection.id, {
+              status: 'needs_reauth',
+              lastError: reason.slice(0, 1000),
+            });
+            return { refused: reason };
+          }
+          failure = error instanceof OAuthError ? error.error : 'network';
+          throw error;
+        }
+        const at = now();
+        const expiresAt = answer.expires_in ? new Date(at + answer.expires_in * 1000) : null;
+        const scopes =
+          answer.scope === undefined ? tokens.scopes : splitScopes(answer.scope, auth.scope_separator);
+        const next: OAuthSecret = {
+          access_token: answer.access_token,
+          token_type: answer.token_type,
+          // Providers that do not rotate refresh tokens send none: keep the one we have.
+          refresh_token: answer.refresh_token ?? tokens.refresh_token,
+          ...((answer.id_token ?? tokens.id_token) ? { id_token: answer.id_token ?? tokens.id_token } : {}),
+          scopes,
+          ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
+        };
+        await tx
+          .update(credentials)
+          .set({
+            secretEncrypted: data.keys.encrypt(JSON.stringify(next), credentialContext(connection.id)),
+            expiresAt,
+            updatedAt: new Date(at),
+          })
+          .where(eq(credentials.connectionId, connection.id));
+        await updateConnection(tx, connection.projectId, connection.id, {
+          status: 'active',
+          scopes,
+          lastRefreshAt: new Date(at),
+          lastError: null,
+        });
+        return next;
+      }),
+    );
+    if ('refused' in outcome) throw needsReauth(connection, outcome.refused);
+    return outcome;
+  } catch (error) {
+    if (failure === undefined && !isConnectrError(error) && !(error instanceof HttpError))
+      failure = 'internal';
+    throw isConnectrError(error) || error instanceof HttpError
+      ? error
+      : new ConnectrError(
+          'unavailable',
+          `refreshing the token of connection ${connection.id} failed: ${messageOf(error)}`,
+          {
+            hint: 'try again shortly',
+          },
+        );
+  } finally {
+    if (asked) deps.onRefresh?.(connector.name, failure);
+  }
+}
+
+async function statusOf(db: Db, connection: Connection): Promise<string | undefined> {
+  const [row] = await db
+    .select({ status: connections.status })
+    .from(connections)
+    .where(and(eq(connections.projectId, connection.projectId), eq(connections.id, connection.id)));
+  return row?.status;
+}
+
+/** 409 needs_reauth: the connection exists but cannot call its API until it is signed in (again). */
+function needsReauth(
+  connection: Connection,
+  why: string,
+  kind: 'missing' | 'refused' = 'refused',
+): HttpError {
+  return new HttpError(
+    409,
+    'needs_reauth',
+    `connection ${connection.id} cannot call ${connection.connector}: ${why}`,
+    kind === 'missing'
+      ? 'give it a credential: POST /api/v1/oauth/authorize (OAuth) or PUT /api/v1/connections/{id}/credentials'
+      : 'sign the user in again: POST /api/v1/oauth/authorize with this connection_id',
+  );
+}
+
+function oauthSecret(connection: Connection, secret: unknown): OAuthSecret {
+  const s = secret as Partial<OAuthSecret> | null;
+  if (typeof s?.access_token !== 'string' || s.access_token === '')
+    throw needsReauth(connection, 'it holds no access token', 'missing');
+  return {
+    access_token: s.access_token,
+    token_type: typeof s.token_type === 'string' ? s.token_type : 'Bearer',
+    ...(typeof s.refresh_token === 'string' && s.refresh_token !== ''
+      ? { refresh_token: s.refresh_token }
+      : {}),
+    ...(typeof s.id_token === 'string' ? { id_token: s.id_token } : {}),
+    scopes: Array.isArray(s.scopes) ? s.scopes.filter((x): x is string => typeof x === 'string') : [],
+    ...(typeof s.expires_at === 'string' ? { expires_at: s.expires_at } : {}),
+  };
+}
+
+function bearer(tokens: OAuthSecret): Credential {
+  return { kind: 'bearer', token: tokens.access_token };
+}
+
+/** An API key or a user name and password, as PUT /connections/{id}/credentials stored it. */
+function plainCredential(connection: Connection, connector: Connector, secret: unknown): Credential {
+  const field = (key: string): string | undefined => {
+    if (typeof secret !== 'object' || secret === null) return undefined;
+    const value: unknown = (secret as Record<string, unknown>)[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  switch (connector.auth.type) {
+    case 'api_key': {
+      const key = field('api_key');
+      if (key) return { kind: 'api_key', key };
+      break;
+    }
+    case 'basic': {
+      const username = field('username');
+      const password = field('password');
+      if (username !== undefined && password !== undefined) return { kind: 'basic', username, password };
+      break;
+    }
+    case 'none':
+      return { kind: 'none' };
+    default:
+      break;
+  }
+  throw needsReauth(
+    connection,
+    `its stored credential does not fit ${connector.name}'s ${connector.auth.type} auth`,
+    'missing',
+  );
+}
