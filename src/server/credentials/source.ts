@@ -103,8 +103,8 @@ async function refreshLocked(
   checkOverrides(connector, env);
   // Resolved before the lock: a missing app is the operator's to fix, and holds no row.
   const client = await resolveServerClient(data, env, connection.projectId, connector, auth);
-  let failure: string | undefined;
-  let asked = false;
+  // Set inside the transaction's callback: whether a token request went out, and how it failed.
+  const attempt: { asked: boolean; failure?: string } = { asked: false };
   try {
     const outcome = await guard(data.database, () =>
       data.db.transaction(async (tx): Promise<OAuthSecret | { readonly refused: string }> => {
@@ -127,7 +127,7 @@ async function refreshLocked(
         if (stillGood) return tokens;
         if (tokens.refresh_token === undefined) throw needsReauth(connection, 'there is no refresh token');
         let answer;
-        asked = true;
+        attempt.asked = true;
         try {
           answer = await requestToken(
             oauthEndpoints(connector.name, auth, env).token,
@@ -138,7 +138,7 @@ async function refreshLocked(
           );
         } catch (error) {
           if (error instanceof OAuthError && error.error === 'invalid_grant') {
-            failure = 'invalid_grant';
+            attempt.failure = 'invalid_grant';
             const reason = `the provider refused its refresh token (invalid_grant${error.description ? `: ${error.description}` : ''})`;
             // Recorded, and committed with the transaction: every later call sees it.
             await updateConnection(tx, connection.projectId, connection.id, {
@@ -147,7 +147,7 @@ async function refreshLocked(
             });
             return { refused: reason };
           }
-          failure = error instanceof OAuthError ? error.error : 'network';
+          attempt.failure = error instanceof OAuthError ? error.error : 'network';
           throw error;
         }
         const at = now();
@@ -183,8 +183,8 @@ async function refreshLocked(
     if ('refused' in outcome) throw needsReauth(connection, outcome.refused);
     return outcome;
   } catch (error) {
-    if (failure === undefined && !isConnectrError(error) && !(error instanceof HttpError))
-      failure = 'internal';
+    if (attempt.failure === undefined && !isConnectrError(error) && !(error instanceof HttpError))
+      attempt.failure = 'internal';
     throw isConnectrError(error) || error instanceof HttpError
       ? error
       : new ConnectrError(
@@ -195,7 +195,7 @@ async function refreshLocked(
           },
         );
   } finally {
-    if (asked) deps.onRefresh?.(connector.name, failure);
+    if (attempt.asked) deps.onRefresh?.(connector.name, attempt.failure);
   }
 }
 
