@@ -7,7 +7,7 @@ import { execute } from './execute.js';
 import { paginate, requirePagination } from './paginate.js';
 import type { PageLimits } from './paginate.js';
 import { resolveValues } from './params.js';
-import type { ParamValues, RawBody } from './params.js';
+import type { CallInput, ParamValues, RawBody } from './params.js';
 import { buildRequest } from './request.js';
 import type { BuildOptions, PreparedRequest } from './request.js';
 import type { HttpResponse, SendDeps, SendOptions } from './send.js';
@@ -34,6 +34,8 @@ export interface InvokeRequest {
   readonly extraQuery?: readonly (readonly [string, string])[] | undefined;
   /** A whole body, replacing the body params (`--body`). */
   readonly body?: RawBody | undefined;
+  /** How messages name a param (params.ts CallInput.label): the CLI's flag by default. */
+  readonly label?: CallInput['label'];
 }
 
 /** A call whose values are checked and whose request is built, not yet sent. */
@@ -82,6 +84,7 @@ export function prepareCall(input: InvokeRequest, env: Env): PreparedCall {
     values: input.values,
     ...(input.extraQuery ? { extraQuery: input.extraQuery } : {}),
     ...(input.body ? { body: input.body } : {}),
+    ...(input.label ? { label: input.label } : {}),
   });
   const build: BuildOptions = { env, extraQuery: input.extraQuery, body: input.body };
   return { request: buildRequest(input.connector, input.endpoint, values, build), values, build };

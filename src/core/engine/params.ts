@@ -25,11 +25,17 @@ export interface CallInput {
   readonly values: Readonly<Record<string, unknown>>;
   /** Extra query parameters for anything the definition does not declare (`--param k=v`). */
   readonly extraQuery?: readonly (readonly [string, string])[];
+  /**
+   * How the caller's front-end names a param in messages: the CLI's flag (`--max-results`, the
+   * default) or the REST API's field (`params.maxResults`).
+   */
+  readonly label?: ((param: Param) => string) | undefined;
   /** A whole body given by the caller (`--body` / `--data`), replacing body params. */
   readonly body?: RawBody;
 }
 
 export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues {
+  const label = input.label ?? ((p: Param) => `--${p.flag}`);
   const out = new Map<string, ParamValue>();
   const unknown = Object.keys(input.values).filter((k) => !endpoint.params.some((p) => p.key === k));
   if (unknown.length) {
@@ -45,26 +51,25 @@ export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues
   for (const param of endpoint.params) {
     const given = Object.hasOwn(input.values, param.key) ? input.values[param.key] : undefined;
     if (given === undefined || given === null) {
-      if (param.default !== undefined) out.set(param.key, coerce(param, param.default));
+      if (param.default !== undefined) out.set(param.key, coerce(param, param.default, label(param)));
       // A whole body given by the caller stands in for the params that would have made it.
       else if (param.required && !(input.body && ['raw', 'body', 'form'].includes(param.in)))
         missing.push(param);
       continue;
     }
-    out.set(param.key, coerce(param, given));
+    out.set(param.key, coerce(param, given, label(param)));
   }
   if (missing.length) {
     throw new ConnectrError(
       'usage',
-      `missing required ${missing.length > 1 ? 'parameters' : 'parameter'} ${missing.map((p) => `--${p.flag}`).join(', ')} for ${endpoint.name}`,
-      { hint: missing.map((p) => `--${p.flag}: ${p.description ?? p.type}`).join('; ') },
+      `missing required ${missing.length > 1 ? 'parameters' : 'parameter'} ${missing.map(label).join(', ')} for ${endpoint.name}`,
+      { hint: missing.map((p) => `${label(p)}: ${p.description ?? p.type}`).join('; ') },
     );
   }
   return out;
 }
 
-function coerce(param: Param, given: unknown): ParamValue {
-  const flag = `--${param.flag}`;
+function coerce(param: Param, given: unknown, flag: string): ParamValue {
   if (param.type === 'file') return rawBodyOf(given, flag);
   if (param.type === 'array') {
     const list = Array.isArray(given) ? (given as unknown[]) : [given];

@@ -6,6 +6,7 @@ import { getCredential } from '../../store/credentials.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { databaseCredentials } from '../../credentials/source.js';
 import { ConnectionParams, storedTokens } from './shape.js';
 
 const TokenAnswer = z.object({
@@ -16,8 +17,8 @@ const TokenAnswer = z.object({
 
 /**
  * `GET /api/v1/connections/{id}/token`: an OAuth connection's access token, for callers that
- * call the provider themselves. Only keys created with `--allow-token` may. The token is given
- * as stored: this landing does not refresh it (check expires_at).
+ * call the provider themselves. Only keys created with `--allow-token` may. A token about to
+ * expire (or expired) is refreshed first.
  */
 export function registerGetToken(app: App, context: RouteContext): void {
   app.get(
@@ -26,7 +27,7 @@ export function registerGetToken(app: App, context: RouteContext): void {
       schema: {
         summary: "Get an OAuth connection's access token",
         description:
-          'Needs an API key created with `connectr serve keys create --allow-token` (else 403). 409 when the connection is not an OAuth one or has no token yet. The token is not refreshed here: check expires_at.',
+          'Needs an API key created with `connectr serve keys create --allow-token` (else 403). 409 when the connection is not an OAuth one (conflict) or has no usable token (needs_reauth). A token about to expire is refreshed first.',
         tags: ['connections'],
         params: ConnectionParams,
         response: {
@@ -60,6 +61,18 @@ export function registerGetToken(app: App, context: RouteContext): void {
           'POST /api/v1/proxy/execute calls its API with the stored credential',
         );
       }
+      // A token about to expire is refreshed first (under the row lock, as execute does).
+      await databaseCredentials(
+        {
+          data,
+          env: context.deps.env ?? {},
+          onRefresh: (name, failure) => {
+            context.metrics.tokenRefresh(name, failure);
+          },
+        },
+        connection,
+        connector,
+      ).credential();
       const stored = await guard(data.database, () =>
         getCredential(data.db, data.keys, identity.projectId, id),
       );
@@ -67,7 +80,7 @@ export function registerGetToken(app: App, context: RouteContext): void {
       if (!stored || tokens.accessToken === undefined) {
         throw new HttpError(
           409,
-          'conflict',
+          'needs_reauth',
           `connection ${id} has no access token yet`,
           'sign the user in with POST /api/v1/oauth/authorize',
         );

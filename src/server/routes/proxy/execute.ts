@@ -1,0 +1,278 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
+import * as z from 'zod';
+import type { Connector, Endpoint } from '../../../core/connector/model.js';
+import { systemClock } from '../../../core/clock.js';
+import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
+import type { InvokeDeps } from '../../../core/engine/invoke.js';
+import type { RawBody } from '../../../core/engine/params.js';
+import { headerResult, responseKind } from '../../../core/engine/response.js';
+import type { HttpResponse } from '../../../core/engine/send.js';
+import { ConnectrError, isConnectrError } from '../../../core/errors.js';
+import { closest } from '../../../core/suggest.js';
+import { databaseCredentials } from '../../credentials/source.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError, envelope } from '../../errors.js';
+import { identityOf } from '../../plugins/auth.js';
+import { requireConnection } from '../../store/connections.js';
+import { guard } from '../../store/open.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { ConnectionParams } from '../connections/shape.js';
+
+/** The largest upstream answer execute reads into its JSON reply; larger ones go through the raw proxy. */
+export const MAX_EXECUTE_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Time limit for each upstream attempt to start answering, and for each pause in a transfer. */
+const ATTEMPT_TIMEOUT_MS = 30_000;
+
+const ExecuteBody = z.strictObject({
+  connection_id: ConnectionParams.shape.id,
+  endpoint: z
+    .string()
+    .min(1, { message: 'endpoint must not be empty' })
+    .max(128, { message: 'an endpoint name has at most 128 characters' })
+    .describe("The endpoint's name, as in GET /api/v1/connectors/{name}/endpoints."),
+  params: z
+    .record(z.string().max(128), z.unknown())
+    .default({})
+    .describe(
+      'Values by param name: JSON strings, numbers, booleans, arrays or objects, as the endpoint declares.',
+    ),
+  body: z
+    .unknown()
+    .optional()
+    .describe(
+      'A whole request body, replacing the body params: a string is sent as it is, anything else as JSON.',
+    ),
+  body_base64: z
+    .string()
+    .max(64 * 1024 * 1024, { message: 'body_base64 is too large; use the raw proxy for large uploads' })
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, { message: 'body_base64 must be base64' })
+    .optional()
+    .describe('A binary request body (e.g. a file to upload), base64-encoded.'),
+  all: z
+    .boolean()
+    .default(false)
+    .describe("Follow the endpoint's pagination and stream every item as NDJSON, one JSON value per line."),
+  max_pages: z.number().int().min(1).max(10_000).optional().describe('With all: stop after this many pages.'),
+  limit: z.number().int().min(1).max(1_000_000).optional().describe('With all: stop after this many items.'),
+});
+type ExecuteBody = z.infer<typeof ExecuteBody>;
+
+const ExecuteAnswer = z.object({
+  status: z
+    .number()
+    .int()
+    .describe("The upstream API's HTTP status (the call itself succeeded: this route answered 200)."),
+  headers: z
+    .record(z.string(), z.string())
+    .describe("The upstream answer's headers, lower-case, without cookies and hop-by-hop headers."),
+  content_type: z.string().nullable(),
+  encoding: z
+    .enum(['json', 'text', 'base64', 'none'])
+    .describe('How body holds the answer: parsed JSON, text, bytes in base64, or nothing.'),
+  body: z.unknown(),
+  result: z
+    .unknown()
+    .optional()
+    .describe(
+      'The JSON result some APIs put in a header (Dropbox-API-Result), parsed, when the endpoint declares one.',
+    ),
+});
+
+/** Upstream headers that describe one hop or set state in a browser: never passed on. */
+const DROPPED_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-connection',
+  'set-cookie',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+
+/**
+ * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same core
+ * function as `connectr call` (src/core/engine/invoke.ts): the values checked against the
+ * definition before anything is sent, the credential from the database (refreshed under a row
+ * lock), retries and upload sessions as the CLI does them. The upstream answer comes back as
+ * data (its status included); with `all`, every item of every page as NDJSON.
+ */
+export function registerExecute(app: App, context: RouteContext): void {
+  app.post(
+    '/api/v1/proxy/execute',
+    {
+      schema: {
+        summary: "Run an endpoint of a connection's connector",
+        description:
+          'Checks params against the endpoint definition (a 400 names the bad one; nothing is sent), adds the stored credential (refreshed when needed) and returns the upstream answer as {status, headers, content_type, encoding, body}. With "all": true, an application/x-ndjson stream of every item of every page; an error after the stream started is its last line, {"error": {...}}. 409 needs_reauth when the connection must be signed in (again).',
+        tags: ['execute'],
+        body: ExecuteBody,
+        response: {
+          200: ExecuteAnswer,
+          404: ErrorEnvelopeSchema,
+          409: ErrorEnvelopeSchema,
+          502: ErrorEnvelopeSchema,
+          504: ErrorEnvelopeSchema,
+          ...COMMON_ERRORS,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { projectId } = identityOf(request);
+      const data = requireData(context);
+      const input = request.body;
+      const connection = await guard(data.database, () =>
+        requireConnection(data.db, projectId, input.connection_id),
+      );
+      const connector = (await context.deps.registry()).get(connection.connector);
+      if (!connector) {
+        throw new HttpError(
+          409,
+          'conflict',
+          `connection ${connection.id}'s connector "${connection.connector}" is no longer defined on this server`,
+          "restore its definition in the server's connectors directory, or delete the connection",
+        );
+      }
+      const endpoint = endpointFor(connector, input.endpoint);
+      const env = context.deps.env ?? {};
+      // Checked and built before the credential is looked up: a bad value sends nothing.
+      const call = prepareCall(
+        {
+          connector,
+          endpoint,
+          values: input.params,
+          ...bodyOf(input),
+          label: (param) => `params.${param.key}`,
+        },
+        env,
+      );
+      // A client that goes away stops the call (waits, retries, pagination) where it is.
+      const abort = new AbortController();
+      request.raw.on('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
+      const deps: InvokeDeps = {
+        credentials: databaseCredentials(
+          {
+            data,
+            env,
+            onRefresh: (name, failure) => {
+              context.metrics.tokenRefresh(name, failure);
+            },
+          },
+          connection,
+          connector,
+        ),
+        env,
+        clock: systemClock,
+        signal: abort.signal,
+      };
+      const options = { retries: 2, timeoutMs: ATTEMPT_TIMEOUT_MS };
+      if (input.all) {
+        const items = invokeAll(call, deps, {
+          ...options,
+          ...(input.max_pages === undefined ? {} : { maxPages: input.max_pages }),
+          ...(input.limit === undefined ? {} : { limit: input.limit }),
+        });
+        // The first item (or the first failure) decides the status: before it, an error is a
+        // plain envelope; after it, the stream's last line.
+        const first = await items.next();
+        void reply.type('application/x-ndjson; charset=utf-8').header('cache-control', 'no-store');
+        // Typed replies hold the JSON schema's shape; a stream is sent through the untyped one.
+        const untyped: FastifyReply = reply;
+        return untyped.send(Readable.from(ndjson(first, items, request.log)));
+      }
+      const response = await invoke(call, deps, options);
+      context.metrics.upstreamResponse(connector.name, response.status);
+      return answerOf(endpoint, response);
+    },
+  );
+}
+
+function endpointFor(connector: Connector, name: string): Endpoint {
+  const found = connector.endpoints.find((e) => e.name === name);
+  if (found) return found;
+  const names = connector.endpoints.map((e) => e.name);
+  const suggestion = closest(name, names);
+  throw new FieldError('body.endpoint', `${connector.name} has no endpoint "${name}"`, {
+    hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}GET /api/v1/connectors/${connector.name}/endpoints lists them`,
+  });
+}
+
+function bodyOf(input: ExecuteBody): { body?: RawBody } {
+  if (input.body !== undefined && input.body_base64 !== undefined)
+    throw new FieldError('body.body_base64', 'give body or body_base64, not both');
+  if (input.body_base64 !== undefined)
+    return { body: { kind: 'bytes', data: Buffer.from(input.body_base64, 'base64') } };
+  if (input.body === undefined) return {};
+  return {
+    body: { kind: 'text', text: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) },
+  };
+}
+
+async function answerOf(endpoint: Endpoint, response: HttpResponse): Promise<z.infer<typeof ExecuteAnswer>> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value === undefined || DROPPED_HEADERS.has(name)) continue;
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  const contentType = headers['content-type'] ?? null;
+  const result = headerResult(endpoint, response);
+  const common = {
+    status: response.status,
+    headers,
+    content_type: contentType,
+    ...(result === undefined ? {} : { result }),
+  };
+  const kind = responseKind(endpoint, response);
+  if (kind === 'empty') {
+    await response.body.dump();
+    return { ...common, encoding: 'none', body: null };
+  }
+  const head = await response.body.head(MAX_EXECUTE_RESPONSE_BYTES);
+  if (!head.complete) {
+    head.rest.destroy();
+    throw new ConnectrError(
+      'upstream',
+      `the upstream answer is larger than ${MAX_EXECUTE_RESPONSE_BYTES / (1024 * 1024)} MiB, too large for execute`,
+      { hint: 'fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it' },
+    );
+  }
+  if (kind === 'binary') return { ...common, encoding: 'base64', body: head.bytes.toString('base64') };
+  const text = head.bytes.toString('utf8');
+  if (kind === 'json') {
+    try {
+      return { ...common, encoding: 'json', body: JSON.parse(text) as unknown };
+    } catch {
+      // Labelled JSON but not: the text as it came.
+    }
+  }
+  return { ...common, encoding: 'text', body: text };
+}
+
+/** NDJSON lines: each item, then an error line if the pagination failed after it started. */
+async function* ndjson(
+  first: IteratorResult<unknown>,
+  rest: AsyncGenerator,
+  log: { error(object: unknown, message: string): void },
+): AsyncGenerator<string> {
+  if (first.done) return;
+  yield `${JSON.stringify(first.value)}\n`;
+  try {
+    for await (const item of rest) yield `${JSON.stringify(item)}\n`;
+  } catch (error) {
+    if (isConnectrError(error)) {
+      yield `${JSON.stringify(envelope(error.code, error.message, [], error.hint))}\n`;
+      return;
+    }
+    if (error instanceof HttpError) {
+      yield `${JSON.stringify(envelope(error.code, error.message, [], error.hint))}\n`;
+      return;
+    }
+    log.error({ err: error }, 'execute: pagination failed');
+    yield `${JSON.stringify(envelope('internal', 'internal error'))}\n`;
+  }
+}
