@@ -1,4 +1,8 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -79,6 +83,9 @@ for (const variant of BACKENDS) {
     let app: App;
     let base: string;
     let connectorsDir: string;
+    let upstream: Server;
+    /** What testapp's API received: method, path and Authorization. */
+    const upstreamSaw: string[] = [];
     let keyA: string;
     let keyB: string;
     let projectA: string;
@@ -91,6 +98,15 @@ for (const variant of BACKENDS) {
     const accessTokens: string[] = [];
 
     beforeAll(async () => {
+      // testapp's API: answers /me for the access tokens the provider issued, 401 otherwise.
+      upstream = createServer((req, res) => {
+        upstreamSaw.push(`${req.method ?? ''} ${req.url ?? ''} ${req.headers.authorization ?? ''}`);
+        const ok = accessTokens.some((t) => req.headers.authorization === `Bearer ${t}`);
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+        res.end(ok ? '{"me":"alice"}' : '{"error":"invalid_token"}');
+      });
+      upstream.listen(0, '127.0.0.1');
+      await once(upstream, 'listening');
       oidc = await startOidcServer({
         redirectUris: [`http://127.0.0.1${CALLBACK}`, 'http://127.0.0.1/app/callback'],
       });
@@ -124,6 +140,7 @@ for (const variant of BACKENDS) {
           ...oidc.envFor('noapp'),
           TESTAPP_CLIENT_ID: CLIENT.id,
           TESTAPP_CLIENT_SECRET: CLIENT.secret,
+          CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
         }),
         { log: { level: 'trace', stream: logs } },
       );
@@ -134,6 +151,7 @@ for (const variant of BACKENDS) {
     }, 60_000);
 
     afterAll(async () => {
+      upstream.close();
       await app.close();
       await store.close();
       await oidc.stop();
@@ -244,6 +262,41 @@ for (const variant of BACKENDS) {
       expect(connection?.scopes).toEqual(expect.arrayContaining(['openid', 'files.read']));
       expect(connection?.lastRefreshAt).toBeInstanceOf(Date);
       expect(connection?.lastError).toBeNull();
+    });
+
+    it("calls the API with the sign-in's token through execute, and refreshes it at the provider when it expires", async () => {
+      const execute = (): Promise<Answer> =>
+        call('POST', '/api/v1/proxy/execute', keyA, { connection_id: first.id, endpoint: 'me' });
+      const answer = await execute();
+      expect(answer.status, answer.text).toBe(200);
+      expect(answer.json).toMatchObject({ status: 200, body: { me: 'alice' } });
+      expect(upstreamSaw.at(-1)).toBe(`GET /me Bearer ${accessTokens[0] ?? ''}`);
+
+      // Expired: the next call refreshes at the (strict) provider first, with the stored
+      // refresh token and the client's credentials, and calls with the new token.
+      const before = await credentialOf(projectA, first.id);
+      await store.db
+        .update(credentials)
+        .set({ expiresAt: new Date(Date.now() - 1000) })
+        .where(eq(credentials.connectionId, first.id));
+      const tokensBefore = oidc.tokenRequests.length;
+      oidc.onceTokenResponse((response) => {
+        for (const name of ['access_token', 'refresh_token', 'id_token']) {
+          const value = response.body[name];
+          if (typeof value === 'string') issued.push(value);
+        }
+        if (typeof response.body.access_token === 'string') accessTokens.push(response.body.access_token);
+      });
+      const refreshed = await execute();
+      expect(refreshed.json).toMatchObject({ status: 200, body: { me: 'alice' } });
+      expect(oidc.tokenRequests.slice(tokensBefore).map((r) => [r.grant_type, r.refresh_token])).toEqual([
+        ['refresh_token', before?.secret.refresh_token],
+      ]);
+      const after = await credentialOf(projectA, first.id);
+      expect(after?.secret.access_token).toBe(accessTokens.at(-1));
+      expect(after?.secret.access_token).not.toBe(before?.secret.access_token);
+      expect(after?.expiresAt?.getTime()).toBeGreaterThan(Date.now());
+      expect(upstreamSaw.at(-1)).toBe(`GET /me Bearer ${accessTokens.at(-1) ?? ''}`);
     });
 
     it('refuses a state used once already: a 400 page, no second token request, nothing stored', async () => {
