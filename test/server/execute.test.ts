@@ -18,7 +18,7 @@ import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
-import { LogCapture } from './helpers.js';
+import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
 
 /**
  * `POST /api/v1/proxy/execute` against the Gmail emulator, with the credential from the real
@@ -95,10 +95,7 @@ for (const variant of BACKENDS) {
           }),
           { log: { level: 'trace', stream: logs } },
         );
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const address = app.server.address();
-        if (address === null || typeof address === 'string') throw new Error('no address');
-        base = `http://127.0.0.1:${address.port}`;
+        base = await listenOnLoopback(app);
       }, 60_000);
 
       afterAll(async () => {
@@ -114,20 +111,9 @@ for (const variant of BACKENDS) {
       });
 
       async function post(body: unknown, apiKey = key): Promise<Answer> {
-        const response = await fetch(`${base}/api/v1/proxy/execute`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-          body: JSON.stringify(body),
-        });
-        const text = await response.text();
-        answers.push(text);
-        let json: Record<string, unknown> = {};
-        try {
-          json = JSON.parse(text) as Record<string, unknown>;
-        } catch {
-          // NDJSON
-        }
-        return { status: response.status, text, json, type: response.headers.get('content-type') };
+        const answer = await callApi(base, 'POST', '/api/v1/proxy/execute', apiKey, body);
+        answers.push(answer.text);
+        return { ...answer, type: answer.headers.get('content-type') };
       }
 
       /** A gmail connection signed in with `access`, expiring at `expiresAt`. */

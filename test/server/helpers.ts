@@ -1,3 +1,4 @@
+import type { Server } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadRegistry } from '../../src/core/connector/registry.js';
 import type { Registry } from '../../src/core/connector/registry.js';
@@ -97,4 +98,50 @@ export async function testServer(
   const deps: ServerDeps = { registry: options.registry ?? builtinRegistry, apiKeys: keys, readiness };
   const app = await buildApp(deps, { log: { level: 'info', stream: logs }, ...options });
   return { app, keys, readiness, logs, auth: { authorization: `Bearer ${KEY}` } };
+}
+
+/** An answer of the server over a real socket: its status, text, the text as JSON (else {}), headers. */
+export interface ApiAnswer {
+  readonly status: number;
+  readonly text: string;
+  readonly json: Record<string, unknown>;
+  readonly headers: Headers;
+}
+
+/** One request to the API at `base`, with the key as a bearer and `body` as JSON; redirects are not followed. */
+export async function callApi(
+  base: string,
+  method: string,
+  path: string,
+  key: string | undefined,
+  body?: unknown,
+): Promise<ApiAnswer> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    redirect: 'manual',
+    headers: {
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON: an HTML page, NDJSON, nothing.
+  }
+  return { status: response.status, text, json, headers: response.headers };
+}
+
+/** Starts the app on a free port of 127.0.0.1; its base URL. */
+export async function listenOnLoopback(app: {
+  listen(options: { port: number; host: string }): Promise<string>;
+  server: { address(): ReturnType<Server['address']> };
+}): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the app has no TCP address');
+  return `http://127.0.0.1:${address.port}`;
 }

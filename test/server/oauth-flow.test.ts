@@ -25,7 +25,7 @@ import { BROWSER_CLIENTS, browse, startOidcServer } from '../helpers/oidc-server
 import type { OidcServer } from '../helpers/oidc-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
-import { LogCapture } from './helpers.js';
+import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
 import { depsOf } from '../../src/server/contracts.js';
 
 /**
@@ -144,10 +144,7 @@ for (const variant of BACKENDS) {
         }),
         { log: { level: 'trace', stream: logs } },
       );
-      await app.listen({ port: 0, host: '127.0.0.1' });
-      const address = app.server.address();
-      if (address === null || typeof address === 'string') throw new Error('no address');
-      base = `http://127.0.0.1:${address.port}`;
+      base = await listenOnLoopback(app);
     }, 60_000);
 
     afterAll(async () => {
@@ -165,24 +162,10 @@ for (const variant of BACKENDS) {
       key: string | undefined,
       body?: unknown,
     ): Promise<Answer> {
-      const response = await fetch(`${base}${path}`, {
-        method,
-        redirect: 'manual',
-        headers: {
-          ...(key ? { authorization: `Bearer ${key}` } : {}),
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      answers.push(text, response.headers.get('location') ?? '');
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        // an HTML page
-      }
-      return { status: response.status, text, json, location: response.headers.get('location') };
+      const answer = await callApi(base, method, path, key, body);
+      const location = answer.headers.get('location');
+      answers.push(answer.text, location ?? '');
+      return { ...answer, location };
     }
 
     /** The browser at the provider: signs in as `login`, consents; where it is sent back to. */
