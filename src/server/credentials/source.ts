@@ -14,9 +14,8 @@ import { resolveServerClient } from '../oauth/client.js';
 import type { Connection } from '../store/connections.js';
 import { updateConnection } from '../store/connections.js';
 import { credentialContext, getCredential } from '../store/credentials.js';
-import type { Db } from '../store/db.js';
 import { guard } from '../store/open.js';
-import { connections, credentials } from '../store/schema.js';
+import { credentials } from '../store/schema.js';
 
 /**
  * The daemon's CredentialSource: a connection's credential from the database, refreshed when
@@ -55,8 +54,8 @@ export function databaseCredentials(
         getCredential(data.db, data.keys, connection.projectId, connection.id),
       );
       if (connector.auth.type === 'none') return { credential: { kind: 'none' }, refreshable: false };
-      const current = await guard(data.database, () => statusOf(data.db, connection));
-      if (current === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
+      // The connection was read by this request: its status is current enough to refuse early.
+      if (connection.status === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
       if (!stored) throw needsReauth(connection, 'it has no credential yet', 'missing');
       const secret = stored.secret;
       if (connector.auth.type !== 'oauth2')
@@ -197,14 +196,6 @@ async function refreshLocked(
   } finally {
     if (attempt.asked) deps.onRefresh?.(connector.name, attempt.failure);
   }
-}
-
-async function statusOf(db: Db, connection: Connection): Promise<string | undefined> {
-  const [row] = await db
-    .select({ status: connections.status })
-    .from(connections)
-    .where(and(eq(connections.projectId, connection.projectId), eq(connections.id, connection.id)));
-  return row?.status;
 }
 
 /** 409 needs_reauth: the connection exists but cannot call its API until it is signed in (again). */
