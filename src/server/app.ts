@@ -29,6 +29,9 @@ import { registerOAuthCallbackApi } from './routes/oauth/callback-post.js';
 import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerReady } from './routes/ready/get.js';
+import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
+import { registerListOAuthApps } from './routes/oauth-apps/list.js';
+import { registerPutOAuthApp } from './routes/oauth-apps/put.js';
 import type { App, RouteContext } from './types.js';
 
 /**
@@ -117,6 +120,9 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerOAuthAuthorize(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
   registerOAuthCallbackPage(app, context);
   registerOAuthCallbackApi(app, context);
+  registerPutOAuthApp(app, context);
+  registerListOAuthApps(app, context);
+  registerDeleteOAuthApp(app, context);
   return app;
 }
 

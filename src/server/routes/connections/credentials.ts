@@ -12,7 +12,7 @@ import { requireData } from '../../types.js';
 import { ConnectionParams, ConnectionShape, connectionJson, label } from './shape.js';
 
 /** A secret value: bounded, no control characters (it goes into an HTTP header upstream). */
-const secretValue = (what: string): z.ZodString =>
+export const secretValue = (what: string): z.ZodString =>
   z
     .string()
     .min(1, { message: `${what} must not be empty` })
