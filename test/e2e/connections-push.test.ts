@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import type { ProcessResult, RunningBin } from '../helpers/bin.js';
 import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
+import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
 import { FILE_STORE } from '../helpers/stores.js';
 
@@ -264,6 +265,51 @@ describe('connectr connections push', () => {
     expect(r.stderr).toMatch(/error: .*scope/);
     expect(r.stderr).toMatch(/connection conn_\w+, created for them, was deleted again/);
     expect(await connections()).toEqual(before);
+  });
+
+  it('on a terminal: a readable summary; and the push never loads the server (fastify, the database)', async () => {
+    await signIn();
+    const human = await runCli(['connections', 'push', 'gmail', '--name', 'Shown'], env, { tty: true });
+    outputs.push(human.stdout, human.stderr);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stderr).toContain(`✓ Pushed gmail account "default" (ann@example.com) to ${url}.`);
+    expect(human.stdout).toMatch(/^id: +conn_\w+$/m);
+    expect(human.stdout).toMatch(/^name: +Shown$/m);
+    expect(human.stdout).toMatch(/^status: +active$/m);
+    expect(human.stderr).toContain('--with-app');
+
+    const probe = join(world.home.dir, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/^(fastify|fastify-type-provider-zod|@fastify\\/|pg$|@electric-sql\\/pglite|drizzle-orm)/.test(request))
+    require('node:fs').writeSync(2, 'SERVER-MODULE ' + request + '\\n');
+  return load.call(this, request, ...rest);
+};`,
+    );
+    const r = await push(['gmail', '--name', 'probed'], { NODE_OPTIONS: `--require ${probe}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('SERVER-MODULE');
+    // The probe works: opening the server's database from the CLI does load it.
+    const keysList = await runBin(
+      ['serve', 'keys', 'list'],
+      { ...env, NODE_OPTIONS: `--require ${probe}` },
+      { timeoutMs: 60_000 },
+    );
+    expect(keysList.stderr).toContain('SERVER-MODULE');
+  });
+
+  it('--with-app refuses a local app other than the one the account was signed in with', async () => {
+    await signIn();
+    const before = await connections();
+    const appsBefore = (await api('/api/v1/oauth-apps')).body;
+    const r = await push(['gmail', '--with-app'], { GMAIL_CLIENT_ID: 'another-client' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('was signed in with another OAuth app (client id connectr-test-client)');
+    expect(await connections()).toEqual(before);
+    expect((await api('/api/v1/oauth-apps')).body).toEqual(appsBefore);
   });
 
   it('never printed a token, a refresh token or an API key', () => {
