@@ -212,6 +212,10 @@ describe('connectr connections push', () => {
     const creds = await push(['gmail'], { CONNECTR_URL: `http://user:pw@127.0.0.1:1` });
     expect(creds.code).toBe(2);
     expect(creds.stderr).not.toContain('pw@');
+    const garbled = await push(['gmail'], { CONNECTR_URL: 'http://user:hunter2 secret@[' });
+    expect(garbled.code).toBe(2);
+    expect(garbled.stderr).toContain('CONNECTR_URL');
+    expect(garbled.stderr).not.toContain('hunter2');
   });
 
   it('not signed in locally: exit 3 with `connectr auth gmail` as the hint, nothing created', async () => {

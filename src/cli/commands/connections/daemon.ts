@@ -34,17 +34,27 @@ export function daemonBase(server: string): string {
   } catch {
     throw new ConnectrError(
       'usage',
-      `--server must be the address of connectr serve, e.g. http://127.0.0.1:5000, not "${server}"`,
+      `the server address (--server or CONNECTR_URL) must be the address of connectr serve, e.g. http://127.0.0.1:5000`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConnectrError('usage', `--server must be an http:// or https:// address, not ${url.protocol}`);
+    throw new ConnectrError(
+      'usage',
+      `the server address (--server or CONNECTR_URL) must be an http:// or https:// address, not ${url.protocol}`,
+    );
   if (url.username || url.password)
-    throw new ConnectrError('usage', '--server must not contain a user name or password', {
-      hint: 'pass the API key in CONNECTR_API_KEY',
-    });
+    throw new ConnectrError(
+      'usage',
+      'the server address (--server or CONNECTR_URL) must not contain a user name or password',
+      {
+        hint: 'pass the API key in CONNECTR_API_KEY',
+      },
+    );
   if (url.search || url.hash)
-    throw new ConnectrError('usage', '--server must not contain a query or a fragment');
+    throw new ConnectrError(
+      'usage',
+      'the server address (--server or CONNECTR_URL) must not contain a query or a fragment',
+    );
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
