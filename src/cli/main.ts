@@ -12,6 +12,7 @@ import { registerAccounts } from './commands/accounts/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
+import { registerConnections } from './commands/connections/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
 import { registerServe } from './commands/serve/register.js';
 import { registerVault } from './commands/vault/register.js';
@@ -37,6 +38,7 @@ export const COMMANDS: readonly (readonly [name: string, register: Register])[] 
   ['apps', registerApps],
   ['vault', registerVault],
   ['serve', registerServe],
+  ['connections', registerConnections],
 ];
 
 /**

@@ -30,6 +30,9 @@ import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerExecute } from './routes/proxy/execute.js';
 import { registerReady } from './routes/ready/get.js';
+import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
+import { registerListOAuthApps } from './routes/oauth-apps/list.js';
+import { registerPutOAuthApp } from './routes/oauth-apps/put.js';
 import type { App, RouteContext } from './types.js';
 
 /**
@@ -119,6 +122,9 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerOAuthCallbackPage(app, context);
   registerOAuthCallbackApi(app, context);
   registerExecute(app, context);
+  registerPutOAuthApp(app, context);
+  registerListOAuthApps(app, context);
+  registerDeleteOAuthApp(app, context);
   return app;
 }
 

@@ -425,17 +425,112 @@ for (const variant of BACKENDS) {
       },
     );
 
-    it('PUT credentials on an OAuth connection is a 400 pointing at POST /oauth/authorize', async () => {
-      const conn = await create(keys.alpha, { connector_type: 'gmail', name: 'oauth' });
-      const before = await counts();
+    it('PUT credentials on an OAuth connection stores a token set as the web flow does: active, nothing secret in the answer', async () => {
+      const { project } = await ensureProject(store.db, 'alpha');
+      const conn = await create(keys.alpha, { connector_type: 'gmail', name: 'pushed' });
       const res = await call(keys.alpha, {
+        method: 'PUT',
+        url: `/api/v1/connections/${conn.id}/credentials`,
+        payload: {
+          access_token: ACCESS_TOKEN,
+          refresh_token: REFRESH_TOKEN,
+          expires_at: '2031-02-03T04:05:06+01:00',
+          scopes: ['openid', 'https://www.googleapis.com/auth/gmail.readonly'],
+          account: 'ada@example.com',
+        },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toMatchObject({
+        id: conn.id,
+        status: 'active',
+        account_identity: 'ada@example.com',
+        scopes: ['openid', 'https://www.googleapis.com/auth/gmail.readonly'],
+        last_error: null,
+      });
+      expect(res.json<ConnectionJson>().last_refresh_at).not.toBeNull();
+      // The web flow's shape (oauth/tokens.ts), one shape for both ways in.
+      const stored = await getCredential(store.db, store.keys, project.id, conn.id);
+      expect(stored?.secret).toEqual({
+        access_token: ACCESS_TOKEN,
+        token_type: 'Bearer',
+        refresh_token: REFRESH_TOKEN,
+        scopes: ['openid', 'https://www.googleapis.com/auth/gmail.readonly'],
+        expires_at: '2031-02-03T03:05:06.000Z',
+      });
+      expect(stored?.expiresAt?.toISOString()).toBe('2031-02-03T03:05:06.000Z');
+      const token = await call(keys.tokenReader, { url: `/api/v1/connections/${conn.id}/token` });
+      expect(token.json()).toEqual({
+        access_token: ACCESS_TOKEN,
+        token_type: 'Bearer',
+        expires_at: '2031-02-03T03:05:06.000Z',
+      });
+      answers.pop(); // that answer holds the token, on purpose
+
+      // expires_in instead, no refresh token, no account: the identity already known stays.
+      const before = Date.now();
+      const again = await call(keys.alpha, {
+        method: 'PUT',
+        url: `/api/v1/connections/${conn.id}/credentials`,
+        payload: { access_token: `${ACCESS_TOKEN}-2`, expires_in: 3600, token_type: 'bearer' },
+      });
+      expect(again.statusCode, again.body).toBe(200);
+      expect(again.json()).toMatchObject({ account_identity: 'ada@example.com', scopes: [] });
+      const second = await getCredential<Record<string, unknown>>(store.db, store.keys, project.id, conn.id);
+      expect(second?.secret).toEqual({
+        access_token: `${ACCESS_TOKEN}-2`,
+        token_type: 'bearer',
+        scopes: [],
+        expires_at: second?.expiresAt?.toISOString(),
+      });
+      const expiry = second?.expiresAt?.getTime() ?? 0;
+      expect(expiry).toBeGreaterThanOrEqual(before + 3600_000 - 1000);
+      expect(expiry).toBeLessThanOrEqual(Date.now() + 3600_000 + 1000);
+    });
+
+    it('PUT credentials refuses wrong token sets with a 400 naming the field, and stores nothing', async () => {
+      const conn = await create(keys.alpha, { connector_type: 'gmail', name: 'oauth' });
+      const acme = await create(keys.alpha, { connector_type: 'acme', name: 'key' });
+      const before = await counts();
+      const refused = async (id: string, payload: Record<string, unknown>, field: string): Promise<void> => {
+        const res = await call(keys.alpha, {
+          method: 'PUT',
+          url: `/api/v1/connections/${id}/credentials`,
+          payload,
+        });
+        expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+        expect(
+          errorOf(res).details.map((d) => d.field),
+          JSON.stringify(payload),
+        ).toContain(field);
+      };
+      const wrongKind = await call(keys.alpha, {
         method: 'PUT',
         url: `/api/v1/connections/${conn.id}/credentials`,
         payload: { api_key: 'k' },
       });
-      expect(res.statusCode).toBe(400);
-      expect(errorOf(res).hint).toContain('POST /api/v1/oauth/authorize');
+      expect(wrongKind.statusCode).toBe(400);
+      expect(errorOf(wrongKind).hint).toContain('POST /api/v1/oauth/authorize');
+      await refused(conn.id, { refresh_token: REFRESH_TOKEN }, 'body.access_token');
+      await refused(
+        conn.id,
+        { access_token: 'a', expires_at: '2031-01-01T00:00:00Z', expires_in: 60 },
+        'body.expires_in',
+      );
+      await refused(conn.id, { access_token: 'a', expires_at: 'tomorrow' }, 'body.expires_at');
+      await refused(conn.id, { access_token: 'a', expires_at: '2031-01-01T00:00:00' }, 'body.expires_at');
+      await refused(conn.id, { access_token: 'a', expires_in: 0 }, 'body.expires_in');
+      await refused(conn.id, { access_token: 'a', expires_in: 1.5 }, 'body.expires_in');
+      await refused(conn.id, { access_token: 'a\r\nX-Injected: 1' }, 'body.access_token');
+      await refused(conn.id, { access_token: 'x'.repeat(4097) }, 'body.access_token');
+      await refused(conn.id, { access_token: 'a', token_type: 'Bearer x' }, 'body.token_type');
+      await refused(conn.id, { access_token: 'a', scopes: ['two words'] }, 'body.scopes.0');
+      await refused(conn.id, { access_token: 'a', account: '\u001b[31mred' }, 'body.account');
+      await refused(conn.id, { access_token: 'a', id_token: 'x' }, 'body');
+      // A token set on an api_key connection.
+      await refused(acme.id, { api_key: ACME_KEY, access_token: 'a' }, 'body.access_token');
       expect(await counts()).toEqual(before);
+      const shown = await call(keys.alpha, { url: `/api/v1/connections/${conn.id}` });
+      expect(shown.json<ConnectionJson>().status).toBe('pending');
     });
 
     it('GET token: 403 with the fix for a key without --allow-token; the token for one with it; 409 without a token', async () => {

@@ -419,7 +419,7 @@ for (const variant of BACKENDS) {
       expect(error.message).toContain('no OAuth app');
       expect(error.hint).toContain('NOAPP_CLIENT_ID');
       expect(error.hint).toContain('NOAPP_CLIENT_SECRET');
-      expect(error.hint).toContain('oauth_apps');
+      expect(error.hint).toContain('PUT /api/v1/oauth-apps/noapp');
       // The old form creates no connection when the sign-in cannot start.
       const legacy = await authorize(keyA, { connector_type: 'noapp', redirect_uri: `${base}/app/callback` });
       expect(legacy.status).toBe(400);

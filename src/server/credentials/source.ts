@@ -9,7 +9,8 @@ import { OAuthError, requestToken } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
 import { HttpError } from '../errors.js';
-import type { OAuthSecret } from '../oauth/flow.js';
+import { oauthSecretOf, storeTokens } from '../oauth/tokens.js';
+import type { OAuthSecret, TokenSet } from '../oauth/tokens.js';
 import { resolveServerClient } from '../oauth/client.js';
 import type { Connection } from '../store/connections.js';
 import { updateConnection } from '../store/connections.js';
@@ -153,30 +154,19 @@ async function refreshLocked(
         const expiresAt = answer.expires_in ? new Date(at + answer.expires_in * 1000) : null;
         const scopes =
           answer.scope === undefined ? tokens.scopes : splitScopes(answer.scope, auth.scope_separator);
-        const next: OAuthSecret = {
-          access_token: answer.access_token,
-          token_type: answer.token_type,
+        const next: TokenSet = {
+          accessToken: answer.access_token,
+          tokenType: answer.token_type,
           // Providers that do not rotate refresh tokens send none: keep the one we have.
-          refresh_token: answer.refresh_token ?? tokens.refresh_token,
-          ...((answer.id_token ?? tokens.id_token) ? { id_token: answer.id_token ?? tokens.id_token } : {}),
+          refreshToken: answer.refresh_token ?? tokens.refresh_token,
+          idToken: answer.id_token ?? tokens.id_token,
           scopes,
-          ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
+          expiresAt,
         };
-        await tx
-          .update(credentials)
-          .set({
-            secretEncrypted: data.keys.encrypt(JSON.stringify(next), credentialContext(connection.id)),
-            expiresAt,
-            updatedAt: new Date(at),
-          })
-          .where(eq(credentials.connectionId, connection.id));
-        await updateConnection(tx, connection.projectId, connection.id, {
-          status: 'active',
-          scopes,
-          lastRefreshAt: new Date(at),
-          lastError: null,
-        });
-        return next;
+        // Sealed the one way every OAuth connection's tokens are (oauth/tokens.ts), in this
+        // transaction: the row lock is held until both are written.
+        await storeTokens(tx, data.keys, connection, next, undefined, new Date(at));
+        return oauthSecretOf(next);
       }),
     );
     if ('refused' in outcome) throw needsReauth(connection, outcome.refused);

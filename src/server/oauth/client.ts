@@ -34,7 +34,7 @@ export async function resolveServerClient(
       'invalid_input',
       `no OAuth app is configured for ${connector.name} in this project`,
       {
-        hint: `save the project's OAuth app for ${connector.name} in the server's oauth_apps, or ${both} in the environment of connectr serve and restart it. Register an app at ${auth.app_registration_url ?? connector.docsUrl}`,
+        hint: `save the project's OAuth app with PUT /api/v1/oauth-apps/${connector.name}, or ${both} in the environment of connectr serve and restart it. Register an app at ${auth.app_registration_url ?? connector.docsUrl}`,
       },
     );
   }

@@ -15,11 +15,11 @@ import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
 import { requireConnection, updateConnection } from '../store/connections.js';
 import type { Connection } from '../store/connections.js';
-import { putCredential } from '../store/credentials.js';
 import { createOAuthSession } from '../store/oauth-sessions.js';
 import type { OAuthSession } from '../store/oauth-sessions.js';
 import { guard } from '../store/open.js';
 import { resolveServerClient } from './client.js';
+import { storeTokens } from './tokens.js';
 
 /**
  * The server's OAuth web flow, from the core's pieces (PKCE, the authorization URL, the token
@@ -41,17 +41,7 @@ interface SessionExtra {
   readonly pkce: boolean;
 }
 
-/** The secret a connection signed in by OAuth keeps, sealed (store/credentials.ts). */
-export interface OAuthSecret {
-  readonly access_token: string;
-  readonly token_type: string;
-  readonly refresh_token?: string;
-  readonly id_token?: string;
-  /** The scopes granted, as the provider named them. */
-  readonly scopes: string[];
-  /** When the access token expires (ISO 8601), when the provider said. */
-  readonly expires_at?: string;
-}
+export type { OAuthSecret } from './tokens.js';
 
 function httpFor(env: Env): HttpOptions {
   return { env };
@@ -177,30 +167,22 @@ export async function completeAuthorization(
     const scopes =
       tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth.scope_separator);
     const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
-    const secret: OAuthSecret = {
-      access_token: tokens.access_token,
-      token_type: tokens.token_type,
-      ...(tokens.refresh_token ? { refresh_token: tokens.refresh_token } : {}),
-      ...(tokens.id_token ? { id_token: tokens.id_token } : {}),
-      scopes,
-      ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
-    };
-    await guard(data.database, () =>
-      putCredential(data.db, data.keys, {
-        projectId: connection.projectId,
-        connectionId: connection.id,
-        secret,
-        expiresAt,
-      }),
-    );
     const updated = await guard(data.database, () =>
-      updateConnection(data.db, connection.projectId, connection.id, {
-        status: 'active',
-        accountIdentity: identity ?? null,
-        scopes,
-        lastRefreshAt: now,
-        lastError: null,
-      }),
+      storeTokens(
+        data.db,
+        data.keys,
+        connection,
+        {
+          accessToken: tokens.access_token,
+          tokenType: tokens.token_type,
+          refreshToken: tokens.refresh_token,
+          idToken: tokens.id_token,
+          scopes,
+          expiresAt,
+        },
+        identity ?? null,
+        now,
+      ),
     );
     if (!updated)
       throw new ConnectrError('not_found', `connection ${connection.id} was deleted during the sign-in`);

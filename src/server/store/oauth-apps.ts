@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import type { KeyRing } from '../crypto.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
@@ -86,4 +86,46 @@ export async function getOAuthApp(
         ? undefined
         : keys.decrypt(row.clientSecretEncrypted, clientSecretContext(row.id)),
   };
+}
+
+/** What may be shown of a saved OAuth app: never its secret. */
+export interface OAuthAppSummary {
+  readonly connector: string;
+  readonly clientId: string;
+  readonly hasClientSecret: boolean;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** The project's saved OAuth apps (only `connector`'s when given), by connector name. */
+export async function listOAuthApps(
+  db: Db,
+  projectId: string,
+  connector?: string,
+): Promise<OAuthAppSummary[]> {
+  const rows = await db
+    .select({
+      connector: oauthApps.connector,
+      clientId: oauthApps.clientId,
+      hasClientSecret: sql<boolean>`${oauthApps.clientSecretEncrypted} is not null`,
+      createdAt: oauthApps.createdAt,
+      updatedAt: oauthApps.updatedAt,
+    })
+    .from(oauthApps)
+    .where(
+      connector === undefined
+        ? eq(oauthApps.projectId, projectId)
+        : and(eq(oauthApps.projectId, projectId), eq(oauthApps.connector, connector)),
+    )
+    .orderBy(asc(oauthApps.connector));
+  return rows;
+}
+
+/** True when the project had an app for the connector. */
+export async function deleteOAuthApp(db: Db, projectId: string, connector: string): Promise<boolean> {
+  const rows = await db
+    .delete(oauthApps)
+    .where(and(eq(oauthApps.projectId, projectId), eq(oauthApps.connector, connector)))
+    .returning({ id: oauthApps.id });
+  return rows.length > 0;
 }

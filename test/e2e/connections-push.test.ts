@@ -1,0 +1,326 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runBin, startBin } from '../helpers/bin.js';
+import type { ProcessResult, RunningBin } from '../helpers/bin.js';
+import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
+import { runCli } from '../helpers/io.js';
+import { tempHome } from '../helpers/home.js';
+import { FILE_STORE } from '../helpers/stores.js';
+
+/**
+ * `connectr connections push`, end to end: a REAL `connectr serve` child process (PGlite in a
+ * temp dir, keys made with `connectr serve keys create`), a local Gmail account signed in
+ * through a real authorization server and the Gmail emulator, then the push; the daemon's
+ * GET /connections/{id}/token shows the very token the CLI holds. Hostile cases: a wrong
+ * key, an unreachable daemon, unknown connectors (locally and on the daemon), no sign-in,
+ * and a token set the daemon refuses, which leaves no connection behind.
+ */
+
+const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+interface ConnectionJson {
+  id: string;
+  connector_type: string;
+  name: string;
+  user_id: string | null;
+  status: string;
+  account_identity: string | null;
+  scopes: string[];
+}
+
+describe('connectr connections push', () => {
+  const world = useGmailSignIn();
+  const daemonHome = tempHome();
+  const daemonEnv = { ...daemonHome.env, ...FILE_STORE.env };
+  let daemon: RunningBin | undefined;
+  let url = '';
+  const keys = { push: '', reader: '' };
+  let env: Record<string, string>;
+  /** Every output of a push, to search for secrets at the end. */
+  const outputs: string[] = [];
+
+  beforeAll(async () => {
+    const create = async (name: string, extra: string[]): Promise<string> => {
+      const r = await runBin(['--json', 'serve', 'keys', 'create', '--name', name, ...extra], daemonEnv, {
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { key: string }).key;
+    };
+    keys.push = await create('push', []);
+    keys.reader = await create('reader', ['--allow-token']);
+    daemon = startBin(['serve', '--port', '0', '--log-level', 'warn'], daemonEnv, 240_000);
+    [, url = ''] = await daemon.waitForStderr(STARTED, 60_000);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (daemon) {
+      daemon.child.kill('SIGTERM');
+      await daemon.done;
+    }
+    daemonHome.cleanup();
+  });
+
+  beforeEach(() => {
+    env = world.env('follow', { ...FILE_STORE.env, CONNECTR_URL: url, CONNECTR_API_KEY: keys.push });
+  });
+
+  async function api(
+    path: string,
+    key = keys.push,
+    method = 'GET',
+  ): Promise<{ status: number; body: unknown }> {
+    const res = await fetch(`${url}${path}`, { method, headers: { authorization: `Bearer ${key}` } });
+    return { status: res.status, body: await res.json() };
+  }
+  const connections = async (): Promise<ConnectionJson[]> =>
+    ((await api('/api/v1/connections?limit=100')).body as { connections: ConnectionJson[] }).connections;
+
+  async function signIn(extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<void> {
+    const r = await runBin(['auth', 'gmail', ...extraArgs], { ...env, ...extraEnv });
+    expect(r.code, r.stderr).toBe(0);
+  }
+  async function push(args: string[], extraEnv: Record<string, string> = {}): Promise<ProcessResult> {
+    const r = await runBin(['connections', 'push', ...args], { ...env, ...extraEnv }, { timeoutMs: 30_000 });
+    outputs.push(r.stdout, r.stderr);
+    return r;
+  }
+  async function localToken(): Promise<string> {
+    const r = await runBin(['token', 'gmail'], env);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim();
+  }
+  /** What the next token answer of the authorization server says, changed by `change`. */
+  function nextTokenResponse(change: (body: Record<string, unknown>) => void): void {
+    world.auth.server.service.once('beforeResponse', (response: { body: Record<string, unknown> }) => {
+      change(response.body);
+    });
+  }
+
+  it('pushes the signed-in account: a new active connection whose token is the one the CLI holds', async () => {
+    await signIn();
+    const r = await push(['gmail', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const pushed = JSON.parse(r.stdout) as ConnectionJson;
+    expect(pushed).toMatchObject({
+      id: expect.stringMatching(/^conn_/) as string,
+      connector_type: 'gmail',
+      name: 'default',
+      user_id: 'ann@example.com',
+      status: 'active',
+      account_identity: 'ann@example.com',
+      // What the authorization server granted (oauth2-mock-server says "dummy").
+      scopes: ['dummy'],
+    });
+    const token = await api(`/api/v1/connections/${pushed.id}/token`, keys.reader);
+    expect(token.status).toBe(200);
+    const local = await localToken();
+    expect(local.length).toBeGreaterThan(20);
+    expect(token.body).toMatchObject({ access_token: local, token_type: 'Bearer' });
+    // The expiry went along: about an hour from now, as the sign-in said.
+    const expiresAt = Date.parse((token.body as { expires_at: string }).expires_at);
+    expect(expiresAt).toBeGreaterThan(Date.now() + 50 * 60_000);
+    expect(expiresAt).toBeLessThan(Date.now() + 61 * 60_000);
+    // The tokens and the key never appear in what push printed.
+    expect(`${r.stdout}${r.stderr}`).not.toContain(local);
+  });
+
+  it('takes --name, --user-id, --account and --with-app; the key from --api-key', async () => {
+    await signIn(['--account', 'work']);
+    const r = await push(
+      [
+        'gmail',
+        '--account',
+        'work',
+        '--name',
+        'Work mail',
+        '--user-id',
+        'user-42',
+        '--with-app',
+        '--api-key',
+        keys.push,
+        '--server',
+        `${url}/`,
+      ],
+      { CONNECTR_API_KEY: '', CONNECTR_URL: '' },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const pushed = JSON.parse(r.stdout) as ConnectionJson;
+    expect(pushed).toMatchObject({ name: 'Work mail', user_id: 'user-42', status: 'active' });
+    const apps = (await api('/api/v1/oauth-apps')).body as { oauth_apps: Record<string, unknown>[] };
+    expect(apps.oauth_apps).toEqual([
+      expect.objectContaining({
+        connector: 'gmail',
+        client_id: 'connectr-test-client',
+        has_client_secret: true,
+      }),
+    ]);
+  });
+
+  it('refreshes the local token first when it is about to expire, and pushes the new one', async () => {
+    nextTokenResponse((body) => (body.expires_in = 30));
+    await signIn();
+    const before = world.auth.tokenRequests.length;
+    const r = await push(['gmail', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(world.auth.tokenRequests.slice(before).map((t) => t.grant_type)).toEqual(['refresh_token']);
+    const pushed = JSON.parse(r.stdout) as ConnectionJson;
+    const token = await api(`/api/v1/connections/${pushed.id}/token`, keys.reader);
+    expect((token.body as { access_token: string }).access_token).toBe(await localToken());
+    expect(Date.parse((token.body as { expires_at: string }).expires_at)).toBeGreaterThan(
+      Date.now() + 50 * 60_000,
+    );
+  });
+
+  it('a wrong API key: exit 3 saying the key was refused, the key not printed, nothing created', async () => {
+    await signIn();
+    const before = await connections();
+    const wrong = 'ck_wrong_0123456789abcdefghijklmnop';
+    const r = await push(['gmail'], { CONNECTR_API_KEY: wrong });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('refused the API key');
+    expect(r.stderr).toMatch(/hint: .*CONNECTR_API_KEY/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain(wrong);
+    expect(await connections()).toEqual(before);
+  });
+
+  it('an unreachable daemon: exit 5 naming its URL', async () => {
+    await signIn();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    const r = await push(['gmail'], { CONNECTR_URL: `http://127.0.0.1:${port}` });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain(`cannot reach the connectr server at http://127.0.0.1:${port}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('no server or key, or a bad server address: usage errors (exit 2) before anything is read', async () => {
+    const noUrl = await push(['gmail'], { CONNECTR_URL: '' });
+    expect(noUrl.code).toBe(2);
+    expect(noUrl.stderr).toContain('CONNECTR_URL');
+    const noKey = await push(['gmail'], { CONNECTR_API_KEY: '' });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('CONNECTR_API_KEY');
+    const bad = await push(['gmail'], { CONNECTR_URL: 'ftp://example.com' });
+    expect(bad.code).toBe(2);
+    const creds = await push(['gmail'], { CONNECTR_URL: `http://user:pw@127.0.0.1:1` });
+    expect(creds.code).toBe(2);
+    expect(creds.stderr).not.toContain('pw@');
+    const garbled = await push(['gmail'], { CONNECTR_URL: 'http://user:hunter2 secret@[' });
+    expect(garbled.code).toBe(2);
+    expect(garbled.stderr).toContain('CONNECTR_URL');
+    expect(garbled.stderr).not.toContain('hunter2');
+  });
+
+  it('not signed in locally: exit 3 with `connectr auth gmail` as the hint, nothing created', async () => {
+    const before = await connections();
+    const r = await push(['gmail']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('hint: run `connectr auth gmail`');
+    expect(await connections()).toEqual(before);
+  });
+
+  it('an unknown connector: locally exit 1 with the nearest name; one the daemon lacks: its 400 and hint, nothing created', async () => {
+    const local = await push(['gmial']);
+    expect(local.code).toBe(1);
+    expect(local.stderr).toContain('gmail');
+    // A connector only this CLI knows (a copy of Gmail's definition under another name).
+    const dir = mkdtempSync(join(tmpdir(), 'connectr-push-'));
+    try {
+      writeFileSync(
+        join(dir, 'mailx.yaml'),
+        readFileSync(join(import.meta.dirname, '../../connectors/gmail.yaml'), 'utf8').replace(
+          /^name: gmail$/m,
+          'name: mailx',
+        ),
+      );
+      const extra = {
+        ...world.auth.envFor('mailx'),
+        CONNECTR_CONNECTORS_DIR: dir,
+        CONNECTR_MAILX_API_BASE_URL: world.gmail.url,
+      };
+      const r = await runBin(['auth', 'mailx'], { ...env, ...extra });
+      expect(r.code, r.stderr).toBe(0);
+      const before = await connections();
+      const pushed = await push(['mailx'], extra);
+      expect(pushed.code).toBe(1);
+      expect(pushed.stderr).toContain('error: unknown connector "mailx"');
+      expect(pushed.stderr).toContain('hint:');
+      expect(pushed.stderr).toContain('GET /api/v1/connectors');
+      expect(await connections()).toEqual(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a token set the daemon refuses: the connection it created is deleted again, and the error says so', async () => {
+    // A scope no RFC 6749 scope token can be: the daemon's PUT /credentials answers 400.
+    nextTokenResponse((body) => (body.scope = 'https://www.googleapis.com/auth/gmail.modify bad"scope'));
+    await signIn();
+    const before = await connections();
+    const r = await push(['gmail']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: .*scope/);
+    expect(r.stderr).toMatch(/connection conn_\w+, created for them, was deleted again/);
+    expect(await connections()).toEqual(before);
+  });
+
+  it('on a terminal: a readable summary; and the push never loads the server (fastify, the database)', async () => {
+    await signIn();
+    const human = await runCli(['connections', 'push', 'gmail', '--name', 'Shown'], env, { tty: true });
+    outputs.push(human.stdout, human.stderr);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stderr).toContain(`✓ Pushed gmail account "default" (ann@example.com) to ${url}.`);
+    expect(human.stdout).toMatch(/^id: +conn_\w+$/m);
+    expect(human.stdout).toMatch(/^name: +Shown$/m);
+    expect(human.stdout).toMatch(/^status: +active$/m);
+    expect(human.stderr).toContain('--with-app');
+
+    const probe = join(world.home.dir, 'probe.cjs');
+    writeFileSync(
+      probe,
+      `const Module = require('node:module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/^(fastify|fastify-type-provider-zod|@fastify\\/|pg$|@electric-sql\\/pglite|drizzle-orm)/.test(request))
+    require('node:fs').writeSync(2, 'SERVER-MODULE ' + request + '\\n');
+  return load.call(this, request, ...rest);
+};`,
+    );
+    const r = await push(['gmail', '--name', 'probed'], { NODE_OPTIONS: `--require ${probe}` });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('SERVER-MODULE');
+    // The probe works: opening the server's database from the CLI does load it.
+    const keysList = await runBin(
+      ['serve', 'keys', 'list'],
+      { ...env, NODE_OPTIONS: `--require ${probe}` },
+      { timeoutMs: 60_000 },
+    );
+    expect(keysList.stderr).toContain('SERVER-MODULE');
+  });
+
+  it('--with-app refuses a local app other than the one the account was signed in with', async () => {
+    await signIn();
+    const before = await connections();
+    const appsBefore = (await api('/api/v1/oauth-apps')).body;
+    const r = await push(['gmail', '--with-app'], { GMAIL_CLIENT_ID: 'another-client' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('was signed in with another OAuth app (client id connectr-test-client)');
+    expect(await connections()).toEqual(before);
+    expect((await api('/api/v1/oauth-apps')).body).toEqual(appsBefore);
+  });
+
+  it('never printed a token, a refresh token or an API key', () => {
+    const everything = outputs.join('\n');
+    expect(outputs.length).toBeGreaterThan(10);
+    expect(everything).not.toContain(keys.push);
+    expect(everything).not.toContain(keys.reader);
+    expect(everything).not.toMatch(/refresh_token|access_token|connectr-test-secret/);
+  });
+});
