@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
 import { FieldError, HttpError, envelope, httpStatusFor } from '../errors.js';
+import { isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -72,6 +73,8 @@ function fastifyFault(error: FastifyError, bodyLimit: number): Answer | undefine
   }
 }
 
+const DATABASE_HINT = 'retry in a few seconds; GET /ready says when the server can answer again';
+
 export function toAnswer(error: unknown, bodyLimit: number): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body';
@@ -109,6 +112,13 @@ export function toAnswer(error: unknown, bodyLimit: number): Answer {
   if (isFastifyError(error)) {
     const known = fastifyFault(error, bodyLimit);
     if (known) return known;
+  }
+  // A lost database that reached here unguarded is still an outage, not a bug.
+  if (isConnectionError(error)) {
+    return {
+      status: 503,
+      body: envelope('unavailable', 'the database is not reachable', [], DATABASE_HINT),
+    };
   }
   return { status: 500, body: envelope('internal', 'internal error; the server log has the details') };
 }
