@@ -6,11 +6,18 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { DrizzleQueryError } from 'drizzle-orm/errors';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadRegistry } from '../../src/core/connector/registry.js';
 import { ConnectrError } from '../../src/core/errors.js';
+import { buildApp } from '../../src/server/app.js';
+import { depsOf } from '../../src/server/contracts.js';
 import { toAnswer } from '../../src/server/plugins/errors.js';
+import { createApiKey } from '../../src/server/store/api-keys.js';
+import { getConnection } from '../../src/server/store/connections.js';
+import { getCredential } from '../../src/server/store/credentials.js';
 import { openServerStore, guard } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { isConnectionError } from '../../src/server/store/outage.js';
+import { ensureProject } from '../../src/server/store/projects.js';
 import { projects } from '../../src/server/store/schema.js';
 import { runBin, startBin } from '../helpers/bin.js';
 import type { RunningBin } from '../helpers/bin.js';
@@ -563,4 +570,50 @@ describe('SIGTERM with requests in flight (the real binary, PGlite)', () => {
     // Cut: the connection closed without an answer.
     expect(await Promise.all(answers)).toEqual(['TypeError', 'TypeError']);
   }, 50_000);
+});
+
+describe('a failed write leaves nothing half-made (PGlite)', () => {
+  it('a sign-in whose activation fails stores no tokens: the connection stays pending without a credential', async () => {
+    const token = await slowTokenServer(0);
+    const home = tempHome();
+    cleanups.push(home.cleanup);
+    const connectorsDir = join(home.dir, 'connectors');
+    mkdirSync(connectorsDir);
+    writeFileSync(join(connectorsDir, 'testapp.yaml'), TESTAPP);
+    const registry = await loadRegistry({ extraDirs: [connectorsDir] });
+    const store = await openServerStore({
+      env: { CONNECTR_ENCRYPTION_KEY: newKey() },
+      dataDir: home.dir,
+      secrets: memorySecrets(),
+    });
+    cleanups.push(() => store.close());
+    const { project } = await ensureProject(store.db, 'default');
+    const key = (await createApiKey(store.db, { projectId: project.id, name: 'k' })).secret;
+    const app = await buildApp(
+      depsOf(store, registry, {
+        TESTAPP_CLIENT_ID: 'client-1',
+        TESTAPP_CLIENT_SECRET: 'client-secret-1',
+        CONNECTR_TESTAPP_TOKEN_URL: token.url,
+      }),
+    );
+    cleanups.push(() => app.close());
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    const signIn = await pendingSignIn(url, key);
+    // The second write of the sign-in (the connection made active) fails as it would if the
+    // database went away between the two: with admin_shutdown's SQLSTATE.
+    await store.database.query(`create function refuse_activation() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'active' then raise exception 'going away' using errcode = 'admin_shutdown'; end if;
+        return new;
+      end $$`);
+    await store.database.query(
+      'create trigger refuse_activation before update on connections for each row execute function refuse_activation()',
+    );
+    const answer = await completeSignIn(url, key, signIn);
+    expect(token.received()).toBe(1);
+    expect(answer.status).toBe(503);
+    expect(((await answer.json()) as Envelope).error?.code).toBe('unavailable');
+    expect(await getCredential(store.db, store.keys, project.id, signIn.id)).toBeUndefined();
+    expect((await getConnection(store.db, project.id, signIn.id))?.status).toBe('pending');
+  });
 });

@@ -185,21 +185,23 @@ export async function completeAuthorization(
       scopes,
       ...(expiresAt ? { expires_at: expiresAt.toISOString() } : {}),
     };
-    await guard(data.database, () =>
-      putCredential(data.db, data.keys, {
-        projectId: connection.projectId,
-        connectionId: connection.id,
-        secret,
-        expiresAt,
-      }),
-    );
+    // One transaction: never tokens stored on a connection still "pending", nor "active"
+    // without its tokens, whatever fails between the two writes (the database going away).
     const updated = await guard(data.database, () =>
-      updateConnection(data.db, connection.projectId, connection.id, {
-        status: 'active',
-        accountIdentity: identity ?? null,
-        scopes,
-        lastRefreshAt: now,
-        lastError: null,
+      data.db.transaction(async (tx) => {
+        await putCredential(tx, data.keys, {
+          projectId: connection.projectId,
+          connectionId: connection.id,
+          secret,
+          expiresAt,
+        });
+        return updateConnection(tx, connection.projectId, connection.id, {
+          status: 'active',
+          accountIdentity: identity ?? null,
+          scopes,
+          lastRefreshAt: now,
+          lastError: null,
+        });
       }),
     );
     if (!updated)
