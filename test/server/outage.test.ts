@@ -430,11 +430,23 @@ describe.skipIf(pgSkip !== undefined)(
 );
 
 /**
- * A token endpoint that answers after `delayMs`: the OAuth callback's code exchange is a real
- * request the server makes to a slow upstream, so the callback stays in flight that long.
+ * A token endpoint that answers after `delayMs` (changeable): the OAuth callback's code
+ * exchange is a real request the server makes to a slow upstream, so the callback stays in
+ * flight that long. Closed by `cleanupsOf`.
  */
-async function slowTokenServer(delayMs: number): Promise<{ url: string; received: () => number }> {
+interface TokenServer {
+  readonly url: string;
+  /** Exchanges received since the last reset. */
+  received(): number;
+  answerAfter(delayMs: number): void;
+}
+
+async function slowTokenServer(
+  delayMs: number,
+  cleanupsOf: (() => Promise<void> | void)[] = cleanups,
+): Promise<TokenServer> {
   let received = 0;
+  let delay = delayMs;
   const server: Server = createServer((request: IncomingMessage, response: ServerResponse) => {
     request.resume();
     request.on('end', () => {
@@ -443,11 +455,11 @@ async function slowTokenServer(delayMs: number): Promise<{ url: string; received
       setTimeout(() => {
         response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
         response.end(JSON.stringify({ access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600 }));
-      }, delayMs);
+      }, delay);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
+  cleanupsOf.push(
     () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -459,6 +471,10 @@ async function slowTokenServer(delayMs: number): Promise<{ url: string; received
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`,
     received: () => received,
+    answerAfter: (ms) => {
+      delay = ms;
+      received = 0;
+    },
   };
 }
 
@@ -505,14 +521,33 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 }
 
 describe('SIGTERM with requests in flight (the real binary, PGlite)', () => {
-  async function slowServer(delayMs: number, shutdownSeconds: number) {
-    const token = await slowTokenServer(delayMs);
-    const env = serverHome({
+  // One home and key for both cases (a PGlite start is slow on a busy machine); each case
+  // starts its own server on it.
+  const shared: (() => Promise<void> | void)[] = [];
+  let token: TokenServer;
+  let env: Record<string, string>;
+  let key: string;
+  beforeAll(async () => {
+    token = await slowTokenServer(0, shared);
+    const home = tempHome();
+    shared.push(home.cleanup);
+    mkdirSync(join(home.dir, 'connectors'));
+    writeFileSync(join(home.dir, 'connectors', 'testapp.yaml'), TESTAPP);
+    env = {
+      ...home.env,
+      CONNECTR_ENCRYPTION_KEY: newKey(),
       TESTAPP_CLIENT_ID: 'client-1',
       TESTAPP_CLIENT_SECRET: 'client-secret-1',
       CONNECTR_TESTAPP_TOKEN_URL: token.url,
-    });
-    const key = await createKey(env);
+    };
+    key = await createKey(env);
+  }, 55_000);
+  afterAll(async () => {
+    for (const cleanup of shared.splice(0).reverse()) await cleanup();
+  });
+
+  async function slowServer(delayMs: number, shutdownSeconds: number) {
+    token.answerAfter(delayMs);
     const server = await startServe(env, ['--shutdown-timeout', String(shutdownSeconds)]);
     return { token, key, ...server };
   }
