@@ -250,6 +250,7 @@ describe.skipIf(pgSkip !== undefined)(
         readonly status: number | 'hang' | 'network';
         readonly ms: number;
         readonly body: Envelope;
+        readonly retryAfter: string | null;
       }
       const outcomes: Outcome[] = [];
       /** Connections whose POST got a 201, and those whose PUT credentials got a 200. */
@@ -273,6 +274,7 @@ describe.skipIf(pgSkip !== undefined)(
             status: response.status,
             ms: Date.now() - started,
             body: body as Envelope,
+            retryAfter: response.headers.get('retry-after'),
           });
           return { status: response.status, body };
         } catch (error) {
@@ -283,6 +285,7 @@ describe.skipIf(pgSkip !== undefined)(
             status: hang ? 'hang' : 'network',
             ms: Date.now() - started,
             body: {},
+            retryAfter: null,
           });
           return undefined;
         }
@@ -363,6 +366,7 @@ describe.skipIf(pgSkip !== undefined)(
       for (const o of failures) {
         expect(o.body.error?.code, summary([o])).toBe('unavailable');
         expect(o.body.error?.hint, summary([o])).toBeTruthy();
+        expect(o.retryAfter, summary([o])).toBe('1');
         expect(o.body.error?.message ?? '').not.toMatch(/Failed query|insert into|select |secret-/i);
       }
       // While it was down, every route answered 503, API-key checks and /ready included.

@@ -143,6 +143,8 @@ async function sendAnswer(
   else request.log.info({ code: answer.body.error.code, status: answer.status }, answer.body.error.message);
   if (answer.status === 401 && !reply.hasHeader('www-authenticate'))
     void reply.header('www-authenticate', WWW_AUTHENTICATE);
+  // Unavailable (the database away, the server stopping): worth retrying, shortly.
+  if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   await reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
 }
 
