@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -87,6 +88,34 @@ async function startServe(
 
 interface Envelope {
   readonly error?: { readonly code?: string; readonly message?: string; readonly hint?: string };
+}
+
+/**
+ * Freezes the PostgreSQL server on this port (SIGSTOP): the postmaster first, so that it forks
+ * no new process, then its children (checkpointer, backends...). Returns the thaw.
+ */
+function freezePostgres(port: number): () => void {
+  const pids = (args: string[]): number[] =>
+    spawnSync('pgrep', args, { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+  const signal = (pid: number, name: NodeJS.Signals): void => {
+    try {
+      process.kill(pid, name);
+    } catch {
+      // Exited meanwhile (an autovacuum worker).
+    }
+  };
+  const postmaster = pids(['-f', '--', `postgres -D .* -p ${port} `]);
+  if (postmaster.length !== 1)
+    throw new Error(`expected one postmaster on port ${port}, found ${postmaster.length}`);
+  for (const pid of postmaster) signal(pid, 'SIGSTOP');
+  const children = postmaster.flatMap((pid) => pids(['-P', String(pid)]));
+  for (const pid of children) signal(pid, 'SIGSTOP');
+  let thawed = false;
+  return () => {
+    if (thawed) return;
+    thawed = true;
+    for (const pid of [...children, ...postmaster]) signal(pid, 'SIGCONT');
+  };
 }
 
 describe('which errors mean the database went away (one classifier)', () => {
@@ -230,6 +259,52 @@ describe.skipIf(pgSkip !== undefined)(
         }),
       ).rejects.toThrow(/CONNECTR_DB_QUERY_TIMEOUT_MS must be a whole number above 0 \(found "15s"\)/);
     });
+
+    it('a PostgreSQL that stops answering (SIGSTOP) costs at most the time-outs: 503, then it recovers', async () => {
+      const home = tempHome();
+      cleanups.push(home.cleanup);
+      const store = await openServerStore({
+        env: {
+          DATABASE_URL: await pg.createDatabase(),
+          CONNECTR_ENCRYPTION_KEY: newKey(),
+          CONNECTR_DB_CONNECT_TIMEOUT_MS: '1000',
+          CONNECTR_DB_QUERY_TIMEOUT_MS: '1000',
+        },
+        dataDir: home.dir,
+        secrets: memorySecrets(),
+      });
+      cleanups.push(() => store.close());
+      // Two connections in the pool, idle: the next statements go to a server that is frozen.
+      await Promise.all([store.readiness.ready(), store.readiness.ready()]);
+      const thaw = freezePostgres(pg.port);
+      cleanups.push(thaw);
+      const started = Date.now();
+      // On a pooled connection (no answer: the client's query time-out, 1 + 5 s) and on a new
+      // one (the handshake never completes: the connect time-out, 1 s).
+      const outcomes = await Promise.all(
+        [1, 2, 3].map(() =>
+          guard(store.database, () => store.db.select().from(projects)).then(
+            () => 'answered',
+            (error: unknown) => (error instanceof ConnectrError ? error.code : String(error)),
+          ),
+        ),
+      );
+      const took = Date.now() - started;
+      thaw();
+      expect(outcomes).toEqual(['unavailable', 'unavailable', 'unavailable']);
+      expect(took).toBeLessThan(9000);
+      // Thawed: the pool serves again, without reopening.
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const ready = await store.readiness.ready().then(
+          () => true,
+          () => false,
+        );
+        if (ready) break;
+        if (Date.now() > deadline) throw new Error('the store never recovered after SIGCONT');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }, 30_000);
 
     it('under load: 503 `unavailable` while it is down (never 500, 401 or a hang), success after, nothing lost or half-made', async () => {
       const databaseUrl = await pg.createDatabase();
