@@ -3,7 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
 import { FieldError, HttpError, envelope, httpStatusFor } from '../errors.js';
-import { isConnectionError } from '../store/outage.js';
+import { connectionErrorOf, isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -139,7 +139,13 @@ async function sendAnswer(
   bodyLimit: number,
 ): Promise<void> {
   const answer = toAnswer(error, bodyLimit);
-  if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+  // An outage that reached here unguarded is logged by the driver's error alone: drizzle's
+  // wrapper quotes the statement and its values.
+  if (answer.status >= 500)
+    request.log.error(
+      { err: isConnectrError(error) ? error : (connectionErrorOf(error) ?? error) },
+      'request failed',
+    );
   else request.log.info({ code: answer.body.error.code, status: answer.status }, answer.body.error.message);
   if (answer.status === 401 && !reply.hasHeader('www-authenticate'))
     void reply.header('www-authenticate', WWW_AUTHENTICATE);

@@ -111,7 +111,8 @@ export function unreachable(where: string, error: unknown): ConnectrError {
         : code === '3D000'
           ? 'create the database (createdb) or fix its name in DATABASE_URL'
           : 'check that PostgreSQL is running and that DATABASE_URL names it (host, port, database)',
-    cause: error,
+    // The driver's error: the log (which prints causes) gets no statement or values either.
+    cause: root,
   });
 }
 
