@@ -15,6 +15,7 @@ import { toAnswer } from '../../src/server/plugins/errors.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';
 import { getConnection } from '../../src/server/store/connections.js';
 import { getCredential } from '../../src/server/store/credentials.js';
+import { unreachable } from '../../src/server/store/db.js';
 import { openServerStore, guard } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { isConnectionError } from '../../src/server/store/outage.js';
@@ -157,6 +158,27 @@ describe('which errors mean the database went away (one classifier)', () => {
       expect(JSON.stringify(answer.body)).not.toContain('abcdefgh');
     },
   );
+
+  it("the 503's message is the driver's words, also for a host refusing on all its addresses", () => {
+    const refused = new AggregateError(
+      [
+        pgError('ECONNREFUSED', 'connect ECONNREFUSED ::1:5432'),
+        pgError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+      ],
+      '',
+    );
+    const error = unreachable(
+      'localhost:5432/app',
+      new DrizzleQueryError('select 1 where $1', ['state-xyz'], refused),
+    );
+    expect(error.code).toBe('unavailable');
+    expect(error.message).toBe(
+      'the database at localhost:5432/app is not reachable: connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432',
+    );
+    expect(unreachable('h:1/d', 'a thrown string').message).toBe(
+      'the database at h:1/d is not reachable: a thrown string',
+    );
+  });
 
   it('a wrong statement is not an outage: syntax, constraint, plain errors stay 500', () => {
     for (const error of [

@@ -103,8 +103,13 @@ function checkUrl(url: string): void {
 export function unreachable(where: string, error: unknown): ConnectrError {
   if (error instanceof ConnectrError) return error;
   const root = rootCause(error);
-  const code = (root as { code?: unknown }).code;
-  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${messageOf(root)}`, {
+  const code = root instanceof Error ? (root as { code?: unknown }).code : undefined;
+  // Node reports a host refusing on each of its addresses as an AggregateError without a message.
+  const said =
+    messageOf(root) ||
+    (root instanceof AggregateError ? root.errors.map(messageOf).join('; ') : '') ||
+    (typeof code === 'string' ? code : 'no reason given');
+  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${said}`, {
     hint:
       code === '28P01' || code === '28000'
         ? 'check the user name and password in DATABASE_URL'

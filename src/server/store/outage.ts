@@ -7,7 +7,7 @@
  * or cannot be reached (drizzle wraps each in a DrizzleQueryError whose cause is the original):
  *
  * - socket errors of Node: ECONNREFUSED (nothing listens), ECONNRESET, EPIPE, ETIMEDOUT,
- *   EHOSTUNREACH, ENETUNREACH, ENOTFOUND and EAI_AGAIN (the host name does not resolve);
+ *   EHOSTUNREACH, ENETUNREACH, ENETRESET, ENOTFOUND and EAI_AGAIN (the host name does not resolve);
  * - SQLSTATE class 08 (connection exception), 57P01 admin_shutdown (`pg_ctl stop -m fast`),
  *   57P02 crash_shutdown, 57P03 cannot_connect_now (starting up or shutting down), 57P05
  *   idle_session_timeout, 53300 too_many_connections, and 57014 query_canceled (our
@@ -31,6 +31,7 @@ const SOCKET_CODES: ReadonlySet<string> = new Set([
   'EHOSTDOWN',
   'ENETUNREACH',
   'ENETDOWN',
+  'ENETRESET',
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
