@@ -3,6 +3,7 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
 import { FieldError, HttpError, envelope, httpStatusFor } from '../errors.js';
+import { connectionErrorOf, isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -72,6 +73,8 @@ function fastifyFault(error: FastifyError, bodyLimit: number): Answer | undefine
   }
 }
 
+const DATABASE_HINT = 'retry in a few seconds; GET /ready says when the server can answer again';
+
 export function toAnswer(error: unknown, bodyLimit: number): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body';
@@ -110,6 +113,13 @@ export function toAnswer(error: unknown, bodyLimit: number): Answer {
     const known = fastifyFault(error, bodyLimit);
     if (known) return known;
   }
+  // A lost database that reached here unguarded is still an outage, not a bug.
+  if (isConnectionError(error)) {
+    return {
+      status: 503,
+      body: envelope('unavailable', 'the database is not reachable', [], DATABASE_HINT),
+    };
+  }
   return { status: 500, body: envelope('internal', 'internal error; the server log has the details') };
 }
 
@@ -129,10 +139,18 @@ async function sendAnswer(
   bodyLimit: number,
 ): Promise<void> {
   const answer = toAnswer(error, bodyLimit);
-  if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+  // An outage that reached here unguarded is logged by the driver's error alone: drizzle's
+  // wrapper quotes the statement and its values.
+  if (answer.status >= 500)
+    request.log.error(
+      { err: isConnectrError(error) ? error : (connectionErrorOf(error) ?? error) },
+      'request failed',
+    );
   else request.log.info({ code: answer.body.error.code, status: answer.status }, answer.body.error.message);
   if (answer.status === 401 && !reply.hasHeader('www-authenticate'))
     void reply.header('www-authenticate', WWW_AUTHENTICATE);
+  // Unavailable (the database away, the server stopping): worth retrying, shortly.
+  if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   await reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
 }
 

@@ -4,11 +4,12 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import type { Pool, PoolClient } from 'pg';
+import type { Client, Pool } from 'pg';
 import { ConnectrError, messageOf } from '../../core/errors.js';
 import { packagePath, PACKAGE_ROOT } from '../../core/install.js';
 import type { Env } from '../../core/paths.js';
 import { lockInstance } from './instance-lock.js';
+import { isConnectionError } from './outage.js';
 import * as schema from './schema.js';
 
 /**
@@ -101,16 +102,53 @@ function checkUrl(url: string): void {
 /** A failure to reach PostgreSQL as a ConnectrError('unavailable') that names the server, not the password. */
 export function unreachable(where: string, error: unknown): ConnectrError {
   if (error instanceof ConnectrError) return error;
-  const code = (error as { code?: unknown }).code;
-  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${messageOf(error)}`, {
+  const root = rootCause(error);
+  const code = root instanceof Error ? (root as { code?: unknown }).code : undefined;
+  // Node reports a host refusing on each of its addresses as an AggregateError without a message.
+  const said =
+    messageOf(root) ||
+    (root instanceof AggregateError ? root.errors.map(messageOf).join('; ') : '') ||
+    (typeof code === 'string' ? code : 'no reason given');
+  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${said}`, {
     hint:
       code === '28P01' || code === '28000'
         ? 'check the user name and password in DATABASE_URL'
         : code === '3D000'
           ? 'create the database (createdb) or fix its name in DATABASE_URL'
           : 'check that PostgreSQL is running and that DATABASE_URL names it (host, port, database)',
-    cause: error,
+    // The driver's error: the log (which prints causes) gets no statement or values either.
+    cause: root,
   });
+}
+
+/** The pool's size and time-outs, from the environment (docs/server.md, "When the database goes away"). */
+export interface DbTimeouts {
+  /** CONNECTR_DB_POOL_SIZE: connections to PostgreSQL per server (default 10). */
+  readonly poolSize: number;
+  /** CONNECTR_DB_CONNECT_TIMEOUT_MS: the longest wait for a connection, new or from a full pool (default 5000). */
+  readonly connectMs: number;
+  /** CONNECTR_DB_QUERY_TIMEOUT_MS: the longest a statement may run (default 15000). */
+  readonly queryMs: number;
+}
+
+export function dbTimeouts(env: Env): DbTimeouts {
+  return {
+    poolSize: positiveSetting(env, 'CONNECTR_DB_POOL_SIZE', 10),
+    connectMs: positiveSetting(env, 'CONNECTR_DB_CONNECT_TIMEOUT_MS', 5000),
+    queryMs: positiveSetting(env, 'CONNECTR_DB_QUERY_TIMEOUT_MS', 15_000),
+  };
+}
+
+function positiveSetting(env: Env, name: string, fallback: number): number {
+  const text = env[name]?.trim();
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConnectrError('invalid_input', `${name} must be a whole number above 0 (found "${text}")`, {
+      hint: `set ${name} to a number such as ${fallback}, or unset it for the default (${fallback})`,
+    });
+  }
+  return value;
 }
 
 async function openPostgres(url: string, env: Env): Promise<Database> {
@@ -121,21 +159,39 @@ async function openPostgres(url: string, env: Env): Promise<Database> {
     import('drizzle-orm/node-postgres'),
     import('drizzle-orm/node-postgres/migrator'),
   ]);
+  const timeouts = dbTimeouts(env);
   const pool: Pool = new pg.Pool({
     connectionString: url,
-    max: Number(env.CONNECTR_DB_POOL_SIZE) || 10,
-    connectionTimeoutMillis: Number(env.CONNECTR_DB_CONNECT_TIMEOUT_MS) || 5000,
+    max: timeouts.poolSize,
+    connectionTimeoutMillis: timeouts.connectMs,
+    // The server cancels a statement running longer than this (57014), releasing its locks; the
+    // client gives up a little later on its own, for a server that no longer answers at all.
+    statement_timeout: timeouts.queryMs,
+    query_timeout: timeouts.queryMs + 5000,
+    // A connection to a host that vanished (no RST: a fail-over, a cut network) is noticed.
+    keepAlive: true,
   });
-  // An idle connection the server drops (a restart, a fail-over) must not crash the process:
-  // the pool discards it, and the next query reports the outage.
+  // A connection the server drops (a restart, a fail-over) must not crash the process: an idle
+  // one is discarded by the pool ('error' on the pool), and one checked out (inside a
+  // transaction, between two statements) would emit 'error' with no listener, which ends the
+  // process; its next statement fails instead, and the pool discards it when released.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   try {
     // One dedicated connection holds the lock while it migrates: a session lock, released by
-    // pg_advisory_unlock or, should this process die, by the connection closing.
-    let client: PoolClient;
+    // pg_advisory_unlock or, should this process die, by the connection closing. Not from the
+    // pool: waiting for another instance's migrations may take longer than a statement may.
+    const client: Client = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: timeouts.connectMs,
+    });
+    client.on('error', () => undefined);
     try {
-      client = await pool.connect();
+      await client.connect();
     } catch (error) {
+      await client.end().catch(() => undefined);
       throw unreachable(where, error);
     }
     try {
@@ -148,7 +204,7 @@ async function openPostgres(url: string, env: Env): Promise<Database> {
     } catch (error) {
       throw migrationFailed(where, error);
     } finally {
-      client.release();
+      await client.end().catch(() => undefined);
     }
   } catch (error) {
     await pool.end().catch(() => undefined);
@@ -170,35 +226,27 @@ async function openPostgres(url: string, env: Env): Promise<Database> {
   };
 }
 
+/**
+ * The innermost cause: the driver's own error. drizzle's wrapper quotes the statement and its
+ * parameters (an OAuth state, a ciphertext), which must not reach an answer.
+ */
+function rootCause(error: unknown): unknown {
+  let e = error;
+  for (let depth = 0; e instanceof Error && e.cause instanceof Error && depth < 8; depth++) e = e.cause;
+  return e;
+}
+
 function migrationFailed(where: string, error: unknown): ConnectrError {
   if (error instanceof ConnectrError) return error;
   if (isConnectionError(error)) return unreachable(where, error);
   return new ConnectrError(
     'unavailable',
-    `applying the database migrations on ${where} failed: ${messageOf(error)}`,
+    `applying the database migrations on ${where} failed: ${messageOf(rootCause(error))}`,
     {
       hint: 'check that the DATABASE_URL user may create tables, and that the database is not from a newer connectr',
       cause: error,
     },
   );
-}
-
-/** Errors that mean the server went away, not that a statement was wrong (drizzle wraps them: look at causes). */
-export function isConnectionError(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    // Node socket errors, and SQLSTATE classes 08 (connection) and 57P (shutdown, crash).
-    if (
-      typeof code === 'string' &&
-      (/^E[A-Z]+$/.test(code) || code.startsWith('08') || code.startsWith('57P'))
-    ) {
-      return true;
-    }
-    if (/Connection terminated|connection timeout|timeout exceeded when trying to connect/i.test(e.message)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

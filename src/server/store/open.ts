@@ -3,7 +3,8 @@ import { ConnectrError } from '../../core/errors.js';
 import type { ServerStore } from '../contracts.js';
 import { KeyRing, MAKE_KEY_HINT, newKeyText, parseKey } from '../crypto.js';
 import { verifyApiKey } from './api-keys.js';
-import { checkReady, isConnectionError, openDatabase, unreachable } from './db.js';
+import { checkReady, openDatabase, unreachable } from './db.js';
+import { isConnectionError } from './outage.js';
 import type { Database, Db } from './db.js';
 
 /**
