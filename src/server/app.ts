@@ -28,6 +28,7 @@ import { registerOAuthAuthorize } from './routes/oauth/authorize.js';
 import { registerOAuthCallbackApi } from './routes/oauth/callback-post.js';
 import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
+import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
 import type { App, RouteContext } from './types.js';
 
@@ -117,6 +118,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerOAuthAuthorize(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
   registerOAuthCallbackPage(app, context);
   registerOAuthCallbackApi(app, context);
+  registerRawProxy(app, context);
   return app;
 }
 
