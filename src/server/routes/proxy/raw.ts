@@ -159,7 +159,11 @@ export function registerRawProxy(app: App, context: RouteContext): void {
         const { path, query } = splitRawUrl(request.raw.url ?? '');
         const withBody = hasBody(request.headers);
         const declared = Number(single(request.headers['content-length']) ?? '0');
-        if (declared > maxBody) throw tooLarge(maxBody);
+        if (declared > maxBody) {
+          // The body is not read: the connection cannot carry another request after it.
+          void reply.header('connection', 'close');
+          throw tooLarge(maxBody);
+        }
         // The connection first (404 for another project's), then the URL and headers, all
         // checked before any credential is read or anything is sent.
         const connection = await guard(data.database, () =>
@@ -235,6 +239,7 @@ export function registerRawProxy(app: App, context: RouteContext): void {
             context.metrics.upstreamResponse(connector.name, response.statusCode);
           }
         } catch (error) {
+          if (error instanceof BodyTooLarge) void reply.header('connection', 'close');
           throw upstreamFailure(error, where, host.env, maxBody);
         }
 
