@@ -351,6 +351,13 @@ for (const variant of BACKENDS) {
       }
     });
 
+    it("a long path (beyond the router's 200-character parameter limit) goes through whole", async () => {
+      const path = `deep/${'segment-'.repeat(60)}end`;
+      const res = await call(proxy(ids.acme, path));
+      expect(res.status, res.text).toBe(200);
+      expect(last().url).toBe(`/base/${path}`);
+    });
+
     it('an API key that goes in the query is added there, replacing one the caller gave', async () => {
       const res = await call(proxy(ids.query, 'list?key=mine&page=2'));
       expect(res.status).toBe(200);

@@ -133,10 +133,13 @@ describe('raw proxy header rules', () => {
     });
   });
 
-  it.each(['a\r\nInjected: 1', 'a\nb', 'a\rb', 'a\u0000b'])('refuses CR, LF or NUL in a value (%j)', (value) => {
-    const error = refusal(() => forwardedRequestHeaders({ 'x-custom': value }, provider, undefined));
-    expect(error.field).toBe('headers.x-custom');
-  });
+  it.each(['a\r\nInjected: 1', 'a\nb', 'a\rb', 'a\u0000b'])(
+    'refuses CR, LF or NUL in a value (%j)',
+    (value) => {
+      const error = refusal(() => forwardedRequestHeaders({ 'x-custom': value }, provider, undefined));
+      expect(error.field).toBe('headers.x-custom');
+    },
+  );
 
   it('refuses CR/LF even in a header that would not be forwarded', () => {
     expect(refusal(() => forwardedRequestHeaders({ cookie: 'a\r\nb' }, provider, undefined)).field).toBe(
