@@ -29,6 +29,7 @@ import { registerOAuthCallbackApi } from './routes/oauth/callback-post.js';
 import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerExecute } from './routes/proxy/execute.js';
+import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
 import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
 import { registerListOAuthApps } from './routes/oauth-apps/list.js';
@@ -125,6 +126,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerPutOAuthApp(app, context);
   registerListOAuthApps(app, context);
   registerDeleteOAuthApp(app, context);
+  registerRawProxy(app, context);
   return app;
 }
 

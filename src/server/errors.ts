@@ -72,10 +72,10 @@ export class FieldError extends ConnectrError {
   }
 }
 
-/** An answer only HTTP has a status for (403, 409): thrown by a route, answered with the envelope. */
+/** An answer only HTTP has a status for (403, 409, 413): thrown by a route, answered with the envelope. */
 export class HttpError extends Error {
   constructor(
-    readonly status: 403 | 409,
+    readonly status: 403 | 409 | 413,
     readonly code: (typeof HTTP_ONLY_CODES)[number],
     message: string,
     readonly hint?: string,

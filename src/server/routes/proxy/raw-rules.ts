@@ -1,0 +1,232 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Connector, Host } from '../../../core/connector/model.js';
+import { effectiveHostUrl } from '../../../core/connector/model.js';
+import type { Env } from '../../../core/paths.js';
+import { FieldError } from '../../errors.js';
+
+/**
+ * The rules of the raw proxy (`/api/v1/connections/{id}/proxy/{path}`), apart from the route so
+ * they are tested on their own: which of the connector's hosts a request goes to, the upstream
+ * URL (never outside the host's base path), and which headers cross in each direction.
+ */
+
+/** The request header that picks one of the connector's hosts by key; never forwarded. */
+export const HOST_HEADER = 'x-connectr-host';
+
+/**
+ * The host a request goes to: the one named by `x-connectr-host` (a key of the connector's
+ * `hosts`), else the connector's first (default) host. Never a URL the caller gives.
+ */
+export function chooseHost(connector: Connector, requested: string | undefined): Host {
+  const keys = connector.hosts.map((h) => h.key);
+  if (requested === undefined || requested === '') {
+    const first = connector.hosts[0];
+    if (first) return first;
+    throw new FieldError('params.id', `connector ${connector.name} declares no host`);
+  }
+  const host = connector.hosts.find((h) => h.key === requested);
+  if (host) return host;
+  throw new FieldError(
+    `headers.${HOST_HEADER}`,
+    `${connector.name} has no host ${JSON.stringify(requested.slice(0, 100))}`,
+    { hint: `name one of its hosts: ${keys.join(', ')} (or leave the header out for ${keys[0] ?? 'none'})` },
+  );
+}
+
+const PATH_FIELD = 'params.path';
+
+/** Percent-decodes once, leaving malformed escapes as they are. */
+function decodeOnce(text: string): string {
+  return text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+function refusePath(why: string): never {
+  throw new FieldError(PATH_FIELD, `the proxied path ${why}`, {
+    hint: "give a path below the host's base URL, without '.' or '..' segments, backslashes or '//'",
+  });
+}
+
+/**
+ * Checks the raw (still percent-encoded) path the caller gave after `/proxy/`: no `.` or `..`
+ * segment in any encoding (`%2e%2e`, `.%2E`, double-encoded `%252e`…), no backslash (some
+ * servers treat it as a separator), no empty segment (`//host` is an authority to some
+ * parsers), no control characters, no fragment.
+ */
+export function checkProxyPath(raw: string): void {
+  if (raw.includes('#')) refusePath('contains "#"');
+  let text = raw;
+  // Four rounds cover any encoding depth a server would plausibly decode; stops when stable.
+  for (let round = 0; round < 5; round++) {
+    if (text.includes('\\')) refusePath('contains a backslash');
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(text)) refusePath('contains a control character');
+    const segments = text.split('/');
+    segments.forEach((segment, i) => {
+      if (segment === '.' || segment === '..') refusePath('contains a "." or ".." segment');
+      // A trailing slash is fine (`/files/`); an empty segment anywhere else is not.
+      if (segment === '' && i < segments.length - 1) refusePath('contains an empty segment ("//")');
+    });
+    const next = decodeOnce(text);
+    if (next === text) return;
+    text = next;
+  }
+  refusePath('is encoded too many times');
+}
+
+/**
+ * The upstream URL: the host's base URL (with its environment override), the path appended to
+ * its base path, the caller's query as given. Checked again once built: the same origin, and a
+ * path still under the base path after the URL parser's normalisation.
+ */
+export function proxyTarget(host: Host, env: Env, rawPath: string, rawQuery: string): URL {
+  checkProxyPath(rawPath);
+  const base = new URL(effectiveHostUrl(host, env));
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const target = new URL(`${base.origin}${basePath}/${rawPath}${rawQuery === '' ? '' : `?${rawQuery}`}`);
+  const inside =
+    target.origin === base.origin &&
+    (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`)) &&
+    target.username === '' &&
+    target.password === '' &&
+    target.hash === '';
+  if (!inside) refusePath(`leaves ${base.origin}${basePath}/`);
+  return target;
+}
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never cross in either direction. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'http2-settings',
+]);
+
+/** Standard request headers forwarded as the caller sent them. */
+const FORWARDED_REQUEST_HEADERS = new Set([
+  'accept',
+  'accept-encoding',
+  'accept-language',
+  'cache-control',
+  'content-disposition',
+  'content-encoding',
+  'content-language',
+  'content-length',
+  'content-md5',
+  'content-range',
+  'content-type',
+  'if-match',
+  'if-modified-since',
+  'if-none-match',
+  'if-range',
+  'if-unmodified-since',
+  'prefer',
+  'range',
+]);
+
+/** Never forwarded, whatever else says so: the caller's key, cookies, forwarding trails. */
+function neverForwarded(name: string): boolean {
+  return (
+    HOP_BY_HOP.has(name) ||
+    name.startsWith('proxy-') ||
+    name === 'authorization' ||
+    name === 'cookie' ||
+    name === 'host' ||
+    name === 'forwarded' ||
+    name === 'via' ||
+    name === 'x-real-ip' ||
+    name.startsWith('x-forwarded-') ||
+    name.startsWith('x-connectr-') ||
+    name === 'x-request-id'
+  );
+}
+
+/** The header names a connector's endpoints send (declared header params, fixed headers, JSON-argument headers). */
+export function providerHeaders(connector: Connector): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const endpoint of connector.endpoints) {
+    for (const param of endpoint.params) if (param.in === 'header') names.add(param.wireName.toLowerCase());
+    for (const name of Object.keys(endpoint.headers ?? {})) names.add(name.toLowerCase());
+    if (endpoint.request?.json_header) names.add(endpoint.request.json_header.toLowerCase());
+  }
+  return names;
+}
+
+/**
+ * The headers sent upstream: the allow-list above, any `x-…` header (but `x-forwarded-*`,
+ * `x-real-ip`, `x-request-id`, `x-connectr-*`), and the headers the connector's own endpoints
+ * send (Dropbox-API-Arg…). Minus anything named in `Connection`, and minus the header the
+ * credential goes in (the proxy sets it). A CR, LF or NUL in any header value is refused
+ * before anything is sent.
+ */
+export function forwardedRequestHeaders(
+  incoming: IncomingHttpHeaders,
+  provider: ReadonlySet<string>,
+  credentialHeader: string | undefined,
+): Record<string, string> {
+  const connectionTokens = new Set(
+    headerList(incoming.connection)
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim().toLowerCase())
+      .filter(Boolean),
+  );
+  const out: Record<string, string> = {};
+  for (const [rawName, value] of Object.entries(incoming)) {
+    const name = rawName.toLowerCase();
+    const values = headerList(value);
+    for (const v of values) {
+      // eslint-disable-next-line no-control-regex
+      if (/[\r\n\u0000]/.test(v)) {
+        throw new FieldError(`headers.${name}`, `the ${name} header contains a line break or NUL`, {
+          hint: 'send each header value on one line',
+        });
+      }
+    }
+    if (neverForwarded(name) || connectionTokens.has(name) || name === credentialHeader) continue;
+    const allowed = FORWARDED_REQUEST_HEADERS.has(name) || name.startsWith('x-') || provider.has(name);
+    if (!allowed || values.length === 0) continue;
+    out[name] = values.join(', ');
+  }
+  return out;
+}
+
+function headerList(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Response headers never passed back: hop-by-hop ones, cookies, and what the proxy decides itself. */
+function droppedResponseHeader(name: string): boolean {
+  return (
+    HOP_BY_HOP.has(name) ||
+    name.startsWith('proxy-') ||
+    name === 'set-cookie' ||
+    name === 'set-cookie2' ||
+    name === 'alt-svc' ||
+    name === 'x-request-id' ||
+    name.startsWith('access-control-')
+  );
+}
+
+/** The upstream response's headers as they go back to the caller. */
+export function returnedResponseHeaders(
+  upstream: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  const connectionTokens = new Set(
+    headerList(upstream.connection)
+      .flatMap((v) => v.split(','))
+      .map((v) => v.trim().toLowerCase()),
+  );
+  for (const [rawName, value] of Object.entries(upstream)) {
+    const name = rawName.toLowerCase();
+    if (value === undefined || droppedResponseHeader(name) || connectionTokens.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}

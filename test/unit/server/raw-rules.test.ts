@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import type { Host } from '../../../src/core/connector/model.js';
+import { FieldError } from '../../../src/server/errors.js';
+import {
+  checkProxyPath,
+  forwardedRequestHeaders,
+  proxyTarget,
+  returnedResponseHeaders,
+} from '../../../src/server/routes/proxy/raw-rules.js';
+
+const HOST: Host = { key: 'api', url: 'https://api.example.com/v1.0', env: 'CONNECTR_ACME_API_BASE_URL' };
+
+function refusal(fn: () => unknown): FieldError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof FieldError) return error;
+    throw error;
+  }
+  throw new Error('not refused');
+}
+
+describe('raw proxy path rules', () => {
+  it('appends the path and query to the base path', () => {
+    expect(proxyTarget(HOST, {}, 'me/drive/items', 'top=5&x=%20').href).toBe(
+      'https://api.example.com/v1.0/me/drive/items?top=5&x=%20',
+    );
+    expect(proxyTarget(HOST, {}, '', '').href).toBe('https://api.example.com/v1.0/');
+    expect(proxyTarget(HOST, {}, 'files/', '').pathname).toBe('/v1.0/files/');
+    // Encoded characters stay encoded, an encoded slash too (the API decides what it means).
+    expect(proxyTarget(HOST, {}, 'items/a%2Fb%20c', '').pathname).toBe('/v1.0/items/a%2Fb%20c');
+  });
+
+  it("uses the host's environment override", () => {
+    const url = proxyTarget(HOST, { CONNECTR_ACME_API_BASE_URL: 'http://127.0.0.1:9/base/' }, 'x', '');
+    expect(url.href).toBe('http://127.0.0.1:9/base/x');
+  });
+
+  it.each([
+    '..',
+    '../admin',
+    'a/../../admin',
+    'a/./b',
+    '%2e%2e/admin',
+    '%2E%2e/admin',
+    '.%2e/admin',
+    '%2e./admin',
+    '%252e%252e/admin',
+    '%25252e%25252e/admin',
+    'a/%2e%2e%2f%2e%2e/admin',
+    'a%2f..%2f..%2fadmin',
+    '..%5cadmin',
+    'a\\..\\admin',
+    'a%5cb',
+    '/evil.example.com/x',
+    '//evil.example.com/x',
+    'http://evil.example.com/x',
+    'a//b',
+    'a%00b',
+    'a%0d%0aX-Evil:%201',
+    'a#frag',
+  ])('refuses %s with a 400 naming params.path', (path) => {
+    const error = refusal(() => proxyTarget(HOST, {}, path, ''));
+    expect(error.field).toBe('params.path');
+    expect(error.code).toBe('invalid_input');
+  });
+
+  it('lets a name that merely contains dots through', () => {
+    expect(() => {
+      checkProxyPath('files/report..v2.pdf');
+    }).not.toThrow();
+    expect(() => {
+      checkProxyPath('.well-known/x');
+    }).not.toThrow();
+    expect(() => {
+      checkProxyPath('a/...');
+    }).not.toThrow();
+  });
+
+  it('checks the built URL too: the origin and the base path hold after normalisation', () => {
+    // "@" in the path cannot become user info once appended after the origin.
+    const url = proxyTarget(HOST, {}, '@evil.example.com/x', '');
+    expect(url.origin).toBe('https://api.example.com');
+    expect(url.pathname.startsWith('/v1.0/')).toBe(true);
+  });
+});
+
+describe('raw proxy header rules', () => {
+  const provider = new Set(['dropbox-api-arg']);
+
+  it('forwards the allow-list, x- headers and the connector’s own headers; never the key, cookies, host or hop-by-hop ones', () => {
+    const out = forwardedRequestHeaders(
+      {
+        accept: 'application/json',
+        'content-type': 'text/plain',
+        'content-length': '5',
+        range: 'bytes=0-9',
+        'if-none-match': '"abc"',
+        'x-custom': 'yes',
+        'dropbox-api-arg': '{"path":"/a"}',
+        authorization: 'Bearer ck_secret',
+        cookie: 'session=1',
+        host: 'connectr.local',
+        connection: 'keep-alive, x-drop-me',
+        'x-drop-me': 'hop',
+        'keep-alive': 'timeout=5',
+        'transfer-encoding': 'chunked',
+        te: 'trailers',
+        trailer: 'x',
+        upgrade: 'websocket',
+        'proxy-authorization': 'Basic x',
+        'x-forwarded-for': '10.0.0.1',
+        'x-forwarded-host': 'evil',
+        forwarded: 'for=1.2.3.4',
+        'x-real-ip': '1.2.3.4',
+        'x-connectr-host': 'content',
+        'x-request-id': 'r1',
+        'user-agent': 'curl/8',
+        origin: 'https://app.example.com',
+        'x-api-key': 'caller-supplied',
+      },
+      provider,
+      'x-api-key',
+    );
+    expect(out).toEqual({
+      accept: 'application/json',
+      'content-type': 'text/plain',
+      'content-length': '5',
+      range: 'bytes=0-9',
+      'if-none-match': '"abc"',
+      'x-custom': 'yes',
+      'dropbox-api-arg': '{"path":"/a"}',
+    });
+  });
+
+  it.each(['a\r\nInjected: 1', 'a\nb', 'a\rb', 'a\u0000b'])(
+    'refuses CR, LF or NUL in a value (%j)',
+    (value) => {
+      const error = refusal(() => forwardedRequestHeaders({ 'x-custom': value }, provider, undefined));
+      expect(error.field).toBe('headers.x-custom');
+    },
+  );
+
+  it('refuses CR/LF even in a header that would not be forwarded', () => {
+    expect(refusal(() => forwardedRequestHeaders({ cookie: 'a\r\nb' }, provider, undefined)).field).toBe(
+      'headers.cookie',
+    );
+  });
+
+  it('passes response headers back without hop-by-hop ones, cookies or CORS', () => {
+    const out = returnedResponseHeaders({
+      'content-type': 'application/json',
+      'content-length': '10',
+      etag: '"e"',
+      'x-ratelimit-remaining': '5',
+      'set-cookie': ['a=1', 'b=2'],
+      connection: 'close, x-hop',
+      'x-hop': 'drop',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      'access-control-allow-origin': '*',
+      'alt-svc': 'h3=":443"',
+      'x-request-id': 'upstream-id',
+      'proxy-authenticate': 'Basic',
+      'www-authenticate': 'Bearer error="invalid_token"',
+    });
+    expect(out).toEqual({
+      'content-type': 'application/json',
+      'content-length': '10',
+      etag: '"e"',
+      'x-ratelimit-remaining': '5',
+      'www-authenticate': 'Bearer error="invalid_token"',
+    });
+  });
+});
