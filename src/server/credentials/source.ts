@@ -16,6 +16,8 @@ import type { Connection } from '../store/connections.js';
 import { updateConnection } from '../store/connections.js';
 import { credentialContext, getCredential } from '../store/credentials.js';
 import { guard } from '../store/open.js';
+import type { RouteContext } from '../types.js';
+import { requireData } from '../types.js';
 import { credentials } from '../store/schema.js';
 
 /**
@@ -38,6 +40,28 @@ export interface DatabaseCredentialDeps {
   readonly now?: () => number;
   /** Told about each refresh that ends, with why it failed (metrics). */
   readonly onRefresh?: (connector: string, failure?: string) => void;
+}
+
+/**
+ * The source a route uses for a connection: the server's database and environment, with each
+ * refresh counted in /metrics.
+ */
+export function routeCredentials(
+  context: RouteContext,
+  connection: Connection,
+  connector: Connector,
+): CredentialSource {
+  return databaseCredentials(
+    {
+      data: requireData(context),
+      env: context.deps.env ?? {},
+      onRefresh: (name, failure) => {
+        context.metrics.tokenRefresh(name, failure);
+      },
+    },
+    connection,
+    connector,
+  );
 }
 
 export function databaseCredentials(

@@ -6,7 +6,7 @@ import { getCredential } from '../../store/credentials.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { databaseCredentials } from '../../credentials/source.js';
+import { routeCredentials } from '../../credentials/source.js';
 import { ConnectionParams, storedTokens } from './shape.js';
 
 const TokenAnswer = z.object({
@@ -62,17 +62,7 @@ export function registerGetToken(app: App, context: RouteContext): void {
         );
       }
       // A token about to expire is refreshed first (under the row lock, as execute does).
-      await databaseCredentials(
-        {
-          data,
-          env: context.deps.env ?? {},
-          onRefresh: (name, failure) => {
-            context.metrics.tokenRefresh(name, failure);
-          },
-        },
-        connection,
-        connector,
-      ).credential();
+      await routeCredentials(context, connection, connector).credential();
       const stored = await guard(data.database, () =>
         getCredential(data.db, data.keys, identity.projectId, id),
       );

@@ -10,7 +10,7 @@ import { headerResult, responseKind } from '../../../core/engine/response.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { closest } from '../../../core/suggest.js';
-import { databaseCredentials } from '../../credentials/source.js';
+import { routeCredentials } from '../../credentials/source.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { requireConnection } from '../../store/connections.js';
@@ -155,17 +155,7 @@ export function registerExecute(app: App, context: RouteContext): void {
         if (!reply.raw.writableFinished) abort.abort();
       });
       const deps: InvokeDeps = {
-        credentials: databaseCredentials(
-          {
-            data,
-            env,
-            onRefresh: (name, failure) => {
-              context.metrics.tokenRefresh(name, failure);
-            },
-          },
-          connection,
-          connector,
-        ),
+        credentials: routeCredentials(context, connection, connector),
         env,
         clock: systemClock,
         signal: abort.signal,

@@ -11,7 +11,7 @@ import type { Credential } from '../../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { describeNetworkError } from '../../../core/http/request.js';
 import { USER_AGENT } from '../../../core/version.js';
-import { databaseCredentials } from '../../credentials/source.js';
+import { routeCredentials } from '../../credentials/source.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { requireConnection } from '../../store/connections.js';
@@ -191,17 +191,7 @@ export function registerRawProxy(app: App, context: RouteContext): void {
         );
         headers['user-agent'] = USER_AGENT;
 
-        const source = databaseCredentials(
-          {
-            data,
-            env,
-            onRefresh: (name, failure) => {
-              context.metrics.tokenRefresh(name, failure);
-            },
-          },
-          connection,
-          connector,
-        );
+        const source = routeCredentials(context, connection, connector);
         let supplied = await source.credential();
 
         // The caller going away (before or during the answer) stops the upstream request.
