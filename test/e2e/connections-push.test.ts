@@ -10,6 +10,7 @@ import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
 import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
 import { FILE_STORE } from '../helpers/stores.js';
+import type { ConnectionJson } from '../../src/server/routes/connections/shape.js';
 
 /**
  * `connectr connections push`, end to end: a REAL `connectr serve` child process (PGlite in a
@@ -21,16 +22,6 @@ import { FILE_STORE } from '../helpers/stores.js';
  */
 
 const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+)/;
-
-interface ConnectionJson {
-  id: string;
-  connector_type: string;
-  name: string;
-  user_id: string | null;
-  status: string;
-  account_identity: string | null;
-  scopes: string[];
-}
 
 describe('connectr connections push', () => {
   const world = useGmailSignIn();

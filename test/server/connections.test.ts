@@ -21,6 +21,7 @@ import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
 import { LogCapture } from './helpers.js';
 import { depsOf } from '../../src/server/contracts.js';
+import type { ConnectionJson } from '../../src/server/routes/connections/shape.js';
 
 /**
  * The connection routes on the real store (PGlite, and real PostgreSQL where it exists): two
@@ -30,20 +31,6 @@ import { depsOf } from '../../src/server/contracts.js';
 
 /** An injected request whose url is a plain string. */
 type Route = InjectOptions & { url: string };
-
-interface ConnectionJson {
-  id: string;
-  connector_type: string;
-  name: string;
-  user_id: string | null;
-  status: string;
-  account_identity: string | null;
-  scopes: string[];
-  created_at: string;
-  updated_at: string;
-  last_refresh_at: string | null;
-  last_error: string | null;
-}
 
 /** A local RFC 7009 revocation endpoint: records each request, answers with `status`. */
 class RevocationServer {

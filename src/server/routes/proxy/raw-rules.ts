@@ -146,14 +146,20 @@ function neverForwarded(name: string): boolean {
   );
 }
 
+const providerHeadersOf = new WeakMap<Connector, ReadonlySet<string>>();
+
 /** The header names a connector's endpoints send (declared header params, fixed headers, JSON-argument headers). */
 export function providerHeaders(connector: Connector): ReadonlySet<string> {
+  // Asked on every proxied request; a connector's definition does not change while it is loaded.
+  const known = providerHeadersOf.get(connector);
+  if (known) return known;
   const names = new Set<string>();
   for (const endpoint of connector.endpoints) {
     for (const param of endpoint.params) if (param.in === 'header') names.add(param.wireName.toLowerCase());
     for (const name of Object.keys(endpoint.headers ?? {})) names.add(name.toLowerCase());
     if (endpoint.request?.json_header) names.add(endpoint.request.json_header.toLowerCase());
   }
+  providerHeadersOf.set(connector, names);
   return names;
 }
 
