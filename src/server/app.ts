@@ -4,12 +4,13 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { ConnectrError } from '../core/errors.js';
 import type { ServerDeps } from './contracts.js';
 import { Metrics } from './metrics.js';
+import { openUpstream } from './upstream.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
 import { frameworkErrors, installErrorHandling } from './plugins/errors.js';
 import type { LogDestination, LogLevel } from './plugins/logging.js';
-import { loggerOptions } from './plugins/logging.js';
+import { installAccessLog, loggerOptions } from './plugins/logging.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installRequestId, requestIdFor } from './plugins/request-id.js';
 import { registerCreateConnection } from './routes/connections/create.js';
@@ -86,6 +87,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     trustProxy: options.trustProxy ?? false,
     logger: options.log ? loggerOptions(options.log.level ?? 'info', options.log.stream) : false,
     genReqId: requestIdFor,
+    // installAccessLog writes one line per request instead of these two.
+    disableRequestLogging: true,
     requestIdHeader: false,
     // While closing, requests still arriving on open connections get our own 503 (below).
     return503OnClosing: false,
@@ -95,11 +98,14 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const context: RouteContext = { deps, metrics };
+  const upstream = openUpstream(deps.env ?? {});
+  app.addHook('onClose', () => upstream.close());
+  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
   installErrorHandling(app, bodyLimit);
   installRequestId(app);
+  installAccessLog(app);
   installClosing(app);
   installMetrics(app, metrics);
   installCors(app, options.corsOrigins ?? []);

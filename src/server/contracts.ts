@@ -27,7 +27,7 @@ export interface Readiness {
 }
 
 /** The database and key ring, for the routes of resources (connections, OAuth, execute) to pass to store/'s repositories. */
-export type ServerData = Pick<OpenedServerStore, 'db' | 'database' | 'keys'>;
+export type ServerData = Pick<OpenedServerStore, 'db' | 'database' | 'keys' | 'caches'>;
 
 export interface ServerDeps {
   readonly registry: () => Promise<Registry>;

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
 import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
@@ -18,6 +19,8 @@ export type App = FastifyInstance<
 export interface RouteContext {
   readonly deps: ServerDeps;
   readonly metrics: Metrics;
+  /** The pool APIs are called through (upstream.ts), closed with the app. */
+  readonly upstream: Dispatcher;
 }
 
 /** The database behind a resource route; an internal error where the app was built without one (HTTP-layer tests). */

@@ -1,3 +1,4 @@
+import { DEFAULT_CACHE_MS } from '../../src/server/cache/caches.js';
 import { randomBytes } from 'node:crypto';
 import type { KeySecrets } from '../../src/server/store/open.js';
 import { tempHome } from './home.js';
@@ -66,4 +67,17 @@ export function memorySecrets(): KeySecrets & { readonly entries: Map<string, st
       return Promise.resolve();
     },
   };
+}
+
+/**
+ * The clock of a store's caches (openServerStore's `now`), moved on by the test: a change made
+ * behind the server's back (straight in the database, as another instance would) is seen once
+ * `pass()` has moved it beyond the cache time, as it would be in real time.
+ */
+export class CacheClock {
+  private offset = 0;
+  readonly now = (): number => Date.now() + this.offset;
+  pass(): void {
+    this.offset += DEFAULT_CACHE_MS + 1;
+  }
 }

@@ -512,7 +512,14 @@ describe('logs', () => {
       { headers: { authorization: `Bearer ${KEY}` }, token: 'tok-111', nested: { client_secret: 'cs-222' } },
       'oops',
     );
-    expect(logs.lines().length).toBeGreaterThan(8);
+    // One line per request, once it is answered: what was asked, the answer's status, the time.
+    const completed = logs.lines().filter((line) => line.msg === 'request completed');
+    expect(completed).toHaveLength(5);
+    expect(completed[0]).toMatchObject({
+      req: { method: 'GET', url: '/api/v1/connectors', route: '/api/v1/connectors' },
+      res: { statusCode: 200 },
+      responseTime: expect.any(Number) as number,
+    });
     for (const secret of [
       KEY,
       'revoked-secret-key-987',

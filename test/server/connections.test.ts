@@ -18,7 +18,10 @@ import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
 import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+
+/** Moves the caches on after a change made straight in the database (as another instance would). */
+const clock = new CacheClock();
 import { LogCapture } from './helpers.js';
 import { depsOf } from '../../src/server/contracts.js';
 import type { ConnectionJson } from '../../src/server/routes/connections/shape.js';
@@ -79,6 +82,7 @@ for (const variant of BACKENDS) {
         env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
         dataDir: backend.dataDir,
         secrets: memorySecrets(),
+        now: clock.now,
       });
       await revocation.start();
       connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-conns-'));
@@ -534,6 +538,7 @@ for (const variant of BACKENDS) {
         secret: { access_token: ACCESS_TOKEN, refresh_token: REFRESH_TOKEN, token_type: 'Bearer' },
         expiresAt,
       });
+      clock.pass();
       const denied = await call(keys.alpha, { url });
       expect(denied.statusCode).toBe(403);
       expect(errorOf(denied)).toMatchObject({

@@ -24,7 +24,10 @@ import { credentials } from '../../src/server/store/schema.js';
 import { BROWSER_CLIENTS, browse, startOidcServer } from '../helpers/oidc-server.js';
 import type { OidcServer } from '../helpers/oidc-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+
+/** Moves the caches on after a change made straight in the database (as another instance would). */
+const clock = new CacheClock();
 import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
 import { depsOf } from '../../src/server/contracts.js';
 
@@ -120,6 +123,7 @@ for (const variant of BACKENDS) {
         env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
         dataDir: backend.dataDir,
         secrets: memorySecrets(),
+        now: clock.now,
       });
       const a = await ensureProject(store.db, 'default');
       const b = await ensureProject(store.db, 'other');
@@ -262,6 +266,7 @@ for (const variant of BACKENDS) {
         .update(credentials)
         .set({ expiresAt: new Date(Date.now() - 1000) })
         .where(eq(credentials.connectionId, first.id));
+      clock.pass();
       const tokensBefore = oidc.tokenRequests.length;
       oidc.onceTokenResponse((response) => {
         for (const name of ['access_token', 'refresh_token', 'id_token']) {

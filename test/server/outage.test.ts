@@ -279,7 +279,7 @@ describe.skipIf(pgSkip !== undefined)(
           dataDir: home.dir,
           secrets: memorySecrets(),
         }),
-      ).rejects.toThrow(/CONNECTR_DB_QUERY_TIMEOUT_MS must be a whole number above 0 \(found "15s"\)/);
+      ).rejects.toThrow(/CONNECTR_DB_QUERY_TIMEOUT_MS must be a whole number of at least 1 \(found "15s"\)/);
     });
 
     it('a PostgreSQL that stops answering (SIGSTOP) costs at most the time-outs: 503, then it recovers', async () => {

@@ -20,7 +20,10 @@ import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
 import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+
+/** Moves the caches on after a change made straight in the database (as another instance would). */
+const clock = new CacheClock();
 import { LogCapture } from './helpers.js';
 
 /**
@@ -204,6 +207,7 @@ for (const variant of BACKENDS) {
         env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
         dataDir: backend.dataDir,
         secrets: memorySecrets(),
+        now: clock.now,
       });
       await upstream.start();
       await tokens.start();
@@ -630,8 +634,8 @@ for (const variant of BACKENDS) {
     });
 
     it('a 401 for a request without a body: one refresh and one replay; with a body the 401 comes back', async () => {
-      const setStale = (): Promise<void> =>
-        putCredential(store.db, store.keys, {
+      const setStale = async (): Promise<void> => {
+        await putCredential(store.db, store.keys, {
           projectId: alphaProject,
           connectionId: ids.oauth,
           secret: {
@@ -642,6 +646,8 @@ for (const variant of BACKENDS) {
           },
           expiresAt: new Date(Date.now() + 3600_000),
         });
+        clock.pass();
+      };
       await setStale();
       let before = tokens.requests;
       let seenBefore = upstream.seen.length;

@@ -40,6 +40,11 @@ describe('connectr serve', () => {
     expect(connectors.status).toBe(401);
     expect(((await connectors.json()) as { error: { code: string } }).error.code).toBe('auth_required');
     expect((await fetch(docs ?? '')).status).toBe(200);
+    // Many requests at once: their log lines are written in the background, none is lost.
+    const many = await Promise.all(
+      Array.from({ length: 200 }, () => fetch(`${url}/health?n=1`).then((r) => r.status)),
+    );
+    expect(many.every((status) => status === 200)).toBe(true);
 
     running.child.kill('SIGTERM');
     const result = await running.done;
@@ -48,6 +53,10 @@ describe('connectr serve', () => {
     // Logs are JSON lines on stderr and never hold the key that was sent.
     expect(result.stderr).toContain('"reqId"');
     expect(result.stderr).not.toContain('not-a-key');
+    // One line per request, once answered.
+    const completed = result.stderr.split('\n').filter((line) => line.includes('"msg":"request completed"'));
+    expect(completed.filter((line) => line.includes('"url":"/health?n=1"'))).toHaveLength(200);
+    expect(completed.filter((line) => line.includes('"url":"/health"'))).toHaveLength(1);
     expect(await isListening('127.0.0.1', Number(port))).toBe(false);
   });
 

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
+import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Env } from '../paths.js';
 import { hasProxy } from './proxy-env.js';
@@ -62,8 +63,12 @@ export async function sendRequest(url: URL, init: ClientRequest): Promise<Client
   return dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init);
 }
 
+/** undici, loaded once: a bundled dynamic import copies the module's exports each time it runs. */
+let undici: Promise<typeof Undici> | undefined;
+
 async function throughUndici(url: URL, init: ClientRequest, dispatcher: Dispatcher): Promise<ClientResponse> {
-  const { request } = await import('undici');
+  undici ??= import('undici');
+  const { request } = await undici;
   const response = await request(url, {
     method: init.method,
     headers: init.headers,

@@ -14,9 +14,10 @@ import type { OAuthSecret, TokenSet } from '../oauth/tokens.js';
 import { resolveServerClient } from '../oauth/client.js';
 import type { Connection } from '../store/connections.js';
 import { updateConnection } from '../store/connections.js';
-import { credentialContext, getCredential } from '../store/credentials.js';
+import { credentialContext } from '../store/credentials.js';
 import { guard } from '../store/open.js';
 import type { RouteContext } from '../types.js';
+import { callTarget, forgetConnection } from './target.js';
 import { requireData } from '../types.js';
 import { credentials } from '../store/schema.js';
 
@@ -74,13 +75,14 @@ export function databaseCredentials(
   let handedOut: string | undefined;
   return {
     async credential(options = {}): Promise<SuppliedCredential> {
-      const { data } = deps;
-      const stored = await guard(data.database, () =>
-        getCredential(data.db, data.keys, connection.projectId, connection.id),
+      // Read through the instance's cache (credentials/target.ts); a refresh reads the row itself.
+      const { stored, connection: current } = await callTarget(
+        deps.data,
+        connection.projectId,
+        connection.id,
       );
       if (connector.auth.type === 'none') return { credential: { kind: 'none' }, refreshable: false };
-      // The connection was read by this request: its status is current enough to refuse early.
-      if (connection.status === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
+      if (current.status === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
       if (!stored) throw needsReauth(connection, 'it has no credential yet', 'missing');
       const secret = stored.secret;
       if (connector.auth.type !== 'oauth2')
@@ -208,6 +210,9 @@ async function refreshLocked(
           },
         );
   } finally {
+    // Whatever the row holds now (this refresh's token, another instance's, needs_reauth) is
+    // read again by the next call.
+    forgetConnection(data, connection.projectId, connection.id);
     if (attempt.asked) deps.onRefresh?.(connector.name, attempt.failure);
   }
 }

@@ -17,6 +17,7 @@ import { requireConnection, updateConnection } from '../store/connections.js';
 import type { Connection } from '../store/connections.js';
 import { createOAuthSession } from '../store/oauth-sessions.js';
 import type { OAuthSession } from '../store/oauth-sessions.js';
+import { changeConnection } from '../credentials/target.js';
 import { guard } from '../store/open.js';
 import { resolveServerClient } from './client.js';
 import { storeTokens } from './tokens.js';
@@ -167,21 +168,23 @@ export async function completeAuthorization(
     const scopes =
       tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth.scope_separator);
     const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
-    const updated = await guard(data.database, () =>
-      storeTokens(
-        data.db,
-        data.keys,
-        connection,
-        {
-          accessToken: tokens.access_token,
-          tokenType: tokens.token_type,
-          refreshToken: tokens.refresh_token,
-          idToken: tokens.id_token,
-          scopes,
-          expiresAt,
-        },
-        identity ?? null,
-        now,
+    const updated = await changeConnection(data, connection.projectId, connection.id, () =>
+      guard(data.database, () =>
+        storeTokens(
+          data.db,
+          data.keys,
+          connection,
+          {
+            accessToken: tokens.access_token,
+            tokenType: tokens.token_type,
+            refreshToken: tokens.refresh_token,
+            idToken: tokens.id_token,
+            scopes,
+            expiresAt,
+          },
+          identity ?? null,
+          now,
+        ),
       ),
     );
     if (!updated)

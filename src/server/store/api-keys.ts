@@ -40,7 +40,7 @@ export interface ApiKeyInfo {
   readonly revokedAt: Date | null;
 }
 
-function hashOf(secret: string): Buffer {
+export function hashOf(secret: string): Buffer {
   return createHash('sha256').update(secret, 'utf8').digest();
 }
 

@@ -8,6 +8,7 @@ import type { Client, Pool } from 'pg';
 import { ConnectrError, messageOf } from '../../core/errors.js';
 import { packagePath, PACKAGE_ROOT } from '../../core/install.js';
 import type { Env } from '../../core/paths.js';
+import { wholeNumberSetting } from '../settings.js';
 import { lockInstance } from './instance-lock.js';
 import { isConnectionError } from './outage.js';
 import * as schema from './schema.js';
@@ -133,22 +134,10 @@ export interface DbTimeouts {
 
 export function dbTimeouts(env: Env): DbTimeouts {
   return {
-    poolSize: positiveSetting(env, 'CONNECTR_DB_POOL_SIZE', 10),
-    connectMs: positiveSetting(env, 'CONNECTR_DB_CONNECT_TIMEOUT_MS', 5000),
-    queryMs: positiveSetting(env, 'CONNECTR_DB_QUERY_TIMEOUT_MS', 15_000),
+    poolSize: wholeNumberSetting(env, 'CONNECTR_DB_POOL_SIZE', 10),
+    connectMs: wholeNumberSetting(env, 'CONNECTR_DB_CONNECT_TIMEOUT_MS', 5000),
+    queryMs: wholeNumberSetting(env, 'CONNECTR_DB_QUERY_TIMEOUT_MS', 15_000),
   };
-}
-
-function positiveSetting(env: Env, name: string, fallback: number): number {
-  const text = env[name]?.trim();
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new ConnectrError('invalid_input', `${name} must be a whole number above 0 (found "${text}")`, {
-      hint: `set ${name} to a number such as ${fallback}, or unset it for the default (${fallback})`,
-    });
-  }
-  return value;
 }
 
 async function openPostgres(url: string, env: Env): Promise<Database> {

@@ -1,8 +1,10 @@
 import type { Env } from '../../core/paths.js';
 import { ConnectrError } from '../../core/errors.js';
 import type { ServerStore } from '../contracts.js';
+import { serverCaches } from '../cache/caches.js';
+import type { ServerCaches } from '../cache/caches.js';
 import { KeyRing, MAKE_KEY_HINT, newKeyText, parseKey } from '../crypto.js';
-import { verifyApiKey } from './api-keys.js';
+import { hashOf, verifyApiKey } from './api-keys.js';
 import { checkReady, openDatabase, unreachable } from './db.js';
 import { isConnectionError } from './outage.js';
 import type { Database, Db } from './db.js';
@@ -28,12 +30,15 @@ export interface OpenServerStoreOptions {
   readonly secrets: KeySecrets;
   /** Told once when a key is generated (where it went). */
   readonly notify?: ((message: string) => void) | undefined;
+  /** The caches' clock (tests); Date.now by default. */
+  readonly now?: (() => number) | undefined;
 }
 
 export interface OpenedServerStore extends ServerStore {
   readonly database: Database;
   readonly db: Db;
   readonly keys: KeyRing;
+  readonly caches: ServerCaches;
 }
 
 /** The credential-store entry holding a PGlite server's key: one per data directory. */
@@ -44,6 +49,8 @@ export function pgliteKeyEntry(dataDir: string): { service: string; account: str
 export async function openServerStore(options: OpenServerStoreOptions): Promise<OpenedServerStore> {
   const { env } = options;
   const postgres = Boolean(env.DATABASE_URL?.trim());
+  // Settings are checked before the database is opened.
+  const caches = serverCaches(env, options.now);
   // Refuse a bad or missing key before touching the database.
   let ring = KeyRing.fromEnv(env);
   if (!ring && postgres) {
@@ -74,8 +81,12 @@ export async function openServerStore(options: OpenServerStoreOptions): Promise<
     database,
     db,
     keys,
+    caches,
     apiKeys: {
-      verify: (secret) => guard(database, () => verifyApiKey(db, secret)),
+      verify: (secret) =>
+        caches.apiKeys.get(hashOf(secret).toString('hex'), () =>
+          guard(database, () => verifyApiKey(db, secret)),
+        ),
     },
     readiness: { ready: () => checkReady(database) },
     close: () => database.close(),

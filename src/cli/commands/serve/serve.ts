@@ -20,6 +20,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     { parsePublicUrl },
     { openStoreFor },
     { depsOf },
+    { serverLogStream },
   ] = await Promise.all([
     import('../../../server/app.js'),
     import('../../../server/close.js'),
@@ -27,6 +28,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     import('../../../server/routes/oauth/urls.js'),
     import('./store.js'),
     import('../../../server/contracts.js'),
+    import('./log-stream.js'),
   ]);
   // Flags are checked before anything is opened.
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
@@ -37,11 +39,12 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
 
   const registry = await ctx.registry();
   const store = await openStoreFor(ctx);
+  const log = serverLogStream(ctx.io.stderr);
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
       corsOrigins,
-      log: { level: flags.logLevel as LogLevel, stream: ctx.io.stderr },
+      log: { level: flags.logLevel as LogLevel, stream: log.stream },
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
       ...(publicUrl === undefined ? {} : { publicUrl }),
     });
@@ -64,6 +67,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
       );
     });
   } finally {
+    log.flush();
     await store.close();
   }
   write(ctx.io.stderr, 'connectr serve: stopped');

@@ -4,6 +4,7 @@ import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { requireConnection, updateConnection } from '../../store/connections.js';
 import { putCredential } from '../../store/credentials.js';
+import { changeConnection } from '../../credentials/target.js';
 import { guard } from '../../store/open.js';
 import { storeTokens } from '../../oauth/tokens.js';
 import type { TokenSet } from '../../oauth/tokens.js';
@@ -173,13 +174,15 @@ export function registerPutCredentials(app: App, context: RouteContext): void {
       }
       const now = new Date();
       const toStore = credentialFor(connector.auth.type, request.body, now);
-      const updated = await guard(data.database, () =>
-        toStore.kind === 'tokens'
-          ? storeTokens(data.db, data.keys, connection, toStore.tokens, toStore.identity, now)
-          : data.db.transaction(async (tx) => {
-              await putCredential(tx, data.keys, { projectId, connectionId: id, secret: toStore.secret });
-              return updateConnection(tx, projectId, id, { status: 'active', lastError: null });
-            }),
+      const updated = await changeConnection(data, projectId, id, () =>
+        guard(data.database, () =>
+          toStore.kind === 'tokens'
+            ? storeTokens(data.db, data.keys, connection, toStore.tokens, toStore.identity, now)
+            : data.db.transaction(async (tx) => {
+                await putCredential(tx, data.keys, { projectId, connectionId: id, secret: toStore.secret });
+                return updateConnection(tx, projectId, id, { status: 'active', lastError: null });
+              }),
+        ),
       );
       // Deleted between the two steps: the credential went with it.
       if (!updated) return connectionJson(await requireConnection(data.db, projectId, id));

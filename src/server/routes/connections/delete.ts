@@ -4,6 +4,7 @@ import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { deleteConnection, requireConnection } from '../../store/connections.js';
 import { deleteCredential, getCredential } from '../../store/credentials.js';
+import { changeConnection } from '../../credentials/target.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -67,11 +68,13 @@ export function registerDeleteConnection(app: App, context: RouteContext): void 
               stored.secret,
             )
           : { revoked: false };
-      const deleted = await guard(data.database, () =>
-        data.db.transaction(async (tx) => {
-          await deleteCredential(tx, projectId, id);
-          return deleteConnection(tx, projectId, id);
-        }),
+      const deleted = await changeConnection(data, projectId, id, () =>
+        guard(data.database, () =>
+          data.db.transaction(async (tx) => {
+            await deleteCredential(tx, projectId, id);
+            return deleteConnection(tx, projectId, id);
+          }),
+        ),
       );
       // Deleted by another request meanwhile: this one deleted nothing.
       if (!deleted) await requireConnection(data.db, projectId, id);

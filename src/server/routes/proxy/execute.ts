@@ -11,10 +11,9 @@ import type { HttpResponse } from '../../../core/engine/send.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { closest } from '../../../core/suggest.js';
 import { routeCredentials } from '../../credentials/source.js';
+import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
-import { requireConnection } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
@@ -124,9 +123,7 @@ export function registerExecute(app: App, context: RouteContext): void {
       const { projectId } = identityOf(request);
       const data = requireData(context);
       const input = request.body;
-      const connection = await guard(data.database, () =>
-        requireConnection(data.db, projectId, input.connection_id),
-      );
+      const { connection } = await callTarget(data, projectId, input.connection_id);
       const connector = (await context.deps.registry()).get(connection.connector);
       if (!connector) {
         throw new HttpError(
@@ -158,6 +155,7 @@ export function registerExecute(app: App, context: RouteContext): void {
         credentials: routeCredentials(context, connection, connector),
         env,
         clock: systemClock,
+        dispatcher: context.upstream,
         signal: abort.signal,
       };
       const options = { retries: 2, timeoutMs: ATTEMPT_TIMEOUT_MS };

@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { Agent, request as undiciRequest } from 'undici';
+import { request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -12,10 +12,11 @@ import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { describeNetworkError } from '../../../core/http/request.js';
 import { USER_AGENT } from '../../../core/version.js';
 import { routeCredentials } from '../../credentials/source.js';
+import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
-import { requireConnection } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
+import { wholeNumberSetting } from '../../settings.js';
+import { UPSTREAM_TIMEOUT_MS } from '../../upstream.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import {
@@ -33,7 +34,7 @@ import {
  * (raw-rules.ts says which host, which URL and which headers). Both bodies stream: the upload is
  * piped upstream as it arrives (not capped by the JSON routes' body limit, but by its own), and
  * the answer goes back as it arrives, status and headers included; nothing is buffered. The
- * daemon keeps one pooled undici Agent for it, closed with the app.
+ * request goes through the daemon's one upstream pool (upstream.ts), as execute's do.
  */
 
 export const PROXY_ROUTE = '/api/v1/connections/:id/proxy/*';
@@ -41,8 +42,6 @@ export const PROXY_ROUTE = '/api/v1/connections/:id/proxy/*';
 /** Largest proxied upload by default (1 GiB); CONNECTR_PROXY_MAX_BODY (bytes) in the server's environment changes it. */
 export const DEFAULT_PROXY_MAX_BODY = 1024 * 1024 * 1024;
 export const MAX_BODY_VARIABLE = 'CONNECTR_PROXY_MAX_BODY';
-/** Longest wait for upstream's headers once the request has left, and longest pause in either body (ms). */
-export const PROXY_TIMEOUT_MS = 120_000;
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -68,18 +67,6 @@ function capped(limit: number): Transform {
       else done(null, chunk);
     },
   });
-}
-
-function maxBodyOf(env: Readonly<Record<string, string | undefined>>): number {
-  const text = env[MAX_BODY_VARIABLE];
-  if (text === undefined || text === '') return DEFAULT_PROXY_MAX_BODY;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConnectrError('usage', `${MAX_BODY_VARIABLE} must be a number of bytes, not "${text}"`, {
-      hint: `e.g. ${MAX_BODY_VARIABLE}=${DEFAULT_PROXY_MAX_BODY} (1 GiB, the default)`,
-    });
-  }
-  return value;
 }
 
 function tooLarge(limit: number): HttpError {
@@ -118,16 +105,7 @@ function hasBody(headers: Readonly<Record<string, string | string[] | undefined>
 
 export function registerRawProxy(app: App, context: RouteContext): void {
   const env = context.deps.env ?? {};
-  const maxBody = maxBodyOf(env);
-  // One keep-alive pool for every upstream, for the daemon's lifetime.
-  const agent = new Agent({
-    keepAliveTimeout: 30_000,
-    headersTimeout: PROXY_TIMEOUT_MS,
-    bodyTimeout: PROXY_TIMEOUT_MS,
-  });
-  app.addHook('onClose', async () => {
-    await agent.close();
-  });
+  const maxBody = wholeNumberSetting(env, MAX_BODY_VARIABLE, DEFAULT_PROXY_MAX_BODY, 0);
 
   void app.register((scope, _options, done) => {
     // The body is the upstream's, streamed: no parser reads it, so the JSON routes' body
@@ -166,9 +144,7 @@ export function registerRawProxy(app: App, context: RouteContext): void {
         }
         // The connection first (404 for another project's), then the URL and headers, all
         // checked before any credential is read or anything is sent.
-        const connection = await guard(data.database, () =>
-          requireConnection(data.db, identity.projectId, request.params.id),
-        );
+        const { connection } = await callTarget(data, identity.projectId, request.params.id);
         const connector = (await context.deps.registry()).get(connection.connector);
         if (!connector) {
           throw new HttpError(
@@ -211,7 +187,7 @@ export function registerRawProxy(app: App, context: RouteContext): void {
             method: request.method,
             headers: outgoing,
             ...(upload ? { body: upload } : {}),
-            dispatcher: agent,
+            dispatcher: context.upstream,
             signal: gone.signal,
           });
         };
@@ -260,7 +236,7 @@ function upstreamFailure(error: unknown, where: string, hostVariable: string, ma
     code === 'UND_ERR_BODY_TIMEOUT'
   ) {
     return new ConnectrError('timeout', `${where} failed: ${describeNetworkError(error)}`, {
-      hint: `the API did not answer within ${PROXY_TIMEOUT_MS / 1000} s; try again later`,
+      hint: `the API did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s; try again later`,
     });
   }
   return new ConnectrError('upstream', `${where} failed: ${describeNetworkError(error)}`, {
