@@ -1,0 +1,136 @@
+/**
+ * A real `connectr serve` (PGlite, in a throw-away home) with the Gmail, Dropbox and OneDrive
+ * emulators behind it, for the SDKs' own test suites (pytest, go test, vitest): they start it,
+ * read one JSON line from its stdout, and end it by closing its stdin (or SIGTERM).
+ *
+ *   node --import tsx test/sdk/harness.ts
+ *   → {"url": "http://127.0.0.1:PORT", "api_key": "cnr_…", "token_key": "cnr_…",
+ *      "other_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
+ *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}}
+ *
+ * `api_key` sees the connections (project "default"); `token_key` is the same project's key
+ * created with --allow-token; `other_key` is another project's key (its calls to these
+ * connections are 404s). Each connection is signed in with the access token in `tokens`, which
+ * its emulator accepts. The Gmail mailbox holds 7 messages, 4 of them unread (`q: "is:unread"` finds them);
+ * Dropbox holds /docs/hello.txt ("hello from dropbox\n") and a folder /docs; OneDrive holds
+ * hello.txt ("hello from onedrive\n") in its root. Everything runs on 127.0.0.1.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { startDropboxEmulator } from '../fixtures/emulators/dropbox.js';
+import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
+import { startGraphEmulator } from '../fixtures/emulators/graph.js';
+import { tempHome } from '../helpers/home.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'bin', 'connectr.cjs');
+const TOKENS = { gmail: 'sdk-gmail-token', dropbox: 'sdk-dropbox-token', onedrive: 'sdk-onedrive-token' };
+
+function keyCreate(env: NodeJS.ProcessEnv, args: string[]): string {
+  const made = spawnSync(process.execPath, [BIN, 'serve', 'keys', 'create', '--json', ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (made.status !== 0) throw new Error(`serve keys create failed: ${made.stderr}`);
+  return (JSON.parse(made.stdout) as { key: string }).key;
+}
+
+async function listening(server: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const timer = setTimeout(() => reject(new Error(`connectr serve did not start: ${text}`)), 120_000);
+    server.stderr?.on('data', (chunk: Buffer) => {
+      if (text.length < 100_000) text += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(text);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    server.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`connectr serve exited with ${String(code)}: ${text}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const home = tempHome();
+  const gmail = await startGmailEmulator({ acceptToken: (t) => t === TOKENS.gmail });
+  const dropbox = await startDropboxEmulator({ token: TOKENS.dropbox });
+  const graph = await startGraphEmulator({ token: TOKENS.onedrive });
+  dropbox.addFolder('/docs');
+  dropbox.addFile('/docs/hello.txt', Buffer.from('hello from dropbox\n'));
+  graph.addFile('01ROOTID', 'hello.txt', Buffer.from('hello from onedrive\n'));
+
+  const env: NodeJS.ProcessEnv = {
+    ...home.env,
+    CONNECTR_STORE: 'file',
+    CONNECTR_VAULT_PASSPHRASE: 'sdk-harness-passphrase',
+    CONNECTR_GMAIL_API_BASE_URL: gmail.url,
+    CONNECTR_DROPBOX_API_BASE_URL: dropbox.api.url,
+    CONNECTR_DROPBOX_CONTENT_BASE_URL: dropbox.content.url,
+    CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
+  };
+  const apiKey = keyCreate(env, ['--name', 'sdk']);
+  const tokenKey = keyCreate(env, ['--name', 'sdk-token', '--allow-token']);
+  const otherKey = keyCreate(env, ['--name', 'sdk-other', '--project', 'other']);
+  const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stopping = false;
+  const stop = async (code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+    await Promise.allSettled([gmail.close(), dropbox.close(), graph.close()]);
+    home.cleanup();
+    process.exit(code);
+  };
+  process.stdin.on('end', () => void stop());
+  process.stdin.resume();
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+
+  try {
+    const url = await listening(server);
+    const call = async (method: string, path: string, body: unknown): Promise<Record<string, unknown>> => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const json = (await response.json()) as Record<string, unknown>;
+      if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const connections: Record<string, string> = {};
+    for (const [connector, token] of Object.entries(TOKENS)) {
+      const created = await call('POST', '/api/v1/connections', {
+        connector_type: connector,
+        name: `sdk ${connector}`,
+        user_id: 'sdk-user',
+      });
+      const id = String(created.id);
+      await call('PUT', `/api/v1/connections/${id}/credentials`, {
+        access_token: token,
+        refresh_token: `${token}-refresh`,
+        expires_in: 3600,
+      });
+      connections[connector] = id;
+    }
+    process.stdout.write(
+      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS })}\n`,
+    );
+  } catch (error) {
+    process.stderr.write(`sdk harness: ${error instanceof Error ? error.message : String(error)}\n`);
+    await stop(1);
+  }
+}
+
+void main();
