@@ -13,6 +13,7 @@ import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
 import { registerConnections } from './commands/connections/register.js';
+import { registerGenerate } from './commands/generate/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
 import { registerServe } from './commands/serve/register.js';
 import { registerVault } from './commands/vault/register.js';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly (readonly [name: string, register: Register])[] 
   ['vault', registerVault],
   ['serve', registerServe],
   ['connections', registerConnections],
+  ['generate', registerGenerate],
 ];
 
 /**
