@@ -52,9 +52,9 @@ describe('connectr generate', () => {
     // A reserved word is escaped; a wire name ($top, labelIds) never decides the name.
     expect(everything).toContain('    class_ string');
     expect(everything).toContain('    max_results integer');
-    // Normalised: no trailing spaces, never two blank lines in a row, one final newline.
+    // Normalised: no trailing spaces, never three blank lines in a row, one final newline.
     expect(everything).not.toMatch(/[ \t]\n/);
-    expect(everything).not.toMatch(/\n\n\n/);
+    expect(everything).not.toMatch(/\n\n\n\n/);
     expect(everything.endsWith('\n') && !everything.endsWith('\n\n')).toBe(true);
     expect(readFileSync(join(out, 'demo/index.txt'), 'utf8')).toBe('everything\nopen-data\n');
     // Nothing from this machine: no path, no date.
@@ -169,7 +169,7 @@ describe('generated names', () => {
     expect(safeName('klass', ['class'])).toBe('klass');
   });
 
-  it('normalise trims line ends, keeps one blank line and ends with one newline', () => {
-    expect(normalise('\n\na  \n\n\n\nb\t\n\n')).toBe('a\n\nb\n');
+  it('normalise trims line ends, keeps two blank lines at most and ends with one newline', () => {
+    expect(normalise('\n\na  \n\n\n\n\nb\t\n\nc\n\n')).toBe('a\n\n\nb\n\nc\n');
   });
 });

@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { ConnectrError } from '../errors.js';
 import { packagePath } from '../install.js';
 import { closest } from '../suggest.js';
+import { FORMATTERS } from './format.js';
 
 /**
  * A language of `connectr generate` is a folder of ejs templates with a `template.json` saying
@@ -32,6 +33,7 @@ const ManifestSchema = z.strictObject({
     .array(z.string())
     .optional()
     .describe('Reserved words h.safe() escapes; the built-in list by default.'),
+  format: z.enum(FORMATTERS).optional().describe('Formatter run on every file made: prettier or gofmt.'),
   files: z
     .array(
       z.strictObject({
