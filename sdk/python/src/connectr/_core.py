@@ -18,6 +18,7 @@ from typing import (
     Dict,
     Generic,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -329,22 +330,19 @@ class NdjsonDecoder:
         self._request_id = request_id
         self._max_line = max_line
 
-    def feed(self, chunk: bytes) -> List[Any]:
+    def feed(self, chunk: bytes) -> Iterator[Any]:
+        """The values completed by this chunk, in order; the error line raises when it is reached."""
         self._buffer += chunk
-        items: List[Any] = []
-        start = 0
         while True:
-            end = self._buffer.find(b"\n", start)
+            end = self._buffer.find(b"\n")
             if end == -1:
                 break
-            line = bytes(self._buffer[start:end])
-            start = end + 1
+            line = bytes(self._buffer[:end])
+            del self._buffer[: end + 1]
             if line.strip():
-                items.append(self._decode(line))
-        del self._buffer[:start]
+                yield self._decode(line)
         if len(self._buffer) > self._max_line:
             raise InvalidResponseError(f"an NDJSON line is longer than {self._max_line} bytes")
-        return items
 
     def end(self) -> None:
         if bytes(self._buffer).strip():
