@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -87,7 +85,3 @@ def _no_connectr_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CONNECTR_URL", raising=False)
     monkeypatch.delenv("CONNECTR_API_KEY", raising=False)
 
-
-PYTHON = sys.executable
-EXAMPLES = REPO / "examples" / "python"
-ENV = dict(os.environ)
