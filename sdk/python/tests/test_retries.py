@@ -274,3 +274,25 @@ def test_ids_are_encoded_into_one_path_segment(fake: FakeServer) -> None:
 def test_header_injection_is_refused() -> None:
     with pytest.raises(ValueError):
         connectr.Client("http://127.0.0.1:1", "key\r\nx-evil: 1")
+
+
+def test_iter_connections_stops_on_a_repeated_cursor(fake: FakeServer) -> None:
+    page = {"connections": [CONN], "next_cursor": "same"}
+    fake.add(ok(page), ok(page), ok(page))
+    with client(fake, Sleeps()) as c:
+        assert len(list(c.iter_connections())) == 2
+    assert len(fake.requests) == 2
+
+
+def test_an_oversized_answer_is_refused(fake: FakeServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectr._core as core
+
+    monkeypatch.setattr(core, "MAX_JSON_BYTES", 1000)
+    fake.add(ok({"connectors": ["x" * 5000]}))
+    with client(fake, Sleeps()) as c, pytest.raises(connectr.InvalidResponseError):
+        c.list_connectors()
+
+
+def test_data_must_be_bytes_not_str() -> None:
+    with connectr.Client("http://127.0.0.1:1", KEY) as c, pytest.raises(TypeError):
+        c.execute("conn_1", "upload", data="text")

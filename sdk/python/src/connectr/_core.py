@@ -102,7 +102,7 @@ class RetryPolicy:
             return None
         value = value.strip()
         seconds: Optional[float] = None
-        if value.isdigit():
+        if value.isascii() and value.isdigit():
             seconds = float(int(value[:12]))
         else:
             try:
@@ -436,6 +436,8 @@ def execute_payload(
             payload["limit"] = limit
     if data is None:
         return payload, None
+    if isinstance(data, str):
+        raise TypeError("data is bytes, a file opened 'rb' or an iterable of bytes; encode a str first")
     if body is not UNSET:
         raise ValueError("give body or data, not both")
     if is_bytes(data):
