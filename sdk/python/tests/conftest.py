@@ -84,4 +84,6 @@ def _no_connectr_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests say what they use: no CONNECTR_URL / CONNECTR_API_KEY leaks in from the shell."""
     monkeypatch.delenv("CONNECTR_URL", raising=False)
     monkeypatch.delenv("CONNECTR_API_KEY", raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
 

@@ -296,3 +296,19 @@ def test_an_oversized_answer_is_refused(fake: FakeServer, monkeypatch: pytest.Mo
 def test_data_must_be_bytes_not_str() -> None:
     with connectr.Client("http://127.0.0.1:1", KEY) as c, pytest.raises(TypeError):
         c.execute("conn_1", "upload", data="text")
+
+
+def test_a_proxied_download_cut_short_is_a_connection_error(fake: FakeServer) -> None:
+    fake.add(Answer(200, b"x" * 1000, {"content-type": "application/octet-stream", "content-length": "5000"}, cut=True))
+    with client(fake, Sleeps()) as c, c.proxy("conn_1", "file") as response:
+        with pytest.raises(connectr.ConnectrConnectionError):
+            for _ in response.iter_bytes():
+                pass
+
+
+def test_escape_codes_from_the_server_are_not_printed_raw(fake: FakeServer) -> None:
+    fake.add(Answer(400, envelope("invalid_input", "bad \x1b[31mred\x1b[0m value")))
+    with client(fake, Sleeps()) as c, pytest.raises(connectr.InvalidInputError) as caught:
+        c.get_connection("conn_1")
+    assert "\x1b" not in str(caught.value) and "\\x1b[31m" in str(caught.value)
+    assert caught.value.message == "bad \x1b[31mred\x1b[0m value"

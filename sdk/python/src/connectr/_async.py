@@ -122,10 +122,11 @@ class AsyncClient:
         retry_policy: Optional[c.RetryPolicy] = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         transport: Optional[httpx.AsyncBaseTransport] = None,
+        trust_env: bool = True,
     ) -> None:
         self._config = c.Config(base_url, api_key, timeout, retry_policy, max_retries)
         self._sleep = sleep
-        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=trust_env)
 
     @property
     def base_url(self) -> str:

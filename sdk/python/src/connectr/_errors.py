@@ -36,6 +36,11 @@ __all__ = [
 ]
 
 
+def _printable(text: str) -> str:
+    """Text a server sent, safe for a terminal: control characters (escape codes) shown escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 class ErrorDetail:
     """One problem of an error: the request field at fault (``body.name``...) when there is one."""
 
@@ -90,15 +95,15 @@ class ConnectrError(Exception):
         return [d.field for d in self.details if d.field is not None]
 
     def __str__(self) -> str:
-        text = self.message
+        text = _printable(self.message)
         if self.status is not None:
-            text = f"{text} ({self.status} {self.code})"
+            text = f"{text} ({self.status} {_printable(self.code)})"
         for detail in self.details:
-            text += f"\n  {detail.field + ': ' if detail.field else ''}{detail.message}"
+            text += f"\n  {_printable(detail.field) + ': ' if detail.field else ''}{_printable(detail.message)}"
         if self.hint:
-            text += f"\n  hint: {self.hint}"
+            text += f"\n  hint: {_printable(self.hint)}"
         if self.request_id:
-            text += f"\n  request id: {self.request_id}"
+            text += f"\n  request id: {_printable(self.request_id)}"
         return text
 
     def __repr__(self) -> str:
