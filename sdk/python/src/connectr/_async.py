@@ -17,7 +17,7 @@ __all__ = ["AsyncClient", "AsyncProxyResponse"]
 
 
 class AsyncProxyResponse:
-    """The upstream API's answer through the raw proxy, streamed: read it with :meth:`iter_bytes`
+    """The upstream API's answer through the raw proxy, streamed: read it with :meth:`aiter_bytes`
     (or :meth:`aread`), and close it (``async with await client.proxy(...) as r:``)."""
 
     def __init__(self, response: httpx.Response, call: c.Call[Any], prefix: bytes, rest: Optional[AsyncIterator[bytes]]):
