@@ -1,0 +1,101 @@
+"""connectr: a Python client for the REST API of ``connectr serve``.
+
+>>> import connectr
+>>> with connectr.Client() as client:           # $CONNECTR_URL, $CONNECTR_API_KEY
+...     result = client.execute(conn_id, "get_profile")
+"""
+
+from ._async import AsyncClient, AsyncProxyResponse
+from ._core import DEFAULT_BASE_URL, RetryPolicy
+from ._errors import (
+    AuthExpiredError,
+    AuthRequiredError,
+    ConflictError,
+    ConnectrConnectionError,
+    ConnectrError,
+    ConnectrTimeoutError,
+    ErrorDetail,
+    ForbiddenError,
+    InternalError,
+    InvalidConnectorError,
+    InvalidInputError,
+    InvalidResponseError,
+    MethodNotAllowedError,
+    NeedsReauthError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RequestCancelledError,
+    ServerTimeoutError,
+    UnavailableError,
+    UnsupportedMediaTypeError,
+    UpstreamError,
+    UsageError,
+    error_class_for,
+)
+from ._sync import Client, ProxyResponse
+from ._types import (
+    Authorization,
+    CallbackResult,
+    Connection,
+    ConnectionDeleted,
+    ConnectionPage,
+    Connector,
+    ConnectorSummary,
+    Endpoint,
+    EndpointParam,
+    ExecuteResult,
+    Health,
+    OAuthApp,
+    OAuthAppDeleted,
+    Ready,
+    Token,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AsyncClient",
+    "AsyncProxyResponse",
+    "Client",
+    "ProxyResponse",
+    "RetryPolicy",
+    "DEFAULT_BASE_URL",
+    "ConnectrError",
+    "ConnectrConnectionError",
+    "ConnectrTimeoutError",
+    "InvalidResponseError",
+    "UsageError",
+    "InvalidInputError",
+    "InvalidConnectorError",
+    "NotFoundError",
+    "AuthRequiredError",
+    "AuthExpiredError",
+    "ForbiddenError",
+    "MethodNotAllowedError",
+    "ConflictError",
+    "NeedsReauthError",
+    "PayloadTooLargeError",
+    "UnsupportedMediaTypeError",
+    "InternalError",
+    "UpstreamError",
+    "UnavailableError",
+    "RequestCancelledError",
+    "ServerTimeoutError",
+    "ErrorDetail",
+    "error_class_for",
+    "Authorization",
+    "CallbackResult",
+    "Connection",
+    "ConnectionDeleted",
+    "ConnectionPage",
+    "Connector",
+    "ConnectorSummary",
+    "Endpoint",
+    "EndpointParam",
+    "ExecuteResult",
+    "Health",
+    "OAuthApp",
+    "OAuthAppDeleted",
+    "Ready",
+    "Token",
+]

@@ -1,0 +1,203 @@
+"""Shapes of the server's answers (src/server/routes/**), as TypedDicts and small dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Dict, List, Optional, Union
+
+from typing import TypedDict
+
+__all__ = [
+    "Health",
+    "Ready",
+    "ConnectorSummary",
+    "Connector",
+    "Endpoint",
+    "EndpointParam",
+    "EndpointList",
+    "Host",
+    "Connection",
+    "ConnectionPage",
+    "ConnectionDeleted",
+    "Authorization",
+    "CallbackResult",
+    "OAuthApp",
+    "OAuthAppDeleted",
+    "Token",
+    "ExecuteResult",
+]
+
+Scalar = Union[str, int, float, bool]
+
+
+class Health(TypedDict):
+    status: str
+    version: str
+
+
+class Ready(TypedDict):
+    status: str
+
+
+class _EndpointParamBase(TypedDict):
+    name: str
+    type: str
+    required: bool
+    location: str
+    secret: bool
+
+
+class EndpointParam(_EndpointParamBase, total=False):
+    items: str
+    description: str
+    enum: List[Scalar]
+    default: Any
+    minimum: float
+    maximum: float
+
+
+class _EndpointBase(TypedDict):
+    name: str
+    method: str
+    host: str
+    path: str
+    summary: str
+    deprecated: bool
+    scopes: List[str]
+    params: List[EndpointParam]
+    pagination: Optional[Dict[str, str]]
+    response_kind: str
+
+
+class Endpoint(_EndpointBase, total=False):
+    description: str
+    docs_url: str
+
+
+class ConnectorSummary(TypedDict):
+    name: str
+    display_name: str
+    description: str
+    version: str
+    docs_url: str
+    auth_type: str
+    scopes: List[str]
+    endpoint_count: int
+
+
+class Host(TypedDict):
+    name: str
+    url: str
+
+
+class Connector(ConnectorSummary):
+    auth: Dict[str, Any]
+    hosts: List[Host]
+    endpoints: List[Endpoint]
+
+
+class EndpointList(TypedDict):
+    connector: str
+    endpoints: List[Endpoint]
+
+
+class Connection(TypedDict):
+    id: str
+    connector_type: str
+    name: str
+    user_id: Optional[str]
+    status: str
+    account_identity: Optional[str]
+    scopes: List[str]
+    created_at: str
+    updated_at: str
+    last_refresh_at: Optional[str]
+    last_error: Optional[str]
+
+
+class ConnectionPage(TypedDict):
+    connections: List[Connection]
+    next_cursor: Optional[str]
+
+
+class _ConnectionDeletedBase(TypedDict):
+    deleted: bool
+    revoked: bool
+
+
+class ConnectionDeleted(_ConnectionDeletedBase, total=False):
+    revoke_error: str
+
+
+class Authorization(TypedDict):
+    authorization_url: str
+    state: str
+    connection_id: str
+    redirect_uri: str
+    expires_at: str
+
+
+class CallbackResult(TypedDict):
+    connection_id: str
+    connector_type: str
+    status: str
+    account_identity: Optional[str]
+    scopes: List[str]
+
+
+class OAuthApp(TypedDict):
+    connector: str
+    client_id: str
+    has_client_secret: bool
+    created_at: str
+    updated_at: str
+
+
+class OAuthAppDeleted(TypedDict):
+    connector: str
+    deleted: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Token:
+    """A connection's access token (GET /connections/{id}/token). The token is left out of the repr."""
+
+    access_token: str = dataclasses.field(repr=False)
+    token_type: str
+    expires_at: Optional[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecuteResult:
+    """What POST /api/v1/proxy/execute answered: the upstream API's own status, headers and body.
+
+    ``body`` is the parsed JSON (``encoding == "json"``), a ``str`` (``"text"``), ``bytes``
+    (``"base64"``, decoded here) or ``None`` (``"none"``). ``result`` is the JSON some APIs put
+    in a header (Dropbox-API-Result), when the endpoint declares one.
+    """
+
+    status: int
+    headers: Dict[str, str]
+    content_type: Optional[str]
+    encoding: str
+    body: Any
+    result: Any = None
+    request_id: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the upstream status is 2xx."""
+        return 200 <= self.status < 300
+
+    @property
+    def content(self) -> bytes:
+        """The body as bytes, whatever its encoding (JSON re-encoded compactly)."""
+        if isinstance(self.body, bytes):
+            return self.body
+        if self.body is None:
+            return b""
+        if isinstance(self.body, str) and self.encoding == "text":
+            return self.body.encode("utf-8")
+        import json
+
+        return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
