@@ -2,6 +2,7 @@ package connectr
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -33,12 +34,18 @@ func (c *Client) ListConnectors(ctx context.Context) ([]ConnectorSummary, error)
 
 // GetConnector is GET /api/v1/connectors/{name}.
 func (c *Client) GetConnector(ctx context.Context, name string) (*Connector, error) {
+	if err := required("GetConnector", "name", name); err != nil {
+		return nil, err
+	}
 	var out Connector
 	return result(&out, c.do(ctx, http.MethodGet, "/api/v1/connectors/"+segment(name), nil, nil, &out))
 }
 
 // ListEndpoints is GET /api/v1/connectors/{name}/endpoints.
 func (c *Client) ListEndpoints(ctx context.Context, connector string) ([]Endpoint, error) {
+	if err := required("ListEndpoints", "connector", connector); err != nil {
+		return nil, err
+	}
 	var out struct {
 		Endpoints []Endpoint `json:"endpoints"`
 	}
@@ -56,6 +63,9 @@ func (c *Client) CreateConnection(ctx context.Context, req CreateConnectionReque
 
 // GetConnection is GET /api/v1/connections/{id}.
 func (c *Client) GetConnection(ctx context.Context, id string) (*Connection, error) {
+	if err := required("GetConnection", "id", id); err != nil {
+		return nil, err
+	}
 	var out Connection
 	return result(&out, c.do(ctx, http.MethodGet, "/api/v1/connections/"+segment(id), nil, nil, &out))
 }
@@ -82,12 +92,18 @@ func (c *Client) ListConnections(ctx context.Context, opts ListConnectionsOption
 // DeleteConnection is DELETE /api/v1/connections/{id}: revokes the grant at the provider
 // where it can, and deletes the connection whatever the revocation's outcome.
 func (c *Client) DeleteConnection(ctx context.Context, id string) (*Deleted, error) {
+	if err := required("DeleteConnection", "id", id); err != nil {
+		return nil, err
+	}
 	var out Deleted
 	return result(&out, c.do(ctx, http.MethodDelete, "/api/v1/connections/"+segment(id), nil, nil, &out))
 }
 
 // PutCredentials is PUT /api/v1/connections/{id}/credentials: the connection becomes active.
 func (c *Client) PutCredentials(ctx context.Context, id string, creds Credentials) (*Connection, error) {
+	if err := required("PutCredentials", "id", id); err != nil {
+		return nil, err
+	}
 	var out Connection
 	return result(&out, c.do(ctx, http.MethodPut, "/api/v1/connections/"+segment(id)+"/credentials", nil, creds, &out))
 }
@@ -96,6 +112,9 @@ func (c *Client) PutCredentials(ctx context.Context, id string, creds Credential
 // (refreshed first when about to expire). Needs a key created with --allow-token, else
 // ErrForbidden.
 func (c *Client) GetToken(ctx context.Context, id string) (*Token, error) {
+	if err := required("GetToken", "id", id); err != nil {
+		return nil, err
+	}
 	var out Token
 	return result(&out, c.do(ctx, http.MethodGet, "/api/v1/connections/"+segment(id)+"/token", nil, nil, &out))
 }
@@ -115,6 +134,9 @@ func (c *Client) CompleteOAuth(ctx context.Context, req CallbackRequest) (*Signe
 
 // PutOAuthApp is PUT /api/v1/oauth-apps/{connector}: saves (replaces) the project's OAuth app.
 func (c *Client) PutOAuthApp(ctx context.Context, connector string, req OAuthAppRequest) (*OAuthApp, error) {
+	if err := required("PutOAuthApp", "connector", connector); err != nil {
+		return nil, err
+	}
 	var out OAuthApp
 	return result(&out, c.do(ctx, http.MethodPut, "/api/v1/oauth-apps/"+segment(connector), nil, req, &out))
 }
@@ -132,6 +154,9 @@ func (c *Client) ListOAuthApps(ctx context.Context) ([]OAuthApp, error) {
 
 // DeleteOAuthApp is DELETE /api/v1/oauth-apps/{connector} (ErrNotFound when there is none).
 func (c *Client) DeleteOAuthApp(ctx context.Context, connector string) (*OAuthAppDeleted, error) {
+	if err := required("DeleteOAuthApp", "connector", connector); err != nil {
+		return nil, err
+	}
 	var out OAuthAppDeleted
 	return result(&out, c.do(ctx, http.MethodDelete, "/api/v1/oauth-apps/"+segment(connector), nil, nil, &out))
 }
@@ -142,4 +167,12 @@ func result[T any](out *T, err error) (*T, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// required refuses an empty id or name: it would name another route (the list).
+func required(call, what, value string) error {
+	if value == "" {
+		return fmt.Errorf("connectr: %s: the %s is empty", call, what)
+	}
+	return nil
 }

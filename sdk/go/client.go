@@ -323,6 +323,9 @@ func (c *Client) attempt(ctx context.Context, k call, target *url.URL) (*http.Re
 	if err != nil {
 		stop()
 		cancel(nil)
+		if closer, ok := body.(io.Closer); ok {
+			closer.Close() // ends the goroutine feeding a streamed body
+		}
 		return nil, fmt.Errorf("connectr: %s %s: %w", k.method, k.path, err)
 	}
 	if body != nil {

@@ -528,3 +528,23 @@ func TestNewClientConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestEmptyIDsRefused(t *testing.T) {
+	srv, count := fake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		_, _ = io.WriteString(w, `{"connections":[],"next_cursor":null}`)
+	})
+	c := fakeClient(t, srv.URL, &sleeps{})
+	ctx := context.Background()
+	if _, err := c.GetConnection(ctx, ""); err == nil {
+		t.Fatal("GetConnection(\"\") would read the list route")
+	}
+	if _, err := c.DeleteConnection(ctx, ""); err == nil {
+		t.Fatal("DeleteConnection(\"\")")
+	}
+	if _, err := c.Proxy(ctx, connectr.ProxyRequest{Path: "x"}); err == nil {
+		t.Fatal("Proxy without a connection")
+	}
+	if count.Load() != 0 {
+		t.Fatalf("%d requests sent", count.Load())
+	}
+}

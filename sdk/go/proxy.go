@@ -42,6 +42,9 @@ type ProxyRequest struct {
 // unreachable) are *APIError values instead; an answer of the API that looks exactly like
 // connectr's envelope (a known code at its status) cannot be told apart and is one too.
 func (c *Client) Proxy(ctx context.Context, req ProxyRequest) (*http.Response, error) {
+	if err := required("Proxy", "connection id", req.ConnectionID); err != nil {
+		return nil, err
+	}
 	method := strings.ToUpper(req.Method)
 	if method == "" {
 		method = http.MethodGet
