@@ -45,7 +45,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if res.Status != 200 {
-		return fmt.Errorf("Dropbox answered %d: %s", res.Status, res.Body)
+		return fmt.Errorf("the Dropbox API answered %d: %s", res.Status, res.Body)
 	}
 	var meta struct {
 		PathDisplay string `json:"path_display"`

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		if res.Status != 200 {
-			return fmt.Errorf("get_message %s: Gmail answered %d: %s", ref.ID, res.Status, res.Body)
+			return fmt.Errorf("get_message %s: the Gmail API answered %d: %s", ref.ID, res.Status, res.Body)
 		}
 		var msg struct {
 			Payload struct {

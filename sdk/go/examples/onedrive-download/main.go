@@ -40,7 +40,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	if res.Status != 200 {
-		return fmt.Errorf("OneDrive answered %d: %s", res.Status, res.Body)
+		return fmt.Errorf("the OneDrive API answered %d: %s", res.Status, res.Body)
 	}
 	if local == "-" {
 		_, err = os.Stdout.Write(res.Body)
