@@ -1,0 +1,3 @@
+module github.com/connectr/connectr/sdk/go
+
+go 1.23
