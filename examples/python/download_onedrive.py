@@ -11,6 +11,7 @@ import os
 import sys
 
 import connectr
+from connectr.connectors import OnedriveConnector
 
 
 def main() -> int:
@@ -24,7 +25,7 @@ def main() -> int:
         return 2
     with connectr.Client() as client:
         try:
-            result = client.execute(connection, "download_by_path", {"path": remote.lstrip("/")})
+            result = OnedriveConnector(client, connection).download_by_path(remote.lstrip("/"))
         except connectr.ConnectrError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

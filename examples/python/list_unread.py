@@ -14,6 +14,7 @@ import sys
 from typing import Any, Mapping
 
 import connectr
+from connectr.connectors import GmailConnector
 
 
 def header(message: Mapping[str, Any], name: str) -> str:
@@ -30,13 +31,12 @@ def main() -> int:
         return 2
     count = 0
     with connectr.Client() as client:  # CONNECTR_URL and CONNECTR_API_KEY from the environment
+        gmail = GmailConnector(client, connection)  # generated from connectors/gmail.yaml
         try:
             # every page of unread message ids, streamed as the server follows nextPageToken
-            for item in client.execute_all(connection, "list_messages", {"q": "is:unread", "maxResults": 100}):
-                message = client.execute(
-                    connection,
-                    "get_message",
-                    {"id": item["id"], "format": "metadata", "metadataHeaders": ["From", "Subject"]},
+            for item in gmail.iter_list_messages(q="is:unread", max_results=100):
+                message = gmail.get_message(
+                    item["id"], format="metadata", metadata_headers=["From", "Subject"]
                 ).body
                 print(f"{item['id']}\t{header(message, 'From')}\t{header(message, 'Subject')}")
                 count += 1

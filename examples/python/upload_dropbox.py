@@ -13,6 +13,7 @@ import os
 import sys
 
 import connectr
+from connectr.connectors import DropboxConnector
 
 
 def main() -> int:
@@ -26,7 +27,8 @@ def main() -> int:
         return 2
     with connectr.Client() as client, open(local, "rb") as data:
         try:
-            result = client.execute(connection, "upload", {"path": remote, "mode": "overwrite"}, data=data)
+            # the file is streamed to the server, not read whole
+            result = DropboxConnector(client, connection).upload(data, remote, mode="overwrite")
         except connectr.ConnectrError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1

@@ -9,7 +9,7 @@ import { runCli } from '../helpers/io.js';
  * connectors (every feature of the format: test/fixtures/generate/connectors) is pinned in
  * test/fixtures/generate/golden/<language>/. A change to a template shows here as a diff to
  * review; `UPDATE_GOLDEN=1 npx vitest run test/generate` rewrites the goldens. The built-in
- * connectors' clients are pinned by `npm run generate -- --check` (the SDKs hold them).
+ * connectors' clients, in the SDKs, must be what `npm run generate` makes now.
  */
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/generate');
@@ -78,4 +78,19 @@ describe('generated clients for the fixture connectors', () => {
       }
     });
   }
+});
+
+describe('the clients in the SDKs', () => {
+  it('are what the templates make now from the built-in connectors (npm run generate)', async () => {
+    const home = tempHome();
+    try {
+      const r = await runCli(
+        ['generate', '--builtin', '--out', join(import.meta.dirname, '../../sdk'), '--check'],
+        home.env,
+      );
+      expect(r.code, `${r.stderr}\nrun \`npm run generate\` and commit the result`).toBe(0);
+    } finally {
+      home.cleanup();
+    }
+  }, 60_000);
 });

@@ -50,6 +50,9 @@ function helpers(keywords: readonly string[]): Record<string, unknown> {
       ...endpoint.params.filter((p) => p.in !== 'raw' && p.required),
       ...endpoint.params.filter((p) => p.in !== 'raw' && !p.required),
     ],
+    /** Safe to send again after a failure: as the definition says, else GET, HEAD, PUT and DELETE. */
+    idempotent: (endpoint: TemplateEndpoint) =>
+      endpoint.idempotent ?? ['GET', 'HEAD', 'PUT', 'DELETE'].includes(endpoint.method),
     /** How the answer comes back: json, text, binary, or auto (decided by its content type). */
     responseKind: (endpoint: TemplateEndpoint) => endpoint.response?.encoding ?? 'auto',
     /** A description as lines, for doc comments; empty lines kept, edges trimmed. */

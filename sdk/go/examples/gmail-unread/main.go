@@ -1,5 +1,5 @@
 // gmail-unread lists the unread messages of a Gmail connection: one line per message, its
-// id, sender and subject, every page followed (ExecuteAll).
+// id, sender and subject, every page followed, through the generated connectors.Gmail.
 //
 //	CONNECTR_URL=http://127.0.0.1:5000 CONNECTR_API_KEY=cnr_... go run ./examples/gmail-unread conn_...
 //
@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	connectr "github.com/connectr/connectr/sdk/go"
+	"github.com/connectr/connectr/sdk/go/connectors"
 )
 
 func main() {
@@ -38,9 +39,10 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	gmail := connectors.NewGmail(client, id) // generated from connectors/gmail.yaml
 	count := 0
-	list := connectr.ExecuteRequest{ConnectionID: id, Endpoint: "list_messages", Params: map[string]any{"q": "is:unread"}}
-	for item, err := range client.ExecuteAll(ctx, list) {
+	query := "is:unread"
+	for item, err := range gmail.ListMessagesAll(ctx, connectors.GmailListMessagesParams{Q: &query}) {
 		if err != nil {
 			return err
 		}
@@ -50,10 +52,9 @@ func run(ctx context.Context, args []string) error {
 		if err := json.Unmarshal(item, &ref); err != nil {
 			return err
 		}
-		res, err := client.Execute(ctx, connectr.ExecuteRequest{
-			ConnectionID: id, Endpoint: "get_message",
-			Params: map[string]any{"id": ref.ID, "format": "metadata", "metadataHeaders": []string{"From", "Subject"}},
-			Retry:  true, // a read: safe to repeat
+		format := connectors.GmailGetMessageFormatMetadata
+		res, err := gmail.GetMessage(ctx, connectors.GmailGetMessageParams{
+			ID: ref.ID, Format: &format, MetadataHeaders: []string{"From", "Subject"},
 		})
 		if err != nil {
 			return err
