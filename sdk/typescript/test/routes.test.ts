@@ -343,15 +343,26 @@ describe('execute', () => {
     }
   });
 
-  it('a text answer stays text', async () => {
-    // The OneDrive emulator's download of hello.txt, by path, through an endpoint whose kind is binary,
-    // comes back as bytes; JSON and text encodings are covered by get_profile and errors above.
+  it('text: a text answer stays a string (Dropbox answers a path without its leading / in text/plain)', async () => {
+    const result = await client().execute({
+      connection_id: harness().connections.dropbox,
+      endpoint: 'list_folder',
+      params: { path: 'docs' },
+    });
+    expect(result.status).toBe(400);
+    expect(result.encoding).toBe('text');
+    expect(typeof result.body).toBe('string');
+    expect(result.body).toContain('did not match pattern');
+  });
+
+  it('binary by path: OneDrive content as bytes', async () => {
     const result = await client().execute({
       connection_id: harness().connections.onedrive,
       endpoint: 'download_by_path',
       params: { path: 'hello.txt' },
     });
     expect(result.status).toBe(200);
+    expect(result.encoding).toBe('base64');
     expect(new TextDecoder().decode(result.body as Uint8Array)).toBe('hello from onedrive\n');
   });
 });
