@@ -546,8 +546,11 @@ export class ConnectrClient {
       stream: true,
       anyStatus: true,
     });
+    // A status that has no body (or a HEAD) cannot be rebuilt with one.
+    const bodiless = method === 'HEAD' || [204, 205, 304].includes(response.status);
+    if (bodiless) await response.body?.cancel().catch(() => undefined);
     const stream = withIdleTimeout(
-      response.body,
+      bodiless ? null : response.body,
       options.timeoutMs ?? this.timeoutMs,
       `${method} ${route}`,
       response.headers.get('x-request-id') ?? undefined,

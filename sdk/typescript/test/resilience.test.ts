@@ -468,6 +468,45 @@ describe('the raw proxy', () => {
     expect(host).toBe('content');
   });
 
+  it('sends bytes and strings as they are, and keeps a bodiless answer bodiless', async () => {
+    const received: string[] = [];
+    handlers = [
+      (request, response, body) => {
+        received.push(body.toString('latin1'));
+        json(200, {})(request, response, body);
+      },
+    ];
+    const { client } = fake();
+    await client.proxy('conn_x', 'a', { method: 'POST', body: new Uint8Array([104, 105, 255]) });
+    await client.proxy('conn_x', 'a', { method: 'PUT', body: 'text body' });
+    expect(received).toEqual(['hi\u00ff', 'text body']);
+    handlers = [
+      (_request, response) => {
+        response.writeHead(204, { 'x-request-id': 'r' });
+        response.end();
+      },
+    ];
+    const empty = await client.proxy('conn_x', 'a', { method: 'DELETE' });
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe('');
+    const head = await client.proxy('conn_x', 'a', { method: 'HEAD' });
+    expect(head.status).toBe(204);
+  });
+
+  it('gives back a redirect as it is, never following it', async () => {
+    handlers = [
+      (_request, response) => {
+        response.writeHead(302, { location: 'https://elsewhere.example/x' });
+        response.end();
+      },
+    ];
+    const { client } = fake();
+    const response = await client.proxy('conn_x', 'a');
+    expect(response.status).toBe(302);
+    expect(response.headers.get('location')).toBe('https://elsewhere.example/x');
+    expect(seen).toHaveLength(1);
+  });
+
   it('accepts an async iterable body (e.g. a file stream)', async () => {
     let received = '';
     handlers = [
