@@ -534,6 +534,27 @@ describe('the client', () => {
     expect(() => new ConnectrClient({ maxRetries: -1, env: {} })).toThrow(InvalidInputError);
   });
 
+  it('iterConnections follows cursors and stops on a server that repeats one', async () => {
+    const connection = { id: 'conn_a' };
+    handlers = [
+      json(200, { connections: [connection], next_cursor: 'c1' }),
+      json(200, { connections: [connection], next_cursor: 'c2' }),
+      json(200, { connections: [connection], next_cursor: 'c1' }),
+    ];
+    const { client } = fake();
+    const ids: string[] = [];
+    const walk = async (): Promise<void> => {
+      for await (const c of client.iterConnections({ user_id: 'u' })) ids.push(c.id);
+    };
+    await expect(walk()).rejects.toThrow('same cursor twice');
+    expect(ids).toHaveLength(3);
+    expect(seen.map((s) => s.path)).toEqual([
+      '/api/v1/connections?user_id=u',
+      '/api/v1/connections?user_id=u&cursor=c1',
+      '/api/v1/connections?user_id=u&cursor=c2',
+    ]);
+  });
+
   it('encodes ids into the path', async () => {
     handlers = [json(200, {})];
     const { client } = fake();
