@@ -632,6 +632,23 @@ export class ConnectrClient {
       headers['content-type'] = 'application/json';
     }
     const url = this.#url(path, call.query);
+    // Checked here, so that a bad header (CR/LF, a non-token name) is the caller's error, not a
+    // "connection error" retried three times.
+    for (const [name, value] of Object.entries(headers)) {
+      try {
+        new Headers([[name, value]]);
+      } catch {
+        throw new InvalidInputError(
+          'invalid_input',
+          `header "${name.slice(0, 64)}" is not a valid HTTP header`,
+          {
+            details: [
+              { field: `headers.${name.slice(0, 64)}`, message: 'not a valid HTTP header name or value' },
+            ],
+          },
+        );
+      }
+    }
 
     for (let attempt = 0; ; attempt++) {
       const timeout = new AbortController();

@@ -555,6 +555,19 @@ describe('the client', () => {
     ]);
   });
 
+  it('refuses a header with CR/LF before sending anything, without retrying', async () => {
+    handlers = [json(200, {})];
+    const { client, sleeps } = fake();
+    const error = (await client
+      .proxy('conn_x', 'a', { headers: { 'x-note': 'a\r\nInjected: yes' } })
+      .catch((e: unknown) => e)) as ConnectrError;
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(error.field).toBe('headers.x-note');
+    expect(error.message).not.toContain('Injected');
+    expect(seen).toHaveLength(0);
+    expect(sleeps).toHaveLength(0);
+  });
+
   it('encodes ids into the path', async () => {
     handlers = [json(200, {})];
     const { client } = fake();
