@@ -1,0 +1,14 @@
+export {
+  ConnectrClient,
+  DEFAULT_BASE_URL,
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_RETRY_AFTER_MS,
+  DEFAULT_MAX_RETRY_DELAY_MS,
+  DEFAULT_RETRY_BASE_MS,
+  DEFAULT_TIMEOUT_MS,
+  errorFromResponse,
+  parseRetryAfter,
+} from './client.js';
+export type { ClientOptions, FetchLike, ProxyBody, ProxyOptions, RequestOptions, Sleep } from './client.js';
+export * from './errors.js';
+export type * from './types.js';

@@ -1,0 +1,220 @@
+/**
+ * The JSON shapes of `connectr serve`'s answers and request bodies, as its routes declare them
+ * (src/server/routes/**; GET /openapi.json on a running server). Field names are the API's own
+ * (snake_case), so docs/server.md reads the same as this package.
+ */
+
+export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
+
+export interface Health {
+  status: 'ok';
+  version: string;
+}
+
+export interface Ready {
+  status: 'ready';
+}
+
+export interface ConnectorSummary {
+  name: string;
+  display_name: string;
+  description: string;
+  version: string;
+  docs_url: string;
+  auth_type: AuthType;
+  scopes: string[];
+  endpoint_count: number;
+}
+
+export interface Param {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'array' | 'object' | 'file';
+  items?: 'string' | 'integer' | 'number' | 'boolean';
+  required: boolean;
+  location: 'path' | 'query' | 'header' | 'body' | 'form' | 'json_header' | 'raw';
+  description?: string;
+  enum?: (string | number | boolean)[];
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  secret: boolean;
+}
+
+export interface Endpoint {
+  name: string;
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
+  host: string;
+  path: string;
+  summary: string;
+  description?: string;
+  docs_url?: string;
+  deprecated: boolean;
+  scopes: string[];
+  params: Param[];
+  pagination: { style: 'page_token' | 'cursor' | 'next_link' | 'link_header' | 'offset' } | null;
+  response_kind: 'json' | 'text' | 'binary' | 'auto';
+}
+
+export interface Connector extends ConnectorSummary {
+  auth: { type: AuthType; grants?: string[]; scopes: string[]; pkce?: boolean };
+  hosts: { name: string; url: string }[];
+  endpoints: Endpoint[];
+}
+
+export interface ConnectorEndpoints {
+  connector: string;
+  endpoints: Endpoint[];
+}
+
+export type ConnectionStatus = 'pending' | 'active' | 'needs_reauth' | 'revoked';
+
+export interface Connection {
+  id: string;
+  connector_type: string;
+  name: string;
+  user_id: string | null;
+  status: ConnectionStatus;
+  account_identity: string | null;
+  scopes: string[];
+  created_at: string;
+  updated_at: string;
+  last_refresh_at: string | null;
+  last_error: string | null;
+}
+
+export interface CreateConnection {
+  /** The connector, e.g. `gmail` (listConnectors() gives them). */
+  connector_type: string;
+  /** A label for people, 1 to 200 characters. */
+  name: string;
+  /** Your end user's id, 1 to 255 characters. */
+  user_id?: string | null;
+}
+
+export interface ListConnectionsQuery {
+  user_id?: string;
+  connector_type?: string;
+  /** 1 to 200 (server default 50). */
+  limit?: number;
+  /** `next_cursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface ConnectionPage {
+  connections: Connection[];
+  next_cursor: string | null;
+}
+
+export interface Deleted {
+  deleted: true;
+  revoked: boolean;
+  revoke_error?: string;
+}
+
+/** `{api_key}` for api_key connectors, `{username, password}` for basic ones, a token set for OAuth ones. */
+export type Credentials = { api_key: string } | { username: string; password: string } | OAuthTokenSet;
+
+export interface OAuthTokenSet {
+  access_token: string;
+  refresh_token?: string;
+  token_type?: string;
+  /** RFC 3339 with an offset, e.g. `2030-01-01T00:00:00Z`; or expires_in, not both. */
+  expires_at?: string;
+  /** Seconds from now. */
+  expires_in?: number;
+  scopes?: string[];
+  /** Who signed in, shown as account_identity. */
+  account?: string;
+}
+
+export interface Token {
+  access_token: string;
+  token_type: string;
+  expires_at: string | null;
+}
+
+/** Start a browser sign-in for a connection (or, the old form, for a connector: a pending connection is created). */
+export type AuthorizeRequest = (
+  { connection_id: string; connector_type?: never } | { connector_type: string; connection_id?: never }
+) & {
+  /** Where the provider sends the browser; default the server's GET /api/v1/oauth/callback. */
+  redirect_uri?: string;
+  /** Where the browser goes once signed in; default a plain success page. */
+  return_url?: string;
+};
+
+export interface Authorization {
+  authorization_url: string;
+  state: string;
+  connection_id: string;
+  redirect_uri: string;
+  expires_at: string;
+}
+
+export interface CallbackRequest {
+  connection_id: string;
+  code: string;
+  redirect_uri: string;
+  state?: string;
+}
+
+export interface CallbackResult {
+  connection_id: string;
+  connector_type: string;
+  status: string;
+  account_identity: string | null;
+  scopes: string[];
+}
+
+export interface OAuthAppInput {
+  client_id: string;
+  /** Required when the connector's definition says so (Gmail); refused for public clients. */
+  client_secret?: string;
+}
+
+export interface OAuthApp {
+  connector: string;
+  client_id: string;
+  has_client_secret: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OAuthAppDeleted {
+  connector: string;
+  deleted: true;
+}
+
+export interface ExecuteRequest {
+  connection_id: string;
+  /** The endpoint's name, e.g. `list_messages` (listEndpoints(connector) gives them). */
+  endpoint: string;
+  /** Values by param name, as the endpoint declares them. */
+  params?: Record<string, unknown>;
+  /** A whole request body replacing the body params: a string as it is, anything else as JSON. */
+  body?: unknown;
+  /** A binary request body (an upload), sent base64-encoded as `body_base64`. */
+  bytes?: Uint8Array;
+}
+
+export interface ExecuteAllRequest extends ExecuteRequest {
+  /** Stop after this many pages. */
+  max_pages?: number;
+  /** Stop after this many items. */
+  limit?: number;
+}
+
+export type Encoding = 'json' | 'text' | 'base64' | 'none';
+
+/** The upstream answer of one execute call. `body` is decoded: parsed JSON, text, bytes or null. */
+export interface ExecuteResult<T = unknown> {
+  /** The upstream API's own status (the execute call itself succeeded). */
+  status: number;
+  headers: Record<string, string>;
+  content_type: string | null;
+  /** How the server carried the body; `base64` bodies are decoded to a Uint8Array here. */
+  encoding: Encoding;
+  body: T;
+  /** The JSON some APIs return in a header (Dropbox-API-Result), parsed. */
+  result?: unknown;
+}

@@ -1,0 +1,28 @@
+/** What the harness prints (test/sdk/harness.ts at the repo root), and helpers the tests share. */
+import { inject } from 'vitest';
+import { ConnectrClient } from '../src/index.js';
+import type { ClientOptions } from '../src/index.js';
+
+export interface Harness {
+  url: string;
+  api_key: string;
+  token_key: string;
+  other_key: string;
+  connections: { gmail: string; dropbox: string; onedrive: string };
+  tokens: { gmail: string; dropbox: string; onedrive: string };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    harness: Harness;
+  }
+}
+
+export function harness(): Harness {
+  return inject('harness');
+}
+
+/** A client of the harness's server with `key` (default its api_key; null: none), reading nothing from the environment. */
+export function client(key: string | null = harness().api_key, options: ClientOptions = {}): ConnectrClient {
+  return new ConnectrClient({ baseUrl: harness().url, apiKey: key ?? '', env: {}, ...options });
+}
