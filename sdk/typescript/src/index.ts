@@ -12,3 +12,4 @@ export {
 export type { ClientOptions, FetchLike, ProxyBody, ProxyOptions, RequestOptions, Sleep } from './client.js';
 export * from './errors.js';
 export type * from './types.js';
+export * from './connectors/index.js';
