@@ -155,6 +155,85 @@ describe('connectr generate', () => {
   });
 });
 
+describe('connectr generate: bad templates and flags', () => {
+  let home: ReturnType<typeof tempHome>;
+  beforeEach(() => {
+    home = tempHome();
+  });
+  afterEach(() => {
+    home.cleanup();
+  });
+
+  /** A language "bad" whose template.json is `manifest` (a template x.ejs beside it). */
+  async function withManifest(manifest: string): Promise<Awaited<ReturnType<typeof runCli>>> {
+    const dir = join(home.dir, 'templates', 'bad');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'x.ejs'), 'x');
+    writeFileSync(join(dir, 'template.json'), manifest);
+    return runCli(
+      [
+        '--connectors-dir',
+        CONNECTORS,
+        'generate',
+        '--templates',
+        join(home.dir, 'templates'),
+        '--lang',
+        'bad',
+        '--out',
+        join(home.dir, 'out'),
+      ],
+      home.env,
+    );
+  }
+
+  it('a template.json that is not JSON, names a missing template or an unknown placeholder', async () => {
+    const file = join(home.dir, 'templates', 'bad', 'template.json');
+    const notJson = await withManifest('{ "language": ');
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain(`${file} is not valid JSON`);
+    const missing = await withManifest(
+      JSON.stringify({
+        language: 'bad',
+        files: [{ template: 'gone.ejs', output: '{snake}.txt', each: 'connector' }],
+      }),
+    );
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('names template gone.ejs, which is not in');
+    const placeholder = await withManifest(
+      JSON.stringify({
+        language: 'bad',
+        files: [{ template: 'x.ejs', output: '{title}.txt', each: 'connector' }],
+      }),
+    );
+    expect(placeholder.code).toBe(1);
+    expect(placeholder.stderr).toContain('unknown placeholder {title}');
+    const noName = await withManifest(
+      JSON.stringify({
+        language: 'bad',
+        files: [{ template: 'x.ejs', output: 'same.txt', each: 'connector' }],
+      }),
+    );
+    expect(noName.code).toBe(1);
+    expect(noName.stderr).toContain('is made once per connector but names no connector');
+    expect(existsSync(join(home.dir, 'out'))).toBe(false);
+  });
+
+  it('--templates that is not a directory, and an empty --lang, are refused before anything is written', async () => {
+    const notDir = join(home.dir, 'file.txt');
+    writeFileSync(notDir, 'x');
+    const templates = await runCli(
+      ['generate', '--templates', notDir, '--out', join(home.dir, 'out')],
+      home.env,
+    );
+    expect(templates.code).toBe(1);
+    expect(templates.stderr).toContain(`--templates ${notDir} is not a directory`);
+    const empty = await runCli(['generate', '--lang', ',', '--out', join(home.dir, 'out')], home.env);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--lang names no language');
+    expect(existsSync(join(home.dir, 'out'))).toBe(false);
+  });
+});
+
 describe('generated names', () => {
   it('split and join words in each style', () => {
     expect(wordsOf('list_messages')).toEqual(['list', 'messages']);

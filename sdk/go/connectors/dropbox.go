@@ -11,13 +11,6 @@ import (
 	connectr "github.com/connectr/connectr/sdk/go"
 )
 
-// Keeps the imports used whatever the connector's endpoints need.
-var (
-	_ io.Reader
-	_ json.RawMessage
-	_ iter.Seq[int]
-)
-
 // Dropbox is Dropbox for one connection: List, search, upload, download, move, copy and share files and folders in Dropbox (API v2).
 //
 // Each method runs the endpoint through POST /api/v1/proxy/execute and returns the upstream

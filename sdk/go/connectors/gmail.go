@@ -11,13 +11,6 @@ import (
 	connectr "github.com/connectr/connectr/sdk/go"
 )
 
-// Keeps the imports used whatever the connector's endpoints need.
-var (
-	_ io.Reader
-	_ json.RawMessage
-	_ iter.Seq[int]
-)
-
 // Gmail is Gmail for one connection: Read, search, send and organise the messages, threads and labels of a Gmail mailbox (Gmail API v1).
 //
 // Each method runs the endpoint through POST /api/v1/proxy/execute and returns the upstream

@@ -11,13 +11,6 @@ import (
 	connectr "github.com/connectr/connectr/sdk/go"
 )
 
-// Keeps the imports used whatever the connector's endpoints need.
-var (
-	_ io.Reader
-	_ json.RawMessage
-	_ iter.Seq[int]
-)
-
 // Onedrive is OneDrive for one connection: Browse, search, upload, download, move and copy the files of the signed-in user's OneDrive (Microsoft Graph v1.0).
 //
 // Each method runs the endpoint through POST /api/v1/proxy/execute and returns the upstream

@@ -44,7 +44,8 @@ const CENSOR = '[REDACTED]';
 /** Made by the serializers below from chosen fields only: nothing in them to hide. */
 const SERIALIZED = new Set(['req', 'res']);
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Plain objects and errors are looked into; class instances (a request, a stream) are not. */
+function walkable(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null || value instanceof Error;
@@ -65,7 +66,7 @@ export function redactSecrets(object: Record<string, unknown>, depth = 0): Recor
     const value = object[name];
     let safe = value;
     if (SECRET_NAMES.has(name.toLowerCase())) safe = CENSOR;
-    else if (isPlainObject(value) && (depth === 0 || (depth === 1 && name.toLowerCase() === 'headers')))
+    else if (walkable(value) && (depth === 0 || (depth === 1 && name.toLowerCase() === 'headers')))
       safe = redactSecrets(value, depth + 1);
     if (safe !== value) {
       copy ??= copyOf(object);
