@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
@@ -87,8 +87,9 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     trustProxy: options.trustProxy ?? false,
     logger: options.log ? loggerOptions(options.log.level ?? 'info', options.log.stream) : false,
     genReqId: requestIdFor,
-    // installAccessLog writes one line per request instead of these two.
-    disableRequestLogging: true,
+    // installAccessLog writes one line per request instead of these two. (Through the log
+    // controller: the top-level option prints a deprecation warning at every start.)
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     // While closing, requests still arriving on open connections get our own 503 (below).
     return503OnClosing: false,

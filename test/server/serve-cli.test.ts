@@ -50,6 +50,8 @@ describe('connectr serve', () => {
     const result = await running.done;
     expect(result.code).toBe(0);
     expect(result.stderr).toContain('connectr serve: stopped');
+    // Nothing of Node's or a library's own warnings (a deprecated option) reaches the user.
+    expect(result.stderr).not.toMatch(/Warning|FSTDEP/);
     // Logs are JSON lines on stderr and never hold the key that was sent.
     expect(result.stderr).toContain('"reqId"');
     expect(result.stderr).not.toContain('not-a-key');
