@@ -6,7 +6,7 @@
  *   node --import tsx test/sdk/harness.ts
  *   → {"url": "http://127.0.0.1:PORT", "api_key": "cnr_…", "token_key": "cnr_…",
  *      "other_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
- *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}}
+ *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}, "local_env": {…}}
  *
  * `api_key` sees the connections (project "default"); `token_key` is the same project's key
  * created with --allow-token; `other_key` is another project's key (its calls to these
@@ -14,6 +14,10 @@
  * its emulator accepts. The Gmail mailbox holds 7 messages, 4 of them unread (`q: "is:unread"` finds them);
  * Dropbox holds /docs/hello.txt ("hello from dropbox\n") and a folder /docs; OneDrive holds
  * hello.txt ("hello from onedrive\n") in its root. Everything runs on 127.0.0.1.
+ *
+ * `local_env` is the environment of a local CLI whose default account of each connector is
+ * signed in with the same tokens (stored by the code `connectr auth` stores with, in the
+ * encrypted file store): what the TypeScript SDK's LocalClient runs with.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -21,6 +25,12 @@ import { join } from 'node:path';
 import { startDropboxEmulator } from '../fixtures/emulators/dropbox.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import { startGraphEmulator } from '../fixtures/emulators/graph.js';
+import { saveLogin } from '../../src/core/auth/save-login.js';
+import { systemClock } from '../../src/core/clock.js';
+import { loadRegistry } from '../../src/core/connector/registry.js';
+import { MetadataStore } from '../../src/core/credentials/metadata.js';
+import { Vault } from '../../src/core/credentials/vault.js';
+import { resolvePaths } from '../../src/core/paths.js';
 import { tempHome } from '../helpers/home.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'connectr.cjs');
@@ -53,6 +63,33 @@ async function listening(server: ChildProcess): Promise<string> {
       reject(new Error(`connectr serve exited with ${String(code)}: ${text}`));
     });
   });
+}
+
+/** Signs in the local CLI's default account of each connector, as `connectr auth` would store it. */
+async function signInLocally(env: Record<string, string>): Promise<void> {
+  const paths = resolvePaths(env);
+  const passphrase = env.CONNECTR_VAULT_PASSPHRASE ?? '';
+  const deps = {
+    env,
+    paths,
+    clock: systemClock,
+    http: { env },
+    vault: new Vault({ env, paths, passphrase: () => Promise.resolve(passphrase) }),
+    metadata: new MetadataStore(paths),
+    notify: () => undefined,
+  };
+  const registry = await loadRegistry();
+  for (const [name, token] of Object.entries(TOKENS)) {
+    await saveLogin(
+      registry.require(name),
+      'default',
+      'authorization_code',
+      { access_token: token, token_type: 'Bearer', expires_in: 3600, refresh_token: `${token}-refresh` },
+      { clientId: 'sdk-harness-client' },
+      { scopes: [], insecureStorage: false },
+      deps,
+    );
+  }
 }
 
 async function main(): Promise<void> {
@@ -124,8 +161,11 @@ async function main(): Promise<void> {
       });
       connections[connector] = id;
     }
+    const localEnv: Record<string, string> = {};
+    for (const [name, value] of Object.entries(env)) if (value !== undefined) localEnv[name] = value;
+    await signInLocally(localEnv);
     process.stdout.write(
-      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS })}\n`,
+      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv })}\n`,
     );
   } catch (error) {
     process.stderr.write(`sdk harness: ${error instanceof Error ? error.message : String(error)}\n`);

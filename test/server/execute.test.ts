@@ -217,7 +217,24 @@ for (const variant of BACKENDS) {
           body_base64: 'eA==',
         });
         expect(both.status).toBe(400);
+        // A client that says which connector it means (the SDKs' generated classes do) is
+        // refused another connector's connection before its endpoint of that name is run.
+        const wrongConnector = await post({
+          connection_id: id,
+          connector: 'dropbox',
+          endpoint: 'get_profile',
+        });
+        expect(wrongConnector.status).toBe(400);
+        expect(wrongConnector.json).toMatchObject({
+          error: {
+            code: 'invalid_input',
+            message: `connection ${id} is a gmail connection, not dropbox`,
+            details: [{ field: 'body.connector' }],
+          },
+        });
         expect(gmail.requests.length).toBe(before);
+        const rightConnector = await post({ connection_id: id, connector: 'gmail', endpoint: 'get_profile' });
+        expect(rightConnector.json).toMatchObject({ status: 200, encoding: 'json' });
       });
 
       it("answers 404 for an unknown connection and for another project's, alike", async () => {

@@ -10,6 +10,8 @@ export {
   parseRetryAfter,
 } from './client.js';
 export type { ClientOptions, FetchLike, ProxyBody, ProxyOptions, RequestOptions, Sleep } from './client.js';
+export { LocalClient } from './local.js';
+export type { LocalClientOptions, LocalEngineModule } from './local.js';
 export * from './errors.js';
 export type * from './types.js';
 export * from './connectors/index.js';

@@ -3,6 +3,7 @@
  * (src/server/routes/**; GET /openapi.json on a running server). Field names are the API's own
  * (snake_case), so docs/server.md reads the same as this package.
  */
+import type { RequestOptions } from './client.js';
 
 export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
 
@@ -186,7 +187,16 @@ export interface OAuthAppDeleted {
 }
 
 export interface ExecuteRequest {
+  /**
+   * The connection (ConnectrClient), or the local account (LocalClient: as `connectr call
+   * --account`; "" for the connector's default).
+   */
   connection_id: string;
+  /**
+   * The connector the endpoint belongs to, e.g. `gmail`. ConnectrClient: optional, and when given
+   * the server refuses a connection of another connector (400). LocalClient: required.
+   */
+  connector?: string;
   /** The endpoint's name, e.g. `list_messages` (listEndpoints(connector) gives them). */
   endpoint: string;
   /** Values by param name, as the endpoint declares them. */
@@ -217,4 +227,17 @@ export interface ExecuteResult<T = unknown> {
   body: T;
   /** The JSON some APIs return in a header (Dropbox-API-Result), parsed. */
   result?: unknown;
+}
+
+/**
+ * What a generated connector class (GmailConnector...) runs its endpoints through:
+ * ConnectrClient (a `connectr serve` daemon) or LocalClient (this process, the local CLI's
+ * accounts).
+ */
+export interface ConnectorTransport {
+  execute<T = unknown>(input: ExecuteRequest, options?: RequestOptions): Promise<ExecuteResult<T>>;
+  executeAll<T = unknown>(
+    input: ExecuteAllRequest,
+    options?: RequestOptions,
+  ): AsyncGenerator<T, void, undefined>;
 }

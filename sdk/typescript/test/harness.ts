@@ -10,6 +10,8 @@ export interface Harness {
   other_key: string;
   connections: { gmail: string; dropbox: string; onedrive: string };
   tokens: { gmail: string; dropbox: string; onedrive: string };
+  /** The environment of a local CLI with a default account of each connector signed in (LocalClient). */
+  local_env: Record<string, string>;
 }
 
 declare module 'vitest' {

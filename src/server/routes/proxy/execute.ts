@@ -6,9 +6,9 @@ import { systemClock } from '../../../core/clock.js';
 import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
 import type { InvokeDeps } from '../../../core/engine/invoke.js';
 import type { RawBody } from '../../../core/engine/params.js';
-import { headerResult, responseKind } from '../../../core/engine/response.js';
+import { readAnswer } from '../../../core/engine/answer.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
-import { ConnectrError, isConnectrError } from '../../../core/errors.js';
+import { isConnectrError } from '../../../core/errors.js';
 import { closest } from '../../../core/suggest.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
@@ -26,6 +26,14 @@ const ATTEMPT_TIMEOUT_MS = 30_000;
 
 const ExecuteBody = z.strictObject({
   connection_id: ConnectionParams.shape.id,
+  connector: z
+    .string()
+    .min(1, { message: 'connector must not be empty' })
+    .max(128, { message: 'a connector name has at most 128 characters' })
+    .optional()
+    .describe(
+      "The connection's connector, e.g. gmail (the SDKs' generated classes send it): a connection of another connector is refused with a 400 instead of running its endpoint of the same name.",
+    ),
   endpoint: z
     .string()
     .min(1, { message: 'endpoint must not be empty' })
@@ -79,19 +87,6 @@ const ExecuteAnswer = z.object({
     ),
 });
 
-/** Upstream headers that describe one hop or set state in a browser: never passed on. */
-const DROPPED_HEADERS = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-connection',
-  'set-cookie',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-
 /**
  * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same core
  * function as `connectr call` (src/core/engine/invoke.ts): the values checked against the
@@ -124,6 +119,15 @@ export function registerExecute(app: App, context: RouteContext): void {
       const data = requireData(context);
       const input = request.body;
       const { connection } = await callTarget(data, projectId, input.connection_id);
+      if (input.connector !== undefined && input.connector !== connection.connector) {
+        throw new FieldError(
+          'body.connector',
+          `connection ${connection.id} is a ${connection.connector} connection, not ${input.connector}`,
+          {
+            hint: `use a ${input.connector} connection (GET /api/v1/connections?connector_type=${input.connector})`,
+          },
+        );
+      }
       const connector = (await context.deps.registry()).get(connection.connector);
       if (!connector) {
         throw new HttpError(
@@ -201,44 +205,16 @@ function bodyOf(input: ExecuteBody): { body?: RawBody } {
   };
 }
 
+/** The answer as JSON: a binary body travels as base64. */
 async function answerOf(endpoint: Endpoint, response: HttpResponse): Promise<z.infer<typeof ExecuteAnswer>> {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (value === undefined || DROPPED_HEADERS.has(name)) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  const contentType = headers['content-type'] ?? null;
-  const result = headerResult(endpoint, response);
-  const common = {
-    status: response.status,
-    headers,
-    content_type: contentType,
-    ...(result === undefined ? {} : { result }),
-  };
-  const kind = responseKind(endpoint, response);
-  if (kind === 'empty') {
-    await response.body.dump();
-    return { ...common, encoding: 'none', body: null };
-  }
-  const head = await response.body.head(MAX_EXECUTE_RESPONSE_BYTES);
-  if (!head.complete) {
-    head.rest.destroy();
-    throw new ConnectrError(
-      'upstream',
-      `the upstream answer is larger than ${MAX_EXECUTE_RESPONSE_BYTES / (1024 * 1024)} MiB, too large for execute`,
-      { hint: 'fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it' },
-    );
-  }
-  if (kind === 'binary') return { ...common, encoding: 'base64', body: head.bytes.toString('base64') };
-  const text = head.bytes.toString('utf8');
-  if (kind === 'json') {
-    try {
-      return { ...common, encoding: 'json', body: JSON.parse(text) as unknown };
-    } catch {
-      // Labelled JSON but not: the text as it came.
-    }
-  }
-  return { ...common, encoding: 'text', body: text };
+  const answer = await readAnswer(endpoint, response, {
+    maxBytes: MAX_EXECUTE_RESPONSE_BYTES,
+    tooLargeHint:
+      'too large for execute: fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
+  });
+  return answer.encoding === 'binary'
+    ? { ...answer, encoding: 'base64', body: answer.body.toString('base64') }
+    : answer;
 }
 
 /** NDJSON lines: each item, then an error line if the pagination failed after it started. */

@@ -1,0 +1,48 @@
+import type { AuthDeps } from '../core/auth/deps.js';
+import { systemClock } from '../core/clock.js';
+import type { PassphraseSource } from '../core/credentials/encrypted-file.js';
+import { MetadataStore } from '../core/credentials/metadata.js';
+import { Vault } from '../core/credentials/vault.js';
+import { ConnectrError } from '../core/errors.js';
+import type { Env } from '../core/paths.js';
+import { resolvePaths } from '../core/paths.js';
+
+/**
+ * The CLI's accounts, wired for a program instead of a terminal: the same home, keychain,
+ * encrypted file and metadata as `connectr call`, but nothing is ever asked. The encrypted
+ * file's passphrase comes from the caller or CONNECTR_VAULT_PASSPHRASE.
+ */
+export function programAuth(
+  env: Env,
+  passphrase: string | undefined,
+  notify: (message: string) => void,
+  signal: AbortSignal | undefined,
+): AuthDeps {
+  const paths = resolvePaths(env);
+  return {
+    env,
+    paths,
+    clock: systemClock,
+    http: { env, ...(signal ? { signal } : {}) },
+    vault: new Vault({ env, paths, passphrase: passphraseOf(env, passphrase) }),
+    metadata: new MetadataStore(paths),
+    notify,
+  };
+}
+
+function passphraseOf(env: Env, given: string | undefined): PassphraseSource {
+  return (purpose) => {
+    const passphrase = given || env.CONNECTR_VAULT_PASSPHRASE || undefined;
+    if (passphrase) return Promise.resolve(passphrase);
+    // A program never creates a vault (it never signs in), so only opening one can get here.
+    return Promise.reject(
+      new ConnectrError(
+        'auth_required',
+        `connectr's encrypted file store needs its passphrase to ${purpose === 'create' ? 'be created' : 'be opened'}`,
+        {
+          hint: 'set CONNECTR_VAULT_PASSPHRASE for this program (or pass the passphrase option), or make a keychain available (`connectr vault status`)',
+        },
+      ),
+    );
+  };
+}
