@@ -9,6 +9,7 @@ import type { IO } from './io.js';
 import { write } from './io.js';
 import type { Runner } from './runner.js';
 import { registerAccounts } from './commands/accounts/register.js';
+import { registerApi } from './commands/api/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
@@ -32,6 +33,7 @@ type Register = (program: Command, runner: Runner) => void;
 export const COMMANDS: readonly (readonly [name: string, register: Register])[] = [
   ['connectors', registerConnectors],
   ['call', registerCall],
+  ['api', registerApi],
   ['auth', registerAuth],
   ['token', registerAuth],
   ['logout', registerAuth],

@@ -1,6 +1,7 @@
 import type { Connector } from '../connector/model.js';
 import { quote, shellWord } from '../shell.js';
 import type { PreparedRequest } from './request.js';
+import type { ResponseInfo } from './send.js';
 
 /**
  * A request shown instead of sent: --dry-run prints it exactly, with the credential and any
@@ -162,4 +163,43 @@ function titleCase(name: string): string {
 
 function escapeDouble(text: string): string {
   return text.replace(/[\\"$`]/g, (c) => `\\${c}`);
+}
+
+/** Response headers whose value is a secret, or can be one (a session, a token handed back). */
+const SECRET_RESPONSE_HEADER =
+  /^(set-cookie2?|authorization|proxy-authorization|cookie)$|token|secret|password|api-?key|session/i;
+
+/**
+ * An answer's head as --verbose shows it: `< 200 OK (52 ms)`, then its headers, with the values
+ * of those that carry secrets replaced, and the credential's query parameter hidden in a
+ * Location (an API-key connector's key could come back in a redirect).
+ */
+export function formatResponseHead(info: ResponseInfo, connector: Connector, statusText: string): string {
+  const lines = [
+    `< ${info.status} ${statusText} (${Math.round(info.ms)} ms) ${info.method} ${hideCredential(info.url.toString(), connector)}`,
+  ];
+  for (const [name, value] of Object.entries(info.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) {
+      const shown = SECRET_RESPONSE_HEADER.test(name)
+        ? REDACTED
+        : name === 'location'
+          ? hideCredential(one, connector)
+          : one;
+      lines.push(`< ${titleCase(name)}: ${shown}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function hideCredential(text: string, connector: Connector): string {
+  const auth = connector.auth;
+  if (auth.type !== 'api_key' || auth.in !== 'query') return text;
+  try {
+    const url = new URL(text);
+    if (url.searchParams.has(auth.name)) url.searchParams.set(auth.name, REDACTED);
+    return url.toString();
+  } catch {
+    return text;
+  }
 }

@@ -34,6 +34,9 @@ export interface InvokeRequest {
   readonly extraQuery?: readonly (readonly [string, string])[] | undefined;
   /** A whole body, replacing the body params (`--body`). */
   readonly body?: RawBody | undefined;
+  /** Headers the caller adds (`-H`), checked by headers.ts, and which of their values are secrets. */
+  readonly headers?: readonly (readonly [string, string])[] | undefined;
+  readonly secrets?: readonly string[] | undefined;
   /** How messages name a param (params.ts CallInput.label): the CLI's flag by default. */
   readonly label?: CallInput['label'];
 }
@@ -60,7 +63,7 @@ export type InvokeAllOptions = InvokeOptions & PageLimits;
  */
 export interface InvokeDeps extends Pick<
   SendDeps,
-  'env' | 'clock' | 'dispatcher' | 'signal' | 'random' | 'onRetry'
+  'env' | 'clock' | 'dispatcher' | 'signal' | 'random' | 'onRetry' | 'onResponse'
 > {
   readonly credentials: CredentialSource;
   /**
@@ -86,7 +89,13 @@ export function prepareCall(input: InvokeRequest, env: Env): PreparedCall {
     ...(input.body ? { body: input.body } : {}),
     ...(input.label ? { label: input.label } : {}),
   });
-  const build: BuildOptions = { env, extraQuery: input.extraQuery, body: input.body };
+  const build: BuildOptions = {
+    env,
+    extraQuery: input.extraQuery,
+    body: input.body,
+    headers: input.headers,
+    secrets: input.secrets,
+  };
   return { request: buildRequest(input.connector, input.endpoint, values, build), values, build };
 }
 
@@ -148,6 +157,7 @@ async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<Sen
     signal: deps.signal,
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
+    onResponse: deps.onResponse,
     credential: () => Promise.resolve(current),
     refresh: first.refreshable
       ? async () => {

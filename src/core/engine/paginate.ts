@@ -123,7 +123,11 @@ function parsePage(request: PreparedRequest, text: string, page: number): unknow
 
 function itemsOf(json: unknown, path: JsonPath | undefined): unknown[] {
   const value = path === undefined ? json : getPath(json, path);
-  return Array.isArray(value) ? (value as unknown[]) : [];
+  if (Array.isArray(value)) return value as unknown[];
+  // No items path and a page that is no list (`connectr api --paginate` on an undeclared
+  // path): the page itself is the one item, never silently nothing.
+  if (path === undefined && value !== null && typeof value === 'object') return [value];
+  return [];
 }
 
 function nextPage(

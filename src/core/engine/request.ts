@@ -40,6 +40,10 @@ export interface BuildOptions {
   readonly extraQuery?: readonly (readonly [string, string])[] | undefined;
   /** A whole body given by the caller, replacing the body params. */
   readonly body?: RawBody | undefined;
+  /** Headers the caller adds (`-H`, checked by headers.ts), over the definition's own. */
+  readonly headers?: readonly (readonly [string, string])[] | undefined;
+  /** Values the caller gave that are secrets (a credential header of their own): hidden when shown. */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 export function buildRequest(
@@ -62,7 +66,7 @@ export function buildRequest(
   const form = new URLSearchParams();
   let raw: RawBody | undefined;
   let bodyParams = 0;
-  const secrets: string[] = [];
+  const secrets: string[] = [...(options.secrets ?? [])];
 
   for (const param of endpoint.params) {
     const value = values.get(param.key);
@@ -98,6 +102,12 @@ export function buildRequest(
 
   const argHeader = endpoint.request?.json_header;
   if (argHeader) headers[argHeader.toLowerCase()] = httpHeaderSafeJson(jsonHeader);
+
+  // The caller's own last: they asked for exactly these (a header given twice keeps both).
+  const given = new Map<string, string>();
+  for (const [name, value] of options.headers ?? [])
+    given.set(name, given.has(name) ? `${given.get(name) ?? ''}, ${value}` : value);
+  for (const [name, value] of given) headers[name] = value;
 
   // A definition names its own with a fixed header or a header param; else connectr's.
   headers['user-agent'] ??= USER_AGENT;

@@ -52,6 +52,18 @@ export interface SendDeps {
   readonly random?: () => number;
   /** Told about each retry before waiting (the CLI prints it with --verbose). */
   readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
+  /** Told of each answer as its headers arrive, redirects and retried attempts included (--verbose). */
+  readonly onResponse?: ((info: ResponseInfo) => void) | undefined;
+}
+
+/** One answer's head, as `onResponse` is told it. */
+export interface ResponseInfo {
+  readonly method: HttpMethod;
+  readonly url: URL;
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  /** From sending the request to its answer's headers. */
+  readonly ms: number;
 }
 
 export interface SendOptions {
@@ -211,6 +223,7 @@ async function followRedirects(
     }
     const signal = deps.signal ? AbortSignal.any([deps.signal, waiting.signal]) : waiting.signal;
     let response: ClientResponse;
+    const started = deps.clock.now();
     try {
       const pending = sendRequest(target, {
         method,
@@ -229,6 +242,13 @@ async function followRedirects(
     } finally {
       clearTimeout(timer);
     }
+    deps.onResponse?.({
+      method,
+      url: target,
+      status: response.statusCode,
+      headers: response.headers,
+      ms: deps.clock.now() - started,
+    });
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
       return {

@@ -19,6 +19,7 @@ import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
 import { progressBar } from '../../progress.js';
+import { NO_CREDENTIAL, extraHeaders, jqFor, jsonAnswer, verboseResponse, writeJq } from './extras.js';
 import { endpointCommand, optionValue } from './flags.js';
 import { checkOutputPath, printResponse } from './output.js';
 
@@ -34,6 +35,9 @@ export interface CallFlags {
   param?: string[];
   body?: string;
   data?: string;
+  header?: string[];
+  force?: boolean;
+  jq?: string;
   raw?: boolean;
   include?: boolean;
   output?: string;
@@ -91,8 +95,12 @@ async function run(
     bodyFlag === undefined
       ? undefined
       : literalOrSource(endpoint, bodyFlag, flags.body === undefined ? '--data' : '--body');
+  const extra = extraHeaders(connector, flags);
   // Checks the values and builds the exact request; --dry-run and --curl show it and stop.
-  const call = prepareCall({ connector, endpoint, values, extraQuery, body }, ctx.env);
+  const call = prepareCall(
+    { connector, endpoint, values, extraQuery, body, headers: extra.headers, secrets: extra.secrets },
+    ctx.env,
+  );
   const { request } = call;
 
   if (flags.dryRun) {
@@ -118,6 +126,7 @@ async function run(
     limit: flags.limit === undefined ? undefined : positive(flags.limit, '--limit'),
   };
   if (flags.output) await checkOutputPath(flags.output);
+  const jq = flags.jq === undefined ? undefined : await jqFor(ctx, endpoint, flags);
   if (endpoint.response?.encoding === 'binary' && ctx.io.stdoutIsTTY && !flags.output && !flags.all) {
     throw new ConnectrError(
       'usage',
@@ -131,7 +140,7 @@ async function run(
   const { deps: auth } = cliAuth(ctx);
   const bar = progressBar(ctx.io, 'Uploading');
   const deps: InvokeDeps = {
-    credentials: localCredentials(connector, flags.account, auth),
+    credentials: extra.ownCredential ? NO_CREDENTIAL : localCredentials(connector, flags.account, auth),
     env: ctx.env,
     clock: auth.clock,
     stdin: () => ctx.io.stdin,
@@ -144,13 +153,15 @@ async function run(
     onUpload: (sent, total) => {
       bar.update(sent, total);
     },
+    ...(flags.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
   };
   if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
 
   if (flags.all) {
     // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
     for await (const item of invokeAll(call, deps, { ...options, ...limits })) {
-      ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
+      if (jq) writeJq(ctx, await jq.apply(item));
+      else ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
     }
     return;
   }
@@ -161,6 +172,10 @@ async function run(
     if (ctx.out.json && flags.include !== true)
       ctx.out.printJson({ error: { status: error.status, body: error.body } });
     throw error;
+  }
+  if (jq) {
+    writeJq(ctx, await jq.apply(await jsonAnswer(connector, endpoint, response)));
+    return;
   }
   await printResponse(ctx, endpoint, response, {
     raw: flags.raw === true,
@@ -255,14 +270,14 @@ async function listConnectors(ctx: CliContext): Promise<void> {
   );
 }
 
-function positive(value: string, flag: string): number {
+export function positive(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new ConnectrError('invalid_input', `${flag} "${value}" is not a positive whole number`);
   return n;
 }
 
-function nonNegative(value: string, flag: string): number {
+export function nonNegative(value: string, flag: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new ConnectrError('invalid_input', `${flag} "${value}" is not a whole number`);

@@ -50,6 +50,11 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
     )
     .option('--body <data>', 'the whole request body: JSON text, @file, or - for stdin')
     .option('--data <data>', 'same as --body')
+    .option('-H, --header <header>', "add a request header, 'Name: value' (repeatable)", collect)
+    .addOption(
+      booleanOption('--force', 'with -H: allow a header that replaces the credential (then none is added)'),
+    )
+    .option('--jq <expr>', 'filter JSON output with a jq expression (each item with --all)')
     .addOption(booleanOption('--raw', 'print the response body exactly as received'))
     .addOption(booleanOption('-i, --include', 'print the status line and response headers too'))
     .option('-o, --output <file>', 'write the response body to a file')
@@ -66,7 +71,12 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
       'time limit for the server to answer, and for each pause in a transfer',
       '60s',
     )
-    .addOption(booleanOption('--verbose', 'print the request and each retry to stderr'))
+    .addOption(
+      booleanOption(
+        '--verbose',
+        'print the request, each response (status, headers, time) and each retry to stderr',
+      ),
+    )
     .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
     .option('--no-color', 'no colour')
     .option('--connectors-dir <dir>', 'also load connectors from this directory');

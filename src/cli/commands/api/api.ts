@@ -1,0 +1,116 @@
+import { localCredentials } from '../../../core/auth/tokens.js';
+import { parseDuration } from '../../../core/duration.js';
+import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
+import { invoke, invokeAll } from '../../../core/engine/invoke.js';
+import type { InvokeDeps } from '../../../core/engine/invoke.js';
+import { rawBodyOf } from '../../../core/engine/params.js';
+import { prepareRawCall } from '../../../core/engine/raw-call.js';
+import { upstreamError } from '../../../core/engine/response.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { cliAuth } from '../../auth-deps.js';
+import type { CliContext } from '../../context.js';
+import { escapeJson } from '../../escape.js';
+import { write } from '../../io.js';
+import { progressBar } from '../../progress.js';
+import { nonNegative, positive } from '../call/call.js';
+import { NO_CREDENTIAL, extraHeaders, jqFor, jsonAnswer, verboseResponse, writeJq } from '../call/extras.js';
+import { checkOutputPath, printResponse } from '../call/output.js';
+import type { ApiFlags } from './register.js';
+
+/**
+ * `connectr api <connector> <path>`: everything is checked (the target on the connector's
+ * hosts, headers, fields, flags, the jq expression) before the account is read or anything
+ * is sent; then the request runs through the same engine as `connectr call`
+ * (core/engine/raw-call.ts builds it).
+ */
+export async function apiCommand(
+  ctx: CliContext,
+  name: string,
+  target: string,
+  flags: ApiFlags,
+): Promise<void> {
+  const connector = (await ctx.registry()).require(name);
+  const extra = extraHeaders(connector, flags);
+  const { call, matched } = prepareRawCall(
+    {
+      connector,
+      method: flags.method,
+      target,
+      host: flags.host,
+      fields: flags.field,
+      body:
+        flags.input === undefined
+          ? undefined
+          : rawBodyOf(flags.input === '-' ? '-' : `@${flags.input}`, '--input'),
+      headers: extra.headers,
+      secrets: extra.secrets,
+    },
+    ctx.env,
+  );
+  const { request } = call;
+  if (flags.dryRun) {
+    const shown = showRequest(request);
+    if (ctx.out.json) ctx.out.printJson(shown);
+    else write(ctx.io.stdout, formatRequest(shown));
+    return;
+  }
+  const options = {
+    retries: nonNegative(flags.retries, '--retries'),
+    timeoutMs: parseDuration(flags.timeout, '--timeout'),
+  };
+  if (!flags.paginate && flags.maxPages !== undefined)
+    throw new ConnectrError('usage', '--max-pages goes with --paginate');
+  if (flags.paginate && (flags.output || flags.include || flags.raw))
+    throw new ConnectrError(
+      'usage',
+      '--paginate prints one JSON line per item: drop -o, --include and --raw',
+    );
+  const maxPages = flags.maxPages === undefined ? undefined : positive(flags.maxPages, '--max-pages');
+  if (flags.output) await checkOutputPath(flags.output);
+  const jq = flags.jq === undefined ? undefined : await jqFor(ctx, matched, flags);
+
+  const { deps: auth } = cliAuth(ctx);
+  const bar = progressBar(ctx.io, 'Uploading');
+  const deps: InvokeDeps = {
+    credentials: extra.ownCredential ? NO_CREDENTIAL : localCredentials(connector, flags.account, auth),
+    env: ctx.env,
+    clock: auth.clock,
+    stdin: () => ctx.io.stdin,
+    localFiles: true,
+    signal: ctx.signal,
+    onRetry: ({ attempt, waitMs, reason }) => {
+      if (flags.verbose || waitMs >= 2000)
+        ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
+    },
+    onUpload: (sent, total) => {
+      bar.update(sent, total);
+    },
+    ...(flags.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
+  };
+  if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
+
+  if (flags.paginate) {
+    for await (const item of invokeAll(call, deps, { ...options, maxPages })) {
+      if (jq) writeJq(ctx, await jq.apply(item));
+      else ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
+    }
+    return;
+  }
+  const response = await invoke(call, deps, options);
+  bar.finish();
+  if (response.status >= 300) {
+    const error = await upstreamError(connector, request.endpoint, response);
+    if (ctx.out.json && flags.include !== true)
+      ctx.out.printJson({ error: { status: error.status, body: error.body } });
+    throw error;
+  }
+  if (jq) {
+    writeJq(ctx, await jq.apply(await jsonAnswer(connector, request.endpoint, response)));
+    return;
+  }
+  await printResponse(ctx, request.endpoint, response, {
+    raw: flags.raw === true,
+    include: flags.include === true,
+    output: flags.output,
+  });
+}
