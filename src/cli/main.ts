@@ -13,6 +13,7 @@ import { registerApi } from './commands/api/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
+import { registerCompletion } from './commands/completion/register.js';
 import { registerConnections } from './commands/connections/register.js';
 import { registerGenerate } from './commands/generate/register.js';
 import { registerConnectors } from './commands/connectors/register.js';
@@ -43,6 +44,8 @@ export const COMMANDS: readonly (readonly [name: string, register: Register])[] 
   ['serve', registerServe],
   ['connections', registerConnections],
   ['generate', registerGenerate],
+  ['completion', registerCompletion],
+  ['__complete', registerCompletion],
 ];
 
 /**

@@ -221,7 +221,7 @@ describe('connectr connectors', () => {
     it('exits 2 when a required argument is missing', async () => {
       const r = await runCli(['connectors', 'show'], home.env);
       expect(r.code).toBe(2);
-      expect(r.stderr).toContain("error: missing required argument 'name'");
+      expect(r.stderr).toContain("error: missing required argument 'connector'");
       expect(r.stderr).toContain('(run `connectr connectors show --help` for usage)');
     });
 

@@ -17,7 +17,7 @@ export function registerConnectors(program: Command, runner: Runner): void {
   connectors
     .command('show')
     .description("show a connector's hosts, authentication and endpoints with their parameters")
-    .argument('<name>', 'connector name, e.g. gmail')
+    .argument('<connector>', 'connector name, e.g. gmail')
     .argument('[endpoint]', 'show only this endpoint')
     .addHelpText(
       'after',
