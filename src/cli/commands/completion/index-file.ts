@@ -39,6 +39,13 @@ export const INDEX_FILE = 'completion.tsv';
 const printable = (word: string): boolean => word !== '' && !/[\u0000-\u001f\u007f-\u009f]/.test(word);
 
 export async function completionIndex(ctx: CliContext, key: string): Promise<void> {
+  // Made first: a new cache folder changes its parent (which may be watched) before the index
+  // is dated, not after, or the next completion would rebuild again for nothing.
+  try {
+    mkdirSync(ctx.paths.cacheDir, { recursive: true, mode: 0o700 });
+  } catch {
+    // saveIndex says nothing either when the folder cannot be made: completion goes on without.
+  }
   // Anything changed after this moment makes the index stale, also during this build.
   const started = new Date(Date.now() - 1000);
   const lines: string[] = [`key\t${printable(key) ? key : ''}`];
