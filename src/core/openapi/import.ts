@@ -147,7 +147,7 @@ function render(mapped: Mapped, source: string): string {
     if (!pair || !isScalar(pair.key)) continue;
     pair.key.commentBefore = lines.map((l) => ` ${oneLine(l)}`).join('\n');
   }
-  return document.toString({ lineWidth: 0 });
+  return document.toString({ lineWidth: 0, singleQuote: true });
 }
 
 function countEndpoints(mapped: Mapped): number {
