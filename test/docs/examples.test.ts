@@ -47,6 +47,17 @@ describe('documentation examples', () => {
     }
   });
 
+  it('the OpenAPI import example in docs/connectors.md gives the output the docs show', async () => {
+    const [input, output] = blocksUnder(read('docs/connectors.md'), '## Import from OpenAPI', 'yaml');
+    expect(input).toBeDefined();
+    const source = join(dir, 'todo.yaml');
+    const out = join(dir, 'todo-connector.yaml');
+    writeFileSync(source, input ?? '');
+    const r = await runCli(['connectors', 'import', 'openapi', source, '--out', out], home.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8').replace(source, 'todo.yaml')).toBe(output);
+  });
+
   it('the README gives the two set-up commands, and CI runs its test command', () => {
     const readme = read('README.md');
     expect(readme).toContain('npm ci && npx connectr connectors list');

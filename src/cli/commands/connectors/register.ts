@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../runner.js';
 
+export interface ImportFlags {
+  readonly name?: string;
+  readonly out?: string;
+  readonly force?: boolean;
+}
+
 /** `connectr connectors ...`: wiring only; the work is in the modules imported on use. */
 export function registerConnectors(program: Command, runner: Runner): void {
   const connectors = program
@@ -37,6 +43,26 @@ export function registerConnectors(program: Command, runner: Runner): void {
     )
     .action(async (paths: string[], _opts: unknown, cmd: Command) => {
       await runner(cmd, async (ctx) => (await import('./validate.js')).validateConnectors(ctx, paths));
+    });
+
+  const importer = connectors
+    .command('import')
+    .description('turn an API description into a connector definition');
+  importer
+    .command('openapi')
+    .description('import an OpenAPI 3.0/3.1 document (YAML or JSON; a file or an http(s) URL)')
+    .argument('<source>', 'file or http(s) URL of the OpenAPI document')
+    .option('--name <name>', "connector name (default: from the document's info.title)")
+    .option('--out <file>', 'write the definition to this file (default: stdout)')
+    .option('--force', 'replace --out if it exists')
+    .addHelpText(
+      'after',
+      '\nWhat could not be mapped is listed at the top of the output; guesses (pagination, chosen auth)\nare marked "review:". Nothing is written when the document is invalid.\n\nExamples:\n  connectr connectors import openapi ./petstore.yaml --name petstore --out ~/.config/connectr/connectors/petstore.yaml\n  connectr connectors import openapi https://example.com/openapi.json > example.yaml',
+    )
+    .action(async (source: string, flags: ImportFlags, cmd: Command) => {
+      await runner(cmd, async (ctx) =>
+        (await import('./import-openapi.js')).importOpenApiCommand(ctx, source, flags),
+      );
     });
 
   connectors
