@@ -3,3 +3,4 @@ export * from './dropbox.js';
 export * from './github.js';
 export * from './gmail.js';
 export * from './onedrive.js';
+export * from './outlook.js';

@@ -5,6 +5,7 @@ from .dropbox import AsyncDropboxConnector, DropboxConnector
 from .github import AsyncGithubConnector, GithubConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
+from .outlook import AsyncOutlookConnector, OutlookConnector
 
 __all__ = [
     "AsyncDropboxConnector",
@@ -15,4 +16,6 @@ __all__ = [
     "GmailConnector",
     "AsyncOnedriveConnector",
     "OnedriveConnector",
+    "AsyncOutlookConnector",
+    "OutlookConnector",
 ]
