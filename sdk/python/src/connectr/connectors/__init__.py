@@ -2,14 +2,20 @@
 """Typed clients for the connectors connectr knows, one module per connector."""
 
 from .dropbox import AsyncDropboxConnector, DropboxConnector
+from .github import AsyncGithubConnector, GithubConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
+from .outlook import AsyncOutlookConnector, OutlookConnector
 
 __all__ = [
     "AsyncDropboxConnector",
     "DropboxConnector",
+    "AsyncGithubConnector",
+    "GithubConnector",
     "AsyncGmailConnector",
     "GmailConnector",
     "AsyncOnedriveConnector",
     "OnedriveConnector",
+    "AsyncOutlookConnector",
+    "OutlookConnector",
 ]
