@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { BUILTIN_CONNECTORS } from '../helpers/builtin.js';
 
 /** The real executable, in a child process, as installed by `npm ci`. */
 describe('bin/connectr.cjs', () => {
@@ -29,11 +30,7 @@ describe('bin/connectr.cjs', () => {
     const r = await runBin(['connectors', 'list'], home.env);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect((JSON.parse(r.stdout) as { name: string }[]).map((c) => c.name)).toEqual([
-      'dropbox',
-      'gmail',
-      'onedrive',
-    ]);
+    expect((JSON.parse(r.stdout) as { name: string }[]).map((c) => c.name)).toEqual(BUILTIN_CONNECTORS);
   });
 
   it('exits 2 on a usage error and 1 on bad input, without a stack trace', async () => {

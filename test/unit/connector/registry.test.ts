@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../../src/core/connector/registry.js';
 import { isConnectrError } from '../../../src/core/errors.js';
 import { tempHome } from '../../helpers/home.js';
+import { BUILTIN_CONNECTORS } from '../../helpers/builtin.js';
 
 const gmailText = readFileSync(join(BUILTIN_CONNECTORS_DIR, 'gmail.yaml'), 'utf8');
 
@@ -40,7 +41,7 @@ describe('connector registry', () => {
   it('adds user connectors to the built-in ones', async () => {
     writeFileSync(join(userDir, 'status.yaml'), minimal('status'));
     const registry = await loadRegistry({ userDir });
-    expect(registry.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive', 'status']);
+    expect(registry.connectors.map((c) => c.name)).toEqual([...BUILTIN_CONNECTORS, 'status'].sort());
     expect(registry.require('status').source.origin).toBe('user');
   });
 
