@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUILTIN_CONNECTORS_DIR } from '../../src/core/connector/registry.js';
@@ -6,6 +6,11 @@ import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
 
 const invalidDir = join(import.meta.dirname, '../fixtures/connectors/invalid');
+/** The built-in connectors, sorted: every file in connectors/ is listed, whoever adds one. */
+const BUILTIN = readdirSync(BUILTIN_CONNECTORS_DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => f.slice(0, -'.yaml'.length))
+  .sort();
 
 describe('connectr connectors', () => {
   let home: ReturnType<typeof tempHome>;
@@ -22,7 +27,8 @@ describe('connectr connectors', () => {
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^NAME\s+AUTH\s+ENDPOINTS\s+SOURCE\s+DESCRIPTION$/);
-      expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(['dropbox', 'gmail', 'onedrive']);
+      expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(BUILTIN);
+      expect(BUILTIN).toEqual(expect.arrayContaining(['dropbox', 'gcal', 'gmail', 'onedrive']));
       expect(r.stdout).toMatch(/gmail\s+oauth2\s+14\s+built-in\s+Read, search/);
     });
 
@@ -30,15 +36,15 @@ describe('connectr connectors', () => {
       const r = await runCli(['connectors', 'list'], home.env);
       expect(r.code).toBe(0);
       const list = JSON.parse(r.stdout) as { name: string; auth: string; endpoints: number }[];
-      expect(list.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive']);
-      expect(list[1]).toMatchObject({ name: 'gmail', auth: 'oauth2', endpoints: 14 });
+      expect(list.map((c) => c.name)).toEqual(BUILTIN);
+      expect(list.find((c) => c.name === 'gmail')).toMatchObject({ auth: 'oauth2', endpoints: 14 });
       expect(r.stdout.trim().split('\n')).toHaveLength(1);
     });
 
     it('prints indented JSON on a terminal with --json', async () => {
       const r = await runCli(['--json', 'connectors', 'list'], home.env, { tty: true });
       expect(r.stdout).toMatch(/^\[\n {2}\{/);
-      expect(JSON.parse(r.stdout)).toHaveLength(3);
+      expect(JSON.parse(r.stdout)).toHaveLength(BUILTIN.length);
     });
 
     it('shows a user override and warns about a broken file, listing the rest', async () => {
@@ -151,7 +157,7 @@ describe('connectr connectors', () => {
       const r = await runCli(['connectors', 'validate'], home.env, { tty: true });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/✓ .*dropbox\.yaml {2}dropbox, 18 endpoints/);
-      expect(r.stdout).toContain('3 file(s) checked, 0 invalid');
+      expect(r.stdout).toContain(`${BUILTIN.length} file(s) checked, 0 invalid`);
     });
 
     it('reports every problem with file:line:column and exits 1', async () => {

@@ -9,6 +9,7 @@ import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { startGraphEmulator } from '../fixtures/emulators/graph.js';
 import type { GraphEmulator } from '../fixtures/emulators/graph.js';
 import type { Emulator, RecordedRequest } from '../fixtures/emulators/server.js';
+import { gcal } from './cases-gcal.js';
 
 /**
  * What the conformance suite knows about each connector: how to start its emulator, and for
@@ -879,7 +880,7 @@ function expectJson(stdout: string, subset: Record<string, unknown>): void {
   expect(JSON.parse(stdout)).toMatchObject(subset);
 }
 
-export const CASES: readonly ConnectorCase[] = [dropbox, gmail, onedrive];
+export const CASES: readonly ConnectorCase[] = [dropbox, gmail, onedrive, gcal];
 
 /** Requests a host's emulator received, with their bearer token checked by the caller. */
 export function requestsOn(world: World, host: string): RecordedRequest[] {

@@ -42,7 +42,14 @@ export const BROWSER_CLIENTS: readonly { id: string; secret: string }[] = [
 ];
 
 /** Scopes the test connectors request. */
-const SCOPES = ['openid', 'offline_access', 'files.read', 'https://www.googleapis.com/auth/gmail.modify'];
+const SCOPES = [
+  'openid',
+  'offline_access',
+  'files.read',
+  'https://www.googleapis.com/auth/gmail.modify',
+  'https://www.googleapis.com/auth/calendar',
+  'https://www.googleapis.com/auth/drive',
+];
 
 type TokenChange = Parameters<OidcServer['onceTokenResponse']>[0];
 

@@ -2,12 +2,15 @@
 """Typed clients for the connectors connectr knows, one module per connector."""
 
 from .dropbox import AsyncDropboxConnector, DropboxConnector
+from .gcal import AsyncGcalConnector, GcalConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
 
 __all__ = [
     "AsyncDropboxConnector",
     "DropboxConnector",
+    "AsyncGcalConnector",
+    "GcalConnector",
     "AsyncGmailConnector",
     "GmailConnector",
     "AsyncOnedriveConnector",
