@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGcalEmulator } from '../fixtures/emulators/gcal.js';
+import { startGdriveEmulator } from '../fixtures/emulators/gdrive.js';
 import type { Emulator } from '../fixtures/emulators/server.js';
 import { runBin } from '../helpers/bin.js';
 import { SCRIPTED_BROWSER } from '../helpers/gmail-sign-in.js';
@@ -27,6 +28,13 @@ const CONNECTORS: readonly GoogleConnector[] = [
     display: 'Google Calendar',
     prefix: 'GCAL',
     start: () => startGcalEmulator({ email: 'carol@example.com' }),
+  },
+  // Drive's identity call, about.get, is refused without its required fields parameter.
+  {
+    name: 'gdrive',
+    display: 'Google Drive',
+    prefix: 'GDRIVE',
+    start: () => startGdriveEmulator({ email: 'carol@example.com' }),
   },
 ];
 
@@ -74,6 +82,7 @@ describe.each(CONNECTORS)('connectr auth $name', (connector) => {
     expect(new URL(authorize?.redirect_uri ?? '').hostname).toBe('127.0.0.1');
     // The identity call went to the connector's API with the new token.
     expect(api.requests.at(-1)?.headers.authorization).toMatch(/^Bearer .{20,}/);
+    expect(r.stderr).not.toContain('could not read who signed in');
 
     const accounts = await runBin(['accounts', 'list', '--json'], env);
     expect(accounts.code, accounts.stderr).toBe(0);

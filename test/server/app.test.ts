@@ -100,8 +100,8 @@ describe('connector routes', () => {
     const res = await app.inject({ url: '/api/v1/connectors', headers: auth });
     expect(res.statusCode).toBe(200);
     const body = res.json<{ connectors: Record<string, unknown>[] }>();
-    expect(body.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive']);
-    expect(body.connectors[1]).toEqual({
+    expect(body.connectors.map((c) => c.name)).toEqual(['dropbox', 'gcal', 'gdrive', 'gmail', 'onedrive']);
+    expect(body.connectors.find((c) => c.name === 'gmail')).toEqual({
       name: 'gmail',
       display_name: 'Gmail',
       description: expect.any(String) as string,

@@ -20,10 +20,12 @@ function param(ep: Endpoint, key: string) {
 describe('built-in connectors', () => {
   it('all load without problems', () => {
     expect(registry.invalid).toEqual([]);
-    expect(registry.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive']);
+    expect(registry.connectors.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['dropbox', 'gcal', 'gdrive', 'gmail', 'onedrive']),
+    );
   });
 
-  it.each(['dropbox', 'gmail', 'onedrive'])(
+  it.each(['dropbox', 'gcal', 'gdrive', 'gmail', 'onedrive'])(
     '%s: every endpoint has a summary, docs link and scopes',
     (name) => {
       const c: Connector = registry.require(name);

@@ -124,7 +124,13 @@ describe('YAML limits of connector files', () => {
   it('skips a FIFO named like a connector file instead of waiting on it', async () => {
     execFileSync('mkfifo', [join(userDir, 'pipe.yaml')]);
     const registry = await loadRegistry({ userDir });
-    expect(registry.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive']);
+    expect(registry.connectors.map((c) => c.name)).toEqual([
+      'dropbox',
+      'gcal',
+      'gdrive',
+      'gmail',
+      'onedrive',
+    ]);
     expect(registry.invalid.map((f) => f.problems.map(formatProblem))).toEqual([
       [`${join(userDir, 'pipe.yaml')}:1:1: not a regular file; connector files are .yaml files`],
     ]);
@@ -135,7 +141,14 @@ describe('YAML limits of connector files', () => {
     writeFileSync(join(userDir, 'b-anchors.yaml'), anchored(300));
     writeFileSync(join(userDir, 'c-deep.yaml'), `${head('c')}endpoints: ${'['.repeat(50_000)}\n`);
     const registry = await loadRegistry({ userDir });
-    expect(registry.connectors.map((c) => c.name)).toEqual(['anchors', 'dropbox', 'gmail', 'onedrive']);
+    expect(registry.connectors.map((c) => c.name)).toEqual([
+      'anchors',
+      'dropbox',
+      'gcal',
+      'gdrive',
+      'gmail',
+      'onedrive',
+    ]);
     expect(registry.invalid.map((f) => f.file)).toEqual([
       join(userDir, 'a-unresolved.yaml'),
       join(userDir, 'c-deep.yaml'),

@@ -40,7 +40,14 @@ describe('connector registry', () => {
   it('adds user connectors to the built-in ones', async () => {
     writeFileSync(join(userDir, 'status.yaml'), minimal('status'));
     const registry = await loadRegistry({ userDir });
-    expect(registry.connectors.map((c) => c.name)).toEqual(['dropbox', 'gmail', 'onedrive', 'status']);
+    expect(registry.connectors.map((c) => c.name)).toEqual([
+      'dropbox',
+      'gcal',
+      'gdrive',
+      'gmail',
+      'onedrive',
+      'status',
+    ]);
     expect(registry.require('status').source.origin).toBe('user');
   });
 

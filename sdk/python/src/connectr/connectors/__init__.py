@@ -3,6 +3,7 @@
 
 from .dropbox import AsyncDropboxConnector, DropboxConnector
 from .gcal import AsyncGcalConnector, GcalConnector
+from .gdrive import AsyncGdriveConnector, GdriveConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
 
@@ -11,6 +12,8 @@ __all__ = [
     "DropboxConnector",
     "AsyncGcalConnector",
     "GcalConnector",
+    "AsyncGdriveConnector",
+    "GdriveConnector",
     "AsyncGmailConnector",
     "GmailConnector",
     "AsyncOnedriveConnector",
