@@ -28,7 +28,9 @@ describe('connectr connectors', () => {
       const lines = r.stdout.trim().split('\n');
       expect(lines[0]).toMatch(/^NAME\s+AUTH\s+ENDPOINTS\s+SOURCE\s+DESCRIPTION$/);
       expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(BUILTIN);
-      expect(BUILTIN).toEqual(expect.arrayContaining(['dropbox', 'github', 'gmail', 'onedrive', 'outlook']));
+      expect(BUILTIN).toEqual(
+        expect.arrayContaining(['dropbox', 'gcal', 'gdrive', 'github', 'gmail', 'onedrive', 'outlook']),
+      );
       expect(r.stdout).toMatch(/gmail\s+oauth2\s+14\s+built-in\s+Read, search/);
     });
 

@@ -11,6 +11,8 @@ import type { GraphEmulator } from '../fixtures/emulators/graph.js';
 import type { Emulator, RecordedRequest } from '../fixtures/emulators/server.js';
 import { github } from './cases-github.js';
 import { outlook } from './cases-outlook.js';
+import { gcal } from './cases-gcal.js';
+import { gdrive } from './cases-gdrive.js';
 
 /**
  * What the conformance suite knows about each connector: how to start its emulator, and for
@@ -881,7 +883,7 @@ function expectJson(stdout: string, subset: Record<string, unknown>): void {
   expect(JSON.parse(stdout)).toMatchObject(subset);
 }
 
-export const CASES: readonly ConnectorCase[] = [dropbox, gmail, onedrive, github, outlook];
+export const CASES: readonly ConnectorCase[] = [dropbox, gmail, onedrive, github, outlook, gcal, gdrive];
 
 /** Requests a host's emulator received, with their bearer token checked by the caller. */
 export function requestsOn(world: World, host: string): RecordedRequest[] {

@@ -49,6 +49,8 @@ const SCOPES = [
   'https://www.googleapis.com/auth/gmail.modify',
   'repo',
   'read:user',
+  'https://www.googleapis.com/auth/calendar',
+  'https://www.googleapis.com/auth/drive',
 ];
 
 type TokenChange = Parameters<OidcServer['onceTokenResponse']>[0];

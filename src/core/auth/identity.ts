@@ -26,6 +26,11 @@ export async function discoverIdentity(
     if (endpoint && host) {
       try {
         const url = new URL(joinBaseUrl(effectiveHostUrl(host, deps.env), expandPath(endpoint, {})));
+        // Query params with a default go too (Drive's about.get requires fields).
+        for (const param of endpoint.params) {
+          if (param.in === 'query' && param.default !== undefined && isScalar(param.default))
+            url.searchParams.set(param.wireName, String(param.default));
+        }
         const headers: Record<string, string> = { accept: 'application/json' };
         applyCredential(connector, credential, url, headers);
         const response = await httpExchange(endpoint.method, url.toString(), { ...deps.http, headers });
@@ -39,6 +44,10 @@ export async function discoverIdentity(
     }
   }
   return idToken ? identityFromIdToken(idToken) : undefined;
+}
+
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
 /** The e-mail or user name in an OpenID Connect id_token (display only, not trusted for access). */

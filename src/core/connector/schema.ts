@@ -200,9 +200,9 @@ const ResponseSchema = z.strictObject({
 
 export const UploadSessionSchema = z.strictObject({
   protocol: z
-    .enum(['dropbox', 'graph'])
+    .enum(['dropbox', 'graph', 'google'])
     .describe(
-      'dropbox: start/append/finish endpoints with a session cursor; graph: createUploadSession then Content-Range PUTs to uploadUrl.',
+      'dropbox: start/append/finish endpoints with a session cursor; graph: createUploadSession then Content-Range PUTs to uploadUrl; google: a resumable session (the start endpoint answers its URI in Location) then Content-Range PUTs, 308 with Range until the last.',
     ),
   threshold: z
     .int()

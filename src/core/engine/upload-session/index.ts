@@ -3,6 +3,7 @@ import type { ParamValues } from '../params.js';
 import type { PreparedRequest } from '../request.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
 import { dropboxUpload } from './dropbox.js';
+import { googleUpload } from './google.js';
 import { graphUpload } from './graph.js';
 import type { UploadProgress } from './shared.js';
 
@@ -13,7 +14,8 @@ export { chunksOf } from './chunker.js';
  * Large uploads through the provider's upload-session protocol, read in fixed-size chunks so
  * memory stays constant whatever the file size: Dropbox (start / append_v2 / finish with a
  * session cursor) and Microsoft Graph (createUploadSession, then Content-Range PUTs to a
- * pre-authenticated uploadUrl, which must not receive the Authorization header).
+ * pre-authenticated uploadUrl, which must not receive the Authorization header) and Google
+ * (a resumable session URI, then Content-Range PUTs answered 308 with the Range held).
  */
 
 /** Whether a raw body of `size` bytes (undefined: unknown, as stdin) needs the upload session. */
@@ -35,5 +37,7 @@ export async function uploadWithSession(
     throw new ConnectrError('internal', 'no upload session for this request');
   const source = req.body.source;
   if (session.protocol === 'dropbox') return dropboxUpload(req, session, source, deps, options, progress);
+  if (session.protocol === 'google')
+    return googleUpload(req, session, values, source, deps, options, progress);
   return graphUpload(req, session, values, source, deps, options, progress);
 }

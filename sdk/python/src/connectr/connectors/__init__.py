@@ -2,6 +2,8 @@
 """Typed clients for the connectors connectr knows, one module per connector."""
 
 from .dropbox import AsyncDropboxConnector, DropboxConnector
+from .gcal import AsyncGcalConnector, GcalConnector
+from .gdrive import AsyncGdriveConnector, GdriveConnector
 from .github import AsyncGithubConnector, GithubConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
@@ -10,6 +12,10 @@ from .outlook import AsyncOutlookConnector, OutlookConnector
 __all__ = [
     "AsyncDropboxConnector",
     "DropboxConnector",
+    "AsyncGcalConnector",
+    "GcalConnector",
+    "AsyncGdriveConnector",
+    "GdriveConnector",
     "AsyncGithubConnector",
     "GithubConnector",
     "AsyncGmailConnector",
