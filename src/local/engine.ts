@@ -1,7 +1,7 @@
 import { delimiter, join } from 'node:path';
 import { localCredentials } from '../core/auth/tokens.js';
 import { systemClock } from '../core/clock.js';
-import { findEndpoint } from '../core/connector/model.js';
+import { requireEndpoint } from '../core/connector/model.js';
 import type { Connector, Endpoint } from '../core/connector/model.js';
 import type { Registry } from '../core/connector/registry.js';
 import { readAnswer } from '../core/engine/answer.js';
@@ -12,7 +12,6 @@ import type { RawBody } from '../core/engine/params.js';
 import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
-import { unknownName } from '../core/suggest.js';
 import { programAuth } from './auth.js';
 
 /**
@@ -119,7 +118,11 @@ export class LocalEngine {
     options: LocalCallOptions,
   ): Promise<{ endpoint: Endpoint; prepared: PreparedCall; deps: InvokeDeps }> {
     const connector = (await this.#loadRegistry()).require(call.connector);
-    const endpoint = requireEndpoint(connector, call.endpoint);
+    const endpoint = requireEndpoint(
+      connector,
+      call.endpoint,
+      `Run \`connectr call ${connector.name}\` to list its endpoints.`,
+    );
     // Checked and built before any account is read: a bad value sends nothing.
     const prepared = prepareCall(
       {
@@ -163,17 +166,6 @@ export class LocalEngine {
     });
     return this.#registry;
   }
-}
-
-function requireEndpoint(connector: Connector, name: string): Endpoint {
-  const endpoint = findEndpoint(connector, name);
-  if (endpoint) return endpoint;
-  throw unknownName(
-    `${connector.name} has no endpoint "${name}"`,
-    name,
-    connector.endpoints.map((e) => e.name),
-    `\`connectr call ${connector.name}\` lists them.`,
-  );
 }
 
 function bodyOf(call: LocalCall): { body?: RawBody } {

@@ -5,6 +5,7 @@ import type {
   JsonPath,
   ParamDefinition,
 } from './schema.js';
+import { unknownName } from '../suggest.js';
 
 /**
  * The validated, normalised connector the engine works with: defaults filled in, every
@@ -166,6 +167,18 @@ function resolveAuth(auth: AuthDefinition, env: string): ResolvedAuth {
 
 export function findEndpoint(connector: Connector, name: string): Endpoint | undefined {
   return connector.endpoints.find((e) => e.name === name);
+}
+
+/** The named endpoint; else not_found with the nearest name and `where` (how to list them). */
+export function requireEndpoint(connector: Connector, name: string, where: string): Endpoint {
+  const endpoint = findEndpoint(connector, name);
+  if (endpoint) return endpoint;
+  throw unknownName(
+    `${connector.name} has no endpoint "${name}"`,
+    name,
+    connector.endpoints.map((e) => e.name),
+    where,
+  );
 }
 
 export function findHost(connector: Connector, key: string): Host | undefined {

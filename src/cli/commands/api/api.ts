@@ -1,19 +1,15 @@
-import { localCredentials } from '../../../core/auth/tokens.js';
 import { parseDuration } from '../../../core/duration.js';
 import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
 import { invoke, invokeAll } from '../../../core/engine/invoke.js';
-import type { InvokeDeps } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import { prepareRawCall } from '../../../core/engine/raw-call.js';
 import { upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
-import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { escapeJson } from '../../escape.js';
 import { write } from '../../io.js';
-import { progressBar } from '../../progress.js';
 import { nonNegative, positive } from '../call/call.js';
-import { NO_CREDENTIAL, extraHeaders, jqFor, jsonAnswer, verboseResponse, writeJq } from '../call/extras.js';
+import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from '../call/extras.js';
 import { checkOutputPath, printResponse } from '../call/output.js';
 import type { ApiFlags } from './register.js';
 
@@ -69,24 +65,11 @@ export async function apiCommand(
   if (flags.output) await checkOutputPath(flags.output);
   const jq = flags.jq === undefined ? undefined : await jqFor(ctx, matched, flags);
 
-  const { deps: auth } = cliAuth(ctx);
-  const bar = progressBar(ctx.io, 'Uploading');
-  const deps: InvokeDeps = {
-    credentials: extra.ownCredential ? NO_CREDENTIAL : localCredentials(connector, flags.account, auth),
-    env: ctx.env,
-    clock: auth.clock,
-    stdin: () => ctx.io.stdin,
-    localFiles: true,
-    signal: ctx.signal,
-    onRetry: ({ attempt, waitMs, reason }) => {
-      if (flags.verbose || waitMs >= 2000)
-        ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
-    },
-    onUpload: (sent, total) => {
-      bar.update(sent, total);
-    },
-    ...(flags.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
-  };
+  const { deps, bar } = terminalInvokeDeps(ctx, connector, {
+    account: flags.account,
+    verbose: flags.verbose,
+    ownCredential: extra.ownCredential,
+  });
   if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
 
   if (flags.paginate) {

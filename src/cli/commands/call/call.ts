@@ -1,25 +1,21 @@
 import type { Command } from 'commander';
-import { localCredentials } from '../../../core/auth/tokens.js';
-import { findEndpoint } from '../../../core/connector/model.js';
+import { requireEndpoint } from '../../../core/connector/model.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import { parseDuration } from '../../../core/duration.js';
 import { curlCommand, formatRequest, showRequest } from '../../../core/engine/inspect.js';
 import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
-import type { InvokeDeps, InvokeOptions } from '../../../core/engine/invoke.js';
+import type { InvokeOptions } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
 import { bodyEncoding } from '../../../core/engine/request.js';
 import { upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
-import { unknownName } from '../../../core/suggest.js';
-import { cliAuth } from '../../auth-deps.js';
 import { escapeJson } from '../../escape.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
-import { progressBar } from '../../progress.js';
-import { NO_CREDENTIAL, extraHeaders, jqFor, jsonAnswer, verboseResponse, writeJq } from './extras.js';
+import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from './extras.js';
 import { endpointCommand, optionValue } from './flags.js';
 import { checkOutputPath, printResponse } from './output.js';
 
@@ -60,7 +56,11 @@ export async function callCommand(ctx: CliContext, args: readonly string[]): Pro
     listEndpoints(ctx, connector);
     return;
   }
-  const endpoint = requireEndpoint(connector, endpointName);
+  const endpoint = requireEndpoint(
+    connector,
+    endpointName,
+    `Run \`connectr call ${connector.name}\` to list its endpoints.`,
+  );
   const command = endpointCommand(connector, endpoint, ctx.io);
   // Commander prints usage problems itself and throws; main.ts turns that into exit code 2.
   command.parse([...rest], { from: 'user' });
@@ -137,24 +137,11 @@ async function run(
     );
   }
 
-  const { deps: auth } = cliAuth(ctx);
-  const bar = progressBar(ctx.io, 'Uploading');
-  const deps: InvokeDeps = {
-    credentials: extra.ownCredential ? NO_CREDENTIAL : localCredentials(connector, flags.account, auth),
-    env: ctx.env,
-    clock: auth.clock,
-    stdin: () => ctx.io.stdin,
-    localFiles: true,
-    signal: ctx.signal,
-    onRetry: ({ attempt, waitMs, reason }) => {
-      if (flags.verbose || waitMs >= 2000)
-        ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
-    },
-    onUpload: (sent, total) => {
-      bar.update(sent, total);
-    },
-    ...(flags.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
-  };
+  const { deps, bar } = terminalInvokeDeps(ctx, connector, {
+    account: flags.account,
+    verbose: flags.verbose,
+    ownCredential: extra.ownCredential,
+  });
   if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
 
   if (flags.all) {
@@ -205,17 +192,6 @@ function literalOrSource(endpoint: Endpoint, value: string, flag: string): RawBo
     }
   }
   return { kind: 'text', text: value };
-}
-
-function requireEndpoint(connector: Connector, name: string): Endpoint {
-  const endpoint = findEndpoint(connector, name);
-  if (endpoint) return endpoint;
-  throw unknownName(
-    `${connector.name} has no endpoint "${name}"`,
-    name,
-    connector.endpoints.map((e) => e.name),
-    `Run \`connectr call ${connector.name}\` to list its endpoints.`,
-  );
 }
 
 function listEndpoints(ctx: CliContext, connector: Connector): void {

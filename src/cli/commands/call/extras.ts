@@ -8,7 +8,12 @@ import { responseKind } from '../../../core/engine/response.js';
 import { TEXT_LIMIT } from '../../../core/engine/response-body.js';
 import type { HttpResponse, ResponseInfo } from '../../../core/engine/send.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { localCredentials } from '../../../core/auth/tokens.js';
+import type { InvokeDeps } from '../../../core/engine/invoke.js';
+import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
+import { progressBar } from '../../progress.js';
+import type { Progress } from '../../progress.js';
 import { escapeControls } from '../../escape.js';
 import type { JqFilter, JqOutput } from '../../jq.js';
 
@@ -96,6 +101,41 @@ export async function jsonAnswer(
       hint: 'run without --jq (with --raw) to see the answer as it came',
     });
   }
+}
+
+/**
+ * What the engine needs from the terminal for one call of `call` or `api`: the account's
+ * credential (none when the caller brought their own), stdin and local files, retries told
+ * (always when the wait is long), an upload's progress bar, and --verbose answers.
+ */
+export function terminalInvokeDeps(
+  ctx: CliContext,
+  connector: Connector,
+  options: {
+    readonly account?: string | undefined;
+    readonly verbose?: boolean | undefined;
+    readonly ownCredential: boolean;
+  },
+): { readonly deps: InvokeDeps; readonly bar: Progress } {
+  const { deps: auth } = cliAuth(ctx);
+  const bar = progressBar(ctx.io, 'Uploading');
+  const deps: InvokeDeps = {
+    credentials: options.ownCredential ? NO_CREDENTIAL : localCredentials(connector, options.account, auth),
+    env: ctx.env,
+    clock: auth.clock,
+    stdin: () => ctx.io.stdin,
+    localFiles: true,
+    signal: ctx.signal,
+    onRetry: ({ attempt, waitMs, reason }) => {
+      if (options.verbose || waitMs >= 2000)
+        ctx.out.info(ctx.out.style.dim(`${reason}; retry ${attempt} in ${(waitMs / 1000).toFixed(1)} s`));
+    },
+    onUpload: (sent, total) => {
+      bar.update(sent, total);
+    },
+    ...(options.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
+  };
+  return { deps, bar };
 }
 
 /** --verbose: each answer's status, headers (secrets hidden) and time, on stderr. */

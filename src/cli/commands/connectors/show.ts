@@ -1,8 +1,7 @@
 import { tokenEnvName } from '../../../core/auth/env-credential.js';
-import { effectiveHostUrl, findEndpoint } from '../../../core/connector/model.js';
+import { effectiveHostUrl, requireEndpoint } from '../../../core/connector/model.js';
 import { oauthEnvName } from '../../../core/oauth/endpoints.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
-import { unknownName } from '../../../core/suggest.js';
 import type { CliContext } from '../../context.js';
 import type { Output } from '../../output.js';
 import { definitionList } from '../../output.js';
@@ -11,7 +10,15 @@ import { authLabel, connectorSummary, flagUsage, originLabel, paramNotes } from 
 export async function showConnector(ctx: CliContext, name: string, endpointName?: string): Promise<void> {
   const connector = (await ctx.registry()).require(name);
   const endpoints =
-    endpointName === undefined ? connector.endpoints : [requireEndpoint(connector, endpointName)];
+    endpointName === undefined
+      ? connector.endpoints
+      : [
+          requireEndpoint(
+            connector,
+            endpointName,
+            `Run \`connectr connectors show ${connector.name}\` to list its endpoints.`,
+          ),
+        ];
   const { out } = ctx;
   const hosts = connector.hosts.map((h) => ({ ...h, effective_url: effectiveHostUrl(h, ctx.env) }));
 
@@ -50,17 +57,6 @@ export async function showConnector(ctx: CliContext, name: string, endpointName?
   if (endpointName === undefined) {
     out.info(s.dim(`Call one: connectr call ${connector.name} <endpoint> [flags]`));
   }
-}
-
-function requireEndpoint(connector: Connector, name: string): Endpoint {
-  const found = findEndpoint(connector, name);
-  if (found) return found;
-  throw unknownName(
-    `${connector.name} has no endpoint "${name}"`,
-    name,
-    connector.endpoints.map((e) => e.name),
-    `Run \`connectr connectors show ${connector.name}\` to list its endpoints.`,
-  );
 }
 
 function printAuth(out: Output, connector: Connector): void {
