@@ -127,6 +127,35 @@ describe('connectr api, and -H / --jq / --verbose on call', () => {
       expect(String(dropbox.api.requests.at(-1)?.body)).toBe('{"path": "/from-input"}');
     });
 
+    it('refuses an unknown host and flags that do not go together, sending nothing', async () => {
+      const cases: [string[], string][] = [
+        [['--host', 'nope'], 'gmail has no host "nope"'],
+        [['--max-pages', '2'], '--max-pages goes with --paginate'],
+        [['--paginate', '-o', join(home.dir, 'out.json')], '--paginate prints one JSON line per item'],
+        [['--jq', '.', '--raw'], '--jq and --raw do not go together'],
+        [['--force'], '--force goes with -H'],
+      ];
+      for (const [flags, message] of cases) {
+        const r = await runCli(['api', 'gmail', '/gmail/v1/users/me/profile', ...flags], env);
+        expect(r.code, flags.join(' ')).toBe(2);
+        expect(r.stderr).toContain(message);
+      }
+      expect(sent()).toHaveLength(0);
+    });
+
+    it('names a missing body file before looking up an account (call and api alike)', async () => {
+      const signedOut = { ...home.env, ...emulatorEnv({ dropbox }), CONNECTR_DROPBOX_TOKEN: '' };
+      const missing = join(home.dir, 'no-such-file.bin');
+      for (const args of [
+        ['api', 'dropbox', '/2/files/create_folder_v2', '-X', 'POST', '--input', missing],
+        ['call', 'dropbox', 'upload', '--file', missing, '--path', '/x.bin'],
+      ]) {
+        const r = await runCli(args, signedOut);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toContain(`cannot read ${missing}`);
+      }
+    });
+
     it("--paginate follows the matching endpoint's pagination; --jq filters each item", async () => {
       const r = await runCli(
         ['api', 'gmail', '/gmail/v1/users/me/messages?maxResults=2', '--paginate', '--jq', '.id'],

@@ -3,6 +3,7 @@ import type { Connector, Endpoint } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
 import type { Env } from '../paths.js';
 import type { CredentialSource } from './credential.js';
+import { sizeOf } from './body.js';
 import { execute } from './execute.js';
 import { paginate, requirePagination } from './paginate.js';
 import type { PageLimits } from './paginate.js';
@@ -144,6 +145,9 @@ function prepared(call: InvokeRequest | PreparedCall, deps: InvokeDeps): Prepare
  */
 async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<SendDeps> {
   checkBodySource(request, deps);
+  // A body file that is missing or no file is the caller's mistake: said before the account is
+  // looked up (which may well fail too, and would hide it).
+  if (request.body.kind === 'raw' && request.body.source.kind === 'file') await sizeOf(request.body.source);
   deps.signal?.throwIfAborted();
   const { credentials } = deps;
   const first = await credentials.credential();
