@@ -200,7 +200,8 @@ function checkParamTypes(p: ParamDefinition, here: string[], report: Report): vo
   }
 }
 
-function fitsType(value: unknown, type: string): boolean {
+/** Whether a value (a default, an enum member) is of a param type. */
+export function fitsType(value: unknown, type: string): boolean {
   switch (type) {
     case 'string':
     case 'file':

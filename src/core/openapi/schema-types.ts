@@ -1,3 +1,4 @@
+import { fitsType } from '../connector/checks.js';
 import type { RefResolver } from './refs.js';
 import { isObject } from './refs.js';
 import type { Json } from './refs.js';
@@ -40,18 +41,6 @@ export function schemaType(schema: Json): string | undefined {
   return undefined;
 }
 
-function fits(value: unknown, type: Scalar): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'number':
-      return typeof value === 'number';
-    case 'boolean':
-      return typeof value === 'boolean';
-  }
-}
 
 /** A schema's own view once `$ref`s and a single-member allOf/anyOf/oneOf are looked through. */
 export function flatten(schema: unknown, refs: RefResolver): Json {
@@ -95,7 +84,7 @@ export function paramShape(schemaIn: unknown, refs: RefResolver): ParamShape {
     shape.type === 'array' ? shape.items : shape.type === 'object' ? undefined : shape.type;
   const enumSource = shape.type === 'array' ? flatten(schema.items, refs).enum : schema.enum;
   if (Array.isArray(enumSource) && scalar) {
-    const values = enumSource.filter((v): v is string | number | boolean => v !== null && fits(v, scalar));
+    const values = enumSource.filter((v): v is string | number | boolean => v !== null && fitsType(v, scalar));
     if (values.length > 0) shape.enum = values;
     if (values.length < enumSource.filter((v) => v !== null).length)
       dropped.push('enum values of another type');
@@ -108,9 +97,9 @@ export function paramShape(schemaIn: unknown, refs: RefResolver): ParamShape {
         ? Array.isArray(d) &&
           d.every(
             (v) =>
-              scalar !== undefined && fits(v, scalar) && (!shape.enum || shape.enum.includes(v as string)),
+              scalar !== undefined && fitsType(v, scalar) && (!shape.enum || shape.enum.includes(v as string)),
           )
-        : scalar !== undefined && fits(d, scalar) && (!shape.enum || shape.enum.includes(d as string)));
+        : scalar !== undefined && fitsType(d, scalar) && (!shape.enum || shape.enum.includes(d as string)));
     if (ok) shape.default = d;
     else dropped.push(`default ${JSON.stringify(d)} does not fit the type`);
   }
