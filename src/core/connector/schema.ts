@@ -286,7 +286,9 @@ const OAuth2Schema = z.strictObject({
   granted_scope_separator: z
     .string()
     .optional()
-    .describe('Separator of the granted scopes the token endpoint answers, when not scope_separator (GitHub: ",").'),
+    .describe(
+      'Separator of the granted scopes the token endpoint answers, when not scope_separator (GitHub: ",").',
+    ),
   authorization_params: z
     .record(z.string(), z.string())
     .optional()

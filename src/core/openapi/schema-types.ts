@@ -41,7 +41,6 @@ export function schemaType(schema: Json): string | undefined {
   return undefined;
 }
 
-
 /** A schema's own view once `$ref`s and a single-member allOf/anyOf/oneOf are looked through. */
 export function flatten(schema: unknown, refs: RefResolver): Json {
   let node = refs.resolve(schema);
@@ -84,7 +83,9 @@ export function paramShape(schemaIn: unknown, refs: RefResolver): ParamShape {
     shape.type === 'array' ? shape.items : shape.type === 'object' ? undefined : shape.type;
   const enumSource = shape.type === 'array' ? flatten(schema.items, refs).enum : schema.enum;
   if (Array.isArray(enumSource) && scalar) {
-    const values = enumSource.filter((v): v is string | number | boolean => v !== null && fitsType(v, scalar));
+    const values = enumSource.filter(
+      (v): v is string | number | boolean => v !== null && fitsType(v, scalar),
+    );
     if (values.length > 0) shape.enum = values;
     if (values.length < enumSource.filter((v) => v !== null).length)
       dropped.push('enum values of another type');
@@ -97,7 +98,9 @@ export function paramShape(schemaIn: unknown, refs: RefResolver): ParamShape {
         ? Array.isArray(d) &&
           d.every(
             (v) =>
-              scalar !== undefined && fitsType(v, scalar) && (!shape.enum || shape.enum.includes(v as string)),
+              scalar !== undefined &&
+              fitsType(v, scalar) &&
+              (!shape.enum || shape.enum.includes(v as string)),
           )
         : scalar !== undefined && fitsType(d, scalar) && (!shape.enum || shape.enum.includes(d as string)));
     if (ok) shape.default = d;
