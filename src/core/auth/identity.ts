@@ -37,7 +37,14 @@ export async function discoverIdentity(
         const value = getPath(response.json, identity.path);
         if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
           return String(value);
-        deps.notify(`note: could not read who signed in (${endpoint.name} answered HTTP ${response.status})`);
+        const refused =
+          connector.errors.okPath !== undefined && getPath(response.json, connector.errors.okPath) === false;
+        const code = connector.errors.codePaths
+          .map((p) => getPath(response.json, p))
+          .find((c): c is string => typeof c === 'string');
+        deps.notify(
+          `note: could not read who signed in (${endpoint.name} answered ${refused ? `"${code ?? 'not ok'}"` : `HTTP ${response.status}`})`,
+        );
       } catch (error) {
         deps.notify(`note: could not read who signed in (${messageOf(error)})`);
       }

@@ -61,6 +61,9 @@ export function checkConnector(def: ConnectorDefinition): CheckProblem[] {
   if (def.identity && !def.endpoints[def.identity.endpoint]) {
     report(['identity', 'endpoint'], unknownRef('endpoint', def.identity.endpoint, endpointNames));
   }
+  if (def.errors?.expired_codes.length && !def.errors.code_paths.length) {
+    report(['errors', 'expired_codes'], 'expired_codes are read at code_paths: give code_paths too');
+  }
 
   for (const [name, ep] of Object.entries(def.endpoints)) {
     const at = ['endpoints', name];
@@ -319,6 +322,9 @@ function checkUploadSession(
   }
   if (us.protocol === 'dropbox' && (!us.append || !us.finish)) {
     report(here, 'the dropbox upload protocol needs start, append and finish endpoints');
+  }
+  if (us.protocol === 'slack' && !us.finish) {
+    report(here, 'the slack upload protocol needs start and finish endpoints');
   }
   if (us.chunk_multiple && us.chunk_size % us.chunk_multiple !== 0) {
     report([...here, 'chunk_size'], `chunk_size must be a multiple of ${us.chunk_multiple}`);

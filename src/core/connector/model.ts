@@ -74,6 +74,10 @@ export interface Connector {
   readonly errors: {
     readonly messagePaths: readonly JsonPath[];
     readonly codePaths: readonly JsonPath[];
+    /** A 2xx JSON answer with `false` here failed (Slack's `ok`). */
+    readonly okPath?: JsonPath;
+    /** Provider codes that mean the token expired, as a 401 does. */
+    readonly expiredCodes: readonly string[];
   };
   readonly endpoints: readonly Endpoint[];
   readonly source: ConnectorSource;
@@ -138,6 +142,8 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     errors: {
       messagePaths: def.errors?.message_paths ?? [],
       codePaths: def.errors?.code_paths ?? [],
+      ...(def.errors?.ok_path === undefined ? {} : { okPath: def.errors.ok_path }),
+      expiredCodes: def.errors?.expired_codes ?? [],
     },
     endpoints,
     source,

@@ -52,6 +52,7 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export const PARAM_LOCATIONS = ['path', 'query', 'header', 'body', 'form', 'json_header', 'raw'] as const;
 export const PARAM_TYPES = ['string', 'integer', 'number', 'boolean', 'array', 'object', 'file'] as const;
 export const SCALAR_TYPES = ['string', 'integer', 'number', 'boolean'] as const;
+export const ITEM_TYPES = [...SCALAR_TYPES, 'object'] as const;
 export const REQUEST_ENCODINGS = ['json', 'form', 'binary', 'text', 'none'] as const;
 export const RESPONSE_ENCODINGS = ['json', 'text', 'binary', 'auto'] as const;
 
@@ -95,7 +96,10 @@ export const ParamSchema = z
         'Where the value goes: path (template placeholder), query, header, body (JSON body field), form (urlencoded body field), json_header (field of the JSON-argument header named by request.json_header), raw (the whole request body).',
       ),
     type: z.enum(PARAM_TYPES).default('string'),
-    items: z.enum(SCALAR_TYPES).optional().describe('Type of each element when type is array.'),
+    items: z
+      .enum(ITEM_TYPES)
+      .optional()
+      .describe('Type of each element when type is array (object: each a JSON object).'),
     required: z.boolean().default(false),
     default: z.unknown().optional().describe('Value used when the caller gives none.'),
     enum: z.array(ScalarValue).min(1).optional().describe('The only values accepted.'),
@@ -200,14 +204,14 @@ const ResponseSchema = z.strictObject({
 
 export const UploadSessionSchema = z.strictObject({
   protocol: z
-    .enum(['dropbox', 'graph', 'google'])
+    .enum(['dropbox', 'graph', 'google', 'slack'])
     .describe(
-      'dropbox: start/append/finish endpoints with a session cursor; graph: createUploadSession then Content-Range PUTs to uploadUrl; google: a resumable session (the start endpoint answers its URI in Location) then Content-Range PUTs, 308 with Range until the last.',
+      'dropbox: start/append/finish endpoints with a session cursor; graph: createUploadSession then Content-Range PUTs to uploadUrl; google: a resumable session (the start endpoint answers its URI in Location) then Content-Range PUTs, 308 with Range until the last; slack: the start endpoint (given `length`) answers upload_url and file_id, the bytes are POSTed there whole, then the finish endpoint is given `files` = [{id, title}].',
     ),
   threshold: z
     .int()
-    .positive()
-    .describe('Bodies larger than this many bytes (or of unknown size) use the session.'),
+    .nonnegative()
+    .describe('Bodies larger than this many bytes (or of unknown size) use the session; 0: every body.'),
   chunk_size: z.int().positive().describe('Bytes per chunk.'),
   chunk_multiple: z
     .int()
@@ -343,6 +347,15 @@ const ErrorsSchema = z.strictObject({
     .default([])
     .describe('Where the human message is, first match wins.'),
   code_paths: z.array(JsonPathSchema).default([]).describe('Where the provider error code is.'),
+  ok_path: JsonPathSchema.optional().describe(
+    'Where a JSON answer says whether the call succeeded (Slack: ok): a 2xx answer with false there is an error.',
+  ),
+  expired_codes: z
+    .array(nonEmpty)
+    .default([])
+    .describe(
+      'Provider error codes (read at code_paths) that mean the access token expired: refreshed once and sent again, as after a 401.',
+    ),
 });
 
 const IdentitySchema = z.strictObject({

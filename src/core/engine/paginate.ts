@@ -6,7 +6,7 @@ import { getPath } from '../json-path.js';
 import type { ParamValue, ParamValues } from './params.js';
 import { buildRequest } from './request.js';
 import type { BuildOptions, PreparedRequest } from './request.js';
-import { header, upstreamError } from './response.js';
+import { header, isErrorAnswer, upstreamError } from './response.js';
 import { send } from './send.js';
 import type { HttpResponse, SendDeps, SendOptions } from './send.js';
 
@@ -43,7 +43,7 @@ export async function* paginate(
     if (sent.has(key)) throw loopError(request, pagination.style, pages);
     sent.add(key);
     const response = await send(request, deps, options);
-    if (response.status >= 300) throw await upstreamError(request.connector, request.endpoint, response);
+    if (isErrorAnswer(response)) throw await upstreamError(request.connector, request.endpoint, response);
     const text = await response.body.text(PAGE_LIMIT);
     pages++;
     const json = parsePage(request, text, pages);

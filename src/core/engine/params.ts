@@ -16,7 +16,13 @@ export type RawBody =
   | { readonly kind: 'bytes'; readonly data: Buffer };
 
 export type ParamValue =
-  string | number | boolean | readonly (string | number | boolean)[] | Record<string, unknown> | RawBody;
+  | string
+  | number
+  | boolean
+  | readonly (string | number | boolean)[]
+  | readonly Record<string, unknown>[]
+  | Record<string, unknown>
+  | RawBody;
 
 export type ParamValues = ReadonlyMap<string, ParamValue>;
 
@@ -71,6 +77,18 @@ export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues
 
 function coerce(param: Param, given: unknown, flag: string): ParamValue {
   if (param.type === 'file') return rawBodyOf(given, flag);
+  if (param.type === 'array' && param.items === 'object') {
+    // From the command line: one JSON object per flag, or the whole list as one JSON array.
+    const list = Array.isArray(given) ? (given as unknown[]) : [given];
+    return list.flatMap((item) => {
+      if (typeof item === 'string' && item.trimStart().startsWith('[')) {
+        const parsed = jsonOf(item, flag, 'a JSON array of objects, e.g. \'[{"key": "value"}]\'');
+        if (!Array.isArray(parsed)) throw invalid(flag, 'expects a JSON array of objects', item);
+        return parsed.map((element: unknown) => objectOf(element, flag));
+      }
+      return [objectOf(item, flag)];
+    });
+  }
   if (param.type === 'array') {
     const list = Array.isArray(given) ? (given as unknown[]) : [given];
     return list.map((item) => scalar(param, param.items ?? 'string', item, flag));
@@ -121,17 +139,19 @@ function scalar(param: Param, type: string, given: unknown, flag: string): strin
 }
 
 function objectOf(given: unknown, flag: string): Record<string, unknown> {
-  let value = given;
-  if (typeof given === 'string') {
-    try {
-      value = JSON.parse(given) as unknown;
-    } catch {
-      throw invalid(flag, 'expects a JSON object, e.g. \'{"key": "value"}\'', given);
-    }
-  }
+  const value =
+    typeof given === 'string' ? jsonOf(given, flag, 'a JSON object, e.g. \'{"key": "value"}\'') : given;
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalid(flag, 'expects a JSON object', given);
   return value as Record<string, unknown>;
+}
+
+function jsonOf(text: string, flag: string, what: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw invalid(flag, `expects ${what}`, text);
+  }
 }
 
 /** `-` is standard input, `@file` or a plain path is a file (for `file` params). */

@@ -169,7 +169,12 @@ function inferEncoding(endpoint: Endpoint): 'json' | 'form' | 'binary' | 'none' 
 }
 
 function flatten(value: ParamValue): string[] {
-  if (Array.isArray(value)) return value.map((v) => String(v));
+  if (Array.isArray(value))
+    return (value as readonly unknown[]).map((v) =>
+      typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+        ? String(v)
+        : JSON.stringify(v),
+    );
   if (typeof value === 'object') return [JSON.stringify(value)];
   return [String(value)];
 }

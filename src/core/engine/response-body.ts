@@ -53,8 +53,21 @@ export function responseBody(source: Readable, from: BodySource): ResponseBody {
 }
 
 /** A body already read, offered again to whoever reads the response next. */
-export function textBody(text: string): ResponseBody {
-  return readerOf(Readable.from([Buffer.from(text)]), 'the response');
+export function textBody(text: string | Buffer): ResponseBody {
+  return readerOf(Readable.from([typeof text === 'string' ? Buffer.from(text) : text]), 'the response');
+}
+
+/** A body whose head was read: the head, then the rest of the stream, for the next reader. */
+export function rejoinedBody(head: BodyHead, from: BodySource): ResponseBody {
+  return responseBody(
+    Readable.from(
+      (async function* () {
+        yield head.bytes;
+        yield* head.rest as AsyncIterable<Buffer>;
+      })(),
+    ),
+    from,
+  );
 }
 
 function readerOf(stream: Readable, label: string): ResponseBody {

@@ -3,6 +3,8 @@ import type { Connector, Endpoint } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { getPath } from '../json-path.js';
+import { TEXT_LIMIT, rejoinedBody, textBody } from './response-body.js';
+import type { BodySource } from './response-body.js';
 import type { HttpResponse } from './send.js';
 
 /**
@@ -45,6 +47,54 @@ export function headerResult(endpoint: Endpoint, response: Pick<HttpResponse, 'h
   }
 }
 
+/**
+ * A 2xx JSON answer judged by the connector's `errors.ok_path` (Slack answers its errors with
+ * HTTP 200 and `"ok": false`): read whole, offered again to the next reader, and marked
+ * `failed` with the provider's code when it says it failed. Other answers pass untouched.
+ */
+export async function judgedByBody(
+  connector: Connector,
+  endpoint: Endpoint,
+  response: HttpResponse,
+  from: BodySource,
+): Promise<HttpResponse> {
+  const okPath = connector.errors.okPath;
+  if (okPath === undefined || response.status >= 300 || responseKind(endpoint, response) !== 'json')
+    return response;
+  const head = await response.body.head(TEXT_LIMIT);
+  // Larger than connectr parses: passed on unjudged, as the bytes came.
+  if (!head.complete) return { ...response, body: rejoinedBody(head, from) };
+  const body = textBody(head.bytes);
+  let json: unknown;
+  try {
+    json = JSON.parse(head.bytes.toString('utf8')) as unknown;
+  } catch {
+    return { ...response, body };
+  }
+  if (getPath(json, okPath) !== false) return { ...response, body };
+  return { ...response, body, failed: { code: firstString(json, connector.errors.codePaths) } };
+}
+
+/** An answer that failed: an error status, or a 2xx whose body says so (`judgedByBody`). */
+export function isErrorAnswer(response: Pick<HttpResponse, 'status' | 'failed'>): boolean {
+  return response.status >= 300 || response.failed !== undefined;
+}
+
+/** A failed 2xx answer whose provider code says the token expired (errors.expired_codes). */
+export function saysTokenExpired(connector: Connector, response: Pick<HttpResponse, 'failed'>): boolean {
+  const code = response.failed?.code;
+  return code !== undefined && connector.errors.expiredCodes.includes(code);
+}
+
+function firstString(json: unknown, paths: readonly (string | readonly string[])[]): string | undefined {
+  for (const path of paths) {
+    const value = getPath(json, path as string | string[]);
+    if (typeof value === 'string' && value) return value;
+    if (typeof value === 'number') return String(value);
+  }
+  return undefined;
+}
+
 /** An error answer of the upstream API, keeping its status and body for programs. */
 export class UpstreamError extends ConnectrError {
   constructor(
@@ -73,25 +123,22 @@ export async function upstreamError(
   } catch {
     json = undefined;
   }
-  const first = (paths: readonly (string | readonly string[])[]): string | undefined => {
-    for (const path of paths) {
-      const value = getPath(json, path as string | string[]);
-      if (typeof value === 'string' && value) return value;
-      if (typeof value === 'number') return String(value);
-    }
-    return undefined;
-  };
+  const first = (paths: readonly (string | readonly string[])[]): string | undefined =>
+    firstString(json, paths);
   const providerMessage =
     first(connector.errors.messagePaths) ??
     first(['error_description', 'message', 'error.message', 'error']) ??
     (text.trim() ? text.trim().slice(0, 300) : undefined);
   const providerCode = first(connector.errors.codePaths);
   const status = `${response.status}${STATUS_CODES[response.status] ? ` ${STATUS_CODES[response.status] ?? ''}` : ''}`;
-  const message = `${connector.displayName} answered ${status}${providerCode ? ` (${providerCode})` : ''}${providerMessage ? `: ${providerMessage}` : ''}`;
+  // A 2xx that failed is worded by its code alone: "answered 200 OK" would read as success.
+  const said = response.failed ? 'refused the call' : `answered ${status}`;
+  const detail = providerMessage && providerMessage !== providerCode ? `: ${providerMessage}` : '';
+  const message = `${connector.displayName} ${said}${providerCode ? ` (${providerCode})` : ''}${detail}`;
 
   let code: ErrorCode = 'upstream';
   let hint: string | undefined;
-  if (response.status === 401) {
+  if (response.status === 401 || saysTokenExpired(connector, response)) {
     code = 'auth_expired';
     hint = `sign in again: connectr auth ${connector.name}`;
   } else if (response.status === 403 && endpoint.scopes?.length) {

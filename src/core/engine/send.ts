@@ -14,6 +14,7 @@ import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import { openBody, replayable } from './body.js';
 import { headerValue } from './request.js';
+import { judgedByBody, saysTokenExpired } from './response.js';
 import type { PreparedRequest } from './request.js';
 import { isTimeout, responseBody, textBody, timeoutError } from './response-body.js';
 import type { ResponseBody } from './response-body.js';
@@ -35,6 +36,8 @@ export interface HttpResponse {
   readonly body: ResponseBody;
   /** The final URL, after redirects. */
   readonly url: URL;
+  /** Set on a 2xx answer whose body says the call failed (the connector's errors.ok_path). */
+  readonly failed?: { readonly code: string | undefined } | undefined;
 }
 
 export interface SendDeps {
@@ -147,7 +150,13 @@ export async function send(
       );
     }
 
-    if (response.status === 401 && deps.refresh && !refreshed && canReplay) {
+    response = await judgedByBody(req.connector, req.endpoint, response, {
+      label: `${req.method} ${req.url.host}${req.url.pathname}`,
+      timeoutMs: options.timeoutMs,
+      signal: deps.signal,
+    });
+    const expired = response.status === 401 || saysTokenExpired(req.connector, response);
+    if (expired && deps.refresh && !refreshed && canReplay) {
       await response.body.dump();
       credential = await deps.refresh();
       refreshed = true;

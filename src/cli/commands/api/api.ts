@@ -3,7 +3,7 @@ import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
 import { invoke, invokeAll } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import { prepareRawCall } from '../../../core/engine/raw-call.js';
-import { upstreamError } from '../../../core/engine/response.js';
+import { isErrorAnswer, upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
 import type { CliContext } from '../../context.js';
 import { escapeJson } from '../../escape.js';
@@ -81,7 +81,7 @@ export async function apiCommand(
   }
   const response = await invoke(call, deps, options);
   bar.finish();
-  if (response.status >= 300) {
+  if (isErrorAnswer(response)) {
     const error = await upstreamError(connector, request.endpoint, response);
     if (ctx.out.json && flags.include !== true)
       ctx.out.printJson({ error: { status: error.status, body: error.body } });

@@ -8,7 +8,7 @@ import type { InvokeOptions } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
 import { bodyEncoding } from '../../../core/engine/request.js';
-import { upstreamError } from '../../../core/engine/response.js';
+import { isErrorAnswer, upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
 import { escapeJson } from '../../escape.js';
@@ -154,7 +154,7 @@ async function run(
   }
   const response = await invoke(call, deps, options);
   bar.finish();
-  if (response.status >= 300) {
+  if (isErrorAnswer(response)) {
     const error = await upstreamError(connector, endpoint, response);
     if (ctx.out.json && flags.include !== true)
       ctx.out.printJson({ error: { status: error.status, body: error.body } });

@@ -6,7 +6,7 @@ import type { PreparedRequest } from '../request.js';
 import { send } from '../send.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
 import { chunksOf, openSource } from './chunker.js';
-import { okJson, sessionEndpoint } from './shared.js';
+import { okJson, sessionEndpoint, sharedValues } from './shared.js';
 import type { UploadProgress } from './shared.js';
 
 /**
@@ -31,7 +31,7 @@ export async function googleUpload(
 ): Promise<HttpResponse> {
   const start = sessionEndpoint(req, session.start);
   // The upload's values the start endpoint shares, and the start endpoint's own defaults.
-  const startValues = new Map([...values].filter(([key]) => start.params.some((p) => p.key === key)));
+  const startValues = sharedValues(start, values);
   for (const param of start.params) {
     const given = param.default;
     if (

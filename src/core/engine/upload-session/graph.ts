@@ -1,8 +1,3 @@
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { UploadSessionDefinition } from '../../connector/schema.js';
 import { ConnectrError } from '../../errors.js';
 import { sizeOf } from '../body.js';
@@ -12,7 +7,7 @@ import type { PreparedRequest } from '../request.js';
 import { send } from '../send.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
 import { chunksOf, openSource } from './chunker.js';
-import { okJson, sessionEndpoint } from './shared.js';
+import { okJson, sessionEndpoint, sharedValues, withKnownSize } from './shared.js';
 import type { UploadProgress } from './shared.js';
 
 /**
@@ -29,19 +24,11 @@ export async function graphUpload(
   options: SendOptions,
   progress?: UploadProgress,
 ): Promise<HttpResponse> {
-  // Graph needs the total size in every Content-Range: spool standard input to a file first.
-  let spooled: string | undefined;
-  let body = source;
-  if (source.kind === 'stdin') {
-    spooled = await mkdtemp(join(tmpdir(), 'connectr-upload-'));
-    const file = join(spooled, 'body');
-    await pipeline(deps.stdin(), createWriteStream(file, { mode: 0o600 }));
-    body = { kind: 'file', path: file };
-  }
-  try {
+  // Graph needs the total size in every Content-Range.
+  return withKnownSize(source, deps, async (body) => {
     const total = (await sizeOf(body)) ?? 0;
     const start = sessionEndpoint(req, session.start);
-    const startValues = new Map([...values].filter(([key]) => start.params.some((p) => p.key === key)));
+    const startValues = sharedValues(start, values);
     const created = await okJson(
       await send(buildRequest(req.connector, start, startValues, { env: deps.env }), deps, options),
       req,
@@ -86,9 +73,7 @@ export async function graphUpload(
       throw error;
     }
     throw new ConnectrError('internal', 'the upload ended without a last chunk');
-  } finally {
-    if (spooled) await rm(spooled, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Deletes an unfinished Graph upload session so nothing half-uploaded lingers. */

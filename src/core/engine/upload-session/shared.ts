@@ -1,10 +1,15 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { findEndpoint } from '../../connector/model.js';
 import type { Endpoint } from '../../connector/model.js';
 import { ConnectrError } from '../../errors.js';
-import type { ParamValue, ParamValues } from '../params.js';
+import type { ParamValue, ParamValues, RawBody } from '../params.js';
 import type { PreparedRequest } from '../request.js';
-import { responseKind, upstreamError } from '../response.js';
-import type { HttpResponse } from '../send.js';
+import { isErrorAnswer, responseKind, upstreamError } from '../response.js';
+import type { HttpResponse, SendDeps } from '../send.js';
 
 /** What both upload-session protocols share: their endpoints, chunk bodies and JSON answers. */
 
@@ -20,6 +25,31 @@ export function sessionEndpoint(req: PreparedRequest, name: string | undefined):
   return endpoint;
 }
 
+/**
+ * Runs `upload` with a body whose size is known: standard input is spooled to a private
+ * temporary file first (Graph and Slack need the total before the first byte), removed after.
+ */
+export async function withKnownSize<T>(
+  source: RawBody,
+  deps: Pick<SendDeps, 'stdin'>,
+  upload: (body: RawBody) => Promise<T>,
+): Promise<T> {
+  if (source.kind !== 'stdin') return upload(source);
+  const dir = await mkdtemp(join(tmpdir(), 'connectr-upload-'));
+  try {
+    const file = join(dir, 'body');
+    await pipeline(deps.stdin(), createWriteStream(file, { mode: 0o600 }));
+    return await upload({ kind: 'file', path: file });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The upload's values whose keys a session endpoint declares too. */
+export function sharedValues(endpoint: Endpoint, values: ParamValues): Map<string, ParamValue> {
+  return new Map([...values].filter(([key]) => endpoint.params.some((p) => p.key === key)));
+}
+
 /** Values for a session endpoint: the given ones plus the chunk as its raw body. */
 export function withChunk(endpoint: Endpoint, given: Record<string, ParamValue>, chunk: Buffer): ParamValues {
   const values = new Map<string, ParamValue>(Object.entries(given));
@@ -28,15 +58,19 @@ export function withChunk(endpoint: Endpoint, given: Record<string, ParamValue>,
   return values;
 }
 
+/** An error answer to one step of a session, as an error naming that step. */
+export async function refuseError(response: HttpResponse, req: PreparedRequest, what: string): Promise<void> {
+  if (!isErrorAnswer(response)) return;
+  const error = await upstreamError(req.connector, req.endpoint, response);
+  throw new ConnectrError(error.code, `could not ${what}: ${error.message}`, { hint: error.hint });
+}
+
 export async function okJson(
   response: HttpResponse,
   req: PreparedRequest,
   what: string,
 ): Promise<Record<string, unknown>> {
-  if (response.status >= 300) {
-    const error = await upstreamError(req.connector, req.endpoint, response);
-    throw new ConnectrError(error.code, `could not ${what}: ${error.message}`, { hint: error.hint });
-  }
+  await refuseError(response, req, what);
   if (
     responseKind(req.endpoint, response) !== 'json' &&
     !String(response.headers['content-type']).includes('json')

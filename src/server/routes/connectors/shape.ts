@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
+import { ITEM_TYPES } from '../../../core/connector/schema.js';
 
 /**
  * The public JSON of a connector: snake_case, as the system connectr replaces named its
@@ -13,7 +14,7 @@ const Scalar = z.union([z.string(), z.number(), z.boolean()]);
 export const ParamShape = z.object({
   name: z.string().describe('The key to use in `params` when calling the endpoint.'),
   type: z.enum(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']),
-  items: z.enum(['string', 'integer', 'number', 'boolean']).optional().describe('Element type of an array.'),
+  items: z.enum(ITEM_TYPES).optional().describe('Element type of an array.'),
   required: z.boolean().describe('True when the call fails without it (it has no default).'),
   location: z
     .enum(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw'])
