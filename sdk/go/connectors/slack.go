@@ -159,7 +159,7 @@ func (p *SlackListMessagesParams) request(connectionID string) connectr.ExecuteR
 
 // ListMessages: Read the history of a channel, newest first (conversations.history).
 //
-// Without --oldest or --latest the whole history. Apps distributed outside the Slack Marketplace get at most 15 messages per call (and one call a minute).
+// Without --oldest or --latest the whole history. Since 2025, apps commercially distributed outside the Slack Marketplace get at most 15 messages per call and one call a minute; internal apps keep Slack's usual limits.
 func (c *Slack) ListMessages(ctx context.Context, p SlackListMessagesParams) (*connectr.ExecuteResult, error) {
 	return c.client.Execute(ctx, p.request(c.connectionID))
 }

@@ -258,7 +258,7 @@ export class SlackConnector {
   /**
    * Read the history of a channel, newest first (conversations.history).
    *
-   * Without --oldest or --latest the whole history. Apps distributed outside the Slack Marketplace get at most 15 messages per call (and one call a minute).
+   * Without --oldest or --latest the whole history. Since 2025, apps commercially distributed outside the Slack Marketplace get at most 15 messages per call and one call a minute; internal apps keep Slack's usual limits.
    */
   listMessages(params: SlackListMessagesParams, options?: RequestOptions): Promise<ExecuteResult<unknown>> {
     return this.client.execute<unknown>(

@@ -109,7 +109,7 @@ class SlackConnector:
     ) -> ExecuteResult:
         """Read the history of a channel, newest first (conversations.history).
 
-        Without --oldest or --latest the whole history. Apps distributed outside the Slack Marketplace get at most 15 messages per call (and one call a minute).
+        Without --oldest or --latest the whole history. Since 2025, apps commercially distributed outside the Slack Marketplace get at most 15 messages per call and one call a minute; internal apps keep Slack's usual limits.
 
         Args:
             channel: Channel id, e.g. C0123456789 (list_conversations shows them); the bot must be a member.
@@ -442,7 +442,7 @@ class AsyncSlackConnector:
     ) -> ExecuteResult:
         """Read the history of a channel, newest first (conversations.history).
 
-        Without --oldest or --latest the whole history. Apps distributed outside the Slack Marketplace get at most 15 messages per call (and one call a minute).
+        Without --oldest or --latest the whole history. Since 2025, apps commercially distributed outside the Slack Marketplace get at most 15 messages per call and one call a minute; internal apps keep Slack's usual limits.
 
         Args:
             channel: Channel id, e.g. C0123456789 (list_conversations shows them); the bot must be a member.
