@@ -472,6 +472,9 @@ type GcalInsertEventParams struct {
 
 	// Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
 	Reminders map[string]any
+
+	// Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
+	Attendees []map[string]any
 }
 
 func (p *GcalInsertEventParams) values() map[string]any {
@@ -520,6 +523,9 @@ func (p *GcalInsertEventParams) values() map[string]any {
 	}
 	if p.Reminders != nil {
 		values["reminders"] = p.Reminders
+	}
+	if p.Attendees != nil {
+		values["attendees"] = p.Attendees
 	}
 	return values
 }
@@ -619,6 +625,9 @@ type GcalPatchEventParams struct {
 
 	// Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
 	Reminders map[string]any
+
+	// Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
+	Attendees []map[string]any
 }
 
 func (p *GcalPatchEventParams) values() map[string]any {
@@ -668,6 +677,9 @@ func (p *GcalPatchEventParams) values() map[string]any {
 	}
 	if p.Reminders != nil {
 		values["reminders"] = p.Reminders
+	}
+	if p.Attendees != nil {
+		values["attendees"] = p.Attendees
 	}
 	return values
 }

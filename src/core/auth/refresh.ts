@@ -167,7 +167,7 @@ async function refreshLocked(
     r.last_refreshed_at = new Date(now).toISOString();
     if (tokens.expires_in) r.expires_at = new Date(now + tokens.expires_in * 1000).toISOString();
     else delete r.expires_at;
-    if (tokens.scope !== undefined) r.scopes = splitScopes(tokens.scope, auth.scope_separator);
+    if (tokens.scope !== undefined) r.scopes = splitScopes(tokens.scope, auth);
   });
   return next;
 }

@@ -52,7 +52,7 @@ export async function saveLogin(
       auth_type: 'oauth2',
       grant,
       client_id: client.clientId,
-      scopes: grantedScopes(tokens.scope, options.scopes, auth.scope_separator),
+      scopes: grantedScopes(tokens.scope, options.scopes, auth),
       ...(tokens.expires_in
         ? { expires_at: new Date(deps.clock.now() + tokens.expires_in * 1000).toISOString() }
         : {}),
@@ -99,7 +99,11 @@ export async function storeLogin(
 }
 
 /** The scopes granted: the token response's `scope` when present (RFC 6749 §5.1), else those asked for. */
-function grantedScopes(scope: string | undefined, requested: readonly string[], separator: string): string[] {
+function grantedScopes(
+  scope: string | undefined,
+  requested: readonly string[],
+  auth: Parameters<typeof splitScopes>[1],
+): string[] {
   if (scope === undefined) return [...requested];
-  return splitScopes(scope, separator);
+  return splitScopes(scope, auth);
 }

@@ -283,6 +283,10 @@ const OAuth2Schema = z.strictObject({
   device_authorization_url: z.url().optional(),
   scopes: z.array(nonEmpty).default([]).describe('Scopes requested by default.'),
   scope_separator: z.string().default(' '),
+  granted_scope_separator: z
+    .string()
+    .optional()
+    .describe('Separator of the granted scopes the token endpoint answers, when not scope_separator (GitHub: ",").'),
   authorization_params: z
     .record(z.string(), z.string())
     .optional()

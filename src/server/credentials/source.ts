@@ -179,7 +179,7 @@ async function refreshLocked(
         const at = now();
         const expiresAt = answer.expires_in ? new Date(at + answer.expires_in * 1000) : null;
         const scopes =
-          answer.scope === undefined ? tokens.scopes : splitScopes(answer.scope, auth.scope_separator);
+          answer.scope === undefined ? tokens.scopes : splitScopes(answer.scope, auth);
         const next: TokenSet = {
           accessToken: answer.access_token,
           tokenType: answer.token_type,

@@ -166,7 +166,7 @@ export async function completeAuthorization(
       { env, http: httpFor(env), notify: deps.notify },
     );
     const scopes =
-      tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth.scope_separator);
+      tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth);
     const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
     const updated = await changeConnection(data, connection.projectId, connection.id, () =>
       guard(data.database, () =>

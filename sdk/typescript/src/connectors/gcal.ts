@@ -193,6 +193,8 @@ export interface GcalInsertEventParams {
   readonly visibility?: 'default' | 'public' | 'private' | 'confidential';
   /** Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}. */
   readonly reminders?: Readonly<Record<string, unknown>>;
+  /** Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array). */
+  readonly attendees?: readonly Readonly<Record<string, unknown>>[];
 }
 
 const KEYS_INSERT_EVENT = {
@@ -211,6 +213,7 @@ const KEYS_INSERT_EVENT = {
   transparency: 'transparency',
   visibility: 'visibility',
   reminders: 'reminders',
+  attendees: 'attendees',
 } as const;
 
 /** Params of {@link GcalConnector.patchEvent}. */
@@ -246,6 +249,8 @@ export interface GcalPatchEventParams {
   readonly visibility?: 'default' | 'public' | 'private' | 'confidential';
   /** Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}. */
   readonly reminders?: Readonly<Record<string, unknown>>;
+  /** Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array). */
+  readonly attendees?: readonly Readonly<Record<string, unknown>>[];
 }
 
 const KEYS_PATCH_EVENT = {
@@ -265,6 +270,7 @@ const KEYS_PATCH_EVENT = {
   transparency: 'transparency',
   visibility: 'visibility',
   reminders: 'reminders',
+  attendees: 'attendees',
 } as const;
 
 /** Params of {@link GcalConnector.deleteEvent}. */

@@ -390,6 +390,7 @@ class GcalConnector:
         transparency: Optional[Literal["opaque", "transparent"]] = None,
         visibility: Optional[Literal["default", "public", "private", "confidential"]] = None,
         reminders: Optional[Mapping[str, Any]] = None,
+        attendees: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> ExecuteResult:
         """Create an event.
 
@@ -409,6 +410,7 @@ class GcalConnector:
             transparency: opaque blocks time; transparent does not. One of "opaque", "transparent".
             visibility: One of "default", "public", "private", "confidential".
             reminders: Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
+            attendees: Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
 
         Returns:
             The upstream answer; its body is JSON.
@@ -442,6 +444,8 @@ class GcalConnector:
             params["visibility"] = visibility
         if reminders is not None:
             params["reminders"] = reminders
+        if attendees is not None:
+            params["attendees"] = attendees
         return self._client.execute(self.connection_id, "insert_event", params)
 
     def patch_event(
@@ -463,6 +467,7 @@ class GcalConnector:
         transparency: Optional[Literal["opaque", "transparent"]] = None,
         visibility: Optional[Literal["default", "public", "private", "confidential"]] = None,
         reminders: Optional[Mapping[str, Any]] = None,
+        attendees: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> ExecuteResult:
         """Change some fields of an event; the others keep their values.
 
@@ -483,6 +488,7 @@ class GcalConnector:
             transparency: opaque blocks time; transparent does not. One of "opaque", "transparent".
             visibility: One of "default", "public", "private", "confidential".
             reminders: Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
+            attendees: Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
 
         Returns:
             The upstream answer; its body is JSON.
@@ -519,6 +525,8 @@ class GcalConnector:
             params["visibility"] = visibility
         if reminders is not None:
             params["reminders"] = reminders
+        if attendees is not None:
+            params["attendees"] = attendees
         return self._client.execute(self.connection_id, "patch_event", params, retry=True)
 
     def delete_event(
@@ -921,6 +929,7 @@ class AsyncGcalConnector:
         transparency: Optional[Literal["opaque", "transparent"]] = None,
         visibility: Optional[Literal["default", "public", "private", "confidential"]] = None,
         reminders: Optional[Mapping[str, Any]] = None,
+        attendees: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> ExecuteResult:
         """Create an event.
 
@@ -940,6 +949,7 @@ class AsyncGcalConnector:
             transparency: opaque blocks time; transparent does not. One of "opaque", "transparent".
             visibility: One of "default", "public", "private", "confidential".
             reminders: Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
+            attendees: Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
 
         Returns:
             The upstream answer; its body is JSON.
@@ -973,6 +983,8 @@ class AsyncGcalConnector:
             params["visibility"] = visibility
         if reminders is not None:
             params["reminders"] = reminders
+        if attendees is not None:
+            params["attendees"] = attendees
         return await self._client.execute(self.connection_id, "insert_event", params)
 
     async def patch_event(
@@ -994,6 +1006,7 @@ class AsyncGcalConnector:
         transparency: Optional[Literal["opaque", "transparent"]] = None,
         visibility: Optional[Literal["default", "public", "private", "confidential"]] = None,
         reminders: Optional[Mapping[str, Any]] = None,
+        attendees: Optional[Sequence[Mapping[str, Any]]] = None,
     ) -> ExecuteResult:
         """Change some fields of an event; the others keep their values.
 
@@ -1014,6 +1027,7 @@ class AsyncGcalConnector:
             transparency: opaque blocks time; transparent does not. One of "opaque", "transparent".
             visibility: One of "default", "public", "private", "confidential".
             reminders: Reminders, as JSON: {"useDefault":false,"overrides":[{"method":"popup","minutes":10}]}.
+            attendees: Guests, a JSON object each: {"email":"ann@example.com","optional":true} (repeat the flag, or give one JSON array).
 
         Returns:
             The upstream answer; its body is JSON.
@@ -1050,6 +1064,8 @@ class AsyncGcalConnector:
             params["visibility"] = visibility
         if reminders is not None:
             params["reminders"] = reminders
+        if attendees is not None:
+            params["attendees"] = attendees
         return await self._client.execute(self.connection_id, "patch_event", params, retry=True)
 
     async def delete_event(
