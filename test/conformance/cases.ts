@@ -13,6 +13,7 @@ import { github } from './cases-github.js';
 import { outlook } from './cases-outlook.js';
 import { gcal } from './cases-gcal.js';
 import { gdrive } from './cases-gdrive.js';
+import { slack } from './cases-slack.js';
 
 /**
  * What the conformance suite knows about each connector: how to start its emulator, and for
@@ -883,7 +884,16 @@ function expectJson(stdout: string, subset: Record<string, unknown>): void {
   expect(JSON.parse(stdout)).toMatchObject(subset);
 }
 
-export const CASES: readonly ConnectorCase[] = [dropbox, gmail, onedrive, github, outlook, gcal, gdrive];
+export const CASES: readonly ConnectorCase[] = [
+  dropbox,
+  gmail,
+  onedrive,
+  github,
+  outlook,
+  gcal,
+  gdrive,
+  slack,
+];
 
 /** Requests a host's emulator received, with their bearer token checked by the caller. */
 export function requestsOn(world: World, host: string): RecordedRequest[] {

@@ -173,7 +173,35 @@ async function runEndpointCase(
   sentParams.set(sentKey(connectorCase.connector, endpoint), params);
   for (const param of definition?.params ?? []) {
     if (definition && sent[0] && onTheWire(sent[0], definition, param)) params.add(param.key);
+    // An upload through a session hands its params to the session's endpoints (Slack's three
+    // steps never send the upload's own request): the value the case gave is in one of them.
+    const given = definition?.upload_session ? valueOf(args, param.flag) : undefined;
+    if (given !== undefined && sent.some((req) => valuesIn(req).includes(given))) params.add(param.key);
   }
+}
+
+/** The value given after `--flag` in a case's arguments. */
+function valueOf(args: readonly string[], flag: string): string | undefined {
+  const at = args.indexOf(`--${flag}`);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+/** Every value a request carries: query and form values, and the strings of a JSON body. */
+function valuesIn(req: RecordedRequest): string[] {
+  const values = [...req.url.searchParams.values()];
+  const text = req.body.toString('utf8');
+  const type = req.headers['content-type'] ?? '';
+  if (type.startsWith('application/x-www-form-urlencoded'))
+    values.push(...new URLSearchParams(text).values());
+  if (type.startsWith('application/json')) {
+    const walk = (value: unknown): void => {
+      if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+        values.push(String(value));
+      else if (value !== null && typeof value === 'object') Object.values(value).forEach(walk);
+    };
+    walk(JSON.parse(text || 'null') as unknown);
+  }
+  return values;
 }
 
 /** Whether `param` of `endpoint` is present in a request that called the endpoint. */

@@ -29,8 +29,11 @@ describe('built-in connectors', () => {
     for (const ep of c.endpoints) {
       expect(ep.summary, ep.name).not.toBe('');
       expect(ep.docs_url, ep.name).toMatch(/^https:\/\//);
-      // GitHub's reads of public data need no scope; every other call names the one it needs.
-      if (!(name === 'github' && ep.method === 'GET')) expect(ep.scopes?.length, ep.name).toBeGreaterThan(0);
+      // GitHub's reads of public data and Slack's auth.test need no scope; every other call
+      // names the one it needs.
+      const free =
+        (name === 'github' && ep.method === 'GET') || (name === 'slack' && ep.name === 'auth_test');
+      if (!free) expect(ep.scopes?.length, ep.name).toBeGreaterThan(0);
     }
   });
 
@@ -112,6 +115,36 @@ describe('built-in connectors', () => {
       expect(dropbox.auth.authorization_params).toMatchObject({ token_access_type: 'offline' });
       expect(dropbox.auth.redirect?.port).toBeTypeOf('number');
       expect(dropbox.auth.revocation_style).toBe('bearer');
+    });
+  });
+
+  describe('slack', () => {
+    const slack = registry.require('slack');
+    it('asks for bot scopes, comma-separated, with the secret and without PKCE, on a fixed localhost port', () => {
+      if (slack.auth.type !== 'oauth2') throw new Error('oauth2 expected');
+      expect(slack.auth.scope_separator).toBe(',');
+      expect(slack.auth.pkce).toBe(false);
+      expect(slack.auth.client_secret).toBe('required');
+      expect(slack.auth.redirect).toMatchObject({ host: 'localhost', port: 53683, path: '/callback' });
+      expect(slack.auth.revocation_style).toBe('bearer');
+    });
+    it('follows response_metadata.next_cursor, which Slack ends with ""', () => {
+      for (const name of ['list_conversations', 'list_messages']) {
+        expect(endpoint('slack', name).pagination).toMatchObject({
+          style: 'page_token',
+          request_param: 'cursor',
+          response_path: 'response_metadata.next_cursor',
+        });
+        expect(param(endpoint('slack', name), 'limit').flag).toBe('page-size');
+      }
+    });
+    it('uploads every file through files upload v2', () => {
+      expect(endpoint('slack', 'upload_file').upload_session).toMatchObject({
+        protocol: 'slack',
+        threshold: 0,
+        start: 'get_upload_url',
+        finish: 'complete_upload',
+      });
     });
   });
 

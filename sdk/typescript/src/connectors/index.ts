@@ -6,3 +6,4 @@ export * from './github.js';
 export * from './gmail.js';
 export * from './onedrive.js';
 export * from './outlook.js';
+export * from './slack.js';

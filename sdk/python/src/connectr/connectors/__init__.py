@@ -8,6 +8,7 @@ from .github import AsyncGithubConnector, GithubConnector
 from .gmail import AsyncGmailConnector, GmailConnector
 from .onedrive import AsyncOnedriveConnector, OnedriveConnector
 from .outlook import AsyncOutlookConnector, OutlookConnector
+from .slack import AsyncSlackConnector, SlackConnector
 
 __all__ = [
     "AsyncDropboxConnector",
@@ -24,4 +25,6 @@ __all__ = [
     "OnedriveConnector",
     "AsyncOutlookConnector",
     "OutlookConnector",
+    "AsyncSlackConnector",
+    "SlackConnector",
 ]
