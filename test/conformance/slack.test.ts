@@ -163,4 +163,19 @@ describe('connectr against Slack', () => {
     expect(slack.files.get(id)).toMatchObject({ filename: 'piped.txt', length: 11, completed: true });
     expect(slack.files.get(id)?.bytes?.toString()).toBe('piped text\n');
   });
+
+  it('upload_file --dry-run and --help say where its values go, as its own request is never sent', async () => {
+    const file = join(home.dir, 'dry.txt');
+    writeFileSync(file, 'x');
+    const dry = await runCli(
+      ['call', 'slack', 'upload_file', '--file', file, '--filename', 'dry.txt', '--dry-run'],
+      withToken(),
+    );
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stderr).toContain(
+      'note: upload_file runs as an upload session (get_upload_url, then the upload URL it answers, then complete_upload)',
+    );
+    const help = await runCli(['call', 'slack', 'upload_file', '--help'], withToken());
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('[upload session get_upload_url, complete_upload]');
+  });
 });

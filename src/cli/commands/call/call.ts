@@ -104,6 +104,11 @@ async function run(
   const { request } = call;
 
   if (flags.dryRun) {
+    const session = endpoint.upload_session;
+    if (session?.threshold === 0)
+      ctx.out.info(
+        `note: ${endpoint.name} runs as an upload session (${[session.start, 'the upload URL it answers', session.finish].filter(Boolean).join(', then ')}); shown is its declared request, which is never sent as it is`,
+      );
     const shown = showRequest(request);
     if (ctx.out.json) ctx.out.printJson(shown);
     else write(ctx.io.stdout, formatRequest(shown));

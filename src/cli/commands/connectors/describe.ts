@@ -63,6 +63,11 @@ export function paramNotes(p: Param, endpoint: Endpoint): string {
 /** Where a param goes, in words: `query labelIds`, `body options.path`, `Dropbox-API-Arg path`. */
 export function paramPlacement(p: Param, endpoint: Endpoint): string {
   const field = p.field === undefined ? p.wireName : Array.isArray(p.field) ? p.field.join('.') : p.field;
+  // An upload that is always a session (Slack) never sends its own request: the value goes to
+  // the session's steps that declare the same key.
+  const session = endpoint.upload_session;
+  if (session?.threshold === 0 && p.in !== 'raw')
+    return `upload session ${[session.start, session.finish].filter(Boolean).join(', ')}`;
   switch (p.in) {
     case 'json_header':
       return `${endpoint.request?.json_header ?? 'header'} ${field}`;
