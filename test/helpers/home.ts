@@ -16,8 +16,10 @@ export function tempHome(): { dir: string; env: Record<string, string>; cleanup:
     },
     cleanup: () => {
       // A process the test started (the scripted browser logging its last page) may still be
-      // writing here: retry while a folder fills up under rmSync (ENOTEMPTY).
-      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+      // writing here: retry while a folder fills up under rmSync (ENOTEMPTY). On a loaded
+      // machine that browser (a Node process of its own) may take seconds: Node waits 50 ms
+      // longer before each retry, up to about 20 s in all, and only when the folder refills.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 28, retryDelay: 50 });
     },
   };
 }
