@@ -13,6 +13,7 @@ import { registerApi } from './commands/api/register.js';
 import { registerApps } from './commands/apps/register.js';
 import { registerAuth } from './commands/auth/register.js';
 import { registerCall } from './commands/call/register.js';
+import { registerMcp } from './commands/mcp/register.js';
 import { registerCompletion } from './commands/completion/register.js';
 import { registerConnections } from './commands/connections/register.js';
 import { registerGenerate } from './commands/generate/register.js';
@@ -44,6 +45,7 @@ export const COMMANDS: readonly (readonly [name: string, register: Register])[] 
   ['serve', registerServe],
   ['connections', registerConnections],
   ['generate', registerGenerate],
+  ['mcp', registerMcp],
   ['completion', registerCompletion],
   ['__complete', registerCompletion],
 ];

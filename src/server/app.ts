@@ -29,6 +29,7 @@ import { registerOAuthAuthorize } from './routes/oauth/authorize.js';
 import { registerOAuthCallbackApi } from './routes/oauth/callback-post.js';
 import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
+import { registerMcp } from './routes/mcp/post.js';
 import { registerExecute } from './routes/proxy/execute.js';
 import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
@@ -130,6 +131,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerOAuthCallbackPage(app, context);
   registerOAuthCallbackApi(app, context);
   registerExecute(app, context);
+  registerMcp(app, context);
   registerPutOAuthApp(app, context);
   registerListOAuthApps(app, context);
   registerDeleteOAuthApp(app, context);

@@ -250,6 +250,12 @@ export const EndpointSchema = z.strictObject({
     ),
   upload_session: UploadSessionSchema.optional(),
   deprecated: z.boolean().optional(),
+  destructive: z
+    .boolean()
+    .optional()
+    .describe(
+      'Deletes or overwrites what cannot be had back (an agent is told to confirm first). Default: true for DELETE.',
+    ),
 });
 export type EndpointDefinition = z.infer<typeof EndpointSchema>;
 

@@ -5,8 +5,8 @@ import type { Env } from '../paths.js';
 import type { CredentialSource } from './credential.js';
 import { sizeOf } from './body.js';
 import { execute } from './execute.js';
-import { paginate, requirePagination } from './paginate.js';
-import type { PageLimits } from './paginate.js';
+import { onePage, paginate, requestAt, requirePagination } from './paginate.js';
+import type { Page, PageLimits, PagePosition } from './paginate.js';
 import { resolveValues } from './params.js';
 import type { CallInput, ParamValues, RawBody } from './params.js';
 import { buildRequest } from './request.js';
@@ -133,6 +133,24 @@ export async function* invokeAll(
     deps.signal?.throwIfAborted();
     yield item;
   }
+}
+
+/**
+ * One page of a paginated endpoint, at `position` (absent: the first; else one a previous
+ * page answered, handed back by the caller), and where the next page is.
+ */
+export async function invokePage(
+  call: InvokeRequest | PreparedCall,
+  deps: InvokeDeps,
+  options: InvokeOptions,
+  position?: PagePosition,
+): Promise<Page> {
+  const { request, values, build } = prepared(call, deps);
+  const pagination = requirePagination(request);
+  // A cursor that does not fit is refused before the credential is looked up.
+  const at = position ? requestAt(pagination, request, values, position, build, true) : { request, values };
+  const send = await sendDeps(at.request, deps);
+  return onePage(at, send, options);
 }
 
 function prepared(call: InvokeRequest | PreparedCall, deps: InvokeDeps): PreparedCall {

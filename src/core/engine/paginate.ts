@@ -7,7 +7,7 @@ import type { ParamValue, ParamValues } from './params.js';
 import { buildRequest } from './request.js';
 import type { BuildOptions, PreparedRequest } from './request.js';
 import { header, isErrorAnswer, upstreamError } from './response.js';
-import { send } from './send.js';
+import { send, textBody } from './send.js';
 import type { HttpResponse, SendDeps, SendOptions } from './send.js';
 
 /**
@@ -61,6 +61,36 @@ export async function* paginate(
     request = next?.request;
     current = next?.values ?? current;
   }
+}
+
+/** One page read whole, and where the next one is (undefined: the last page). */
+export interface Page {
+  /** The answer, its body offered again to the next reader; an error answer is left unread. */
+  readonly response: HttpResponse;
+  readonly json?: unknown;
+  readonly next?: PagePosition | undefined;
+}
+
+/**
+ * One page of a paginated request (the first, or one `requestAt` built): what a caller that
+ * pages by itself, one call at a time (an MCP tool with a cursor), needs instead of every item.
+ */
+export async function onePage(
+  at: { readonly request: PreparedRequest; readonly values: ParamValues },
+  deps: SendDeps,
+  options: SendOptions,
+): Promise<Page> {
+  const pagination = requirePagination(at.request);
+  const response = await send(at.request, deps, options);
+  if (isErrorAnswer(response)) return { response };
+  const text = await response.body.text(PAGE_LIMIT);
+  const json = parsePage(at.request, text, 1);
+  const count = itemsOf(json, pagination.items_path).length;
+  return {
+    response: { ...response, body: textBody(text) },
+    json,
+    next: nextPosition(pagination, at.request, at.values, json, count, response),
+  };
 }
 
 /** The endpoint's pagination; a usage error for an endpoint that returns a single page. */
@@ -130,42 +160,44 @@ function itemsOf(json: unknown, path: JsonPath | undefined): unknown[] {
   return [];
 }
 
-function nextPage(
+/**
+ * Where the next page is, as plain data a caller may hand back later (an MCP tool's cursor):
+ * new values of the first request's page param (page_token, offset), a continue cursor
+ * (cursor), or the URL the API gave (next_link, link_header).
+ */
+export type PagePosition =
+  | { readonly kind: 'values'; readonly values: Readonly<Record<string, string | number>> }
+  | { readonly kind: 'continue'; readonly cursor: string }
+  | { readonly kind: 'link'; readonly url: string };
+
+/** Where the page after this one is; undefined on the last page. */
+export function nextPosition(
   pagination: PaginationDefinition,
   request: PreparedRequest,
   values: ParamValues,
   json: unknown,
   count: number,
-  response: HttpResponse,
-  build: BuildOptions,
-): { request: PreparedRequest; values: ParamValues } | undefined {
-  const rebuild = (
-    changes: Record<string, ParamValue>,
-  ): { request: PreparedRequest; values: ParamValues } => {
-    const next = new Map(values);
-    for (const [k, v] of Object.entries(changes)) next.set(k, v);
-    return { request: buildRequest(request.connector, request.endpoint, next, build), values: next };
-  };
+  response: Pick<HttpResponse, 'headers'>,
+): PagePosition | undefined {
   switch (pagination.style) {
     case 'page_token': {
       const token = getPath(json, pagination.response_path);
-      return typeof token === 'string' && token ? rebuild({ [pagination.request_param]: token }) : undefined;
+      return typeof token === 'string' && token
+        ? { kind: 'values', values: { [pagination.request_param]: token } }
+        : undefined;
     }
     case 'cursor': {
       if (getPath(json, pagination.has_more_path) !== true) return undefined;
       const cursor = getPath(json, pagination.cursor_path);
-      const endpoint = findEndpoint(request.connector, pagination.continue_endpoint);
-      if (typeof cursor !== 'string' || !endpoint) return undefined;
-      const next = new Map<string, ParamValue>([[pagination.continue_param, cursor]]);
-      return { request: buildRequest(request.connector, endpoint, next, build), values: next };
+      return typeof cursor === 'string' ? { kind: 'continue', cursor } : undefined;
     }
     case 'next_link': {
       const link = getPath(json, pagination.next_path);
-      return typeof link === 'string' && link ? linkTo(request, values, link) : undefined;
+      return typeof link === 'string' && link ? { kind: 'link', url: link } : undefined;
     }
     case 'link_header': {
       const link = parseLinkHeader(header(response, 'link') ?? '').get(pagination.rel);
-      return link ? linkTo(request, values, new URL(link, request.url).toString()) : undefined;
+      return link ? { kind: 'link', url: new URL(link, request.url).toString() } : undefined;
     }
     case 'offset': {
       if (count === 0) return undefined;
@@ -175,9 +207,80 @@ function nextPage(
       if (total !== undefined && Number.isFinite(total) && offset >= total) return undefined;
       const pageSize = Number(values.get(pagination.limit_param));
       if (Number.isFinite(pageSize) && count < pageSize) return undefined;
-      return rebuild({ [pagination.offset_param]: offset });
+      return { kind: 'values', values: { [pagination.offset_param]: offset } };
     }
   }
+}
+
+/**
+ * The request for a page at `position`, from the first page's request and values. A position
+ * that does not fit the endpoint's pagination (another param, another kind) is an
+ * invalid_input error; nothing is sent. A position handed back by a caller (`fromCaller`, an
+ * MCP cursor) may only link to the first request's origin; one the API gave is followed
+ * wherever it goes (send() keeps the credential to the connector's hosts).
+ */
+export function requestAt(
+  pagination: PaginationDefinition,
+  request: PreparedRequest,
+  values: ParamValues,
+  position: PagePosition,
+  build: BuildOptions,
+  fromCaller = false,
+): { request: PreparedRequest; values: ParamValues } {
+  const refuse = (): ConnectrError =>
+    new ConnectrError(
+      'invalid_input',
+      `that cursor is not a page of ${request.connector.name} ${request.endpoint.name}`,
+      {
+        hint: 'give the cursor exactly as the previous page answered it, with the same arguments',
+      },
+    );
+  switch (position.kind) {
+    case 'values': {
+      const param =
+        pagination.style === 'page_token'
+          ? pagination.request_param
+          : pagination.style === 'offset'
+            ? pagination.offset_param
+            : undefined;
+      const entries = Object.entries(position.values);
+      if (!param || entries.length !== 1 || entries[0]?.[0] !== param) throw refuse();
+      const next = new Map(values);
+      next.set(param, entries[0][1]);
+      return { request: buildRequest(request.connector, request.endpoint, next, build), values: next };
+    }
+    case 'continue': {
+      if (pagination.style !== 'cursor') throw refuse();
+      const endpoint = findEndpoint(request.connector, pagination.continue_endpoint);
+      if (!endpoint) throw refuse();
+      const next = new Map<string, ParamValue>([[pagination.continue_param, position.cursor]]);
+      return { request: buildRequest(request.connector, endpoint, next, build), values: next };
+    }
+    case 'link': {
+      if (pagination.style !== 'next_link' && pagination.style !== 'link_header') throw refuse();
+      let url: URL;
+      try {
+        url = new URL(position.url);
+      } catch {
+        throw refuse();
+      }
+      if (fromCaller && url.origin !== request.url.origin) throw refuse();
+      return linkTo(request, values, url.toString());
+    }
+  }
+}
+
+function nextPage(
+  pagination: PaginationDefinition,
+  request: PreparedRequest,
+  values: ParamValues,
+  json: unknown,
+  count: number,
+  response: HttpResponse,
+  build: BuildOptions,
+): { request: PreparedRequest; values: ParamValues } | undefined {
+  const position = nextPosition(pagination, request, values, json, count, response);
+  return position && requestAt(pagination, request, values, position, build);
 }
 
 /** The next page at an absolute URL given by the API: same method and headers, no body. */

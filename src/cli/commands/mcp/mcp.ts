@@ -1,0 +1,113 @@
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { AuthDeps } from '../../../core/auth/deps.js';
+import { credentialFromEnv } from '../../../core/auth/env-credential.js';
+import { localCredentials } from '../../../core/auth/tokens.js';
+import type { Connector } from '../../../core/connector/model.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { VERSION } from '../../../core/version.js';
+import { programAuth } from '../../../local/auth.js';
+import type { ToolCallHost } from '../../../mcp/call.js';
+import { createMcpServer } from '../../../mcp/server.js';
+import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
+import type { CliContext } from '../../context.js';
+import type { McpFlags } from './register.js';
+
+/** The largest binary answer (a download) a tool result carries. */
+const MAX_BINARY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * `connectr mcp`: the MCP server on stdio. Standard output is the protocol and standard input
+ * its requests, so nothing is ever asked and messages go to stderr only.
+ */
+export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
+  const registry = await ctx.registry();
+  const notify = (message: string): void => {
+    ctx.out.info(message);
+  };
+  const auth = programAuth(ctx.env, undefined, notify, ctx.signal);
+  const chosen = flags.connector?.length
+    ? [...new Set(flags.connector)].map((name) => registry.require(name))
+    : await signedIn(registry.connectors, auth);
+  if (chosen.length === 0)
+    throw new ConnectrError('auth_required', 'no connector is signed in, so there would be no tools', {
+      hint: 'sign in first (connectr auth gmail), or name connectors with --connector',
+    });
+  const accounts = accountsOf(flags.account ?? [], chosen);
+  const tools = toolsOf(chosen, {
+    readOnly: flags.readOnly === true,
+    allow: checkGlobs(flags.allow ?? [], '--allow'),
+    deny: checkGlobs(flags.deny ?? [], '--deny'),
+  });
+  if (tools.length === 0)
+    throw new ConnectrError('usage', 'no tool is left after --read-only, --allow and --deny', {
+      hint: "tool names are <connector>_<endpoint>: `connectr call gmail` lists gmail's endpoints",
+    });
+
+  const host: ToolCallHost = {
+    env: ctx.env,
+    maxBinaryBytes: MAX_BINARY_BYTES,
+    tooLargeHint: (tool) =>
+      `too large for a tool result (at most 4 MiB); save it with \`connectr call ${tool.connector.name} ${tool.endpoint.name} ... -o FILE\``,
+    depsFor: (tool, _connection, signal) =>
+      Promise.resolve({
+        credentials: localCredentials(tool.connector, accounts.get(tool.connector.name), auth),
+        env: ctx.env,
+        clock: auth.clock,
+        signal: AbortSignal.any([signal, ctx.signal]),
+      }),
+  };
+  const server = createMcpServer(tools, host, VERSION);
+  const transport = new StdioServerTransport(ctx.io.stdin, ctx.io.stdout);
+  const closed = new Promise<void>((resolve) => {
+    transport.onclose = resolve;
+    ctx.io.stdin.once('end', resolve);
+    ctx.io.stdin.once('close', resolve);
+    ctx.signal.addEventListener(
+      'abort',
+      () => {
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  await server.connect(transport);
+  notify(
+    `connectr mcp: ${tools.length} tools of ${chosen.map((c) => c.name).join(', ')} on stdio${flags.readOnly ? ' (read-only)' : ''}`,
+  );
+  // A client ends the session by closing our input (the MCP stdio transport): calls still
+  // running are cancelled, as the SDK does when its transport closes.
+  await closed;
+  await server.close();
+}
+
+/** Connectors with a stored account, a token in the environment, or no sign-in at all. */
+async function signedIn(connectors: readonly Connector[], auth: AuthDeps): Promise<Connector[]> {
+  const withAccounts = new Set((await auth.metadata.accounts()).map((a) => a.connector));
+  return connectors.filter(
+    (c) => c.auth.type === 'none' || withAccounts.has(c.name) || credentialFromEnv(c, auth) !== undefined,
+  );
+}
+
+/** `--account gmail=work`, checked against the connectors served. */
+function accountsOf(given: readonly string[], connectors: readonly Connector[]): Map<string, string> {
+  const accounts = new Map<string, string>();
+  for (const pair of given) {
+    const at = pair.indexOf('=');
+    const connector = at > 0 ? pair.slice(0, at) : '';
+    const account = at > 0 ? pair.slice(at + 1) : '';
+    if (!connector || !account)
+      throw new ConnectrError('usage', `--account "${pair}" is not <connector>=<account>`, {
+        hint: 'e.g. --account gmail=work',
+      });
+    if (!connectors.some((c) => c.name === connector))
+      throw new ConnectrError(
+        'usage',
+        `--account ${pair}: ${connector} is not one of the connectors served`,
+        {
+          hint: `served: ${connectors.map((c) => c.name).join(', ')}`,
+        },
+      );
+    accounts.set(connector, account);
+  }
+  return accounts;
+}

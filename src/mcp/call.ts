@@ -1,0 +1,187 @@
+import { readAnswer } from '../core/engine/answer.js';
+import type { Answer } from '../core/engine/answer.js';
+import { invoke, invokePage, prepareCall } from '../core/engine/invoke.js';
+import type { InvokeDeps, InvokeOptions } from '../core/engine/invoke.js';
+import type { PagePosition } from '../core/engine/paginate.js';
+import type { RawBody } from '../core/engine/params.js';
+import { isErrorAnswer, responseKind, upstreamError, UpstreamError } from '../core/engine/response.js';
+import { ConnectrError, isConnectrError } from '../core/errors.js';
+import type { Env } from '../core/paths.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Tool } from './tools.js';
+
+/**
+ * One tool call, through the same core functions as `connectr call` and the daemon's execute
+ * (prepareCall, invoke, readAnswer): the arguments checked against the definition before any
+ * credential is read or anything is sent; the answer as MCP content. Everything that goes
+ * wrong for the caller (a bad argument, no account, an upstream error) is a result with
+ * isError and a message for the agent, never a protocol failure; secrets never appear in it.
+ */
+
+export type Content =
+  | { readonly type: 'text'; readonly text: string }
+  | {
+      readonly type: 'resource';
+      readonly resource: { readonly uri: string; readonly mimeType: string; readonly blob: string };
+    };
+
+export interface ToolResult {
+  readonly content: Content[];
+  readonly structuredContent?: Record<string, unknown>;
+  readonly isError?: boolean;
+}
+
+export interface ToolCallHost {
+  readonly env: Env;
+  /** The credential source and surroundings of a call (`connection`: the connection argument). */
+  depsFor(tool: Tool, connection: string | undefined, signal: AbortSignal): Promise<InvokeDeps>;
+  /** The largest binary answer a result carries; larger ones are refused with `tooLargeHint`. */
+  readonly maxBinaryBytes: number;
+  tooLargeHint(tool: Tool): string;
+  readonly options?: InvokeOptions | undefined;
+}
+
+/** The most argument JSON a call takes (uploads included): larger is refused unread. */
+export const MAX_ARGUMENT_BYTES = 16 * 1024 * 1024;
+/** The largest JSON or text answer read into a result. */
+const MAX_TEXT_ANSWER = 16 * 1024 * 1024;
+const DEFAULT_OPTIONS: InvokeOptions = { retries: 2, timeoutMs: 30_000 };
+
+export async function callTool(
+  tool: Tool,
+  args: unknown,
+  host: ToolCallHost,
+  signal: AbortSignal,
+): Promise<ToolResult> {
+  try {
+    return await run(tool, args, host, signal);
+  } catch (error) {
+    // A cancelled call has no result: the protocol layer drops it.
+    if (signal.aborted) throw error;
+    if (error instanceof UpstreamError) return upstreamResult(error);
+    if (isConnectrError(error)) return errorResult(error.message, error.hint);
+    throw error;
+  }
+}
+
+async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortSignal): Promise<ToolResult> {
+  const given = argumentsOf(args);
+  const { extra, connector, endpoint } = tool;
+  const values: Record<string, unknown> = {};
+  let position: PagePosition | undefined;
+  let connection: string | undefined;
+  const base64Of = new Map([...extra.base64].map(([key, name]) => [name, key]));
+  for (const [name, value] of Object.entries(given)) {
+    if (name === extra.cursor) position = decodeCursor(value, name);
+    else if (name === extra.connection) connection = textArgument(value, name);
+    else if (base64Of.has(name)) {
+      const key = base64Of.get(name) ?? '';
+      if (given[key] !== undefined)
+        throw new ConnectrError('invalid_input', `give ${key} or ${name}, not both`);
+      values[key] = { kind: 'bytes', data: bytesOf(value, name) } satisfies RawBody;
+    } else if (endpoint.params.some((p) => p.key === name && p.in === 'raw' && p.type === 'file'))
+      // A file param takes the content itself here, never a path on this machine.
+      values[name] = { kind: 'text', text: textArgument(value, name) } satisfies RawBody;
+    else values[name] = value;
+  }
+  if (extra.connection && !connection)
+    throw new ConnectrError('invalid_input', `${extra.connection} is required`, {
+      hint: 'give the connection to call with, or choose one for the session',
+    });
+  // Checked and built before the credential is looked up: a bad value sends nothing.
+  const call = prepareCall({ connector, endpoint, values, label: (p) => p.key }, host.env);
+  const deps = await host.depsFor(tool, connection, signal);
+  const options = host.options ?? DEFAULT_OPTIONS;
+
+  if (endpoint.pagination) {
+    const page = await invokePage(call, deps, options, position);
+    if (isErrorAnswer(page.response)) throw await upstreamError(connector, endpoint, page.response);
+    return jsonResult(page.json, page.next ? encodeCursor(page.next) : undefined);
+  }
+  const response = await invoke(call, deps, options);
+  if (isErrorAnswer(response)) throw await upstreamError(connector, endpoint, response);
+  const binary = responseKind(endpoint, response) === 'binary';
+  const answer = await readAnswer(endpoint, response, {
+    maxBytes: binary ? host.maxBinaryBytes : MAX_TEXT_ANSWER,
+    tooLargeHint: host.tooLargeHint(tool),
+  });
+  return answerResult(tool, answer);
+}
+
+function argumentsOf(args: unknown): Record<string, unknown> {
+  if (args === undefined || args === null) return {};
+  if (typeof args !== 'object' || Array.isArray(args))
+    throw new ConnectrError('invalid_input', 'the arguments must be a JSON object');
+  return args as Record<string, unknown>;
+}
+
+function textArgument(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new ConnectrError('invalid_input', `${name} must be a string`);
+  return value;
+}
+
+function bytesOf(value: unknown, name: string): Buffer {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
+    throw new ConnectrError('invalid_input', `${name} must be base64 text`);
+  return Buffer.from(value, 'base64');
+}
+
+function answerResult(tool: Tool, answer: Answer): ToolResult {
+  switch (answer.encoding) {
+    case 'json':
+      return jsonResult(answer.body, undefined);
+    case 'text':
+      return { content: [{ type: 'text', text: answer.body }] };
+    case 'none':
+      return {
+        content: [
+          {
+            type: 'text',
+            text: `Done: ${tool.connector.displayName} answered HTTP ${answer.status}, with no content.`,
+          },
+        ],
+        ...(answer.result === undefined ? {} : { structuredContent: { result: answer.result } }),
+      };
+    case 'binary': {
+      const content: Content[] = [
+        {
+          type: 'resource',
+          resource: {
+            uri: `connectr://${tool.connector.name}/${tool.endpoint.name}`,
+            mimeType: answer.content_type ?? 'application/octet-stream',
+            blob: answer.body.toString('base64'),
+          },
+        },
+      ];
+      // Dropbox's download carries the file's metadata in a header.
+      if (answer.result === undefined) return { content };
+      return {
+        content: [{ type: 'text', text: JSON.stringify({ result: answer.result }) }, ...content],
+        structuredContent: { result: answer.result },
+      };
+    }
+  }
+}
+
+/** A JSON answer: an object as it is, anything else under `result`; the next page's cursor added. */
+function jsonResult(json: unknown, nextCursor: string | undefined): ToolResult {
+  const structured: Record<string, unknown> =
+    json !== null && typeof json === 'object' && !Array.isArray(json)
+      ? { ...(json as Record<string, unknown>) }
+      : { result: json };
+  if (nextCursor !== undefined) structured.next_cursor = nextCursor;
+  return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
+}
+
+function upstreamResult(error: UpstreamError): ToolResult {
+  const text = `${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`;
+  return {
+    content: [{ type: 'text', text }],
+    structuredContent: { error: { status: error.status, message: error.message, body: error.body } },
+    isError: true,
+  };
+}
+
+function errorResult(message: string, hint: string | undefined): ToolResult {
+  return { content: [{ type: 'text', text: `${message}${hint ? `\nhint: ${hint}` : ''}` }], isError: true };
+}

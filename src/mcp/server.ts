@@ -1,0 +1,63 @@
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
+import { closest } from '../core/suggest.js';
+import { callTool, MAX_ARGUMENT_BYTES } from './call.js';
+import type { ToolCallHost } from './call.js';
+import type { Tool } from './tools.js';
+
+/**
+ * An MCP server (the official SDK's) offering `tools` and running them with `host`: the one
+ * wiring both transports share, stdio (`connectr mcp`) and Streamable HTTP (`POST /mcp`).
+ * An unknown tool and oversized arguments are protocol errors (InvalidParams); everything else
+ * that goes wrong is a tool result with isError (call.ts), which an agent can read and fix.
+ *
+ * The SDK's low-level Server, which it marks for advanced use: its McpServer registers tools
+ * from zod shapes, and connectr's tools come with JSON Schemas made from the definitions.
+ */
+/* eslint-disable @typescript-eslint/no-deprecated -- the low-level Server takes JSON Schemas */
+export function createMcpServer(tools: readonly Tool[], host: ToolCallHost, version: string): Server {
+  const server = new Server(
+    { name: 'connectr', version },
+    {
+      capabilities: { tools: {} },
+      instructions:
+        'Each tool is one endpoint of an API connectr is signed in to, named <connector>_<endpoint>. connectr adds the credentials: never ask for tokens. Paginated tools answer one page and a next_cursor; pass it back as cursor for the next page.',
+    },
+  );
+  const byName = new Map(tools.map((tool) => [tool.name, tool]));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: tools.map((tool) => ({
+      name: tool.name,
+      title: tool.annotations.title,
+      description: tool.description,
+      inputSchema: { ...tool.inputSchema, type: 'object' as const },
+      annotations: { ...tool.annotations },
+    })),
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const { name } = request.params;
+    const tool = byName.get(name);
+    if (!tool) {
+      const nearest = closest(name, [...byName.keys()]);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `unknown tool "${name}"${nearest ? `; did you mean "${nearest}"?` : ''} (tools/list names them)`,
+      );
+    }
+    const args = request.params.arguments ?? {};
+    if (JSON.stringify(args).length > MAX_ARGUMENT_BYTES)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `the arguments of ${name} are larger than ${MAX_ARGUMENT_BYTES / (1024 * 1024)} MiB; nothing was sent`,
+      );
+    const result = await callTool(tool, args, host, extra.signal);
+    return { ...result, content: [...result.content] };
+  });
+  return server;
+}
+/* eslint-enable @typescript-eslint/no-deprecated */

@@ -1,0 +1,137 @@
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import * as z from 'zod';
+import type { Connector } from '../../../core/connector/model.js';
+import { systemClock } from '../../../core/clock.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { VERSION } from '../../../core/version.js';
+import type { ToolCallHost } from '../../../mcp/call.js';
+import { createMcpServer } from '../../../mcp/server.js';
+import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
+import { routeCredentials } from '../../credentials/source.js';
+import { callTarget } from '../../credentials/target.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema, envelope } from '../../errors.js';
+import { identityOf } from '../../plugins/auth.js';
+import type { App, RouteContext } from '../../types.js';
+import { requireData } from '../../types.js';
+import { ConnectionParams } from '../connections/shape.js';
+import { MAX_EXECUTE_RESPONSE_BYTES } from '../proxy/execute.js';
+
+/** The largest binary answer a tool result carries (base64 in JSON-RPC: a third more on the wire). */
+const MAX_BINARY_BYTES = 4 * 1024 * 1024;
+
+const glob = z.string().min(1).max(200);
+const McpQuery = z.strictObject({
+  connection_id: ConnectionParams.shape.id
+    .optional()
+    .describe('The connection every tool calls with; else each tool takes a connection_id argument.'),
+  read_only: z.enum(['true', 'false']).optional().describe('true: only GET and HEAD endpoints.'),
+  allow: z
+    .union([glob, z.array(glob)])
+    .optional()
+    .describe('Only tools whose name matches, e.g. gmail_*.'),
+  deny: z
+    .union([glob, z.array(glob)])
+    .optional()
+    .describe('Leave out tools whose name matches.'),
+});
+
+const list = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/**
+ * `POST /mcp`: the MCP server over Streamable HTTP, stateless (every request stands alone, so
+ * any instance sharing the database answers it): the same tools and rules as `connectr mcp`,
+ * run through the same core functions as `/api/v1/proxy/execute`. The API key's project bounds
+ * what it reaches: a connection of another project is a 404 (chosen for the request) or a
+ * tool error (given as an argument), and nothing is sent upstream.
+ */
+export function registerMcp(app: App, context: RouteContext): void {
+  app.post(
+    '/mcp',
+    {
+      schema: {
+        summary: 'The MCP server (Streamable HTTP): connector endpoints as tools',
+        description:
+          'JSON-RPC 2.0 as the Model Context Protocol defines it (initialize, tools/list, tools/call), stateless: no Mcp-Session-Id. Choose the connection with the Connection-Id header (or connection_id) or the connection_id query parameter; without one, every tool takes a connection_id argument. Send Accept: application/json, text/event-stream.',
+        tags: ['mcp'],
+        querystring: McpQuery,
+        response: { 404: ErrorEnvelopeSchema, ...COMMON_ERRORS },
+      },
+    },
+    async (request, reply) => {
+      const { projectId } = identityOf(request);
+      const data = requireData(context);
+      const registry = await context.deps.registry();
+      const header = request.headers['connection-id'] ?? request.headers.connection_id;
+      const chosen = request.query.connection_id ?? (Array.isArray(header) ? header[0] : header);
+      // The chosen connection is the project's, or this is a 404 before any protocol.
+      const target = chosen === undefined ? undefined : await callTarget(data, projectId, chosen);
+      const connectors: readonly Connector[] = target
+        ? [registry.get(target.connection.connector)].filter((c): c is Connector => c !== undefined)
+        : registry.connectors;
+      const tools = toolsOf(
+        connectors,
+        {
+          readOnly: request.query.read_only === 'true',
+          allow: checkGlobs(list(request.query.allow), 'allow'),
+          deny: checkGlobs(list(request.query.deny), 'deny'),
+        },
+        { connectionArgument: target === undefined },
+      );
+      const env = context.deps.env ?? {};
+      const host: ToolCallHost = {
+        env,
+        maxBinaryBytes: Math.min(MAX_BINARY_BYTES, MAX_EXECUTE_RESPONSE_BYTES),
+        tooLargeHint: () =>
+          'too large for a tool result (at most 4 MiB); fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
+        async depsFor(tool, connection, signal) {
+          const { connection: found } = target ?? (await callTarget(data, projectId, connection ?? ''));
+          if (found.connector !== tool.connector.name)
+            throw new ConnectrError(
+              'invalid_input',
+              `connection ${found.id} is a ${found.connector} connection, not ${tool.connector.name}`,
+              { hint: `call it with a ${tool.connector.name} connection` },
+            );
+          return {
+            credentials: routeCredentials(context, found, tool.connector),
+            env,
+            clock: systemClock,
+            dispatcher: context.upstream,
+            signal,
+          };
+        },
+      };
+      const server = createMcpServer(tools, host, VERSION);
+      // No sessionIdGenerator: stateless.
+      const transport = new StreamableHTTPServerTransport({ enableJsonResponse: true });
+      // From here the SDK writes the answer; a client that goes away cancels the calls.
+      reply.hijack();
+      reply.raw.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      await server.connect(transport);
+      await transport.handleRequest(request.raw, reply.raw, request.body);
+    },
+  );
+  // Stateless: no event stream to open (GET) and no session to end (DELETE).
+  for (const method of ['GET', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/mcp',
+      schema: { hide: true },
+      handler: async (_request, reply) =>
+        reply
+          .code(405)
+          .header('allow', 'POST')
+          .send(
+            envelope(
+              'method_not_allowed',
+              `${method} /mcp is not offered: this MCP server is stateless`,
+              [],
+              'send each JSON-RPC message with POST /mcp',
+            ),
+          ),
+    });
+  }
+}
