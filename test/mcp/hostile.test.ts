@@ -44,9 +44,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const seen = servers.flatMap((s) => s.seen);
-  expect(seen.length).toBeGreaterThan(20);
-  for (const text of seen) expect(text).not.toContain(TOKEN);
   for (const server of servers) await server.close();
   await up.close();
 });
@@ -297,4 +294,11 @@ describe('which tools are offered, and what they say of themselves', () => {
       checkGlobs(['gmail_*', '*_list_*', 'dropbox_{get,list}_*', 'slack_?ist_*'], '--deny'),
     ).toHaveLength(4);
   });
+});
+
+// Last, after every other test of the file.
+it('no result and no error any server answered carried the token', () => {
+  const seen = servers.flatMap((s) => s.seen);
+  expect(seen.length).toBeGreaterThan(20);
+  for (const text of seen) expect(text).not.toContain(TOKEN);
 });

@@ -29,9 +29,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // No result and no error an agent saw carried the token.
-  expect(mcp.seen.length).toBeGreaterThan(20);
-  for (const text of mcp.seen) expect(text).not.toContain(TOKEN);
   await mcp.close();
   await up.close();
 });
@@ -274,7 +271,7 @@ describe('an altered cursor', () => {
     await refused('gmail_list_messages', { cursor: 'c1.not-json' });
     await refused('gmail_list_messages', { cursor: 42 });
     await refused('gmail_list_messages', {
-      cursor: cursorOf({ kind: 'values', values: { q: 'x' }, more: 1 }),
+      cursor: cursorOf({ kind: 'values', values: { pageToken: 'Mg' }, more: 1 }),
     });
     await refused('gmail_list_messages', { cursor: `c1.${'A'.repeat(20_000)}` });
     await refused('slack_list_messages', { channel: 'C0GENERAL1', _cursor: 'abc' }, '_cursor');
@@ -327,4 +324,10 @@ describe('an altered cursor', () => {
       cursor: cursorOf({ kind: 'link', url: 'not a url' }),
     });
   });
+});
+
+// Last, after every other test of the file.
+it('no result and no error an agent saw carried the token', () => {
+  expect(mcp.seen.length).toBeGreaterThan(20);
+  for (const text of mcp.seen) expect(text).not.toContain(TOKEN);
 });
