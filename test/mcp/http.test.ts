@@ -43,6 +43,7 @@ for (const variant of BACKENDS) {
     let key: string;
     let otherKey: string;
     const ids = { gmail: '', dropbox: '', fixture: '', otherGmail: '' };
+    let connectorNames: string[] = [];
     const home = tempHome();
     /** Every HTTP answer and every result the tests got, to search for the tokens. */
     const seen: string[] = [];
@@ -84,6 +85,7 @@ for (const variant of BACKENDS) {
       ids.fixture = await connect(project, 'fixture', { api_key: TOKEN });
       ids.otherGmail = await connect(other, 'gmail', oauth(OTHER_TOKEN));
       const registry = await loadRegistry({ extraDirs: [connectorsDir] });
+      connectorNames = registry.connectors.map((c) => c.name).sort();
       app = await buildApp(depsOf(store, registry, up.env), { log: { level: 'info', stream: logs } });
       base = await listenOnLoopback(app);
     }, 60_000);
@@ -270,19 +272,9 @@ for (const variant of BACKENDS) {
       try {
         const { tools } = await s.client.listTools();
         const connectors = new Set(tools.map((t) => t.name.split('_')[0]));
-        expect(connectors).toEqual(
-          new Set([
-            'dropbox',
-            'fixture',
-            'gcal',
-            'gdrive',
-            'github',
-            'gmail',
-            'onedrive',
-            'outlook',
-            'slack',
-          ]),
-        );
+        // Every connector the server knows, the fixture one included.
+        expect([...connectors].sort()).toEqual(connectorNames);
+        expect(connectorNames).toEqual(expect.arrayContaining(['dropbox', 'fixture', 'gmail', 'slack']));
         for (const tool of tools) {
           expect(tool.inputSchema.required).toContain('connection_id');
           expect(tool.inputSchema.properties?.connection_id).toMatchObject({ type: 'string' });
