@@ -50,7 +50,8 @@ export function createMcpServer(tools: readonly Tool[], host: ToolCallHost, vers
       );
     }
     const args = request.params.arguments ?? {};
-    if (JSON.stringify(args).length > MAX_ARGUMENT_BYTES)
+    // Bytes, not characters: a string of 3-byte characters is three times its length.
+    if (Buffer.byteLength(JSON.stringify(args)) > MAX_ARGUMENT_BYTES)
       throw new McpError(
         ErrorCode.InvalidParams,
         `the arguments of ${name} are larger than ${MAX_ARGUMENT_BYTES / (1024 * 1024)} MiB; nothing was sent`,

@@ -10,14 +10,17 @@ export default class SummaryReporter implements Reporter {
     let failed = 0;
     let skipped = 0;
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === 'passed') passed++;
-        else if (state === 'failed') failed++;
+        else if (state === 'failed') failedHere++;
         else skipped++;
       }
-      // A file that failed to load has no tests to count, but it failed.
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) failed++;
+      failed += failedHere;
+      // A file that failed outside its tests (it did not load, or a hook such as afterAll threw)
+      // failed too, though none of its tests did.
+      if (module.state() === 'failed' && failedHere === 0) failed++;
     }
     failed += unhandledErrors.length;
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
