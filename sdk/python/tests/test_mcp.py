@@ -192,6 +192,9 @@ async def test_stdio_serves_every_signed_in_connector(harness: Harness) -> None:
     async with stdio(harness.local_env) as client:
         tools = await tools_by_name(client)
     assert {name.split("_")[0] for name in tools} == {"gmail", "dropbox", "onedrive"}
+    # A POST that deletes is destructive, as a DELETE is.
+    delete = tools["dropbox_delete"].annotations
+    assert delete is not None and delete.read_only_hint is False and delete.destructive_hint is True
     download = tools["dropbox_download"].annotations
     assert download is not None and download.destructive_hint is False and download.idempotent_hint is True
 
