@@ -441,6 +441,17 @@ async def test_unknown_tool_is_a_protocol_error_naming_the_nearest(harness: Harn
         assert structured(await client.call_tool("gmail_get_profile", {})) == PROFILE
 
 
+async def test_huge_argument_over_stdio(harness: Harness) -> None:
+    async with stdio(harness.local_env, "--connector", "gmail") as client:
+        before = upstream(harness)
+        with pytest.raises(MCPError) as caught:
+            await client.call_tool("gmail_list_messages", {"q": "x" * (17 * 1024 * 1024)})
+        assert caught.value.code == INVALID_PARAMS
+        assert "larger than 16 MiB" in caught.value.message and "nothing was sent" in caught.value.message
+        assert upstream(harness) == before
+        assert structured(await client.call_tool("gmail_get_profile", {})) == PROFILE
+
+
 async def test_another_projects_connection_as_an_argument(harness: Harness) -> None:
     gmail = harness.connections["gmail"]
     before = upstream(harness)
