@@ -452,6 +452,21 @@ async def test_huge_argument_over_stdio(harness: Harness) -> None:
         assert structured(await client.call_tool("gmail_get_profile", {})) == PROFILE
 
 
+async def test_huge_argument_over_http(harness: Harness) -> None:
+    """Over the daemon's body limit (--body-limit, 1 MiB here): refused, nothing sent, the server fine."""
+    before = upstream(harness)
+    with pytest.raises(BaseException) as caught:
+        async with http(harness, connection=harness.connections["gmail"]) as client:
+            await client.call_tool("gmail_list_messages", {"q": "x" * (2 * 1024 * 1024)})
+    error = leaf_error(caught.value)
+    assert isinstance(error, (MCPError, httpx2.TransportError)), repr(error)
+    if isinstance(error, MCPError):  # when the client reads the answer before the server closes
+        assert "larger than the limit" in error.message
+    assert upstream(harness) == before
+    async with http(harness, connection=harness.connections["gmail"]) as client:
+        assert structured(await client.call_tool("gmail_get_profile", {})) == PROFILE
+
+
 async def test_another_projects_connection_as_an_argument(harness: Harness) -> None:
     gmail = harness.connections["gmail"]
     before = upstream(harness)
@@ -461,6 +476,28 @@ async def test_another_projects_connection_as_an_argument(harness: Harness) -> N
         result = await client.call_tool("gmail_get_profile", {"connection_id": "conn_" + "x" * 26})
         refused(result, "no connection")
     assert upstream(harness) == before
+
+
+async def test_another_projects_connection_for_the_session(harness: Harness) -> None:
+    """Refused before any MCP (HTTP 404), with the reason as the error's message."""
+    gmail = harness.connections["gmail"]
+    before = upstream(harness)
+    with pytest.raises(BaseException) as caught:
+        async with http(harness, key=harness.other_key, connection=gmail) as client:
+            await client.list_tools()
+    error = leaf_error(caught.value)
+    assert isinstance(error, MCPError), repr(error)
+    assert f"no connection {gmail}" in error.message
+    assert upstream(harness) == before
+
+
+async def test_a_bad_api_key_is_an_error_with_the_reason(harness: Harness) -> None:
+    with pytest.raises(BaseException) as caught:
+        async with http(harness, key="cnr_nope_" + "x" * 30) as client:
+            await client.list_tools()
+    error = leaf_error(caught.value)
+    assert isinstance(error, MCPError), repr(error)
+    assert "API key is not valid" in error.message
 
 
 def fake_gmail_env(harness: Harness, fake: FakeServer) -> Dict[str, str]:
