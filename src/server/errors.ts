@@ -119,6 +119,39 @@ export function envelope(
   return { error: { code, message, details, ...(hint === undefined ? {} : { hint }) } };
 }
 
+/**
+ * An error answer of `POST /mcp`, where the callers are MCP clients: a JSON-RPC error (id null,
+ * as the MCP SDKs answer what they refuse over HTTP) whose message is the envelope's, so the
+ * client shows the reason; the envelope's code, details and hint are its data. The HTTP status
+ * stays what it would be anywhere else.
+ */
+export interface JsonRpcErrorAnswer {
+  readonly jsonrpc: '2.0';
+  readonly id: null;
+  readonly error: { readonly code: number; readonly message: string; readonly data: ErrorEnvelope['error'] };
+}
+
+/** JSON-RPC's "server error" (-32000: the request was refused) and "internal error" (-32603). */
+export function jsonRpcErrorOf(status: number, body: ErrorEnvelope): JsonRpcErrorAnswer {
+  return {
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: status >= 500 ? -32603 : -32000, message: body.error.message, data: body.error },
+  };
+}
+
+export const JsonRpcErrorSchema = z
+  .object({
+    jsonrpc: z.literal('2.0'),
+    id: z.null(),
+    error: z.object({
+      code: z.number().int().describe('-32000 for a refused request, -32603 for a server fault.'),
+      message: z.string().describe('What went wrong, for people.'),
+      data: ErrorEnvelopeSchema.shape.error.describe('The error envelope: code, message, details, hint.'),
+    }),
+  })
+  .describe('An error of the MCP endpoint: a JSON-RPC error whose data is the error envelope.');
+
 /** The responses every authenticated route may give besides its own, for its OpenAPI entry. */
 export const COMMON_ERRORS = {
   400: ErrorEnvelopeSchema,

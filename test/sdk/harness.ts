@@ -6,7 +6,8 @@
  *   node --import tsx test/sdk/harness.ts
  *   → {"url": "http://127.0.0.1:PORT", "api_key": "cnr_…", "token_key": "cnr_…",
  *      "other_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
- *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}, "local_env": {…}}
+ *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}, "local_env": {…},
+ *      "requests_url": "http://127.0.0.1:PORT/requests"}
  *
  * `api_key` sees the connections (project "default"); `token_key` is the same project's key
  * created with --allow-token; `other_key` is another project's key (its calls to these
@@ -18,9 +19,15 @@
  * `local_env` is the environment of a local CLI whose default account of each connector is
  * signed in with the same tokens (stored by the code `connectr auth` stores with, in the
  * encrypted file store): what the TypeScript SDK's LocalClient runs with.
+ *
+ * `requests_url` answers GET with how many requests each emulator has received so far,
+ * {"gmail": n, "dropbox": n, "onedrive": n}: a test reads it before and after a call to assert
+ * that a refused input sent nothing upstream.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startDropboxEmulator } from '../fixtures/emulators/dropbox.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
@@ -100,6 +107,18 @@ async function main(): Promise<void> {
   dropbox.addFolder('/docs');
   dropbox.addFile('/docs/hello.txt', Buffer.from('hello from dropbox\n'));
   graph.addFile('01ROOTID', 'hello.txt', Buffer.from('hello from onedrive\n'));
+  const counts = (): Record<string, number> => ({
+    gmail: gmail.requests.length,
+    dropbox: dropbox.api.requests.length + dropbox.content.requests.length,
+    onedrive: graph.graph.requests.length + graph.uploads.requests.length + graph.downloads.requests.length,
+  });
+  const control = createServer((req, res) => {
+    const found = req.method === 'GET' && req.url === '/requests';
+    res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(found ? counts() : { error: 'GET /requests is the only route' }));
+  });
+  await new Promise<void>((resolve) => control.listen(0, '127.0.0.1', resolve));
+  const requestsUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/requests`;
 
   const env: NodeJS.ProcessEnv = {
     ...home.env,
@@ -125,7 +144,13 @@ async function main(): Promise<void> {
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
     }
-    await Promise.allSettled([gmail.close(), dropbox.close(), graph.close()]);
+    control.closeAllConnections();
+    await Promise.allSettled([
+      gmail.close(),
+      dropbox.close(),
+      graph.close(),
+      new Promise((resolve) => control.close(resolve)),
+    ]);
     home.cleanup();
     process.exit(code);
   };
@@ -165,7 +190,7 @@ async function main(): Promise<void> {
     for (const [name, value] of Object.entries(env)) if (value !== undefined) localEnv[name] = value;
     await signInLocally(localEnv);
     process.stdout.write(
-      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv })}\n`,
+      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv, requests_url: requestsUrl })}\n`,
     );
   } catch (error) {
     process.stderr.write(`sdk harness: ${error instanceof Error ? error.message : String(error)}\n`);

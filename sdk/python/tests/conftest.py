@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 from .fakeserver import FakeServer
 
 REPO = Path(__file__).resolve().parents[3]
+# The official MCP SDK (test_mcp.py's client) needs Python 3.10 or later.
+collect_ignore = ["test_mcp.py"] if sys.version_info < (3, 10) else []
 HARNESS_START_TIMEOUT = 180.0
 
 
@@ -27,6 +30,10 @@ class Harness:
     other_key: str
     connections: Dict[str, str]
     tokens: Dict[str, str]
+    #: The environment of a local CLI whose default account of each connector is signed in.
+    local_env: Dict[str, str] = dataclasses.field(default_factory=dict)
+    #: GET: how many requests each emulator has received so far ({"gmail": n, ...}).
+    requests_url: str = ""
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,8 @@ class Answer:
     status: int = 200
     body: bytes = b"{}"
     headers: Dict[str, str] = dataclasses.field(default_factory=lambda: {"content-type": "application/json"})
-    #: "drop": close the connection without answering; "stall": wait before answering.
+    #: "drop": close the connection without answering; "stall": wait before answering; "hang":
+    #: answer nothing until the client goes away (at most 60 s), then set FakeServer.hung_up.
     action: Optional[str] = None
     stall: float = 0.0
     #: Send the body without Content-Length and cut the connection after it (a broken stream).
@@ -36,6 +37,8 @@ class FakeServer:
         self.script: List[Answer] = []
         self.requests: List[Seen] = []
         self._lock = threading.Lock()
+        #: Set when a client left a request that was told to "hang": it gave up on it.
+        self.hung_up = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +66,19 @@ class FakeServer:
                         self.connection.shutdown(socket.SHUT_RDWR)
                     except OSError:
                         pass
+                    return
+                if answer.action == "hang":
+                    self.close_connection = True
+                    self.connection.settimeout(60)
+                    try:
+                        # The client sends nothing more on this connection: b"" is it closing.
+                        gone = self.connection.recv(1) == b""
+                    except socket.timeout:
+                        gone = False
+                    except OSError:
+                        gone = True
+                    if gone:
+                        owner.hung_up.set()
                     return
                 if answer.stall:
                     time.sleep(answer.stall)

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
-import { FieldError, HttpError, envelope, httpStatusFor } from '../errors.js';
+import { FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
 import { connectionErrorOf, isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
@@ -12,8 +12,16 @@ import { REQUEST_ID_HEADER } from './request-id.js';
  * Every error becomes the envelope `{"error": {"code", "message", "details"}}` here and
  * nowhere else: ConnectrErrors by their code, schema validation failures naming each field,
  * the HTTP faults Fastify detects (malformed JSON, oversized bodies, unknown routes, wrong
- * methods), and anything unexpected as a 500 whose cause goes to the log only.
+ * methods), and anything unexpected as a 500 whose cause goes to the log only. A route with
+ * `config.jsonRpcErrors` (POST /mcp) gets the envelope as the data of a JSON-RPC error.
  */
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Errors of this route are JSON-RPC errors carrying the envelope (POST /mcp). */
+    readonly jsonRpcErrors?: boolean;
+  }
+}
 
 interface Answer {
   readonly status: number;
@@ -151,7 +159,10 @@ async function sendAnswer(
     void reply.header('www-authenticate', WWW_AUTHENTICATE);
   // Unavailable (the database away, the server stopping): worth retrying, shortly.
   if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
-  await reply.code(answer.status).type('application/json; charset=utf-8').send(answer.body);
+  // (No route matched, a 404: then there is no route config at all, whatever the types say.)
+  const jsonRpc = !request.is404 && request.routeOptions.config.jsonRpcErrors === true;
+  const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body) : answer.body;
+  await reply.code(answer.status).type('application/json; charset=utf-8').send(body);
 }
 
 /** Route templates turned into patterns, to tell "no such path" (404) from "not with this method" (405). */

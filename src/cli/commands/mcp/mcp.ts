@@ -6,6 +6,7 @@ import type { Connector } from '../../../core/connector/model.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { VERSION } from '../../../core/version.js';
 import { programAuth } from '../../../local/auth.js';
+import { MAX_ARGUMENT_BYTES } from '../../../mcp/call.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
 import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
@@ -14,6 +15,12 @@ import type { McpFlags } from './register.js';
 
 /** The largest binary answer (a download) a tool result carries. */
 const MAX_BINARY_BYTES = 4 * 1024 * 1024;
+/**
+ * The longest message read from stdin (the SDK's default is 10 MiB): room for the largest
+ * arguments, so that larger ones are read and refused with a message (InvalidParams), not
+ * the end of the session. A longer line does end it (the SDK cannot skip one), said on stderr.
+ */
+const MAX_MESSAGE_BYTES = 2 * MAX_ARGUMENT_BYTES;
 
 /**
  * `connectr mcp`: the MCP server on stdio. Standard output is the protocol and standard input
@@ -57,7 +64,12 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
       }),
   };
   const server = createMcpServer(tools, host, VERSION);
-  const transport = new StdioServerTransport(ctx.io.stdin, ctx.io.stdout);
+  const transport = new StdioServerTransport(ctx.io.stdin, ctx.io.stdout, {
+    maxBufferSize: MAX_MESSAGE_BYTES,
+  });
+  server.onerror = (error) => {
+    notify(`connectr mcp: ${error.message}`);
+  };
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
     ctx.io.stdin.once('end', resolve);

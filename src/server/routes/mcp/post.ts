@@ -9,7 +9,7 @@ import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, envelope } from '../../errors.js';
+import { JsonRpcErrorSchema, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -43,19 +43,29 @@ const list = (value: string | string[] | undefined): string[] =>
  * any instance sharing the database answers it): the same tools and rules as `connectr mcp`,
  * run through the same core functions as `/api/v1/proxy/execute`. The API key's project bounds
  * what it reaches: a connection of another project is a 404 (chosen for the request) or a
- * tool error (given as an argument), and nothing is sent upstream.
+ * tool error (given as an argument), and nothing is sent upstream. What is refused before the
+ * protocol (the API key, the connection, the query, the body) is a JSON-RPC error with the
+ * reason as its message and the error envelope as its data.
  */
 export function registerMcp(app: App, context: RouteContext): void {
   app.post(
     '/mcp',
     {
+      // MCP clients show a JSON-RPC error's message; an envelope would reach them as "Not Found".
+      config: { jsonRpcErrors: true },
       schema: {
         summary: 'The MCP server (Streamable HTTP): connector endpoints as tools',
         description:
           'JSON-RPC 2.0 as the Model Context Protocol defines it (initialize, tools/list, tools/call), stateless: no Mcp-Session-Id. Choose the connection with the Connection-Id header (or connection_id) or the connection_id query parameter; without one, every tool takes a connection_id argument. Send Accept: application/json, text/event-stream.',
         tags: ['mcp'],
         querystring: McpQuery,
-        response: { 404: ErrorEnvelopeSchema, ...COMMON_ERRORS },
+        response: {
+          400: JsonRpcErrorSchema,
+          401: JsonRpcErrorSchema,
+          404: JsonRpcErrorSchema,
+          500: JsonRpcErrorSchema,
+          503: JsonRpcErrorSchema,
+        },
       },
     },
     async (request, reply) => {
