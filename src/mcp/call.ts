@@ -8,6 +8,7 @@ import { isErrorAnswer, responseKind, upstreamError, UpstreamError } from '../co
 import { ConnectrError, isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import type { CursorSeal } from './cursor.js';
 import type { Tool } from './tools.js';
 
 /**
@@ -39,6 +40,8 @@ export interface ToolCallHost {
   readonly maxBinaryBytes: number;
   tooLargeHint(tool: Tool): string;
   readonly options?: InvokeOptions | undefined;
+  /** Seals the cursors this host answers, so only those come back (cursor.ts). */
+  readonly cursors: CursorSeal;
 }
 
 /** The most argument JSON a call takes (uploads included): larger is refused unread. */
@@ -72,7 +75,7 @@ async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortS
   let connection: string | undefined;
   const base64Of = new Map([...extra.base64].map(([key, name]) => [name, key]));
   for (const [name, value] of Object.entries(given)) {
-    if (name === extra.cursor) position = decodeCursor(value, name);
+    if (name === extra.cursor) position = decodeCursor(value, name, host.cursors, tool.name);
     else if (name === extra.connection) connection = textArgument(value, name);
     else if (base64Of.has(name)) {
       const key = base64Of.get(name) ?? '';
@@ -96,7 +99,7 @@ async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortS
   if (endpoint.pagination) {
     const page = await invokePage(call, deps, options, position);
     if (isErrorAnswer(page.response)) throw await upstreamError(connector, endpoint, page.response);
-    return jsonResult(page.json, page.next ? encodeCursor(page.next) : undefined);
+    return jsonResult(page.json, page.next ? encodeCursor(page.next, host.cursors, tool.name) : undefined);
   }
   const response = await invoke(call, deps, options);
   if (isErrorAnswer(response)) throw await upstreamError(connector, endpoint, response);

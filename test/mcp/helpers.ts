@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { processSeal } from '../../src/mcp/cursor.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -101,6 +102,7 @@ export function testHost(env: Env, source: CredentialSource): ToolCallHost {
   return {
     env,
     maxBinaryBytes: 4 * 1024 * 1024,
+    cursors: processSeal(),
     tooLargeHint: (tool) =>
       `save it with \`connectr call ${tool.connector.name} ${tool.endpoint.name} -o FILE\``,
     depsFor: (_tool, _connection, signal) =>

@@ -188,7 +188,10 @@ for (const variant of BACKENDS) {
       for (const apiKey of [null, 'cnr_not_a_key', otherKey.slice(0, -1)]) {
         const r = await post(INITIALIZE, { apiKey });
         expect(r.status, r.text).toBe(401);
-        expect(r.json).toMatchObject({ error: { code: 'auth_required' } });
+        expect(r.json).toMatchObject({
+          jsonrpc: '2.0',
+          error: { data: { code: 'auth_required' } },
+        });
       }
       const call = await post(callMessage('gmail_get_profile', { connection_id: ids.gmail }), {
         apiKey: null,
@@ -239,7 +242,7 @@ for (const variant of BACKENDS) {
       }
     });
 
-    it("another project's connection chosen: a 404 envelope before any protocol, nothing sent", async () => {
+    it("another project's connection chosen: a 404 (a JSON-RPC error carrying the envelope) before any protocol, nothing sent", async () => {
       for (const options of [
         { headers: { 'Connection-Id': ids.otherGmail } },
         { query: `?connection_id=${ids.otherGmail}` },
@@ -247,7 +250,7 @@ for (const variant of BACKENDS) {
       ]) {
         const r = await post(INITIALIZE, options);
         expect(r.status, r.text).toBe(404);
-        expect(r.json).toMatchObject({ error: { code: 'not_found' } });
+        expect(r.json).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'not_found' } } });
         const call = await post(callMessage('gmail_get_profile'), options);
         expect(call.status).toBe(404);
       }
@@ -351,7 +354,8 @@ for (const variant of BACKENDS) {
         const r = await post(INITIALIZE, { query, headers: { 'Connection-Id': ids.gmail } });
         expect(r.status, `${query}: ${r.text}`).toBe(400);
         expect(r.json).toMatchObject({
-          error: { code: expect.stringMatching(/invalid_input|usage/) as unknown },
+          jsonrpc: '2.0',
+          error: { data: { code: expect.stringMatching(/invalid_input|usage/) as unknown } },
         });
       }
     });
@@ -383,7 +387,10 @@ for (const variant of BACKENDS) {
         headers: { 'Connection-Id': ids.gmail },
       });
       expect(huge.status).toBe(413);
-      expect(huge.json).toMatchObject({ error: { code: 'payload_too_large' } });
+      expect(huge.json).toMatchObject({
+        jsonrpc: '2.0',
+        error: { data: { code: 'payload_too_large' } },
+      });
       expect(up.sent()).toBe(sent);
     });
 

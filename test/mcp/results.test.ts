@@ -304,7 +304,9 @@ describe('an altered cursor', () => {
     const folder = up.graph.addFolder('01ROOTID', 'Elsewhere');
     for (let i = 1; i <= 3; i++) up.graph.addFile(folder.id, `f${String(i)}.txt`, Buffer.from('x'));
     const page = structured(await mcp.call('onedrive_list_children', { item_id: folder.id, top: 1 }));
-    const position = JSON.parse(Buffer.from(String(page.next_cursor).slice(3), 'base64url').toString()) as {
+    // c1.<payload>.<seal>: the payload is readable, only connectr can seal one.
+    const payload = String(page.next_cursor).slice(3).split('.')[0] ?? '';
+    const position = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {
       kind: string;
       url: string;
     };
@@ -322,6 +324,15 @@ describe('an altered cursor', () => {
     await refused('onedrive_list_children', {
       item_id: folder.id,
       cursor: cursorOf({ kind: 'link', url: 'not a url' }),
+    });
+    // Another path of the same API (an item this tool was not allowed to read): only a cursor
+    // connectr sealed for this tool comes back in, so --allow/--deny cannot be got round.
+    const item = new URL(position.url);
+    item.pathname = item.pathname.replace(/\/children$/, '');
+    item.search = '';
+    await refused('onedrive_list_children', {
+      item_id: folder.id,
+      cursor: cursorOf({ kind: 'link', url: item.toString() }),
     });
   });
 });

@@ -8,6 +8,7 @@ import { VERSION } from '../../../core/version.js';
 import { programAuth } from '../../../local/auth.js';
 import { MAX_ARGUMENT_BYTES } from '../../../mcp/call.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
+import { processSeal } from '../../../mcp/cursor.js';
 import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import type { CliContext } from '../../context.js';
@@ -53,6 +54,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
   const host: ToolCallHost = {
     env: ctx.env,
     maxBinaryBytes: MAX_BINARY_BYTES,
+    cursors: processSeal(),
     tooLargeHint: (tool) =>
       `too large for a tool result (at most 4 MiB); save it with \`connectr call ${tool.connector.name} ${tool.endpoint.name} ... -o FILE\``,
     depsFor: (tool, _connection, signal) =>

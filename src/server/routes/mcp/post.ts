@@ -92,6 +92,23 @@ export function registerMcp(app: App, context: RouteContext): void {
       const host: ToolCallHost = {
         env,
         maxBinaryBytes: Math.min(MAX_BINARY_BYTES, MAX_EXECUTE_RESPONSE_BYTES),
+        // Sealed with the server's encryption key: any instance opens them, for this project only.
+        cursors: {
+          seal: (payload, bound) =>
+            Buffer.from(data.keys.encrypt(payload, `mcp cursor\n${projectId}\n${bound}`)).toString(
+              'base64url',
+            ),
+          open(sealed, bound) {
+            try {
+              return data.keys.decrypt(
+                Buffer.from(sealed, 'base64url').toString('utf8'),
+                `mcp cursor\n${projectId}\n${bound}`,
+              );
+            } catch {
+              return undefined;
+            }
+          },
+        },
         tooLargeHint: () =>
           'too large for a tool result (at most 4 MiB); fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
         async depsFor(tool, connection, signal) {
