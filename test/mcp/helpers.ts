@@ -18,6 +18,30 @@ import type { Tool } from '../../src/mcp/tools.js';
 
 export type ToolResult = CallToolResult;
 
+/**
+ * tools/call through `client`, keeping every result (as JSON) and error message in `seen`:
+ * what the tests search for secrets, whatever the transport.
+ */
+export function recordingCall(
+  client: Client,
+  seen: string[],
+): (name: string, args?: Record<string, unknown>, signal?: AbortSignal) => Promise<ToolResult> {
+  return async (name, args = {}, signal) => {
+    try {
+      const result = (await client.callTool(
+        { name, arguments: args },
+        undefined,
+        signal ? { signal } : {},
+      )) as ToolResult;
+      seen.push(JSON.stringify(result));
+      return result;
+    } catch (error) {
+      seen.push(error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  };
+}
+
 export interface Connected {
   readonly client: Client;
   /** tools/call; rejects with the McpError of a protocol error. */
@@ -36,20 +60,7 @@ export async function connectInMemory(tools: readonly Tool[], host: ToolCallHost
   return {
     client,
     seen,
-    async call(name, args = {}, signal) {
-      try {
-        const result = (await client.callTool(
-          { name, arguments: args },
-          undefined,
-          signal ? { signal } : {},
-        )) as ToolResult;
-        seen.push(JSON.stringify(result));
-        return result;
-      } catch (error) {
-        seen.push(error instanceof Error ? error.message : String(error));
-        throw error;
-      }
-    },
+    call: recordingCall(client, seen),
     async close() {
       await client.close();
       await server.close();

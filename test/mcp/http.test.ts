@@ -19,7 +19,7 @@ import { tempHome } from '../helpers/home.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
 import { LogCapture, listenOnLoopback } from '../server/helpers.js';
-import { protocolError, structured, textOf } from './helpers.js';
+import { protocolError, recordingCall, structured, textOf } from './helpers.js';
 import { fixtureYaml, startUpstreams } from './upstreams.js';
 import type { Upstreams } from './upstreams.js';
 
@@ -120,20 +120,7 @@ for (const variant of BACKENDS) {
       expect(transport.sessionId).toBeUndefined();
       return {
         client,
-        async call(name, args = {}, signal) {
-          try {
-            const result = (await client.callTool(
-              { name, arguments: args },
-              undefined,
-              signal ? { signal } : {},
-            )) as CallToolResult;
-            seen.push(JSON.stringify(result));
-            return result;
-          } catch (error) {
-            seen.push(error instanceof Error ? error.message : String(error));
-            throw error;
-          }
-        },
+        call: recordingCall(client, seen),
         close: () => client.close(),
       };
     }

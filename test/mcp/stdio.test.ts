@@ -16,7 +16,7 @@ import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { bearerOf } from '../fixtures/emulators/server.js';
 import { BIN, runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
-import { protocolError, structured, textOf } from './helpers.js';
+import { protocolError, recordingCall, structured, textOf } from './helpers.js';
 import { fixtureYaml, startUpstreams } from './upstreams.js';
 import type { Upstreams } from './upstreams.js';
 
@@ -129,20 +129,7 @@ async function start(args: readonly string[], processEnv: Record<string, string>
     client,
     seen,
     stderr: () => stderr,
-    async call(name, callArgs = {}, signal) {
-      try {
-        const result = (await client.callTool(
-          { name, arguments: callArgs },
-          undefined,
-          signal ? { signal } : {},
-        )) as CallToolResult;
-        seen.push(JSON.stringify(result));
-        return result;
-      } catch (error) {
-        seen.push(error instanceof Error ? error.message : String(error));
-        throw error;
-      }
-    },
+    call: recordingCall(client, seen),
     async close() {
       await client.close();
       // Whatever came on stdout was protocol: the client's reader never failed on a line.

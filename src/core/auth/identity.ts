@@ -5,6 +5,7 @@ import { httpExchange } from '../http/request.js';
 import { getPath } from '../json-path.js';
 import { expandPath, joinBaseUrl } from '../engine/url.js';
 import { applyCredential } from '../engine/credential.js';
+import { saysFailed } from '../engine/response.js';
 import type { Credential } from '../engine/credential.js';
 import type { AuthDeps } from './deps.js';
 
@@ -37,13 +38,9 @@ export async function discoverIdentity(
         const value = getPath(response.json, identity.path);
         if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
           return String(value);
-        const refused =
-          connector.errors.okPath !== undefined && getPath(response.json, connector.errors.okPath) === false;
-        const code = connector.errors.codePaths
-          .map((p) => getPath(response.json, p))
-          .find((c): c is string => typeof c === 'string');
+        const failed = saysFailed(connector, response.json);
         deps.notify(
-          `note: could not read who signed in (${endpoint.name} answered ${refused ? `"${code ?? 'not ok'}"` : `HTTP ${response.status}`})`,
+          `note: could not read who signed in (${endpoint.name} answered ${failed ? `"${failed.code ?? 'not ok'}"` : `HTTP ${response.status}`})`,
         );
       } catch (error) {
         deps.notify(`note: could not read who signed in (${messageOf(error)})`);

@@ -71,8 +71,15 @@ export async function judgedByBody(
   } catch {
     return { ...response, body };
   }
-  if (getPath(json, okPath) !== false) return { ...response, body };
-  return { ...response, body, failed: { code: firstString(json, connector.errors.codePaths) } };
+  const failed = saysFailed(connector, json);
+  return failed ? { ...response, body, failed } : { ...response, body };
+}
+
+/** A JSON answer that says it failed (the connector's errors.ok_path is false), with its code. */
+export function saysFailed(connector: Connector, json: unknown): { code: string | undefined } | undefined {
+  const okPath = connector.errors.okPath;
+  if (okPath === undefined || getPath(json, okPath) !== false) return undefined;
+  return { code: firstString(json, connector.errors.codePaths) };
 }
 
 /** An answer that failed: an error status, or a 2xx whose body says so (`judgedByBody`). */

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../runner.js';
+import { collect } from '../../repeatable.js';
 
 export interface ApiFlags {
   readonly method?: string;
@@ -20,8 +21,6 @@ export interface ApiFlags {
   readonly retries: string;
   readonly timeout: string;
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /** `connectr api <connector> <path>`: wiring only; the work is in api.ts, loaded when run. */
 export function registerApi(program: Command, runner: Runner): void {

@@ -3,8 +3,7 @@ import type { Connector, Endpoint, Param } from '../../../core/connector/model.j
 import { escapeControls } from '../../escape.js';
 import type { IO } from '../../io.js';
 import { flagUsage, paramNotes } from '../connectors/describe.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+import { collect } from '../../repeatable.js';
 
 /** `--flag`, `--flag=true`, `--flag=false` (also yes/no, 1/0): a boolean either way. */
 function parseBoolean(value: string): boolean {

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../runner.js';
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+import { collect } from '../../repeatable.js';
 
 export interface McpFlags {
   readonly connector?: readonly string[];

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Runner } from '../../runner.js';
+import { collect } from '../../repeatable.js';
 
 /**
  * `connectr serve` and its admin commands: wiring only. The server (Fastify, the database)
@@ -15,8 +16,6 @@ function integer(min: number, max: number, what: string): (value: string) => num
     return n;
   };
 }
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
