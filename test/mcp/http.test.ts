@@ -254,6 +254,13 @@ for (const variant of BACKENDS) {
       // A malformed connection id is refused by the query's schema.
       const bad = await post(INITIALIZE, { query: '?connection_id=../../etc' });
       expect(bad.status).toBe(400);
+      // And by the same rule in the header, naming it.
+      for (const header of ['../../etc', 'conn_x'.repeat(40), `${ids.gmail}, ${ids.otherGmail}`]) {
+        const r = await post(INITIALIZE, { headers: { 'Connection-Id': header } });
+        expect(r.status, r.text).toBe(400);
+        expect(r.json).toMatchObject({ jsonrpc: '2.0', error: { data: { code: 'invalid_input' } } });
+        expect(r.text).toContain('connection-id');
+      }
       expect(up.sent()).toBe(sent);
     });
 

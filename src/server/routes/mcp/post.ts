@@ -9,7 +9,7 @@ import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { JsonRpcErrorSchema, envelope } from '../../errors.js';
+import { FieldError, JsonRpcErrorSchema, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -72,8 +72,7 @@ export function registerMcp(app: App, context: RouteContext): void {
       const { projectId } = identityOf(request);
       const data = requireData(context);
       const registry = await context.deps.registry();
-      const header = request.headers['connection-id'] ?? request.headers.connection_id;
-      const chosen = request.query.connection_id ?? (Array.isArray(header) ? header[0] : header);
+      const chosen = request.query.connection_id ?? connectionHeader(request.headers);
       // The chosen connection is the project's, or this is a 404 before any protocol.
       const target = chosen === undefined ? undefined : await callTarget(data, projectId, chosen);
       const connectors: readonly Connector[] = target
@@ -161,4 +160,15 @@ export function registerMcp(app: App, context: RouteContext): void {
           ),
     });
   }
+}
+
+/** The `Connection-Id` (or `connection_id`) header, checked as the query parameter is. */
+function connectionHeader(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const given = headers['connection-id'] ?? headers.connection_id;
+  if (given === undefined) return undefined;
+  const checked = ConnectionParams.shape.id.safeParse(Array.isArray(given) ? given.join(',') : given);
+  if (checked.success) return checked.data;
+  throw new FieldError('headers.connection-id', checked.error.issues[0]?.message ?? 'not a connection id', {
+    hint: 'send one connection id, e.g. Connection-Id: conn_…',
+  });
 }
