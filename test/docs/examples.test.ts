@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { RESERVED_FLAGS } from '../../src/core/connector/checks.js';
 import { parseConnector } from '../../src/core/connector/load.js';
 import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
@@ -17,7 +18,10 @@ function blocksUnder(markdown: string, heading: string, lang: string): string[] 
   // Up to the next heading of the same level (code blocks hold `# comments`, never `## `).
   const end = rest.search(/\n## /);
   const section = end === -1 ? rest : rest.slice(0, end);
-  return [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1] ?? '');
+  // Fences are paired in order, so that a closing fence is never taken for an opening one.
+  return [...section.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)]
+    .filter((m) => m[1] === lang)
+    .map((m) => m[2] ?? '');
 }
 
 describe('documentation examples', () => {
@@ -45,6 +49,30 @@ describe('documentation examples', () => {
     for (const flag of ['--visibility', '--sort', '--per-page', '--page', '--text <string>']) {
       expect(r.stdout).toContain(flag);
     }
+  });
+
+  it('the validation example in docs/connectors.md is what `connectors validate` prints', async () => {
+    const [shown] = blocksUnder(read('docs/connectors.md'), '## Checking a file', '').filter((b) =>
+      b.startsWith('$ connectr connectors validate ./github.yaml\n'),
+    );
+    expect(shown).toBeDefined();
+    // The complete example with the two mistakes the text names.
+    const broken = (example ?? '')
+      .replace(/(list_repos:[\s\S]*?method: )GET/, '$1FETCH')
+      .replace(/(per_page:[\s\S]*?)minimum: 1/, '$1minimun: 1');
+    const folder = mkdtempSync(join(dir, 'validate-'));
+    writeFileSync(join(folder, 'github.yaml'), broken);
+    const r = await runCli(['connectors', 'validate', join(folder, 'github.yaml')], home.env, { tty: true });
+    expect(r.code).toBe(1);
+    const printed = `$ connectr connectors validate ./github.yaml\n${r.stdout}${r.stderr}`;
+    expect(printed.replaceAll(folder, '/home/ann')).toBe(shown);
+  });
+
+  it('docs/connectors.md names every flag a param may not take, and no other', () => {
+    const text = read('docs/connectors.md').replace(/\s+/g, ' ');
+    const sentence = /connectr's own flags cannot be param flags: ([^.]*)\./.exec(text)?.[1] ?? '';
+    const named = [...sentence.matchAll(/`([^`]*)`/g)].map((m) => m[1]);
+    expect(named).toEqual([...RESERVED_FLAGS].sort());
   });
 
   it('the OpenAPI import example in docs/connectors.md gives the output the docs show', async () => {
