@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,31 @@ describe('documentation examples', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(out, 'utf8').replace(source, 'todo.yaml')).toBe(output);
   });
+
+  it.skipIf(spawnSync('go', ['version']).status !== 0)(
+    'the Go snippet of the README compiles against sdk/go',
+    { timeout: 120_000 },
+    () => {
+      const [snippet] = [...read('README.md').matchAll(/^```go\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+      expect(snippet).toBeDefined();
+      const module = mkdtempSync(join(dir, 'go-'));
+      writeFileSync(
+        join(module, 'go.mod'),
+        `module readme\n\ngo 1.23\n\nrequire github.com/connectr/connectr/sdk/go v0.0.0\n\nreplace github.com/connectr/connectr/sdk/go => ${join(root, 'sdk/go')}\n`,
+      );
+      writeFileSync(
+        join(module, 'main.go'),
+        `package main\n\nimport (\n\t"context"\n\t"fmt"\n\n\tconnectr "github.com/connectr/connectr/sdk/go"\n\t"github.com/connectr/connectr/sdk/go/connectors"\n)\n\nfunc run(ctx context.Context) error {\n${snippet ?? ''}\treturn nil\n}\n\nfunc main() { _ = run(context.Background()) }\n`,
+      );
+      const r = spawnSync('go', ['vet', '.'], {
+        cwd: module,
+        encoding: 'utf8',
+        env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off', GOTOOLCHAIN: 'local', GOWORK: 'off' },
+        timeout: 110_000,
+      });
+      expect(r.status, `${snippet ?? ''}\n${r.stderr}`).toBe(0);
+    },
+  );
 
   it('the README gives the two set-up commands, and CI runs its test command', () => {
     const readme = read('README.md');
