@@ -125,10 +125,18 @@ describe('docs/tutorial.md', () => {
   afterAll(async () => {
     for (const child of started) {
       if (child.exitCode !== null || child.pid === undefined) continue;
+      const group = -child.pid;
+      const signal = (name: NodeJS.Signals): void => {
+        try {
+          process.kill(group, name);
+        } catch {
+          // The group is gone already.
+        }
+      };
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      process.kill(-child.pid, 'SIGTERM');
+      signal('SIGTERM');
       const killed = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000, false))]);
-      if (killed === false) process.kill(-child.pid, 'SIGKILL');
+      if (killed === false) signal('SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   });
