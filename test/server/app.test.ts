@@ -294,6 +294,36 @@ describe('errors', () => {
     expect(badUrl.headers['x-request-id']).toMatch(UUID);
   });
 
+  it('every answer in the error envelope says x-connectr-error: 1; no other answer does', async () => {
+    const { app, auth } = await withBodyRoute();
+    const errors = [
+      await app.inject({ url: '/api/v1/nope' }),
+      await app.inject({ method: 'DELETE', url: '/api/v1/connectors/gmail' }),
+      await app.inject({ url: '/api/v1/connectors/%E0%A4%A' }),
+      await app.inject({ url: '/api/v1/connectors' }),
+      await app.inject({ url: '/api/v1/connectors/nope', headers: auth }),
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/test-body',
+        headers: { ...auth, ...json },
+        payload: '{',
+      }),
+      await app.inject({ url: '/api/v1/test-crash', headers: auth }),
+      await app.inject({ method: 'GET', url: '/mcp', headers: auth }),
+    ];
+    for (const res of errors) {
+      expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+      expect(res.headers['x-connectr-error'], res.body).toBe('1');
+    }
+    for (const res of [
+      await app.inject({ url: '/health' }),
+      await app.inject({ url: '/api/v1/connectors', headers: auth }),
+    ]) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-connectr-error']).toBeUndefined();
+    }
+  });
+
   it('an unexpected failure is a generic 500: no message, no stack; the cause goes to the log', async () => {
     const { app, auth, logs } = await withBodyRoute();
     const res = await app.inject({ url: '/api/v1/test-crash', headers: auth });

@@ -206,7 +206,11 @@ function headerList(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Response headers never passed back: hop-by-hop ones, cookies, and what the proxy decides itself. */
+/**
+ * Response headers never passed back: hop-by-hop ones, cookies, and what the proxy decides
+ * itself, `x-connectr-*` included (an upstream's `x-connectr-error` would pass its answer off as
+ * the proxy's own).
+ */
 function droppedResponseHeader(name: string): boolean {
   return (
     HOP_BY_HOP.has(name) ||
@@ -215,6 +219,7 @@ function droppedResponseHeader(name: string): boolean {
     name === 'set-cookie2' ||
     name === 'alt-svc' ||
     name === 'x-request-id' ||
+    name.startsWith('x-connectr-') ||
     name.startsWith('access-control-')
   );
 }
