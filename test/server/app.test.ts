@@ -417,6 +417,73 @@ describe('CORS', () => {
   });
 });
 
+describe('CORS for browser apps', () => {
+  const origin = 'https://app.example.com';
+  const preflight = (app: App, url: string, method: string, headers: string) =>
+    app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+    });
+  const allowed = (value: string | string[] | number | undefined): string[] =>
+    String(value ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
+
+  it('a preflight allows every header the API reads from clients, and exposes the ones an app needs', async () => {
+    const { app, auth } = await server({ corsOrigins: [origin] });
+    const proxy = await preflight(
+      app,
+      '/api/v1/connections/conn_1/proxy/me/drive/root:/a.txt:/content',
+      'PUT',
+      'authorization, content-type, x-connectr-host, x-request-id',
+    );
+    expect(proxy.statusCode).toBe(204);
+    for (const name of ['authorization', 'content-type', 'x-connectr-host', 'x-request-id'])
+      expect(allowed(proxy.headers['access-control-allow-headers'])).toContain(name);
+    expect(allowed(proxy.headers['access-control-allow-methods'])).toContain('put');
+    const mcp = await preflight(
+      app,
+      '/mcp',
+      'POST',
+      'authorization, content-type, connection-id, mcp-protocol-version',
+    );
+    expect(mcp.statusCode).toBe(204);
+    for (const name of ['connection-id', 'mcp-protocol-version'])
+      expect(allowed(mcp.headers['access-control-allow-headers'])).toContain(name);
+    const get = await app.inject({ url: '/api/v1/nope', headers: { ...auth, origin } });
+    for (const name of [
+      'x-connectr-error',
+      'x-request-id',
+      'retry-after',
+      'link',
+      'location',
+      'www-authenticate',
+    ])
+      expect(allowed(get.headers['access-control-expose-headers'])).toContain(name);
+  });
+
+  it("the raw proxy's preflight allows the headers it forwards, and none it never forwards", async () => {
+    const { app } = await server({ corsOrigins: [origin] });
+    const proxy = await preflight(
+      app,
+      '/api/v1/connections/conn_1/proxy/2/files/download',
+      'POST',
+      'dropbox-api-arg, range, if-none-match, x-custom, x-forwarded-for, x-real-ip, forwarded, bad header',
+    );
+    expect(proxy.statusCode).toBe(204);
+    const names = allowed(proxy.headers['access-control-allow-headers']);
+    for (const name of ['dropbox-api-arg', 'range', 'if-none-match', 'x-custom'])
+      expect(names).toContain(name);
+    for (const name of ['x-forwarded-for', 'x-real-ip', 'forwarded', 'bad header'])
+      expect(names).not.toContain(name);
+    // Elsewhere only the API's own headers.
+    const other = await preflight(app, '/api/v1/connectors', 'GET', 'dropbox-api-arg');
+    expect(allowed(other.headers['access-control-allow-headers'])).not.toContain('dropbox-api-arg');
+  });
+});
+
 describe('documentation', () => {
   it('/openapi.json is an OpenAPI 3 document with the bearer scheme and every connector route', async () => {
     const { app } = await server();

@@ -211,7 +211,15 @@ export function registerRawProxy(app: App, context: RouteContext): void {
 
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
         const answer: FastifyReply = reply;
-        void answer.code(response.statusCode).headers(returnedResponseHeaders(response.headers));
+        const returned = returnedResponseHeaders(response.headers);
+        void answer.code(response.statusCode).headers(returned);
+        // A page of an allowed origin (cors.ts) may read the API's own headers too.
+        const exposed = reply.getHeader('access-control-expose-headers');
+        if (typeof exposed === 'string' && Object.keys(returned).length > 0)
+          void reply.header(
+            'access-control-expose-headers',
+            `${exposed}, ${Object.keys(returned).join(', ')}`,
+          );
         if (request.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
           await response.body.dump();
           return answer.send();
