@@ -135,7 +135,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerPutOAuthApp(app, context);
   registerListOAuthApps(app, context);
   registerDeleteOAuthApp(app, context);
-  registerRawProxy(app, context);
+  registerRawProxy(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
   return app;
 }
 

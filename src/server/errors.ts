@@ -110,6 +110,12 @@ export function httpStatusFor(code: ErrorCode): number {
   }
 }
 
+/**
+ * On every answer connectr makes itself with the error envelope (`x-connectr-error: 1`), and on
+ * no other: a raw-proxy caller tells the proxy's own 4xx/5xx from the upstream's by it.
+ */
+export const ERROR_HEADER = 'x-connectr-error';
+
 export function envelope(
   code: EnvelopeCode,
   message: string,

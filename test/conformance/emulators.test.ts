@@ -212,4 +212,52 @@ describe('the Graph emulator', () => {
     });
     expect(moved.status).toBe(400);
   });
+
+  it('uploads a small file by path (201, missing folders made), a new version of it (200), or by item id (200)', async () => {
+    const put = (path: string, body: string): Promise<Response> =>
+      fetch(`${graph.baseUrl}${path}`, {
+        method: 'PUT',
+        headers: { ...auth(), 'content-type': 'text/plain' },
+        body,
+      });
+    const created = await put('/me/drive/root:/Projects/2026/plan.txt:/content', 'first');
+    expect(created.status).toBe(201);
+    const item = (await created.json()) as { id: string; name: string; size: number; file: unknown };
+    expect(item).toMatchObject({ name: 'plan.txt', size: 5, file: {} });
+    const again = await put('/me/drive/root:/Projects/2026/plan.txt:/content', 'second!');
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ id: item.id, size: 7 });
+    const byId = await put(`/me/drive/items/${item.id}/content`, 'third');
+    expect(byId.status).toBe(200);
+    expect(await byId.json()).toMatchObject({ id: item.id, size: 5 });
+    const listed = await send(`${graph.baseUrl}/me/drive/root:/Projects/2026:/children`, { headers: auth() });
+    expect((JSON.parse(listed.text) as { value: { name: string }[] }).value.map((i) => i.name)).toEqual([
+      'plan.txt',
+    ]);
+    expect((await put('/me/drive/items/nope/content', 'x')).status).toBe(404);
+  });
+
+  it('answers HEAD as GET, without the body', async () => {
+    for (const path of [
+      '/me',
+      '/me/drive/root:/readme.md',
+      '/me/drive/root/children',
+      '/me/drive/root:/nope.txt',
+    ]) {
+      const get = await fetch(`${graph.baseUrl}${path}`, { headers: auth() });
+      const getBody = await get.arrayBuffer();
+      const head = await fetch(`${graph.baseUrl}${path}`, { method: 'HEAD', headers: auth() });
+      expect(head.status, path).toBe(get.status);
+      expect(head.headers.get('content-type'), path).toBe(get.headers.get('content-type'));
+      expect(head.headers.get('content-length'), path).toBe(String(getBody.byteLength));
+      expect((await head.arrayBuffer()).byteLength, path).toBe(0);
+    }
+    const head = await fetch(`${graph.baseUrl}/me/drive/root:/readme.md:/content`, {
+      method: 'HEAD',
+      headers: auth(),
+      redirect: 'manual',
+    });
+    expect(head.status).toBe(302);
+    expect(head.headers.get('location')).toContain('/dl/');
+  });
 });

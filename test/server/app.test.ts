@@ -294,6 +294,36 @@ describe('errors', () => {
     expect(badUrl.headers['x-request-id']).toMatch(UUID);
   });
 
+  it('every answer in the error envelope says x-connectr-error: 1; no other answer does', async () => {
+    const { app, auth } = await withBodyRoute();
+    const errors = [
+      await app.inject({ url: '/api/v1/nope' }),
+      await app.inject({ method: 'DELETE', url: '/api/v1/connectors/gmail' }),
+      await app.inject({ url: '/api/v1/connectors/%E0%A4%A' }),
+      await app.inject({ url: '/api/v1/connectors' }),
+      await app.inject({ url: '/api/v1/connectors/nope', headers: auth }),
+      await app.inject({
+        method: 'POST',
+        url: '/api/v1/test-body',
+        headers: { ...auth, ...json },
+        payload: '{',
+      }),
+      await app.inject({ url: '/api/v1/test-crash', headers: auth }),
+      await app.inject({ method: 'GET', url: '/mcp', headers: auth }),
+    ];
+    for (const res of errors) {
+      expect(res.statusCode, res.body).toBeGreaterThanOrEqual(400);
+      expect(res.headers['x-connectr-error'], res.body).toBe('1');
+    }
+    for (const res of [
+      await app.inject({ url: '/health' }),
+      await app.inject({ url: '/api/v1/connectors', headers: auth }),
+    ]) {
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['x-connectr-error']).toBeUndefined();
+    }
+  });
+
   it('an unexpected failure is a generic 500: no message, no stack; the cause goes to the log', async () => {
     const { app, auth, logs } = await withBodyRoute();
     const res = await app.inject({ url: '/api/v1/test-crash', headers: auth });
@@ -384,6 +414,73 @@ describe('CORS', () => {
       'app.example.com',
     ])
       expect(() => parseCorsOrigin(bad), bad).toThrow(ConnectrError);
+  });
+});
+
+describe('CORS for browser apps', () => {
+  const origin = 'https://app.example.com';
+  const preflight = (app: App, url: string, method: string, headers: string) =>
+    app.inject({
+      method: 'OPTIONS',
+      url,
+      headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers },
+    });
+  const allowed = (value: string | string[] | number | undefined): string[] =>
+    String(value ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean);
+
+  it('a preflight allows every header the API reads from clients, and exposes the ones an app needs', async () => {
+    const { app, auth } = await server({ corsOrigins: [origin] });
+    const proxy = await preflight(
+      app,
+      '/api/v1/connections/conn_1/proxy/me/drive/root:/a.txt:/content',
+      'PUT',
+      'authorization, content-type, x-connectr-host, x-request-id',
+    );
+    expect(proxy.statusCode).toBe(204);
+    for (const name of ['authorization', 'content-type', 'x-connectr-host', 'x-request-id'])
+      expect(allowed(proxy.headers['access-control-allow-headers'])).toContain(name);
+    expect(allowed(proxy.headers['access-control-allow-methods'])).toContain('put');
+    const mcp = await preflight(
+      app,
+      '/mcp',
+      'POST',
+      'authorization, content-type, connection-id, mcp-protocol-version',
+    );
+    expect(mcp.statusCode).toBe(204);
+    for (const name of ['connection-id', 'mcp-protocol-version'])
+      expect(allowed(mcp.headers['access-control-allow-headers'])).toContain(name);
+    const get = await app.inject({ url: '/api/v1/nope', headers: { ...auth, origin } });
+    for (const name of [
+      'x-connectr-error',
+      'x-request-id',
+      'retry-after',
+      'link',
+      'location',
+      'www-authenticate',
+    ])
+      expect(allowed(get.headers['access-control-expose-headers'])).toContain(name);
+  });
+
+  it("the raw proxy's preflight allows the headers it forwards, and none it never forwards", async () => {
+    const { app } = await server({ corsOrigins: [origin] });
+    const proxy = await preflight(
+      app,
+      '/api/v1/connections/conn_1/proxy/2/files/download',
+      'POST',
+      'dropbox-api-arg, range, if-none-match, x-custom, x-forwarded-for, x-real-ip, forwarded, bad header',
+    );
+    expect(proxy.statusCode).toBe(204);
+    const names = allowed(proxy.headers['access-control-allow-headers']);
+    for (const name of ['dropbox-api-arg', 'range', 'if-none-match', 'x-custom'])
+      expect(names).toContain(name);
+    for (const name of ['x-forwarded-for', 'x-real-ip', 'forwarded', 'bad header'])
+      expect(names).not.toContain(name);
+    // Elsewhere only the API's own headers.
+    const other = await preflight(app, '/api/v1/connectors', 'GET', 'dropbox-api-arg');
+    expect(allowed(other.headers['access-control-allow-headers'])).not.toContain('dropbox-api-arg');
   });
 });
 

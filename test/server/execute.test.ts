@@ -367,6 +367,45 @@ for (const variant of BACKENDS) {
         expect(r.json).toMatchObject({ error: { code: 'needs_reauth' } });
       });
 
+      it('with all: true, counts each page the API answered in /metrics, as single calls are counted', async () => {
+        const id = await signedIn('access-m', inAnHour());
+        const count = async (status: number): Promise<number> => {
+          const text = await (
+            await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+          ).text();
+          const line = new RegExp(
+            `^connectr_upstream_responses_total\\{connector="gmail",status="${status}"\\} (\\d+)$`,
+            'm',
+          ).exec(text);
+          return Number(line?.[1] ?? 0);
+        };
+        const [ok, refused] = [await count(200), await count(403)];
+        // 7 messages, 2 a page: 4 pages.
+        const everything = await post({
+          connection_id: id,
+          endpoint: 'list_messages',
+          params: { maxResults: 2 },
+          all: true,
+        });
+        expect(everything.text.trimEnd().split('\n')).toHaveLength(7);
+        expect(await count(200)).toBe(ok + 4);
+        // The second page refused: the first page and the refusal are counted.
+        gmail.faults.push({
+          match: (req) => req.url.searchParams.has('pageToken'),
+          status: 403,
+          body: { error: { code: 403, message: 'Forbidden', status: 'PERMISSION_DENIED' } },
+        });
+        const cut = await post({
+          connection_id: id,
+          endpoint: 'list_messages',
+          params: { maxResults: 2 },
+          all: true,
+        });
+        expect(cut.text).toContain('"error"');
+        expect(await count(200)).toBe(ok + 5);
+        expect(await count(403)).toBe(refused + 1);
+      });
+
       it('counts refreshes and upstream statuses in /metrics', async () => {
         const response = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } });
         const text = await response.text();

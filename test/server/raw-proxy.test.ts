@@ -137,6 +137,8 @@ class Upstream {
         'set-cookie': 'upstream_session=1',
         'access-control-allow-origin': '*',
         connection: 'keep-alive',
+        // An upstream that pretends its answer is the proxy's own.
+        ...(path.includes('/spoof/') ? { 'x-connectr-error': '1', 'x-connectr-host': 'files' } : {}),
       });
       res.end(JSON.stringify({ method: req.method, url: req.url, bytes: entry.bytes }));
     });
@@ -396,6 +398,36 @@ for (const variant of BACKENDS) {
       );
     });
 
+    it('the proxy marks its own answers x-connectr-error: 1, and never an upstream answer', async () => {
+      const own = [
+        await call(proxy('conn_nope', 'x')),
+        await call(proxy(ids.beta, 'x')),
+        await call(proxy(ids.acme, 'x'), { headers: { 'x-connectr-host': 'evil.example.com' } }),
+        await call(proxy(ids.acme, '%2e%2e/admin')),
+        await call(proxy(ids.acme, 'x'), { key: null }),
+        await call(proxy(ids.bare, 'x')),
+        await call(proxy(ids.acme, 'upload'), { method: 'POST', body: Buffer.alloc(MAX_BODY + 1) }),
+      ];
+      for (const res of own) {
+        expect(res.status).toBeGreaterThanOrEqual(400);
+        expect(res.headers['x-connectr-error'], res.text).toBe('1');
+        expect(errorOf(res.text).code).toMatch(/.+/);
+      }
+      for (const path of [
+        'status/200',
+        'status/404',
+        'status/500',
+        'status/502',
+        'spoof/status/502',
+        'spoof/status/200',
+      ]) {
+        const res = await call(proxy(ids.acme, path));
+        expect(res.headers['x-upstream'], path).toBe('yes');
+        expect(res.headers['x-connectr-error'], path).toBeUndefined();
+        expect(res.headers['x-connectr-host'], path).toBeUndefined();
+      }
+    });
+
     it('HEAD gives the headers and no body', async () => {
       const res = await call(proxy(ids.acme, 'big?bytes=1234'), { method: 'HEAD' });
       expect(res.status).toBe(200);
@@ -493,6 +525,7 @@ for (const variant of BACKENDS) {
           headers: { authorization: `Bearer ${keys.alpha}` },
         });
         expect(res.statusCode).toBe(502);
+        expect(res.headers['x-connectr-error']).toBe('1');
         expect(res.json<ErrorEnvelope>().error.hint).toContain('CONNECTR_ACME_API_BASE_URL');
         expect(res.body).not.toContain('secret-query');
       } finally {

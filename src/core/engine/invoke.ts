@@ -53,7 +53,7 @@ export interface PreparedCall {
 /** Retries, the time limit of each attempt and the longest wait a server may ask for (send.ts). */
 export type InvokeOptions = Omit<SendOptions, 'onUpload'>;
 
-/** With pagination: stop after this many pages or items. */
+/** With pagination: stop after this many pages or items; told each page's status. */
 export type InvokeAllOptions = InvokeOptions & PageLimits;
 
 /**
@@ -127,8 +127,8 @@ export async function* invokeAll(
   const { request, values, build } = prepared(call, deps);
   requirePagination(request);
   const send = await sendDeps(request, deps);
-  const { maxPages, limit, ...sendOptions } = options;
-  for await (const item of paginate(request, values, build, send, sendOptions, { maxPages, limit })) {
+  const { maxPages, limit, onPage, ...sendOptions } = options;
+  for await (const item of paginate(request, values, build, send, sendOptions, { maxPages, limit, onPage })) {
     // A caller that stopped (Ctrl-C, a client gone) gets nothing more, not even the rest of a page.
     deps.signal?.throwIfAborted();
     yield item;

@@ -18,6 +18,11 @@ import type { HttpResponse, SendDeps, SendOptions } from './send.js';
 export interface PageLimits {
   readonly maxPages?: number | undefined;
   readonly limit?: number | undefined;
+  /**
+   * Told the status of each page's answer (after its retries, an error answer included), as a
+   * single call returns one: the daemon counts them in its metrics.
+   */
+  readonly onPage?: ((status: number) => void) | undefined;
 }
 
 export async function* paginate(
@@ -43,6 +48,7 @@ export async function* paginate(
     if (sent.has(key)) throw loopError(request, pagination.style, pages);
     sent.add(key);
     const response = await send(request, deps, options);
+    limits.onPage?.(response.status);
     if (isErrorAnswer(response)) throw await upstreamError(request.connector, request.endpoint, response);
     const text = await response.body.text(PAGE_LIMIT);
     pages++;

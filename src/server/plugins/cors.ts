@@ -1,4 +1,6 @@
 import { ConnectrError } from '../../core/errors.js';
+import { ERROR_HEADER } from '../errors.js';
+import { HOST_HEADER, browserMaySend } from '../routes/proxy/raw-rules.js';
 import type { App } from '../types.js';
 
 /**
@@ -8,10 +10,51 @@ import type { App } from '../types.js';
  * send it without the key); from any other origin it falls through to the usual 404/405.
  */
 
-const ALLOWED_HEADERS = 'authorization, content-type, x-request-id';
-const EXPOSED_HEADERS = 'x-request-id, www-authenticate, retry-after';
-const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE';
+/** Every request header the API reads from clients (POST /mcp's Connection-Id and protocol version included). */
+const ALLOWED_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-request-id',
+  HOST_HEADER,
+  'connection-id',
+  'connection_id',
+  'mcp-protocol-version',
+];
+/**
+ * What a page may read of an answer: connectr's own headers, and those a proxied answer's
+ * caller follows (links, redirects, waits, validators, ranges). The raw proxy adds each
+ * upstream answer's own header names (raw.ts).
+ */
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  ERROR_HEADER,
+  'www-authenticate',
+  'retry-after',
+  'allow',
+  'link',
+  'location',
+  'content-location',
+  'content-disposition',
+  'content-range',
+  'accept-ranges',
+  'etag',
+  'last-modified',
+].join(', ');
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 const MAX_AGE_SECONDS = '600';
+const PROXY_PATH = /^\/api\/v1\/connections\/[^/?#]+\/proxy\//;
+
+/**
+ * The request headers a preflight allows: the API's own, and on the raw proxy also each
+ * requested one it may forward upstream (a Dropbox-API-Arg, a Range), since the API decides.
+ */
+function allowedHeaders(url: string, requested: string | undefined): string {
+  if (!PROXY_PATH.test(url) || requested === undefined) return ALLOWED_HEADERS.join(', ');
+  const names = new Set(ALLOWED_HEADERS);
+  for (const name of requested.split(',').map((h) => h.trim().toLowerCase()))
+    if (browserMaySend(name)) names.add(name);
+  return [...names].join(', ');
+}
 
 /** `https://app.example.com` as typed, or an error saying what an origin is. */
 export function parseCorsOrigin(value: string): string {
@@ -45,7 +88,10 @@ export function installCors(app: App, origins: readonly string[]): void {
       return reply
         .code(204)
         .header('access-control-allow-methods', ALLOWED_METHODS)
-        .header('access-control-allow-headers', ALLOWED_HEADERS)
+        .header(
+          'access-control-allow-headers',
+          allowedHeaders(request.url, request.headers['access-control-request-headers']),
+        )
         .header('access-control-max-age', MAX_AGE_SECONDS)
         .send();
     }

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { ErrorDetail, ErrorEnvelope } from '../errors.js';
-import { FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
+import { ERROR_HEADER, FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
 import { connectionErrorOf, isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
@@ -162,7 +162,11 @@ async function sendAnswer(
   // (No route matched, a 404: then there is no route config at all, whatever the types say.)
   const jsonRpc = !request.is404 && request.routeOptions.config.jsonRpcErrors === true;
   const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body) : answer.body;
-  await reply.code(answer.status).type('application/json; charset=utf-8').send(body);
+  await reply
+    .header(ERROR_HEADER, '1')
+    .code(answer.status)
+    .type('application/json; charset=utf-8')
+    .send(body);
 }
 
 /** Route templates turned into patterns, to tell "no such path" (404) from "not with this method" (405). */
@@ -204,6 +208,7 @@ export function installErrorHandling(app: App, bodyLimit: number): void {
     await sendAnswer(request, reply, error, bodyLimit);
   });
   app.setNotFoundHandler(async (request, reply) => {
+    void reply.header(ERROR_HEADER, '1');
     const path = request.url.split('?')[0] ?? '/';
     const allowed = table.methodsAt(path);
     if (allowed.length > 0) {
@@ -241,6 +246,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
   void reply
     .code(400)
     .header(REQUEST_ID_HEADER, request.id)
+    .header(ERROR_HEADER, '1')
     .type('application/json; charset=utf-8')
     .send(envelope('invalid_input', 'the request URL is malformed', [{ message: error.message }]));
 }

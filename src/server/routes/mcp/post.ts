@@ -9,7 +9,7 @@ import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { FieldError, JsonRpcErrorSchema, envelope } from '../../errors.js';
+import { ERROR_HEADER, FieldError, JsonRpcErrorSchema, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -150,6 +150,7 @@ export function registerMcp(app: App, context: RouteContext): void {
         reply
           .code(405)
           .header('allow', 'POST')
+          .header(ERROR_HEADER, '1')
           .send(
             envelope(
               'method_not_allowed',

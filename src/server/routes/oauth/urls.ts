@@ -75,10 +75,8 @@ export function parsePublicUrl(value: string): string {
  * reached as 127.0.0.1). A Host header alone is never trusted: anyone can send one.
  */
 export function defaultRedirectUri(request: FastifyRequest, address: PublicAddress): string {
-  if (address.publicUrl) return `${address.publicUrl}${CALLBACK_PATH}`;
-  if (address.trustProxy) return `${request.protocol}://${request.host}${CALLBACK_PATH}`;
-  const listening = request.server.server.address();
-  if (listening === null || typeof listening === 'string') {
+  const base = serverBaseUrl(request, address);
+  if (base === undefined) {
     throw new ConnectrError(
       'invalid_input',
       "this server does not know its own address for the provider's redirect",
@@ -87,7 +85,19 @@ export function defaultRedirectUri(request: FastifyRequest, address: PublicAddre
       },
     );
   }
-  return `http://${hostOf(listening)}:${listening.port}${CALLBACK_PATH}`;
+  return `${base}${CALLBACK_PATH}`;
+}
+
+/**
+ * Where clients reach this server, without a trailing slash, by the rule above (the raw proxy
+ * maps upstream links onto it too); undefined when it listens on no TCP address.
+ */
+export function serverBaseUrl(request: FastifyRequest, address: PublicAddress): string | undefined {
+  if (address.publicUrl) return address.publicUrl;
+  if (address.trustProxy) return `${request.protocol}://${request.host}`;
+  const listening = request.server.server.address();
+  if (listening === null || typeof listening === 'string') return undefined;
+  return `http://${hostOf(listening)}:${listening.port}`;
 }
 
 function hostOf(address: AddressInfo): string {

@@ -166,6 +166,10 @@ export function registerExecute(app: App, context: RouteContext): void {
       if (input.all) {
         const items = invokeAll(call, deps, {
           ...options,
+          // Each page is one upstream answer, counted as a single call's is.
+          onPage: (status) => {
+            context.metrics.upstreamResponse(connector.name, status);
+          },
           ...(input.max_pages === undefined ? {} : { maxPages: input.max_pages }),
           ...(input.limit === undefined ? {} : { limit: input.limit }),
         });

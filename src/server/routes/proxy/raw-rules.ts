@@ -146,6 +146,18 @@ function neverForwarded(name: string): boolean {
   );
 }
 
+/** A header name as RFC 9110 allows it (a token), lower case. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/**
+ * Whether a browser may send this header to the raw proxy (its CORS preflight): any the proxy
+ * may forward for some connector (a connector's own headers can be any name), and its own
+ * `x-connectr-host`; never one it always drops.
+ */
+export function browserMaySend(name: string): boolean {
+  return HEADER_NAME.test(name) && (name === HOST_HEADER || !neverForwarded(name));
+}
+
 const providerHeadersOf = new WeakMap<Connector, ReadonlySet<string>>();
 
 /** The header names a connector's endpoints send (declared header params, fixed headers, JSON-argument headers). */
@@ -206,7 +218,11 @@ function headerList(value: string | string[] | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Response headers never passed back: hop-by-hop ones, cookies, and what the proxy decides itself. */
+/**
+ * Response headers never passed back: hop-by-hop ones, cookies, and what the proxy decides
+ * itself, `x-connectr-*` included (an upstream's `x-connectr-error` would pass its answer off as
+ * the proxy's own).
+ */
 function droppedResponseHeader(name: string): boolean {
   return (
     HOP_BY_HOP.has(name) ||
@@ -215,6 +231,7 @@ function droppedResponseHeader(name: string): boolean {
     name === 'set-cookie2' ||
     name === 'alt-svc' ||
     name === 'x-request-id' ||
+    name.startsWith('x-connectr-') ||
     name.startsWith('access-control-')
   );
 }

@@ -2,10 +2,11 @@ import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as z from 'zod';
 import { checkOverrides } from '../../../core/auth/binding.js';
+import { effectiveHostUrl } from '../../../core/connector/model.js';
 import { applyCredential } from '../../../core/engine/credential.js';
 import type { Credential } from '../../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
@@ -15,6 +16,8 @@ import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
+import { serverBaseUrl } from '../oauth/urls.js';
+import type { PublicAddress } from '../oauth/urls.js';
 import { wholeNumberSetting } from '../../settings.js';
 import { UPSTREAM_TIMEOUT_MS } from '../../upstream.js';
 import type { App, RouteContext } from '../../types.js';
@@ -27,6 +30,7 @@ import {
   proxyTarget,
   returnedResponseHeaders,
 } from './raw-rules.js';
+import { rewriteResponseLinks } from './raw-links.js';
 
 /**
  * `/api/v1/connections/{id}/proxy/{path}` (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS): a raw
@@ -103,7 +107,24 @@ function hasBody(headers: Readonly<Record<string, string | string[] | undefined>
   return headers['transfer-encoding'] !== undefined;
 }
 
-export function registerRawProxy(app: App, context: RouteContext): void {
+/**
+ * The proxy's own URL for a connection, where upstream links are mapped to: under the server's
+ * public address (--public-url, a trusted proxy's forwarded host, else the listening address),
+ * or only its path when the server has none.
+ */
+function proxyBaseOf(request: FastifyRequest, address: PublicAddress, connectionId: string): string {
+  const path = `/api/v1/connections/${encodeURIComponent(connectionId)}/proxy`;
+  const base = serverBaseUrl(request, address);
+  if (base === undefined) return path;
+  try {
+    // Parsed again: a forwarded host is a header, and must not put anything odd in one.
+    return `${new URL(base).href.replace(/\/+$/, '')}${path}`;
+  } catch {
+    return path;
+  }
+}
+
+export function registerRawProxy(app: App, context: RouteContext, address: PublicAddress): void {
   const env = context.deps.env ?? {};
   const maxBody = wholeNumberSetting(env, MAX_BODY_VARIABLE, DEFAULT_PROXY_MAX_BODY, 0);
 
@@ -119,7 +140,7 @@ export function registerRawProxy(app: App, context: RouteContext): void {
       url: PROXY_ROUTE,
       schema: {
         summary: "Forward a raw request to the connection's API",
-        description: `Forwards the request to the connector's default host (or the host named by the \`${HOST_HEADER}\` header) under its base URL, with the connection's credential added; streams both bodies. The caller's Authorization (its API key), cookies and hop-by-hop headers are never forwarded. The upstream status, headers and body come back as they are, except hop-by-hop headers and Set-Cookie. See docs/server.md "Raw proxy".`,
+        description: `Forwards the request to the connector's default host (or the host named by the \`${HOST_HEADER}\` header) under its base URL, with the connection's credential added; streams both bodies. The caller's Authorization (its API key), cookies and hop-by-hop headers are never forwarded. The upstream status, headers and body come back as they are, except hop-by-hop headers, Set-Cookie and X-Connectr-*; URLs on the proxied host in Link, Location and Content-Location are mapped to this proxy. The proxy's own errors carry \`x-connectr-error: 1\`. See docs/server.md "Raw proxy".`,
         tags: ['proxy'],
         params: Params,
         response: {
@@ -211,7 +232,20 @@ export function registerRawProxy(app: App, context: RouteContext): void {
 
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
         const answer: FastifyReply = reply;
-        void answer.code(response.statusCode).headers(returnedResponseHeaders(response.headers));
+        // Links to the host the request went to lead back through the proxy (raw-links.ts).
+        const returned = rewriteResponseLinks(returnedResponseHeaders(response.headers), {
+          upstreamBase: new URL(effectiveHostUrl(host, env)),
+          requestUrl: target,
+          proxyBase: proxyBaseOf(request, address, connection.id),
+        });
+        void answer.code(response.statusCode).headers(returned);
+        // A page of an allowed origin (cors.ts) may read the API's own headers too.
+        const exposed = reply.getHeader('access-control-expose-headers');
+        if (typeof exposed === 'string' && Object.keys(returned).length > 0)
+          void reply.header(
+            'access-control-expose-headers',
+            `${exposed}, ${Object.keys(returned).join(', ')}`,
+          );
         if (request.method === 'HEAD' || response.statusCode === 204 || response.statusCode === 304) {
           await response.body.dump();
           return answer.send();
