@@ -40,12 +40,14 @@ export function escapeLine(text: string): string {
 }
 
 /**
- * A message printed after a label (`error: `, `warning: `): control characters escaped, and
- * every line after the first indented by `indent`, so a newline inside upstream text can never
- * start a line of its own that looks like connectr's `hint:` or `error:`.
+ * A message, a detail or a hint printed after a label (`error: `, `  `, `hint: `): one line,
+ * control characters and line breaks escaped. Each part of connectr's error report is exactly
+ * one line, so text from elsewhere inside it (an API's message, a daemon's answer, a file
+ * name) can never start a line of its own that passes for connectr's `hint:`, `error:` or an
+ * indented detail, however it is indented.
  */
-export function escapeMessage(text: string, indent = '  '): string {
-  return indentLines(escapeControls(text), indent);
+export function escapeMessage(text: string): string {
+  return escapeLine(text);
 }
 
 /**
@@ -61,11 +63,6 @@ export function escapeStyled(text: string, color: boolean): string {
     last = match.index + match[0].length;
   }
   return out + escapeControls(text.slice(last));
-}
-
-/** Every line after the first, when it has any text, starts with `indent`. */
-export function indentLines(text: string, indent: string): string {
-  return text.replace(/\n(?=.)/g, `\n${indent}`);
 }
 
 const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;

@@ -1,4 +1,4 @@
-import { escapeJson, escapeLine, escapeStyled, indentLines } from './escape.js';
+import { escapeJson, escapeLine, escapeStyled } from './escape.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
 
@@ -31,8 +31,8 @@ export function createOutput(io: IO, forceJson: boolean): Output {
       write(io.stdout, escapeStyled(text, io.color));
     },
     warn(text) {
-      // Continuation lines are indented: none can pass for a line of connectr's own.
-      write(io.stderr, `${style.yellow('warning:')} ${indentLines(escapeStyled(text, io.color), '  ')}`);
+      // One line, as an error's parts are: no text inside it can pass for a line of connectr's own.
+      write(io.stderr, `${style.yellow('warning:')} ${escapeStyled(text, io.color).replace(/\n/g, '\\n')}`);
     },
     info(text) {
       write(io.stderr, escapeStyled(text, io.color));
