@@ -1,4 +1,4 @@
-import { escapeJson, escapeLine, escapeStyled } from './escape.js';
+import { STYLE_CODES, escapeJson, escapeLine, escapeStyled } from './escape.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
 
@@ -64,12 +64,12 @@ export function createStyle(color: boolean): Style {
       return `\u001b[${open}m${text.replaceAll(closing, `${closing}\u001b[${open}m`)}${closing}`;
     };
   return {
-    bold: sgr(1, 22),
-    dim: sgr(2, 22),
-    red: sgr(31, 39),
-    green: sgr(32, 39),
-    yellow: sgr(33, 39),
-    cyan: sgr(36, 39),
+    bold: sgr(...STYLE_CODES.bold),
+    dim: sgr(...STYLE_CODES.dim),
+    red: sgr(...STYLE_CODES.red),
+    green: sgr(...STYLE_CODES.green),
+    yellow: sgr(...STYLE_CODES.yellow),
+    cyan: sgr(...STYLE_CODES.cyan),
   };
 }
 
