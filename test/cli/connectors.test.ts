@@ -186,6 +186,13 @@ endpoints:
       expect(r1.stderr).toBe(
         'error: unknown connector "dropbx"\nhint: did you mean "dropbox"? Run `connectr connectors list` to see all.\n',
       );
+      const far = await runCli(['connectors', 'show', 'zz'], home.env);
+      expect(far.stderr).toContain('error: unknown connector "zz"\nhint: available: ');
+      expect(far.stderr).not.toContain('did you mean');
+      const farEndpoint = await runCli(['connectors', 'show', 'gmail', 'q'], home.env);
+      expect(farEndpoint.stderr).toMatch(
+        /^error: gmail has no endpoint "q"\nhint: known: get_profile, .*list_messages/,
+      );
       const r2 = await runCli(['connectors', 'show', 'gmail', 'list_mesages'], home.env);
       expect(r2.code).toBe(1);
       expect(r2.stderr).toContain(
