@@ -1,8 +1,11 @@
 // `connectr call` against a local emulator, as a ratio to `node -e 0` measured in the same run,
 // on a warm home and on an empty one (CI, containers, every upgrade), with its peak RSS; curl to
-// the same URL for comparison. Targets in lib.mjs (issue #8). The emulator runs in its own
+// the same URL for comparison. The same for a connector of the user's own (--connectors-dir):
+// on an empty home its definition is read and validated before the call (issue #20). Targets in lib.mjs (issue #8). The emulator runs in its own
 // process so the timed commands (run synchronously here) never wait on this one.
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   BIN,
   TARGETS,
@@ -36,15 +39,23 @@ try {
     const url = `http://127.0.0.1:${port}`;
     const callEnv = { ...env, CONNECTR_GMAIL_API_BASE_URL: url, CONNECTR_GMAIL_TOKEN: 'bench-token' };
     const empty = emptyHomes(callEnv);
+    const ownEnv = { ...env, CONNECTR_PROFILES_TOKEN: 'bench-token' };
+    const ownEmpty = emptyHomes(ownEnv);
     try {
       const hasCurl = spawnSync('curl', ['--version'], { stdio: 'ignore' }).status === 0;
       const node = process.execPath;
       const callArgs = [BIN, 'call', 'gmail', 'get_profile'];
-      const [baseline, warm, cold, curl] = timeCommands(
+      const ownDir = join(env.CONNECTR_HOME, 'own-connectors');
+      mkdirSync(ownDir, { recursive: true });
+      writeFileSync(join(ownDir, 'profiles.yaml'), ownConnector(url));
+      const ownArgs = [BIN, '--connectors-dir', ownDir, 'call', 'profiles', 'get_profile', '--user', 'me'];
+      const [baseline, warm, cold, ownWarm, ownCold, curl] = timeCommands(
         [
           [node, ['-e', '0']],
           [node, callArgs, callEnv],
           [node, callArgs, empty.next],
+          [node, ownArgs, ownEnv],
+          [node, ownArgs, ownEmpty.next],
           ...(hasCurl
             ? [
                 [
@@ -58,6 +69,15 @@ try {
       );
       report('call', 'connectr call gmail get_profile', warm, 'node -e 0', baseline, TARGETS.callWarm);
       report('call', 'the same call, empty home', cold, 'node -e 0', baseline, TARGETS.callEmptyHome);
+      report(
+        'call',
+        'connectr --connectors-dir DIR call profiles',
+        ownWarm,
+        'node -e 0',
+        baseline,
+        TARGETS.callWarm,
+      );
+      report('call', 'the same call, empty home', ownCold, 'node -e 0', baseline, TARGETS.callEmptyHome);
       const bare = withoutExtraCerts(callEnv);
       if (bare) {
         const [bareBaseline, bareWarm] = timeCommands(
@@ -80,10 +100,35 @@ try {
       );
     } finally {
       empty.cleanup();
+      ownEmpty.cleanup();
     }
     // Alone, this script also gives the start-up figures; `npm run bench` has startup.mjs for them.
     if (!process.env.CONNECTR_BENCH_SUITE) startupFigures(env);
   });
 } finally {
   server.kill();
+}
+
+/** A connector of the user's own for the same local API: an API key sent as a bearer token. */
+function ownConnector(url) {
+  return `name: profiles
+display_name: Profiles
+version: 1
+docs_url: https://example.com/docs
+description: A local API standing in for one a user describes.
+hosts:
+  api: ${url}
+auth:
+  type: api_key
+  in: header
+  name: Authorization
+  prefix: "Bearer "
+endpoints:
+  get_profile:
+    summary: A user's profile.
+    method: GET
+    path: /gmail/v1/users/{user}/profile
+    params:
+      user: { in: path, required: true, description: "The user, or me." }
+`;
 }

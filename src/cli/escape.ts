@@ -14,12 +14,24 @@
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
- * The colour sequences connectr's own styles write (bold, dim, red, green, yellow and their
- * resets), kept when the output is meant to be coloured. Any other sequence is escaped: even
- * SGR can hide text (8, conceal) or swap it (7, reverse).
+ * connectr's own terminal styles, as SGR open and close codes: the styler (output.ts) writes
+ * exactly these, and escapeStyled keeps exactly these, so a style added here can never be
+ * shown escaped (cyan was, as `\x1b[36mGET`).
  */
-// eslint-disable-next-line no-control-regex
-const SGR = /\u001b\[(?:1|2|22|31|32|33|39)m/g;
+export const STYLE_CODES = {
+  bold: [1, 22],
+  dim: [2, 22],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  cyan: [36, 39],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
+ * The sequences of STYLE_CODES, kept when the output is meant to be coloured. Any other
+ * sequence is escaped: even SGR can hide text (8, conceal) or swap it (7, reverse).
+ */
+const SGR = new RegExp(`\u001b\\[(?:${[...new Set(Object.values(STYLE_CODES).flat())].join('|')})m`, 'g');
 
 /** `\x1b`, `\r`, `\u202e`: the character written the way JavaScript and C would write it. */
 function visible(c: string): string {
@@ -40,12 +52,14 @@ export function escapeLine(text: string): string {
 }
 
 /**
- * A message printed after a label (`error: `, `warning: `): control characters escaped, and
- * every line after the first indented by `indent`, so a newline inside upstream text can never
- * start a line of its own that looks like connectr's `hint:` or `error:`.
+ * A message, a detail or a hint printed after a label (`error: `, `  `, `hint: `): one line,
+ * control characters and line breaks escaped. Each part of connectr's error report is exactly
+ * one line, so text from elsewhere inside it (an API's message, a daemon's answer, a file
+ * name) can never start a line of its own that passes for connectr's `hint:`, `error:` or an
+ * indented detail, however it is indented.
  */
-export function escapeMessage(text: string, indent = '  '): string {
-  return indentLines(escapeControls(text), indent);
+export function escapeMessage(text: string): string {
+  return escapeLine(text);
 }
 
 /**
@@ -61,11 +75,6 @@ export function escapeStyled(text: string, color: boolean): string {
     last = match.index + match[0].length;
   }
   return out + escapeControls(text.slice(last));
-}
-
-/** Every line after the first, when it has any text, starts with `indent`. */
-export function indentLines(text: string, indent: string): string {
-  return text.replace(/\n(?=.)/g, `\n${indent}`);
 }
 
 const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;

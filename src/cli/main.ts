@@ -178,20 +178,19 @@ export function reportError(error: unknown, io: IO, env: Env): number {
     return EXIT.usage;
   }
   const red = (text: string): string => (io.color ? `\u001b[31m${text}\u001b[39m` : text);
-  // Messages may quote an upstream server or a file: control characters are escaped and a
-  // newline inside them only ever continues an indented line (never starts a `hint:` line).
+  // Messages may quote an upstream server or a file: each part is printed as one line with its
+  // control characters and line breaks escaped, so none of its text starts a line of its own.
   // A ConnectrError of code `internal` is a bug found by connectr itself: it gets the same
   // report-a-bug hint (or the stack with CONNECTR_DEBUG=1) as an error connectr did not expect.
   if (isConnectrError(error) && error.code !== 'internal') {
     write(io.stderr, `${red('error:')} ${escapeMessage(error.message)}`);
-    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line, '    ')}`);
-    if (error.hint) write(io.stderr, `hint: ${escapeMessage(error.hint, '      ')}`);
+    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line)}`);
+    if (error.hint) write(io.stderr, `hint: ${escapeMessage(error.hint)}`);
     return exitCodeFor(error.code);
   }
   const message = error instanceof Error ? error.message : String(error);
   write(io.stderr, `${red('error:')} internal error: ${escapeMessage(message)}`);
-  if (isConnectrError(error))
-    for (const line of error.details) write(io.stderr, `  ${escapeMessage(line, '    ')}`);
+  if (isConnectrError(error)) for (const line of error.details) write(io.stderr, `  ${escapeMessage(line)}`);
   if (env.CONNECTR_DEBUG && error instanceof Error && error.stack)
     write(io.stderr, escapeControls(error.stack));
   else

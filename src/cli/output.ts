@@ -1,4 +1,4 @@
-import { escapeJson, escapeLine, escapeStyled, indentLines } from './escape.js';
+import { STYLE_CODES, escapeJson, escapeLine, escapeStyled } from './escape.js';
 import type { IO } from './io.js';
 import { write } from './io.js';
 
@@ -31,8 +31,8 @@ export function createOutput(io: IO, forceJson: boolean): Output {
       write(io.stdout, escapeStyled(text, io.color));
     },
     warn(text) {
-      // Continuation lines are indented: none can pass for a line of connectr's own.
-      write(io.stderr, `${style.yellow('warning:')} ${indentLines(escapeStyled(text, io.color), '  ')}`);
+      // One line, as an error's parts are: no text inside it can pass for a line of connectr's own.
+      write(io.stderr, `${style.yellow('warning:')} ${escapeStyled(text, io.color).replace(/\n/g, '\\n')}`);
     },
     info(text) {
       write(io.stderr, escapeStyled(text, io.color));
@@ -64,12 +64,12 @@ export function createStyle(color: boolean): Style {
       return `\u001b[${open}m${text.replaceAll(closing, `${closing}\u001b[${open}m`)}${closing}`;
     };
   return {
-    bold: sgr(1, 22),
-    dim: sgr(2, 22),
-    red: sgr(31, 39),
-    green: sgr(32, 39),
-    yellow: sgr(33, 39),
-    cyan: sgr(36, 39),
+    bold: sgr(...STYLE_CODES.bold),
+    dim: sgr(...STYLE_CODES.dim),
+    red: sgr(...STYLE_CODES.red),
+    green: sgr(...STYLE_CODES.green),
+    yellow: sgr(...STYLE_CODES.yellow),
+    cyan: sgr(...STYLE_CODES.cyan),
   };
 }
 

@@ -42,12 +42,26 @@ async function start(args: readonly string[]): Promise<void> {
   }
 
   // Each command keeps its own cache: one holds what `call` compiled, another what `auth` did.
-  const first = args[0] ?? '';
-  const command = /^[a-z]{1,20}$/.test(first) ? first : 'other';
+  const word = commandWord(args);
+  const command = /^[a-z]{1,20}$/.test(word) ? word : 'other';
   const bundle = runCommonJs(packagePath('dist', 'bundle', 'connectr.cjs'), {
     dir: process.env.CONNECTR_NO_CODE_CACHE ? undefined : path.join(resolvePaths(process.env).cacheDir, 'v8'),
     shipped: packagePath('dist', 'bundle', 'v8'),
     tag: baselineWasm ? `${command}-proxy` : command,
   }) as { main(argv: readonly string[]): Promise<void> };
   await bundle.main(args);
+}
+
+/**
+ * The command word, after the global options that may stand before it (`--connectors-dir DIR
+ * call ...`, as main.ts reads them): a call so written is a `call` for its code cache too, and
+ * finds the one `npm run build` shipped, instead of compiling everything as `other`.
+ */
+function commandWord(args: readonly string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--connectors-dir') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return '';
 }

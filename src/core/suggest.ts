@@ -4,8 +4,8 @@ import { ConnectrError } from './errors.js';
 
 /**
  * The one error for a name that does not exist (connector, endpoint, account): code not_found
- * (exit 1 in the CLI), the nearest known name as a "did you mean", then `where` (how to see
- * them all, or how to create one).
+ * (exit 1 in the CLI), the nearest known name as a "did you mean" or, when none is near, the
+ * known names themselves, then `where` (how to see them all, or how to create one).
  */
 export function unknownName(
   message: string,
@@ -14,18 +14,27 @@ export function unknownName(
   where: string,
 ): ConnectrError {
   const suggestion = closest(name, known);
-  return new ConnectrError('not_found', message, {
-    hint: suggestion ? `did you mean "${suggestion}"? ${where}` : where,
-  });
+  const lead = suggestion
+    ? `did you mean "${suggestion}"?`
+    : known.length
+      ? `known: ${known.join(', ')}.`
+      : '';
+  return new ConnectrError('not_found', message, { hint: [lead, where].filter(Boolean).join(' ') });
 }
 
-/** The candidate nearest to `word` by edit distance, if it is near enough to be a typo. */
+/**
+ * The candidate nearest to `word` by edit distance, if it is near enough to be a typo: at most
+ * one edit per three letters typed (one for a short word), and more of the longer name kept
+ * than changed. A short word is otherwise two edits from every other short name (`zz` and `q`
+ * were taken for `nb`).
+ */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  let bestDistance = Math.max(1, Math.floor(word.length / 3)) + 1;
   for (const candidate of candidates) {
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
+    const longer = Math.max(word.length, candidate.length);
+    if (d < bestDistance && (longer - d) / longer > 0.4) {
       best = candidate;
       bestDistance = d;
     }

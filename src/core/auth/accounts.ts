@@ -24,7 +24,7 @@ export async function findAccount(
       `no ${connector.name} account named "${accountName}"`,
       accountName,
       known,
-      known.length ? `Known: ${known.join(', ')}; or sign in with ${signIn}.` : `Sign in with ${signIn}.`,
+      known.length ? `Or sign in with ${signIn}.` : `Sign in with ${signIn}.`,
     );
   }
   if (accounts.length > 1) {

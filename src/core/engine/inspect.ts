@@ -4,9 +4,10 @@ import type { PreparedRequest } from './request.js';
 import type { ResponseInfo } from './send.js';
 
 /**
- * A request shown instead of sent: --dry-run prints it exactly, with the credential and any
- * secret param replaced by placeholders; --curl prints an equivalent curl command that fetches
- * the token from `connectr token` when it runs, so no secret is ever printed.
+ * A request shown instead of sent: --dry-run prints it exactly (the body byte for byte as it
+ * would be sent), with the credential and any secret param replaced by placeholders; --curl
+ * prints an equivalent curl command that fetches the token from `connectr token` when it runs,
+ * so no secret is ever printed.
  */
 
 const REDACTED = '<redacted>';
@@ -132,8 +133,9 @@ function bodyText(req: PreparedRequest): string | undefined {
   switch (req.body.kind) {
     case 'none':
       return undefined;
+    // The bytes that are sent, as they are sent: a body shown re-indented would not be the one
+    // a server receives (its length, its signature, a byte-exact test of it would differ).
     case 'json':
-      return JSON.stringify(JSON.parse(req.body.text), null, 2);
     case 'form':
       return req.body.text;
     case 'raw': {

@@ -13,9 +13,7 @@ export async function setDefaultAccount(ctx: CliContext, connector: string, acco
       `no ${connector} account named "${account}"`,
       account,
       known,
-      known.length
-        ? `Known: ${known.join(', ')}.`
-        : `Sign in first: \`connectr auth ${connector} --account ${shellWord(account)}\`.`,
+      known.length ? '' : `Sign in first: \`connectr auth ${connector} --account ${shellWord(account)}\`.`,
     );
   }
   await metadata.setDefault(connector, account);
