@@ -134,7 +134,10 @@ export interface Token {
   expires_at: string | null;
 }
 
-/** Start a browser sign-in for a connection (or, the old form, for a connector: a pending connection is created). */
+/**
+ * Start a browser sign-in for a connection, or (the old form) for a connector: that sign-in
+ * belongs to no connection until `oauthCallback` completes it into one.
+ */
 export type AuthorizeRequest = (
   { connection_id: string; connector_type?: never } | { connector_type: string; connection_id?: never }
 ) & {
@@ -147,7 +150,8 @@ export type AuthorizeRequest = (
 export interface Authorization {
   authorization_url: string;
   state: string;
-  connection_id: string;
+  /** null for a sign-in started with `connector_type`. */
+  connection_id: string | null;
   redirect_uri: string;
   expires_at: string;
 }

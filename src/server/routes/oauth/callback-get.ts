@@ -72,9 +72,13 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
       if (error !== undefined) {
         const description = request.query.error_description;
         const said = `the provider answered ${error}${description ? `: ${description}` : ''}`;
-        const connection = await guard(data.database, () =>
-          requireConnection(data.db, session.projectId, session.connectionId),
-        ).catch(() => undefined);
+        const bound = session.connectionId;
+        const connection =
+          bound === null
+            ? undefined
+            : await guard(data.database, () => requireConnection(data.db, session.projectId, bound)).catch(
+                () => undefined,
+              );
         if (connection) await recordFailure(deps, connection, said);
         return sendErrorPage(reply, 400, [
           error === 'access_denied' ? 'The sign-in was not approved.' : 'The provider refused the sign-in.',
