@@ -381,8 +381,124 @@ for (const variant of BACKENDS) {
       expect(head.status).toBeGreaterThanOrEqual(400);
       const answer = await call('GET', `${back.pathname}${back.search}`, undefined);
       expect(answer.status).toBe(302);
-      expect(answer.location).toBe(returnUrl);
+      expect(answer.location).toBe(`${returnUrl}&connection_id=${connection.id}&status=connected`);
       expect((await getConnection(store.db, projectA, connection.id))?.accountIdentity).toBe('bob');
+    });
+
+    describe('returns the browser to return_url with the outcome, always', () => {
+      const startWith = async (returnUrl: string, body: Record<string, unknown> = {}) => {
+        const connection = await newConnection(projectA);
+        const started = await authorize(keyA, {
+          connection_id: connection.id,
+          return_url: returnUrl,
+          ...body,
+        });
+        expect(started.status, started.text).toBe(200);
+        return { connection, state: String(started.json.state), url: String(started.json.authorization_url) };
+      };
+
+      it("passes a refusal at the provider on as its RFC 6749 code, after the app's query and before its fragment", async () => {
+        const { connection, state } = await startWith('https://app.example.com/back?x=1&y=a%20b#/done?z=2');
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=access_denied&error_description=${encodeURIComponent('go <away>')}&state=${state}`,
+          undefined,
+        );
+        expect(refused.status).toBe(302);
+        expect(refused.location).toBe(
+          `https://app.example.com/back?x=1&y=a%20b&connection_id=${connection.id}&status=error&error=access_denied#/done?z=2`,
+        );
+        // Recorded on the connection as before.
+        expect((await getConnection(store.db, projectA, connection.id))?.lastError).toContain(
+          'access_denied',
+        );
+        // Used once: the same address again goes back with already_used.
+        const again = await call('GET', `${CALLBACK}?error=access_denied&state=${state}`, undefined);
+        expect(again.location).toBe(
+          `https://app.example.com/back?x=1&y=a%20b&connection_id=${connection.id}&status=error&error=already_used#/done?z=2`,
+        );
+      });
+
+      it("says provider_error for an error that is not a standard code, and never passes the provider's text on", async () => {
+        const { state } = await startWith('https://app.example.com/back');
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=${encodeURIComponent('<b>evil</b>&status=connected')}&error_description=phish&state=${state}`,
+          undefined,
+        );
+        const location = new URL(refused.location ?? '');
+        expect(location.searchParams.getAll('status')).toEqual(['error']);
+        expect(location.searchParams.getAll('error')).toEqual(['provider_error']);
+        expect(refused.location).not.toContain('evil');
+        expect(refused.location).not.toContain('phish');
+      });
+
+      it('says exchange_failed when the code is refused, without the code or the state in the URL', async () => {
+        const { connection, state } = await startWith('https://app.example.com/back');
+        const failed = await call('GET', `${CALLBACK}?code=not-a-real-code&state=${state}`, undefined);
+        expect(failed.status).toBe(302);
+        expect(failed.location).toBe(
+          `https://app.example.com/back?connection_id=${connection.id}&status=error&error=exchange_failed`,
+        );
+        const missing = await startWith('https://app.example.com/back');
+        const none = await call('GET', `${CALLBACK}?state=${missing.state}`, undefined);
+        expect(new URL(none.location ?? '').searchParams.get('error')).toBe('missing_code');
+      });
+
+      it('says expired for a sign-in past its time', async () => {
+        const connection = await newConnection(projectA);
+        const session = await createOAuthSession(store.db, store.keys, {
+          projectId: projectA,
+          connectionId: connection.id,
+          codeVerifier: 'v'.repeat(43),
+          redirectUri: `${base}${CALLBACK}`,
+          returnUrl: 'https://app.example.com/back',
+          ttlMs: -1000,
+        });
+        const expired = await call('GET', `${CALLBACK}?code=abc&state=${session.state}`, undefined);
+        expect(expired.location).toBe(
+          `https://app.example.com/back?connection_id=${connection.id}&status=error&error=expired`,
+        );
+      });
+
+      it("replaces the app's own status, error or connection_id parameters rather than adding a second one", async () => {
+        const { connection, url } = await startWith(
+          'https://app.example.com/back?status=connected&connection_id=conn_forged&st%61tus=x&error&keep=1',
+        );
+        const back = await approve(url, 'olivia');
+        const done = await call('GET', `${back.pathname}${back.search}`, undefined);
+        expect(done.location).toBe(
+          `https://app.example.com/back?keep=1&connection_id=${connection.id}&status=connected`,
+        );
+      });
+
+      it('gives the id of the connection a sign-in started with connector_type was completed into', async () => {
+        const started = await authorize(keyA, {
+          connector_type: 'testapp',
+          return_url: 'https://app.example.com/back',
+        });
+        const back = await approve(String(started.json.authorization_url), 'peggy');
+        const done = await call('GET', `${back.pathname}${back.search}`, undefined);
+        const location = new URL(done.location ?? '');
+        expect(location.searchParams.get('status')).toBe('connected');
+        const made = await getConnection(
+          store.db,
+          projectA,
+          location.searchParams.get('connection_id') ?? '-',
+        );
+        expect(made).toMatchObject({ connector: 'testapp', status: 'active', accountIdentity: 'peggy' });
+        // A refused one has no connection to name.
+        const refusedStart = await authorize(keyA, {
+          connector_type: 'testapp',
+          return_url: 'https://app.example.com/back',
+        });
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=access_denied&state=${String(refusedStart.json.state)}`,
+          undefined,
+        );
+        expect(refused.location).toBe('https://app.example.com/back?status=error&error=access_denied');
+      });
     });
 
     it('refuses return_url and redirect_uri that are not plain http(s) URLs, creating nothing', async () => {

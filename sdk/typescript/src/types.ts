@@ -143,7 +143,7 @@ export type AuthorizeRequest = (
 ) & {
   /** Where the provider sends the browser; default the server's GET /api/v1/oauth/callback. */
   redirect_uri?: string;
-  /** Where the browser goes once signed in; default a plain success page. */
+  /** Where the browser goes after the sign-in, with `connection_id` and `status=connected` (or `status=error&error=<code>`) added; default a plain page. */
   return_url?: string;
 };
 

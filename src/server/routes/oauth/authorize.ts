@@ -36,7 +36,7 @@ const AuthorizeBody = z
     return_url: httpUrl('return_url')
       .optional()
       .describe(
-        'Where the browser goes once the callback has stored the tokens; default: a plain success page.',
+        'Where the browser goes after the callback, signed in or not, with connection_id and status=connected, or status=error&error=<code> added to its query; default: a plain page.',
       ),
   })
   .describe('Give connection_id, or connector_type (the old form).');
