@@ -124,7 +124,9 @@ async function onlyPendingState(
     'body.state',
     pending.length === 0
       ? `no sign-in of ${connection.connector} with this redirect_uri is pending in this project`
-      : `the pending sign-in of ${connection.connector} with this redirect_uri cannot be told apart without its state`,
+      : pending.length === 1
+        ? `the sign-in of ${connection.connector} pending with this redirect_uri was started for another connection: send the state of this one's`
+        : `the pending sign-ins of ${connection.connector} with this redirect_uri cannot be told apart without their state`,
     { hint: 'send the state POST /oauth/authorize returned; or start a sign-in with it first' },
   );
 }
