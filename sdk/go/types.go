@@ -168,7 +168,8 @@ func (t Token) String() string {
 func (t Token) GoString() string { return t.String() }
 
 // AuthorizeRequest is the body of POST /api/v1/oauth/authorize: ConnectionID, or (the old
-// form) ConnectorType, which creates a pending connection.
+// form) ConnectorType, a sign-in that belongs to no connection until OAuthCallback completes
+// it into one.
 type AuthorizeRequest struct {
 	ConnectionID  string `json:"connection_id,omitempty"`
 	ConnectorType string `json:"connector_type,omitempty"`
@@ -180,7 +181,7 @@ type AuthorizeRequest struct {
 type Authorization struct {
 	AuthorizationURL string `json:"authorization_url"`
 	State            string `json:"state"`
-	ConnectionID     string `json:"connection_id"`
+	ConnectionID     string `json:"connection_id"` // "" for a sign-in started with ConnectorType
 	RedirectURI      string `json:"redirect_uri"`
 	ExpiresAt        string `json:"expires_at"`
 }

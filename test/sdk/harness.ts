@@ -7,7 +7,7 @@
  *   → {"url": "http://127.0.0.1:PORT", "api_key": "cnr_…", "token_key": "cnr_…",
  *      "other_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
  *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}, "local_env": {…},
- *      "requests_url": "http://127.0.0.1:PORT/requests"}
+ *      "requests_url": "http://127.0.0.1:PORT/requests", "oauth_redirect_uri": "http://127.0.0.1:3000/callback"}
  *
  * `api_key` sees the connections (project "default"); `token_key` is the same project's key
  * created with --allow-token; `other_key` is another project's key (its calls to these
@@ -23,6 +23,11 @@
  * `requests_url` answers GET with how many requests each emulator has received so far,
  * {"gmail": n, "dropbox": n, "onedrive": n}: a test reads it before and after a call to assert
  * that a refused input sent nothing upstream.
+ *
+ * Gmail's browser sign-in goes to a real, strict authorization server (oidc-provider: PKCE
+ * required, codes single-use, any login and password at its sign-in form), with the daemon's
+ * environment app (GMAIL_CLIENT_ID); `oauth_redirect_uri` is an app's redirect URI it accepts
+ * (any port on 127.0.0.1, path /callback). The Gmail emulator accepts the access tokens it issues.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -39,6 +44,7 @@ import { MetadataStore } from '../../src/core/credentials/metadata.js';
 import { Vault } from '../../src/core/credentials/vault.js';
 import { resolvePaths } from '../../src/core/paths.js';
 import { tempHome } from '../helpers/home.js';
+import { BROWSER_CLIENTS, startOidcServer } from '../helpers/oidc-server.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'connectr.cjs');
 const TOKENS = { gmail: 'sdk-gmail-token', dropbox: 'sdk-dropbox-token', onedrive: 'sdk-onedrive-token' };
@@ -101,7 +107,19 @@ async function signInLocally(env: Record<string, string>): Promise<void> {
 
 async function main(): Promise<void> {
   const home = tempHome();
-  const gmail = await startGmailEmulator({ acceptToken: (t) => t === TOKENS.gmail });
+  const oidc = await startOidcServer();
+  const oauthClient = BROWSER_CLIENTS[0];
+  if (!oauthClient) throw new Error('the OIDC helper has no browser client');
+  // Every access token the provider issues is a Gmail token: the emulator accepts it.
+  const issued = new Set<string>();
+  const watchTokens = (): void => {
+    oidc.onceTokenResponse((response) => {
+      if (typeof response.body.access_token === 'string') issued.add(response.body.access_token);
+      watchTokens();
+    });
+  };
+  watchTokens();
+  const gmail = await startGmailEmulator({ acceptToken: (t) => t === TOKENS.gmail || issued.has(t) });
   const dropbox = await startDropboxEmulator({ token: TOKENS.dropbox });
   const graph = await startGraphEmulator({ token: TOKENS.onedrive });
   dropbox.addFolder('/docs');
@@ -129,11 +147,18 @@ async function main(): Promise<void> {
     CONNECTR_DROPBOX_CONTENT_BASE_URL: dropbox.content.url,
     CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
   };
+  // The daemon's only: the local CLI's environment (local_env) keeps Gmail's own endpoints.
+  const serveEnv: NodeJS.ProcessEnv = {
+    ...env,
+    ...oidc.envFor('gmail'),
+    GMAIL_CLIENT_ID: oauthClient.id,
+    GMAIL_CLIENT_SECRET: oauthClient.secret,
+  };
   const apiKey = keyCreate(env, ['--name', 'sdk']);
   const tokenKey = keyCreate(env, ['--name', 'sdk-token', '--allow-token']);
   const otherKey = keyCreate(env, ['--name', 'sdk-other', '--project', 'other']);
   const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], {
-    env,
+    env: serveEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stopping = false;
@@ -149,6 +174,7 @@ async function main(): Promise<void> {
       gmail.close(),
       dropbox.close(),
       graph.close(),
+      oidc.stop(),
       new Promise((resolve) => control.close(resolve)),
     ]);
     home.cleanup();
@@ -190,7 +216,7 @@ async function main(): Promise<void> {
     for (const [name, value] of Object.entries(env)) if (value !== undefined) localEnv[name] = value;
     await signInLocally(localEnv);
     process.stdout.write(
-      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv, requests_url: requestsUrl })}\n`,
+      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv, requests_url: requestsUrl, oauth_redirect_uri: 'http://127.0.0.1:3000/callback' })}\n`,
     );
   } catch (error) {
     process.stderr.write(`sdk harness: ${error instanceof Error ? error.message : String(error)}\n`);

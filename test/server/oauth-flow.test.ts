@@ -12,7 +12,7 @@ import { buildApp } from '../../src/server/app.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import type { App } from '../../src/server/types.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';
-import { createConnection, getConnection } from '../../src/server/store/connections.js';
+import { createConnection, getConnection, listConnections } from '../../src/server/store/connections.js';
 import type { Connection } from '../../src/server/store/connections.js';
 import { getCredential } from '../../src/server/store/credentials.js';
 import { putOAuthApp } from '../../src/server/store/oauth-apps.js';
@@ -40,6 +40,8 @@ import { depsOf } from '../../src/server/contracts.js';
  */
 
 const CALLBACK = '/api/v1/oauth/callback';
+/** The app's own redirect URI in the old system's flow (registered with the provider). */
+const LEGACY = '/legacy/callback';
 const [CLIENT, SAVED] = BROWSER_CLIENTS;
 if (!CLIENT || !SAVED) throw new Error('the OIDC helper has no browser clients');
 
@@ -111,7 +113,11 @@ for (const variant of BACKENDS) {
       upstream.listen(0, '127.0.0.1');
       await once(upstream, 'listening');
       oidc = await startOidcServer({
-        redirectUris: [`http://127.0.0.1${CALLBACK}`, 'http://127.0.0.1/app/callback'],
+        redirectUris: [
+          `http://127.0.0.1${CALLBACK}`,
+          'http://127.0.0.1/app/callback',
+          `http://127.0.0.1${LEGACY}`,
+        ],
       });
       connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-oauth-connectors-'));
       writeFileSync(join(connectorsDir, 'testapp.yaml'), TESTAPP);
@@ -197,6 +203,10 @@ for (const variant of BACKENDS) {
       const answer = await call('POST', '/api/v1/oauth/authorize', key, body);
       return answer;
     }
+
+    /** The ids of a project's connections. */
+    const connectionsOf = async (projectId: string): Promise<string[]> =>
+      (await listConnections(store.db, projectId, { limit: 200 })).items.map((c) => c.id);
 
     const credentialOf = (projectId: string, id: string) =>
       getCredential<OAuthSecret>(store.db, store.keys, projectId, id);
@@ -371,8 +381,124 @@ for (const variant of BACKENDS) {
       expect(head.status).toBeGreaterThanOrEqual(400);
       const answer = await call('GET', `${back.pathname}${back.search}`, undefined);
       expect(answer.status).toBe(302);
-      expect(answer.location).toBe(returnUrl);
+      expect(answer.location).toBe(`${returnUrl}&connection_id=${connection.id}&status=connected`);
       expect((await getConnection(store.db, projectA, connection.id))?.accountIdentity).toBe('bob');
+    });
+
+    describe('returns the browser to return_url with the outcome, always', () => {
+      const startWith = async (returnUrl: string, body: Record<string, unknown> = {}) => {
+        const connection = await newConnection(projectA);
+        const started = await authorize(keyA, {
+          connection_id: connection.id,
+          return_url: returnUrl,
+          ...body,
+        });
+        expect(started.status, started.text).toBe(200);
+        return { connection, state: String(started.json.state), url: String(started.json.authorization_url) };
+      };
+
+      it("passes a refusal at the provider on as its RFC 6749 code, after the app's query and before its fragment", async () => {
+        const { connection, state } = await startWith('https://app.example.com/back?x=1&y=a%20b#/done?z=2');
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=access_denied&error_description=${encodeURIComponent('go <away>')}&state=${state}`,
+          undefined,
+        );
+        expect(refused.status).toBe(302);
+        expect(refused.location).toBe(
+          `https://app.example.com/back?x=1&y=a%20b&connection_id=${connection.id}&status=error&error=access_denied#/done?z=2`,
+        );
+        // Recorded on the connection as before.
+        expect((await getConnection(store.db, projectA, connection.id))?.lastError).toContain(
+          'access_denied',
+        );
+        // Used once: the same address again goes back with already_used.
+        const again = await call('GET', `${CALLBACK}?error=access_denied&state=${state}`, undefined);
+        expect(again.location).toBe(
+          `https://app.example.com/back?x=1&y=a%20b&connection_id=${connection.id}&status=error&error=already_used#/done?z=2`,
+        );
+      });
+
+      it("says provider_error for an error that is not a standard code, and never passes the provider's text on", async () => {
+        const { state } = await startWith('https://app.example.com/back');
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=${encodeURIComponent('<b>evil</b>&status=connected')}&error_description=phish&state=${state}`,
+          undefined,
+        );
+        const location = new URL(refused.location ?? '');
+        expect(location.searchParams.getAll('status')).toEqual(['error']);
+        expect(location.searchParams.getAll('error')).toEqual(['provider_error']);
+        expect(refused.location).not.toContain('evil');
+        expect(refused.location).not.toContain('phish');
+      });
+
+      it('says exchange_failed when the code is refused, without the code or the state in the URL', async () => {
+        const { connection, state } = await startWith('https://app.example.com/back');
+        const failed = await call('GET', `${CALLBACK}?code=not-a-real-code&state=${state}`, undefined);
+        expect(failed.status).toBe(302);
+        expect(failed.location).toBe(
+          `https://app.example.com/back?connection_id=${connection.id}&status=error&error=exchange_failed`,
+        );
+        const missing = await startWith('https://app.example.com/back');
+        const none = await call('GET', `${CALLBACK}?state=${missing.state}`, undefined);
+        expect(new URL(none.location ?? '').searchParams.get('error')).toBe('missing_code');
+      });
+
+      it('says expired for a sign-in past its time', async () => {
+        const connection = await newConnection(projectA);
+        const session = await createOAuthSession(store.db, store.keys, {
+          projectId: projectA,
+          connectionId: connection.id,
+          codeVerifier: 'v'.repeat(43),
+          redirectUri: `${base}${CALLBACK}`,
+          returnUrl: 'https://app.example.com/back',
+          ttlMs: -1000,
+        });
+        const expired = await call('GET', `${CALLBACK}?code=abc&state=${session.state}`, undefined);
+        expect(expired.location).toBe(
+          `https://app.example.com/back?connection_id=${connection.id}&status=error&error=expired`,
+        );
+      });
+
+      it("replaces the app's own status, error or connection_id parameters rather than adding a second one", async () => {
+        const { connection, url } = await startWith(
+          'https://app.example.com/back?status=connected&connection_id=conn_forged&st%61tus=x&error&keep=1',
+        );
+        const back = await approve(url, 'olivia');
+        const done = await call('GET', `${back.pathname}${back.search}`, undefined);
+        expect(done.location).toBe(
+          `https://app.example.com/back?keep=1&connection_id=${connection.id}&status=connected`,
+        );
+      });
+
+      it('gives the id of the connection a sign-in started with connector_type was completed into', async () => {
+        const started = await authorize(keyA, {
+          connector_type: 'testapp',
+          return_url: 'https://app.example.com/back',
+        });
+        const back = await approve(String(started.json.authorization_url), 'peggy');
+        const done = await call('GET', `${back.pathname}${back.search}`, undefined);
+        const location = new URL(done.location ?? '');
+        expect(location.searchParams.get('status')).toBe('connected');
+        const made = await getConnection(
+          store.db,
+          projectA,
+          location.searchParams.get('connection_id') ?? '-',
+        );
+        expect(made).toMatchObject({ connector: 'testapp', status: 'active', accountIdentity: 'peggy' });
+        // A refused one has no connection to name.
+        const refusedStart = await authorize(keyA, {
+          connector_type: 'testapp',
+          return_url: 'https://app.example.com/back',
+        });
+        const refused = await call(
+          'GET',
+          `${CALLBACK}?error=access_denied&state=${String(refusedStart.json.state)}`,
+          undefined,
+        );
+        expect(refused.location).toBe('https://app.example.com/back?status=error&error=access_denied');
+      });
     });
 
     it('refuses return_url and redirect_uri that are not plain http(s) URLs, creating nothing', async () => {
@@ -430,30 +556,33 @@ for (const variant of BACKENDS) {
       expect(legacy.status).toBe(400);
     });
 
-    it("accepts the old system's form {connector_type, redirect_uri}: a pending connection named after the connector", async () => {
+    it("accepts the old system's form {connector_type, redirect_uri}: a sign-in of no connection, no connection made", async () => {
+      const before = await connectionsOf(projectA);
       const started = await authorize(keyA, {
         connector_type: 'testapp',
         redirect_uri: `${base}/app/callback`,
       });
       expect(started.status, started.text).toBe(200);
-      const connection = await getConnection(store.db, projectA, String(started.json.connection_id));
-      expect(connection).toMatchObject({ name: 'testapp', connector: 'testapp', status: 'pending' });
+      expect(started.json.connection_id).toBeNull();
+      expect(await connectionsOf(projectA)).toEqual(before);
       expect(new URL(String(started.json.authorization_url)).searchParams.get('redirect_uri')).toBe(
         `${base}/app/callback`,
       );
-      const both = await authorize(keyA, { connector_type: 'testapp', connection_id: connection?.id });
+      const both = await authorize(keyA, { connector_type: 'testapp', connection_id: first.id });
       expect(both.status).toBe(400);
       const neither = await authorize(keyA, {});
       expect(neither.status).toBe(400);
       // Complete it so it is not left pending for the tests of the code-only form below.
+      const mine = await newConnection(projectA);
       const back = await approve(String(started.json.authorization_url), 'dave', `${base}/app/callback`);
       const done = await call('POST', CALLBACK, keyA, {
-        connection_id: connection?.id,
+        connection_id: mine.id,
         code: back.searchParams.get('code'),
         redirect_uri: `${base}/app/callback`,
         state: back.searchParams.get('state'),
       });
       expect(done.status, done.text).toBe(200);
+      expect(done.json).toMatchObject({ connection_id: mine.id, status: 'active', account_identity: 'dave' });
     });
 
     it('completes a code-only flow with POST /oauth/callback, with state or with the one pending flow', async () => {
@@ -535,6 +664,193 @@ for (const variant of BACKENDS) {
       expect(JSON.stringify(wrongUri.json)).toContain('redirect_uri');
       expect(oidc.tokenRequests.length).toBe(before);
       expect(await credentialOf(projectA, mine.id)).toBeUndefined();
+    });
+
+    describe("the old system's flow, verbatim: create, authorize {connector_type, redirect_uri}, callback {connection_id, code, redirect_uri}", () => {
+      const legacyUri = (): string => `${base}${LEGACY}`;
+      const start = async (key: string, connector = 'testapp'): Promise<Answer> => {
+        const started = await authorize(key, { connector_type: connector, redirect_uri: legacyUri() });
+        expect(started.status, started.text).toBe(200);
+        expect(started.json.connection_id).toBeNull();
+        return started;
+      };
+      const complete = (key: string, body: Record<string, unknown>): Promise<Answer> =>
+        call('POST', CALLBACK, key, { redirect_uri: legacyUri(), ...body });
+
+      it('completes into the connection the app made, with the PKCE verifier of the sign-in; no other connection; once', async () => {
+        const mine = await newConnection(projectA);
+        const before = await connectionsOf(projectA);
+        const started = await start(keyA);
+        expect(await connectionsOf(projectA)).toEqual(before);
+        const back = await approve(String(started.json.authorization_url), 'grace', legacyUri());
+        const code = back.searchParams.get('code');
+        const tokensBefore = oidc.tokenRequests.length;
+        const done = await complete(keyA, { connection_id: mine.id, code });
+        expect(done.status, done.text).toBe(200);
+        expect(done.json).toMatchObject({
+          connection_id: mine.id,
+          status: 'active',
+          account_identity: 'grace',
+        });
+        // The provider requires PKCE: the exchange sent the sign-in's verifier.
+        expect(oidc.tokenRequests.slice(tokensBefore).map((r) => r.grant_type)).toEqual([
+          'authorization_code',
+        ]);
+        expect(oidc.tokenRequests.at(-1)?.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(await connectionsOf(projectA)).toEqual(before);
+        const executed = await call('POST', '/api/v1/proxy/execute', keyA, {
+          connection_id: mine.id,
+          endpoint: 'me',
+        });
+        expect(executed.json).toMatchObject({ status: 200, body: { me: 'alice' } });
+        expect(upstreamSaw.at(-1)).toBe(`GET /me Bearer ${accessTokens.at(-1) ?? ''}`);
+        // Used once: the same completion again finds nothing pending, with or without the state.
+        const again = await complete(keyA, { connection_id: mine.id, code });
+        expect(again.status).toBe(400);
+        const replay = await complete(keyA, {
+          connection_id: mine.id,
+          code,
+          state: back.searchParams.get('state'),
+        });
+        expect(replay.status).toBe(400);
+        expect(JSON.stringify(replay.json)).toContain('already used');
+        expect(oidc.tokenRequests.length).toBe(tokensBefore + 1);
+      });
+
+      it('refuses a connection of another connector, naming both, and leaves the sign-in usable', async () => {
+        const started = await start(keyA);
+        const wrong = await newConnection(projectA, 'noapp');
+        const back = await approve(String(started.json.authorization_url), 'heidi', legacyUri());
+        const code = back.searchParams.get('code');
+        const tokensBefore = oidc.tokenRequests.length;
+        for (const state of [undefined, back.searchParams.get('state')]) {
+          const refused = await complete(keyA, {
+            connection_id: wrong.id,
+            code,
+            ...(state ? { state } : {}),
+          });
+          expect(refused.status, refused.text).toBe(400);
+          expect(refused.json.error).toMatchObject({
+            code: 'invalid_input',
+            details: [expect.objectContaining({ field: 'body.connection_id' })],
+          });
+          expect(JSON.stringify(refused.json)).toContain('testapp');
+          expect(JSON.stringify(refused.json)).toContain('noapp');
+        }
+        expect(oidc.tokenRequests.length).toBe(tokensBefore);
+        const right = await newConnection(projectA);
+        const done = await complete(keyA, { connection_id: right.id, code });
+        expect(done.status, done.text).toBe(200);
+        expect(await credentialOf(projectA, wrong.id)).toBeUndefined();
+      });
+
+      it("never finds another project's sign-in", async () => {
+        const started = await start(keyA);
+        const theirs = await newConnection(projectB);
+        const back = await approve(String(started.json.authorization_url), 'ivan', legacyUri());
+        const code = back.searchParams.get('code');
+        const state = back.searchParams.get('state');
+        const tokensBefore = oidc.tokenRequests.length;
+        const without = await complete(keyB, { connection_id: theirs.id, code });
+        expect(without.status).toBe(400);
+        expect(JSON.stringify(without.json)).toContain('no sign-in');
+        const withState = await complete(keyB, { connection_id: theirs.id, code, state });
+        expect(withState.status).toBe(400);
+        expect(JSON.stringify(withState.json)).toContain('unknown state');
+        expect(oidc.tokenRequests.length).toBe(tokensBefore);
+        expect(await credentialOf(projectB, theirs.id)).toBeUndefined();
+        const mine = await newConnection(projectA);
+        expect((await complete(keyA, { connection_id: mine.id, code })).status).toBe(200);
+      });
+
+      it("asks for the state when two sign-ins are pending, or the one pending is another connection's", async () => {
+        const mine = await newConnection(projectA);
+        const one = await start(keyA);
+        const two = await start(keyA);
+        const backOne = await approve(String(one.json.authorization_url), 'judy', legacyUri());
+        const ambiguous = await complete(keyA, {
+          connection_id: mine.id,
+          code: backOne.searchParams.get('code'),
+        });
+        expect(ambiguous.status).toBe(400);
+        expect(JSON.stringify(ambiguous.json)).toContain('state');
+        const done = await complete(keyA, {
+          connection_id: mine.id,
+          code: backOne.searchParams.get('code'),
+          state: backOne.searchParams.get('state'),
+        });
+        expect(done.status, done.text).toBe(200);
+        // The other one, completed into a connection by its state, is bound to it now.
+        const other = await newConnection(projectA);
+        const backTwo = await approve(String(two.json.authorization_url), 'ken', legacyUri());
+        const bound = await complete(keyA, {
+          connection_id: other.id,
+          code: backTwo.searchParams.get('code'),
+          state: backTwo.searchParams.get('state'),
+        });
+        expect(bound.status, bound.text).toBe(200);
+        // A connection's own pending sign-in is another connection's to any other.
+        const third = await authorize(keyA, { connection_id: other.id, redirect_uri: legacyUri() });
+        const backThird = await approve(String(third.json.authorization_url), 'ken', legacyUri());
+        const notYours = await complete(keyA, {
+          connection_id: mine.id,
+          code: backThird.searchParams.get('code'),
+        });
+        expect(notYours.status).toBe(400);
+        expect(JSON.stringify(notYours.json)).toContain('state');
+        const yours = await complete(keyA, {
+          connection_id: other.id,
+          code: backThird.searchParams.get('code'),
+        });
+        expect(yours.status, yours.text).toBe(200);
+      });
+
+      it('lets one of two completions racing for the same sign-in exchange its code', async () => {
+        const mine = await newConnection(projectA);
+        const started = await start(keyA);
+        const back = await approve(String(started.json.authorization_url), 'leo', legacyUri());
+        const code = back.searchParams.get('code');
+        const tokensBefore = oidc.tokenRequests.length;
+        const answers = await Promise.all(
+          Array.from({ length: 4 }, () => complete(keyA, { connection_id: mine.id, code })),
+        );
+        expect(answers.map((a) => a.status).sort()).toEqual([200, 400, 400, 400]);
+        expect(oidc.tokenRequests.length).toBe(tokensBefore + 1);
+        expect((await getConnection(store.db, projectA, mine.id))?.accountIdentity).toBe('leo');
+      });
+
+      it("creates the connection when the browser completes it at the daemon's own callback, and none when refused", async () => {
+        const before = await connectionsOf(projectA);
+        const refused = await authorize(keyA, { connector_type: 'testapp' });
+        expect(refused.json.connection_id).toBeNull();
+        const denied = await call(
+          'GET',
+          `${CALLBACK}?error=access_denied&state=${String(refused.json.state)}`,
+          undefined,
+        );
+        expect(denied.status).toBe(400);
+        const badCode = await authorize(keyA, { connector_type: 'testapp' });
+        const failed = await call(
+          'GET',
+          `${CALLBACK}?code=nope&state=${String(badCode.json.state)}`,
+          undefined,
+        );
+        expect(failed.status).toBe(400);
+        expect(await connectionsOf(projectA)).toEqual(before);
+
+        const started = await authorize(keyA, { connector_type: 'testapp' });
+        const back = await approve(String(started.json.authorization_url), 'mallory');
+        const page = await call('GET', `${back.pathname}${back.search}`, undefined);
+        expect(page.status, page.text).toBe(200);
+        const made = (await connectionsOf(projectA)).filter((id) => !before.includes(id));
+        expect(made).toHaveLength(1);
+        expect(await getConnection(store.db, projectA, made[0] ?? '-')).toMatchObject({
+          connector: 'testapp',
+          name: 'testapp',
+          status: 'active',
+          accountIdentity: 'mallory',
+        });
+      });
     });
 
     it('derives the default redirect_uri from --public-url, a trusted proxy, or the listening address only', async () => {

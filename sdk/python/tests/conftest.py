@@ -34,6 +34,8 @@ class Harness:
     local_env: Dict[str, str] = dataclasses.field(default_factory=dict)
     #: GET: how many requests each emulator has received so far ({"gmail": n, ...}).
     requests_url: str = ""
+    #: An app's redirect URI that Gmail's authorization server (oidc-provider, PKCE required) accepts.
+    oauth_redirect_uri: str = ""
 
 
 @pytest.fixture(scope="session")

@@ -148,12 +148,13 @@ def test_oauth_apps_and_authorize(client: connectr.Client) -> None:
     started = client.authorize(pending["id"], return_url="https://app.example.com/done")
     assert started["connection_id"] == pending["id"] and "client_id=client-123" in started["authorization_url"]
     old = client.authorize(connector_type="onedrive", redirect_uri="http://127.0.0.1:9/cb")
-    assert old["connection_id"].startswith("conn_") and old["redirect_uri"] == "http://127.0.0.1:9/cb"
+    # the old form's sign-in belongs to no connection until it is completed into one
+    assert old["connection_id"] is None and old["redirect_uri"] == "http://127.0.0.1:9/cb"
     with pytest.raises(connectr.InvalidInputError):
         client.authorize(pending["id"], connector_type="onedrive")
     # the code-only callback: an unknown state is refused before any exchange
     with pytest.raises(connectr.InvalidInputError):
-        client.oauth_callback(old["connection_id"], "some-code", "http://127.0.0.1:9/cb", state="unknown")
+        client.oauth_callback(pending["id"], "some-code", "http://127.0.0.1:9/cb", state="unknown")
     assert client.delete_oauth_app("onedrive") == {"connector": "onedrive", "deleted": True}
     with pytest.raises(connectr.NotFoundError):
         client.delete_oauth_app("onedrive")

@@ -134,20 +134,24 @@ export interface Token {
   expires_at: string | null;
 }
 
-/** Start a browser sign-in for a connection (or, the old form, for a connector: a pending connection is created). */
+/**
+ * Start a browser sign-in for a connection, or (the old form) for a connector: that sign-in
+ * belongs to no connection until `oauthCallback` completes it into one.
+ */
 export type AuthorizeRequest = (
   { connection_id: string; connector_type?: never } | { connector_type: string; connection_id?: never }
 ) & {
   /** Where the provider sends the browser; default the server's GET /api/v1/oauth/callback. */
   redirect_uri?: string;
-  /** Where the browser goes once signed in; default a plain success page. */
+  /** Where the browser goes after the sign-in, with `connection_id` and `status=connected` (or `status=error&error=<code>`) added; default a plain page. */
   return_url?: string;
 };
 
 export interface Authorization {
   authorization_url: string;
   state: string;
-  connection_id: string;
+  /** null for a sign-in started with `connector_type`. */
+  connection_id: string | null;
   redirect_uri: string;
   expires_at: string;
 }

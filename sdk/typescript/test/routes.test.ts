@@ -226,14 +226,14 @@ describe('OAuth', () => {
         connector_type: 'gmail',
         redirect_uri: 'https://app.example.com/oauth',
       });
-      ids.push(old.connection_id);
+      // The old form's sign-in belongs to no connection until it is completed into one.
+      expect(old.connection_id).toBeNull();
       expect(old.redirect_uri).toBe('https://app.example.com/oauth');
-      expect((await c.getConnection(old.connection_id)).status).toBe('pending');
 
       // A state that was never given out: refused, and nothing is exchanged.
       const error = await rejection(
         c.oauthCallback({
-          connection_id: old.connection_id,
+          connection_id: made.id,
           code: 'some-code',
           redirect_uri: 'https://app.example.com/oauth',
           state: 'not-a-state',

@@ -13,9 +13,9 @@ import { requestToken } from '../../core/oauth/token-endpoint.js';
 import type { OAuthClient } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
-import { requireConnection, updateConnection } from '../store/connections.js';
+import { createConnection, requireConnection, updateConnection } from '../store/connections.js';
 import type { Connection } from '../store/connections.js';
-import { createOAuthSession } from '../store/oauth-sessions.js';
+import { bindOAuthSession, createOAuthSession } from '../store/oauth-sessions.js';
 import type { OAuthSession } from '../store/oauth-sessions.js';
 import { changeConnection } from '../credentials/target.js';
 import { guard } from '../store/open.js';
@@ -89,10 +89,15 @@ export async function prepareAuthorization(
   return { connector, auth, authorization, client };
 }
 
+/**
+ * Records a sign-in and builds the provider's URL. `connection` null: the old system's form,
+ * a sign-in of the connector that belongs to no connection until it completes.
+ */
 export async function startAuthorization(
   deps: FlowDeps,
   prepared: PreparedAuthorization,
-  connection: Connection,
+  projectId: string,
+  connection: Connection | null,
   input: { redirectUri: string; returnUrl: string | undefined },
 ): Promise<StartedAuthorization> {
   const { data } = deps;
@@ -102,8 +107,9 @@ export async function startAuthorization(
   const extra: SessionExtra = { scopes: [...auth.scopes], pkce: auth.pkce };
   const session = await guard(data.database, () =>
     createOAuthSession(data.db, data.keys, {
-      projectId: connection.projectId,
-      connectionId: connection.id,
+      projectId,
+      connectionId: connection?.id ?? null,
+      connector: prepared.connector.name,
       codeVerifier: pkce.verifier,
       redirectUri: input.redirectUri,
       returnUrl: input.returnUrl,
@@ -129,7 +135,9 @@ function extraOf(session: OAuthSession): SessionExtra {
 /**
  * Exchanges the code of a consumed session (its verifier, its redirect URI) and makes the
  * connection active with the tokens sealed in the store. A refused or failed exchange is
- * recorded as the connection's last_error and thrown.
+ * recorded as the connection's last_error and thrown. A session bound to no connection (the
+ * old form, completed by the browser) gets one, named after the connector, only once the
+ * exchange succeeded: a refused sign-in leaves nothing behind.
  */
 export async function completeAuthorization(
   deps: FlowDeps,
@@ -138,13 +146,15 @@ export async function completeAuthorization(
   code: string,
 ): Promise<Connection> {
   const { data, env } = deps;
-  const connection = await guard(data.database, () =>
-    requireConnection(data.db, session.projectId, session.connectionId),
-  );
+  const bound = session.connectionId;
+  let connection =
+    bound === null
+      ? undefined
+      : await guard(data.database, () => requireConnection(data.db, session.projectId, bound));
   try {
-    const connector = registry.require(connection.connector);
+    const connector = registry.require(connection?.connector ?? session.connector);
     const { auth, token } = browserAuth(connector, env);
-    const client = await resolveServerClient(data, env, connection.projectId, connector, auth);
+    const client = await resolveServerClient(data, env, session.projectId, connector, auth);
     const extra = extraOf(session);
     const tokens = await requestToken(
       token,
@@ -167,12 +177,25 @@ export async function completeAuthorization(
     );
     const scopes = tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth);
     const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
-    const updated = await changeConnection(data, connection.projectId, connection.id, () =>
+    if (connection === undefined) {
+      const made = await guard(data.database, async () => {
+        const created = await createConnection(data.db, {
+          projectId: session.projectId,
+          connector: connector.name,
+          name: connector.name,
+        });
+        await bindOAuthSession(data.db, session.id, created.id);
+        return created;
+      });
+      connection = made;
+    }
+    const target = connection;
+    const updated = await changeConnection(data, target.projectId, target.id, () =>
       guard(data.database, () =>
         storeTokens(
           data.db,
           data.keys,
-          connection,
+          target,
           {
             accessToken: tokens.access_token,
             tokenType: tokens.token_type,
@@ -187,11 +210,13 @@ export async function completeAuthorization(
       ),
     );
     if (!updated)
-      throw new ConnectrError('not_found', `connection ${connection.id} was deleted during the sign-in`);
+      throw new ConnectrError('not_found', `connection ${target.id} was deleted during the sign-in`);
     return updated;
   } catch (error) {
     // Only our own messages: a database error's text may quote a query and its values.
-    await recordFailure(deps, connection, isConnectrError(error) ? error.message : 'internal error');
+    if (connection) {
+      await recordFailure(deps, connection, isConnectrError(error) ? error.message : 'internal error');
+    }
     throw error;
   }
 }

@@ -1,17 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { isNotNull } from 'drizzle-orm';
-import { ConnectrError } from '../../core/errors.js';
 import type { KeyRing } from '../crypto.js';
+import { FieldError } from '../errors.js';
 import { requireConnection } from './connections.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
-import { connections, oauthSessions } from './schema.js';
+import { oauthSessions } from './schema.js';
 
 /**
  * Browser sign-ins in flight. The state is 256 random bits; the PKCE verifier is sealed by the
  * key ring. A session is consumed at most once: one UPDATE … WHERE used_at IS NULL AND not
- * expired decides, so two callbacks racing with the same state cannot both win.
+ * expired decides, so two callbacks racing with the same state cannot both win. A session
+ * started with a connector alone (the old system's form) belongs to no connection until it is
+ * consumed: the same UPDATE binds it to the connection it completes into.
  */
 
 export const verifierContext = (sessionId: string): string => `oauth_sessions.pkce_verifier:${sessionId}`;
@@ -21,7 +23,10 @@ export const SESSION_TTL_MS = 10 * 60_000;
 
 export interface NewOAuthSession {
   readonly projectId: string;
-  readonly connectionId: string;
+  /** Null: bound to a connection only when it completes. */
+  readonly connectionId: string | null;
+  /** The connector signed in to: the connection's when there is one, else required. */
+  readonly connector?: string | undefined;
   readonly codeVerifier: string;
   readonly redirectUri: string;
   readonly returnUrl?: string | null | undefined;
@@ -32,7 +37,8 @@ export interface NewOAuthSession {
 export interface OAuthSession {
   readonly id: string;
   readonly projectId: string;
-  readonly connectionId: string;
+  readonly connectionId: string | null;
+  readonly connector: string;
   readonly state: string;
   readonly codeVerifier: string;
   readonly redirectUri: string;
@@ -47,7 +53,15 @@ export async function createOAuthSession(
   input: NewOAuthSession,
   now = new Date(),
 ): Promise<OAuthSession> {
-  await requireConnection(db, input.projectId, input.connectionId);
+  let connector = input.connector;
+  if (input.connectionId !== null) {
+    const connection = await requireConnection(db, input.projectId, input.connectionId);
+    if (connector !== undefined && connector !== connection.connector) {
+      throw new Error(`a sign-in of ${connector} for a connection of ${connection.connector}`);
+    }
+    connector = connection.connector;
+  }
+  if (connector === undefined) throw new Error('a sign-in bound to no connection needs its connector');
   const id = newId('oas');
   const state = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + (input.ttlMs ?? SESSION_TTL_MS));
@@ -55,6 +69,7 @@ export async function createOAuthSession(
     id,
     projectId: input.projectId,
     connectionId: input.connectionId,
+    connector,
     state,
     pkceVerifierEncrypted: keys.encrypt(input.codeVerifier, verifierContext(id)),
     redirectUri: input.redirectUri,
@@ -67,6 +82,7 @@ export async function createOAuthSession(
     id,
     projectId: input.projectId,
     connectionId: input.connectionId,
+    connector,
     state,
     codeVerifier: input.codeVerifier,
     redirectUri: input.redirectUri,
@@ -76,53 +92,85 @@ export async function createOAuthSession(
   };
 }
 
+/** Why a session could not be consumed: what the callback tells the browser or the app. */
+export type SessionRefusal =
+  'unknown' | 'used' | 'expired' | 'other_connector' | 'other_connection' | 'other_redirect_uri';
+
+/**
+ * A refused consumption: an invalid_input error whose `reason` says which. `session` is the row
+ * found (project, connection, return URL), when there is one, for the browser's way back.
+ */
+export class SessionRefused extends FieldError {
+  constructor(
+    readonly reason: SessionRefusal,
+    message: string,
+    readonly session:
+      Pick<OAuthSession, 'projectId' | 'connectionId' | 'connector' | 'returnUrl'> | undefined,
+    field = 'body.state',
+  ) {
+    super(field, message, { hint: 'start the sign-in again with POST /api/v1/oauth/authorize' });
+    this.name = 'SessionRefused';
+  }
+}
+
+/** The connection a sign-in completes into, when the caller names one (the POST form). */
+export interface CompletionTarget {
+  readonly id: string;
+  readonly connector: string;
+}
+
 /**
  * Takes the session with this state, once: a second call, an expired session or an unknown
- * state is an invalid_input error saying which. `projectId` narrows it to one project (the
- * POST form, which has an API key), `connectionId` to one connection (a state sent for another
- * connection is not found and stays usable); the browser's GET callback has only the state.
+ * state is a SessionRefused error saying which. `projectId` narrows it to one project (the POST
+ * form, which has an API key); `connection` to the sign-ins that may complete into it (its
+ * own, or one bound to none, of its connector), which the same UPDATE binds to it; a state
+ * refused for another connection, connector or redirect URI stays usable. The browser's GET
+ * callback has only the state.
  */
 export async function consumeOAuthSession(
   db: Db,
   keys: KeyRing,
   state: string,
-  options: { projectId?: string | undefined; connectionId?: string | undefined } = {},
+  options: {
+    projectId?: string | undefined;
+    connection?: CompletionTarget | undefined;
+    redirectUri?: string | undefined;
+  } = {},
   now = new Date(),
 ): Promise<OAuthSession> {
-  const scope = [
-    ...(options.projectId === undefined ? [] : [eq(oauthSessions.projectId, options.projectId)]),
-    ...(options.connectionId === undefined ? [] : [eq(oauthSessions.connectionId, options.connectionId)]),
-  ];
+  const { projectId, connection, redirectUri } = options;
+  const project = projectId === undefined ? [] : [eq(oauthSessions.projectId, projectId)];
   const [row] = await db
     .update(oauthSessions)
-    .set({ usedAt: now })
+    .set({ usedAt: now, ...(connection === undefined ? {} : { connectionId: connection.id }) })
     .where(
       and(
         eq(oauthSessions.state, state),
         isNull(oauthSessions.usedAt),
         gt(oauthSessions.expiresAt, now),
-        ...scope,
+        ...project,
+        ...(connection === undefined
+          ? []
+          : [
+              eq(oauthSessions.connector, connection.connector),
+              or(isNull(oauthSessions.connectionId), eq(oauthSessions.connectionId, connection.id)),
+            ]),
+        ...(redirectUri === undefined ? [] : [eq(oauthSessions.redirectUri, redirectUri)]),
       ),
     )
     .returning();
   if (!row) {
     const [seen] = await db
-      .select({ usedAt: oauthSessions.usedAt, expiresAt: oauthSessions.expiresAt })
+      .select()
       .from(oauthSessions)
-      .where(and(eq(oauthSessions.state, state), ...scope));
-    const message = !seen
-      ? 'no sign-in is pending with this state (unknown state)'
-      : seen.usedAt
-        ? 'this sign-in was already used: a state is good for one callback'
-        : 'this sign-in has expired';
-    throw new ConnectrError('invalid_input', message, {
-      hint: 'start the sign-in again with POST /api/v1/oauth/authorize',
-    });
+      .where(and(eq(oauthSessions.state, state), ...project));
+    throw refusal(seen, options, now);
   }
   return {
     id: row.id,
     projectId: row.projectId,
     connectionId: row.connectionId,
+    connector: row.connector,
     state: row.state,
     codeVerifier: keys.decrypt(row.pkceVerifierEncrypted, verifierContext(row.id)),
     redirectUri: row.redirectUri,
@@ -132,35 +180,96 @@ export async function consumeOAuthSession(
   };
 }
 
+function refusal(
+  seen: typeof oauthSessions.$inferSelect | undefined,
+  options: { connection?: CompletionTarget | undefined; redirectUri?: string | undefined },
+  now: Date,
+): SessionRefused {
+  if (!seen)
+    return new SessionRefused('unknown', 'no sign-in is pending with this state (unknown state)', undefined);
+  const { connection, redirectUri } = options;
+  if (seen.usedAt) {
+    return new SessionRefused(
+      'used',
+      'this sign-in was already used: a state is good for one callback',
+      seen,
+    );
+  }
+  if (seen.expiresAt.getTime() <= now.getTime()) {
+    return new SessionRefused('expired', 'this sign-in has expired', seen);
+  }
+  if (connection && seen.connector !== connection.connector) {
+    return new SessionRefused(
+      'other_connector',
+      `this sign-in is to ${seen.connector}, and connection ${connection.id} is a ${connection.connector} connection`,
+      seen,
+      'body.connection_id',
+    );
+  }
+  if (connection && seen.connectionId !== null && seen.connectionId !== connection.id) {
+    return new SessionRefused(
+      'other_connection',
+      `this sign-in was started for another connection, not ${connection.id}`,
+      seen,
+      'body.connection_id',
+    );
+  }
+  if (redirectUri !== undefined && seen.redirectUri !== redirectUri) {
+    return new SessionRefused(
+      'other_redirect_uri',
+      'redirect_uri is not the one this sign-in was started with',
+      seen,
+      'body.redirect_uri',
+    );
+  }
+  // Consumed between the UPDATE and this look: by a racing callback.
+  return new SessionRefused('used', 'this sign-in was already used: a state is good for one callback', seen);
+}
+
+/** A pending sign-in, as POST /oauth/callback without a state looks for it. */
+export interface PendingSignIn {
+  readonly state: string;
+  readonly connectionId: string | null;
+  readonly connector: string;
+}
+
 /**
- * The states of the sign-ins still pending (unused, unexpired) in a project for one connector
- * and redirect URI: how POST /oauth/callback without a state finds its flow, only when there is
- * exactly one. At most `limit` (two tell "more than one").
+ * The sign-ins still pending (unused, unexpired) in a project with this redirect URI, of one
+ * connector or (`connector` undefined) of any: how POST /oauth/callback without a state finds
+ * its flow, only when there is exactly one. At most `limit` (two tell "more than one").
  */
-export async function pendingOAuthStates(
+export async function pendingSignIns(
   db: Db,
   projectId: string,
-  filter: { connector: string; redirectUri: string },
+  filter: { connector?: string | undefined; redirectUri: string },
   now = new Date(),
   limit = 2,
-): Promise<{ state: string; connectionId: string }[]> {
+): Promise<PendingSignIn[]> {
   return db
-    .select({ state: oauthSessions.state, connectionId: oauthSessions.connectionId })
+    .select({
+      state: oauthSessions.state,
+      connectionId: oauthSessions.connectionId,
+      connector: oauthSessions.connector,
+    })
     .from(oauthSessions)
-    .innerJoin(
-      connections,
-      and(eq(connections.id, oauthSessions.connectionId), eq(connections.projectId, oauthSessions.projectId)),
-    )
     .where(
       and(
         eq(oauthSessions.projectId, projectId),
-        eq(connections.connector, filter.connector),
+        ...(filter.connector === undefined ? [] : [eq(oauthSessions.connector, filter.connector)]),
         eq(oauthSessions.redirectUri, filter.redirectUri),
         isNull(oauthSessions.usedAt),
         gt(oauthSessions.expiresAt, now),
       ),
     )
     .limit(limit);
+}
+
+/** Binds a consumed sign-in to the connection it completed into (the browser's form, which made it). */
+export async function bindOAuthSession(db: Db, sessionId: string, connectionId: string): Promise<void> {
+  await db
+    .update(oauthSessions)
+    .set({ connectionId })
+    .where(and(eq(oauthSessions.id, sessionId), isNull(oauthSessions.connectionId)));
 }
 
 /** Deletes sessions that expired or were used more than `olderThanMs` ago; returns how many. */

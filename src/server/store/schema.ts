@@ -119,9 +119,13 @@ export const oauthSessions = pgTable(
     projectId: text('project_id')
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
-    connectionId: text('connection_id')
-      .notNull()
-      .references(() => connections.id, { onDelete: 'cascade' }),
+    /**
+     * Null while the sign-in belongs to no connection yet (the old system's form, started with a
+     * connector_type): it is bound to one when it completes.
+     */
+    connectionId: text('connection_id').references(() => connections.id, { onDelete: 'cascade' }),
+    /** The connector signed in to: a completion into a connection of another connector is refused. */
+    connector: text('connector').notNull(),
     /**
      * Unique across projects, not only within one: the provider's redirect to
      * GET /oauth/callback carries no API key, so the state alone finds the session.

@@ -328,8 +328,8 @@ class AsyncClient:
         retry: Optional[bool] = None,
         timeout: c.TimeoutTypes = None,
     ) -> t.Authorization:
-        """POST /oauth/authorize: give ``connection_id``, or ``connector_type`` (the old form,
-        which creates a pending connection)."""
+        """POST /oauth/authorize: give ``connection_id``, or ``connector_type`` (the old form: a
+        sign-in that belongs to no connection until :meth:`oauth_callback` completes it into one)."""
         return await self._request(c.authorize(connection_id, connector_type, redirect_uri, return_url, retry, timeout))
 
     async def oauth_callback(
@@ -343,6 +343,30 @@ class AsyncClient:
     ) -> t.CallbackResult:
         """POST /oauth/callback (the code-only flow). Never retried: a code is good once."""
         return await self._request(c.oauth_callback(connection_id, code, redirect_uri, state, timeout))
+
+    # The old platform's names and signatures, so that moving to connectr is a change of import.
+
+    async def initiate_oauth(self, connector_type: str, redirect_uri: str, *, timeout: c.TimeoutTypes = None) -> str:
+        """The old platform's name: starts a sign-in of ``connector_type`` that belongs to no
+        connection yet and returns the provider's URL to send the user's browser to. The app's
+        ``redirect_uri`` receives the code; :meth:`complete_oauth` hands it over.
+        ``authorize(connector_type=..., redirect_uri=...)["authorization_url"]``."""
+        started = await self.authorize(connector_type=connector_type, redirect_uri=redirect_uri, timeout=timeout)
+        return started["authorization_url"]
+
+    async def complete_oauth(
+        self,
+        connection_id: str,
+        code: str,
+        redirect_uri: str,
+        *,
+        state: Optional[str] = None,
+        timeout: c.TimeoutTypes = None,
+    ) -> t.CallbackResult:
+        """The old platform's name for :meth:`oauth_callback`: completes the one sign-in pending
+        for this connection's connector and ``redirect_uri`` into ``connection_id`` (with
+        several pending, give ``state``)."""
+        return await self.oauth_callback(connection_id, code, redirect_uri, state=state, timeout=timeout)
 
     async def put_oauth_app(
         self,

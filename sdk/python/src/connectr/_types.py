@@ -132,7 +132,8 @@ class ConnectionDeleted(_ConnectionDeletedBase, total=False):
 class Authorization(TypedDict):
     authorization_url: str
     state: str
-    connection_id: str
+    # None for a sign-in started with connector_type: it belongs to no connection until completed.
+    connection_id: Optional[str]
     redirect_uri: str
     expires_at: str
 

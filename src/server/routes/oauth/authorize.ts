@@ -4,7 +4,7 @@ import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { prepareAuthorization, startAuthorization } from '../../oauth/flow.js';
 import type { PreparedAuthorization } from '../../oauth/flow.js';
-import { createConnection, requireConnection } from '../../store/connections.js';
+import { requireConnection } from '../../store/connections.js';
 import type { Connection } from '../../store/connections.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
@@ -27,14 +27,16 @@ const AuthorizeBody = z
       .min(1)
       .max(64)
       .optional()
-      .describe("The old system's form: creates a pending connection of this connector, named after it."),
+      .describe(
+        "The old system's form: a sign-in of this connector that belongs to no connection until POST /oauth/callback completes it into one (or the browser's GET /oauth/callback creates one).",
+      ),
     redirect_uri: httpUrl('redirect_uri')
       .optional()
       .describe("Where the provider sends the browser; default: this server's GET /api/v1/oauth/callback."),
     return_url: httpUrl('return_url')
       .optional()
       .describe(
-        'Where the browser goes once the callback has stored the tokens; default: a plain success page.',
+        'Where the browser goes after the callback, signed in or not, with connection_id and status=connected, or status=error&error=<code> added to its query; default: a plain page.',
       ),
   })
   .describe('Give connection_id, or connector_type (the old form).');
@@ -42,7 +44,10 @@ const AuthorizeBody = z
 const AuthorizeResponse = z.object({
   authorization_url: z.string().describe("The provider's sign-in page: send the user's browser there."),
   state: z.string().describe('Identifies this sign-in; good for one callback within expires_at.'),
-  connection_id: z.string(),
+  connection_id: z
+    .string()
+    .nullable()
+    .describe('The connection signed in; null for a sign-in started with connector_type.'),
   redirect_uri: z.string(),
   expires_at: z.string().describe('When the sign-in expires (ISO 8601).'),
 });
@@ -74,7 +79,7 @@ export function registerOAuthAuthorize(app: App, context: RouteContext, address:
       const redirectUri = body.redirect_uri ?? defaultRedirectUri(request, address);
       const registry = await context.deps.registry();
       const deps = flowDeps(context, request.log);
-      let connection: Connection;
+      let connection: Connection | null;
       let prepared: PreparedAuthorization;
       if (body.connection_id !== undefined) {
         const id = body.connection_id;
@@ -85,21 +90,23 @@ export function registerOAuthAuthorize(app: App, context: RouteContext, address:
           requireConnector(registry, connection.connector),
         );
       } else {
-        const connector = requireConnector(registry, body.connector_type ?? '');
-        // Checked before the connection is created: a refused sign-in leaves nothing behind.
-        prepared = await prepareAuthorization(deps, projectId, connector);
-        connection = await guard(data.database, () =>
-          createConnection(data.db, { projectId, connector: connector.name, name: connector.name }),
+        // The old form: the sign-in is bound to a connection only when it completes, so an app
+        // that made its own connection first is not left with a second one.
+        prepared = await prepareAuthorization(
+          deps,
+          projectId,
+          requireConnector(registry, body.connector_type ?? ''),
         );
+        connection = null;
       }
-      const started = await startAuthorization(deps, prepared, connection, {
+      const started = await startAuthorization(deps, prepared, projectId, connection, {
         redirectUri,
         returnUrl: body.return_url,
       });
       return {
         authorization_url: started.authorizationUrl,
         state: started.state,
-        connection_id: connection.id,
+        connection_id: connection?.id ?? null,
         redirect_uri: redirectUri,
         expires_at: started.expiresAt.toISOString(),
       };

@@ -1,11 +1,14 @@
+import type { FastifyReply } from 'fastify';
 import * as z from 'zod';
 import { isConnectrError } from '../../../core/errors.js';
 import { httpStatusFor } from '../../errors.js';
 import { completeAuthorization, recordFailure } from '../../oauth/flow.js';
 import { sendErrorPage, sendRedirect, sendSuccessPage } from '../../oauth/pages.js';
+import { providerError, returnUrlWith } from '../../oauth/return-url.js';
+import type { Outcome } from '../../oauth/return-url.js';
 import { requireConnection } from '../../store/connections.js';
 import type { Connection } from '../../store/connections.js';
-import { consumeOAuthSession } from '../../store/oauth-sessions.js';
+import { SessionRefused, consumeOAuthSession } from '../../store/oauth-sessions.js';
 import type { OAuthSession } from '../../store/oauth-sessions.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
@@ -36,8 +39,10 @@ function pageStatus(error: unknown): number {
 /**
  * `GET /api/v1/oauth/callback`: where the provider sends the browser (PUBLIC: no API key; the
  * state is the credential). Consumes the session once, exchanges the code with its PKCE
- * verifier, stores the tokens, then redirects to the return URL or shows a plain page. Nothing
- * the provider or the browser sent (code, state) is echoed back; error text is escaped.
+ * verifier, stores the tokens. With a return URL, the browser always goes back to it with the
+ * outcome (`connection_id` and `status=connected`, or `status=error&error=<code>`); without one,
+ * or when the state finds no sign-in, it sees a plain page. Nothing the provider or the browser
+ * sent (code, state, the provider's text) is put in the return URL; page text is escaped.
  */
 export function registerOAuthCallbackPage(app: App, context: RouteContext): void {
   app.get(
@@ -48,7 +53,7 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
       schema: {
         summary: 'OAuth redirect target (browser)',
         description:
-          'The provider redirects the browser here with code and state. Answers with a redirect to the return URL, or an HTML page. No API key: the state identifies the sign-in.',
+          'The provider redirects the browser here with code and state. Answers with a redirect to the return URL, with connection_id and status=connected, or status=error and error=<code>; without a return URL, an HTML page. No API key: the state identifies the sign-in.',
         tags: ['oauth'],
         querystring: CallbackQuery.loose(),
       },
@@ -67,31 +72,60 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
         session = await guard(data.database, () => consumeOAuthSession(data.db, data.keys, state));
       } catch (failure) {
         if (!isConnectrError(failure)) throw failure;
+        const found = failure instanceof SessionRefused ? failure.session : undefined;
+        if (found?.returnUrl && failure instanceof SessionRefused) {
+          const refused = failure.reason === 'expired' ? 'expired' : 'already_used';
+          return sendRedirect(
+            reply,
+            returnUrlWith(found.returnUrl, {
+              status: 'error',
+              error: refused,
+              connectionId: found.connectionId,
+            }),
+          );
+        }
         return sendErrorPage(reply, pageStatus(failure), [failure.message]);
       }
+      const back = (outcome: Outcome): FastifyReply | undefined =>
+        session.returnUrl ? sendRedirect(reply, returnUrlWith(session.returnUrl, outcome)) : undefined;
       if (error !== undefined) {
         const description = request.query.error_description;
         const said = `the provider answered ${error}${description ? `: ${description}` : ''}`;
-        const connection = await guard(data.database, () =>
-          requireConnection(data.db, session.projectId, session.connectionId),
-        ).catch(() => undefined);
+        const bound = session.connectionId;
+        const connection =
+          bound === null
+            ? undefined
+            : await guard(data.database, () => requireConnection(data.db, session.projectId, bound)).catch(
+                () => undefined,
+              );
         if (connection) await recordFailure(deps, connection, said);
-        return sendErrorPage(reply, 400, [
-          error === 'access_denied' ? 'The sign-in was not approved.' : 'The provider refused the sign-in.',
-          `The provider said: ${error}${description ? ` (${description})` : ''}`,
-        ]);
+        return (
+          back({ status: 'error', error: providerError(error), connectionId: bound }) ??
+          sendErrorPage(reply, 400, [
+            error === 'access_denied' ? 'The sign-in was not approved.' : 'The provider refused the sign-in.',
+            `The provider said: ${error}${description ? ` (${description})` : ''}`,
+          ])
+        );
       }
       if (!code) {
-        return sendErrorPage(reply, 400, ['The provider sent neither a code nor an error.']);
+        return (
+          back({ status: 'error', error: 'missing_code', connectionId: session.connectionId }) ??
+          sendErrorPage(reply, 400, ['The provider sent neither a code nor an error.'])
+        );
       }
       let connection: Connection;
       try {
         connection = await completeAuthorization(deps, await context.deps.registry(), session, code);
       } catch (failure) {
         if (!isConnectrError(failure)) throw failure;
-        return sendErrorPage(reply, pageStatus(failure), [failure.message]);
+        const failed = failure.code === 'not_found' ? 'connection_deleted' : 'exchange_failed';
+        return (
+          back({ status: 'error', error: failed, connectionId: session.connectionId }) ??
+          sendErrorPage(reply, pageStatus(failure), [failure.message])
+        );
       }
-      if (session.returnUrl) return sendRedirect(reply, session.returnUrl);
+      const done = back({ status: 'connected', connectionId: connection.id });
+      if (done) return done;
       const who = connection.accountIdentity ? ` (${connection.accountIdentity})` : '';
       return sendSuccessPage(reply, `Your ${connection.connector} account${who}`);
     },

@@ -1,10 +1,11 @@
 import * as z from 'zod';
-import { ConnectrError } from '../../../core/errors.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { completeAuthorization } from '../../oauth/flow.js';
 import { identityOf } from '../../plugins/auth.js';
 import { requireConnection } from '../../store/connections.js';
-import { consumeOAuthSession, pendingOAuthStates } from '../../store/oauth-sessions.js';
+import type { Connection } from '../../store/connections.js';
+import { consumeOAuthSession, pendingSignIns } from '../../store/oauth-sessions.js';
+import type { ServerData } from '../../contracts.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -33,9 +34,11 @@ const ConnectionSummary = z.object({
 
 /**
  * `POST /api/v1/oauth/callback`: completes a sign-in for apps whose own redirect_uri received
- * the code. With state: that sign-in, if it is this connection's. Without: the one sign-in
- * pending in the project for this connection's connector and redirect_uri, if there is exactly
- * one and it is this connection's; else a 400 asking for the state.
+ * the code. With state: that sign-in, if it is this connection's or bound to none, of its
+ * connector. Without (the old system's form): the one sign-in pending in the project for this
+ * connection's connector and redirect_uri, if there is exactly one and it is this connection's
+ * or bound to none; else a 400 asking for the state. Either way the session is consumed and
+ * bound to the connection by one UPDATE: two completions racing cannot both exchange.
  */
 export function registerOAuthCallbackApi(app: App, context: RouteContext): void {
   app.post(
@@ -43,6 +46,8 @@ export function registerOAuthCallbackApi(app: App, context: RouteContext): void 
     {
       schema: {
         summary: 'Complete an OAuth sign-in with a code',
+        description:
+          'Exchanges the code with the PKCE verifier of the sign-in it belongs to, and stores the tokens on connection_id. A sign-in started with connector_type completes into the connection named here, if it is of that connector.',
         tags: ['oauth'],
         body: CallbackBody,
         response: {
@@ -60,43 +65,14 @@ export function registerOAuthCallbackApi(app: App, context: RouteContext): void 
       const connection = await guard(data.database, () =>
         requireConnection(data.db, projectId, body.connection_id),
       );
-      let state = body.state;
-      if (state === undefined) {
-        const pending = await guard(data.database, () =>
-          pendingOAuthStates(data.db, projectId, {
-            connector: connection.connector,
-            redirectUri: body.redirect_uri,
-          }),
-        );
-        const only = pending.length === 1 ? pending[0] : undefined;
-        if (only?.connectionId !== connection.id) {
-          throw new ConnectrError(
-            'invalid_input',
-            pending.length === 0
-              ? `no sign-in of ${connection.connector} with this redirect_uri is pending in this project`
-              : `the pending sign-in of ${connection.connector} with this redirect_uri cannot be told apart without its state`,
-            {
-              details: ['body.state: send the state POST /oauth/authorize returned'],
-              hint: 'send state; or start a sign-in with POST /api/v1/oauth/authorize first',
-            },
-          );
-        }
-        state = only.state;
-      }
-      const chosen = state;
+      const state = body.state ?? (await onlyPendingState(data, projectId, connection, body.redirect_uri));
       const session = await guard(data.database, () =>
-        consumeOAuthSession(data.db, data.keys, chosen, { projectId, connectionId: connection.id }),
+        consumeOAuthSession(data.db, data.keys, state, {
+          projectId,
+          connection: { id: connection.id, connector: connection.connector },
+          redirectUri: body.redirect_uri,
+        }),
       );
-      if (session.redirectUri !== body.redirect_uri) {
-        throw new ConnectrError(
-          'invalid_input',
-          'redirect_uri is not the one this sign-in was started with',
-          {
-            details: ['body.redirect_uri: must equal the redirect_uri of POST /oauth/authorize'],
-            hint: 'start the sign-in again with POST /api/v1/oauth/authorize',
-          },
-        );
-      }
       const done = await completeAuthorization(
         flowDeps(context, request.log),
         await context.deps.registry(),
@@ -111,5 +87,46 @@ export function registerOAuthCallbackApi(app: App, context: RouteContext): void 
         scopes: done.scopes,
       };
     },
+  );
+}
+
+/**
+ * The state of the one sign-in a code without one can belong to: the only one pending in the
+ * project for this connector and redirect URI, if it is this connection's or bound to none.
+ * Another connection's pending sign-in makes it ambiguous too: the code may be its.
+ */
+async function onlyPendingState(
+  data: ServerData,
+  projectId: string,
+  connection: Connection,
+  redirectUri: string,
+): Promise<string> {
+  const pending = await guard(data.database, () =>
+    pendingSignIns(data.db, projectId, { connector: connection.connector, redirectUri }),
+  );
+  const only = pending.length === 1 ? pending[0] : undefined;
+  if (only && (only.connectionId === null || only.connectionId === connection.id)) return only.state;
+  if (pending.length === 0) {
+    const [other] = await guard(data.database, () =>
+      pendingSignIns(data.db, projectId, { redirectUri }, undefined, 1),
+    );
+    if (other) {
+      throw new FieldError(
+        'body.connection_id',
+        `the sign-in pending with this redirect_uri is to ${other.connector}, and connection ${connection.id} is a ${connection.connector} connection`,
+        {
+          hint: `complete it into a ${other.connector} connection, or start a sign-in of ${connection.connector}`,
+        },
+      );
+    }
+  }
+  throw new FieldError(
+    'body.state',
+    pending.length === 0
+      ? `no sign-in of ${connection.connector} with this redirect_uri is pending in this project`
+      : pending.length === 1
+        ? `the sign-in of ${connection.connector} pending with this redirect_uri was started for another connection: send the state of this one's`
+        : `the pending sign-ins of ${connection.connector} with this redirect_uri cannot be told apart without their state`,
+    { hint: 'send the state POST /oauth/authorize returned; or start a sign-in with it first' },
   );
 }
