@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { ConnectrError, messageOf } from '../../../core/errors.js';
 import type { LogLevel } from '../../../server/plugins/logging.js';
 import type { CliContext } from '../../context.js';
-import { write } from '../../io.js';
+import { colorWanted, write } from '../../io.js';
 import { allowShutdownGrace } from '../../shutdown.js';
 import type { ServeFlags } from './register.js';
 
@@ -41,7 +41,11 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
 
   const registry = await ctx.registry();
   const store = await openStoreFor(ctx);
-  const log = serverLogStream(ctx.io.stderr);
+  const log = await serverLogStream(ctx.io.stderr, {
+    format:
+      flags.logFormat === 'json' || (flags.logFormat === 'auto' && !ctx.io.stderrIsTTY) ? 'json' : 'pretty',
+    color: ctx.io.color && colorWanted(ctx.env, ctx.io.stderrIsTTY),
+  });
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
