@@ -1,4 +1,5 @@
 import {
+  chmodSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -8,6 +9,7 @@ import {
   writeFileSync,
   existsSync,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +185,20 @@ describe.skipIf(process.platform === 'win32')(
       expect(JSON.parse(hello.body)).toMatchObject({ service: 'connectr-serve', protocol: 1 });
       // Still answering.
       expect((await keys(['list'], env)).code).toBe(0);
+
+      // Another user cannot connect, even where the directories let them through: the
+      // socket's own mode (0600) refuses them.
+      if (process.getuid?.() === 0 && spawnSync('runuser', ['--help']).status === 0) {
+        const home = env.CONNECTR_HOME ?? '';
+        chmodSync(home, 0o711);
+        chmodSync(join(home, 'server'), 0o711);
+        const probe = `require('node:net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(1); })`;
+        const other = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe], {
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        expect(other.stdout.trim()).toBe('EACCES');
+      }
     }, 240_000);
 
     it('a server killed mid-request: the command says so; its stale socket is no obstacle afterwards', async () => {
