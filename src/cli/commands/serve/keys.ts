@@ -21,6 +21,14 @@ async function keyRequest<Op extends KeyOp>(
   ctx: CliContext,
   request: KeyRequestOf<Op>,
 ): Promise<KeyAnswers[Op]> {
+  // The daemon's bounds (protocol.ts) hold on the database too: one answer either way.
+  const { keyRequestSchema } = await import('../../../server/control/protocol.js');
+  const checked = keyRequestSchema.safeParse(request);
+  if (!checked.success) {
+    throw new ConnectrError('invalid_input', 'this key request is not valid', {
+      details: checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    });
+  }
   const postgres = Boolean(ctx.env.DATABASE_URL?.trim());
   const { controlSocket, SHORTER_PATH_HINT } = await import('../../../server/control/socket-path.js');
   const socket = controlSocket(ctx.paths.dataDir);
