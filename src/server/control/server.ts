@@ -97,12 +97,17 @@ export async function startControlServer(options: ControlServerOptions): Promise
   };
 }
 
-function closeServer(server: Server): Promise<void> {
+/** A key command under way may finish (briefly); idle connections go at once. */
+function closeServer(server: Server, graceMs = 2000): Promise<void> {
   return new Promise((resolve) => {
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+    }, graceMs);
     server.close(() => {
+      clearTimeout(deadline);
       resolve();
     });
-    server.closeAllConnections();
+    server.closeIdleConnections();
   });
 }
 
