@@ -117,6 +117,10 @@ for (const variant of BACKENDS) {
         expect((await rejection(createKey(context(backend.env).ctx, { name: '  ' }))).hint).toContain(
           '--name',
         );
+        // The bounds the running server's control channel sets hold here too.
+        const long = await rejection(createKey(context(backend.env).ctx, { name: 'n'.repeat(201) }));
+        expect(long.code).toBe('invalid_input');
+        expect(long.details.join('\n')).toContain('name');
       });
 
       it('rotate-key re-encrypts everything with the current key, reports counts, and is idempotent', async () => {

@@ -87,6 +87,24 @@ describe('connectr serve', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('without a keychain or a vault passphrase, the start error names CONNECTR_ENCRYPTION_KEY, which suffices', async () => {
+    const env = home();
+    delete env.DBUS_SESSION_BUS_ADDRESS;
+    const refused = await runBin(['serve', '--port', '0'], env, { timeoutMs: 90_000 });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('needs its passphrase');
+    expect(refused.stderr).toMatch(/hint: .*CONNECTR_ENCRYPTION_KEY/);
+    // And it does suffice: the same home starts with it.
+    const running = startBin(['serve', '--port', '0'], {
+      ...env,
+      CONNECTR_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    });
+    cleanups.push(() => running.child.kill('SIGKILL'));
+    await running.waitForStderr(STARTED);
+    running.child.kill('SIGTERM');
+    expect((await running.done).code).toBe(0);
+  });
+
   it('refuses bad flags before opening anything: a wildcard CORS origin, a port out of range, an unknown log level', async () => {
     const env = home();
     const cors = await runBin(['serve', '--port', '0', '--cors-origin', '*'], env);

@@ -69,6 +69,16 @@ export class TtlCache<V> {
     this.reading.delete(key);
   }
 
+  /**
+   * Drops every kept value `matches` (when the key is not known: an API key revoked by id is
+   * cached under the hash of its secret); reads under way are not kept.
+   */
+  forgetWhere(matches: (value: V) => boolean): void {
+    this.generation++;
+    for (const [key, entry] of this.entries) if (matches(entry.value)) this.entries.delete(key);
+    this.reading.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

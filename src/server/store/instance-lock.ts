@@ -131,14 +131,23 @@ function takeOver(lockPath: string, text: string): boolean {
   }
 }
 
+/** The database is held by another live process (a running server): commands may go to it instead. */
+export class InstanceBusyError extends ConnectrError {
+  constructor(
+    message: string,
+    hint: string,
+    readonly pid: number,
+  ) {
+    super('unavailable', message, { hint });
+  }
+}
+
 function refused(lockPath: string, what: string, holder: Holder): ConnectrError {
   const where =
     holder.host === hostname() ? `process ${holder.pid}` : `process ${holder.pid} on ${holder.host}`;
-  return new ConnectrError(
-    'unavailable',
+  return new InstanceBusyError(
     `${what} is already in use by another connectr process (${where}, since ${holder.since})`,
-    {
-      hint: `stop that server first, or set DATABASE_URL to share a PostgreSQL database between servers; if no such process exists, delete ${lockPath}`,
-    },
+    `stop that server first, or set DATABASE_URL to share a PostgreSQL database between servers; if no such process exists, delete ${lockPath}`,
+    holder.pid,
   );
 }

@@ -1,12 +1,14 @@
 import { ConnectrError } from '../../../core/errors.js';
-import type { Database } from '../../../server/store/db.js';
+import type { KeyAnswers, KeyOp, KeyRequestOf } from '../../../server/control/protocol.js';
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
 
 /**
- * `connectr serve keys create|list|revoke`: API keys, straight in the server's database (the
- * servers need not run; with PostgreSQL they may). Keys are hashed, so none needs the
- * encryption key, and a created key is printed once: nothing can show it again.
+ * `connectr serve keys create|list|revoke`: API keys. Keys are hashed, so none needs the
+ * encryption key, and a created key is printed once: nothing can show it again. With
+ * PostgreSQL the command works on the database, servers running or not. With PGlite, which one
+ * process at a time may open, a running `connectr serve` is asked over its control socket
+ * (src/server/control); with none running, the command opens the database itself.
  */
 
 export interface CreateKeyFlags {
@@ -15,91 +17,85 @@ export interface CreateKeyFlags {
   allowToken?: boolean | undefined;
 }
 
-async function withDatabase<T>(ctx: CliContext, fn: (database: Database) => Promise<T>): Promise<T> {
-  const { openDatabase } = await import('../../../server/store/db.js');
-  const { guard } = await import('../../../server/store/open.js');
-  const database = await openDatabase({ env: ctx.env, dataDir: ctx.paths.dataDir });
+async function keyRequest<Op extends KeyOp>(
+  ctx: CliContext,
+  request: KeyRequestOf<Op>,
+): Promise<KeyAnswers[Op]> {
+  // The daemon's bounds (protocol.ts) hold on the database too: one answer either way.
+  const { keyRequestSchema } = await import('../../../server/control/protocol.js');
+  const checked = keyRequestSchema.safeParse(request);
+  if (!checked.success) {
+    throw new ConnectrError('invalid_input', 'this key request is not valid', {
+      details: checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    });
+  }
+  const postgres = Boolean(ctx.env.DATABASE_URL?.trim());
+  const { controlSocket, SHORTER_PATH_HINT } = await import('../../../server/control/socket-path.js');
+  const socket = controlSocket(ctx.paths.dataDir);
+  if (!postgres && socket.usable) {
+    const { askDaemon } = await import('../../../server/control/client.js');
+    const daemon = await askDaemon(socket.path, request);
+    if (daemon.reached) return daemon.answer;
+  }
+  const [{ openDatabase }, { guard }, { runKeyRequest }, { InstanceBusyError }] = await Promise.all([
+    import('../../../server/store/db.js'),
+    import('../../../server/store/open.js'),
+    import('../../../server/control/key-operations.js'),
+    import('../../../server/store/instance-lock.js'),
+  ]);
+  let database;
   try {
-    return await guard(database, () => fn(database));
+    database = await openDatabase({ env: ctx.env, dataDir: ctx.paths.dataDir });
+  } catch (error) {
+    if (!(error instanceof InstanceBusyError)) throw error;
+    // Held, yet nobody answered on the socket.
+    throw new ConnectrError('unavailable', error.message, {
+      hint: socket.usable
+        ? 'the server may still be starting (try again in a moment), or be an older connectr without the key channel (stop it first)'
+        : `the server cannot take key commands while it runs: ${socket.why}; ${SHORTER_PATH_HINT}`,
+      cause: error,
+    });
+  }
+  try {
+    return await guard(database, () => runKeyRequest(database.db, request));
   } finally {
     await database.close();
   }
 }
 
 export async function createKey(ctx: CliContext, flags: CreateKeyFlags): Promise<void> {
-  const { ensureProject, DEFAULT_PROJECT } = await import('../../../server/store/projects.js');
-  const { createApiKey } = await import('../../../server/store/api-keys.js');
-  const projectName = checkProjectName(flags.project ?? DEFAULT_PROJECT);
-  const { key, createdProject } = await withDatabase(ctx, async ({ db }) => {
-    const { project, created } = await ensureProject(db, projectName);
-    return {
-      key: await createApiKey(db, { projectId: project.id, name: flags.name, allowToken: flags.allowToken }),
-      createdProject: created,
-    };
+  const { created_project: createdProject, ...key } = await keyRequest(ctx, {
+    op: 'create',
+    name: flags.name,
+    ...(flags.project === undefined ? {} : { project: flags.project }),
+    ...(flags.allowToken === true ? { allow_token: true } : {}),
   });
-  if (createdProject) ctx.out.info(`Created project ${projectName}.`);
+  if (createdProject) ctx.out.info(`Created project ${key.project}.`);
   if (ctx.out.json) {
-    ctx.out.printJson({
-      id: key.id,
-      prefix: key.prefix,
-      name: key.name,
-      project: projectName,
-      allow_token: key.allowToken,
-      created_at: key.createdAt.toISOString(),
-      key: key.secret,
-    });
+    ctx.out.printJson(key);
     return;
   }
   ctx.out.info(
-    `${ctx.out.style.green('✓')} Created API key "${key.name}" (${key.id}, prefix ${key.prefix}) in project ${projectName}${key.allowToken ? ', allowed to read access tokens' : ''}.`,
+    `${ctx.out.style.green('✓')} Created API key "${key.name}" (${key.id}, prefix ${key.prefix}) in project ${key.project}${key.allow_token ? ', allowed to read access tokens' : ''}.`,
   );
-  ctx.out.line(key.secret);
+  ctx.out.line(key.key);
   ctx.out.info('It is shown only now: store it safely. Send it as `Authorization: Bearer <key>`.');
 }
 
-function checkProjectName(name: string): string {
-  const trimmed = name.trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(trimmed)) {
-    throw new ConnectrError('invalid_input', `"${name}" is not a project name`, {
-      hint: 'use letters, digits, ".", "_" and "-" (at most 63 characters), e.g. --project staging',
-    });
-  }
-  return trimmed;
-}
-
 export async function listKeys(ctx: CliContext, flags: { project?: string | undefined }): Promise<void> {
-  const { findProject } = await import('../../../server/store/projects.js');
-  const { listApiKeys } = await import('../../../server/store/api-keys.js');
-  const keys = await withDatabase(ctx, async ({ db }) => {
-    if (flags.project === undefined) return listApiKeys(db);
-    const project = await findProject(db, flags.project);
-    if (!project) {
-      throw new ConnectrError('not_found', `no project "${flags.project}"`, {
-        hint: '`connectr serve keys list` without --project shows every key and its project',
-      });
-    }
-    return listApiKeys(db, project.id);
+  const keys = await keyRequest(ctx, {
+    op: 'list',
+    ...(flags.project === undefined ? {} : { project: flags.project }),
   });
   if (ctx.out.json) {
-    ctx.out.printJson(
-      keys.map((k) => ({
-        id: k.id,
-        prefix: k.prefix,
-        name: k.name,
-        project: k.project,
-        allow_token: k.allowToken,
-        created_at: k.createdAt.toISOString(),
-        last_used_at: k.lastUsedAt?.toISOString() ?? null,
-        revoked_at: k.revokedAt?.toISOString() ?? null,
-      })),
-    );
+    ctx.out.printJson(keys);
     return;
   }
   if (keys.length === 0) {
     ctx.out.info('No API keys. Create one with `connectr serve keys create --name <name>`.');
     return;
   }
-  const day = (d: Date | null): string => (d ? d.toISOString().slice(0, 16).replace('T', ' ') : '-');
+  const day = (d: string | null): string => (d ? d.slice(0, 16).replace('T', ' ') : '-');
   ctx.out.line(
     table(
       keys,
@@ -108,10 +104,10 @@ export async function listKeys(ctx: CliContext, flags: { project?: string | unde
         { header: 'PREFIX', value: (k) => k.prefix },
         { header: 'NAME', value: (k) => k.name, shrink: true },
         { header: 'PROJECT', value: (k) => k.project },
-        { header: 'TOKEN', value: (k) => (k.allowToken ? 'yes' : 'no') },
-        { header: 'CREATED', value: (k) => day(k.createdAt) },
-        { header: 'LAST USED', value: (k) => day(k.lastUsedAt) },
-        { header: 'REVOKED', value: (k) => day(k.revokedAt) },
+        { header: 'TOKEN', value: (k) => (k.allow_token ? 'yes' : 'no') },
+        { header: 'CREATED', value: (k) => day(k.created_at) },
+        { header: 'LAST USED', value: (k) => day(k.last_used_at) },
+        { header: 'REVOKED', value: (k) => day(k.revoked_at) },
       ],
       ctx.io.columns,
       ctx.out.style,
@@ -120,21 +116,13 @@ export async function listKeys(ctx: CliContext, flags: { project?: string | unde
 }
 
 export async function revokeKey(ctx: CliContext, idOrPrefix: string): Promise<void> {
-  const { revokeApiKey } = await import('../../../server/store/api-keys.js');
-  const { key, alreadyRevoked } = await withDatabase(ctx, ({ db }) => revokeApiKey(db, idOrPrefix));
+  const key = await keyRequest(ctx, { op: 'revoke', id_or_prefix: idOrPrefix });
   if (ctx.out.json) {
-    ctx.out.printJson({
-      id: key.id,
-      prefix: key.prefix,
-      name: key.name,
-      project: key.project,
-      revoked_at: key.revokedAt?.toISOString() ?? null,
-      already_revoked: alreadyRevoked,
-    });
+    ctx.out.printJson(key);
     return;
   }
   ctx.out.info(
-    alreadyRevoked
+    key.already_revoked
       ? `API key "${key.name}" (${key.prefix}) was already revoked.`
       : `${ctx.out.style.green('✓')} Revoked API key "${key.name}" (${key.prefix}); requests with it now get 401.`,
   );

@@ -1,18 +1,26 @@
 import type { Writable } from 'node:stream';
 import pino from 'pino';
 import type { LogDestination } from '../../../server/plugins/logging.js';
+import { escapeControls, escapeLine } from '../../escape.js';
 
 /**
- * Where `connectr serve` writes its log. On the process's own stderr, lines are written
- * asynchronously and batched (pino's sonic-boom destination): writes to a pipe are synchronous
- * in Node, so a slow reader of stderr (a log shipper, a full pipe) would otherwise stall every
- * request, and a line per request cost more than the request. What is buffered is bounded
- * (beyond it lines are dropped rather than memory exhausted) and flushed when the server stops.
- * Any other stream (tests) is written as it is.
+ * Where `connectr serve` writes its log, and in which form: JSON lines (pino's own, for log
+ * shippers and `jq`), or readable lines for a person at a terminal (pino-pretty), chosen by
+ * --log-format (auto: readable when stderr is a terminal). Both are made from the same
+ * redacted record, so the readable form holds no more than the JSON one.
+ *
+ * On the process's own stderr, lines are written asynchronously and batched (pino's
+ * sonic-boom destination): writes to a pipe are synchronous in Node, so a slow reader of
+ * stderr (a log shipper, a full pipe) would otherwise stall every request, and a line per
+ * request cost more than the request. What is buffered is bounded (beyond it lines are dropped
+ * rather than memory exhausted) and flushed when the server stops. Any other stream (tests) is
+ * written as it is.
  */
 
 /** The most log text held while stderr is not keeping up. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
+
+export type LogFormat = 'json' | 'pretty';
 
 export interface ServerLogStream {
   readonly stream: LogDestination;
@@ -20,7 +28,38 @@ export interface ServerLogStream {
   flush(): void;
 }
 
-export function serverLogStream(stderr: Writable): ServerLogStream {
+export interface LogStreamOptions {
+  readonly format: LogFormat;
+  /** Colours in the readable form. */
+  readonly color: boolean;
+}
+
+export async function serverLogStream(stderr: Writable, options: LogStreamOptions): Promise<ServerLogStream> {
+  const out = toStderr(stderr);
+  if (options.format === 'json') return out;
+  const { prettyFactory } = (await import('pino-pretty')).default;
+  const prettify = prettyFactory({
+    colorize: options.color,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,reqId,req,res,responseTime',
+    // One line per request: what the JSON form says in its fields.
+    messageFormat:
+      '{if reqId}[{reqId}] {end}{msg}{if req.method} {req.method} {req.url}{end}{if res.statusCode} {res.statusCode}{end}{if responseTime} ({responseTime} ms){end}',
+    singleLine: false,
+  });
+  return {
+    stream: {
+      write(line: string) {
+        return out.stream.write(prettify(printable(line)));
+      },
+    },
+    flush: () => {
+      out.flush();
+    },
+  };
+}
+
+function toStderr(stderr: Writable): ServerLogStream {
   if (stderr !== process.stderr) return { stream: stderr, flush: () => undefined };
   const destination = pino.destination({ dest: 2, sync: false, maxLength: MAX_BUFFERED });
   return {
@@ -33,4 +72,31 @@ export function serverLogStream(stderr: Writable): ServerLogStream {
       }
     },
   };
+}
+
+/**
+ * The record with every string made safe for a terminal: a URL, an upstream's error message
+ * may hold escape sequences or newlines that would forge a line. A stack keeps its newlines.
+ */
+function printable(line: string): unknown {
+  let record: unknown;
+  try {
+    record = clean(JSON.parse(line), '');
+  } catch {
+    return escapeLine(line);
+  }
+  if (typeof record === 'object' && record !== null && 'responseTime' in record) {
+    const ms = record.responseTime;
+    if (typeof ms === 'number') record.responseTime = Math.round(ms * 10) / 10;
+  }
+  return record;
+}
+
+function clean(value: unknown, key: string, depth = 0): unknown {
+  if (typeof value === 'string') return key === 'stack' ? escapeControls(value) : escapeLine(value);
+  if (typeof value !== 'object' || value === null || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((item) => clean(item, '', depth + 1));
+  const copy: Record<string, unknown> = {};
+  for (const [name, item] of Object.entries(value)) copy[escapeLine(name)] = clean(item, name, depth + 1);
+  return copy;
 }

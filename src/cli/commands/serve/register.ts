@@ -25,6 +25,7 @@ export interface ServeFlags {
   readonly corsOrigin?: readonly string[];
   readonly bodyLimit: number;
   readonly logLevel: string;
+  readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly shutdownTimeout: number;
   readonly trustProxy?: string;
   readonly publicUrl?: string;
@@ -48,9 +49,15 @@ export function registerServe(program: Command, runner: Runner): void {
       1024 * 1024,
     )
     .addOption(
-      new Option('--log-level <level>', 'what the log (JSON lines on stderr) shows')
-        .choices(LOG_LEVELS)
-        .default('info'),
+      new Option('--log-level <level>', 'what the log (on stderr) shows').choices(LOG_LEVELS).default('info'),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'the log as readable lines (pretty) or JSON lines (json); auto: pretty when stderr is a terminal',
+      )
+        .choices(['auto', 'pretty', 'json'])
+        .default('auto'),
     )
     .option(
       '--shutdown-timeout <seconds>',

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { ConnectrError, messageOf } from '../../../core/errors.js';
 import type { LogLevel } from '../../../server/plugins/logging.js';
 import type { CliContext } from '../../context.js';
-import { write } from '../../io.js';
+import { colorWanted, write } from '../../io.js';
 import { allowShutdownGrace } from '../../shutdown.js';
 import type { ServeFlags } from './register.js';
 
@@ -21,6 +21,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     { openStoreFor },
     { depsOf },
     { serverLogStream },
+    { openControlChannel },
   ] = await Promise.all([
     import('../../../server/app.js'),
     import('../../../server/close.js'),
@@ -29,6 +30,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     import('./store.js'),
     import('../../../server/contracts.js'),
     import('./log-stream.js'),
+    import('./control.js'),
   ]);
   // Flags are checked before anything is opened.
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
@@ -39,7 +41,11 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
 
   const registry = await ctx.registry();
   const store = await openStoreFor(ctx);
-  const log = serverLogStream(ctx.io.stderr);
+  const log = await serverLogStream(ctx.io.stderr, {
+    format:
+      flags.logFormat === 'json' || (flags.logFormat === 'auto' && !ctx.io.stderrIsTTY) ? 'json' : 'pretty',
+    color: ctx.io.color && colorWanted(ctx.env, ctx.io.stderrIsTTY),
+  });
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
@@ -48,9 +54,19 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
       ...(publicUrl === undefined ? {} : { publicUrl }),
     });
+    let control;
+    try {
+      control = await openControlChannel(ctx, store, (error) => {
+        app.log.error({ err: error }, 'control channel: a key command failed');
+      });
+    } catch (error) {
+      await app.close();
+      throw error;
+    }
     try {
       await app.listen({ port: flags.port, host: flags.host });
     } catch (error) {
+      await control?.close();
       await app.close();
       throw listenError(error, flags.host, flags.port);
     }
@@ -60,6 +76,8 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
 
     await aborted(ctx.signal);
     write(ctx.io.stderr, 'connectr serve: stopping: finishing the requests in flight');
+    // Key commands after this point open the database themselves, once it is released.
+    await control?.close();
     await closeGracefully(app, shutdownMs, () => {
       write(
         ctx.io.stderr,
