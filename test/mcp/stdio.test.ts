@@ -220,14 +220,6 @@ describe('connectr mcp on stdio', () => {
       const before = stored.requests.length;
       expect((await work.call('gmail_get_profile')).isError).toBeFalsy();
       expect(stored.requests.slice(before).map(bearerOf)).toEqual([WORK]);
-      const nobody = await start(['--account', 'gmail=nobody'], vaultEnv);
-      try {
-        const result = await nobody.call('gmail_get_profile');
-        expect(result.isError).toBe(true);
-        expect(textOf(result)).toContain('nobody');
-      } finally {
-        await nobody.close();
-      }
     } finally {
       await work.close();
     }
@@ -302,6 +294,20 @@ describe('connectr mcp refuses to start, with a message on stderr and nothing on
       () => env,
       2,
       /--account slack=work: slack is not one of the connectors served\nhint: served: gmail/,
+    ],
+    [
+      '--account naming an account that does not exist (not every call failing later)',
+      ['--account', 'gmail=nobody'],
+      () => vaultEnv,
+      1,
+      /error: --account gmail=nobody: no gmail account named "nobody"\nhint: Known: default, work; or sign in with `connectr auth gmail --account nobody`/,
+    ],
+    [
+      '--account with a token in the environment but no such stored account',
+      ['--account', 'gmail=work'],
+      () => env,
+      1,
+      /error: --account gmail=work: no gmail account named "work"\nhint: .*connectr auth gmail --account work/,
     ],
     ['a bad glob', ['--allow', 'gmail_*;x'], () => env, 2, /--allow "gmail_\*;x" is not a tool-name glob/],
     [

@@ -1,9 +1,10 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { findAccount } from '../../../core/auth/accounts.js';
 import type { AuthDeps } from '../../../core/auth/deps.js';
 import { credentialFromEnv } from '../../../core/auth/env-credential.js';
 import { localCredentials } from '../../../core/auth/tokens.js';
 import type { Connector } from '../../../core/connector/model.js';
-import { ConnectrError } from '../../../core/errors.js';
+import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { VERSION } from '../../../core/version.js';
 import { programAuth } from '../../../local/auth.js';
 import { MAX_ARGUMENT_BYTES } from '../../../mcp/call.js';
@@ -41,6 +42,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
       hint: 'sign in first (connectr auth gmail), or name connectors with --connector',
     });
   const accounts = accountsOf(flags.account ?? [], chosen);
+  await checkAccounts(accounts, chosen, auth);
   const tools = toolsOf(chosen, {
     readOnly: flags.readOnly === true,
     allow: checkGlobs(flags.allow ?? [], '--allow'),
@@ -100,6 +102,31 @@ async function signedIn(connectors: readonly Connector[], auth: AuthDeps): Promi
   return connectors.filter(
     (c) => c.auth.type === 'none' || withAccounts.has(c.name) || credentialFromEnv(c, auth) !== undefined,
   );
+}
+
+/**
+ * Every account --account names exists: an unknown one would start a server whose every call
+ * fails. Only the accounts file is read (no secret, no passphrase asked).
+ */
+async function checkAccounts(
+  accounts: ReadonlyMap<string, string>,
+  connectors: readonly Connector[],
+  auth: AuthDeps,
+): Promise<void> {
+  for (const [name, account] of accounts) {
+    const connector = connectors.find((c) => c.name === name);
+    if (!connector) continue;
+    try {
+      await findAccount(connector, account, auth);
+    } catch (error) {
+      if (!isConnectrError(error)) throw error;
+      throw new ConnectrError(error.code, `--account ${name}=${account}: ${error.message}`, {
+        hint: error.hint,
+        details: error.details,
+        cause: error,
+      });
+    }
+  }
 }
 
 /** `--account gmail=work`, checked against the connectors served. */
