@@ -168,4 +168,21 @@ describe('other ways to sign in', () => {
     expect(good.code, good.stderr).toBe(0);
     expect(JSON.parse(good.stdout)).toMatchObject({ auth_type: 'basic', identity: 'ann' });
   });
+
+  it('a key in KEYED_API_KEY the API refuses: the hint names the variable; a stored key that is refused: connectr auth', async () => {
+    const fromEnv = await runBin(['call', 'keyed', 'me'], { ...env, KEYED_API_KEY: 'k-stale' });
+    expect(fromEnv.code, fromEnv.stderr).toBe(3);
+    expect(fromEnv.stderr).toContain('error: keyed answered 401 Unauthorized: bad key');
+    expect(fromEnv.stderr).toContain(
+      'hint: the API refused the token in $KEYED_API_KEY: replace it or unset it',
+    );
+    expect(fromEnv.stderr).not.toContain('k-stale');
+    const generic = await runBin(['call', 'keyed', 'me'], { ...env, CONNECTR_KEYED_TOKEN: 'k-stale' });
+    expect(generic.code, generic.stderr).toBe(3);
+    expect(generic.stderr).toContain('hint: the API refused the token in $CONNECTR_KEYED_TOKEN');
+    // A stored key (--no-verify let a bad one in): signing in again is the fix.
+    const stored = await runBin(['call', 'keyed', 'me', '--account', 'unchecked'], env);
+    expect(stored.code, stored.stderr).toBe(3);
+    expect(stored.stderr).toContain('hint: sign in again: connectr auth keyed');
+  });
 });

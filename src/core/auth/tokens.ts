@@ -97,9 +97,17 @@ export function localCredentials(
       return {
         credential: resolved.credential,
         refreshable: resolved.source === 'store' && connector.auth.type === 'oauth2',
+        ...(resolved.source === 'environment' && resolved.variable
+          ? { refusedHint: refusedInEnvironment(resolved.variable) }
+          : {}),
       };
     },
   };
+}
+
+/** A 401 to a token from the environment: `connectr auth` cannot replace it, the user can. */
+export function refusedInEnvironment(variable: string): string {
+  return `the API refused the token in $${variable}: replace it or unset it`;
 }
 
 /** last_used_at, written at most once a minute so busy scripts do not contend for the file. */
