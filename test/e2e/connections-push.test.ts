@@ -213,7 +213,22 @@ describe('connectr connections push', () => {
     const before = await connections();
     const r = await push(['gmail']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('hint: run `connectr auth gmail`');
+    expect(r.stderr).toContain('error: not signed in to Gmail: there is no account to push');
+    expect(r.stderr).toContain('hint: sign in first: connectr auth gmail');
+    // An environment token is not what push moves: it is not suggested.
+    expect(r.stderr).not.toContain('CONNECTR_GMAIL_TOKEN');
+    expect(await connections()).toEqual(before);
+  });
+
+  it('a token in CONNECTR_GMAIL_TOKEN and no account: exit 3, saying why that token is not pushed', async () => {
+    const before = await connections();
+    const r = await push(['gmail'], { CONNECTR_GMAIL_TOKEN: 'env-token-not-pushed' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('error: not signed in to Gmail: there is no account to push');
+    expect(r.stderr).toMatch(
+      /hint: sign in first: connectr auth gmail\. The token in \$CONNECTR_GMAIL_TOKEN is not pushed: .*refresh/,
+    );
+    expect(r.stderr).not.toContain('env-token-not-pushed');
     expect(await connections()).toEqual(before);
   });
 
