@@ -180,6 +180,16 @@ describe('other ways to sign in', () => {
     const generic = await runBin(['call', 'keyed', 'me'], { ...env, CONNECTR_KEYED_TOKEN: 'k-stale' });
     expect(generic.code, generic.stderr).toBe(3);
     expect(generic.stderr).toContain('hint: the API refused the token in $CONNECTR_KEYED_TOKEN');
+    const basic = await runBin(['call', 'passworded', 'me'], {
+      ...env,
+      PASSWORDED_USERNAME: 'ann',
+      PASSWORDED_PASSWORD: 'stale-password',
+    });
+    expect(basic.code, basic.stderr).toBe(3);
+    expect(basic.stderr).toContain(
+      'hint: the API refused the user name and password in $PASSWORDED_USERNAME and $PASSWORDED_PASSWORD: replace them or unset them',
+    );
+    expect(basic.stderr).not.toContain('stale-password');
     // A stored key (--no-verify let a bad one in): signing in again is the fix.
     const stored = await runBin(['call', 'keyed', 'me', '--account', 'unchecked'], env);
     expect(stored.code, stored.stderr).toBe(3);
