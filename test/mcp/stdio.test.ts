@@ -479,30 +479,35 @@ describe('end of input: the calls already received are answered, then the server
     await until(() => up.stallsClosed.length === before + 1);
   });
 
-  it('SIGTERM still cancels at once: the call in flight is answered with an error and its request stopped', async () => {
-    const child = spawn(process.execPath, [BIN, 'mcp'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const stallsBefore = up.stalls.length;
-    const closedBefore = up.stallsClosed.length;
-    child.stdin.write(`${JSON.stringify(initialize)}\n${JSON.stringify(call(2, 'fixture_stall'))}\n`);
-    await until(() => up.stalls.length === stallsBefore + 1);
-    const signalled = Date.now();
-    child.kill('SIGTERM');
-    await exited;
-    clearTimeout(timer);
-    expect(Date.now() - signalled).toBeLessThan(5_000);
-    const answers = stdout
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(answers.find((m) => m.id === 2)).toMatchObject({
-      error: { message: expect.stringContaining('stopped by SIGTERM') as string },
+  for (const inputEnded of [false, true]) {
+    it(`SIGTERM still cancels at once${inputEnded ? ', also while waiting after the end of input' : ''}: the call in flight is answered with an error and its request stopped`, async () => {
+      const child = spawn(process.execPath, [BIN, 'mcp'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const stallsBefore = up.stalls.length;
+      const closedBefore = up.stallsClosed.length;
+      child.stdin.write(`${JSON.stringify(initialize)}\n${JSON.stringify(call(2, 'fixture_stall'))}\n`);
+      if (inputEnded) child.stdin.end();
+      await until(() => up.stalls.length === stallsBefore + 1);
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(timer);
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      const answers = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(answers.filter((m) => m.id === 2)).toEqual([
+        expect.objectContaining({
+          error: { code: -32000, message: 'connectr mcp was stopped by SIGTERM: the call was cancelled' },
+        }),
+      ]);
+      await until(() => up.stallsClosed.length === closedBefore + 1);
     });
-    await until(() => up.stallsClosed.length === closedBefore + 1);
-  });
+  }
 });
 
 async function until(done: () => boolean, ms = 10_000): Promise<void> {

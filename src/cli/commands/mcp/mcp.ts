@@ -107,7 +107,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
     // A client that writes its requests and closes its input (`printf ... | connectr mcp`)
     // still gets their answers; one still running after the wait is answered with an error.
     const waitMs = drainMs(ctx.env);
-    if (!(await settled(inFlight.idle(), waitMs, ctx.signal)))
+    if (!(await settled(inFlight.idle(), waitMs, ctx.signal)) && !ctx.signal.aborted)
       await inFlight.abandon(
         ErrorCode.RequestTimeout,
         `connectr mcp: the call was still running ${String(waitMs / 1000)} s after the end of input, and was cancelled`,
@@ -125,7 +125,8 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
 /** How long calls in flight at the end of input may still run: CONNECTR_MCP_DRAIN_MS, else 60 s. */
 function drainMs(env: Env): number {
   const given = Number(env.CONNECTR_MCP_DRAIN_MS);
-  return Number.isFinite(given) && given > 0 ? given : 60_000;
+  // setTimeout fires at once beyond 2^31 - 1 ms.
+  return Number.isFinite(given) && given > 0 ? Math.min(given, 2 ** 31 - 1) : 60_000;
 }
 
 /** Whether `idle` came first, before `ms` or the signal. */
