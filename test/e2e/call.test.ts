@@ -202,13 +202,17 @@ describe('connectr call', () => {
       });
     });
 
-    it('a rejected token exits 3 and says how to sign in again', async () => {
+    it('a rejected token from the environment exits 3 and names its variable (signing in would not help)', async () => {
       const r = await runCli(['call', 'gmail', 'get_profile'], { ...env, CONNECTR_GMAIL_TOKEN: 'stale' });
       expect(r.code).toBe(3);
       expect(r.stderr).toContain(
         'error: Gmail answered 401 Unauthorized (UNAUTHENTICATED): Request had invalid authentication credentials.',
       );
-      expect(r.stderr).toContain('hint: sign in again: connectr auth gmail');
+      expect(r.stderr).toContain(
+        'hint: the API refused the token in $CONNECTR_GMAIL_TOKEN: replace it or unset it',
+      );
+      expect(r.stderr).not.toContain('connectr auth');
+      expect(r.stderr).not.toContain('stale');
     });
 
     it('follows a redirect to a pre-authenticated URL without the Authorization header', async () => {

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -213,7 +214,22 @@ describe('connectr connections push', () => {
     const before = await connections();
     const r = await push(['gmail']);
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('hint: run `connectr auth gmail`');
+    expect(r.stderr).toContain('error: not signed in to Gmail: there is no account to push');
+    expect(r.stderr).toContain('hint: sign in first: connectr auth gmail');
+    // An environment token is not what push moves: it is not suggested.
+    expect(r.stderr).not.toContain('CONNECTR_GMAIL_TOKEN');
+    expect(await connections()).toEqual(before);
+  });
+
+  it('a token in CONNECTR_GMAIL_TOKEN and no account: exit 3, saying why that token is not pushed', async () => {
+    const before = await connections();
+    const r = await push(['gmail'], { CONNECTR_GMAIL_TOKEN: 'env-token-not-pushed' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('error: not signed in to Gmail: there is no account to push');
+    expect(r.stderr).toMatch(
+      /hint: sign in first: connectr auth gmail\. The token in \$CONNECTR_GMAIL_TOKEN is not pushed: .*refresh/,
+    );
+    expect(r.stderr).not.toContain('env-token-not-pushed');
     expect(await connections()).toEqual(before);
   });
 
@@ -305,6 +321,96 @@ Module._load = function (request, ...rest) {
     expect(r.stderr).toContain('was signed in with another OAuth app (client id connectr-test-client)');
     expect(await connections()).toEqual(before);
     expect((await api('/api/v1/oauth-apps')).body).toEqual(appsBefore);
+  });
+
+  /**
+   * A proxy in front of the daemon that forwards everything, except that the request `hold`
+   * picks is kept: before it reaches the daemon ('request'), or after the daemon answered it,
+   * until `release` ('answer').
+   */
+  async function holdingProxy(
+    hold: (method: string, path: string) => 'request' | 'answer' | undefined,
+  ): Promise<{ url: string; held: Promise<void>; release(): void; close(): Promise<void> }> {
+    let heldResolve: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (heldResolve = resolve));
+    let releaseAnswer: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (releaseAnswer = resolve));
+    const server = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const what = hold(req.method ?? '', req.url ?? '');
+          if (what === 'request') {
+            heldResolve();
+            return;
+          }
+          const upstream = await fetch(`${url}${req.url ?? ''}`, {
+            method: req.method ?? 'GET',
+            headers: Object.fromEntries(
+              Object.entries(req.headers).filter(
+                (e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'host',
+              ),
+            ),
+            ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+          });
+          const body = Buffer.from(await upstream.arrayBuffer());
+          if (what === 'answer') {
+            heldResolve();
+            await released;
+          }
+          res
+            .writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? '' })
+            .end(body);
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+      url: `http://127.0.0.1:${String(port)}`,
+      held,
+      release: releaseAnswer,
+      async close() {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  async function interruptedPush(hold: 'request' | 'answer'): Promise<ProcessResult> {
+    await signIn();
+    const before = await connections();
+    const proxy = await holdingProxy((method, path) => {
+      if (hold === 'request' && method === 'PUT' && path.endsWith('/credentials')) return 'request';
+      if (hold === 'answer' && method === 'POST' && path === '/api/v1/connections') return 'answer';
+      return undefined;
+    });
+    try {
+      const running = startBin(['connections', 'push', 'gmail'], { ...env, CONNECTR_URL: proxy.url }, 30_000);
+      await proxy.held;
+      running.child.kill('SIGINT');
+      // An answer on its way still arrives after Ctrl-C: the push must read it to undo the create.
+      setTimeout(() => proxy.release(), 300);
+      const r = await running.done;
+      outputs.push(r.stdout, r.stderr);
+      expect(r.code, r.stderr).toBe(130);
+      expect(r.stderr).toContain('error: interrupted');
+      expect(r.stderr).toMatch(/connection conn_\w+, created for them, was deleted again/);
+      expect(await connections()).toEqual(before);
+      return r;
+    } finally {
+      proxy.release();
+      await proxy.close();
+    }
+  }
+
+  it('Ctrl-C while the tokens are being stored: the connection just created is deleted again', async () => {
+    await interruptedPush('request');
+  });
+
+  it('Ctrl-C while the create is answered: the answer is still read, and the connection deleted', async () => {
+    await interruptedPush('answer');
   });
 
   it('never printed a token, a refresh token or an API key', () => {

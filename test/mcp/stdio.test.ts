@@ -220,14 +220,6 @@ describe('connectr mcp on stdio', () => {
       const before = stored.requests.length;
       expect((await work.call('gmail_get_profile')).isError).toBeFalsy();
       expect(stored.requests.slice(before).map(bearerOf)).toEqual([WORK]);
-      const nobody = await start(['--account', 'gmail=nobody'], vaultEnv);
-      try {
-        const result = await nobody.call('gmail_get_profile');
-        expect(result.isError).toBe(true);
-        expect(textOf(result)).toContain('nobody');
-      } finally {
-        await nobody.close();
-      }
     } finally {
       await work.close();
     }
@@ -302,6 +294,20 @@ describe('connectr mcp refuses to start, with a message on stderr and nothing on
       () => env,
       2,
       /--account slack=work: slack is not one of the connectors served\nhint: served: gmail/,
+    ],
+    [
+      '--account naming an account that does not exist (not every call failing later)',
+      ['--account', 'gmail=nobody'],
+      () => vaultEnv,
+      1,
+      /error: --account gmail=nobody: no gmail account named "nobody"\nhint: Known: default, work; or sign in with `connectr auth gmail --account nobody`/,
+    ],
+    [
+      '--account with a token in the environment but no such stored account',
+      ['--account', 'gmail=work'],
+      () => env,
+      1,
+      /error: --account gmail=work: no gmail account named "work"\nhint: .*connectr auth gmail --account work/,
     ],
     ['a bad glob', ['--allow', 'gmail_*;x'], () => env, 2, /--allow "gmail_\*;x" is not a tool-name glob/],
     [
@@ -383,6 +389,125 @@ describe('standard output is the protocol and nothing else', () => {
     expect(stderr).toMatch(/^connectr mcp: \d+ tools of dropbox, fixture, gmail on stdio\n$/);
     expect(stdout + stderr).not.toContain(TOKEN);
   });
+});
+
+describe('end of input: the calls already received are answered, then the server exits', () => {
+  const initialize = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'printf', version: '1' } },
+  };
+  const call = (id: number, name: string): unknown => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name, arguments: {} },
+  });
+  /** `printf '...' | connectr mcp`: every request in one write, then end of input at once. */
+  async function piped(
+    messages: readonly unknown[],
+    extraEnv: Record<string, string> = {},
+  ): Promise<{
+    code: number | null;
+    byId: Map<unknown, Record<string, unknown>>;
+    stderr: string;
+    ms: number;
+  }> {
+    const started = Date.now();
+    const r = await runBin(
+      ['mcp'],
+      { ...env, ...extraEnv },
+      {
+        input: messages.map((m) => `${JSON.stringify(m)}\n`).join(''),
+      },
+    );
+    const lines = r.stdout.split('\n').filter(Boolean);
+    const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    return {
+      code: r.code,
+      byId: new Map(parsed.map((m) => [m.id, m])),
+      stderr: r.stderr,
+      ms: Date.now() - started,
+    };
+  }
+
+  it('initialize and a tools/call piped with end of input: both answered on stdout, exit 0', async () => {
+    const r = await piped([initialize, call(2, 'gmail_get_profile')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect([...r.byId.keys()]).toEqual([1, 2]);
+    expect(r.byId.get(1)).toMatchObject({ result: { serverInfo: { name: 'connectr' } } });
+    expect(r.byId.get(2)).toMatchObject({
+      result: { structuredContent: { emailAddress: 'ann@example.com' } },
+    });
+  });
+
+  it('a slow call (a second upstream) is waited for, and so is every other call in flight', async () => {
+    up.delayNotes(1000);
+    try {
+      const r = await piped([
+        initialize,
+        call(2, 'fixture_note'),
+        call(3, 'gmail_get_profile'),
+        call(4, 'nope'),
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect([...r.byId.keys()].sort()).toEqual([1, 2, 3, 4]);
+      expect(r.byId.get(2)).toMatchObject({
+        result: { content: [{ type: 'text', text: 'a note in plain words\n' }] },
+      });
+      expect(r.byId.get(3)).toMatchObject({
+        result: { structuredContent: { emailAddress: 'ann@example.com' } },
+      });
+      expect(r.byId.get(4)).toMatchObject({ error: { code: -32602 } });
+    } finally {
+      up.delayNotes(0);
+    }
+  });
+
+  it('bounded: a call still running when the wait is over is answered with an error and its request stopped', async () => {
+    const before = up.stallsClosed.length;
+    const r = await piped([initialize, call(2, 'fixture_stall')], { CONNECTR_MCP_DRAIN_MS: '500' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.ms).toBeLessThan(10_000);
+    expect(r.byId.get(2)).toMatchObject({
+      error: {
+        code: -32001,
+        message: expect.stringContaining('still running 0.5 s after the end of input') as string,
+      },
+    });
+    await until(() => up.stallsClosed.length === before + 1);
+  });
+
+  for (const inputEnded of [false, true]) {
+    it(`SIGTERM still cancels at once${inputEnded ? ', also while waiting after the end of input' : ''}: the call in flight is answered with an error and its request stopped`, async () => {
+      const child = spawn(process.execPath, [BIN, 'mcp'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const stallsBefore = up.stalls.length;
+      const closedBefore = up.stallsClosed.length;
+      child.stdin.write(`${JSON.stringify(initialize)}\n${JSON.stringify(call(2, 'fixture_stall'))}\n`);
+      if (inputEnded) child.stdin.end();
+      await until(() => up.stalls.length === stallsBefore + 1);
+      const signalled = Date.now();
+      child.kill('SIGTERM');
+      await exited;
+      clearTimeout(timer);
+      expect(Date.now() - signalled).toBeLessThan(5_000);
+      const answers = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      expect(answers.filter((m) => m.id === 2)).toEqual([
+        expect.objectContaining({
+          error: { code: -32000, message: 'connectr mcp was stopped by SIGTERM: the call was cancelled' },
+        }),
+      ]);
+      await until(() => up.stallsClosed.length === closedBefore + 1);
+    });
+  }
 });
 
 async function until(done: () => boolean, ms = 10_000): Promise<void> {

@@ -34,6 +34,8 @@ export interface Upstreams {
   readonly stallsClosed: RecordedRequest[];
   /** Requests to /stall that arrived. */
   readonly stalls: RecordedRequest[];
+  /** How long /note takes to answer from now on (0 at first). */
+  delayNotes(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -77,9 +79,15 @@ export async function startUpstreams(
   const slack = await startSlackEmulator({ token });
   const stalls: RecordedRequest[] = [];
   const stallsClosed: RecordedRequest[] = [];
+  let noteDelayMs = 0;
   const fixture = await startEmulator((req, res: ServerResponse) => {
     if (bearerOf(req) !== token) return sendJson(res, 401, { message: 'bad token' });
-    if (req.url.pathname === '/note') return sendText(res, 200, 'a note in plain words\n');
+    if (req.url.pathname === '/note') {
+      const answer = (): void => sendText(res, 200, 'a note in plain words\n');
+      if (noteDelayMs > 0) setTimeout(answer, noteDelayMs);
+      else answer();
+      return;
+    }
     if (req.url.pathname === '/numbers') return sendJson(res, 200, [1, 2, 3]);
     if (req.url.pathname === '/stall') {
       stalls.push(req);
@@ -120,6 +128,9 @@ export async function startUpstreams(
     sent: () => all().reduce((n, e) => n + e.requests.length, 0),
     stalls,
     stallsClosed,
+    delayNotes(ms) {
+      noteDelayMs = ms;
+    },
     async close() {
       await Promise.all([gmail.close(), dropbox.close(), graph.close(), slack.close(), fixture.close()]);
     },

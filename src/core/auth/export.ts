@@ -3,6 +3,7 @@ import type { AccountRecord } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
 import { shellWord } from '../shell.js';
 import { findAccount } from './accounts.js';
+import { tokenEnvName } from './env-credential.js';
 import type { AuthDeps } from './deps.js';
 import { oauth2Of } from './oauth2.js';
 import { readAccountSecret } from './secret.js';
@@ -28,6 +29,8 @@ export async function accountTokens(
   deps: AuthDeps,
 ): Promise<AccountTokens> {
   oauth2Of(connector);
+  if (accountName === undefined && (await deps.metadata.accounts(connector.name)).length === 0)
+    throw notSignedIn(connector, deps);
   const found = await findAccount(connector, accountName, deps);
   // By name: getCredential then never answers with a token from the environment.
   await getCredential(connector, found.account, deps);
@@ -46,4 +49,25 @@ export async function accountTokens(
     tokenType: secret.token_type || 'Bearer',
     refreshToken: secret.refresh_token || undefined,
   };
+}
+
+/**
+ * No account to hand over. Unlike every other command, a token in the environment is no
+ * substitute, and is not suggested: a holder that keeps a sign-in (the daemon) needs its
+ * refresh token to renew it, and CONNECTR_<NAME>_TOKEN has none.
+ */
+function notSignedIn(connector: Connector, deps: AuthDeps): ConnectrError {
+  const variable = tokenEnvName(connector.name);
+  const set = deps.env[variable] ? variable : undefined;
+  return new ConnectrError(
+    'auth_required',
+    `not signed in to ${connector.displayName}: there is no account to push`,
+    {
+      hint: `sign in first: connectr auth ${connector.name}${
+        set
+          ? `. The token in $${set} is not pushed: the daemon could never refresh it (no refresh token); to give it a token you hold, use PUT /api/v1/connections/{id}/credentials`
+          : ''
+      }`,
+    },
+  );
 }

@@ -20,34 +20,53 @@ export async function discoverIdentity(
   idToken: string | undefined,
   deps: Pick<AuthDeps, 'env' | 'http' | 'notify'>,
 ): Promise<string | undefined> {
-  const identity = connector.identity;
-  if (identity) {
-    const endpoint = findEndpoint(connector, identity.endpoint);
-    const host = endpoint ? findHost(connector, endpoint.host) : undefined;
-    if (endpoint && host) {
-      try {
-        const url = new URL(joinBaseUrl(effectiveHostUrl(host, deps.env), expandPath(endpoint, {})));
-        // Query params with a default go too (Drive's about.get requires fields).
-        for (const param of endpoint.params) {
-          if (param.in === 'query' && param.default !== undefined && isScalar(param.default))
-            url.searchParams.set(param.wireName, String(param.default));
-        }
-        const headers: Record<string, string> = { accept: 'application/json' };
-        applyCredential(connector, credential, url, headers);
-        const response = await httpExchange(endpoint.method, url.toString(), { ...deps.http, headers });
-        const value = getPath(response.json, identity.path);
-        if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
-          return String(value);
-        const failed = saysFailed(connector, response.json);
-        deps.notify(
-          `note: could not read who signed in (${endpoint.name} answered ${failed ? `"${failed.code ?? 'not ok'}"` : `HTTP ${response.status}`})`,
-        );
-      } catch (error) {
-        deps.notify(`note: could not read who signed in (${messageOf(error)})`);
-      }
-    }
-  }
+  const probe = await probeIdentity(connector, credential, deps);
+  if (probe.kind === 'found') return probe.identity;
+  if (probe.kind !== 'none') deps.notify(probe.note);
   return idToken ? identityFromIdToken(idToken) : undefined;
+}
+
+/** What the identity endpoint said of a credential. */
+export type IdentityProbe =
+  /** The connector has no identity endpoint: nothing was asked. */
+  | { readonly kind: 'none' }
+  | { readonly kind: 'found'; readonly identity: string }
+  /** The API answered 401 or 403: it does not take this credential. */
+  | { readonly kind: 'refused'; readonly status: number; readonly endpoint: string; readonly note: string }
+  /** Anything else (network, 5xx, an answer without the identity): nothing is known. */
+  | { readonly kind: 'unknown'; readonly note: string };
+
+/** Asks the connector's identity endpoint who `credential` belongs to. */
+export async function probeIdentity(
+  connector: Connector,
+  credential: Credential,
+  deps: Pick<AuthDeps, 'env' | 'http'>,
+): Promise<IdentityProbe> {
+  const identity = connector.identity;
+  const endpoint = identity ? findEndpoint(connector, identity.endpoint) : undefined;
+  const host = endpoint ? findHost(connector, endpoint.host) : undefined;
+  if (!identity || !endpoint || !host) return { kind: 'none' };
+  try {
+    const url = new URL(joinBaseUrl(effectiveHostUrl(host, deps.env), expandPath(endpoint, {})));
+    // Query params with a default go too (Drive's about.get requires fields).
+    for (const param of endpoint.params) {
+      if (param.in === 'query' && param.default !== undefined && isScalar(param.default))
+        url.searchParams.set(param.wireName, String(param.default));
+    }
+    const headers: Record<string, string> = { accept: 'application/json' };
+    applyCredential(connector, credential, url, headers);
+    const response = await httpExchange(endpoint.method, url.toString(), { ...deps.http, headers });
+    const value = getPath(response.json, identity.path);
+    if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
+      return { kind: 'found', identity: String(value) };
+    const failed = saysFailed(connector, response.json);
+    const note = `note: could not read who signed in (${endpoint.name} answered ${failed ? `"${failed.code ?? 'not ok'}"` : `HTTP ${response.status}`})`;
+    if (response.status === 401 || response.status === 403)
+      return { kind: 'refused', status: response.status, endpoint: endpoint.name, note };
+    return { kind: 'unknown', note };
+  } catch (error) {
+    return { kind: 'unknown', note: `note: could not read who signed in (${messageOf(error)})` };
+  }
 }
 
 function isScalar(value: unknown): value is string | number | boolean {

@@ -97,9 +97,20 @@ export function localCredentials(
       return {
         credential: resolved.credential,
         refreshable: resolved.source === 'store' && connector.auth.type === 'oauth2',
+        ...(resolved.source === 'environment' && resolved.variable
+          ? { refusedHint: refusedInEnvironment(connector, resolved.variable) }
+          : {}),
       };
     },
   };
+}
+
+/** A 401 to a token from the environment: `connectr auth` cannot replace it, the user can. */
+export function refusedInEnvironment(connector: Connector, variable: string): string {
+  const auth = connector.auth;
+  if (auth.type === 'basic' && variable === auth.password_env)
+    return `the API refused the user name and password in $${auth.username_env} and $${auth.password_env}: replace them or unset them`;
+  return `the API refused the token in $${variable}: replace it or unset it`;
 }
 
 /** last_used_at, written at most once a minute so busy scripts do not contend for the file. */

@@ -43,6 +43,11 @@ export interface SuppliedCredential {
    * environment, an API key or a password, whose 401 is then final and reported as such.
    */
   readonly refreshable: boolean;
+  /**
+   * What fixes this credential when the API refuses it, when signing in again would not: a
+   * token from the environment names its variable. Absent: `connectr auth` is the fix.
+   */
+  readonly refusedHint?: string | undefined;
 }
 
 /**

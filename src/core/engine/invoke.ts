@@ -181,6 +181,7 @@ async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<Sen
     ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
     onResponse: deps.onResponse,
     credential: () => Promise.resolve(current),
+    refusedHint: first.refusedHint,
     refresh: first.refreshable
       ? async () => {
           current = (await credentials.credential({ forceRefresh: true })).credential;

@@ -147,7 +147,7 @@ export async function upstreamError(
   let hint: string | undefined;
   if (response.status === 401 || saysTokenExpired(connector, response)) {
     code = 'auth_expired';
-    hint = `sign in again: connectr auth ${connector.name}`;
+    hint = response.refusedHint ?? `sign in again: connectr auth ${connector.name}`;
   } else if (response.status === 403 && endpoint.scopes?.length) {
     hint = `${endpoint.name} needs one of the scopes ${endpoint.scopes.join(', ')}; sign in with them: connectr auth ${connector.name} --scopes ${endpoint.scopes[0] ?? ''}`;
   } else if (response.status === 429) {

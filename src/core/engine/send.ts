@@ -38,6 +38,8 @@ export interface HttpResponse {
   readonly url: URL;
   /** Set on a 2xx answer whose body says the call failed (the connector's errors.ok_path). */
   readonly failed?: { readonly code: string | undefined } | undefined;
+  /** On a refused credential (401): what fixes it, when not `connectr auth` (SuppliedCredential). */
+  readonly refusedHint?: string | undefined;
 }
 
 export interface SendDeps {
@@ -51,6 +53,8 @@ export interface SendDeps {
   readonly credential: () => Promise<Credential>;
   /** A new credential after a 401; undefined when none can be had (a token from the environment). */
   readonly refresh?: (() => Promise<Credential>) | undefined;
+  /** What fixes the credential if the API refuses it (SuppliedCredential.refusedHint). */
+  readonly refusedHint?: string | undefined;
   /** Random number in [0, 1), for jitter; injected so tests are deterministic. */
   readonly random?: () => number;
   /** Told about each retry before waiting (the CLI prints it with --verbose). */
@@ -167,7 +171,8 @@ export async function send(
       response.status === 429 ||
       response.status === 503 ||
       (idempotent && limits.retryStatuses.includes(response.status));
-    if (!retryable || last) return response;
+    if (!retryable || last)
+      return expired && deps.refusedHint ? { ...response, refusedHint: deps.refusedHint } : response;
     const text = await response.body.text();
     const waitMs = serverWait(response, text, req.connector, deps.clock.now()) ?? backoff(attempt, deps);
     if (waitMs > (options.maxWaitMs ?? 300_000)) {

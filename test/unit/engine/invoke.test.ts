@@ -346,7 +346,7 @@ describe('invokeAll', () => {
 });
 
 describe('localCredentials', () => {
-  it('hands out a token from the environment as final: a 401 with it is reported', async () => {
+  it('hands out a token from the environment as final: a 401 with it is reported, naming its variable', async () => {
     const source = localCredentials(
       connector,
       undefined,
@@ -355,6 +355,7 @@ describe('localCredentials', () => {
     expect(await source.credential()).toEqual({
       credential: { kind: 'bearer', token: 'env-token' },
       refreshable: false,
+      refusedHint: 'the API refused the token in $CONNECTR_GMAIL_TOKEN: replace it or unset it',
     });
   });
 

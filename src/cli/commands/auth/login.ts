@@ -26,6 +26,8 @@ export interface AuthFlags {
   device?: boolean;
   clientCredentials?: boolean;
   withToken?: boolean;
+  /** false with --no-verify: store an API key or password without trying it on the API. */
+  verify: boolean;
   username?: string;
   insecureStorage?: boolean;
 }
@@ -35,6 +37,7 @@ export async function authLogin(ctx: CliContext, name: string, flags: AuthFlags)
   const auth = cliAuth(ctx);
   const account = flags.account ?? 'default';
   const insecure = flags.insecureStorage === true;
+  const staticOptions = { insecureStorage: insecure, verify: flags.verify };
   let result: LoginResult;
   switch (connector.auth.type) {
     case 'none':
@@ -49,7 +52,7 @@ export async function authLogin(ctx: CliContext, name: string, flags: AuthFlags)
         `API key for ${connector.displayName}:`,
         connector.auth.env,
       );
-      result = await saveStaticCredentials(connector, account, { api_key: key }, insecure, auth.deps);
+      result = await saveStaticCredentials(connector, account, { api_key: key }, staticOptions, auth.deps);
       break;
     }
     case 'basic': {
@@ -68,7 +71,13 @@ export async function authLogin(ctx: CliContext, name: string, flags: AuthFlags)
         `Password for ${username}:`,
         connector.auth.password_env,
       );
-      result = await saveStaticCredentials(connector, account, { username, password }, insecure, auth.deps);
+      result = await saveStaticCredentials(
+        connector,
+        account,
+        { username, password },
+        staticOptions,
+        auth.deps,
+      );
       break;
     }
     case 'oauth2':

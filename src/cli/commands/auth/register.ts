@@ -30,6 +30,7 @@ export function registerAuth(program: Command, runner: Runner): void {
     .option('--client-credentials', 'get an app-only token with the client credentials grant')
     .option('--with-token', 'read the API key or password from stdin instead of asking')
     .option('--username <name>', 'user name, for connectors with HTTP basic auth')
+    .option('--no-verify', 'store the API key or password without trying it on the API first (see below)')
     .addOption(
       new Option(
         '--insecure-storage',
@@ -42,6 +43,10 @@ export function registerAuth(program: Command, runner: Runner): void {
 The OAuth client (app) comes from <CONNECTOR>_CLIENT_ID / <CONNECTOR>_CLIENT_SECRET, else from
 \`connectr apps set <connector>\`, else you are asked for it. Tokens go to the system keychain,
 else to an encrypted file (passphrase from CONNECTR_VAULT_PASSPHRASE or asked).
+
+An API key or password is tried on the connector's identity endpoint, when it has one, before
+it is stored: one the API refuses (401 or 403) is not stored (exit 3). Any other failure of that
+call (network, 5xx) stores it with a note. --no-verify stores it without the call.
 
 Examples:
   connectr auth gmail

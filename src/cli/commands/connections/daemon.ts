@@ -22,8 +22,16 @@ export interface DaemonOptions {
 export interface Daemon {
   /** The daemon's base URL, as shown in messages (no trailing slash). */
   readonly base: string;
-  /** The parsed JSON of a 2xx answer; else throws. */
-  request(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<unknown>;
+  /**
+   * The parsed JSON of a 2xx answer; else throws. `signal` replaces the command's (Ctrl-C) for
+   * a request that must finish even then (undoing what was done).
+   */
+  request(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    signal?: AbortSignal,
+  ): Promise<unknown>;
 }
 
 /** The daemon's base URL: http(s), no credentials, query or fragment; any path kept (a proxy prefix). */
@@ -66,7 +74,7 @@ export function connectDaemon(options: DaemonOptions): Daemon {
     });
   return {
     base,
-    async request(method, path, body) {
+    async request(method, path, body, signal) {
       let result: HttpResult;
       try {
         result = await httpExchange(method, `${base}${path}`, {
@@ -77,7 +85,7 @@ export function connectDaemon(options: DaemonOptions): Daemon {
           },
           ...(body === undefined ? {} : { body: JSON.stringify(body) }),
           env: options.env,
-          signal: options.signal,
+          signal: signal ?? options.signal,
         });
       } catch (error) {
         if (error instanceof ConnectrError && error.code === 'unavailable')

@@ -4,6 +4,7 @@ import { oauth2Of } from '../../../core/auth/oauth2.js';
 import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
+import { allowShutdownGrace } from '../../shutdown.js';
 import { connectDaemon } from './daemon.js';
 import type { Daemon } from './daemon.js';
 
@@ -47,6 +48,8 @@ export async function pushConnection(ctx: CliContext, name: string, flags: PushF
       },
     );
   const daemon = connectDaemon({ server, apiKey, env: ctx.env, signal: ctx.signal });
+  // After Ctrl-C the push may still read the create's answer and delete what it created.
+  allowShutdownGrace(3 * CLEANUP_MS);
 
   const connector = (await ctx.registry()).require(name);
   const auth = oauth2Of(connector);
@@ -73,16 +76,23 @@ export async function pushConnection(ctx: CliContext, name: string, flags: PushF
   }
 
   const userId = flags.userId ?? record.identity;
+  // Ctrl-C does not cut the create short: its answer names the connection to delete again.
   const created = connectionOf(
-    await daemon.request('POST', '/api/v1/connections', {
-      connector_type: connector.name,
-      name: flags.name ?? record.account,
-      ...(userId === undefined ? {} : { user_id: userId }),
-    }),
+    await daemon.request(
+      'POST',
+      '/api/v1/connections',
+      {
+        connector_type: connector.name,
+        name: flags.name ?? record.account,
+        ...(userId === undefined ? {} : { user_id: userId }),
+      },
+      abortedLater(ctx.signal, CLEANUP_MS),
+    ),
     daemon,
   );
   let connection: PushedConnection;
   try {
+    ctx.signal.throwIfAborted();
     connection = connectionOf(
       await daemon.request('PUT', `/api/v1/connections/${encodeURIComponent(created.id)}/credentials`, {
         access_token: tokens.accessToken,
@@ -113,14 +123,41 @@ export async function pushConnection(ctx: CliContext, name: string, flags: PushF
     );
 }
 
-/** Deletes the connection this push created, and says so in the error that made it necessary. */
+/**
+ * How long, after Ctrl-C, the push waits for the create's answer, and then for the delete of
+ * the connection it created: two requests to a daemon that answers in milliseconds.
+ */
+const CLEANUP_MS = 4000;
+
+/** A signal that aborts `ms` after `signal` does, to bound work that must outlive Ctrl-C. */
+function abortedLater(signal: AbortSignal, ms: number): AbortSignal {
+  const later = new AbortController();
+  const abort = (): void => {
+    setTimeout(() => {
+      later.abort(signal.reason);
+    }, ms).unref();
+  };
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return later.signal;
+}
+
+/**
+ * Deletes the connection this push created, and says so in the error that made it necessary:
+ * on any failure of the second request, Ctrl-C included (the delete then has its own time limit).
+ */
 async function undo(daemon: Daemon, id: string, error: unknown): Promise<unknown> {
   const failure = isConnectrError(error)
     ? error
     : new ConnectrError('internal', messageOf(error), { cause: error });
   let outcome: string;
   try {
-    await daemon.request('DELETE', `/api/v1/connections/${encodeURIComponent(id)}`);
+    await daemon.request(
+      'DELETE',
+      `/api/v1/connections/${encodeURIComponent(id)}`,
+      undefined,
+      AbortSignal.timeout(CLEANUP_MS),
+    );
     outcome = `the tokens were not stored, so connection ${id}, created for them, was deleted again`;
   } catch (deleteError) {
     outcome = `the tokens were not stored, and connection ${id}, created for them, could not be deleted (${messageOf(deleteError)}): delete it with DELETE /api/v1/connections/${id}`;

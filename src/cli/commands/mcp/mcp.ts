@@ -1,14 +1,18 @@
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import { findAccount } from '../../../core/auth/accounts.js';
 import type { AuthDeps } from '../../../core/auth/deps.js';
 import { credentialFromEnv } from '../../../core/auth/env-credential.js';
 import { localCredentials } from '../../../core/auth/tokens.js';
 import type { Connector } from '../../../core/connector/model.js';
-import { ConnectrError } from '../../../core/errors.js';
+import { ConnectrError, isConnectrError } from '../../../core/errors.js';
+import type { Env } from '../../../core/paths.js';
 import { VERSION } from '../../../core/version.js';
 import { programAuth } from '../../../local/auth.js';
 import { MAX_ARGUMENT_BYTES } from '../../../mcp/call.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
 import { processSeal } from '../../../mcp/cursor.js';
+import { trackInFlight } from '../../../mcp/in-flight.js';
 import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import type { CliContext } from '../../context.js';
@@ -41,6 +45,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
       hint: 'sign in first (connectr auth gmail), or name connectors with --connector',
     });
   const accounts = accountsOf(flags.account ?? [], chosen);
+  await checkAccounts(accounts, chosen, auth);
   const tools = toolsOf(chosen, {
     readOnly: flags.readOnly === true,
     allow: checkGlobs(flags.allow ?? [], '--allow'),
@@ -72,26 +77,82 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
   server.onerror = (error) => {
     notify(`connectr mcp: ${error.message}`);
   };
-  const closed = new Promise<void>((resolve) => {
-    transport.onclose = resolve;
-    ctx.io.stdin.once('end', resolve);
-    ctx.io.stdin.once('close', resolve);
+  // Why the session ends: the client closed our input, the transport gave up (a line too
+  // long), or a signal (Ctrl-C, SIGTERM) asked connectr to stop.
+  const ended = new Promise<'input' | 'transport' | 'signal'>((resolve) => {
+    transport.onclose = () => {
+      resolve('transport');
+    };
+    ctx.io.stdin.once('end', () => {
+      resolve('input');
+    });
+    ctx.io.stdin.once('close', () => {
+      resolve('input');
+    });
     ctx.signal.addEventListener(
       'abort',
       () => {
-        resolve();
+        resolve('signal');
       },
       { once: true },
     );
   });
   await server.connect(transport);
+  const inFlight = trackInFlight(transport);
   notify(
     `connectr mcp: ${tools.length} tools of ${chosen.map((c) => c.name).join(', ')} on stdio${flags.readOnly ? ' (read-only)' : ''}`,
   );
-  // A client ends the session by closing our input (the MCP stdio transport): calls still
-  // running are cancelled, as the SDK does when its transport closes.
-  await closed;
+  const why = await ended;
+  if (why === 'input') {
+    // A client that writes its requests and closes its input (`printf ... | connectr mcp`)
+    // still gets their answers; one still running after the wait is answered with an error.
+    const waitMs = drainMs(ctx.env);
+    if (!(await settled(inFlight.idle(), waitMs, ctx.signal)) && !ctx.signal.aborted)
+      await inFlight.abandon(
+        ErrorCode.RequestTimeout,
+        `connectr mcp: the call was still running ${String(waitMs / 1000)} s after the end of input, and was cancelled`,
+      );
+  }
+  if (why !== 'transport' && inFlight.size > 0)
+    await inFlight.abandon(
+      ErrorCode.ConnectionClosed,
+      `connectr mcp was ${reasonOf(ctx.signal)}: the call was cancelled`,
+    );
+  // Closing the server aborts the calls still running: their requests to the API stop.
   await server.close();
+}
+
+/** How long calls in flight at the end of input may still run: CONNECTR_MCP_DRAIN_MS, else 60 s. */
+function drainMs(env: Env): number {
+  const given = Number(env.CONNECTR_MCP_DRAIN_MS);
+  // setTimeout fires at once beyond 2^31 - 1 ms.
+  return Number.isFinite(given) && given > 0 ? Math.min(given, 2 ** 31 - 1) : 60_000;
+}
+
+/** Whether `idle` came first, before `ms` or the signal. */
+async function settled(idle: Promise<void>, ms: number, signal: AbortSignal): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const gaveUp = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(false);
+    }, ms);
+    onAbort = () => {
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([idle.then(() => true as const), gaveUp]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : 'stopped';
 }
 
 /** Connectors with a stored account, a token in the environment, or no sign-in at all. */
@@ -100,6 +161,31 @@ async function signedIn(connectors: readonly Connector[], auth: AuthDeps): Promi
   return connectors.filter(
     (c) => c.auth.type === 'none' || withAccounts.has(c.name) || credentialFromEnv(c, auth) !== undefined,
   );
+}
+
+/**
+ * Every account --account names exists: an unknown one would start a server whose every call
+ * fails. Only the accounts file is read (no secret, no passphrase asked).
+ */
+async function checkAccounts(
+  accounts: ReadonlyMap<string, string>,
+  connectors: readonly Connector[],
+  auth: AuthDeps,
+): Promise<void> {
+  for (const [name, account] of accounts) {
+    const connector = connectors.find((c) => c.name === name);
+    if (!connector) continue;
+    try {
+      await findAccount(connector, account, auth);
+    } catch (error) {
+      if (!isConnectrError(error)) throw error;
+      throw new ConnectrError(error.code, `--account ${name}=${account}: ${error.message}`, {
+        hint: error.hint,
+        details: error.details,
+        cause: error,
+      });
+    }
+  }
 }
 
 /** `--account gmail=work`, checked against the connectors served. */
