@@ -11,8 +11,14 @@ import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
 /** Codes beyond ConnectrError's, for faults only HTTP has. */
 export const HTTP_ONLY_CODES = [
   'method_not_allowed',
+  /** The request did not arrive in time (408). */
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
+  /** An `Expect` header other than 100-continue (417). */
+  'expectation_failed',
+  /** The request's headers are larger than the server reads (431). */
+  'headers_too_large',
   /** The API key may not do this (e.g. read tokens without --allow-token). */
   'forbidden',
   /** The resource is not in a state that allows this (e.g. no token stored yet). */
