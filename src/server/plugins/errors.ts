@@ -7,7 +7,12 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { EnvelopeCode, ErrorDetail, ErrorEnvelope } from '../errors.js';
 import { FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
-import { connectionErrorOf, isConnectionError } from '../store/outage.js';
+import {
+  DATABASE_UNREACHABLE,
+  DatabaseUnavailable,
+  connectionErrorOf,
+  isConnectionError,
+} from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
@@ -144,6 +149,10 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
   if (error instanceof HttpError) {
     return { status: error.status, body: envelope(error.code, error.message, [], error.hint) };
   }
+  // Where the database is (host, port, directory) and the operator's hint stay in the log.
+  if (error instanceof DatabaseUnavailable) {
+    return { status: 503, body: envelope('unavailable', error.publicMessage, [], DATABASE_HINT) };
+  }
   if (isConnectrError(error) && error.code !== 'internal') {
     return {
       status: httpStatusFor(error.code),
@@ -165,7 +174,7 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
   if (isConnectionError(error)) {
     return {
       status: 503,
-      body: envelope('unavailable', 'the database is not reachable', [], DATABASE_HINT),
+      body: envelope('unavailable', DATABASE_UNREACHABLE, [], DATABASE_HINT),
     };
   }
   return { status: 500, body: envelope('internal', 'internal error; the server log has the details') };
