@@ -67,14 +67,25 @@ export const ErrorEnvelopeSchema = z
   .describe('Every error answer: {"error": {"code", "message", "details"}}.');
 
 /**
- * A ConnectrError about one request field: its envelope names the field
+ * A ConnectrError about request fields: its envelope names each
  * (`details: [{field: "body.connector_type", message}]`), as schema validation errors do.
+ * Given one field, its detail's message is the error's; given several, each has its own.
  */
 export class FieldError extends ConnectrError {
-  readonly field: string;
-  constructor(field: string, message: string, options: Omit<ConnectrErrorOptions, 'details'> = {}) {
-    super('invalid_input', message, options);
-    this.field = field;
+  readonly fields: readonly ErrorDetail[];
+  constructor(
+    field: string | readonly ErrorDetail[],
+    message: string,
+    options: Omit<ConnectrErrorOptions, 'details'> & { readonly code?: 'invalid_input' | 'usage' } = {},
+  ) {
+    const { code = 'invalid_input', ...rest } = options;
+    super(code, message, rest);
+    this.fields = typeof field === 'string' ? [{ field, message }] : field;
+  }
+
+  /** The (first) field at fault. */
+  get field(): string | undefined {
+    return this.fields[0]?.field;
   }
 }
 

@@ -159,9 +159,7 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
       body: envelope(
         error.code,
         error.message,
-        error instanceof FieldError
-          ? [{ field: error.field, message: error.message }]
-          : error.details.map((message) => ({ message })),
+        error instanceof FieldError ? error.fields : error.details.map((message) => ({ message })),
         error.hint,
       ),
     };
