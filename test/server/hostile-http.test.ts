@@ -184,6 +184,12 @@ describe('methods without a Content-Type', () => {
     expect(res.statusCode).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
     expect(res.json<Envelope>().error.code).toBe('method_not_allowed');
+    // Allow lists only what works: GET and DELETE /mcp exist only to answer their own 405.
+    for (const method of ['OPTIONS', 'PUT'] as const) {
+      const mcp = await probe({ method, url: '/mcp' }, `${method} /mcp`);
+      expect(mcp.statusCode, method).toBe(405);
+      expect(mcp.headers.allow, method).toBe('POST');
+    }
   });
 });
 

@@ -34,6 +34,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Errors of this route are JSON-RPC errors carrying the envelope (POST /mcp). */
     readonly jsonRpcErrors?: boolean;
+    /** The route only answers 405 with its own words (GET /mcp): its method is not in Allow. */
+    readonly refusesMethod?: boolean;
   }
 }
 
@@ -359,7 +361,8 @@ export function errorHandling(bodyLimit: number): ErrorHandling {
   function install(app: App): void {
     log = app.log;
     app.addHook('onRoute', (route) => {
-      table.add(route.url, Array.isArray(route.method) ? route.method : [route.method]);
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      table.add(route.url, route.config?.refusesMethod === true ? [] : methods);
     });
     // Only JSON is parsed: a body of any other type is a 415, text/plain as much as XML.
     app.removeContentTypeParser('text/plain');

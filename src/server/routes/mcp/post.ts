@@ -146,6 +146,8 @@ export function registerMcp(app: App, context: RouteContext): void {
       method,
       url: '/mcp',
       schema: { hide: true },
+      // Not in the Allow header of /mcp's 405s: this route exists only to refuse.
+      config: { refusesMethod: true },
       handler: async (_request, reply) =>
         reply
           .code(405)
