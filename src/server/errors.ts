@@ -11,6 +11,8 @@ import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
 /** Codes beyond ConnectrError's, for faults only HTTP has. */
 export const HTTP_ONLY_CODES = [
   'method_not_allowed',
+  /** The client does not accept what the route answers (406: POST /mcp without text/event-stream in Accept). */
+  'not_acceptable',
   /** The request did not arrive in time (408). */
   'request_timeout',
   'payload_too_large',
@@ -89,10 +91,10 @@ export class FieldError extends ConnectrError {
   }
 }
 
-/** An answer only HTTP has a status for (403, 409, 413): thrown by a route, answered with the envelope. */
+/** An answer only HTTP has a status for (403, 406, 409, 413): thrown by a route, answered with the envelope. */
 export class HttpError extends Error {
   constructor(
-    readonly status: 403 | 409 | 413,
+    readonly status: 403 | 406 | 409 | 413,
     readonly code: (typeof HTTP_ONLY_CODES)[number],
     message: string,
     readonly hint?: string,

@@ -193,6 +193,28 @@ describe('methods without a Content-Type', () => {
   });
 });
 
+describe('POST /mcp', () => {
+  it('refuses an Accept without text/event-stream with a JSON-RPC error carrying the envelope', async () => {
+    for (const accept of [undefined, 'application/json', '*/*']) {
+      const res = await probe(
+        {
+          method: 'POST',
+          url: '/mcp',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            ...(accept === undefined ? {} : { accept }),
+          },
+          payload: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+        },
+        `accept ${accept}`,
+      );
+      expect(res.statusCode).toBe(406);
+      expect(res.json<{ error: { data: Envelope['error'] } }>().error.data.code).toBe('not_acceptable');
+    }
+  });
+});
+
 describe('bodies of the wrong type', () => {
   it('any Content-Type but JSON is a 415 naming the type and application/json, text/plain included', async () => {
     for (const type of [
