@@ -277,11 +277,13 @@ describe('hostile requests to every operation of /openapi.json', () => {
     ['a bad Content-Type', { 'content-type': '///;;;' }, '{}'],
     ['JSON with a wrong charset', { 'content-type': 'application/json; charset=latin-9' }, '{}'],
     ['invalid UTF-8', { 'content-type': 'application/json' }, '{"name": "\u00ff\u00fe"}'],
+    ['NUL in every string', { 'content-type': 'application/json' }, JSON.stringify(nulStrings())],
   ];
   const paramValues = ['x', '%00', '..', '%2e%2e%2f', 'a'.repeat(300), '%C0%AF', '%E2%80%AE', '"\'<>'];
   const queries = [
     '',
     '?limit=-1&cursor=%00',
+    '?connector_type=x%00&user_id=x',
     '?limit=abc&limit=2',
     '?connector_type[]=x&__proto__=1',
     `?q=${'a'.repeat(5000)}`,
@@ -315,6 +317,13 @@ describe('hostile requests to every operation of /openapi.json', () => {
 });
 
 /** A body whose fields all have types no route takes. */
+/** A body whose every field is a string holding a NUL, which PostgreSQL cannot store. */
+function nulStrings(): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.keys(wrongTypes()).map((name) => [name, name === 'params' ? { q: 'a\u0000' } : `gmail\u0000`]),
+  );
+}
+
 function wrongTypes(): Record<string, unknown> {
   const names = [
     'connector_type',

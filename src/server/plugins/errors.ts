@@ -170,6 +170,18 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
     const known = fastifyFault(error, bodyLimit, contentType);
     if (known) return known;
   }
+  // A value PostgreSQL cannot store (a NUL) that no schema caught: still the client's value.
+  if (isUnstorableText(error)) {
+    return {
+      status: 400,
+      body: envelope(
+        'invalid_input',
+        'a value holds a character that cannot be stored (a NUL, U+0000)',
+        [],
+        'remove NUL characters from the request',
+      ),
+    };
+  }
   // A lost database that reached here unguarded is still an outage, not a bug.
   if (isConnectionError(error)) {
     return {
@@ -191,6 +203,16 @@ function clientWentAway(error: unknown, request: FastifyRequest): boolean {
     (error as { code?: unknown }).code === 'ECONNRESET' &&
     request.raw.destroyed
   );
+}
+
+/** SQLSTATE 22021 (and 22P05): text PostgreSQL cannot hold, a NUL above all; drizzle wraps it once. */
+function isUnstorableText(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '22021' || code === '22P05') return true;
+  }
+  return false;
 }
 
 function isFastifyError(error: unknown): error is FastifyError {
