@@ -8,7 +8,7 @@ import { openUpstream } from './upstream.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
-import { frameworkErrors, installErrorHandling } from './plugins/errors.js';
+import { errorHandling } from './plugins/errors.js';
 import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { installAccessLog, loggerOptions } from './plugins/logging.js';
 import { installMetrics } from './plugins/metrics.js';
@@ -80,6 +80,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   }
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
+  const errors = errorHandling(bodyLimit);
   const app: App = Fastify({
     bodyLimit,
     connectionTimeout: options.connectionTimeout ?? 120_000,
@@ -94,7 +95,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     requestIdHeader: false,
     // While closing, requests still arriving on open connections get our own 503 (below).
     return503OnClosing: false,
-    frameworkErrors,
+    frameworkErrors: errors.frameworkErrors,
+    clientErrorHandler: errors.clientErrorHandler,
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -105,7 +107,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
-  installErrorHandling(app, bodyLimit);
+  errors.install(app);
   installRequestId(app);
   installAccessLog(app);
   installClosing(app);

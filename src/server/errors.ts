@@ -11,8 +11,16 @@ import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
 /** Codes beyond ConnectrError's, for faults only HTTP has. */
 export const HTTP_ONLY_CODES = [
   'method_not_allowed',
+  /** The client does not accept what the route answers (406: POST /mcp without text/event-stream in Accept). */
+  'not_acceptable',
+  /** The request did not arrive in time (408). */
+  'request_timeout',
   'payload_too_large',
   'unsupported_media_type',
+  /** An `Expect` header other than 100-continue (417). */
+  'expectation_failed',
+  /** The request's headers are larger than the server reads (431). */
+  'headers_too_large',
   /** The API key may not do this (e.g. read tokens without --allow-token). */
   'forbidden',
   /** The resource is not in a state that allows this (e.g. no token stored yet). */
@@ -61,21 +69,32 @@ export const ErrorEnvelopeSchema = z
   .describe('Every error answer: {"error": {"code", "message", "details"}}.');
 
 /**
- * A ConnectrError about one request field: its envelope names the field
+ * A ConnectrError about request fields: its envelope names each
  * (`details: [{field: "body.connector_type", message}]`), as schema validation errors do.
+ * Given one field, its detail's message is the error's; given several, each has its own.
  */
 export class FieldError extends ConnectrError {
-  readonly field: string;
-  constructor(field: string, message: string, options: Omit<ConnectrErrorOptions, 'details'> = {}) {
-    super('invalid_input', message, options);
-    this.field = field;
+  readonly fields: readonly ErrorDetail[];
+  constructor(
+    field: string | readonly ErrorDetail[],
+    message: string,
+    options: Omit<ConnectrErrorOptions, 'details'> & { readonly code?: 'invalid_input' | 'usage' } = {},
+  ) {
+    const { code = 'invalid_input', ...rest } = options;
+    super(code, message, rest);
+    this.fields = typeof field === 'string' ? [{ field, message }] : field;
+  }
+
+  /** The (first) field at fault. */
+  get field(): string | undefined {
+    return this.fields[0]?.field;
   }
 }
 
-/** An answer only HTTP has a status for (403, 409, 413): thrown by a route, answered with the envelope. */
+/** An answer only HTTP has a status for (403, 406, 409, 413): thrown by a route, answered with the envelope. */
 export class HttpError extends Error {
   constructor(
-    readonly status: 403 | 409 | 413,
+    readonly status: 403 | 406 | 409 | 413,
     readonly code: (typeof HTTP_ONLY_CODES)[number],
     message: string,
     readonly hint?: string,

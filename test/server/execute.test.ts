@@ -192,8 +192,22 @@ for (const variant of BACKENDS) {
         });
         expect(wrongType.status).toBe(400);
         expect(wrongType.json).toMatchObject({
-          error: { code: 'invalid_input', message: 'params.maxResults expects an integer; got "many"' },
+          error: {
+            code: 'invalid_input',
+            message: 'params.maxResults expects an integer; got "many"',
+            details: [{ field: 'body.params.maxResults', message: 'expects an integer; got "many"' }],
+          },
         });
+        const outOfEnum = await post({
+          connection_id: id,
+          endpoint: 'list_messages',
+          params: { maxResults: 2, surprise: 1, other: 2 },
+        });
+        expect(outOfEnum.status).toBe(400);
+        expect((outOfEnum.json.error as { details: unknown[] }).details).toEqual([
+          { field: 'body.params.surprise', message: 'list_messages has no parameter "surprise"' },
+          { field: 'body.params.other', message: 'list_messages has no parameter "other"' },
+        ]);
         const unknown = await post({ connection_id: id, endpoint: 'get_profil' });
         expect(unknown.status).toBe(400);
         expect(unknown.json).toMatchObject({
@@ -206,7 +220,10 @@ for (const variant of BACKENDS) {
         const missing = await post({ connection_id: id, endpoint: 'get_message' });
         expect(missing.status).toBe(400);
         expect(missing.json).toMatchObject({
-          error: { message: 'missing required parameter params.id for get_message' },
+          error: {
+            message: 'missing required parameter params.id for get_message',
+            details: [{ field: 'body.params.id', message: 'is required' }],
+          },
         });
         const stray = await post({ connection_id: id, endpoint: 'get_profile', surprise: 1 });
         expect(stray.status).toBe(400);

@@ -28,6 +28,7 @@ import { isListening } from '../helpers/net.js';
 import { postgresBinDir, startPostgres } from '../helpers/postgres.js';
 import type { PostgresServer } from '../helpers/postgres.js';
 import { memorySecrets, newKey } from '../helpers/server-store.js';
+import { LogCapture } from './helpers.js';
 
 /**
  * The daemon under failure (issue #9): a real PostgreSQL stopped and started under a steady
@@ -251,6 +252,51 @@ describe.skipIf(pgSkip !== undefined)(
       // The same pool, no reopening.
       await expect(store.readiness.ready()).resolves.toBeUndefined();
       expect(await guard(store.database, () => store.db.select().from(projects))).toEqual([]);
+    });
+
+    it('clients are told the database is not reachable, never where it is; the log says where', async () => {
+      const home = tempHome();
+      cleanups.push(home.cleanup);
+      const databaseUrl = await pg.createDatabase();
+      const database = new URL(databaseUrl).pathname.slice(1);
+      const store = await openServerStore({
+        env: { DATABASE_URL: databaseUrl, CONNECTR_ENCRYPTION_KEY: newKey() },
+        dataDir: home.dir,
+        secrets: memorySecrets(),
+      });
+      cleanups.push(() => store.close());
+      const project = (await ensureProject(store.db, 'default')).project;
+      const key = (await createApiKey(store.db, { projectId: project.id, name: 'k' })).secret;
+      const logs = new LogCapture();
+      const app = await buildApp(depsOf(store, await loadRegistry({}), {}), {
+        log: { level: 'info', stream: logs },
+        readyTimeoutMs: 4000,
+      });
+      cleanups.push(() => app.close());
+      await pg.stop();
+      const answers = [
+        await app.inject({ url: '/ready' }),
+        await app.inject({ url: '/api/v1/connections', headers: { authorization: `Bearer ${key}` } }),
+        await app.inject({
+          method: 'POST',
+          url: '/api/v1/connections',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          payload: JSON.stringify({ connector_type: 'gmail', name: 'n', user_id: 'u' }),
+        }),
+      ];
+      for (const res of answers) {
+        expect(res.statusCode, res.body).toBe(503);
+        expect(res.json<Envelope>().error).toMatchObject({
+          code: 'unavailable',
+          message: 'the database is not reachable',
+        });
+        expect(res.body).not.toContain(String(pg.port));
+        expect(res.body).not.toMatch(/127\.0\.0\.1|localhost|DATABASE_URL|ECONNREFUSED/);
+        expect(res.body).not.toContain(database);
+      }
+      // The operator's log has the address, and why.
+      expect(logs.text).toContain(`127.0.0.1:${pg.port}`);
+      expect(logs.text).toContain('ECONNREFUSED');
     });
 
     it('a statement that runs too long is cut at CONNECTR_DB_QUERY_TIMEOUT_MS: unavailable, not a hung request', async () => {

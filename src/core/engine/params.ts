@@ -40,17 +40,31 @@ export interface CallInput {
   readonly body?: RawBody;
 }
 
+/**
+ * A value the endpoint refuses, with each param at fault by key and what is wrong with it, so a
+ * front-end can point at its own field (the REST API's `body.params.<key>`).
+ */
+export class ParamError extends ConnectrError {
+  constructor(
+    code: 'usage' | 'invalid_input',
+    message: string,
+    readonly params: readonly { readonly key: string; readonly problem: string }[],
+    hint?: string,
+  ) {
+    super(code, message, { hint });
+  }
+}
+
 export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues {
   const label = input.label ?? ((p: Param) => `--${p.flag}`);
   const out = new Map<string, ParamValue>();
   const unknown = Object.keys(input.values).filter((k) => !endpoint.params.some((p) => p.key === k));
   if (unknown.length) {
-    throw new ConnectrError(
+    throw new ParamError(
       'usage',
       `${endpoint.name} has no parameter ${unknown.map((k) => `"${k}"`).join(', ')}`,
-      {
-        hint: `its parameters: ${endpoint.params.map((p) => p.key).join(', ') || 'none'}`,
-      },
+      unknown.map((key) => ({ key, problem: `${endpoint.name} has no parameter ${JSON.stringify(key)}` })),
+      `its parameters: ${endpoint.params.map((p) => p.key).join(', ') || 'none'}`,
     );
   }
   const missing: Param[] = [];
@@ -63,16 +77,30 @@ export function resolveValues(endpoint: Endpoint, input: CallInput): ParamValues
         missing.push(param);
       continue;
     }
-    out.set(param.key, coerce(param, given, label(param)));
+    out.set(param.key, coerceNamed(param, given, label(param)));
   }
   if (missing.length) {
-    throw new ConnectrError(
+    throw new ParamError(
       'usage',
       `missing required ${missing.length > 1 ? 'parameters' : 'parameter'} ${missing.map(label).join(', ')} for ${endpoint.name}`,
-      { hint: missing.map((p) => `${label(p)}: ${p.description ?? p.type}`).join('; ') },
+      missing.map((p) => ({ key: p.key, problem: 'is required' })),
+      missing.map((p) => `${label(p)}: ${p.description ?? p.type}`).join('; '),
     );
   }
   return out;
+}
+
+/** coerce(), its refusal naming the param: the message is `<flag> <problem>`. */
+function coerceNamed(param: Param, given: unknown, flag: string): ParamValue {
+  try {
+    return coerce(param, given, flag);
+  } catch (error) {
+    if (!(error instanceof ConnectrError) || error.code !== 'invalid_input') throw error;
+    const problem = error.message.startsWith(`${flag} `)
+      ? error.message.slice(flag.length + 1)
+      : error.message;
+    throw new ParamError('invalid_input', error.message, [{ key: param.key, problem }], error.hint);
+  }
 }
 
 function coerce(param: Param, given: unknown, flag: string): ParamValue {

@@ -10,7 +10,7 @@ import { packagePath, PACKAGE_ROOT } from '../../core/install.js';
 import type { Env } from '../../core/paths.js';
 import { wholeNumberSetting } from '../settings.js';
 import { lockInstance } from './instance-lock.js';
-import { isConnectionError } from './outage.js';
+import { DATABASE_UNREACHABLE, DatabaseUnavailable, isConnectionError } from './outage.js';
 import * as schema from './schema.js';
 
 /**
@@ -110,7 +110,7 @@ export function unreachable(where: string, error: unknown): ConnectrError {
     messageOf(root) ||
     (root instanceof AggregateError ? root.errors.map(messageOf).join('; ') : '') ||
     (typeof code === 'string' ? code : 'no reason given');
-  return new ConnectrError('unavailable', `the database at ${where} is not reachable: ${said}`, {
+  return new DatabaseUnavailable(`the database at ${where} is not reachable: ${said}`, DATABASE_UNREACHABLE, {
     hint:
       code === '28P01' || code === '28000'
         ? 'check the user name and password in DATABASE_URL'
@@ -290,6 +290,9 @@ async function openPglite(dataDir: string): Promise<Database> {
   }
 }
 
+/** What a client is told of a database that answers but is not migrated (yet). */
+const NOT_MIGRATED = 'the database is not ready: its migrations are not applied';
+
 /**
  * Resolves when the database answers and has every migration this build knows; else a
  * ConnectrError('unavailable') saying which (what GET /ready reports).
@@ -303,9 +306,9 @@ export async function checkReady(database: Database): Promise<void> {
     );
   } catch (error) {
     if (error instanceof ConnectrError) throw error;
-    throw new ConnectrError(
-      'unavailable',
+    throw new DatabaseUnavailable(
       `the database ${database.location} has no migrations table: ${messageOf(error)}`,
+      NOT_MIGRATED,
       {
         hint: 'restart the server to apply the migrations',
         cause: error,
@@ -314,9 +317,9 @@ export async function checkReady(database: Database): Promise<void> {
   }
   const last = Number(rows[0]?.last ?? 0);
   if (last < known.last) {
-    throw new ConnectrError(
-      'unavailable',
+    throw new DatabaseUnavailable(
       `the database ${database.location} lacks migrations (${String(rows[0]?.count ?? 0)} applied of ${known.count})`,
+      NOT_MIGRATED,
       { hint: 'restart the server to apply the migrations' },
     );
   }

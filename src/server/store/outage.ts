@@ -1,7 +1,11 @@
+import { ConnectrError } from '../../core/errors.js';
+import type { ConnectrErrorOptions } from '../../core/errors.js';
+
 /**
  * The one place that decides whether an error means "the database went away" (answered 503
  * `unavailable`, worth retrying) rather than "this statement is wrong" (a bug: 500). Imports
- * nothing: the store's guard(), the readiness check and the HTTP error handler all ask here.
+ * only the error type: the store's guard(), the readiness check and the HTTP error handler
+ * all ask here.
  *
  * What node-postgres, pg-pool and PGlite raise when the server is stopped, restarted, crashes
  * or cannot be reached (drizzle wraps each in a DrizzleQueryError whose cause is the original):
@@ -62,4 +66,23 @@ export function connectionErrorOf(error: unknown): Error | undefined {
 /** True when the error (or one of its causes) means the database went away, not that a statement was wrong. */
 export function isConnectionError(error: unknown): boolean {
   return connectionErrorOf(error) !== undefined;
+}
+
+/** What a client is told when the database cannot answer. */
+export const DATABASE_UNREACHABLE = 'the database is not reachable';
+
+/**
+ * The database cannot answer, or is not ready. `message` says where it is and why (the host
+ * and port, the data directory, the driver's words): for the operator, in the start-up error
+ * and the log. A client of the HTTP API, who may not even have a key (GET /ready), gets
+ * `publicMessage`, which names nothing of the deployment.
+ */
+export class DatabaseUnavailable extends ConnectrError {
+  constructor(
+    message: string,
+    readonly publicMessage: string,
+    options: Omit<ConnectrErrorOptions, 'details'> = {},
+  ) {
+    super('unavailable', message, options);
+  }
 }

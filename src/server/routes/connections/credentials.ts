@@ -10,7 +10,7 @@ import { storeTokens } from '../../oauth/tokens.js';
 import type { TokenSet } from '../../oauth/tokens.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { ConnectionParams, ConnectionShape, connectionJson, label } from './shape.js';
+import { ConnectionParams, ConnectionShape, NO_CONTROL, connectionJson, label } from './shape.js';
 
 /** A secret value: bounded, no control characters (it goes into an HTTP header upstream). */
 export const secretValue = (what: string): z.ZodString =>
@@ -18,7 +18,7 @@ export const secretValue = (what: string): z.ZodString =>
     .string()
     .min(1, { message: `${what} must not be empty` })
     .max(4096, { message: `${what} has at most 4096 characters` })
-    .regex(/^[^\p{Cc}]*$/u, { message: `${what} must not contain control characters` });
+    .regex(NO_CONTROL, { message: `${what} must not contain control characters` });
 
 /** RFC 6749 §3.3: a scope token is printable ASCII without space, `"` or `\\`. */
 const scopeToken = z

@@ -6,11 +6,13 @@ import { MAX_PAGE, listConnections } from '../../store/connections.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { ConnectorParams } from '../connectors/name.js';
 import { ConnectionShape, connectionJson, label } from './shape.js';
 
 const ListQuery = z.strictObject({
   user_id: label('user_id', 255).optional().describe('Only this end user’s connections.'),
-  connector_type: z.string().max(64).optional().describe('Only connections of this connector.'),
+  // A connector's name as the connector routes check it: a NUL never reaches the database.
+  connector_type: ConnectorParams.shape.name.optional().describe('Only connections of this connector.'),
   limit: z.coerce
     .number()
     .int({ message: 'limit must be a whole number' })

@@ -45,8 +45,13 @@ export function connectionJson(row: Connection): ConnectionJson {
   };
 }
 
-/** No control characters (C0, DEL, C1): they would land in logs and terminals. */
-const NO_CONTROL = /^[^\p{Cc}]*$/u;
+/**
+ * No control characters (C0, DEL, C1): they would land in logs and terminals. Written as
+ * ranges, not `\p{Cc}`: /openapi.json carries the pattern, and Python's `re`, most code
+ * generators and fuzzers know no Unicode property classes.
+ */
+// eslint-disable-next-line no-control-regex
+export const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f]*$/;
 
 /** A short label: not blank, bounded, no control characters. */
 export const label = (what: string, max: number): z.ZodString =>

@@ -9,7 +9,7 @@ import { createMcpServer } from '../../../mcp/server.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { ERROR_HEADER, FieldError, JsonRpcErrorSchema, envelope } from '../../errors.js';
+import { ERROR_HEADER, FieldError, HttpError, JsonRpcErrorSchema, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -63,6 +63,7 @@ export function registerMcp(app: App, context: RouteContext): void {
           400: JsonRpcErrorSchema,
           401: JsonRpcErrorSchema,
           404: JsonRpcErrorSchema,
+          406: JsonRpcErrorSchema,
           500: JsonRpcErrorSchema,
           503: JsonRpcErrorSchema,
         },
@@ -70,6 +71,7 @@ export function registerMcp(app: App, context: RouteContext): void {
     },
     async (request, reply) => {
       const { projectId } = identityOf(request);
+      checkAccept(request.headers.accept);
       const data = requireData(context);
       const registry = await context.deps.registry();
       const chosen = request.query.connection_id ?? connectionHeader(request.headers);
@@ -146,6 +148,8 @@ export function registerMcp(app: App, context: RouteContext): void {
       method,
       url: '/mcp',
       schema: { hide: true },
+      // Not in the Allow header of /mcp's 405s: this route exists only to refuse.
+      config: { refusesMethod: true },
       handler: async (_request, reply) =>
         reply
           .code(405)
@@ -161,6 +165,21 @@ export function registerMcp(app: App, context: RouteContext): void {
           ),
     });
   }
+}
+
+/**
+ * Streamable HTTP's rule, checked before the MCP SDK would answer it with a JSON-RPC error of
+ * its own (no envelope in its data): a POST accepts both JSON and an event stream.
+ */
+function checkAccept(accept: string | undefined): void {
+  // The SDK's own test, so that what passes here passes there (a wildcard does not).
+  if (accept?.includes('application/json') === true && accept.includes('text/event-stream')) return;
+  throw new HttpError(
+    406,
+    'not_acceptable',
+    'POST /mcp answers application/json or text/event-stream: the Accept header must name both',
+    'send "Accept: application/json, text/event-stream"',
+  );
 }
 
 /** The `Connection-Id` (or `connection_id`) header, checked as the query parameter is. */

@@ -5,6 +5,7 @@ import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import { systemClock } from '../../../core/clock.js';
 import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
 import type { InvokeDeps } from '../../../core/engine/invoke.js';
+import { ParamError } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
 import { readAnswer } from '../../../core/engine/answer.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
@@ -140,15 +141,17 @@ export function registerExecute(app: App, context: RouteContext): void {
       const endpoint = endpointFor(connector, input.endpoint);
       const env = context.deps.env ?? {};
       // Checked and built before the credential is looked up: a bad value sends nothing.
-      const call = prepareCall(
-        {
-          connector,
-          endpoint,
-          values: input.params,
-          ...bodyOf(input),
-          label: (param) => `params.${param.key}`,
-        },
-        env,
+      const call = namingFields(() =>
+        prepareCall(
+          {
+            connector,
+            endpoint,
+            values: input.params,
+            ...bodyOf(input),
+            label: (param) => `params.${param.key}`,
+          },
+          env,
+        ),
       );
       // A client that goes away stops the call (waits, retries, pagination) where it is.
       const abort = new AbortController();
@@ -186,6 +189,20 @@ export function registerExecute(app: App, context: RouteContext): void {
       return answerOf(endpoint, response);
     },
   );
+}
+
+/** A refused param value as a 400 whose details name each field at fault (`body.params.<key>`). */
+function namingFields<T>(prepare: () => T): T {
+  try {
+    return prepare();
+  } catch (error) {
+    if (!(error instanceof ParamError)) throw error;
+    throw new FieldError(
+      error.params.map((p) => ({ field: `body.params.${p.key}`, message: p.problem })),
+      error.message,
+      { code: error.code === 'usage' ? 'usage' : 'invalid_input', hint: error.hint },
+    );
+  }
 }
 
 function endpointFor(connector: Connector, name: string): Endpoint {

@@ -22,6 +22,7 @@ import { wholeNumberSetting } from '../../settings.js';
 import { UPSTREAM_TIMEOUT_MS } from '../../upstream.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { ConnectionParams } from '../connections/shape.js';
 import {
   HOST_HEADER,
   chooseHost,
@@ -50,7 +51,8 @@ export const MAX_BODY_VARIABLE = 'CONNECTR_PROXY_MAX_BODY';
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const Params = z.object({
-  id: z.string().min(1).max(200).describe('The connection id.'),
+  // As every connection route checks it: a NUL or a stray byte never reaches the database.
+  id: ConnectionParams.shape.id,
   '*': z.string().describe("The path below the host's base URL, e.g. gmail/v1/users/me/profile."),
 });
 

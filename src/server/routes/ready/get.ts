@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.js';
 import { ErrorEnvelopeSchema } from '../../errors.js';
+import { DATABASE_UNREACHABLE, DatabaseUnavailable } from '../../store/outage.js';
 import type { App, RouteContext } from '../../types.js';
 
 const Ready = z.object({ status: z.literal('ready') });
@@ -33,8 +34,11 @@ export function registerReady(app: App, { deps }: RouteContext, timeoutMs: numbe
         await Promise.race([deps.readiness.ready(), late]);
       } catch (error) {
         // Whatever the store threw, a probe gets a 503: "not ready" is the answer, not a bug.
+        // Its words (where the database is) go to the log only: anyone may call /ready.
         if (isConnectrError(error) && error.code === 'unavailable') throw error;
-        throw new ConnectrError('unavailable', `not ready: ${messageOf(error)}`);
+        throw new DatabaseUnavailable(`not ready: ${messageOf(error)}`, DATABASE_UNREACHABLE, {
+          cause: error,
+        });
       } finally {
         clearTimeout(timer);
       }
