@@ -300,7 +300,7 @@ describe('connectr mcp refuses to start, with a message on stderr and nothing on
       ['--account', 'gmail=nobody'],
       () => vaultEnv,
       1,
-      /error: --account gmail=nobody: no gmail account named "nobody"\nhint: Known: default, work; or sign in with `connectr auth gmail --account nobody`/,
+      /error: --account gmail=nobody: no gmail account named "nobody"\nhint: known: default, work\. Or sign in with `connectr auth gmail --account nobody`/,
     ],
     [
       '--account with a token in the environment but no such stored account',

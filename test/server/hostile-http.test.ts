@@ -103,6 +103,8 @@ function expectConnectrAnswer(res: LightMyRequestResponse, what: string): void {
     if (body.error.data !== undefined) expect(body.error.data.details, what).toEqual(expect.any(Array));
     return;
   }
+  // Marked as connectr's own, so a client never takes it for an upstream's answer.
+  expect(res.headers['x-connectr-error'], what).toBe('1');
   const error = body.error;
   expect(error, `${what}: ${res.body.slice(0, 300)}`).toMatchObject({
     code: expect.any(String) as unknown,
@@ -151,6 +153,8 @@ function parseRaw(answer: string): { status: number; headers: string; body: Enve
   const split = answer.indexOf('\r\n\r\n');
   const head = answer.slice(0, split);
   const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1] ?? 0);
+  // Answers written on the socket itself are marked as connectr's own too.
+  expect(head.toLowerCase(), head).toMatch(/\r\nx-connectr-error: 1(\r\n|$)/);
   return { status, headers: head.toLowerCase(), body: JSON.parse(answer.slice(split + 4)) as Envelope };
 }
 
