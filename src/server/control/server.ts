@@ -5,6 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { ConnectrError, messageOf } from '../../core/errors.js';
+import { httpStatusFor } from '../errors.js';
 import type { Db } from '../store/db.js';
 import { runKeyRequest } from './key-operations.js';
 import type { KeyEffects } from './key-operations.js';
@@ -39,14 +40,6 @@ export interface ControlServer {
   readonly path: string;
   close(): Promise<void>;
 }
-
-const STATUS: Partial<Record<string, number>> = {
-  invalid_input: 400,
-  usage: 400,
-  not_found: 404,
-  unavailable: 503,
-  timeout: 504,
-};
 
 export async function startControlServer(options: ControlServerOptions): Promise<ControlServer> {
   const { path } = options;
@@ -234,7 +227,7 @@ async function handle(
     return;
   } catch (error) {
     if (error instanceof ConnectrError && error.code !== 'internal') {
-      fail(response, STATUS[error.code] ?? 400, error.code, error.message, [...error.details], error.hint);
+      fail(response, httpStatusFor(error.code), error.code, error.message, [...error.details], error.hint);
       return;
     }
     options.logError(error);
