@@ -98,7 +98,9 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
       })),
     };
   }
-  const parsed = ConnectorSchema.safeParse(data, { reportInput: true });
+  // jitless: a definition is checked once per file and run, so compiling zod's fast path (new
+  // Function per object schema, never in a code cache) costs more than it saves (issue #20).
+  const parsed = ConnectorSchema.safeParse(data, { reportInput: true, jitless: true });
   if (!parsed.success) {
     const problems = parsed.error.issues.flatMap((issue) =>
       describeIssue(issue).map(({ path, key, message }) => ({
