@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackEmulator } from '../fixtures/emulators/slack.js';
@@ -9,6 +8,7 @@ import { SCRIPTED_BROWSER } from '../helpers/gmail-sign-in.js';
 import { tempHome } from '../helpers/home.js';
 import { runCli } from '../helpers/io.js';
 import { FILE_STORE } from '../helpers/stores.js';
+import { freePort } from '../helpers/net.js';
 
 /**
  * What Slack's way of answering asks of connectr, against the Slack emulator: an HTTP 200
@@ -17,14 +17,6 @@ import { FILE_STORE } from '../helpers/stores.js';
  * upload_file takes a file (or standard input) through files upload v2's three steps, the
  * emulator holding its bytes at the end.
  */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('connectr against Slack', () => {
   let slack: SlackEmulator;

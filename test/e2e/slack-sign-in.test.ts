@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSlackEmulator } from '../fixtures/emulators/slack.js';
@@ -7,6 +6,7 @@ import { runBin } from '../helpers/bin.js';
 import { SCRIPTED_BROWSER } from '../helpers/gmail-sign-in.js';
 import { tempHome } from '../helpers/home.js';
 import { FILE_STORE } from '../helpers/stores.js';
+import { freePort } from '../helpers/net.js';
 
 /**
  * `connectr auth slack` end to end with the real binary: the scripted browser through the Slack
@@ -16,21 +16,12 @@ import { FILE_STORE } from '../helpers/stores.js';
  * auth.revoke.
  */
 
-/** A port nothing listens on now: the app's registered redirect URL names it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
 describe('connectr auth slack', () => {
   let slack: SlackEmulator;
   let port: number;
   const home = tempHome();
   beforeAll(async () => {
+    // A port nothing listens on now: the app's registered redirect URL names it.
     port = await freePort();
     slack = await startSlackEmulator({
       rotation: true,
