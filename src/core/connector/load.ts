@@ -1,6 +1,6 @@
 import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { Alias, Document, Node as YamlNode, Pair, YAMLMap } from 'yaml';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { messageOf } from '../errors.js';
 import { closest } from '../suggest.js';
 import { checkConnector, reservedKeys } from './checks.js';
