@@ -386,6 +386,17 @@ export const ConnectorSchema = z.strictObject({
     .record(endpointName(), HostSchema)
     .refine((hosts) => Object.keys(hosts).length > 0, { message: 'at least one host is needed' })
     .describe('Named base URLs; each is overridable by environment variable.'),
+  redirect_hosts: z
+    .array(
+      z.string().regex(/^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/, {
+        message:
+          'give an origin, e.g. https://files.example.com, or one with a wildcard first label, e.g. https://*.sharepoint.com',
+      }),
+    )
+    .optional()
+    .describe(
+      'Origins besides the hosts that the API redirects to (pre-authenticated download URLs); followed without the credential, never to a private address. A leading *. matches any subdomain. Overridable by CONNECTR_<CONNECTOR>_REDIRECT_HOSTS (comma-separated).',
+    ),
   auth: AuthSchema,
   identity: IdentitySchema.optional(),
   rate_limit: RateLimitSchema.optional(),

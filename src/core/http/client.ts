@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Env } from '../paths.js';
+import { publicLookup } from './address.js';
 import { hasProxy } from './proxy-env.js';
 
 /**
@@ -27,6 +28,12 @@ export interface ClientRequest {
   readonly dispatcher?: Dispatcher | undefined;
   /** For HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   readonly env?: Env | undefined;
+  /**
+   * Connect only to a public address (a redirect or page link, engine/follow.ts): the name is
+   * resolved by publicLookup on a connection of its own. Behind a proxy the proxy resolves
+   * names, and this cannot apply.
+   */
+  readonly publicOnly?: boolean | undefined;
 }
 
 export interface ClientResponse {
@@ -56,11 +63,26 @@ export class BodyTimeout extends Error {
 
 export async function sendRequest(url: URL, init: ClientRequest): Promise<ClientResponse> {
   let dispatcher = init.dispatcher;
-  if (!dispatcher && hasProxy(init.env)) {
+  const proxied = hasProxy(init.env);
+  if (!dispatcher && proxied) {
     const { proxyDispatcher } = await import('./proxy.js');
     dispatcher = proxyDispatcher(init.env ?? {});
   }
+  // The caller's pool may hold a connection made without the check: a pool of its own.
+  if (init.publicOnly === true && dispatcher && !proxied) dispatcher = await publicOnlyAgent();
   return dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init);
+}
+
+let publicAgent: Promise<Dispatcher> | undefined;
+
+/** undici's pool for connections that may reach only public addresses (made once, for the process). */
+function publicOnlyAgent(): Promise<Dispatcher> {
+  publicAgent ??= (async () => {
+    undici ??= import('undici');
+    const { Agent } = await undici;
+    return new Agent({ connect: { lookup: publicLookup }, keepAliveTimeout: 10_000 });
+  })();
+  return publicAgent;
 }
 
 /** undici, loaded once: a bundled dynamic import copies the module's exports each time it runs. */
@@ -85,7 +107,13 @@ function throughNode(url: URL, init: ClientRequest): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: OutgoingHttpHeaders = { ...init.headers };
-    const req = send(url, { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) });
+    const req = send(url, {
+      method: init.method,
+      headers,
+      ...(init.signal ? { signal: init.signal } : {}),
+      // A connection of its own, so the address is checked when it is made, not taken from the pool.
+      ...(init.publicOnly === true ? { lookup: publicLookup, agent: false } : {}),
+    });
     let headersTimer: NodeJS.Timeout | undefined;
     const startHeadersTimer = (): void => {
       headersTimer ??= setTimeout(() => req.destroy(new HeadersTimeout()), init.headersTimeoutMs);
