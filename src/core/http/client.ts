@@ -1,6 +1,6 @@
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
@@ -30,8 +30,8 @@ export interface ClientRequest {
   readonly env?: Env | undefined;
   /**
    * Connect only to a public address (a redirect or page link, engine/follow.ts): the name is
-   * resolved by publicLookup on a connection of its own. Behind a proxy the proxy resolves
-   * names, and this cannot apply.
+   * resolved by publicLookup, on a connection from a pool that holds only connections so made.
+   * Behind a proxy the proxy resolves names, and this cannot apply.
    */
   readonly publicOnly?: boolean | undefined;
 }
@@ -103,6 +103,17 @@ async function throughUndici(url: URL, init: ClientRequest, dispatcher: Dispatch
   return { statusCode: response.statusCode, headers: response.headers, body: response.body };
 }
 
+let publicAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/** node:http(s)'s pools for connections that may reach only public addresses (made once). */
+function publicNodeAgent(secure: boolean): HttpAgent {
+  publicAgents ??= {
+    http: new HttpAgent({ keepAlive: true, lookup: publicLookup }),
+    https: new HttpsAgent({ keepAlive: true, lookup: publicLookup }),
+  };
+  return secure ? publicAgents.https : publicAgents.http;
+}
+
 function throughNode(url: URL, init: ClientRequest): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -111,8 +122,8 @@ function throughNode(url: URL, init: ClientRequest): Promise<ClientResponse> {
       method: init.method,
       headers,
       ...(init.signal ? { signal: init.signal } : {}),
-      // A connection of its own, so the address is checked when it is made, not taken from the pool.
-      ...(init.publicOnly === true ? { lookup: publicLookup, agent: false } : {}),
+      // A pool of checked connections only: the address is checked when each is made.
+      ...(init.publicOnly === true ? { agent: publicNodeAgent(url.protocol === 'https:') } : {}),
     });
     let headersTimer: NodeJS.Timeout | undefined;
     const startHeadersTimer = (): void => {
