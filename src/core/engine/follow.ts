@@ -60,17 +60,22 @@ export function followPolicy(connector: Connector, env: Env, resolve: Resolve = 
       if (await local) return { publicOnly: false };
       const literal = ipLiteral(target.hostname);
       if ((literal !== undefined && !isPublicAddress(literal)) || isLocalhostName(target.hostname))
-        throw refusedAddress(kind, target, literal ?? target.hostname);
+        throw refusedAddress(connector, kind, target, literal ?? target.hostname);
       return { publicOnly: literal === undefined };
     },
   };
 }
 
 /** The follow_refused error for a target that is (or resolved to) a non-public address. */
-export function refusedAddress(kind: FollowKind, target: URL, address: string): ConnectrError {
+export function refusedAddress(
+  connector: Connector,
+  kind: FollowKind,
+  target: URL,
+  address: string,
+): ConnectrError {
   return new ConnectrError(
     'follow_refused',
-    `refused to follow ${kind === 'redirect' ? 'a redirect' : 'a next-page link'} to ${describe(target)}: ${address === target.hostname ? 'it is' : `it resolves to ${address},`} a loopback, private or link-local address`,
+    `refused to follow ${kind === 'redirect' ? 'a redirect' : 'a next-page link'} of ${connector.displayName} to ${describe(target)}: ${address === target.hostname ? 'it is' : `it resolves to ${address},`} a loopback, private or link-local address`,
     {
       hint: "connectr does not follow an API's redirects and links to internal addresses unless the connector's own host is one",
     },

@@ -261,7 +261,7 @@ async function followRedirects(
     } catch (error) {
       if (waiting.signal.aborted && !deps.signal?.aborted) throw new AttemptTimeout();
       const refused = nonPublic(error);
-      if (kind && refused) throw refusedAddress(kind, target, refused.address);
+      if (kind && refused) throw refusedAddress(req.connector, kind, target, refused.address);
       throw error;
     } finally {
       clearTimeout(timer);
