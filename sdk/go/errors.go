@@ -61,6 +61,7 @@ var codes = map[string]struct {
 	"unsupported_media_type": {ErrUnsupportedMediaType, 415},
 	"internal":               {ErrInternal, 500},
 	"upstream":               {ErrUpstream, 502},
+	"follow_refused":         {ErrUpstream, 502}, // a redirect or page link the server refused to follow
 	"unavailable":            {ErrUnavailable, 503},
 	"cancelled":              {ErrCancelled, 503},
 	"timeout":                {ErrTimeout, 504},

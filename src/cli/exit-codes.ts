@@ -20,6 +20,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'auth_expired':
       return EXIT.auth;
     case 'upstream':
+    case 'follow_refused':
       return EXIT.upstream;
     case 'unavailable':
     case 'timeout':

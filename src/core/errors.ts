@@ -18,6 +18,11 @@ export const ERROR_CODES = [
   'auth_expired',
   /** The upstream API answered with an error. */
   'upstream',
+  /**
+   * The API redirected (or linked the next page) to where connectr does not follow: outside the
+   * connector's hosts, or to an internal address (engine/follow.ts).
+   */
+  'follow_refused',
   /** The network or a local service (keychain, database) could not be reached. */
   'unavailable',
   /** The operation timed out. */

@@ -117,6 +117,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'not_found':
       return 404;
     case 'upstream':
+    case 'follow_refused':
       return 502;
     // The server is stopping (or the caller went away): try again, elsewhere.
     case 'cancelled':

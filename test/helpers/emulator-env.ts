@@ -16,7 +16,12 @@ export function emulatorEnv(emulators: {
         }
       : {}),
     ...(graph
-      ? { CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl, CONNECTR_ONEDRIVE_TOKEN: graph.token }
+      ? {
+          CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
+          // Downloads redirect to the emulator's file server, as Graph's to SharePoint.
+          CONNECTR_ONEDRIVE_REDIRECT_HOSTS: graph.downloads.url,
+          CONNECTR_ONEDRIVE_TOKEN: graph.token,
+        }
       : {}),
   };
 }

@@ -248,6 +248,7 @@ describe('errors', () => {
       auth_required: 401,
       auth_expired: 401,
       upstream: 502,
+      follow_refused: 502,
       unavailable: 503,
       timeout: 504,
       cancelled: 503,

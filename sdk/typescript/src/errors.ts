@@ -115,6 +115,8 @@ export const ERROR_CLASSES: Readonly<Record<string, { readonly type: ErrorClass;
       unsupported_media_type: { type: UnsupportedMediaTypeError, status: 415 },
       internal: { type: InternalError, status: 500 },
       upstream: { type: UpstreamError, status: 502 },
+      // The API redirected (or linked a page) where the server does not follow; `code` says which.
+      follow_refused: { type: UpstreamError, status: 502 },
       unavailable: { type: UnavailableError, status: 503 },
       cancelled: { type: CancelledError, status: 503 },
       timeout: { type: ServerTimeoutError, status: 504 },

@@ -1,4 +1,4 @@
-import { effectiveHostUrl } from '../connector/model.js';
+import { connectorOrigins } from '../connector/model.js';
 import type { Connector } from '../connector/model.js';
 import type { AccountRecord, CredentialBinding } from '../credentials/metadata.js';
 import { ConnectrError } from '../errors.js';
@@ -17,7 +17,7 @@ import type { AuthDeps } from './deps.js';
 /** Where this connector's credentials go now, with the environment's overrides applied. */
 export function currentBinding(connector: Connector, env: Env): CredentialBinding {
   checkOverrides(connector, env);
-  const hosts = [...new Set(connector.hosts.map((h) => new URL(effectiveHostUrl(h, env)).origin))].sort();
+  const hosts = [...connectorOrigins(connector, env)].sort();
   if (connector.auth.type !== 'oauth2') return { hosts };
   const endpoints = oauthEndpoints(connector.name, connector.auth, env);
   return {

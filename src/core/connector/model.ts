@@ -63,6 +63,12 @@ export interface Connector {
   readonly docsUrl: string;
   readonly description: string;
   readonly hosts: readonly Host[];
+  /** Other origins redirects may go to, without the credential (engine/follow.ts). */
+  readonly redirectHosts: {
+    readonly origins: readonly string[];
+    /** Environment variable that replaces the list (comma-separated). */
+    readonly env: string;
+  };
   readonly auth: ResolvedAuth;
   readonly identity?: { readonly endpoint: string; readonly path: JsonPath };
   readonly rateLimit: {
@@ -131,6 +137,7 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     docsUrl: def.docs_url,
     description: def.description,
     hosts,
+    redirectHosts: { origins: def.redirect_hosts ?? [], env: `CONNECTR_${connectorEnv}_REDIRECT_HOSTS` },
     auth: resolveAuth(def.auth, connectorEnv),
     ...(def.identity ? { identity: def.identity } : {}),
     rateLimit: {
@@ -194,4 +201,21 @@ export function findHost(connector: Connector, key: string): Host | undefined {
 /** The base URL requests go to: the host's environment override when set, else its URL. */
 export function effectiveHostUrl(host: Host, env: Readonly<Record<string, string | undefined>>): string {
   return env[host.env] || host.url;
+}
+
+/**
+ * The origin (scheme, host, port) requests to a host go to, with its environment override: where
+ * the credential may go, what the raw proxy keeps a request and its links to, and where
+ * redirects and page links may lead (engine/follow.ts). One rule for all of them.
+ */
+export function hostOrigin(host: Host, env: Readonly<Record<string, string | undefined>>): string {
+  return new URL(effectiveHostUrl(host, env)).origin;
+}
+
+/** The origins of all of a connector's hosts. */
+export function connectorOrigins(
+  connector: Connector,
+  env: Readonly<Record<string, string | undefined>>,
+): Set<string> {
+  return new Set(connector.hosts.map((h) => hostOrigin(h, env)));
 }

@@ -386,6 +386,19 @@ export const ConnectorSchema = z.strictObject({
       .check(z.refine((hosts) => Object.keys(hosts).length > 0, { message: 'at least one host is needed' })),
     'Named base URLs; each is overridable by environment variable.',
   ),
+  redirect_hosts: doc(
+    z.optional(
+      z.array(
+        z.string().check(
+          z.regex(/^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/, {
+            message:
+              'give an origin, e.g. https://files.example.com, or one with a wildcard first label, e.g. https://*.sharepoint.com',
+          }),
+        ),
+      ),
+    ),
+    'Origins besides the hosts that the API redirects to (pre-authenticated download URLs); followed without the credential, never to a private address. A leading *. matches any subdomain. Overridable by CONNECTR_<CONNECTOR>_REDIRECT_HOSTS (comma-separated).',
+  ),
   auth: AuthSchema,
   identity: z.optional(IdentitySchema),
   rate_limit: z.optional(RateLimitSchema),

@@ -222,8 +222,8 @@ export function nextPosition(
  * The request for a page at `position`, from the first page's request and values. A position
  * that does not fit the endpoint's pagination (another param, another kind) is an
  * invalid_input error; nothing is sent. A position handed back by a caller (`fromCaller`, an
- * MCP cursor) may only link to the first request's origin; one the API gave is followed
- * wherever it goes (send() keeps the credential to the connector's hosts).
+ * MCP cursor) may only link to the first request's origin; one the API gave is sent only
+ * within the connector's hosts and never to an internal address (follow.ts, checked by send()).
  */
 export function requestAt(
   pagination: PaginationDefinition,
@@ -295,7 +295,7 @@ function linkTo(
   values: ParamValues,
   link: string,
 ): { request: PreparedRequest; values: ParamValues } {
-  return { request: { ...request, url: new URL(link), body: { kind: 'none' } }, values };
+  return { request: { ...request, url: new URL(link), body: { kind: 'none' }, pageLink: true }, values };
 }
 
 /** RFC 8288 Link header: `<url>; rel="next", <url>; rel="last"` -> { next: url, last: url }. */

@@ -33,6 +33,8 @@ export interface PreparedRequest {
   readonly body: RequestBody;
   /** Values of params marked secret, hidden in anything shown to the user. */
   readonly secrets: readonly string[];
+  /** Set on a next page at a URL the API gave: sent only where follow.ts allows. */
+  readonly pageLink?: true;
 }
 
 export interface BuildOptions {

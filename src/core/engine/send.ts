@@ -3,11 +3,14 @@ import type { Dispatcher } from 'undici';
 import { applyCredential } from './credential.js';
 import type { Credential } from './credential.js';
 import type { Clock } from '../clock.js';
-import { effectiveHostUrl } from '../connector/model.js';
+import { connectorOrigins } from '../connector/model.js';
 import type { Connector } from '../connector/model.js';
 import type { HttpMethod } from '../connector/schema.js';
 import { ConnectrError, isConnectrError } from '../errors.js';
+import { NonPublicAddress } from '../http/address.js';
 import { describeNetworkError } from '../http/request.js';
+import { followPolicy, refusedAddress } from './follow.js';
+import type { FollowKind } from './follow.js';
 import { dumpBody, sendRequest } from '../http/client.js';
 import type { ClientResponse } from '../http/client.js';
 import { getPath } from '../json-path.js';
@@ -24,8 +27,9 @@ export type { ResponseBody };
 
 /**
  * Sends a prepared request the way a careful client does: credentials only to the connector's
- * own hosts (a redirect elsewhere, such as a pre-authenticated download URL, is followed
- * without them); retries with exponential backoff and full jitter on rate limits, overload and
+ * own hosts; redirects and page links followed only where follow.ts allows (the connector's
+ * hosts, and for a redirect its redirect_hosts, such as a pre-authenticated download URL, sent
+ * without the credential; never an internal address); retries with exponential backoff and full jitter on rate limits, overload and
  * network failures, honouring Retry-After and the connector's rate-limit hints; never repeats
  * a non-idempotent request that may have reached the server; refreshes the token once on 401.
  */
@@ -190,7 +194,8 @@ async function followRedirects(
   deps: SendDeps,
   options: SendOptions,
 ): Promise<HttpResponse> {
-  const trusted = new Set(req.connector.hosts.map((h) => new URL(effectiveHostUrl(h, deps.env)).origin));
+  const trusted = connectorOrigins(req.connector, deps.env);
+  const follow = followPolicy(req.connector, deps.env);
   let method: HttpMethod = req.method;
   let url = new URL(req.url);
   let body = req.body;
@@ -215,6 +220,8 @@ async function followRedirects(
     visited.add(where);
     const headers = { ...req.headers };
     const target = new URL(url);
+    const kind: FollowKind | undefined = hop > 0 ? 'redirect' : req.pageLink ? 'page link' : undefined;
+    const { publicOnly } = kind ? await follow.check(target, kind) : { publicOnly: false };
     if (trusted.has(target.origin)) applyCredential(req.connector, credential, target, headers);
     // A value with CR/LF is a mistake (or an injection), never a network fault to retry.
     for (const [name, value] of Object.entries(headers)) headerValue(value, `the ${name} header`);
@@ -248,10 +255,13 @@ async function followRedirects(
         dispatcher: deps.dispatcher,
         env: deps.env,
         signal,
+        publicOnly,
       });
       response = await untilAborted(pending, signal);
     } catch (error) {
       if (waiting.signal.aborted && !deps.signal?.aborted) throw new AttemptTimeout();
+      const refused = nonPublic(error);
+      if (kind && refused) throw refusedAddress(req.connector, kind, target, refused.address);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -356,6 +366,18 @@ function counted(stream: Readable, onUpload: (sent: number) => void): Readable {
   });
   stream.on('error', (error) => counter.destroy(error));
   return stream.pipe(counter);
+}
+
+/** The publicLookup refusal behind a failed connection (undici and node:net may wrap it). */
+function nonPublic(error: unknown): NonPublicAddress | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof NonPublicAddress) return e;
+    if (e instanceof AggregateError) {
+      const inner = e.errors.find((x): x is NonPublicAddress => x instanceof NonPublicAddress);
+      if (inner) return inner;
+    }
+  }
+  return undefined;
 }
 
 function isProxyFailure(error: unknown): boolean {

@@ -1,10 +1,11 @@
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
 import type { Env } from '../paths.js';
+import { publicLookup } from './address.js';
 import { hasProxy } from './proxy-env.js';
 
 /**
@@ -27,6 +28,12 @@ export interface ClientRequest {
   readonly dispatcher?: Dispatcher | undefined;
   /** For HTTPS_PROXY / HTTP_PROXY / NO_PROXY. */
   readonly env?: Env | undefined;
+  /**
+   * Connect only to a public address (a redirect or page link, engine/follow.ts): the name is
+   * resolved by publicLookup, on a connection from a pool that holds only connections so made.
+   * Behind a proxy the proxy resolves names, and this cannot apply.
+   */
+  readonly publicOnly?: boolean | undefined;
 }
 
 export interface ClientResponse {
@@ -56,11 +63,26 @@ export class BodyTimeout extends Error {
 
 export async function sendRequest(url: URL, init: ClientRequest): Promise<ClientResponse> {
   let dispatcher = init.dispatcher;
-  if (!dispatcher && hasProxy(init.env)) {
+  const proxied = hasProxy(init.env);
+  if (!dispatcher && proxied) {
     const { proxyDispatcher } = await import('./proxy.js');
     dispatcher = proxyDispatcher(init.env ?? {});
   }
+  // The caller's pool may hold a connection made without the check: a pool of its own.
+  if (init.publicOnly === true && dispatcher && !proxied) dispatcher = await publicOnlyAgent();
   return dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init);
+}
+
+let publicAgent: Promise<Dispatcher> | undefined;
+
+/** undici's pool for connections that may reach only public addresses (made once, for the process). */
+function publicOnlyAgent(): Promise<Dispatcher> {
+  publicAgent ??= (async () => {
+    undici ??= import('undici');
+    const { Agent } = await undici;
+    return new Agent({ connect: { lookup: publicLookup }, keepAliveTimeout: 10_000 });
+  })();
+  return publicAgent;
 }
 
 /** undici, loaded once: a bundled dynamic import copies the module's exports each time it runs. */
@@ -81,11 +103,28 @@ async function throughUndici(url: URL, init: ClientRequest, dispatcher: Dispatch
   return { statusCode: response.statusCode, headers: response.headers, body: response.body };
 }
 
+let publicAgents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/** node:http(s)'s pools for connections that may reach only public addresses (made once). */
+function publicNodeAgent(secure: boolean): HttpAgent {
+  publicAgents ??= {
+    http: new HttpAgent({ keepAlive: true, lookup: publicLookup }),
+    https: new HttpsAgent({ keepAlive: true, lookup: publicLookup }),
+  };
+  return secure ? publicAgents.https : publicAgents.http;
+}
+
 function throughNode(url: URL, init: ClientRequest): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const headers: OutgoingHttpHeaders = { ...init.headers };
-    const req = send(url, { method: init.method, headers, ...(init.signal ? { signal: init.signal } : {}) });
+    const req = send(url, {
+      method: init.method,
+      headers,
+      ...(init.signal ? { signal: init.signal } : {}),
+      // A pool of checked connections only: the address is checked when each is made.
+      ...(init.publicOnly === true ? { agent: publicNodeAgent(url.protocol === 'https:') } : {}),
+    });
     let headersTimer: NodeJS.Timeout | undefined;
     const startHeadersTimer = (): void => {
       headersTimer ??= setTimeout(() => req.destroy(new HeadersTimeout()), init.headersTimeoutMs);

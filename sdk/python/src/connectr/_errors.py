@@ -243,6 +243,9 @@ _BY_CODE: Dict[str, Type[ConnectrError]] = {
         ServerTimeoutError,
     )
 }
+# The API redirected (or linked a page) where the server does not follow: an upstream failure
+# (the error keeps its own code).
+_BY_CODE["follow_refused"] = UpstreamError
 
 #: The HTTP status the server gives each code (used for errors that arrive inside an NDJSON stream).
 STATUS_BY_CODE: Dict[str, int] = {
@@ -260,6 +263,7 @@ STATUS_BY_CODE: Dict[str, int] = {
     "unsupported_media_type": 415,
     "internal": 500,
     "upstream": 502,
+    "follow_refused": 502,
     "unavailable": 503,
     "cancelled": 503,
     "timeout": 504,
