@@ -65,6 +65,8 @@ describe('tool-name globs cost milliseconds whatever the caller sends', () => {
       `*${'?'.repeat(MAX_GLOB_LENGTH - 2)}Z`,
       `*${'y*'.repeat((MAX_GLOB_LENGTH - 2) / 2)}Z`,
       `*${'[a-z]*'.repeat((MAX_GLOB_LENGTH - 2) / 6)}Z`,
+      // The dearest for a leftmost search: a long piece that nearly fits at every place.
+      `*${'y'.repeat(60)}Z*${'?'.repeat(50)}`,
     ];
     for (const shape of shapes) {
       expect(shape.length).toBeLessThanOrEqual(MAX_GLOB_LENGTH);
