@@ -1,7 +1,8 @@
-import picomatch from 'picomatch';
 import type { Connector, Endpoint } from '../core/connector/model.js';
 import { isIdempotent } from '../core/engine/send.js';
 import { ConnectrError } from '../core/errors.js';
+import { GlobSyntaxError, MAX_GLOBS, compileGlob, globMatches } from './glob.js';
+import type { Glob } from './glob.js';
 import { extraArguments, inputSchema } from './input-schema.js';
 import type { ExtraArguments, JsonSchema } from './input-schema.js';
 
@@ -56,8 +57,8 @@ export function toolsOf(
   filter: ToolFilter = {},
   options: ToolOptions = {},
 ): Tool[] {
-  const allowed = filter.allow?.length ? picomatch([...filter.allow]) : undefined;
-  const denied = filter.deny?.length ? picomatch([...filter.deny]) : undefined;
+  const allowed = filter.allow?.length ? matcher(filter.allow, 'allow') : undefined;
+  const denied = filter.deny?.length ? matcher(filter.deny, 'deny') : undefined;
   const tools: Tool[] = [];
   for (const connector of connectors) {
     for (const endpoint of connector.endpoints) {
@@ -88,15 +89,56 @@ export function toolsOf(
   return tools;
 }
 
-/** Glob lists as the CLI and the daemon take them, checked so a typo is not silently nothing. */
+/**
+ * Glob lists as the CLI and the daemon take them, checked so a typo is not silently nothing and
+ * bounded so that what they cost is (src/mcp/glob.ts): at most MAX_GLOBS globs of at most
+ * MAX_GLOB_LENGTH characters.
+ */
 export function checkGlobs(globs: readonly string[], flag: string): string[] {
-  for (const glob of globs) {
-    if (!glob.trim() || !/^[A-Za-z0-9_.*?[\]{},!-]+$/.test(glob))
-      throw new ConnectrError('usage', `${flag} "${glob}" is not a tool-name glob`, {
-        hint: `tool names are <connector>_<endpoint>; e.g. ${flag} 'gmail_*' or ${flag} '*_delete_*'`,
-      });
-  }
+  compileGlobs(globs, flag);
   return [...globs];
+}
+
+function matcher(globs: readonly string[], flag: string): (name: string) => boolean {
+  const compiled = compileGlobs(globs, flag);
+  return (name) => compiled.some((glob) => globMatches(glob, name));
+}
+
+function compileGlobs(globs: readonly string[], flag: string): Glob[] {
+  const tooMany = (): ConnectrError =>
+    new ConnectrError(
+      'usage',
+      `${flag} gives more than the at most ${MAX_GLOBS} globs allowed (each alternative of a {…} counts as one)`,
+      { hint: `fewer, broader globs: e.g. ${flag} 'gmail_*' for every Gmail tool` },
+    );
+  if (globs.length > MAX_GLOBS) throw tooMany();
+  let left = MAX_GLOBS;
+  return globs.map((glob) => {
+    const refuse = (why?: string): ConnectrError =>
+      new ConnectrError(
+        'usage',
+        `${flag} "${shown(glob)}" is not a tool-name glob${why === undefined ? '' : `: it ${why}`}`,
+        {
+          hint: `tool names are <connector>_<endpoint>; e.g. ${flag} 'gmail_*' or ${flag} '*_delete_*'`,
+        },
+      );
+    if (!glob.trim() || !/^[A-Za-z0-9_.*?[\]{},!-]+$/.test(glob)) throw refuse();
+    let compiled: Glob;
+    try {
+      compiled = compileGlob(glob, left);
+    } catch (error) {
+      if (!(error instanceof GlobSyntaxError)) throw error;
+      if (error.tooMany) throw tooMany();
+      throw refuse(error.message);
+    }
+    left -= compiled.alternatives.length;
+    return compiled;
+  });
+}
+
+/** A glob as a message shows it: bounded, whatever was given. */
+function shown(glob: string): string {
+  return glob.length > 60 ? `${glob.slice(0, 60)}…` : glob;
 }
 
 function describe(connector: Connector, endpoint: Endpoint, extra: ExtraArguments): string {

@@ -311,6 +311,27 @@ describe('connectr mcp refuses to start, with a message on stderr and nothing on
     ],
     ['a bad glob', ['--allow', 'gmail_*;x'], () => env, 2, /--allow "gmail_\*;x" is not a tool-name glob/],
     [
+      'more globs than allowed (64)',
+      Array.from({ length: 65 }, () => ['--deny', '*?*?*?*?*?*?*?*?Z']).flat(),
+      () => env,
+      2,
+      /--deny gives more than the at most 64 globs allowed/,
+    ],
+    [
+      'a glob longer than allowed (200 characters)',
+      ['--allow', `${'*?'.repeat(100)}Z`],
+      () => env,
+      2,
+      /--allow "\*\?.*…" is not a tool-name glob: it has 201 characters, at most 200 characters are allowed/,
+    ],
+    [
+      'the issue’s glob (*? eight times, then Z), answered at once: it leaves no tool',
+      ['--allow', '*?*?*?*?*?*?*?*?Z'],
+      () => env,
+      2,
+      /no tool is left after --read-only, --allow and --deny/,
+    ],
+    [
       'every tool filtered out',
       ['--allow', 'nothing_*'],
       () => env,

@@ -6,6 +6,7 @@ import { ConnectrError } from '../../../core/errors.js';
 import { VERSION } from '../../../core/version.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
 import { createMcpServer } from '../../../mcp/server.js';
+import { MAX_GLOBS, MAX_GLOB_LENGTH } from '../../../mcp/glob.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
@@ -19,20 +20,31 @@ import { MAX_EXECUTE_RESPONSE_BYTES } from '../proxy/execute.js';
 /** The largest binary answer a tool result carries (base64 in JSON-RPC: a third more on the wire). */
 const MAX_BINARY_BYTES = 4 * 1024 * 1024;
 
-const glob = z.string().min(1).max(200);
+// Bounded here, before anything is compiled: each glob is matched against every tool name.
+const glob = z.string().min(1).max(MAX_GLOB_LENGTH, `a glob has at most ${MAX_GLOB_LENGTH} characters`);
+const globs = z.union(
+  [
+    glob,
+    z.array(glob).max(MAX_GLOBS, `at most ${MAX_GLOBS} globs (each alternative of a {…} counts as one)`),
+  ],
+  {
+    // Else a list over the bound is only "Invalid input": say which bound, as a string would.
+    error: (issue) => issue.errors.flat().find((i) => i.code !== 'invalid_type')?.message,
+  },
+);
 const McpQuery = z.strictObject({
   connection_id: ConnectionParams.shape.id
     .optional()
     .describe('The connection every tool calls with; else each tool takes a connection_id argument.'),
   read_only: z.enum(['true', 'false']).optional().describe('true: only GET and HEAD endpoints.'),
-  allow: z
-    .union([glob, z.array(glob)])
+  allow: globs
     .optional()
-    .describe('Only tools whose name matches, e.g. gmail_*.'),
-  deny: z
-    .union([glob, z.array(glob)])
+    .describe(
+      `Only tools whose name matches, e.g. gmail_* (repeatable; at most ${MAX_GLOBS} globs of at most ${MAX_GLOB_LENGTH} characters).`,
+    ),
+  deny: globs
     .optional()
-    .describe('Leave out tools whose name matches.'),
+    .describe(`Leave out tools whose name matches (repeatable; the same bounds as allow).`),
 });
 
 const list = (value: string | string[] | undefined): string[] =>
