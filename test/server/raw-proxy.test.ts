@@ -477,6 +477,72 @@ for (const variant of BACKENDS) {
       });
     }
 
+    // What Tomcat, IIS, Spring or a Unicode-normalising server reads as ".." or ".": a
+    // ";" path parameter, fullwidth and other dots NFKC maps to ".", in any encoding.
+    it.each([
+      ['..;/admin', '..;'],
+      ['a/..;/admin', '..;'],
+      ['..;jsessionid=1/admin', '..;jsessionid=1'],
+      ['.;x/admin', '.;x'],
+      ['%2e%2e;/admin', '%2e%2e;'],
+      ['..%3b/admin', '..%3b'],
+      ['%EF%BC%8E%EF%BC%8E/admin', '%EF%BC%8E%EF%BC%8E'],
+      ['a/%ef%bc%8e%ef%bc%8e/%ef%bc%8e%ef%bc%8e/admin', '%ef%bc%8e%ef%bc%8e'],
+      ['%25EF%25BC%258E%25EF%25BC%258E/admin', '%25EF%25BC%258E%25EF%25BC%258E'],
+      ['%E2%80%A4%E2%80%A4/admin', '%E2%80%A4%E2%80%A4'],
+      ['%EF%B9%92%EF%B9%92/admin', '%EF%B9%92%EF%B9%92'],
+      ['%E2%80%A5/admin', '%E2%80%A5'],
+      ['..%EF%BC%8Fadmin', '..%EF%BC%8Fadmin'],
+      [
+        '%EF%BC%85%EF%BC%92%EF%BD%85%EF%BC%85%EF%BC%92%EF%BD%85/admin',
+        '%EF%BC%85%EF%BC%92%EF%BD%85%EF%BC%85%EF%BC%92%EF%BD%85',
+      ],
+      // Overlong UTF-8 for "." (once percent-decoded: the router refuses it when not encoded twice).
+      ['%25C0%25AE%25C0%25AE/admin', '%25C0%25AE%25C0%25AE'],
+    ])('refuses the path %s, naming its segment %s, sending nothing', async (path, segment) => {
+      const before = upstream.seen.length;
+      const res = await rawRequest(
+        `GET ${proxy(ids.acme, path)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(400);
+      expect(res.text).toMatch(/x-connectr-error: 1/i);
+      const error = errorOf(res.body);
+      expect(error.details[0]?.field).toBe('params.path');
+      expect(error.message).toContain(JSON.stringify(segment));
+      expect(error.hint).toMatch(/\.\./);
+      expect(upstream.seen.length).toBe(before);
+    });
+
+    it('a name with dots, a fullwidth slash or a ";" parameter still goes through', async () => {
+      for (const path of ['files/report..v2.pdf', 'a/...', 'items;v=2/x', 'a/b%EF%BC%8Fc']) {
+        const res = await rawRequest(
+          `GET ${proxy(ids.acme, path)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, res.text).toBe(200);
+        expect(last().url).toBe(`/base/${path}`);
+      }
+    });
+
+    // Headers with which IIS, Symfony, Laravel or Spring replace the URL or the method.
+    it.each([
+      'X-Original-URL',
+      'X-Rewrite-URL',
+      'X-HTTP-Method-Override',
+      'X-HTTP-Method',
+      'X-Method-Override',
+    ])('refuses the header %s with a 400 naming it, sending nothing', async (name) => {
+      const before = upstream.seen.length;
+      const value = name.endsWith('URL') ? '/admin' : 'DELETE';
+      const res = await call(proxy(ids.acme, 'items'), { headers: { [name]: value } });
+      expect(res.status, res.text).toBe(400);
+      expect(res.headers['x-connectr-error']).toBe('1');
+      const error = errorOf(res.text);
+      expect(error.details[0]?.field).toBe(`headers.${name.toLowerCase()}`);
+      expect(error.message).toContain(name.toLowerCase());
+      expect(error.hint).toMatch(/.+/);
+      expect(upstream.seen.length).toBe(before);
+    });
+
     it('CR/LF in a header value is a 400 naming the header, and nothing is sent', async () => {
       const before = upstream.seen.length;
       const res: LightMyRequestResponse = await app.inject({

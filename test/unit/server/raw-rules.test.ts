@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Host } from '../../../src/core/connector/model.js';
 import { FieldError } from '../../../src/server/errors.js';
 import {
+  browserMaySend,
   checkProxyPath,
   forwardedRequestHeaders,
   proxyTarget,
@@ -65,6 +66,31 @@ describe('raw proxy path rules', () => {
     expect(error.code).toBe('invalid_input');
   });
 
+  it.each([
+    ['..;', '".." segment (as written, its ";" parameter dropped)'],
+    ['a/.;jsessionid=x/b', '"." segment (as written, its ";" parameter dropped)'],
+    ['%2e%2e%3bx', '".." segment (percent-decoded once, its ";" parameter dropped)'],
+    ['%EF%BC%8E%EF%BC%8E', '".." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
+    ['%E2%80%A5', '".." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
+    ['%E2%80%A4', '"." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
+    ['%EF%B9%92%EF%B9%92', '".." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
+    [
+      '%25EF%25BC%258E%25EF%25BC%258E',
+      '".." segment (percent-decoded twice, then Unicode-normalised (NFKC))',
+    ],
+    ['%25C0%25AE%25C0%25AE', '".." segment (percent-decoded twice)'],
+    ['%25E0%2580%25AE%25E0%2580%25AE', '".." segment (percent-decoded twice)'],
+    ['%EF%BC%85%EF%BC%92%EF%BD%85%EF%BC%85%EF%BC%92%EF%BD%85', '".." segment (percent-decoded twice)'],
+    ['a%EF%BC%8F..%EF%BC%8Fb', '".." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
+    ['%EF%BC%BCx', 'contains a backslash (percent-decoded once, then Unicode-normalised (NFKC))'],
+  ])('refuses %s, naming the segment as written: %s', (path, why) => {
+    const error = refusal(() => proxyTarget(HOST, {}, `files/${path}/x`, ''));
+    expect(error.field).toBe('params.path');
+    const segment = path.includes('/') ? (path.split('/')[1] ?? '') : path;
+    expect(error.message).toContain(`segment ${JSON.stringify(segment)}`);
+    expect(error.message).toContain(why);
+  });
+
   it('lets a name that merely contains dots through', () => {
     expect(() => {
       checkProxyPath('files/report..v2.pdf');
@@ -75,6 +101,18 @@ describe('raw proxy path rules', () => {
     expect(() => {
       checkProxyPath('a/...');
     }).not.toThrow();
+    // A ";" parameter on a name, a Unicode dot inside one, an encoded fullwidth slash.
+    for (const path of [
+      'items;v=2/x',
+      'a/..b;c',
+      'v%EF%BC%8E2/x',
+      'a/b%EF%BC%8Fc',
+      'caf%C3%A9/x',
+      '%C3%A9..txt',
+    ])
+      expect(() => {
+        checkProxyPath(path);
+      }, path).not.toThrow();
   });
 
   it('checks the built URL too: the origin and the base path hold after normalisation', () => {
@@ -138,6 +176,23 @@ describe('raw proxy header rules', () => {
     (value) => {
       const error = refusal(() => forwardedRequestHeaders({ 'x-custom': value }, provider, undefined));
       expect(error.field).toBe('headers.x-custom');
+    },
+  );
+
+  it.each([
+    'x-original-url',
+    'x-rewrite-url',
+    'x-http-method-override',
+    'x-http-method',
+    'x-method-override',
+  ])(
+    'refuses %s (a URL or method override to servers behind the host), and a browser may not send it',
+    (name) => {
+      const error = refusal(() => forwardedRequestHeaders({ [name]: '/admin' }, new Set([name]), undefined));
+      expect(error.field).toBe(`headers.${name}`);
+      expect(error.message).toContain(name);
+      expect(error.hint).toMatch(/leave the header out/);
+      expect(browserMaySend(name)).toBe(false);
     },
   );
 
