@@ -543,6 +543,22 @@ for (const variant of BACKENDS) {
       expect(upstream.seen.length).toBe(before);
     });
 
+    // A request line in absolute form (as sent to a forward proxy): the router reads its path
+    // after the authority, and the proxy must not read another one.
+    it.each(['http://other.example.com', 'http://127.0.0.1', 'https://x:1'])(
+      'refuses an absolute-form request line (%s/…) with a 400, sending nothing',
+      async (origin) => {
+        const before = upstream.seen.length;
+        const res = await rawRequest(
+          `GET ${origin}${proxy(ids.acme, 'x?a=1')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, res.text).toBe(400);
+        expect(res.text).toMatch(/x-connectr-error: 1/i);
+        expect(errorOf(res.body).hint).toMatch(/\/api\/v1\/connections\//);
+        expect(upstream.seen.length).toBe(before);
+      },
+    );
+
     it('CR/LF in a header value is a 400 naming the header, and nothing is sent', async () => {
       const before = upstream.seen.length;
       const res: LightMyRequestResponse = await app.inject({

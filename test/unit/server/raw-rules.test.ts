@@ -7,6 +7,7 @@ import {
   forwardedRequestHeaders,
   proxyTarget,
   returnedResponseHeaders,
+  splitProxyUrl,
 } from '../../../src/server/routes/proxy/raw-rules.js';
 
 const HOST: Host = { key: 'api', url: 'https://api.example.com/v1.0', env: 'CONNECTR_ACME_API_BASE_URL' };
@@ -120,6 +121,27 @@ describe('raw proxy path rules', () => {
     const url = proxyTarget(HOST, {}, '@evil.example.com/x', '');
     expect(url.origin).toBe('https://api.example.com');
     expect(url.pathname.startsWith('/v1.0/')).toBe(true);
+  });
+});
+
+describe('raw proxy request target', () => {
+  it('takes the path after /proxy/ and the query as written', () => {
+    expect(splitProxyUrl('/api/v1/connections/conn_1/proxy/a/b%2Fc?x=1;y=%3B')).toEqual({
+      path: 'a/b%2Fc',
+      query: 'x=1;y=%3B',
+    });
+    expect(splitProxyUrl('/api/v1/connections/conn_1/proxy')).toEqual({ path: '', query: '' });
+  });
+
+  it.each([
+    'http://other.example.com/api/v1/connections/conn_1/proxy/x',
+    'https://u@a/api/v1/connections/conn_1/proxy/x',
+    'http://a?b/api/v1/connections/conn_1/proxy/x',
+    '*',
+  ])('refuses the absolute-form (or any non-origin-form) target %s', (url) => {
+    const error = refusal(() => splitProxyUrl(url));
+    expect(error.field).toBe('url');
+    expect(error.hint).toContain('/api/v1/connections/{id}/proxy/{path}');
   });
 });
 

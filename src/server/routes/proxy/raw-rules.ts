@@ -35,6 +35,39 @@ export function chooseHost(connector: Connector, requested: string | undefined):
 
 const PATH_FIELD = 'params.path';
 
+/**
+ * The raw path after `/proxy/` and the raw query, as the caller wrote them (still encoded),
+ * from a request target in origin form (`/api/v1/connections/{id}/proxy/{path}?{query}`).
+ *
+ * A target in absolute form (`http://other.host/api/v1/…`, what a client sends a forward
+ * proxy) is refused rather than resolved. The router matches it by the path after the
+ * authority; resolving it here too would make the path sent upstream depend on two parsers
+ * agreeing on where that path starts (`http://a?b/…`, `http://u@a/…`), and on an authority
+ * that may contradict the Host header the proxy's links are built from. No client sends it to
+ * a server that is not a forward proxy, which connectr is not (CONNECT is a 405 too).
+ */
+export function splitProxyUrl(url: string): { path: string; query: string } {
+  if (!url.startsWith('/')) {
+    throw new FieldError(
+      'url',
+      'the request target is an absolute URL: connectr serve is not a forward proxy',
+      {
+        hint: 'send the path only, as in GET /api/v1/connections/{id}/proxy/{path} with a Host header (the form HTTP clients use when no proxy is configured)',
+      },
+    );
+  }
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+  // /api/v1/connections/{id}/proxy/{path}: the path is what follows the sixth slash.
+  let at = -1;
+  for (let i = 0; i < 6; i++) {
+    at = pathname.indexOf('/', at + 1);
+    if (at === -1) return { path: '', query };
+  }
+  return { path: pathname.slice(at + 1), query };
+}
+
 const PERCENT_RUN = /(?:%[0-9a-f]{2})+/gi;
 
 /**

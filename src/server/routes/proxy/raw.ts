@@ -30,6 +30,7 @@ import {
   providerHeaders,
   proxyTarget,
   returnedResponseHeaders,
+  splitProxyUrl,
 } from './raw-rules.js';
 import { rewriteResponseLinks } from './raw-links.js';
 
@@ -82,20 +83,6 @@ function tooLarge(limit: number): HttpError {
     `the proxied request body is larger than the limit of ${limit} bytes`,
     `send a smaller body, or raise ${MAX_BODY_VARIABLE} in the environment of connectr serve`,
   );
-}
-
-/** The raw path after `/proxy/` and the raw query, as the caller wrote them (still encoded). */
-function splitRawUrl(url: string): { path: string; query: string } {
-  const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q + 1);
-  // /api/v1/connections/{id}/proxy/{path}: the path is what follows the sixth slash.
-  let at = -1;
-  for (let i = 0; i < 6; i++) {
-    at = pathname.indexOf('/', at + 1);
-    if (at === -1) return { path: '', query };
-  }
-  return { path: pathname.slice(at + 1), query };
 }
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -157,7 +144,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
       handler: async (request, reply) => {
         const identity = identityOf(request);
         const data = requireData(context);
-        const { path, query } = splitRawUrl(request.raw.url ?? '');
+        const { path, query } = splitProxyUrl(request.raw.url ?? '');
         const withBody = hasBody(request.headers);
         const declared = Number(single(request.headers['content-length']) ?? '0');
         if (declared > maxBody) {
