@@ -364,8 +364,8 @@ for (const variant of BACKENDS) {
       expect(last().url).toBe(`/base/${path}`);
     });
 
-    it('an API key that goes in the query is added there, replacing one the caller gave', async () => {
-      const res = await call(proxy(ids.query, 'list?key=mine&page=2'));
+    it('an API key that goes in the query is added to it', async () => {
+      const res = await call(proxy(ids.query, 'list?page=2'));
       expect(res.status).toBe(200);
       const url = new URL(last().url, 'http://x');
       expect(url.pathname).toBe('/q/list');
@@ -558,6 +558,44 @@ for (const variant of BACKENDS) {
         expect(upstream.seen.length).toBe(before);
       },
     );
+
+    it("a query-key connector gets the caller's query byte for byte, then the key", async () => {
+      const query = `a=1;b=2&c=x=y&d=%3B&e=+&f=~&g="q"&h='<>'&i={|}&j=%zz&k=&&l`;
+      const res = await rawRequest(
+        `GET ${proxy(ids.query, `list?${query}`)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(200);
+      expect(last().url).toBe(`/q/list?${query}&key=${encodeURIComponent(QUERY_KEY)}`);
+      // Without a query of its own: only the key.
+      expect((await call(proxy(ids.query, 'list'))).status).toBe(200);
+      expect(last().url).toBe(`/q/list?key=${encodeURIComponent(QUERY_KEY)}`);
+    });
+
+    // The proxy adds the key: a caller's own, in any spelling an upstream may read as the
+    // same parameter, would be a second one (which one counts is the upstream's choice).
+    it.each([
+      'key=mine&page=2',
+      'page=2&key=mine',
+      'page=2&key',
+      'KEY=mine',
+      'k%65y=mine',
+      'k%2565y=mine',
+      'key%5B%5D=mine',
+      'key[]=mine',
+      'page=2;key=mine',
+      '%EF%BD%8B%EF%BD%85%EF%BD%99=mine',
+    ])('refuses a query naming the key parameter (%s) with a 400, sending nothing', async (query) => {
+      const before = upstream.seen.length;
+      const res = await rawRequest(
+        `GET ${proxy(ids.query, `list?${query}`)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(400);
+      const error = errorOf(res.body);
+      expect(error.details[0]?.field).toBe('query.key');
+      expect(error.hint).toContain('key');
+      expect(upstream.seen.length).toBe(before);
+      expect(res.text).not.toContain(QUERY_KEY);
+    });
 
     it('CR/LF in a header value is a 400 naming the header, and nothing is sent', async () => {
       const before = upstream.seen.length;

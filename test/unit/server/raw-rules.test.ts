@@ -4,10 +4,12 @@ import { FieldError } from '../../../src/server/errors.js';
 import {
   browserMaySend,
   checkProxyPath,
+  checkProxyQuery,
   forwardedRequestHeaders,
   proxyTarget,
   returnedResponseHeaders,
   splitProxyUrl,
+  wirePath,
 } from '../../../src/server/routes/proxy/raw-rules.js';
 
 const HOST: Host = { key: 'api', url: 'https://api.example.com/v1.0', env: 'CONNECTR_ACME_API_BASE_URL' };
@@ -23,18 +25,19 @@ function refusal(fn: () => unknown): FieldError {
 }
 
 describe('raw proxy path rules', () => {
-  it('appends the path and query to the base path', () => {
-    expect(proxyTarget(HOST, {}, 'me/drive/items', 'top=5&x=%20').href).toBe(
-      'https://api.example.com/v1.0/me/drive/items?top=5&x=%20',
-    );
-    expect(proxyTarget(HOST, {}, '', '').href).toBe('https://api.example.com/v1.0/');
-    expect(proxyTarget(HOST, {}, 'files/', '').pathname).toBe('/v1.0/files/');
+  it('appends the path to the base path; the query follows as written', () => {
+    const target = proxyTarget(HOST, {}, 'me/drive/items');
+    expect(target.href).toBe('https://api.example.com/v1.0/me/drive/items');
+    expect(wirePath(target, 'top=5&x=%20;y="a"', undefined)).toBe('/v1.0/me/drive/items?top=5&x=%20;y="a"');
+    expect(wirePath(target, '', undefined)).toBe('/v1.0/me/drive/items');
+    expect(proxyTarget(HOST, {}, '').href).toBe('https://api.example.com/v1.0/');
+    expect(proxyTarget(HOST, {}, 'files/').pathname).toBe('/v1.0/files/');
     // Encoded characters stay encoded, an encoded slash too (the API decides what it means).
-    expect(proxyTarget(HOST, {}, 'items/a%2Fb%20c', '').pathname).toBe('/v1.0/items/a%2Fb%20c');
+    expect(proxyTarget(HOST, {}, 'items/a%2Fb%20c').pathname).toBe('/v1.0/items/a%2Fb%20c');
   });
 
   it("uses the host's environment override", () => {
-    const url = proxyTarget(HOST, { CONNECTR_ACME_API_BASE_URL: 'http://127.0.0.1:9/base/' }, 'x', '');
+    const url = proxyTarget(HOST, { CONNECTR_ACME_API_BASE_URL: 'http://127.0.0.1:9/base/' }, 'x');
     expect(url.href).toBe('http://127.0.0.1:9/base/x');
   });
 
@@ -62,7 +65,7 @@ describe('raw proxy path rules', () => {
     'a%0d%0aX-Evil:%201',
     'a#frag',
   ])('refuses %s with a 400 naming params.path', (path) => {
-    const error = refusal(() => proxyTarget(HOST, {}, path, ''));
+    const error = refusal(() => proxyTarget(HOST, {}, path));
     expect(error.field).toBe('params.path');
     expect(error.code).toBe('invalid_input');
   });
@@ -85,7 +88,7 @@ describe('raw proxy path rules', () => {
     ['a%EF%BC%8F..%EF%BC%8Fb', '".." segment (percent-decoded once, then Unicode-normalised (NFKC))'],
     ['%EF%BC%BCx', 'contains a backslash (percent-decoded once, then Unicode-normalised (NFKC))'],
   ])('refuses %s, naming the segment as written: %s', (path, why) => {
-    const error = refusal(() => proxyTarget(HOST, {}, `files/${path}/x`, ''));
+    const error = refusal(() => proxyTarget(HOST, {}, `files/${path}/x`));
     expect(error.field).toBe('params.path');
     const segment = path.includes('/') ? (path.split('/')[1] ?? '') : path;
     expect(error.message).toContain(`segment ${JSON.stringify(segment)}`);
@@ -118,9 +121,57 @@ describe('raw proxy path rules', () => {
 
   it('checks the built URL too: the origin and the base path hold after normalisation', () => {
     // "@" in the path cannot become user info once appended after the origin.
-    const url = proxyTarget(HOST, {}, '@evil.example.com/x', '');
+    const url = proxyTarget(HOST, {}, '@evil.example.com/x');
     expect(url.origin).toBe('https://api.example.com');
     expect(url.pathname.startsWith('/v1.0/')).toBe(true);
+  });
+});
+
+describe('raw proxy query rules', () => {
+  it('appends the key to the query, encoded, after the caller’s own bytes', () => {
+    const target = new URL('https://api.example.com/v1/list');
+    expect(wirePath(target, 'a=1;b=2&c=x=y', ['key', 'k&y=1 2'])).toBe(
+      '/v1/list?a=1;b=2&c=x=y&key=k%26y%3D1%202',
+    );
+    expect(wirePath(target, '', ['api key', 'v'])).toBe('/v1/list?api%20key=v');
+  });
+
+  it.each([
+    'key=mine',
+    'a=1&KEY=mine',
+    'a=1;key=mine',
+    'key',
+    'key+=x',
+    '%6Bey=x',
+    'k%2565y=x',
+    'key%5B%5D=x',
+    'key[a]=x',
+    '%EF%BD%8B%EF%BD%85%EF%BD%99=x',
+  ])('refuses %s when the API key goes in the query parameter "key"', (query) => {
+    const error = refusal(() => {
+      checkProxyQuery(query, 'key');
+    });
+    expect(error.field).toBe('query.key');
+    expect(error.hint).toContain('leave key out');
+  });
+
+  it("refuses what PHP reads as an api_key parameter (its '.', ' ' and '[' become '_')", () => {
+    for (const query of ['api.key=x', 'api+key=x', 'api[key=x', 'API_KEY=x'])
+      expect(refusal(() => checkProxyQuery(query, 'api_key')).field, query).toBe('query.api_key');
+  });
+
+  it('lets other parameters through, and any query when the key is not in it', () => {
+    for (const query of ['keys=1', 'monkey=1', 'a=key', 'x=1&key2=3', 'page=2;sort=key'])
+      expect(() => {
+        checkProxyQuery(query, 'key');
+      }, query).not.toThrow();
+    expect(() => {
+      checkProxyQuery('key=mine', undefined);
+    }).not.toThrow();
+  });
+
+  it('refuses a "#" in the query', () => {
+    expect(refusal(() => checkProxyQuery('a=1#x', undefined)).field).toBe('query');
   });
 });
 

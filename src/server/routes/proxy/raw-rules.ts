@@ -187,23 +187,73 @@ export function checkProxyPath(raw: string): void {
 }
 
 /**
- * The upstream URL: the host's base URL (with its environment override), the path appended to
- * its base path, the caller's query as given. Checked again once built: the same origin, and a
- * path still under the base path after the URL parser's normalisation.
+ * The upstream URL, without the query: the host's base URL (with its environment override), the
+ * path appended to its base path. Checked again once built: the same origin, and a path still
+ * under the base path after the URL parser's normalisation.
  */
-export function proxyTarget(host: Host, env: Env, rawPath: string, rawQuery: string): URL {
+export function proxyTarget(host: Host, env: Env, rawPath: string): URL {
   checkProxyPath(rawPath);
   const base = new URL(effectiveHostUrl(host, env));
   const basePath = base.pathname.replace(/\/+$/, '');
-  const target = new URL(`${base.origin}${basePath}/${rawPath}${rawQuery === '' ? '' : `?${rawQuery}`}`);
+  const target = new URL(`${base.origin}${basePath}/${rawPath}`);
   const inside =
     target.origin === base.origin &&
     (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`)) &&
     target.username === '' &&
     target.password === '' &&
+    target.search === '' &&
     target.hash === '';
   if (!inside) refusePath(`leaves ${base.origin}${basePath}/`);
   return target;
+}
+
+/**
+ * Checks the caller's raw query, which is sent upstream as it was written (a URL parser would
+ * re-encode `;`, `=`, quotes…, which some APIs read differently). No `#` (a fragment is never
+ * sent). When the connection's API key goes in the query (`keyParam`), the caller's query may
+ * not name that parameter in any spelling a server may read as it (case, percent-encoding,
+ * Unicode forms, `key[]`, PHP's `.`/space for `_`, `;` as a separator): the proxy appends
+ * the key itself, and a second one would be the upstream's to choose between. Refused rather
+ * than removed: removing it would need the proxy to parse the query exactly as the upstream does.
+ */
+export function checkProxyQuery(raw: string, keyParam: string | undefined): void {
+  if (raw.includes('#')) {
+    throw new FieldError('query', 'the query contains "#"', {
+      hint: 'percent-encode a "#" in a value as %23 (a fragment is never sent)',
+    });
+  }
+  if (keyParam === undefined) return;
+  const wanted = keyParam.normalize('NFKC').toLowerCase();
+  const refuse: (written: string) => never = (written) => {
+    throw new FieldError(
+      `query.${keyParam}`,
+      `the query names ${JSON.stringify(written.slice(0, 100))}, which reads as ${keyParam}, the parameter the connection's API key goes in`,
+      { hint: `leave ${keyParam} out of the query: the proxy adds the connection's key itself` },
+    );
+  };
+  for (const pair of raw.split(/[&;]/)) {
+    const name = pair.split('=', 1)[0] ?? '';
+    const readings = readingsOf(name.replace(/\+/g, ' '));
+    if (!readings) refuse(name);
+    for (const { text } of readings) {
+      const bare = text
+        .trim()
+        .toLowerCase()
+        .replace(/\[[^\]]*\]$/, '');
+      if (bare === wanted || bare.replace(/[ .[]/g, '_') === wanted) refuse(name);
+    }
+  }
+}
+
+/** The path and query sent upstream: the target's path, the caller's query as written, then the key when it goes in the query. */
+export function wirePath(
+  target: URL,
+  rawQuery: string,
+  keyParam: readonly [string, string] | undefined,
+): string {
+  const key = keyParam ? `${encodeURIComponent(keyParam[0])}=${encodeURIComponent(keyParam[1])}` : '';
+  const query = [rawQuery, key].filter((part) => part !== '').join('&');
+  return query === '' ? target.pathname : `${target.pathname}?${query}`;
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) and the proxy's own: never cross in either direction. */
