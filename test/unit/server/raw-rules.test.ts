@@ -170,6 +170,38 @@ describe('raw proxy query rules', () => {
     }).not.toThrow();
   });
 
+  it('the worst query and path of a largest request line (16 KiB) cost milliseconds', () => {
+    const worst = [
+      '['.repeat(16 * 1024),
+      `${'['.repeat(16 * 1024)}]`,
+      Array.from({ length: 4000 }, () => '%EF%BC%8E[').join('&'),
+      '%25'.repeat(5000),
+    ];
+    for (const query of worst) {
+      const started = performance.now();
+      try {
+        checkProxyQuery(query, 'api_key');
+      } catch {
+        // A refusal is fine; the time is what counts.
+      }
+      expect(performance.now() - started, query.slice(0, 20)).toBeLessThan(100);
+    }
+    for (const path of [
+      'a'.repeat(16 * 1024),
+      '%EF%BC%8E'.repeat(1800),
+      'a/'.repeat(8000),
+      '%2525'.repeat(3000),
+    ]) {
+      const started = performance.now();
+      try {
+        checkProxyPath(path);
+      } catch {
+        // As above.
+      }
+      expect(performance.now() - started, path.slice(0, 20)).toBeLessThan(100);
+    }
+  });
+
   it('refuses a "#" in the query', () => {
     expect(refusal(() => checkProxyQuery('a=1#x', undefined)).field).toBe('query');
   });

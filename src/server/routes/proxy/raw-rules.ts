@@ -233,13 +233,14 @@ export function checkProxyQuery(raw: string, keyParam: string | undefined): void
   };
   for (const pair of raw.split(/[&;]/)) {
     const name = pair.split('=', 1)[0] ?? '';
-    const readings = readingsOf(name.replace(/\+/g, ' '));
+    const readings = readingsOf(name.replaceAll('+', ' '));
     if (!readings) refuse(name);
     for (const { text } of readings) {
-      const bare = text
-        .trim()
-        .toLowerCase()
-        .replace(/\[[^\]]*\]$/, '');
+      // `key[]=`, `key[a][b]=`: PHP and Rails read the name up to the first "[". Not a regular
+      // expression: one ending in "\]$" backtracks quadratically over a name full of "[".
+      const lower = text.trim().toLowerCase();
+      const open = lower.endsWith(']') ? lower.indexOf('[') : -1;
+      const bare = open > 0 ? lower.slice(0, open) : lower;
       if (bare === wanted || bare.replace(/[ .[]/g, '_') === wanted) refuse(name);
     }
   }
