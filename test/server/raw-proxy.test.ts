@@ -364,8 +364,8 @@ for (const variant of BACKENDS) {
       expect(last().url).toBe(`/base/${path}`);
     });
 
-    it('an API key that goes in the query is added there, replacing one the caller gave', async () => {
-      const res = await call(proxy(ids.query, 'list?key=mine&page=2'));
+    it('an API key that goes in the query is added to it', async () => {
+      const res = await call(proxy(ids.query, 'list?page=2'));
       expect(res.status).toBe(200);
       const url = new URL(last().url, 'http://x');
       expect(url.pathname).toBe('/q/list');
@@ -476,6 +476,126 @@ for (const variant of BACKENDS) {
         });
       });
     }
+
+    // What Tomcat, IIS, Spring or a Unicode-normalising server reads as ".." or ".": a
+    // ";" path parameter, fullwidth and other dots NFKC maps to ".", in any encoding.
+    it.each([
+      ['..;/admin', '..;'],
+      ['a/..;/admin', '..;'],
+      ['..;jsessionid=1/admin', '..;jsessionid=1'],
+      ['.;x/admin', '.;x'],
+      ['%2e%2e;/admin', '%2e%2e;'],
+      ['..%3b/admin', '..%3b'],
+      ['%EF%BC%8E%EF%BC%8E/admin', '%EF%BC%8E%EF%BC%8E'],
+      ['a/%ef%bc%8e%ef%bc%8e/%ef%bc%8e%ef%bc%8e/admin', '%ef%bc%8e%ef%bc%8e'],
+      ['%25EF%25BC%258E%25EF%25BC%258E/admin', '%25EF%25BC%258E%25EF%25BC%258E'],
+      ['%E2%80%A4%E2%80%A4/admin', '%E2%80%A4%E2%80%A4'],
+      ['%EF%B9%92%EF%B9%92/admin', '%EF%B9%92%EF%B9%92'],
+      ['%E2%80%A5/admin', '%E2%80%A5'],
+      ['..%EF%BC%8Fadmin', '..%EF%BC%8Fadmin'],
+      [
+        '%EF%BC%85%EF%BC%92%EF%BD%85%EF%BC%85%EF%BC%92%EF%BD%85/admin',
+        '%EF%BC%85%EF%BC%92%EF%BD%85%EF%BC%85%EF%BC%92%EF%BD%85',
+      ],
+      // Overlong UTF-8 for "." (once percent-decoded: the router refuses it when not encoded twice).
+      ['%25C0%25AE%25C0%25AE/admin', '%25C0%25AE%25C0%25AE'],
+    ])('refuses the path %s, naming its segment %s, sending nothing', async (path, segment) => {
+      const before = upstream.seen.length;
+      const res = await rawRequest(
+        `GET ${proxy(ids.acme, path)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(400);
+      expect(res.text).toMatch(/x-connectr-error: 1/i);
+      const error = errorOf(res.body);
+      expect(error.details[0]?.field).toBe('params.path');
+      expect(error.message).toContain(JSON.stringify(segment));
+      expect(error.hint).toMatch(/\.\./);
+      expect(upstream.seen.length).toBe(before);
+    });
+
+    it('a name with dots, a fullwidth slash or a ";" parameter still goes through', async () => {
+      for (const path of ['files/report..v2.pdf', 'a/...', 'items;v=2/x', 'a/b%EF%BC%8Fc']) {
+        const res = await rawRequest(
+          `GET ${proxy(ids.acme, path)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, res.text).toBe(200);
+        expect(last().url).toBe(`/base/${path}`);
+      }
+    });
+
+    // Headers with which IIS, Symfony, Laravel or Spring replace the URL or the method.
+    it.each([
+      'X-Original-URL',
+      'X-Rewrite-URL',
+      'X-HTTP-Method-Override',
+      'X-HTTP-Method',
+      'X-Method-Override',
+    ])('refuses the header %s with a 400 naming it, sending nothing', async (name) => {
+      const before = upstream.seen.length;
+      const value = name.endsWith('URL') ? '/admin' : 'DELETE';
+      const res = await call(proxy(ids.acme, 'items'), { headers: { [name]: value } });
+      expect(res.status, res.text).toBe(400);
+      expect(res.headers['x-connectr-error']).toBe('1');
+      const error = errorOf(res.text);
+      expect(error.details[0]?.field).toBe(`headers.${name.toLowerCase()}`);
+      expect(error.message).toContain(name.toLowerCase());
+      expect(error.hint).toMatch(/.+/);
+      expect(upstream.seen.length).toBe(before);
+    });
+
+    // A request line in absolute form (as sent to a forward proxy): the router reads its path
+    // after the authority, and the proxy must not read another one.
+    it.each(['http://other.example.com', 'http://127.0.0.1', 'https://x:1'])(
+      'refuses an absolute-form request line (%s/…) with a 400, sending nothing',
+      async (origin) => {
+        const before = upstream.seen.length;
+        const res = await rawRequest(
+          `GET ${origin}${proxy(ids.acme, 'x?a=1')} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+        );
+        expect(res.status, res.text).toBe(400);
+        expect(res.text).toMatch(/x-connectr-error: 1/i);
+        expect(errorOf(res.body).hint).toMatch(/\/api\/v1\/connections\//);
+        expect(upstream.seen.length).toBe(before);
+      },
+    );
+
+    it("a query-key connector gets the caller's query byte for byte, then the key", async () => {
+      const query = `a=1;b=2&c=x=y&d=%3B&e=+&f=~&g="q"&h='<>'&i={|}&j=%zz&k=&&l`;
+      const res = await rawRequest(
+        `GET ${proxy(ids.query, `list?${query}`)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(200);
+      expect(last().url).toBe(`/q/list?${query}&key=${encodeURIComponent(QUERY_KEY)}`);
+      // Without a query of its own: only the key.
+      expect((await call(proxy(ids.query, 'list'))).status).toBe(200);
+      expect(last().url).toBe(`/q/list?key=${encodeURIComponent(QUERY_KEY)}`);
+    });
+
+    // The proxy adds the key: a caller's own, in any spelling an upstream may read as the
+    // same parameter, would be a second one (which one counts is the upstream's choice).
+    it.each([
+      'key=mine&page=2',
+      'page=2&key=mine',
+      'page=2&key',
+      'KEY=mine',
+      'k%65y=mine',
+      'k%2565y=mine',
+      'key%5B%5D=mine',
+      'key[]=mine',
+      'page=2;key=mine',
+      '%EF%BD%8B%EF%BD%85%EF%BD%99=mine',
+    ])('refuses a query naming the key parameter (%s) with a 400, sending nothing', async (query) => {
+      const before = upstream.seen.length;
+      const res = await rawRequest(
+        `GET ${proxy(ids.query, `list?${query}`)} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${keys.alpha}\r\nConnection: close\r\n\r\n`,
+      );
+      expect(res.status, res.text).toBe(400);
+      const error = errorOf(res.body);
+      expect(error.details[0]?.field).toBe('query.key');
+      expect(error.hint).toContain('key');
+      expect(upstream.seen.length).toBe(before);
+      expect(res.text).not.toContain(QUERY_KEY);
+    });
 
     it('CR/LF in a header value is a 400 naming the header, and nothing is sent', async () => {
       const before = upstream.seen.length;

@@ -7,6 +7,19 @@ export type Credential =
   | { readonly kind: 'basic'; readonly username: string; readonly password: string }
   | { readonly kind: 'none' };
 
+/**
+ * The query parameter a credential goes in, as name and value (not encoded), when the
+ * connector's auth puts its API key in the query; undefined for a credential sent in a header.
+ */
+export function credentialQueryParam(
+  connector: Connector,
+  credential: Credential,
+): readonly [name: string, value: string] | undefined {
+  const auth = connector.auth;
+  if (credential.kind !== 'api_key' || auth.type !== 'api_key' || auth.in !== 'query') return undefined;
+  return [auth.name, `${auth.prefix ?? ''}${credential.key}`];
+}
+
 /** Adds the credential to a request's headers or query, as the connector's auth says. */
 export function applyCredential(
   connector: Connector,
@@ -24,9 +37,9 @@ export function applyCredential(
     case 'api_key': {
       const auth = connector.auth;
       if (auth.type !== 'api_key') return;
-      const value = `${auth.prefix ?? ''}${credential.key}`;
-      if (auth.in === 'header') headers[auth.name.toLowerCase()] = value;
-      else url.searchParams.set(auth.name, value);
+      const inQuery = credentialQueryParam(connector, credential);
+      if (inQuery) url.searchParams.set(...inQuery);
+      else headers[auth.name.toLowerCase()] = `${auth.prefix ?? ''}${credential.key}`;
       return;
     }
     case 'none':

@@ -1,13 +1,12 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as z from 'zod';
 import { checkOverrides } from '../../../core/auth/binding.js';
 import { effectiveHostUrl } from '../../../core/connector/model.js';
-import { applyCredential } from '../../../core/engine/credential.js';
+import { applyCredential, credentialQueryParam } from '../../../core/engine/credential.js';
 import type { Credential } from '../../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { describeNetworkError } from '../../../core/http/request.js';
@@ -25,11 +24,14 @@ import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
 import {
   HOST_HEADER,
+  checkProxyQuery,
   chooseHost,
   forwardedRequestHeaders,
   providerHeaders,
   proxyTarget,
   returnedResponseHeaders,
+  splitProxyUrl,
+  wirePath,
 } from './raw-rules.js';
 import { rewriteResponseLinks } from './raw-links.js';
 
@@ -82,20 +84,6 @@ function tooLarge(limit: number): HttpError {
     `the proxied request body is larger than the limit of ${limit} bytes`,
     `send a smaller body, or raise ${MAX_BODY_VARIABLE} in the environment of connectr serve`,
   );
-}
-
-/** The raw path after `/proxy/` and the raw query, as the caller wrote them (still encoded). */
-function splitRawUrl(url: string): { path: string; query: string } {
-  const q = url.indexOf('?');
-  const pathname = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? '' : url.slice(q + 1);
-  // /api/v1/connections/{id}/proxy/{path}: the path is what follows the sixth slash.
-  let at = -1;
-  for (let i = 0; i < 6; i++) {
-    at = pathname.indexOf('/', at + 1);
-    if (at === -1) return { path: '', query };
-  }
-  return { path: pathname.slice(at + 1), query };
 }
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -157,7 +145,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
       handler: async (request, reply) => {
         const identity = identityOf(request);
         const data = requireData(context);
-        const { path, query } = splitRawUrl(request.raw.url ?? '');
+        const { path, query } = splitProxyUrl(request.raw.url ?? '');
         const withBody = hasBody(request.headers);
         const declared = Number(single(request.headers['content-length']) ?? '0');
         if (declared > maxBody) {
@@ -179,8 +167,9 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         }
         checkOverrides(connector, env);
         const host = chooseHost(connector, single(request.headers[HOST_HEADER]));
-        const target = proxyTarget(host, env, path, query);
+        const target = proxyTarget(host, env, path);
         const auth = connector.auth;
+        checkProxyQuery(query, auth.type === 'api_key' && auth.in === 'query' ? auth.name : undefined);
         const credentialHeader =
           auth.type === 'api_key' && auth.in === 'header' ? auth.name.toLowerCase() : undefined;
         const headers = forwardedRequestHeaders(
@@ -203,14 +192,17 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         request.raw.once('error', (error) => upload?.destroy(error));
 
         const send = (credential: Credential): Promise<Dispatcher.ResponseData> => {
-          const url = new URL(target);
           const outgoing = { ...headers };
-          applyCredential(connector, credential, url, outgoing);
-          return undiciRequest(url, {
+          const keyParam = credentialQueryParam(connector, credential);
+          if (!keyParam) applyCredential(connector, credential, new URL(target), outgoing);
+          // Straight to the pool with the path as a string: undici's request(url) would parse
+          // it with the URL parser again, which re-encodes the caller's query.
+          return context.upstream.request({
+            origin: target.origin,
+            path: wirePath(target, query, keyParam),
             method: request.method,
             headers: outgoing,
             ...(upload ? { body: upload } : {}),
-            dispatcher: context.upstream,
             signal: gone.signal,
           });
         };
