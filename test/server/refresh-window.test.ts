@@ -29,7 +29,7 @@ import { BACKENDS, POSTGRES, memorySecrets, newKey, variantTitle } from '../help
  * The refresh storm (issue #21, point 8): an API that refuses every token must not make the
  * daemon ask the provider for a new one on each call. A real OAuth server (oauth2-mock-server)
  * counts the refresh grants; the API on 127.0.0.1 answers 401 to everything. One refresh per
- * connection per REFRESH_WINDOW_MS, through the raw proxy and execute alike, and across two
+ * connection per REFRESH_WINDOW_MS, through the raw proxy, execute and MCP alike, and across two
  * server instances on one PostgreSQL.
  */
 
@@ -240,6 +240,36 @@ for (const variant of BACKENDS) {
       const last = answers.at(-1);
       expect(last?.status, last?.text).toBe(502);
       expect((JSON.parse(last?.text ?? '{}') as ErrorEnvelope).error.code).toBe('refreshed_token_rejected');
+    });
+
+    it('MCP shares the window: 10 tool calls, one refresh', async () => {
+      const id = await refusedConnection('mcp');
+      const before = grants();
+      const texts: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const res = await undiciRequest(`${base}/mcp`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${key}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'connection-id': id,
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'tools/call',
+            params: { name: 'stormy_me', arguments: {} },
+          }),
+        });
+        texts.push(await res.body.text());
+      }
+      expect(grants() - before).toBe(1);
+      const last = JSON.parse(texts.at(-1) ?? '{}') as {
+        result?: { isError?: boolean; content?: { text?: string }[] };
+      };
+      expect(last.result?.isError, texts.at(-1)).toBe(true);
+      expect(last.result?.content?.[0]?.text).toContain('refreshed at most once every');
     });
 
     it.skipIf(variant.name !== POSTGRES.name)(
