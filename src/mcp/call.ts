@@ -36,6 +36,14 @@ export interface ToolCallHost {
   readonly env: Env;
   /** The credential source and surroundings of a call (`connection`: the connection argument). */
   depsFor(tool: Tool, connection: string | undefined, signal: AbortSignal): Promise<InvokeDeps>;
+  /**
+   * The caller's side of an error the host's own layer threw (the daemon's 409 needs_reauth,
+   * 502 refreshed_token_rejected): a result with isError, as a ConnectrError is; undefined
+   * for a fault, which stays a protocol error with nothing of its cause shown.
+   */
+  describeError?(
+    error: unknown,
+  ): { readonly message: string; readonly hint?: string | undefined } | undefined;
   /** The largest binary answer a result carries; larger ones are refused with `tooLargeHint`. */
   readonly maxBinaryBytes: number;
   tooLargeHint(tool: Tool): string;
@@ -63,6 +71,8 @@ export async function callTool(
     if (signal.aborted) throw error;
     if (error instanceof UpstreamError) return upstreamResult(error);
     if (isConnectrError(error)) return errorResult(error.message, error.hint);
+    const described = host.describeError?.(error);
+    if (described) return errorResult(described.message, described.hint);
     throw error;
   }
 }

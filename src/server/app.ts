@@ -5,6 +5,8 @@ import { ConnectrError } from '../core/errors.js';
 import type { ServerDeps } from './contracts.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
+import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
+import { DEFAULT_MAX_PENDING_SIGN_INS } from './store/oauth-sessions.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
@@ -69,6 +71,10 @@ export interface AppOptions {
   readonly publicUrl?: string | undefined;
   /** How long /ready waits for the database before answering 503 (ms; default 5 s). */
   readonly readyTimeoutMs?: number;
+  /** The most browser sign-ins one project may have pending (`serve --max-sign-ins`; default 1000). */
+  readonly maxPendingSignIns?: number;
+  /** How often finished sign-ins are deleted (ms; default 10 minutes). */
+  readonly signInPurgeEveryMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -77,6 +83,13 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) {
     throw new ConnectrError('usage', `the body limit must be a positive number of bytes, not ${bodyLimit}`);
+  }
+  const maxPendingSignIns = options.maxPendingSignIns ?? DEFAULT_MAX_PENDING_SIGN_INS;
+  if (!Number.isSafeInteger(maxPendingSignIns) || maxPendingSignIns < 1) {
+    throw new ConnectrError(
+      'usage',
+      `the most pending sign-ins per project must be a whole number of at least 1, not ${maxPendingSignIns}`,
+    );
   }
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
@@ -104,6 +117,19 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
 
   const upstream = openUpstream(deps.env ?? {});
   app.addHook('onClose', () => upstream.close());
+  if (deps.data) {
+    const stopPurge = startSignInPurge(deps.data, {
+      everyMs: options.signInPurgeEveryMs ?? SIGN_IN_PURGE_EVERY_MS,
+      now: deps.now ?? Date.now,
+      onError: (error) => {
+        app.log.warn({ err: error }, 'purging finished sign-ins failed; trying again at the next tick');
+      },
+    });
+    app.addHook('onClose', (_instance, done) => {
+      stopPurge();
+      done();
+    });
+  }
   const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
@@ -129,7 +155,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerDeleteConnection(app, context);
   registerPutCredentials(app, context);
   registerGetToken(app, context);
-  registerOAuthAuthorize(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
+  registerOAuthAuthorize(
+    app,
+    context,
+    { publicUrl, trustProxy: Boolean(options.trustProxy) },
+    maxPendingSignIns,
+  );
   registerOAuthCallbackPage(app, context);
   registerOAuthCallbackApi(app, context);
   registerExecute(app, context);

@@ -40,6 +40,11 @@ export interface ServerDeps {
    * the connectors' URL overrides (CONNECTR_GMAIL_TOKEN_URL, _REVOCATION_URL…). Empty when absent.
    */
   readonly env?: Env | undefined;
+  /**
+   * The server's clock (ms since the epoch): the refresh window, sign-ins' expiry and their
+   * purge. Date.now when absent; tests move it on.
+   */
+  readonly now?: (() => number) | undefined;
 }
 
 /** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */

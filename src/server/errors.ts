@@ -27,6 +27,13 @@ export const HTTP_ONLY_CODES = [
   'conflict',
   /** The connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
   'needs_reauth',
+  /**
+   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
+   * again within the refresh window (502).
+   */
+  'refreshed_token_rejected',
+  /** A project has as many browser sign-ins pending as `serve --max-sign-ins` allows (429). */
+  'too_many_sign_ins',
 ] as const;
 export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
 
@@ -91,10 +98,10 @@ export class FieldError extends ConnectrError {
   }
 }
 
-/** An answer only HTTP has a status for (403, 406, 409, 413): thrown by a route, answered with the envelope. */
+/** An answer only HTTP has a status for (403, 406, 409, 413, 429, 502): thrown by a route, answered with the envelope. */
 export class HttpError extends Error {
   constructor(
-    readonly status: 403 | 406 | 409 | 413,
+    readonly status: 403 | 406 | 409 | 413 | 429 | 502,
     readonly code: (typeof HTTP_ONLY_CODES)[number],
     message: string,
     readonly hint?: string,

@@ -105,7 +105,7 @@ describe('connectr serve', () => {
     expect((await running.done).code).toBe(0);
   });
 
-  it('refuses bad flags before opening anything: a wildcard CORS origin, a port out of range, an unknown log level', async () => {
+  it('refuses bad flags before opening anything: a wildcard CORS origin, a port out of range, an unknown log level, a sign-in cap that is not a whole number from 1', async () => {
     const env = home();
     const cors = await runBin(['serve', '--port', '0', '--cors-origin', '*'], env);
     expect(cors.code).toBe(2);
@@ -118,6 +118,11 @@ describe('connectr serve', () => {
     const publicUrl = await runBin(['serve', '--port', '0', '--public-url', 'javascript:alert(1)'], env);
     expect(publicUrl.code).toBe(2);
     expect(publicUrl.stderr).toContain('--public-url');
+    for (const count of ['0', '-5', '1e3', 'many', '99999999999']) {
+      const signIns = await runBin(['serve', '--port', '0', '--max-sign-ins', count], env);
+      expect(signIns.code, count).toBe(2);
+      expect(signIns.stderr).toContain('expected a number of sign-ins from 1 to 1000000');
+    }
   });
 
   it('lists its admin commands in --help', async () => {

@@ -19,7 +19,7 @@ import { guard } from '../store/open.js';
 import type { RouteContext } from '../types.js';
 import { callTarget, forgetConnection } from './target.js';
 import { requireData } from '../types.js';
-import { credentials } from '../store/schema.js';
+import { connections, credentials } from '../store/schema.js';
 
 /**
  * The daemon's CredentialSource: a connection's credential from the database, refreshed when
@@ -33,6 +33,13 @@ import { credentials } from '../store/schema.js';
 
 /** Refresh this long before the provider's expiry, so a token never expires in flight. */
 export const REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * A token the API refuses within this long of being obtained (signed in or refreshed) is not
+ * refreshed again: an API that refuses every token would otherwise cost one grant, with the
+ * project's client secret, per call.
+ */
+export const REFRESH_WINDOW_MS = 30_000;
 
 export interface DatabaseCredentialDeps {
   readonly data: ServerData;
@@ -56,6 +63,7 @@ export function routeCredentials(
     {
       data: requireData(context),
       env: context.deps.env ?? {},
+      ...(context.deps.now ? { now: context.deps.now } : {}),
       onRefresh: (name, failure) => {
         context.metrics.tokenRefresh(name, failure);
       },
@@ -151,6 +159,22 @@ async function refreshLocked(
             ? row.expiresAt === null || row.expiresAt.getTime() - now() > REFRESH_MARGIN_MS
             : tokens.access_token !== rejected;
         if (stillGood) return tokens;
+        if (rejected !== undefined) {
+          // Under the lock, so one refresh decides for every instance: the stored token is the
+          // one a grant gave (sign-in, push or refresh, which seal it and stamp the connection
+          // in one transaction) when it was not replaced since.
+          const [current] = await tx
+            .select({ obtainedAt: connections.lastRefreshAt })
+            .from(connections)
+            .where(and(eq(connections.projectId, connection.projectId), eq(connections.id, connection.id)));
+          const obtainedAt = current?.obtainedAt;
+          if (
+            obtainedAt &&
+            row.updatedAt.getTime() <= obtainedAt.getTime() &&
+            now() - obtainedAt.getTime() < REFRESH_WINDOW_MS
+          )
+            throw freshTokenRefused(connection, now() - obtainedAt.getTime());
+        }
         if (tokens.refresh_token === undefined) throw needsReauth(connection, 'there is no refresh token');
         let answer;
         attempt.asked = true;
@@ -214,6 +238,20 @@ async function refreshLocked(
     forgetConnection(data, connection.projectId, connection.id);
     if (attempt.asked) deps.onRefresh?.(connector.name, attempt.failure);
   }
+}
+
+/**
+ * 502 refreshed_token_rejected: the API refused a token obtained moments ago. Another refresh
+ * would most likely be refused too, and each costs a grant with the project's client secret.
+ */
+function freshTokenRefused(connection: Connection, ageMs: number): HttpError {
+  const age = Math.max(0, Math.round(ageMs / 1000));
+  return new HttpError(
+    502,
+    'refreshed_token_rejected',
+    `${connection.connector} refused the access token of connection ${connection.id}, obtained ${age} s ago; it is refreshed at most once every ${REFRESH_WINDOW_MS / 1000} s`,
+    "check the connection's scopes and the API's own error (the first refused call returned it); if it persists, sign the user in again: POST /api/v1/oauth/authorize with this connection_id",
+  );
 }
 
 /** 409 needs_reauth: the connection exists but cannot call its API until it is signed in (again). */

@@ -34,6 +34,8 @@ export interface FlowDeps {
   readonly env: Env;
   /** Tells the operator something (a log line): never a secret. */
   readonly notify: (message: string) => void;
+  /** The server's clock (ms since the epoch); Date.now when absent. */
+  readonly now?: (() => number) | undefined;
 }
 
 /** What a sign-in session carries besides its columns. */
@@ -98,7 +100,7 @@ export async function startAuthorization(
   prepared: PreparedAuthorization,
   projectId: string,
   connection: Connection | null,
-  input: { redirectUri: string; returnUrl: string | undefined },
+  input: { redirectUri: string; returnUrl: string | undefined; maxPending?: number | undefined },
 ): Promise<StartedAuthorization> {
   const { data } = deps;
   const { auth, authorization, client } = prepared;
@@ -106,15 +108,21 @@ export async function startAuthorization(
   const pkce = createPkce();
   const extra: SessionExtra = { scopes: [...auth.scopes], pkce: auth.pkce };
   const session = await guard(data.database, () =>
-    createOAuthSession(data.db, data.keys, {
-      projectId,
-      connectionId: connection?.id ?? null,
-      connector: prepared.connector.name,
-      codeVerifier: pkce.verifier,
-      redirectUri: input.redirectUri,
-      returnUrl: input.returnUrl,
-      extra: { ...extra },
-    }),
+    createOAuthSession(
+      data.db,
+      data.keys,
+      {
+        projectId,
+        connectionId: connection?.id ?? null,
+        connector: prepared.connector.name,
+        codeVerifier: pkce.verifier,
+        redirectUri: input.redirectUri,
+        returnUrl: input.returnUrl,
+        extra: { ...extra },
+        maxPending: input.maxPending,
+      },
+      new Date((deps.now ?? Date.now)()),
+    ),
   );
   const url = authorizationUrl(authorization, auth, {
     clientId: client.clientId,

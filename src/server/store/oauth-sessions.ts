@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { and, eq, gt, isNull, lt, or } from 'drizzle-orm';
+import { and, count, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { isNotNull } from 'drizzle-orm';
 import type { KeyRing } from '../crypto.js';
-import { FieldError } from '../errors.js';
+import { FieldError, HttpError } from '../errors.js';
 import { requireConnection } from './connections.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
-import { oauthSessions } from './schema.js';
+import { oauthSessions, projects } from './schema.js';
 
 /**
  * Browser sign-ins in flight. The state is 256 random bits; the PKCE verifier is sealed by the
@@ -21,6 +21,15 @@ export const verifierContext = (sessionId: string): string => `oauth_sessions.pk
 /** How long a sign-in may take by default. */
 export const SESSION_TTL_MS = 10 * 60_000;
 
+/**
+ * How long a session is kept once expired or used, before the purge deletes it: a callback that
+ * comes back late is told "expired" or "already used" rather than "unknown state".
+ */
+export const SESSION_KEEP_MS = 60 * 60_000;
+
+/** The most sign-ins a project may have pending at once, by default (`serve --max-sign-ins`). */
+export const DEFAULT_MAX_PENDING_SIGN_INS = 1000;
+
 export interface NewOAuthSession {
   readonly projectId: string;
   /** Null: bound to a connection only when it completes. */
@@ -32,6 +41,8 @@ export interface NewOAuthSession {
   readonly returnUrl?: string | null | undefined;
   readonly extra?: Record<string, unknown> | undefined;
   readonly ttlMs?: number | undefined;
+  /** At most this many pending (unused, unexpired) in the project, this one included; else a 429. */
+  readonly maxPending?: number | undefined;
 }
 
 export interface OAuthSession {
@@ -65,18 +76,40 @@ export async function createOAuthSession(
   const id = newId('oas');
   const state = randomBytes(32).toString('base64url');
   const expiresAt = new Date(now.getTime() + (input.ttlMs ?? SESSION_TTL_MS));
-  await db.insert(oauthSessions).values({
-    id,
-    projectId: input.projectId,
-    connectionId: input.connectionId,
-    connector,
-    state,
-    pkceVerifierEncrypted: keys.encrypt(input.codeVerifier, verifierContext(id)),
-    redirectUri: input.redirectUri,
-    returnUrl: input.returnUrl ?? null,
-    extra: input.extra ?? null,
-    createdAt: now,
-    expiresAt,
+  const maxPending = input.maxPending ?? DEFAULT_MAX_PENDING_SIGN_INS;
+  await db.transaction(async (tx) => {
+    // The project's row lock makes count-then-insert one step for every instance on the
+    // database, and for this project alone. NO KEY UPDATE: connections and keys being created
+    // in the project meanwhile (their foreign keys take KEY SHARE) are not held up.
+    await tx
+      .select({ id: projects.id })
+      .from(projects)
+      .where(eq(projects.id, input.projectId))
+      .for('no key update');
+    const [pending] = await tx
+      .select({ n: count() })
+      .from(oauthSessions)
+      .where(
+        and(
+          eq(oauthSessions.projectId, input.projectId),
+          isNull(oauthSessions.usedAt),
+          gt(oauthSessions.expiresAt, now),
+        ),
+      );
+    if ((pending?.n ?? 0) >= maxPending) throw tooManySignIns(maxPending);
+    await tx.insert(oauthSessions).values({
+      id,
+      projectId: input.projectId,
+      connectionId: input.connectionId,
+      connector,
+      state,
+      pkceVerifierEncrypted: keys.encrypt(input.codeVerifier, verifierContext(id)),
+      redirectUri: input.redirectUri,
+      returnUrl: input.returnUrl ?? null,
+      extra: input.extra ?? null,
+      createdAt: now,
+      expiresAt,
+    });
   });
   return {
     id,
@@ -90,6 +123,16 @@ export async function createOAuthSession(
     extra: input.extra ?? null,
     expiresAt,
   };
+}
+
+/** 429: the project has as many sign-ins pending as it may; they expire within SESSION_TTL_MS. */
+function tooManySignIns(maxPending: number): HttpError {
+  return new HttpError(
+    429,
+    'too_many_sign_ins',
+    `this project has ${maxPending} sign-ins pending, the most it may have at once`,
+    `finish or wait for pending sign-ins (each expires within ${SESSION_TTL_MS / 60_000} minutes); the operator sets the limit with connectr serve --max-sign-ins`,
+  );
 }
 
 /** Why a session could not be consumed: what the callback tells the browser or the app. */
@@ -272,11 +315,14 @@ export async function bindOAuthSession(db: Db, sessionId: string, connectionId: 
     .where(and(eq(oauthSessions.id, sessionId), isNull(oauthSessions.connectionId)));
 }
 
-/** Deletes sessions that expired or were used more than `olderThanMs` ago; returns how many. */
+/**
+ * Deletes sessions that expired or were used more than `olderThanMs` ago; returns how many.
+ * Safe to run from every instance at once: a row another one deleted is simply not found.
+ */
 export async function purgeOAuthSessions(
   db: Db,
   now = new Date(),
-  olderThanMs = 24 * 3600_000,
+  olderThanMs = SESSION_KEEP_MS,
 ): Promise<number> {
   const before = new Date(now.getTime() - olderThanMs);
   const rows = await db

@@ -29,6 +29,7 @@ export interface ServeFlags {
   readonly shutdownTimeout: number;
   readonly trustProxy?: string;
   readonly publicUrl?: string;
+  readonly maxSignIns: number;
 }
 
 export function registerServe(program: Command, runner: Runner): void {
@@ -72,6 +73,12 @@ export function registerServe(program: Command, runner: Runner): void {
     .option(
       '--public-url <url>',
       'where browsers reach this server, e.g. https://connectr.example.com: OAuth sign-ins come back to <url>/api/v1/oauth/callback (default: the listening address)',
+    )
+    .option(
+      '--max-sign-ins <count>',
+      'the most browser sign-ins one project may have pending at once; more are refused with 429',
+      integer(1, 1_000_000, 'a number of sign-ins'),
+      1000,
     )
     .addHelpText(
       'after',

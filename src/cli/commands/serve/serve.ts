@@ -49,6 +49,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
+      maxPendingSignIns: flags.maxSignIns,
       corsOrigins,
       log: { level: flags.logLevel as LogLevel, stream: log.stream },
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),

@@ -104,6 +104,9 @@ export function registerMcp(app: App, context: RouteContext): void {
       const env = context.deps.env ?? {};
       const host: ToolCallHost = {
         env,
+        // needs_reauth, refreshed_token_rejected: the caller's to act on, told as a tool error.
+        describeError: (error) =>
+          error instanceof HttpError ? { message: error.message, hint: error.hint } : undefined,
         maxBinaryBytes: Math.min(MAX_BINARY_BYTES, MAX_EXECUTE_RESPONSE_BYTES),
         // Sealed with the server's encryption key: any instance opens them, for this project only.
         cursors: {

@@ -53,17 +53,27 @@ const AuthorizeResponse = z.object({
 });
 
 /** `POST /api/v1/oauth/authorize`: starts a browser sign-in for a connection. */
-export function registerOAuthAuthorize(app: App, context: RouteContext, address: PublicAddress): void {
+export function registerOAuthAuthorize(
+  app: App,
+  context: RouteContext,
+  address: PublicAddress,
+  maxPending: number,
+): void {
   app.post(
     '/api/v1/oauth/authorize',
     {
       schema: {
         summary: 'Start an OAuth sign-in',
         description:
-          "Returns the provider's authorization URL (state and PKCE S256 inside). The provider sends the browser to redirect_uri, by default this server's GET /api/v1/oauth/callback, which stores the tokens.",
+          "Returns the provider's authorization URL (state and PKCE S256 inside). The provider sends the browser to redirect_uri, by default this server's GET /api/v1/oauth/callback, which stores the tokens. A project may have at most `connectr serve --max-sign-ins` sign-ins pending (default 1000): beyond that, a 429 too_many_sign_ins until some complete or expire.",
         tags: ['oauth'],
         body: AuthorizeBody,
-        response: { 200: AuthorizeResponse, 404: ErrorEnvelopeSchema, ...COMMON_ERRORS },
+        response: {
+          200: AuthorizeResponse,
+          404: ErrorEnvelopeSchema,
+          429: ErrorEnvelopeSchema,
+          ...COMMON_ERRORS,
+        },
       },
     },
     async (request) => {
@@ -102,6 +112,7 @@ export function registerOAuthAuthorize(app: App, context: RouteContext, address:
       const started = await startAuthorization(deps, prepared, projectId, connection, {
         redirectUri,
         returnUrl: body.return_url,
+        maxPending,
       });
       return {
         authorization_url: started.authorizationUrl,

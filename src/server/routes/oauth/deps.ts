@@ -8,6 +8,7 @@ export function flowDeps(context: RouteContext, log: FastifyBaseLogger): FlowDep
   return {
     data: requireData(context),
     env: context.deps.env ?? {},
+    ...(context.deps.now ? { now: context.deps.now } : {}),
     notify: (message) => {
       log.warn(message);
     },
