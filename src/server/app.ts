@@ -8,6 +8,7 @@ import { openUpstream } from './upstream.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
+import { installEarlyClose } from './plugins/early-close.js';
 import { errorHandling } from './plugins/errors.js';
 import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { installAccessLog, loggerOptions } from './plugins/logging.js';
@@ -111,6 +112,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   installRequestId(app);
   installAccessLog(app);
   installClosing(app);
+  installEarlyClose(app);
   installMetrics(app, metrics);
   installCors(app, options.corsOrigins ?? []);
   installApiKeyAuth(app, deps.apiKeys);

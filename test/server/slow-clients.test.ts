@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AppOptions } from '../../src/server/app.js';
+import type { App } from '../../src/server/types.js';
+import { answerHead, slowClient } from '../helpers/slow-client.js';
+import type { SlowClient } from '../helpers/slow-client.js';
+import { KEY, listenOnLoopback, testServer } from './helpers.js';
+
+/**
+ * Sockets held without a key (issue #21, point 2), replayed against the app on a real socket:
+ * a client that trickles its body after an early refusal, or its headers, or nothing at all,
+ * must lose its socket within the configured bounds, not minutes later.
+ */
+
+const apps: App[] = [];
+const clients: SlowClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.destroy();
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function serving(options: AppOptions = {}): Promise<number> {
+  const { app } = await testServer(options);
+  apps.push(app);
+  const base = await listenOnLoopback(app);
+  return Number(new URL(base).port);
+}
+
+function client(port: number): SlowClient {
+  const c = slowClient(port);
+  clients.push(c);
+  return c;
+}
+
+/** The head of a request: its body (if any) is for the test to send. */
+function head(method: string, path: string, headers: Record<string, string>): string {
+  const lines = Object.entries({ host: '127.0.0.1', ...headers }).map(([name, value]) => `${name}: ${value}`);
+  return `${method} ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`;
+}
+
+describe('an answer sent before the body was read closes the connection', () => {
+  // Each: the answer comes before the body is read; the client then feeds the announced body a
+  // byte every 50 ms (the attack fed one every 20 s), which must not keep the socket.
+  const cases: { name: string; status: number; request: string }[] = [
+    {
+      name: 'a bad key (401)',
+      status: 401,
+      request: head('POST', '/api/v1/connections', {
+        authorization: 'Bearer ck_not_a_key',
+        'content-type': 'application/json',
+        'content-length': '10000000',
+      }),
+    },
+    {
+      name: 'no key at all (401)',
+      status: 401,
+      request: head('POST', '/api/v1/connections', {
+        'content-type': 'application/json',
+        'content-length': '10000000',
+      }),
+    },
+    {
+      name: 'a Content-Length over the body limit (413)',
+      status: 413,
+      request: head('POST', '/api/v1/connections', {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        'content-length': '10000000',
+      }),
+    },
+    {
+      name: 'a body of a type no route takes (415)',
+      status: 415,
+      request: head('POST', '/api/v1/connections', {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'text/xml',
+        'content-length': '1000',
+      }),
+    },
+    {
+      name: 'a chunked body to a public GET route (its answer does not wait for the body)',
+      status: 200,
+      request: head('GET', '/health', { 'transfer-encoding': 'chunked' }),
+    },
+  ];
+
+  for (const { name, status, request } of cases)
+    it(`${name}: Connection: close, and the socket is closed at once while the body trickles`, async () => {
+      const port = await serving();
+      const c = client(port);
+      c.socket.write(request);
+      c.trickle(status === 200 ? '5\r\nhello\r\n' : '{"user_id": "u", "connector": "gmail"}'.repeat(20), 50);
+      const answeredAt = await c.answered(2000);
+      const answer = answerHead(c.received());
+      expect(answer.status).toBe(status);
+      expect(answer.headers.connection).toBe('close');
+      const closedAt = await Promise.race([
+        c.closed,
+        new Promise<number>((r) => setTimeout(() => r(-1), 1500)),
+      ]);
+      expect(closedAt, 'the socket is still open 1.5 s after the answer').toBeGreaterThan(0);
+      expect(closedAt - answeredAt).toBeLessThan(1000);
+    });
+
+  it('a request whose body was read keeps its connection (keep-alive still works)', async () => {
+    const port = await serving();
+    const c = client(port);
+    c.socket.write(
+      head('POST', '/api/v1/connections', {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        'content-length': '2',
+      }) + '{}',
+    );
+    await c.answered(2000);
+    const answer = answerHead(c.received());
+    expect(answer.status).toBe(400);
+    expect(answer.headers.connection).toBe('keep-alive');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.isClosed()).toBe(false);
+  });
+});
