@@ -48,9 +48,14 @@ import type { App, RouteContext } from './types.js';
 export interface AppOptions {
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get a 413. */
   readonly bodyLimit?: number;
-  /** A socket with no activity for this long is closed (ms; default 2 minutes). */
+  /**
+   * A socket with no traffic for this long is closed (ms; default 2 minutes: above the upstream
+   * time-out, as a caller waits in silence while an API answers).
+   */
   readonly connectionTimeout?: number;
-  /** The whole request must arrive within this time (ms; default 5 minutes). */
+  /** A request's headers must arrive within this time of its start, or of the connection (ms; default 10 s). */
+  readonly headersTimeout?: number;
+  /** The whole request, body included, must arrive within this time (ms; default 30 s). */
   readonly requestTimeout?: number;
   /** An idle keep-alive connection is closed after this (ms; default 72 s, above common load balancers' 60 s). */
   readonly keepAliveTimeout?: number;
@@ -73,20 +78,38 @@ export interface AppOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Promise<App> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) {
     throw new ConnectrError('usage', `the body limit must be a positive number of bytes, not ${bodyLimit}`);
   }
+  const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node refuses a headers time-out longer than the request's; the request's bound wins.
+  const headersTimeout = Math.min(options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  for (const [name, value] of [
+    ['request', requestTimeout],
+    ['headers', headersTimeout],
+  ] as const)
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new ConnectrError('usage', `the ${name} time-out must be a positive number of ms, not ${value}`);
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
   const errors = errorHandling(bodyLimit);
   const app: App = Fastify({
     bodyLimit,
     connectionTimeout: options.connectionTimeout ?? 120_000,
-    requestTimeout: options.requestTimeout ?? 300_000,
+    requestTimeout,
     keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
+    http: {
+      requestTimeout,
+      headersTimeout,
+      // Node checks both time-outs on this period (30 s by default), so a slow client kept its
+      // socket up to 30 s past them: a few checks per time-out, at least once a second.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
     trustProxy: options.trustProxy ?? false,
     logger: options.log ? loggerOptions(options.log.level ?? 'info', options.log.stream) : false,
     genReqId: requestIdFor,

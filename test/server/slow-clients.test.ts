@@ -119,3 +119,65 @@ describe('an answer sent before the body was read closes the connection', () => 
     expect(c.isClosed()).toBe(false);
   });
 });
+
+describe('time bounds on receiving a request', () => {
+  // Short bounds, so the test is fast; the defaults are asserted below.
+  const bounds = { headersTimeout: 400, requestTimeout: 1200 };
+
+  it('headers trickled a byte at a time are cut at the headers time-out, with a 408', async () => {
+    const port = await serving(bounds);
+    const c = client(port);
+    const start = performance.now();
+    c.trickle(`GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ${'a'.repeat(200)}\r\n\r\n`, 40);
+    const closedAt = await Promise.race([
+      c.closed,
+      new Promise<number>((r) => setTimeout(() => r(-1), 2500)),
+    ]);
+    expect(closedAt, 'the slow headers still held the socket after 2.5 s').toBeGreaterThan(0);
+    expect(closedAt - start).toBeLessThan(1000);
+    expect(answerHead(c.received()).status).toBe(408);
+  });
+
+  it('a connection that sends nothing is cut at the headers time-out', async () => {
+    const port = await serving(bounds);
+    const c = client(port);
+    const start = performance.now();
+    const closedAt = await Promise.race([
+      c.closed,
+      new Promise<number>((r) => setTimeout(() => r(-1), 2500)),
+    ]);
+    expect(closedAt, 'the silent connection was still open after 2.5 s').toBeGreaterThan(0);
+    expect(closedAt - start).toBeLessThan(1000);
+  });
+
+  it('a body trickled with a good key is cut at the request time-out, with a 408', async () => {
+    const port = await serving(bounds);
+    const c = client(port);
+    const start = performance.now();
+    c.socket.write(
+      head('POST', '/api/v1/connections', {
+        authorization: `Bearer ${KEY}`,
+        'content-type': 'application/json',
+        'content-length': '1000',
+      }),
+    );
+    c.trickle(' '.repeat(1000), 40);
+    const closedAt = await Promise.race([
+      c.closed,
+      new Promise<number>((r) => setTimeout(() => r(-1), 3500)),
+    ]);
+    expect(closedAt, 'the trickled body still held the socket after 3.5 s').toBeGreaterThan(0);
+    // The headers came at once: the request time-out cut it, not the headers time-out.
+    expect(closedAt - start).toBeGreaterThan(1000);
+    expect(closedAt - start).toBeLessThan(2500);
+    expect(answerHead(c.received()).status).toBe(408);
+  });
+
+  it('by default: headers within 10 s, the whole request within 30 s, idle keep-alive 72 s', async () => {
+    const { app } = await testServer();
+    apps.push(app);
+    expect(app.server.headersTimeout).toBe(10_000);
+    expect(app.server.requestTimeout).toBe(30_000);
+    expect(app.server.keepAliveTimeout).toBe(72_000);
+  });
+});

@@ -24,6 +24,7 @@ export interface ServeFlags {
   readonly host: string;
   readonly corsOrigin?: readonly string[];
   readonly bodyLimit: number;
+  readonly requestTimeout: number;
   readonly logLevel: string;
   readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly shutdownTimeout: number;
@@ -47,6 +48,12 @@ export function registerServe(program: Command, runner: Runner): void {
       'largest JSON request body accepted',
       integer(1, 1024 * 1024 * 1024, 'a number of bytes'),
       1024 * 1024,
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'time a whole request (headers within 10 s, then the body) may take to arrive; raise it for large uploads through the raw proxy',
+      integer(1, 3600, 'seconds'),
+      30,
     )
     .addOption(
       new Option('--log-level <level>', 'what the log (on stderr) shows').choices(LOG_LEVELS).default('info'),

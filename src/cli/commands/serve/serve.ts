@@ -49,6 +49,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
+      requestTimeout: flags.requestTimeout * 1000,
       corsOrigins,
       log: { level: flags.logLevel as LogLevel, stream: log.stream },
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
