@@ -2,6 +2,12 @@ import Fastify, { LogController } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  limitConnections,
+} from './connection-limits.js';
 import type { ServerDeps } from './contracts.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
@@ -59,6 +65,12 @@ export interface AppOptions {
   readonly requestTimeout?: number;
   /** An idle keep-alive connection is closed after this (ms; default 72 s, above common load balancers' 60 s). */
   readonly keepAliveTimeout?: number;
+  /**
+   * Most client connections open at once, and from one address (0: no cap of its own); over a
+   * cap the longest-waiting connection without a request in progress is closed to make room
+   * (connection-limits.ts). Default 1000 and 200.
+   */
+  readonly connections?: ConnectionLimits;
   /** Trust X-Forwarded-* from these proxies (Fastify's trustProxy); off by default. */
   readonly trustProxy?: boolean | string;
   /** Origins allowed by CORS (exact, e.g. https://app.example.com); none by default. */
@@ -95,6 +107,17 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   ] as const)
     if (!Number.isSafeInteger(value) || value < 1)
       throw new ConnectrError('usage', `the ${name} time-out must be a positive number of ms, not ${value}`);
+  const connections = options.connections ?? {
+    max: DEFAULT_MAX_CONNECTIONS,
+    perAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  };
+  if (!Number.isSafeInteger(connections.max) || connections.max < 1)
+    throw new ConnectrError('usage', `the connection cap must be at least 1, not ${connections.max}`);
+  if (!Number.isSafeInteger(connections.perAddress) || connections.perAddress < 0)
+    throw new ConnectrError(
+      'usage',
+      `the connection cap per address must be 0 or more, not ${connections.perAddress}`,
+    );
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
   const errors = errorHandling(bodyLimit);
@@ -123,6 +146,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     clientErrorHandler: errors.clientErrorHandler,
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();
+  limitConnections(app.server, connections, ({ closed, refused }) => {
+    app.log.warn(
+      { closed, refused, max: connections.max, perAddress: connections.perAddress },
+      `connection caps reached in the last 10 s: ${closed} waiting connections closed to make room, ${refused} new ones refused (503)`,
+    );
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

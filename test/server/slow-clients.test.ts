@@ -3,6 +3,8 @@ import type { AppOptions } from '../../src/server/app.js';
 import type { App } from '../../src/server/types.js';
 import { answerHead, slowClient } from '../helpers/slow-client.js';
 import type { SlowClient } from '../helpers/slow-client.js';
+import { connectionLimits } from '../../src/cli/commands/serve/limits.js';
+import { addressKey } from '../../src/server/connection-limits.js';
 import { KEY, listenOnLoopback, testServer } from './helpers.js';
 
 /**
@@ -25,8 +27,8 @@ async function serving(options: AppOptions = {}): Promise<number> {
   return Number(new URL(base).port);
 }
 
-function client(port: number): SlowClient {
-  const c = slowClient(port);
+function client(port: number, localAddress?: string): SlowClient {
+  const c = slowClient(port, localAddress === undefined ? {} : { localAddress });
   clients.push(c);
   return c;
 }
@@ -179,5 +181,99 @@ describe('time bounds on receiving a request', () => {
     expect(app.server.headersTimeout).toBe(10_000);
     expect(app.server.requestTimeout).toBe(30_000);
     expect(app.server.keepAliveTimeout).toBe(72_000);
+  });
+});
+
+describe('connection caps', () => {
+  const GET_HEALTH = 'GET /health HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n';
+
+  /** Opens `count` connections from `localAddress` that send a byte of headers and wait. */
+  async function waiting(port: number, count: number, localAddress: string): Promise<SlowClient[]> {
+    const opened = Array.from({ length: count }, () => client(port, localAddress));
+    await Promise.all(opened.map((c) => new Promise((r) => c.socket.once('connect', r))));
+    for (const c of opened) c.socket.write('G');
+    // Let the server see each one before the next step.
+    await new Promise((r) => setTimeout(r, 100));
+    return opened;
+  }
+
+  it('over the cap of one address, its longest-waiting connection is closed; other addresses are not touched', async () => {
+    const port = await serving({ connections: { max: 100, perAddress: 5 } });
+    const other = await waiting(port, 3, '127.0.0.3');
+    const first = await waiting(port, 5, '127.0.0.2');
+    const newer = await waiting(port, 1, '127.0.0.2');
+    await first[0]?.closed;
+    expect(first.slice(1).some((c) => c.isClosed())).toBe(false);
+    expect(other.some((c) => c.isClosed())).toBe(false);
+    // The newcomer is served at once, and so is a whole request from the flooded address.
+    newer[0]?.socket.write(GET_HEALTH.slice(1));
+    await newer[0]?.answered(1000);
+    expect(answerHead(newer[0]?.received() ?? '').status).toBe(200);
+  });
+
+  it('over the global cap, the longest-waiting connection of any address makes room: /health is answered', async () => {
+    const port = await serving({ connections: { max: 10, perAddress: 0 } });
+    const flood = [...(await waiting(port, 5, '127.0.0.2')), ...(await waiting(port, 5, '127.0.0.3'))];
+    const health = client(port);
+    health.socket.write(GET_HEALTH);
+    await health.answered(1000);
+    expect(answerHead(health.received()).status).toBe(200);
+    await flood[0]?.closed;
+    expect(flood.slice(1).some((c) => c.isClosed())).toBe(false);
+  });
+
+  it('when every connection of the address is busy with a request, a new one gets a 503 in the envelope', async () => {
+    const { app, readiness } = await testServer({
+      connections: { max: 100, perAddress: 3 },
+      readyTimeoutMs: 5000,
+    });
+    apps.push(app);
+    const port = Number(new URL(await listenOnLoopback(app)).port);
+    readiness.state = 'hang';
+    const busy = await waiting(port, 3, '127.0.0.2');
+    for (const c of busy) c.socket.write('ET /ready HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+    await new Promise((r) => setTimeout(r, 100));
+    const refused = client(port, '127.0.0.2');
+    await refused.answered(1000);
+    const answer = answerHead(refused.received());
+    expect(answer.status).toBe(503);
+    expect(answer.headers['retry-after']).toBe('1');
+    expect(answer.headers['x-connectr-error']).toBe('1');
+    expect(refused.received()).toContain('"code":"unavailable"');
+    await refused.closed;
+    expect(busy.some((c) => c.isClosed())).toBe(false);
+    // Another address is still served.
+    const health = client(port);
+    health.socket.write(GET_HEALTH);
+    await health.answered(1000);
+    expect(answerHead(health.received()).status).toBe(200);
+  });
+
+  it('counts IPv4 as given (also mapped into IPv6) and IPv6 by its /64', () => {
+    expect(addressKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(addressKey('2001:db8:1:2:aaaa::1')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:0db8:0001:0002:ffff:1:2:3')).toBe('2001:db8:1:2::/64');
+    expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(addressKey('::1')).toBe('0:0:0:0::/64');
+    expect(addressKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+  });
+});
+
+describe('the caps of connectr serve', () => {
+  it('come from the flag, else the environment, else the defaults (1000 and 200); a malformed variable is refused by name', () => {
+    expect(connectionLimits({}, {})).toEqual({ max: 1000, perAddress: 200 });
+    const env = { CONNECTR_MAX_CONNECTIONS: '50', CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '0' };
+    expect(connectionLimits({}, env)).toEqual({ max: 50, perAddress: 0 });
+    expect(connectionLimits({ maxConnections: 70, maxConnectionsPerAddress: 7 }, env)).toEqual({
+      max: 70,
+      perAddress: 7,
+    });
+    expect(() => connectionLimits({}, { CONNECTR_MAX_CONNECTIONS: '0' })).toThrow(
+      /CONNECTR_MAX_CONNECTIONS must be/,
+    );
+    expect(() => connectionLimits({}, { CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '-1' })).toThrow(
+      /CONNECTR_MAX_CONNECTIONS_PER_ADDRESS must be/,
+    );
   });
 });

@@ -25,6 +25,8 @@ export interface ServeFlags {
   readonly corsOrigin?: readonly string[];
   readonly bodyLimit: number;
   readonly requestTimeout: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
   readonly logLevel: string;
   readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly shutdownTimeout: number;
@@ -54,6 +56,16 @@ export function registerServe(program: Command, runner: Runner): void {
       'time a whole request (headers within 10 s, then the body) may take to arrive; raise it for large uploads through the raw proxy',
       integer(1, 3600, 'seconds'),
       30,
+    )
+    .option(
+      '--max-connections <count>',
+      'most client connections open at once (default: CONNECTR_MAX_CONNECTIONS, else 1000)',
+      integer(1, 1_000_000, 'a number of connections'),
+    )
+    .option(
+      '--max-connections-per-address <count>',
+      'most from one client address, an IPv6 /64 counting as one; 0: no cap of its own (default: CONNECTR_MAX_CONNECTIONS_PER_ADDRESS, else 200)',
+      integer(0, 1_000_000, 'a number of connections'),
     )
     .addOption(
       new Option('--log-level <level>', 'what the log (on stderr) shows').choices(LOG_LEVELS).default('info'),
