@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBin } from '../helpers/bin.js';
+import { runBin, startBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
 import { slowClient } from '../helpers/slow-client.js';
 import type { SlowClient } from '../helpers/slow-client.js';
@@ -165,4 +165,18 @@ describe('connectr serve under a flood of slow clients without a key', () => {
     const result = await running.done;
     expect(result.code).toBe(0);
   }, 150_000);
+
+  it('refuses a cap that is not a count before opening anything: a flag (exit 2), a variable named in the error', async () => {
+    const h = tempHome();
+    cleanups.push(h.cleanup);
+    const flag = await runBin(['serve', '--port', '0', '--max-connections', '0'], h.env);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--max-connections');
+    const perAddress = await runBin(['serve', '--port', '0', '--max-connections-per-address', 'many'], h.env);
+    expect(perAddress.code).toBe(2);
+    const variable = await runBin(['serve', '--port', '0'], { ...h.env, CONNECTR_MAX_CONNECTIONS: '10k' });
+    expect(variable.code).toBe(1);
+    expect(variable.stderr).toContain('CONNECTR_MAX_CONNECTIONS must be a whole number');
+    expect(variable.stderr).not.toContain('listening');
+  });
 });
