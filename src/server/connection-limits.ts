@@ -146,6 +146,8 @@ function refuse(socket: Socket): void {
     `content-length: ${Buffer.byteLength(text)}`,
     'connection: close',
   ];
+  // Nothing more is read from a refused client: its request is not for the app.
+  socket.pause();
   socket.end(`${head.join('\r\n')}\r\n\r\n${text}`);
   // A client that does not read it does not keep the socket.
   setTimeout(() => socket.destroy(), 1000).unref();

@@ -234,6 +234,7 @@ describe('connection caps', () => {
     for (const c of busy) c.socket.write('ET /ready HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
     await new Promise((r) => setTimeout(r, 100));
     const refused = client(port, '127.0.0.2');
+    refused.socket.write(GET_HEALTH);
     await refused.answered(1000);
     const answer = answerHead(refused.received());
     expect(answer.status).toBe(503);
@@ -241,6 +242,8 @@ describe('connection caps', () => {
     expect(answer.headers['x-connectr-error']).toBe('1');
     expect(refused.received()).toContain('"code":"unavailable"');
     await refused.closed;
+    // The request it sent was never read: one answer, the 503.
+    expect(refused.received().match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect(busy.some((c) => c.isClosed())).toBe(false);
     // Another address is still served.
     const health = client(port);
