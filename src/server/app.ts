@@ -2,6 +2,12 @@ import Fastify, { LogController } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
+import type { ConnectionLimits } from './connection-limits.js';
+import {
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  limitConnections,
+} from './connection-limits.js';
 import type { ServerDeps } from './contracts.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
@@ -10,6 +16,7 @@ import { DEFAULT_MAX_PENDING_SIGN_INS } from './store/oauth-sessions.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
+import { installEarlyClose } from './plugins/early-close.js';
 import { errorHandling } from './plugins/errors.js';
 import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { installAccessLog, loggerOptions } from './plugins/logging.js';
@@ -49,12 +56,23 @@ import type { App, RouteContext } from './types.js';
 export interface AppOptions {
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get a 413. */
   readonly bodyLimit?: number;
-  /** A socket with no activity for this long is closed (ms; default 2 minutes). */
+  /**
+   * A socket with no traffic for this long is closed (ms; default 2 minutes: above the upstream
+   * time-out, as a caller waits in silence while an API answers).
+   */
   readonly connectionTimeout?: number;
-  /** The whole request must arrive within this time (ms; default 5 minutes). */
+  /** A request's headers must arrive within this time of its start, or of the connection (ms; default 10 s). */
+  readonly headersTimeout?: number;
+  /** The whole request, body included, must arrive within this time (ms; default 30 s). */
   readonly requestTimeout?: number;
   /** An idle keep-alive connection is closed after this (ms; default 72 s, above common load balancers' 60 s). */
   readonly keepAliveTimeout?: number;
+  /**
+   * Most client connections open at once, and from one address (0: no cap of its own); over a
+   * cap the longest-waiting connection without a request in progress is closed to make room
+   * (connection-limits.ts). Default 1000 and 200.
+   */
+  readonly connections?: ConnectionLimits;
   /** Trust X-Forwarded-* from these proxies (Fastify's trustProxy); off by default. */
   readonly trustProxy?: boolean | string;
   /** Origins allowed by CORS (exact, e.g. https://app.example.com); none by default. */
@@ -78,6 +96,8 @@ export interface AppOptions {
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Promise<App> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -91,14 +111,41 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       `the most pending sign-ins per project must be a whole number of at least 1, not ${maxPendingSignIns}`,
     );
   }
+  const requestTimeout = options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  // Node refuses a headers time-out longer than the request's; the request's bound wins.
+  const headersTimeout = Math.min(options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS, requestTimeout);
+  for (const [name, value] of [
+    ['request', requestTimeout],
+    ['headers', headersTimeout],
+  ] as const)
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new ConnectrError('usage', `the ${name} time-out must be a positive number of ms, not ${value}`);
+  const connections = options.connections ?? {
+    max: DEFAULT_MAX_CONNECTIONS,
+    perAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  };
+  if (!Number.isSafeInteger(connections.max) || connections.max < 1)
+    throw new ConnectrError('usage', `the connection cap must be at least 1, not ${connections.max}`);
+  if (!Number.isSafeInteger(connections.perAddress) || connections.perAddress < 0)
+    throw new ConnectrError(
+      'usage',
+      `the connection cap per address must be 0 or more, not ${connections.perAddress}`,
+    );
   const publicUrl = options.publicUrl === undefined ? undefined : parsePublicUrl(options.publicUrl);
   const metrics = options.metrics ?? new Metrics();
   const errors = errorHandling(bodyLimit);
   const app: App = Fastify({
     bodyLimit,
     connectionTimeout: options.connectionTimeout ?? 120_000,
-    requestTimeout: options.requestTimeout ?? 300_000,
+    requestTimeout,
     keepAliveTimeout: options.keepAliveTimeout ?? 72_000,
+    http: {
+      requestTimeout,
+      headersTimeout,
+      // Node checks both time-outs on this period (30 s by default), so a slow client kept its
+      // socket up to 30 s past them: a few checks per time-out, at least once a second.
+      connectionsCheckingInterval: Math.max(25, Math.min(1000, Math.floor(headersTimeout / 4))),
+    },
     trustProxy: options.trustProxy ?? false,
     logger: options.log ? loggerOptions(options.log.level ?? 'info', options.log.stream) : false,
     genReqId: requestIdFor,
@@ -112,6 +159,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     clientErrorHandler: errors.clientErrorHandler,
     routerOptions: { ignoreDuplicateSlashes: false, maxParamLength: 200 },
   }).withTypeProvider<ZodTypeProvider>();
+  limitConnections(app.server, connections, ({ closed, refused }) => {
+    app.log.warn(
+      { closed, refused, max: connections.max, perAddress: connections.perAddress },
+      `connection caps reached in the last 10 s: ${closed} waiting connections closed to make room, ${refused} new ones refused (503)`,
+    );
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
@@ -137,6 +190,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   installRequestId(app);
   installAccessLog(app);
   installClosing(app);
+  installEarlyClose(app);
   installMetrics(app, metrics);
   installCors(app, options.corsOrigins ?? []);
   installApiKeyAuth(app, deps.apiKeys);

@@ -42,13 +42,25 @@ export interface RunningBin {
   readonly done: Promise<ProcessResult>;
 }
 
-/** Starts the binary and lets the test talk to it while it runs (stdin, signals, stderr). */
+/**
+ * Starts the binary and lets the test talk to it while it runs (stdin, signals, stderr).
+ * `fileLimit`: the most files it may open (`ulimit -n`, soft and hard), as on a small host.
+ */
 export function startBin(
   args: readonly string[],
   env: Record<string, string | undefined>,
   timeoutMs = 30_000,
+  options: { fileLimit?: number } = {},
 ): RunningBin {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child =
+    options.fileLimit === undefined
+      ? spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] })
+      : // exec: the child is the binary itself, so signals reach it.
+        spawn(
+          '/bin/sh',
+          ['-c', `ulimit -n ${options.fileLimit} && exec "$0" "$@"`, process.execPath, BIN, ...args],
+          { env, stdio: ['pipe', 'pipe', 'pipe'] },
+        );
   let stdout = '';
   let stderr = '';
   const waiters: (() => void)[] = [];

@@ -24,6 +24,9 @@ export interface ServeFlags {
   readonly host: string;
   readonly corsOrigin?: readonly string[];
   readonly bodyLimit: number;
+  readonly requestTimeout: number;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
   readonly logLevel: string;
   readonly logFormat: 'auto' | 'pretty' | 'json';
   readonly shutdownTimeout: number;
@@ -48,6 +51,22 @@ export function registerServe(program: Command, runner: Runner): void {
       'largest JSON request body accepted',
       integer(1, 1024 * 1024 * 1024, 'a number of bytes'),
       1024 * 1024,
+    )
+    .option(
+      '--request-timeout <seconds>',
+      'time a whole request (headers within 10 s, then the body) may take to arrive; raise it for large uploads through the raw proxy',
+      integer(1, 3600, 'seconds'),
+      30,
+    )
+    .option(
+      '--max-connections <count>',
+      'most client connections open at once (default: CONNECTR_MAX_CONNECTIONS, else 1000)',
+      integer(1, 1_000_000, 'a number of connections'),
+    )
+    .option(
+      '--max-connections-per-address <count>',
+      'most from one client address, an IPv6 /64 counting as one; 0: no cap of its own (default: CONNECTR_MAX_CONNECTIONS_PER_ADDRESS, else 200)',
+      integer(0, 1_000_000, 'a number of connections'),
     )
     .addOption(
       new Option('--log-level <level>', 'what the log (on stderr) shows').choices(LOG_LEVELS).default('info'),

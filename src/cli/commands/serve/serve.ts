@@ -22,6 +22,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     { depsOf },
     { serverLogStream },
     { openControlChannel },
+    { connectionLimits },
   ] = await Promise.all([
     import('../../../server/app.js'),
     import('../../../server/close.js'),
@@ -31,10 +32,12 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     import('../../../server/contracts.js'),
     import('./log-stream.js'),
     import('./control.js'),
+    import('./limits.js'),
   ]);
   // Flags are checked before anything is opened.
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
   const publicUrl = flags.publicUrl === undefined ? undefined : parsePublicUrl(flags.publicUrl);
+  const connections = connectionLimits(flags, ctx.env);
   const shutdownMs = flags.shutdownTimeout * 1000;
   // bin.ts ends the process this long after the signal: past our own deadline, with margin.
   allowShutdownGrace(shutdownMs + 3000);
@@ -50,6 +53,8 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     const app = await buildApp(depsOf(store, registry, ctx.env), {
       bodyLimit: flags.bodyLimit,
       maxPendingSignIns: flags.maxSignIns,
+      requestTimeout: flags.requestTimeout * 1000,
+      connections,
       corsOrigins,
       log: { level: flags.logLevel as LogLevel, stream: log.stream },
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
