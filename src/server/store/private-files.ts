@@ -33,24 +33,27 @@ export function privateMode(mode: number): number {
 export async function makePrivateTree(root: string): Promise<void> {
   await mkdir(root, { recursive: true, mode: 0o700 });
   const uid = process.getuid?.();
+  // Top-down: a folder is tightened before it is read, so once its entries are listed nobody
+  // else can swap one (for a symbolic link to a file elsewhere) between lstat and chmod.
   const visit = async (path: string, info: Stats): Promise<void> => {
     if (info.isSymbolicLink()) return;
     if (uid !== undefined && info.uid !== uid) throw foreignOwner(root, path, info.uid, uid);
     const wanted = privateMode(info.mode);
     if (wanted !== info.mode) await chmod(path, wanted & 0o7777);
     if (!info.isDirectory()) return;
-    for (const name of await readdir(path)) {
-      const child = join(path, name);
-      let childInfo: Stats;
-      try {
-        childInfo = await lstat(child);
-      } catch (error) {
-        // Removed meanwhile (a server still closing): nothing left to protect.
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw error;
-      }
-      await visit(child, childInfo);
-    }
+    const children = await Promise.all(
+      (await readdir(path)).map(async (name) => {
+        const child = join(path, name);
+        try {
+          return { child, info: await lstat(child) };
+        } catch (error) {
+          // Removed meanwhile (a server still closing): nothing left to protect.
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+          throw error;
+        }
+      }),
+    );
+    await Promise.all(children.flatMap((c) => (c ? [visit(c.child, c.info)] : [])));
   };
   try {
     await visit(root, await stat(root));
