@@ -8,12 +8,22 @@ import type { OpenedServerStore } from './store/open.js';
  * from them (`buildApp(deps)`), so routes never import the database layer directly.
  */
 
+/**
+ * What an API key reaches: `project`, its project's routes (connections, execute, MCP, …);
+ * `metrics`, GET /metrics alone: every project's numbers for an operator's scraper, and nothing
+ * of any project. A key has one scope, so a scraper's key leaks no project, and no project's key
+ * sees the others' connectors in the metrics.
+ */
+export const API_KEY_SCOPES = ['project', 'metrics'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
 /** Who is calling: the API key found in `Authorization: Bearer <key>`. */
 export interface ApiKeyIdentity {
   readonly keyId: string;
   readonly projectId: string;
   /** Created with `--allow-token`: may read access tokens (`GET /connections/{id}/token`). */
   readonly allowToken: boolean;
+  readonly scope: ApiKeyScope;
 }
 
 export interface ApiKeyVerifier {

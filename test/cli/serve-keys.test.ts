@@ -123,6 +123,43 @@ for (const variant of BACKENDS) {
         expect(long.details.join('\n')).toContain('name');
       });
 
+      it('--scope metrics makes a key for GET /metrics alone; any other scope, or --allow-token with it, is refused', async () => {
+        const created = context(backend.env);
+        await createKey(created.ctx, { name: 'prometheus', scope: 'metrics' });
+        const out = JSON.parse(created.io.out()) as Record<string, unknown>;
+        expect(out).toMatchObject({ name: 'prometheus', scope: 'metrics', allow_token: false });
+        const database = await openDatabase({ env: backend.env, dataDir: backend.dataDir });
+        try {
+          expect(await verifyApiKey(database.db, String(out.key))).toMatchObject({ scope: 'metrics' });
+        } finally {
+          await database.close();
+        }
+        const tty = context(backend.env, { tty: true });
+        await createKey(tty.ctx, { name: 'prometheus 2', scope: 'metrics' });
+        expect(tty.io.err()).toContain('reads GET /metrics and nothing else');
+
+        const listed = context(backend.env);
+        await listKeys(listed.ctx, {});
+        const rows = JSON.parse(listed.io.out()) as { name: string; scope: string }[];
+        expect(rows.find((k) => k.name === 'prometheus')?.scope).toBe('metrics');
+        expect(
+          rows.filter((k) => k.name !== 'prometheus' && k.name !== 'prometheus 2').map((k) => k.scope),
+        ).not.toContain('metrics');
+
+        const both = await rejection(
+          createKey(context(backend.env).ctx, { name: 'x', scope: 'metrics', allowToken: true }),
+        );
+        expect(both.code).toBe('invalid_input');
+        expect(both.hint).toContain('--allow-token');
+        for (const scope of ['admin', 'METRICS', 'metrics ', '']) {
+          const bad = await rejection(
+            createKey(context(backend.env).ctx, { name: 'x', scope: scope as 'metrics' }),
+          );
+          expect(bad.code, scope).toBe('invalid_input');
+          expect(bad.details.join('\n'), scope).toContain('scope');
+        }
+      });
+
       it('rotate-key re-encrypts everything with the current key, reports counts, and is idempotent', async () => {
         const oldKey = newKey();
         const store = await openServerStore({

@@ -5,13 +5,13 @@
  *
  *   node --import tsx test/sdk/harness.ts
  *   → {"url": "http://127.0.0.1:PORT", "api_key": "cnr_…", "token_key": "cnr_…",
- *      "other_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
+ *      "other_key": "cnr_…", "metrics_key": "cnr_…", "connections": {"gmail": "conn_…", "dropbox": "…", "onedrive": "…"},
  *      "tokens": {"gmail": "…", "dropbox": "…", "onedrive": "…"}, "local_env": {…},
  *      "requests_url": "http://127.0.0.1:PORT/requests", "oauth_redirect_uri": "http://127.0.0.1:3000/callback"}
  *
  * `api_key` sees the connections (project "default"); `token_key` is the same project's key
  * created with --allow-token; `other_key` is another project's key (its calls to these
- * connections are 404s). Each connection is signed in with the access token in `tokens`, which
+ * connections are 404s); `metrics_key` reads GET /metrics and nothing else (`--scope metrics`). Each connection is signed in with the access token in `tokens`, which
  * its emulator accepts. The Gmail mailbox holds 7 messages, 4 of them unread (`q: "is:unread"` finds them);
  * Dropbox holds /docs/hello.txt ("hello from dropbox\n") and a folder /docs; OneDrive holds
  * hello.txt ("hello from onedrive\n") in its root. Everything runs on 127.0.0.1.
@@ -158,6 +158,7 @@ async function main(): Promise<void> {
   const apiKey = keyCreate(env, ['--name', 'sdk']);
   const tokenKey = keyCreate(env, ['--name', 'sdk-token', '--allow-token']);
   const otherKey = keyCreate(env, ['--name', 'sdk-other', '--project', 'other']);
+  const metricsKey = keyCreate(env, ['--name', 'sdk-metrics', '--scope', 'metrics']);
   const server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--log-level', 'warn'], {
     env: serveEnv,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     for (const [name, value] of Object.entries(env)) if (value !== undefined) localEnv[name] = value;
     await signInLocally(localEnv);
     process.stdout.write(
-      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, connections, tokens: TOKENS, local_env: localEnv, requests_url: requestsUrl, oauth_redirect_uri: 'http://127.0.0.1:3000/callback' })}\n`,
+      `${JSON.stringify({ url, api_key: apiKey, token_key: tokenKey, other_key: otherKey, metrics_key: metricsKey, connections, tokens: TOKENS, local_env: localEnv, requests_url: requestsUrl, oauth_redirect_uri: 'http://127.0.0.1:3000/callback' })}\n`,
     );
   } catch (error) {
     process.stderr.write(`sdk harness: ${error instanceof Error ? error.message : String(error)}\n`);

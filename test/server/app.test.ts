@@ -550,14 +550,64 @@ describe('documentation', () => {
 });
 
 describe('metrics', () => {
-  it('needs a key, and counts requests by route template, method and status in Prometheus text', async () => {
-    const { app, auth } = await server();
+  const SCRAPER = 'cnr_metrics0_scraper-key';
+  const scraper = { authorization: `Bearer ${SCRAPER}` };
+
+  it('needs a metrics key: a project key gets 403 naming the scope, as it would read every project', async () => {
+    const { app, auth, keys } = await server();
+    keys.add(SCRAPER, { scope: 'metrics' });
     expect((await app.inject({ url: '/metrics' })).statusCode).toBe(401);
+    const refused = await app.inject({ url: '/metrics', headers: auth });
+    expect(refused.statusCode).toBe(403);
+    const { error } = refused.json<Envelope>();
+    expect(error.code).toBe('forbidden');
+    expect(error.message).toContain('metrics scope');
+    expect(error.hint).toContain('connectr serve keys create --name <name> --scope metrics');
+    expect(refused.headers['www-authenticate']).toBe(
+      'Bearer realm="connectr", error="insufficient_scope", scope="metrics"',
+    );
+    expect(refused.body).not.toContain('connectr_http_requests_total');
+    // HEAD is GET without a body: refused the same way.
+    expect((await app.inject({ method: 'HEAD', url: '/metrics', headers: auth })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/metrics', headers: scraper })).statusCode).toBe(200);
+  });
+
+  it('a metrics key reaches nothing of a project: every other authenticated route is a 403', async () => {
+    const { app, keys } = await server();
+    keys.add(SCRAPER, { scope: 'metrics' });
+    for (const [method, url] of [
+      ['GET', '/api/v1/connectors'],
+      ['GET', '/api/v1/connectors/gmail'],
+      ['GET', '/api/v1/connections'],
+      ['POST', '/api/v1/connections'],
+      ['POST', '/mcp'],
+    ] as const) {
+      const res = await app.inject({
+        method,
+        url,
+        headers: { ...scraper, 'content-type': 'application/json' },
+        payload: '{}',
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      // MCP answers in JSON-RPC's shape, with the same message.
+      expect(res.json<Envelope>().error).toMatchObject({
+        code: url === '/mcp' ? -32000 : 'forbidden',
+        message: expect.stringContaining('GET /metrics') as unknown,
+      });
+      expect(res.headers['www-authenticate']).toContain('scope="project"');
+    }
+    // Public routes stay public.
+    expect((await app.inject({ url: '/health', headers: scraper })).statusCode).toBe(200);
+  });
+
+  it('counts requests by route template, method and status in Prometheus text', async () => {
+    const { app, auth, keys } = await server();
+    keys.add(SCRAPER, { scope: 'metrics' });
     await app.inject({ url: '/api/v1/connectors/gmail', headers: auth });
     await app.inject({ url: '/api/v1/connectors/dropbox', headers: auth });
     await app.inject({ url: '/api/v1/connectors/nope', headers: auth });
     await app.inject({ url: '/no/such/route/12345' });
-    const res = await app.inject({ url: '/metrics', headers: auth });
+    const res = await app.inject({ url: '/metrics', headers: scraper });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = res.body;

@@ -44,6 +44,7 @@ for (const variant of BACKENDS) {
       let gmail: GmailEmulator;
       let app: App;
       let base: string;
+      let metricsKey: string;
       let key: string;
       let otherKey: string;
       let projectId: string;
@@ -86,6 +87,7 @@ for (const variant of BACKENDS) {
         const other = (await ensureProject(store.db, 'other')).project.id;
         key = (await createApiKey(store.db, { projectId, name: 'a' })).secret;
         otherKey = (await createApiKey(store.db, { projectId: other, name: 'b' })).secret;
+        metricsKey = (await createApiKey(store.db, { projectId, name: 'scraper', scope: 'metrics' })).secret;
         app = await buildApp(
           depsOf(store, await loadRegistry(), {
             ...auth.envFor('gmail'),
@@ -388,7 +390,7 @@ for (const variant of BACKENDS) {
         const id = await signedIn('access-m', inAnHour());
         const count = async (status: number): Promise<number> => {
           const text = await (
-            await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+            await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${metricsKey}` } })
           ).text();
           const line = new RegExp(
             `^connectr_upstream_responses_total\\{connector="gmail",status="${status}"\\} (\\d+)$`,
@@ -423,8 +425,22 @@ for (const variant of BACKENDS) {
         expect(await count(403)).toBe(refused + 1);
       });
 
-      it('counts refreshes and upstream statuses in /metrics', async () => {
-        const response = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+      it('counts refreshes and upstream statuses in /metrics, for a metrics key only', async () => {
+        // A project's key would see every project's connectors: 403, naming the scope needed.
+        const refused = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+        expect(refused.status).toBe(403);
+        expect(await refused.json()).toMatchObject({
+          error: { code: 'forbidden', hint: expect.stringContaining('--scope metrics') as unknown },
+        });
+        // And the metrics key reaches no project.
+        const noProject = await fetch(`${base}/api/v1/connections`, {
+          headers: { authorization: `Bearer ${metricsKey}` },
+        });
+        expect(noProject.status).toBe(403);
+        const response = await fetch(`${base}/metrics`, {
+          headers: { authorization: `Bearer ${metricsKey}` },
+        });
+        expect(response.status).toBe(200);
         const text = await response.text();
         expect(text).toMatch(/^connectr_token_refreshes_total\{connector="gmail"\} [1-9]/m);
         expect(text).toMatch(

@@ -21,6 +21,7 @@ export class InMemoryApiKeysTestDouble implements ApiKeyVerifier {
       keyId: identity.keyId ?? `key-${this.keys.size + 1}`,
       projectId: identity.projectId ?? 'default',
       allowToken: identity.allowToken ?? false,
+      scope: identity.scope ?? 'project',
       revoked: false,
     });
   }

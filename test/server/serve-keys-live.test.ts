@@ -150,6 +150,43 @@ describe.skipIf(process.platform === 'win32')(
       expect((JSON.parse(after.stdout) as { revoked_at: string | null }[])[0]?.revoked_at).not.toBeNull();
     }, 240_000);
 
+    it('a metrics key made through the running server reads /metrics and nothing else; bad scopes are refused', async () => {
+      const { env, socket } = home();
+      const { url } = await start(env);
+      const created = await keys(['create', '--name', 'prometheus', '--scope', 'metrics'], env);
+      expect(created.code).toBe(0);
+      const scraper = JSON.parse(created.stdout) as { key: string; scope: string };
+      expect(scraper.scope).toBe('metrics');
+      const project = JSON.parse((await keys(['create', '--name', 'app'], env)).stdout) as { key: string };
+
+      const metrics = (key: string) =>
+        fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${key}` } });
+      const read = await metrics(scraper.key);
+      expect(read.status).toBe(200);
+      expect(await read.text()).toContain('connectr_http_requests_total');
+      const refused = await metrics(project.key);
+      expect(refused.status).toBe(403);
+      expect(((await refused.json()) as { error: { hint: string } }).error.hint).toContain('--scope metrics');
+      expect(await status(url, scraper.key)).toBe(403);
+      expect(await status(url, project.key)).toBe(200);
+
+      const listed = JSON.parse((await keys(['list'], env)).stdout) as { name: string; scope: string }[];
+      expect(Object.fromEntries(listed.map((k) => [k.name, k.scope]))).toEqual({
+        prometheus: 'metrics',
+        app: 'project',
+      });
+      // Hostile scopes: refused by the command line, by the key rules, and by the channel itself.
+      const unknown = await keys(['create', '--name', 'x', '--scope', 'admin'], env);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain('metrics');
+      const withToken = await keys(['create', '--name', 'x', '--scope', 'metrics', '--allow-token'], env);
+      expect(withToken.code).toBe(1);
+      expect(withToken.stderr).toContain('--allow-token');
+      const direct = await raw(socket, { body: JSON.stringify({ op: 'create', name: 'x', scope: 'root' }) });
+      expect(direct.status).toBe(400);
+      expect(JSON.parse((await keys(['list'], env)).stdout)).toHaveLength(2);
+    }, 120_000);
+
     it('refuses what is no key request on the socket, bounded, and keeps serving', async () => {
       const { env, socket } = home();
       await start(env);

@@ -36,6 +36,8 @@ class Harness:
     requests_url: str = ""
     #: An app's redirect URI that Gmail's authorization server (oidc-provider, PKCE required) accepts.
     oauth_redirect_uri: str = ""
+    #: A key created with --scope metrics: GET /metrics alone.
+    metrics_key: str = ""
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,16 @@ def client(harness: Harness) -> Iterator[connectr.Client]:
 # --- operations and authentication -----------------------------------------------------------------
 
 
-def test_health_ready_openapi_metrics(client: connectr.Client) -> None:
+def test_health_ready_openapi_metrics(client: connectr.Client, harness: Harness) -> None:
     assert client.health()["status"] == "ok"
     assert client.ready() == {"status": "ready"}
     assert "/api/v1/proxy/execute" in client.openapi()["paths"]
-    assert "connectr_http_requests_total" in client.metrics()
+    # Every project's numbers: a project's key may not read them, a metrics key may.
+    with pytest.raises(connectr.ForbiddenError) as caught:
+        client.metrics()
+    assert "metrics scope" in str(caught.value)
+    with connectr.Client(harness.url, harness.metrics_key, timeout=60.0) as scraper:
+        assert "connectr_http_requests_total" in scraper.metrics()
 
 
 def test_no_key_and_a_bad_key_are_401(harness: Harness) -> None:

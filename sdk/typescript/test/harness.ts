@@ -8,6 +8,8 @@ export interface Harness {
   api_key: string;
   token_key: string;
   other_key: string;
+  /** Created with --scope metrics: GET /metrics alone. */
+  metrics_key: string;
   connections: { gmail: string; dropbox: string; onedrive: string };
   tokens: { gmail: string; dropbox: string; onedrive: string };
   /** The environment of a local CLI with a default account of each connector signed in (LocalClient). */

@@ -30,10 +30,13 @@ describe('operations', () => {
     expect(doc).toHaveProperty('openapi');
   });
 
-  it('metrics needs a key', async () => {
-    expect(await client().metrics()).toContain('connectr_http_requests_total');
+  it('metrics needs a metrics key: a project key is a 403 ForbiddenError naming the scope', async () => {
+    expect(await client(harness().metrics_key).metrics()).toContain('connectr_http_requests_total');
     const error = await rejection(client(null).metrics());
     expect(error).toBeInstanceOf(AuthRequiredError);
+    const project = await rejection(client().metrics());
+    expect(project).toBeInstanceOf(ForbiddenError);
+    expect(project.message).toContain('metrics scope');
   });
 });
 

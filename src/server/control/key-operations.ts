@@ -34,6 +34,7 @@ async function run(db: Db, request: KeyRequest, effects: KeyEffects): Promise<Ke
         projectId: project.id,
         name: request.name,
         allowToken: request.allow_token,
+        scope: request.scope,
       });
       return {
         id: key.id,
@@ -41,6 +42,7 @@ async function run(db: Db, request: KeyRequest, effects: KeyEffects): Promise<Ke
         name: key.name,
         project: projectName,
         allow_token: key.allowToken,
+        scope: key.scope,
         created_at: key.createdAt.toISOString(),
         key: key.secret,
         created_project: created,
@@ -63,6 +65,7 @@ async function run(db: Db, request: KeyRequest, effects: KeyEffects): Promise<Ke
         name: k.name,
         project: k.project,
         allow_token: k.allowToken,
+        scope: k.scope,
         created_at: k.createdAt.toISOString(),
         last_used_at: k.lastUsedAt?.toISOString() ?? null,
         revoked_at: k.revokedAt?.toISOString() ?? null,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { API_KEY_SCOPES } from '../contracts.js';
+import type { ApiKeyScope } from '../contracts.js';
 
 /**
  * The control channel of a running `connectr serve`: how `connectr serve keys` reaches the
@@ -32,6 +34,7 @@ export const keyRequestSchema = z.discriminatedUnion('op', [
     name: text(200),
     project: text(200).optional(),
     allow_token: z.boolean().optional(),
+    scope: z.enum(API_KEY_SCOPES).optional(),
   }),
   z.strictObject({ op: z.literal('list'), project: text(200).optional() }),
   z.strictObject({ op: z.literal('revoke'), id_or_prefix: text(200) }),
@@ -48,6 +51,7 @@ export interface KeyEntry {
   name: string;
   project: string;
   allow_token: boolean;
+  scope: ApiKeyScope;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -59,6 +63,7 @@ export interface CreatedKey {
   name: string;
   project: string;
   allow_token: boolean;
+  scope: ApiKeyScope;
   created_at: string;
   /** The key itself, shown once. */
   key: string;

@@ -1,11 +1,14 @@
 import type { FastifyRequest } from 'fastify';
 import { ConnectrError } from '../../core/errors.js';
-import type { ApiKeyIdentity, ApiKeyVerifier } from '../contracts.js';
+import type { ApiKeyIdentity, ApiKeyScope, ApiKeyVerifier } from '../contracts.js';
+import { HttpError } from '../errors.js';
 import type { App } from '../types.js';
 
 /**
  * API keys: every route needs `Authorization: Bearer <key>` except those listed here. The
- * identity of the key is attached to the request for routes to read with `identityOf`.
+ * identity of the key is attached to the request for routes to read with `identityOf`. A key
+ * reaches the routes of its scope only: a project key its project's API, a metrics key
+ * GET /metrics alone (every project's numbers: no project's key may read them).
  */
 
 /**
@@ -27,6 +30,13 @@ export function isPublicRoute(route: string, method?: string): boolean {
     (method !== undefined && PUBLIC_ROUTES.has(`${method === 'HEAD' ? 'GET' : method} ${route}`)) ||
     PUBLIC_PREFIXES.some((prefix) => route === prefix || route.startsWith(`${prefix}/`))
   );
+}
+
+/** Routes that need a scope other than `project`; every other authenticated route needs `project`. */
+export const SCOPED_ROUTES: ReadonlyMap<string, ApiKeyScope> = new Map([['/metrics', 'metrics']]);
+
+export function scopeOf(route: string): ApiKeyScope {
+  return SCOPED_ROUTES.get(route) ?? 'project';
 }
 
 /** What RFC 6750 allows in a bearer token (b64token), bounded: keys are far shorter. */
@@ -69,6 +79,27 @@ export function installApiKeyAuth(app: App, verifier: ApiKeyVerifier): void {
           : 'the Authorization header is not "Bearer <api key>"',
         { hint: HINT },
       );
+    }
+    const needed = scopeOf(route);
+    if (identity.scope !== needed) {
+      // RFC 6750 3.1: the key is valid, but not for this.
+      void reply.header(
+        'www-authenticate',
+        `${WWW_AUTHENTICATE}, error="insufficient_scope", scope="${needed}"`,
+      );
+      throw needed === 'metrics'
+        ? new HttpError(
+            403,
+            'forbidden',
+            "this route needs an API key with the metrics scope: a project key may not read every project's metrics",
+            'create a key for your scraper: `connectr serve keys create --name <name> --scope metrics`',
+          )
+        : new HttpError(
+            403,
+            'forbidden',
+            `this API key has the ${identity.scope} scope: it may only read GET /metrics`,
+            "use a project's key for the API: `connectr serve keys create --name <name> --project <project>`",
+          );
     }
     identities.set(request, identity);
   });

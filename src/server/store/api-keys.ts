@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
 import { ConnectrError } from '../../core/errors.js';
-import type { ApiKeyIdentity } from '../contracts.js';
+import type { ApiKeyIdentity, ApiKeyScope } from '../contracts.js';
 import type { Db } from './db.js';
 import { newId, randomBase32 } from './ids.js';
 import { apiKeys, projects } from './schema.js';
@@ -23,6 +23,7 @@ export interface CreatedApiKey {
   readonly name: string;
   readonly projectId: string;
   readonly allowToken: boolean;
+  readonly scope: ApiKeyScope;
   readonly createdAt: Date;
   /** The key itself: shown once, never stored. */
   readonly secret: string;
@@ -35,6 +36,7 @@ export interface ApiKeyInfo {
   readonly projectId: string;
   readonly project: string;
   readonly allowToken: boolean;
+  readonly scope: ApiKeyScope;
   readonly createdAt: Date;
   readonly lastUsedAt: Date | null;
   readonly revokedAt: Date | null;
@@ -46,13 +48,28 @@ export function hashOf(secret: string): Buffer {
 
 export async function createApiKey(
   db: Db,
-  input: { projectId: string; name: string; allowToken?: boolean | undefined },
+  input: {
+    projectId: string;
+    name: string;
+    allowToken?: boolean | undefined;
+    scope?: ApiKeyScope | undefined;
+  },
 ): Promise<CreatedApiKey> {
   const name = input.name.trim();
   if (!name) {
     throw new ConnectrError('invalid_input', 'an API key needs a name', {
       hint: 'pass --name, e.g. --name ci',
     });
+  }
+  const scope = input.scope ?? 'project';
+  if (scope === 'metrics' && input.allowToken === true) {
+    throw new ConnectrError(
+      'invalid_input',
+      'a metrics key cannot be allowed to read tokens: it reaches no project',
+      {
+        hint: 'drop --allow-token, or create a project key (without --scope metrics) for reading tokens',
+      },
+    );
   }
   // A prefix collision (1 in 2^40 per pair) only costs a retry.
   for (let attempt = 0; ; attempt++) {
@@ -67,6 +84,7 @@ export async function createApiKey(
         prefix,
         secretHash: hashOf(secret).toString('hex'),
         allowToken: input.allowToken === true,
+        scope,
       })
       .onConflictDoNothing({ target: apiKeys.prefix })
       .returning();
@@ -78,6 +96,7 @@ export async function createApiKey(
         name: row.name,
         projectId: row.projectId,
         allowToken: row.allowToken,
+        scope: row.scope,
         createdAt: row.createdAt,
         secret,
       };
@@ -115,7 +134,7 @@ export async function verifyApiKey(
         ),
       );
   }
-  return { keyId: row.id, projectId: row.projectId, allowToken: row.allowToken };
+  return { keyId: row.id, projectId: row.projectId, allowToken: row.allowToken, scope: row.scope };
 }
 
 const infoColumns = {
@@ -125,6 +144,7 @@ const infoColumns = {
   projectId: apiKeys.projectId,
   project: projects.name,
   allowToken: apiKeys.allowToken,
+  scope: apiKeys.scope,
   createdAt: apiKeys.createdAt,
   lastUsedAt: apiKeys.lastUsedAt,
   revokedAt: apiKeys.revokedAt,

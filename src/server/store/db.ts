@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -11,12 +10,14 @@ import type { Env } from '../../core/paths.js';
 import { wholeNumberSetting } from '../settings.js';
 import { lockInstance } from './instance-lock.js';
 import { DATABASE_UNREACHABLE, DatabaseUnavailable, isConnectionError } from './outage.js';
+import { makePrivateTree, privatePgliteFs } from './private-files.js';
 import * as schema from './schema.js';
 
 /**
  * The server's database, opened from configuration: DATABASE_URL selects PostgreSQL (through
  * node-postgres); without it, PGlite (Postgres in WebAssembly, in this process) keeps its files
- * in `<data dir>/server/pglite`, so the server runs with no set-up. Either way the migrations
+ * in `<data dir>/server/pglite`, so the server runs with no set-up; that folder is its owner's
+ * alone (private-files.ts). Either way the migrations
  * drizzle-kit generated are applied before anything else, under a Postgres advisory lock so
  * that servers starting together on one database do it once.
  */
@@ -241,7 +242,8 @@ function migrationFailed(where: string, error: unknown): ConnectrError {
 async function openPglite(dataDir: string): Promise<Database> {
   const serverDir = join(dataDir, 'server');
   const dir = join(serverDir, 'pglite');
-  await mkdir(serverDir, { recursive: true, mode: 0o700 });
+  // Tightened (or refused) before anything is written in it, the lock file included.
+  await makePrivateTree(serverDir);
   const lock = lockInstance(join(serverDir, 'pglite.lock'), `the PGlite database ${dir}`);
   try {
     const [{ PGlite }, { drizzle }, { migrate }] = await Promise.all([
@@ -251,8 +253,9 @@ async function openPglite(dataDir: string): Promise<Database> {
     ]);
     let client: InstanceType<typeof PGlite>;
     try {
-      client = await PGlite.create(dir);
+      client = await PGlite.create(dir, { fs: await privatePgliteFs(dir) });
     } catch (error) {
+      if (error instanceof ConnectrError) throw error;
       throw new ConnectrError(
         'unavailable',
         `cannot open the PGlite database in ${dir}: ${messageOf(error)}`,

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { API_KEY_SCOPES } from '../contracts.js';
 
 /**
  * The server's tables, the one schema drizzle-kit generates the migrations from
@@ -32,11 +33,20 @@ export const apiKeys = pgTable(
     /** SHA-256 of the whole key, hex. The key itself is never stored. */
     secretHash: text('secret_hash').notNull(),
     allowToken: boolean('allow_token').notNull().default(false),
+    /** What the key reaches (contracts.ts, API_KEY_SCOPES): a project's routes, or /metrics alone. */
+    scope: text('scope', { enum: API_KEY_SCOPES }).notNull().default('project'),
     createdAt: createdAt(),
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
   },
-  (t) => [uniqueIndex('api_keys_prefix_unique').on(t.prefix), index('api_keys_project_idx').on(t.projectId)],
+  (t) => [
+    check(
+      'api_keys_scope_check',
+      sql.raw(`${t.scope.name} in (${API_KEY_SCOPES.map((s) => `'${s}'`).join(', ')})`),
+    ),
+    uniqueIndex('api_keys_prefix_unique').on(t.prefix),
+    index('api_keys_project_idx').on(t.projectId),
+  ],
 );
 
 /** The OAuth client a project signs its users in with, per connector. */

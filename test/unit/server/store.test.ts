@@ -116,6 +116,7 @@ for (const variant of BACKENDS) {
         keyId: created.id,
         projectId: project.id,
         allowToken: true,
+        scope: 'project',
       });
       const last = created.secret.at(-1) === 'A' ? 'B' : 'A';
       for (const wrong of [

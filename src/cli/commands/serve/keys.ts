@@ -1,4 +1,5 @@
 import { ConnectrError } from '../../../core/errors.js';
+import type { ApiKeyScope } from '../../../server/contracts.js';
 import type { KeyAnswers, KeyOp, KeyRequestOf } from '../../../server/control/protocol.js';
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
@@ -15,6 +16,7 @@ export interface CreateKeyFlags {
   name: string;
   project?: string | undefined;
   allowToken?: boolean | undefined;
+  scope?: ApiKeyScope | undefined;
 }
 
 async function keyRequest<Op extends KeyOp>(
@@ -69,6 +71,8 @@ export async function createKey(ctx: CliContext, flags: CreateKeyFlags): Promise
     name: flags.name,
     ...(flags.project === undefined ? {} : { project: flags.project }),
     ...(flags.allowToken === true ? { allow_token: true } : {}),
+    // Sent only when not the default, so an older daemon still takes ordinary key requests.
+    ...(flags.scope === undefined || flags.scope === 'project' ? {} : { scope: flags.scope }),
   });
   if (createdProject) ctx.out.info(`Created project ${key.project}.`);
   if (ctx.out.json) {
@@ -76,7 +80,9 @@ export async function createKey(ctx: CliContext, flags: CreateKeyFlags): Promise
     return;
   }
   ctx.out.info(
-    `${ctx.out.style.green('✓')} Created API key "${key.name}" (${key.id}, prefix ${key.prefix}) in project ${key.project}${key.allow_token ? ', allowed to read access tokens' : ''}.`,
+    key.scope === 'metrics'
+      ? `${ctx.out.style.green('✓')} Created metrics key "${key.name}" (${key.id}, prefix ${key.prefix}): it reads GET /metrics and nothing else (listed under project ${key.project}).`
+      : `${ctx.out.style.green('✓')} Created API key "${key.name}" (${key.id}, prefix ${key.prefix}) in project ${key.project}${key.allow_token ? ', allowed to read access tokens' : ''}.`,
   );
   ctx.out.line(key.key);
   ctx.out.info('It is shown only now: store it safely. Send it as `Authorization: Bearer <key>`.');
@@ -104,6 +110,7 @@ export async function listKeys(ctx: CliContext, flags: { project?: string | unde
         { header: 'PREFIX', value: (k) => k.prefix },
         { header: 'NAME', value: (k) => k.name, shrink: true },
         { header: 'PROJECT', value: (k) => k.project },
+        { header: 'SCOPE', value: (k) => k.scope },
         { header: 'TOKEN', value: (k) => (k.allow_token ? 'yes' : 'no') },
         { header: 'CREATED', value: (k) => day(k.created_at) },
         { header: 'LAST USED', value: (k) => day(k.last_used_at) },

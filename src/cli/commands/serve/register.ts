@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import type { Runner } from '../../runner.js';
 import { collect } from '../../repeatable.js';
+import { API_KEY_SCOPES } from '../../../server/contracts.js';
+import type { ApiKeyScope } from '../../../server/contracts.js';
 
 /**
  * `connectr serve` and its admin commands: wiring only. The server (Fastify, the database)
@@ -122,15 +124,29 @@ Docs: docs/server.md`,
     .requiredOption('--name <name>', 'what the key is for, e.g. "billing-worker"')
     .option('--project <project>', 'the project the key belongs to (default: "default")')
     .option('--allow-token', 'the key may read access tokens (GET /connections/{id}/token)')
-    .action(async (opts: { name: string; project?: string; allowToken?: boolean }, cmd: Command) => {
-      await runner(cmd, async (ctx) =>
-        (await import('./keys.js')).createKey(ctx, {
-          name: opts.name,
-          project: opts.project,
-          allowToken: opts.allowToken === true,
-        }),
-      );
-    });
+    .addOption(
+      new Option(
+        '--scope <scope>',
+        'what the key reaches: "project" (its project\'s API) or "metrics" (GET /metrics alone, for a scraper)',
+      )
+        .choices(API_KEY_SCOPES)
+        .default('project'),
+    )
+    .action(
+      async (
+        opts: { name: string; project?: string; allowToken?: boolean; scope: ApiKeyScope },
+        cmd: Command,
+      ) => {
+        await runner(cmd, async (ctx) =>
+          (await import('./keys.js')).createKey(ctx, {
+            name: opts.name,
+            project: opts.project,
+            allowToken: opts.allowToken === true,
+            scope: opts.scope,
+          }),
+        );
+      },
+    );
   keys
     .command('list')
     .description('list API keys: id, prefix, project, last use, revoked (never the secret)')
