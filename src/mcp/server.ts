@@ -56,7 +56,14 @@ export function createMcpServer(tools: readonly Tool[], host: ToolCallHost, vers
         ErrorCode.InvalidParams,
         `the arguments of ${name} are larger than ${MAX_ARGUMENT_BYTES / (1024 * 1024)} MiB; nothing was sent`,
       );
-    const result = await callTool(tool, args, host, extra.signal);
+    let result: Awaited<ReturnType<typeof callTool>>;
+    try {
+      result = await callTool(tool, args, host, extra.signal);
+    } catch (error) {
+      // Only what connectr did not expect gets here (its own errors are tool results).
+      if (error instanceof McpError || extra.signal.aborted || host.internalError === undefined) throw error;
+      throw new McpError(ErrorCode.InternalError, host.internalError(error));
+    }
     return { ...result, content: [...result.content] };
   });
   return server;

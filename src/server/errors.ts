@@ -135,6 +135,14 @@ export function httpStatusFor(code: ErrorCode): number {
  */
 export const ERROR_HEADER = 'x-connectr-error';
 
+/**
+ * The message of an error the server did not expect: its cause (a database error quotes its
+ * statement and values) goes to the log only, found there by the request id.
+ */
+export function internalErrorMessage(requestId: string): string {
+  return `internal error (request ${requestId}); the server log has the details`;
+}
+
 export function envelope(
   code: EnvelopeCode,
   message: string,

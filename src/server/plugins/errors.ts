@@ -6,7 +6,15 @@ import type { ConnectionError, FastifyBaseLogger, FastifyError, FastifyReply, Fa
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { EnvelopeCode, ErrorDetail, ErrorEnvelope } from '../errors.js';
-import { ERROR_HEADER, FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
+import {
+  ERROR_HEADER,
+  FieldError,
+  HttpError,
+  envelope,
+  httpStatusFor,
+  internalErrorMessage,
+  jsonRpcErrorOf,
+} from '../errors.js';
 import {
   DATABASE_UNREACHABLE,
   DatabaseUnavailable,
@@ -129,8 +137,16 @@ function fastifyFault(
 
 const DATABASE_HINT = 'retry in a few seconds; GET /ready says when the server can answer again';
 
-/** The answer to an error; `contentType` is the request's, to name it in a 415. */
-export function toAnswer(error: unknown, bodyLimit: number, contentType?: string): Answer {
+/**
+ * The answer to an error; `contentType` is the request's, to name it in a 415; `requestId`, the
+ * one an unexpected error's message names (its cause is logged under it).
+ */
+export function toAnswer(
+  error: unknown,
+  bodyLimit: number,
+  contentType?: string,
+  requestId = 'unknown',
+): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body';
     const details: ErrorDetail[] = error.validation.map((issue) => {
@@ -189,7 +205,7 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
       body: envelope('unavailable', DATABASE_UNREACHABLE, [], DATABASE_HINT),
     };
   }
-  return { status: 500, body: envelope('internal', 'internal error; the server log has the details') };
+  return { status: 500, body: envelope('internal', internalErrorMessage(requestId)) };
 }
 
 /**
@@ -244,7 +260,7 @@ async function sendAnswer(
           { field: 'body', message: 'the connection closed while the body was read' },
         ]),
       }
-    : toAnswer(error, bodyLimit, request.headers['content-type']);
+    : toAnswer(error, bodyLimit, request.headers['content-type'], request.id);
   // An outage that reached here unguarded is logged by the driver's error alone: drizzle's
   // wrapper quotes the statement and its values.
   if (answer.status >= 500)
