@@ -164,13 +164,13 @@ export interface JsonRpcErrorAnswer {
   readonly error: { readonly code: number; readonly message: string; readonly data: ErrorEnvelope['error'] };
 }
 
-/** JSON-RPC's "server error" (-32000: the request was refused) and "internal error" (-32603). */
-export function jsonRpcErrorOf(status: number, body: ErrorEnvelope): JsonRpcErrorAnswer {
-  return {
-    jsonrpc: '2.0',
-    id: null,
-    error: { code: status >= 500 ? -32603 : -32000, message: body.error.message, data: body.error },
-  };
+/**
+ * JSON-RPC's "server error" (-32000: the request was refused) and "internal error" (-32603);
+ * `parseError`: the body could not be read as JSON (or nests too deep), JSON-RPC's -32700.
+ */
+export function jsonRpcErrorOf(status: number, body: ErrorEnvelope, parseError = false): JsonRpcErrorAnswer {
+  const code = parseError ? -32700 : status >= 500 ? -32603 : -32000;
+  return { jsonrpc: '2.0', id: null, error: { code, message: body.error.message, data: body.error } };
 }
 
 export const JsonRpcErrorSchema = z

@@ -23,6 +23,7 @@ import {
 } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
+import { JsonTooDeep } from './json-body.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 /**
@@ -231,6 +232,15 @@ function isUnstorableText(error: unknown): boolean {
   return false;
 }
 
+/** A body that is not JSON, or nests too deep to be read: JSON-RPC's parse error. */
+function unreadableJson(error: unknown): boolean {
+  return (
+    error instanceof JsonTooDeep ||
+    (isFastifyError(error) &&
+      (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'))
+  );
+}
+
 function isFastifyError(error: unknown): error is FastifyError {
   return (
     error instanceof Error &&
@@ -275,7 +285,7 @@ async function sendAnswer(
   if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   // (No route matched, a 404: then there is no route config at all, whatever the types say.)
   const jsonRpc = !request.is404 && request.routeOptions.config.jsonRpcErrors === true;
-  const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body) : answer.body;
+  const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body, unreadableJson(error)) : answer.body;
   await reply
     .header(ERROR_HEADER, '1')
     .code(answer.status)
