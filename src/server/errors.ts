@@ -178,7 +178,12 @@ export const JsonRpcErrorSchema = z
     jsonrpc: z.literal('2.0'),
     id: z.null(),
     error: z.object({
-      code: z.number().int().describe('-32000 for a refused request, -32603 for a server fault.'),
+      code: z
+        .number()
+        .int()
+        .describe(
+          '-32000 for a refused request, -32700 for a body that is not JSON or nests too deep, -32603 for a server fault.',
+        ),
       message: z.string().describe('What went wrong, for people.'),
       data: ErrorEnvelopeSchema.shape.error.describe('The error envelope: code, message, details, hint.'),
     }),

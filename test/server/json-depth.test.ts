@@ -85,6 +85,19 @@ describe('the daemon’s JSON bodies', () => {
       error: { code: -32700, data: { code: 'invalid_input' } },
     });
     expect(res.json<{ error: { message: string } }>().error.message).toContain(`${MAX_JSON_DEPTH} levels`);
+    // As is a body that is not JSON at all.
+    const broken = await server.app.inject({
+      method: 'POST',
+      url: '/mcp',
+      headers: {
+        ...server.auth,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      payload: '{"jsonrpc": "2.0", "id": 1,',
+    });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json()).toMatchObject({ error: { code: -32700, data: { code: 'invalid_input' } } });
   });
 });
 
