@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -72,11 +75,17 @@ for (const variant of BACKENDS) {
     let projectId = '';
     let connectionId = '';
     const logs = new LogCapture();
+    /** testapp's API: refuses every token, so each call through it asks for a refresh. */
+    const api = createServer((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_token"}');
+    });
     /** The next token answer of the OAuth server is changed by this, once. */
     let tamper: ((body: Record<string, unknown>) => void) | undefined;
 
     beforeAll(async () => {
       oauth = await startAuthServer();
+      api.listen(0, '127.0.0.1');
+      await once(api, 'listening');
       oauth.server.service.on('beforeResponse', (response: { body: Record<string, unknown> }) => {
         const change = tamper;
         tamper = undefined;
@@ -102,6 +111,7 @@ for (const variant of BACKENDS) {
           ...oauth.envFor('testapp'),
           TESTAPP_CLIENT_ID: 'testapp-client',
           TESTAPP_CLIENT_SECRET: 'testapp-client-SECRET',
+          CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
         }),
         { log: { level: 'info', stream: logs } },
       );
@@ -112,6 +122,7 @@ for (const variant of BACKENDS) {
       await app.close();
       await store.close();
       await oauth.stop();
+      api.close();
       backend.cleanup();
       rmSync(connectorsDir, { recursive: true, force: true });
     });
@@ -290,6 +301,39 @@ for (const variant of BACKENDS) {
       const fine = await signInWith(() => undefined);
       expect(fine.status, fine.text).toBe(200);
       expect(fine.json).toMatchObject({ status: 'active', connection_id: connectionId });
+    });
+
+    it('a refresh: an unusable provider answer is a 502, a database fault during it is not quoted', async () => {
+      // The connection was signed in above (a refresh token from the provider); the API
+      // refuses its token, so execute asks for a refresh.
+      const execute = (): Promise<ApiAnswer> =>
+        callApi(base, 'POST', '/api/v1/proxy/execute', key, { connection_id: connectionId, endpoint: 'me' });
+      tamper = (body) => (body.expires_in = 1e15);
+      const spoiled = await execute();
+      expect(spoiled.status, spoiled.text).toBe(502);
+      expect(spoiled.json).toMatchObject({ error: { code: 'upstream' } });
+      expect((spoiled.json.error as { message: string }).message).toContain('expires_in');
+      // The refreshed tokens cannot be written (a constraint the store does not know of): the
+      // answer says the refresh failed, never the statement, its values (the sealed tokens, the
+      // project's id) or the database's words.
+      await store.db.execute(
+        sql`alter table connections add constraint no_refresh check (last_refresh_at is null) not valid`,
+      );
+      try {
+        const faulty = await execute();
+        expect(faulty.status, faulty.text).toBeGreaterThanOrEqual(500);
+        expect(faulty.text).toContain('refresh');
+        expect(faulty.text).not.toMatch(DATABASE_WORDS);
+        expect(faulty.text).not.toContain('no_refresh');
+        expect(faulty.text).not.toContain(projectId);
+        // The operator still finds the cause, under the request id.
+        const id = faulty.headers.get('x-request-id');
+        expect(
+          logs.lines().some((line) => line.reqId === id && JSON.stringify(line).includes('no_refresh')),
+        ).toBe(true);
+      } finally {
+        await store.db.execute(sql`alter table connections drop constraint no_refresh`);
+      }
     });
 
     it('a database error no check foresaw: a generic internal error naming the request, the text logged only', async () => {
