@@ -50,6 +50,12 @@ export interface ToolCallHost {
   readonly options?: InvokeOptions | undefined;
   /** Seals the cursors this host answers, so only those come back (cursor.ts). */
   readonly cursors: CursorSeal;
+  /**
+   * What the client is told of a failure connectr did not expect (not a ConnectrError), which
+   * the host logs: a server's database error quotes its query and values. Absent: the SDK
+   * answers with the error's own message (stdio, where the user is the operator).
+   */
+  readonly internalError?: (error: unknown) => string;
 }
 
 /** The most argument JSON a call takes (uploads included): larger is refused unread. */

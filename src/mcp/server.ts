@@ -5,6 +5,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
+import { MAX_JSON_DEPTH, jsonValueTooDeep } from '../core/json-depth.js';
 import { closest } from '../core/suggest.js';
 import { callTool, MAX_ARGUMENT_BYTES } from './call.js';
 import type { ToolCallHost } from './call.js';
@@ -50,13 +51,27 @@ export function createMcpServer(tools: readonly Tool[], host: ToolCallHost, vers
       );
     }
     const args = request.params.arguments ?? {};
+    // Before anything recurses over them (the size below is JSON.stringify's): stdio's JSON is
+    // parsed by the SDK at any depth, and 100,000 levels overflowed the stack.
+    if (jsonValueTooDeep(args))
+      throw new McpError(
+        ErrorCode.InvalidRequest,
+        `the arguments of ${name} nest deeper than ${MAX_JSON_DEPTH} levels of arrays and objects; nothing was sent`,
+      );
     // Bytes, not characters: a string of 3-byte characters is three times its length.
     if (Buffer.byteLength(JSON.stringify(args)) > MAX_ARGUMENT_BYTES)
       throw new McpError(
         ErrorCode.InvalidParams,
         `the arguments of ${name} are larger than ${MAX_ARGUMENT_BYTES / (1024 * 1024)} MiB; nothing was sent`,
       );
-    const result = await callTool(tool, args, host, extra.signal);
+    let result: Awaited<ReturnType<typeof callTool>>;
+    try {
+      result = await callTool(tool, args, host, extra.signal);
+    } catch (error) {
+      // Only what connectr did not expect gets here (its own errors are tool results).
+      if (error instanceof McpError || extra.signal.aborted || host.internalError === undefined) throw error;
+      throw new McpError(ErrorCode.InternalError, host.internalError(error));
+    }
     return { ...result, content: [...result.content] };
   });
   return server;

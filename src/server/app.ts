@@ -18,6 +18,7 @@ import { installCors } from './plugins/cors.js';
 import { installDocs } from './plugins/docs.js';
 import { installEarlyClose } from './plugins/early-close.js';
 import { errorHandling } from './plugins/errors.js';
+import { installJsonBody } from './plugins/json-body.js';
 import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { installAccessLog, loggerOptions } from './plugins/logging.js';
 import { installMetrics } from './plugins/metrics.js';
@@ -187,6 +188,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
   errors.install(app);
+  installJsonBody(app);
   installRequestId(app);
   installAccessLog(app);
   installClosing(app);

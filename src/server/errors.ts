@@ -143,6 +143,14 @@ export function httpStatusFor(code: ErrorCode): number {
  */
 export const ERROR_HEADER = 'x-connectr-error';
 
+/**
+ * The message of an error the server did not expect: its cause (a database error quotes its
+ * statement and values) goes to the log only, found there by the request id.
+ */
+export function internalErrorMessage(requestId: string): string {
+  return `internal error (request ${requestId}); the server log has the details`;
+}
+
 export function envelope(
   code: EnvelopeCode,
   message: string,
@@ -164,13 +172,13 @@ export interface JsonRpcErrorAnswer {
   readonly error: { readonly code: number; readonly message: string; readonly data: ErrorEnvelope['error'] };
 }
 
-/** JSON-RPC's "server error" (-32000: the request was refused) and "internal error" (-32603). */
-export function jsonRpcErrorOf(status: number, body: ErrorEnvelope): JsonRpcErrorAnswer {
-  return {
-    jsonrpc: '2.0',
-    id: null,
-    error: { code: status >= 500 ? -32603 : -32000, message: body.error.message, data: body.error },
-  };
+/**
+ * JSON-RPC's "server error" (-32000: the request was refused) and "internal error" (-32603);
+ * `parseError`: the body could not be read as JSON (or nests too deep), JSON-RPC's -32700.
+ */
+export function jsonRpcErrorOf(status: number, body: ErrorEnvelope, parseError = false): JsonRpcErrorAnswer {
+  const code = parseError ? -32700 : status >= 500 ? -32603 : -32000;
+  return { jsonrpc: '2.0', id: null, error: { code, message: body.error.message, data: body.error } };
 }
 
 export const JsonRpcErrorSchema = z
@@ -178,7 +186,12 @@ export const JsonRpcErrorSchema = z
     jsonrpc: z.literal('2.0'),
     id: z.null(),
     error: z.object({
-      code: z.number().int().describe('-32000 for a refused request, -32603 for a server fault.'),
+      code: z
+        .number()
+        .int()
+        .describe(
+          '-32000 for a refused request, -32700 for a body that is not JSON or nests too deep, -32603 for a server fault.',
+        ),
       message: z.string().describe('What went wrong, for people.'),
       data: ErrorEnvelopeSchema.shape.error.describe('The error envelope: code, message, details, hint.'),
     }),

@@ -330,7 +330,11 @@ describe('errors', () => {
     const res = await app.inject({ url: '/api/v1/test-crash', headers: auth });
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({
-      error: { code: 'internal', message: 'internal error; the server log has the details', details: [] },
+      error: {
+        code: 'internal',
+        message: `internal error (request ${String(res.headers['x-request-id'])}); the server log has the details`,
+        details: [],
+      },
     });
     expect(res.body).not.toMatch(/hunter2|secret\.js|at /);
     expect(logs.text).toContain('hunter2');

@@ -90,14 +90,11 @@ describe('POST /mcp errors are JSON-RPC errors', () => {
       payload: LIST,
     });
     expect(res.statusCode).toBe(500);
+    const message = `internal error (request ${String(res.headers['x-request-id'])}); the server log has the details`;
     expect(res.json<JsonRpcError>()).toEqual({
       jsonrpc: '2.0',
       id: null,
-      error: {
-        code: -32603,
-        message: 'internal error; the server log has the details',
-        data: { code: 'internal', message: 'internal error; the server log has the details', details: [] },
-      },
+      error: { code: -32603, message, data: { code: 'internal', message, details: [] } },
     });
   });
 

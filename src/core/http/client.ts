@@ -4,6 +4,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import type * as Undici from 'undici';
 import type { Dispatcher } from 'undici';
+import { ConnectrError } from '../errors.js';
 import type { Env } from '../paths.js';
 import { publicLookup } from './address.js';
 import { hasProxy } from './proxy-env.js';
@@ -70,7 +71,28 @@ export async function sendRequest(url: URL, init: ClientRequest): Promise<Client
   }
   // The caller's pool may hold a connection made without the check: a pool of its own.
   if (init.publicOnly === true && dispatcher && !proxied) dispatcher = await publicOnlyAgent();
-  return dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init);
+  const response = await (dispatcher ? throughUndici(url, init, dispatcher) : throughNode(url, init));
+  try {
+    checkStatus(response.statusCode, `${init.method} ${url.host}${url.pathname}`);
+  } catch (error) {
+    dropBody(response.body);
+    throw error;
+  }
+  return response;
+}
+
+/**
+ * A status HTTP defines (RFC 9110 §15: 100 to 599), else an `upstream` error naming it: parsers
+ * take any three digits, and 600 to 999 is neither a success nor an error anyone can act on
+ * (Node's HTTP server cannot even send it back). `where` names the request, never its query.
+ */
+export function checkStatus(status: number, where: string): void {
+  if (Number.isInteger(status) && status >= 100 && status <= 599) return;
+  throw new ConnectrError(
+    'upstream',
+    `${where} answered with HTTP status ${status}, which HTTP does not define (100 to 599)`,
+    { hint: 'the API answered something unusable; try again, or report it to its provider' },
+  );
 }
 
 let publicAgent: Promise<Dispatcher> | undefined;
@@ -166,6 +188,13 @@ function headersOf(raw: string[]): Record<string, string | string[] | undefined>
 }
 
 /** Reads and discards the rest of a body (to reuse the connection, or give up on it). */
+/** Closes a body unread (its connection with it): what follows may be endless. */
+export function dropBody(body: Readable): void {
+  // undici's body reports its own destruction as an error: nothing is waiting for it.
+  body.once('error', () => undefined);
+  body.destroy();
+}
+
 export function dumpBody(body: Readable): Promise<void> {
   return new Promise((resolve) => {
     if (body.readableEnded || body.destroyed) {

@@ -68,14 +68,43 @@ export async function requestToken(
   });
   const body = response.json as Record<string, unknown> | undefined;
   if (response.status >= 200 && response.status < 300 && typeof body?.access_token === 'string') {
-    return parseTokenSet(body);
+    return parseTokenSet(tokenUrl, body);
   }
   throw oauthErrorFrom(tokenUrl, response.status, body, response.text);
 }
 
-function parseTokenSet(body: Record<string, unknown>): TokenSet {
-  const str = (k: string): string | undefined => (typeof body[k] === 'string' ? body[k] : undefined);
+/**
+ * The longest lifetime an access token is taken to have (ten years): beyond it, an expiry is a
+ * unit error or garbage, and would not fit a date (1e15 seconds is past JavaScript's last day).
+ */
+export const MAX_TOKEN_LIFETIME_S = 10 * 365 * 24 * 3600;
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/**
+ * The token set of a successful answer, checked before anything of it is stored or sent: a
+ * token, type or scope holding a control character (a NUL above all) and an expiry beyond
+ * MAX_TOKEN_LIFETIME_S are the provider's fault, an `upstream` error naming the field.
+ */
+function parseTokenSet(tokenUrl: string, body: Record<string, unknown>): TokenSet {
+  const unusable = (field: string, why: string): OAuthError =>
+    new OAuthError(
+      'upstream',
+      `${hostOf(tokenUrl)} answered the token request with an unusable ${field}: ${why}`,
+      'invalid_token_response',
+      undefined,
+      'the provider answered something no OAuth client can use; try again, or report it to the provider',
+    );
+  const str = (k: string): string | undefined => {
+    const value = body[k];
+    if (typeof value !== 'string') return undefined;
+    if (CONTROL.test(value)) throw unusable(k, 'it holds a control character');
+    return value;
+  };
   const expires = typeof body.expires_in === 'number' ? body.expires_in : Number(body.expires_in);
+  if (Number.isFinite(expires) && expires > MAX_TOKEN_LIFETIME_S)
+    throw unusable('expires_in', `${expires} seconds is more than ten years`);
   const refresh = str('refresh_token');
   const scope = str('scope');
   const idToken = str('id_token');

@@ -3,7 +3,7 @@ import { checkOverrides } from '../../core/auth/binding.js';
 import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Credential, CredentialSource, SuppliedCredential } from '../../core/engine/credential.js';
-import { ConnectrError, isConnectrError, messageOf } from '../../core/errors.js';
+import { ConnectrError, isConnectrError } from '../../core/errors.js';
 import { oauthEndpoints } from '../../core/oauth/endpoints.js';
 import { OAuthError, requestToken } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
@@ -223,14 +223,14 @@ async function refreshLocked(
   } catch (error) {
     if (attempt.failure === undefined && !isConnectrError(error) && !(error instanceof HttpError))
       attempt.failure = 'internal';
+    // Not in connectr's words (a database fault, a bug): its text may quote a statement and
+    // its values (the sealed tokens, the project's id), so it is the cause, for the log only.
     throw isConnectrError(error) || error instanceof HttpError
       ? error
       : new ConnectrError(
           'unavailable',
-          `refreshing the token of connection ${connection.id} failed: ${messageOf(error)}`,
-          {
-            hint: 'try again shortly',
-          },
+          `refreshing the token of connection ${connection.id} failed; the server log has the details`,
+          { hint: 'try again shortly', cause: error },
         );
   } finally {
     // Whatever the row holds now (this refresh's token, another instance's, needs_reauth) is

@@ -6,7 +6,15 @@ import type { ConnectionError, FastifyBaseLogger, FastifyError, FastifyReply, Fa
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isConnectrError } from '../../core/errors.js';
 import type { EnvelopeCode, ErrorDetail, ErrorEnvelope } from '../errors.js';
-import { ERROR_HEADER, FieldError, HttpError, envelope, httpStatusFor, jsonRpcErrorOf } from '../errors.js';
+import {
+  ERROR_HEADER,
+  FieldError,
+  HttpError,
+  envelope,
+  httpStatusFor,
+  internalErrorMessage,
+  jsonRpcErrorOf,
+} from '../errors.js';
 import {
   DATABASE_UNREACHABLE,
   DatabaseUnavailable,
@@ -15,6 +23,7 @@ import {
 } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
+import { JsonTooDeep } from './json-body.js';
 import { REQUEST_ID_HEADER } from './request-id.js';
 
 /**
@@ -129,8 +138,16 @@ function fastifyFault(
 
 const DATABASE_HINT = 'retry in a few seconds; GET /ready says when the server can answer again';
 
-/** The answer to an error; `contentType` is the request's, to name it in a 415. */
-export function toAnswer(error: unknown, bodyLimit: number, contentType?: string): Answer {
+/**
+ * The answer to an error; `contentType` is the request's, to name it in a 415; `requestId`, the
+ * one an unexpected error's message names (its cause is logged under it).
+ */
+export function toAnswer(
+  error: unknown,
+  bodyLimit: number,
+  contentType?: string,
+  requestId = 'unknown',
+): Answer {
   if (hasZodFastifySchemaValidationErrors(error)) {
     const place = VALIDATION_PLACES[error.validationContext ?? 'body'] ?? 'body';
     const details: ErrorDetail[] = error.validation.map((issue) => {
@@ -189,7 +206,7 @@ export function toAnswer(error: unknown, bodyLimit: number, contentType?: string
       body: envelope('unavailable', DATABASE_UNREACHABLE, [], DATABASE_HINT),
     };
   }
-  return { status: 500, body: envelope('internal', 'internal error; the server log has the details') };
+  return { status: 500, body: envelope('internal', internalErrorMessage(requestId)) };
 }
 
 /**
@@ -213,6 +230,15 @@ function isUnstorableText(error: unknown): boolean {
     if (code === '22021' || code === '22P05') return true;
   }
   return false;
+}
+
+/** A body that is not JSON, or nests too deep to be read: JSON-RPC's parse error. */
+function unreadableJson(error: unknown): boolean {
+  return (
+    error instanceof JsonTooDeep ||
+    (isFastifyError(error) &&
+      (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'))
+  );
 }
 
 function isFastifyError(error: unknown): error is FastifyError {
@@ -244,7 +270,7 @@ async function sendAnswer(
           { field: 'body', message: 'the connection closed while the body was read' },
         ]),
       }
-    : toAnswer(error, bodyLimit, request.headers['content-type']);
+    : toAnswer(error, bodyLimit, request.headers['content-type'], request.id);
   // An outage that reached here unguarded is logged by the driver's error alone: drizzle's
   // wrapper quotes the statement and its values.
   if (answer.status >= 500)
@@ -259,7 +285,7 @@ async function sendAnswer(
   if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   // (No route matched, a 404: then there is no route config at all, whatever the types say.)
   const jsonRpc = !request.is404 && request.routeOptions.config.jsonRpcErrors === true;
-  const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body) : answer.body;
+  const body = jsonRpc ? jsonRpcErrorOf(answer.status, answer.body, unreadableJson(error)) : answer.body;
   await reply
     .header(ERROR_HEADER, '1')
     .code(answer.status)

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, or } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { ConnectrError } from '../../core/errors.js';
 import type { Db } from './db.js';
+import { ID_PATTERN, storableDate } from '../input.js';
 import { newId } from './ids.js';
 import { connections } from './schema.js';
 import type { ConnectionStatus } from './schema.js';
@@ -146,6 +147,10 @@ function encodeCursor(row: Connection): string {
   return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id]), 'utf8').toString('base64url');
 }
 
+/**
+ * The position a cursor holds, checked as any input is: only what encodeCursor writes (the exact
+ * ISO form of a stored date, an id of the id format), so nothing else reaches the query.
+ */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const bad = new ConnectrError('invalid_input', 'cursor is not one this server gave out', {
     hint: 'pass the next_cursor of the previous page unchanged, or leave cursor out to start again',
@@ -159,7 +164,8 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   if (!Array.isArray(value) || value.length !== 2) throw bad;
   const [when, id] = value as unknown[];
   if (typeof when !== 'string' || typeof id !== 'string') throw bad;
+  if (id.length > 64 || !ID_PATTERN.test(id)) throw bad;
   const createdAt = new Date(when);
-  if (Number.isNaN(createdAt.getTime())) throw bad;
+  if (!storableDate(createdAt) || createdAt.toISOString() !== when) throw bad;
   return { createdAt, id };
 }

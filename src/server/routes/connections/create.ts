@@ -5,7 +5,8 @@ import { createConnection } from '../../store/connections.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { ConnectionShape, connectionJson, connectorFor, label } from './shape.js';
+import { ConnectionShape, connectionJson, connectorFor } from './shape.js';
+import { label } from '../../input.js';
 
 const CreateBody = z.strictObject({
   connector_type: z

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ConnectrError } from '../../../core/errors.js';
+import { MAX_TOKEN_LIFETIME_S } from '../../../core/oauth/token-endpoint.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { requireConnection, updateConnection } from '../../store/connections.js';
@@ -10,7 +11,8 @@ import { storeTokens } from '../../oauth/tokens.js';
 import type { TokenSet } from '../../oauth/tokens.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { ConnectionParams, ConnectionShape, NO_CONTROL, connectionJson, label } from './shape.js';
+import { NO_CONTROL, dateTime, label } from '../../input.js';
+import { ConnectionParams, ConnectionShape, connectionJson } from './shape.js';
 
 /** A secret value: bounded, no control characters (it goes into an HTTP header upstream). */
 export const secretValue = (what: string): z.ZodString =>
@@ -29,8 +31,8 @@ const scopeToken = z
     message: 'a scope is printable ASCII without spaces, quotes or backslashes (RFC 6749 §3.3)',
   });
 
-/** Ten years: an access token that lives longer is a mistake (or a unit error). */
-const MAX_EXPIRES_IN = 10 * 365 * 24 * 3600;
+/** Ten years, as for a provider's answer: an access token that lives longer is a mistake (or a unit error). */
+const MAX_EXPIRES_IN = MAX_TOKEN_LIFETIME_S;
 
 const CredentialsBody = z.strictObject({
   api_key: secretValue('api_key').optional().describe('For connectors whose auth_type is api_key.'),
@@ -48,8 +50,7 @@ const CredentialsBody = z.strictObject({
     .regex(/^[A-Za-z][A-Za-z0-9._-]*$/, { message: 'token_type is a word such as Bearer' })
     .optional()
     .describe('OAuth: the token type (default Bearer).'),
-  expires_at: z.iso
-    .datetime({ offset: true, message: 'expires_at is an RFC 3339 date and time, e.g. 2030-01-01T00:00:00Z' })
+  expires_at: dateTime('expires_at')
     .optional()
     .describe('OAuth: when the access token expires (RFC 3339). Or expires_in, not both.'),
   expires_in: z

@@ -7,7 +7,8 @@ import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectorParams } from '../connectors/name.js';
-import { ConnectionShape, connectionJson, label } from './shape.js';
+import { ConnectionShape, connectionJson } from './shape.js';
+import { label } from '../../input.js';
 
 const ListQuery = z.strictObject({
   user_id: label('user_id', 255).optional().describe('Only this end user’s connections.'),

@@ -5,6 +5,7 @@ import { closest } from '../../../core/suggest.js';
 import { FieldError } from '../../errors.js';
 import type { Connection } from '../../store/connections.js';
 import { CONNECTION_STATUSES } from '../../store/schema.js';
+import { connectionId } from '../../input.js';
 
 /**
  * The public JSON of a connection (snake_case, as the system connectr replaces named it),
@@ -45,31 +46,8 @@ export function connectionJson(row: Connection): ConnectionJson {
   };
 }
 
-/**
- * No control characters (C0, DEL, C1): they would land in logs and terminals. Written as
- * ranges, not `\p{Cc}`: /openapi.json carries the pattern, and Python's `re`, most code
- * generators and fuzzers know no Unicode property classes.
- */
-// eslint-disable-next-line no-control-regex
-export const NO_CONTROL = /^[^\x00-\x1f\x7f-\x9f]*$/;
-
-/** A short label: not blank, bounded, no control characters. */
-export const label = (what: string, max: number): z.ZodString =>
-  z
-    .string()
-    .min(1, { message: `${what} must not be empty` })
-    .max(max, { message: `${what} has at most ${max} characters` })
-    .regex(NO_CONTROL, { message: `${what} must not contain control characters` })
-    .refine((v) => v.trim() !== '', { message: `${what} must not be blank` });
-
-/** The `{id}` of the connection routes: the format ids have, bounded. */
-export const ConnectionParams = z.object({
-  id: z
-    .string()
-    .max(64, { message: 'a connection id has at most 64 characters' })
-    .regex(/^[a-z]+_[a-z0-9]+$/, { message: 'expected a connection id, e.g. conn_abc…' })
-    .describe('The connection id, `conn_…`.'),
-});
+/** The `{id}` of the connection routes. */
+export const ConnectionParams = z.object({ id: connectionId });
 
 /** The connector called `name`, or an invalid_input naming `field` that suggests the nearest name. */
 export function connectorFor(registry: Registry, name: string, field: string): Connector {

@@ -10,7 +10,16 @@ import { MAX_GLOBS, MAX_GLOB_LENGTH } from '../../../mcp/glob.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { ERROR_HEADER, FieldError, HttpError, JsonRpcErrorSchema, envelope } from '../../errors.js';
+import {
+  ERROR_HEADER,
+  FieldError,
+  HttpError,
+  JsonRpcErrorSchema,
+  envelope,
+  internalErrorMessage,
+} from '../../errors.js';
+import { connectionId } from '../../input.js';
+import { connectionErrorOf } from '../../store/outage.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -127,8 +136,13 @@ export function registerMcp(app: App, context: RouteContext): void {
         },
         tooLargeHint: () =>
           'too large for a tool result (at most 4 MiB); fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
+        internalError(error) {
+          request.log.error({ err: connectionErrorOf(error) ?? error }, 'tool call failed');
+          return internalErrorMessage(request.id);
+        },
         async depsFor(tool, connection, signal) {
-          const { connection: found } = target ?? (await callTarget(data, projectId, connection ?? ''));
+          const { connection: found } =
+            target ?? (await callTarget(data, projectId, connectionArgument(connection)));
           if (found.connector !== tool.connector.name)
             throw new ConnectrError(
               'invalid_input',
@@ -194,6 +208,17 @@ function checkAccept(accept: string | undefined): void {
     'not_acceptable',
     'POST /mcp answers application/json or text/event-stream: the Accept header must name both',
     'send "Accept: application/json, text/event-stream"',
+  );
+}
+
+/** A tool's connection_id argument, checked as the query parameter is: nothing else reaches the database. */
+function connectionArgument(given: string | undefined): string {
+  const checked = connectionId.safeParse(given);
+  if (checked.success) return checked.data;
+  throw new ConnectrError(
+    'invalid_input',
+    `connection_id: ${checked.error.issues[0]?.message ?? 'not a connection id'}`,
+    { hint: 'give the id of one of this project’s connections (GET /api/v1/connections lists them)' },
   );
 }
 

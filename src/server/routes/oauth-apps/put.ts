@@ -6,7 +6,7 @@ import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { secretValue } from '../connections/credentials.js';
-import { label } from '../connections/shape.js';
+import { label } from '../../input.js';
 import { requireConnector } from '../connectors/name.js';
 import { OAuthAppParams, OAuthAppShape, oauthAppJson } from './shape.js';
 

@@ -9,23 +9,16 @@ import type { Connection } from '../../store/connections.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { requireConnector } from '../connectors/name.js';
+import { connectionId } from '../../input.js';
+import { ConnectorParams, requireConnector } from '../connectors/name.js';
 import { flowDeps } from './deps.js';
 import type { PublicAddress } from './urls.js';
 import { defaultRedirectUri, httpUrl } from './urls.js';
 
 const AuthorizeBody = z
   .strictObject({
-    connection_id: z
-      .string()
-      .min(1)
-      .max(100)
-      .optional()
-      .describe('The connection to sign in (pending or not).'),
-    connector_type: z
-      .string()
-      .min(1)
-      .max(64)
+    connection_id: connectionId.optional().describe('The connection to sign in (pending or not).'),
+    connector_type: ConnectorParams.shape.name
       .optional()
       .describe(
         "The old system's form: a sign-in of this connector that belongs to no connection until POST /oauth/callback completes it into one (or the browser's GET /oauth/callback creates one).",

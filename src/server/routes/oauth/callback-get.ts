@@ -13,19 +13,33 @@ import type { OAuthSession } from '../../store/oauth-sessions.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { NO_NUL } from '../../input.js';
 import { flowDeps } from './deps.js';
 import { CALLBACK_PATH } from './urls.js';
 
-const text = (max: number) => z.string().max(max).optional();
+/** The provider's words: bounded, without a NUL (they may reach last_error; pages escape the rest). */
+const text = (what: string, max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(NO_NUL, { message: `${what} must not contain a NUL character` })
+    .optional();
+/** The code and the state are visible ASCII (RFC 6749 Appendix A); empty is answered by the page. */
+const ascii = (what: string, max: number) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^[\x20-\x7e]*$/, { message: `${what} is visible ASCII (RFC 6749 Appendix A)` })
+    .optional();
 
 const CallbackQuery = z.object({
-  code: text(4096).describe('The authorization code (RFC 6749 §4.1.2).'),
-  state: text(512).describe('The state POST /oauth/authorize returned.'),
-  error: text(256).describe(
+  code: ascii('code', 4096).describe('The authorization code (RFC 6749 §4.1.2).'),
+  state: ascii('state', 512).describe('The state POST /oauth/authorize returned.'),
+  error: text('error', 256).describe(
     "The provider's error code, when the user or the provider refused (RFC 6749 §4.1.2.1).",
   ),
-  error_description: text(2048),
-  error_uri: text(2048),
+  error_description: text('error_description', 2048),
+  error_uri: text('error_uri', 2048),
   // Providers add their own parameters (scope, authuser, prompt, iss…): accepted, not used.
 });
 

@@ -9,17 +9,15 @@ import type { ServerData } from '../../contracts.js';
 import { guard } from '../../store/open.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { connectionId, visibleAscii } from '../../input.js';
 import { flowDeps } from './deps.js';
 import { CALLBACK_PATH, httpUrl } from './urls.js';
 
 const CallbackBody = z.strictObject({
-  connection_id: z.string().min(1).max(100),
-  code: z.string().min(1).max(4096).describe('The authorization code your redirect_uri received.'),
+  connection_id: connectionId,
+  code: visibleAscii('code', 4096).describe('The authorization code your redirect_uri received.'),
   redirect_uri: httpUrl('redirect_uri').describe('The redirect_uri of POST /oauth/authorize, exactly.'),
-  state: z
-    .string()
-    .min(1)
-    .max(512)
+  state: visibleAscii('state', 512)
     .optional()
     .describe('The state of POST /oauth/authorize; needed when more than one sign-in is pending.'),
 });

@@ -9,6 +9,7 @@ import { effectiveHostUrl } from '../../../core/connector/model.js';
 import { applyCredential, credentialQueryParam } from '../../../core/engine/credential.js';
 import type { Credential } from '../../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
+import { checkStatus, dropBody } from '../../../core/http/client.js';
 import { describeNetworkError } from '../../../core/http/request.js';
 import { USER_AGENT } from '../../../core/version.js';
 import { routeCredentials } from '../../credentials/source.js';
@@ -222,6 +223,13 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         } catch (error) {
           if (error instanceof BodyTooLarge) void reply.header('connection', 'close');
           throw upstreamFailure(error, where, host.env, maxBody);
+        }
+        // A status beyond 599 cannot be passed on (Fastify refuses it): the upstream's fault.
+        try {
+          checkStatus(response.statusCode, where);
+        } catch (error) {
+          dropBody(response.body);
+          throw error;
         }
 
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
