@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
+import { REFRESH_WINDOW_MS } from '../../src/server/credentials/source.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { openServerStore } from '../../src/server/store/open.js';
@@ -81,6 +82,8 @@ for (const variant of BACKENDS) {
     });
     /** The next token answer of the OAuth server is changed by this, once. */
     let tamper: ((body: Record<string, unknown>) => void) | undefined;
+    /** The server's clock, moved on past the refresh window where a test needs a refresh. */
+    let clockOffset = 0;
 
     beforeAll(async () => {
       oauth = await startAuthServer();
@@ -107,12 +110,15 @@ for (const variant of BACKENDS) {
         await createConnection(store.db, { projectId, connector: 'testapp', name: 'testapp of someone' })
       ).id;
       app = await buildApp(
-        depsOf(store, registry, {
-          ...oauth.envFor('testapp'),
-          TESTAPP_CLIENT_ID: 'testapp-client',
-          TESTAPP_CLIENT_SECRET: 'testapp-client-SECRET',
-          CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
-        }),
+        {
+          ...depsOf(store, registry, {
+            ...oauth.envFor('testapp'),
+            TESTAPP_CLIENT_ID: 'testapp-client',
+            TESTAPP_CLIENT_SECRET: 'testapp-client-SECRET',
+            CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
+          }),
+          now: () => Date.now() + clockOffset,
+        },
         { log: { level: 'info', stream: logs } },
       );
       base = await listenOnLoopback(app);
@@ -305,7 +311,9 @@ for (const variant of BACKENDS) {
 
     it('a refresh: an unusable provider answer is a 502, a database fault during it is not quoted', async () => {
       // The connection was signed in above (a refresh token from the provider); the API
-      // refuses its token, so execute asks for a refresh.
+      // refuses its token, so execute asks for a refresh once the token is older than the
+      // refresh window (a token refused moments after it was obtained is not refreshed again).
+      clockOffset += 2 * REFRESH_WINDOW_MS;
       const execute = (): Promise<ApiAnswer> =>
         callApi(base, 'POST', '/api/v1/proxy/execute', key, { connection_id: connectionId, endpoint: 'me' });
       tamper = (body) => (body.expires_in = 1e15);
