@@ -53,7 +53,12 @@ export const slack: ConnectorCase = {
     const world: World = {
       // The upload URL host (files.slack.com) gets no credential: the conformance suite checks it.
       hosts: { api: emulator, uploads: emulator.uploads },
-      env: { CONNECTR_SLACK_API_BASE_URL: `${emulator.url}/api`, CONNECTR_SLACK_TOKEN: emulator.token },
+      env: {
+        CONNECTR_SLACK_API_BASE_URL: `${emulator.url}/api`,
+        // The emulator's upload server stands in for files.slack.com (redirect_hosts).
+        CONNECTR_SLACK_REDIRECT_HOSTS: emulator.uploads.url,
+        CONNECTR_SLACK_TOKEN: emulator.token,
+      },
       token: emulator.token,
       dir,
       close: () => emulator.close(),

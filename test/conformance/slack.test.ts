@@ -37,6 +37,8 @@ describe('connectr against Slack', () => {
   const withToken = (): Record<string, string> => ({
     ...home.env,
     CONNECTR_SLACK_API_BASE_URL: `${slack.url}/api`,
+    // The emulator's upload server stands in for files.slack.com.
+    CONNECTR_SLACK_REDIRECT_HOSTS: slack.uploads.url,
     CONNECTR_SLACK_TOKEN: slack.token,
   });
   /** A stored account signed in through the OAuth flow (rotating tokens). */
@@ -47,6 +49,7 @@ describe('connectr against Slack', () => {
     CONNECTR_SLACK_TOKEN_URL: `${slack.url}/api/oauth.v2.access`,
     CONNECTR_SLACK_REVOCATION_URL: `${slack.url}/api/auth.revoke`,
     CONNECTR_SLACK_API_BASE_URL: `${slack.url}/api`,
+    CONNECTR_SLACK_REDIRECT_HOSTS: slack.uploads.url,
     SLACK_CLIENT_ID: slack.clientId,
     SLACK_CLIENT_SECRET: slack.clientSecret,
     CONNECTR_BROWSER: `${process.execPath} ${SCRIPTED_BROWSER}`,

@@ -18,8 +18,9 @@ export function emulatorEnv(emulators: {
     ...(graph
       ? {
           CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
-          // Downloads redirect to the emulator's file server, as Graph's to SharePoint.
-          CONNECTR_ONEDRIVE_REDIRECT_HOSTS: graph.downloads.url,
+          // Downloads redirect to the emulator's file server, as Graph's to SharePoint, and
+          // upload sessions answer an uploadUrl on its upload server, as Graph's on *.up.1drv.com.
+          CONNECTR_ONEDRIVE_REDIRECT_HOSTS: `${graph.downloads.url},${graph.uploads.url}`,
           CONNECTR_ONEDRIVE_TOKEN: graph.token,
         }
       : {}),

@@ -104,8 +104,9 @@ export async function startUpstreams(
     CONNECTR_DROPBOX_API_BASE_URL: dropbox.api.url,
     CONNECTR_DROPBOX_CONTENT_BASE_URL: dropbox.content.url,
     CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
-    CONNECTR_ONEDRIVE_REDIRECT_HOSTS: graph.downloads.url,
+    CONNECTR_ONEDRIVE_REDIRECT_HOSTS: `${graph.downloads.url},${graph.uploads.url}`,
     CONNECTR_SLACK_API_BASE_URL: `${slack.url}/api`,
+    CONNECTR_SLACK_REDIRECT_HOSTS: slack.uploads.url,
   };
   const all = (): Emulator[] => [
     gmail,

@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     CONNECTR_DROPBOX_API_BASE_URL: dropbox.api.url,
     CONNECTR_DROPBOX_CONTENT_BASE_URL: dropbox.content.url,
     CONNECTR_ONEDRIVE_GRAPH_BASE_URL: graph.baseUrl,
-    CONNECTR_ONEDRIVE_REDIRECT_HOSTS: graph.downloads.url,
+    CONNECTR_ONEDRIVE_REDIRECT_HOSTS: `${graph.downloads.url},${graph.uploads.url}`,
   };
   // The daemon's only: the local CLI's environment (local_env) keeps Gmail's own endpoints.
   const serveEnv: NodeJS.ProcessEnv = {

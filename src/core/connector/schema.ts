@@ -397,7 +397,7 @@ export const ConnectorSchema = z.strictObject({
         ),
       ),
     ),
-    'Origins besides the hosts that the API redirects to (pre-authenticated download URLs); followed without the credential, never to a private address. A leading *. matches any subdomain. Overridable by CONNECTR_<CONNECTOR>_REDIRECT_HOSTS (comma-separated).',
+    "Origins besides the hosts that the API redirects to (pre-authenticated download URLs) or answers as an upload session's URL (Graph's uploadUrl, Slack's upload_url); followed without the credential, never to a private address. A leading *. matches any subdomain. Overridable by CONNECTR_<CONNECTOR>_REDIRECT_HOSTS (comma-separated).",
   ),
   auth: AuthSchema,
   identity: z.optional(IdentitySchema),

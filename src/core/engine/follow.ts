@@ -7,14 +7,17 @@ import { plainHttpProblem } from '../http/plain-http.js';
 import type { Env } from '../paths.js';
 
 /**
- * Where connectr goes on an API's word: a redirect (3xx Location) or a next-page link (a
- * next_link in the body, a Link header, an MCP cursor holding one). Whoever can make an API say
- * such a URL (an open redirect, a link built from the caller's input) could otherwise have the
- * daemon fetch an internal address and hand the body back. So a follow goes only:
+ * Where connectr goes on an API's word: a redirect (3xx Location), a next-page link (a
+ * next_link in the body, a Link header, an MCP cursor holding one) or an upload URL (Graph's
+ * uploadUrl, Google's resumable session Location, Slack's upload_url), which receives the
+ * caller's bytes. Whoever can make an API say such a URL (an open redirect, a link built from
+ * the caller's input, a compromised upstream) could otherwise have the daemon send to an
+ * internal address and hand the answer back. So a follow goes only:
  *
  * - to the origin (scheme, host and port) of one of the connector's hosts, the rule the raw
- *   proxy and the credential keep to (connector/model.ts hostOrigin), or, for a redirect only, to
- *   an origin the connector declares in `redirect_hosts` (sent without the credential);
+ *   proxy and the credential keep to (connector/model.ts hostOrigin), or, for a redirect or an
+ *   upload URL (never a page link), to an origin the connector declares in `redirect_hosts`
+ *   (sent without the credential);
  * - to a public address: a literal IP is judged as written, a name by every address it resolves
  *   to when the connection is made (http/address.ts publicLookup, so a name that resolves to a
  *   public address here and a private one there gains nothing). Not when the connector is
@@ -24,7 +27,22 @@ import type { Env } from '../paths.js';
  * A refusal is a `follow_refused` error naming the refused host; nothing is sent to it.
  */
 
-export type FollowKind = 'redirect' | 'page link';
+export type FollowKind = 'redirect' | 'page link' | 'upload URL';
+
+const WHAT: Record<FollowKind, string> = {
+  redirect: 'a redirect',
+  'page link': 'a next-page link',
+  'upload URL': 'an upload URL',
+};
+
+const FOLLOWS: Record<FollowKind, string> = {
+  redirect: 'follows redirects',
+  'page link': 'follows page links',
+  'upload URL': 'sends uploads',
+};
+
+/** Whether `redirect_hosts` may hold a follow of this kind: a page link stays on the API's hosts. */
+const toRedirectHosts = (kind: FollowKind): boolean => kind !== 'page link';
 
 export interface FollowPolicy {
   /**
@@ -44,15 +62,17 @@ export function followPolicy(connector: Connector, env: Env, resolve: Resolve = 
   let local: Promise<boolean> | undefined;
   return {
     async check(target, kind) {
-      const what = kind === 'redirect' ? 'a redirect' : 'a next-page link';
       const origins = connectorOrigins(connector, env);
       const declared = origins.has(target.origin) && target.username === '' && target.password === '';
-      if (!declared && !(kind === 'redirect' && matchesRedirectHost(target, redirectHosts(connector, env)))) {
+      if (
+        !declared &&
+        !(toRedirectHosts(kind) && matchesRedirectHost(target, redirectHosts(connector, env)))
+      ) {
         throw new ConnectrError(
           'follow_refused',
-          `refused to follow ${what} of ${connector.displayName} to ${describe(target)}: not one of the connector's hosts`,
+          `refused to follow ${WHAT[kind]} of ${connector.displayName} to ${describe(target)}: not one of the connector's hosts`,
           {
-            hint: `connectr follows ${kind === 'redirect' ? 'redirects' : 'page links'} only to ${[...origins].join(', ')}${kind === 'redirect' ? " and the connector's redirect_hosts" : ''}; the API (or what it was given) pointed elsewhere`,
+            hint: `connectr ${FOLLOWS[kind]} only to ${[...origins].join(', ')}${toRedirectHosts(kind) ? " and the connector's redirect_hosts" : ''}; the API (or what it was given) pointed elsewhere`,
           },
         );
       }
@@ -75,9 +95,9 @@ export function refusedAddress(
 ): ConnectrError {
   return new ConnectrError(
     'follow_refused',
-    `refused to follow ${kind === 'redirect' ? 'a redirect' : 'a next-page link'} of ${connector.displayName} to ${describe(target)}: ${address === target.hostname ? 'it is' : `it resolves to ${address},`} a loopback, private or link-local address`,
+    `refused to follow ${WHAT[kind]} of ${connector.displayName} to ${describe(target)}: ${address === target.hostname ? 'it is' : `it resolves to ${address},`} a loopback, private or link-local address`,
     {
-      hint: "connectr does not follow an API's redirects and links to internal addresses unless the connector's own host is one",
+      hint: "connectr does not follow an API's redirects, links and upload URLs to internal addresses unless the connector's own host is one",
     },
   );
 }

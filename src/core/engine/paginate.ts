@@ -295,7 +295,10 @@ function linkTo(
   values: ParamValues,
   link: string,
 ): { request: PreparedRequest; values: ParamValues } {
-  return { request: { ...request, url: new URL(link), body: { kind: 'none' }, pageLink: true }, values };
+  return {
+    request: { ...request, url: new URL(link), body: { kind: 'none' }, followed: 'page link' },
+    values,
+  };
 }
 
 /** RFC 8288 Link header: `<url>; rel="next", <url>; rel="last"` -> { next: url, last: url }. */

@@ -5,6 +5,7 @@ import { ConnectrError } from '../errors.js';
 import { setPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import { USER_AGENT } from '../version.js';
+import type { FollowKind } from './follow.js';
 import type { ParamValue, ParamValues, RawBody } from './params.js';
 import { expandPath, joinBaseUrl } from './url.js';
 
@@ -33,8 +34,11 @@ export interface PreparedRequest {
   readonly body: RequestBody;
   /** Values of params marked secret, hidden in anything shown to the user. */
   readonly secrets: readonly string[];
-  /** Set on a next page at a URL the API gave: sent only where follow.ts allows. */
-  readonly pageLink?: true;
+  /**
+   * Set on a request to a URL the API gave (a next page, an upload session's URL): sent only
+   * where follow.ts allows a follow of that kind.
+   */
+  readonly followed?: Exclude<FollowKind, 'redirect'>;
 }
 
 export interface BuildOptions {

@@ -27,9 +27,9 @@ export type { ResponseBody };
 
 /**
  * Sends a prepared request the way a careful client does: credentials only to the connector's
- * own hosts; redirects and page links followed only where follow.ts allows (the connector's
- * hosts, and for a redirect its redirect_hosts, such as a pre-authenticated download URL, sent
- * without the credential; never an internal address); retries with exponential backoff and full jitter on rate limits, overload and
+ * own hosts; redirects, page links and upload URLs followed only where follow.ts allows (the
+ * connector's hosts, and for a redirect or an upload URL its redirect_hosts, such as a
+ * pre-authenticated download URL, sent without the credential; never an internal address); retries with exponential backoff and full jitter on rate limits, overload and
  * network failures, honouring Retry-After and the connector's rate-limit hints; never repeats
  * a non-idempotent request that may have reached the server; refreshes the token once on 401.
  */
@@ -220,7 +220,7 @@ async function followRedirects(
     visited.add(where);
     const headers = { ...req.headers };
     const target = new URL(url);
-    const kind: FollowKind | undefined = hop > 0 ? 'redirect' : req.pageLink ? 'page link' : undefined;
+    const kind: FollowKind | undefined = hop > 0 ? 'redirect' : req.followed;
     const { publicOnly } = kind ? await follow.check(target, kind) : { publicOnly: false };
     if (trusted.has(target.origin)) applyCredential(req.connector, credential, target, headers);
     // A value with CR/LF is a mistake (or an injection), never a network fault to retry.

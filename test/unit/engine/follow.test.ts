@@ -73,6 +73,21 @@ describe('followPolicy', () => {
     );
   });
 
+  it('sends an upload to the connector’s hosts and redirect_hosts, public addresses only', async () => {
+    expect(await policy.check(new URL('https://sn3302.sharepoint.com/up/x'), 'upload URL')).toEqual({
+      publicOnly: true,
+    });
+    expect(await policy.check(new URL('https://api.example.com/v1/up?id=1'), 'upload URL')).toEqual({
+      publicOnly: true,
+    });
+    expect(await refusal(policy.check(new URL('https://evil.example.com/up'), 'upload URL'))).toBe(
+      "refused to follow an upload URL of Acme to evil.example.com: not one of the connector's hosts",
+    );
+    expect(await refusal(policy.check(new URL('http://169.254.169.254/up'), 'upload URL'))).toContain(
+      'refused to follow an upload URL of Acme to 169.254.169.254',
+    );
+  });
+
   it.each([
     ['http://api.example.com/v1/x', 'another scheme'],
     ['https://api.example.com:8443/v1/x', 'another port'],

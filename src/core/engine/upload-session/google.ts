@@ -6,7 +6,7 @@ import type { PreparedRequest } from '../request.js';
 import { send } from '../send.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
 import { chunksOf, openSource } from './chunker.js';
-import { okJson, sessionEndpoint, sharedValues } from './shared.js';
+import { okJson, sessionEndpoint, sharedValues, uploadTarget } from './shared.js';
 import type { UploadProgress } from './shared.js';
 
 /**
@@ -52,7 +52,7 @@ export async function googleUpload(
       'upstream',
       `${req.connector.displayName} started an upload session without a Location`,
     );
-  const sessionUrl = new URL(location, req.url);
+  const sessionUrl = uploadTarget(location, req.url, req, 'Location');
   // Each chunk is sent once per attempt; connectr decides itself what to send again.
   const once: SendOptions = { ...options, retries: 0 };
   let offset = 0;
@@ -69,6 +69,7 @@ export async function googleUpload(
             ...req,
             method: 'PUT',
             url: sessionUrl,
+            followed: 'upload URL',
             headers: {
               'content-range':
                 part.length > 0 ? `bytes ${held}-${held + part.length - 1}/${total}` : `bytes */${total}`,
@@ -161,6 +162,7 @@ async function query(
         ...req,
         method: 'PUT',
         url: sessionUrl,
+        followed: 'upload URL',
         headers: { 'content-range': `bytes */${total}` },
         body: { kind: 'raw', source: { kind: 'bytes', data: Buffer.alloc(0) } },
       },

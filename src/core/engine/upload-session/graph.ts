@@ -7,13 +7,14 @@ import type { PreparedRequest } from '../request.js';
 import { send } from '../send.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
 import { chunksOf, openSource } from './chunker.js';
-import { okJson, sessionEndpoint, sharedValues, withKnownSize } from './shared.js';
+import { okJson, sessionEndpoint, sharedValues, uploadTarget, withKnownSize } from './shared.js';
 import type { UploadProgress } from './shared.js';
 
 /**
  * Microsoft Graph upload sessions: createUploadSession, then Content-Range PUTs to the
- * pre-authenticated uploadUrl it returns, which must not receive the Authorization header. An
- * unfinished session is deleted.
+ * pre-authenticated uploadUrl it returns, which must not receive the Authorization header and
+ * is followed only where follow.ts allows (Graph answers one on *.up.1drv.com or SharePoint:
+ * the connector's redirect_hosts). An unfinished session is deleted.
  */
 export async function graphUpload(
   req: PreparedRequest,
@@ -34,12 +35,12 @@ export async function graphUpload(
       req,
       'create the upload session',
     );
-    const uploadUrl = typeof created.uploadUrl === 'string' ? created.uploadUrl : undefined;
-    if (!uploadUrl)
+    if (typeof created.uploadUrl !== 'string' || !created.uploadUrl)
       throw new ConnectrError(
         'upstream',
         `${req.connector.displayName} created an upload session without an uploadUrl`,
       );
+    const uploadUrl = uploadTarget(created.uploadUrl, req.url, req, 'uploadUrl');
     // The upload URL is pre-authenticated: no credential, ever.
     const anonymous: SendDeps = {
       ...deps,
@@ -53,7 +54,8 @@ export async function graphUpload(
         const put: PreparedRequest = {
           ...req,
           method: 'PUT',
-          url: new URL(uploadUrl),
+          url: uploadUrl,
+          followed: 'upload URL',
           headers: { 'content-range': `bytes ${offset}-${end}/${total}` },
           body: { kind: 'raw', source: { kind: 'bytes', data: chunk } },
         };
@@ -78,14 +80,21 @@ export async function graphUpload(
 
 /** Deletes an unfinished Graph upload session so nothing half-uploaded lingers. */
 async function cancel(
-  uploadUrl: string,
+  uploadUrl: URL,
   deps: SendDeps,
   options: SendOptions,
   req: PreparedRequest,
 ): Promise<void> {
   try {
     const response = await send(
-      { ...req, method: 'DELETE', url: new URL(uploadUrl), headers: {}, body: { kind: 'none' } },
+      {
+        ...req,
+        method: 'DELETE',
+        url: uploadUrl,
+        followed: 'upload URL',
+        headers: {},
+        body: { kind: 'none' },
+      },
       deps,
       {
         ...options,

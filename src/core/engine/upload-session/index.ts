@@ -17,7 +17,8 @@ export { chunksOf } from './chunker.js';
  * session cursor) and Microsoft Graph (createUploadSession, then Content-Range PUTs to a
  * pre-authenticated uploadUrl, which must not receive the Authorization header) and Google
  * (a resumable session URI, then Content-Range PUTs answered 308 with the Range held) and
- * Slack (an upload URL for the whole file between two API calls).
+ * Slack (an upload URL for the whole file between two API calls). The URLs an API answers for
+ * the bytes are followed only where follow.ts allows (`followed: 'upload URL'`).
  */
 
 /** Whether a raw body of `size` bytes (undefined: unknown, as stdin) needs the upload session. */

@@ -45,6 +45,23 @@ export async function withKnownSize<T>(
   }
 }
 
+/**
+ * The URL an API answered for the bytes (Graph's uploadUrl, Google's session Location, Slack's
+ * upload_url), relative to `base`. Requests to it are marked `followed: 'upload URL'`, so send
+ * holds them to follow.ts's rule: otherwise the API's text alone would decide where the caller's
+ * bytes go (a hostile upstream naming an internal address). Not a URL at all: the API's fault.
+ */
+export function uploadTarget(value: string, base: URL, req: PreparedRequest, field: string): URL {
+  try {
+    return new URL(value, base);
+  } catch {
+    throw new ConnectrError(
+      'upstream',
+      `${req.connector.displayName} answered an upload session whose ${field} is not a URL`,
+    );
+  }
+}
+
 /** The upload's values whose keys a session endpoint declares too. */
 export function sharedValues(endpoint: Endpoint, values: ParamValues): Map<string, ParamValue> {
   return new Map([...values].filter(([key]) => endpoint.params.some((p) => p.key === key)));

@@ -6,14 +6,15 @@ import { buildRequest } from '../request.js';
 import type { PreparedRequest } from '../request.js';
 import { send } from '../send.js';
 import type { HttpResponse, SendDeps, SendOptions } from '../send.js';
-import { okJson, refuseError, sessionEndpoint, sharedValues, withKnownSize } from './shared.js';
+import { okJson, refuseError, sessionEndpoint, sharedValues, uploadTarget, withKnownSize } from './shared.js';
 import type { UploadProgress } from './shared.js';
 
 /**
  * Slack's file upload (docs.slack.dev/messaging/working-with-files): the start endpoint
  * (files.getUploadURLExternal) is told the file's `length` and answers an `upload_url` and a
- * `file_id`; the bytes are POSTed to that URL whole (it is not a Slack API host and gets no
- * token), which answers 200; the finish endpoint (files.completeUploadExternal) is given
+ * `file_id`; the bytes are POSTed to that URL whole (files.slack.com, not a Slack API host: it
+ * gets no token, and is reached only where follow.ts allows, the connector's redirect_hosts),
+ * which answers 200; the finish endpoint (files.completeUploadExternal) is given
  * `files` = [{id, title}] and shares the file, and its answer is the upload's.
  */
 export async function slackUpload(
@@ -47,7 +48,8 @@ export async function slackUpload(
       {
         ...req,
         method: 'POST',
-        url: new URL(uploadUrl, req.url),
+        url: uploadTarget(uploadUrl, req.url, req, 'upload_url'),
+        followed: 'upload URL',
         headers: {
           'user-agent': req.headers['user-agent'] ?? 'connectr',
           'content-type': 'application/octet-stream',
