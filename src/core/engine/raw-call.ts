@@ -7,6 +7,7 @@ import type { Env } from '../paths.js';
 import { prepareCall } from './invoke.js';
 import type { PreparedCall } from './invoke.js';
 import type { RawBody } from './params.js';
+import { fitsTemplate } from './path-template.js';
 import { refuseDotSegments } from './url.js';
 
 /**
@@ -206,11 +207,7 @@ function matchEndpoint(
 ): Endpoint | undefined {
   return connector.endpoints.find((endpoint) => {
     if (endpoint.method !== method || (host && endpoint.host !== host.key)) return false;
-    const pattern = endpoint.path
-      .split(/\{[^{}]+\}/)
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
-      .join('[^?#]+?');
-    return new RegExp(`^${pattern}/?$`).test(path);
+    return fitsTemplate(endpoint.path, path);
   });
 }
 

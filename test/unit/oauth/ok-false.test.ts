@@ -64,8 +64,10 @@ describe('HTTP 200 answers with "ok": false', () => {
 
   it('a revocation that names an error failed', async () => {
     answer = { ok: false, error: 'invalid_auth' };
+    // (A token of one letter would be hidden wherever the letter is: the error's words never
+    // repeat the token.)
     const failure = await revokeToken(`${base}/api/auth.revoke`, auth, undefined, {
-      value: 't',
+      value: 'xoxp-token',
       hint: 'access_token',
     });
     expect(failure).toBe(`${base.slice(7)} refused the revocation: invalid_auth`);

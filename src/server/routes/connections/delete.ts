@@ -66,6 +66,7 @@ export function registerDeleteConnection(app: App, context: RouteContext): void 
               projectId,
               (await context.deps.registry()).get(connection.connector),
               stored.secret,
+              request,
             )
           : { revoked: false };
       const deleted = await changeConnection(data, projectId, id, () =>
