@@ -44,6 +44,7 @@ const external = Object.keys(dependencies).filter((name) => !BUNDLED.has(name));
 const LAZY_BUILTINS = [
   'child_process',
   'crypto',
+  'dns',
   'fs/promises',
   'http',
   'https',

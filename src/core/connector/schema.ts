@@ -12,9 +12,17 @@ import { en } from 'zod/locales';
 // its size and the cost of building this schema, issue #20): English ones, as zod has by default.
 z.config(en());
 
-/** `schema` with a description, shown by editors through the JSON Schema (`connectors schema`). */
-const doc = <T extends z.ZodMiniType>(schema: T, description: string): T =>
-  schema.check(z.describe(description));
+/**
+ * `schema` with a description, shown by editors through the JSON Schema (`connectors schema`).
+ * The description is registered on `schema` itself, not on a copy (a copy is a whole schema's
+ * construction again, some 70 of them at every start that reads a definition): a schema used in
+ * several places (`JsonPathSchema`, `nonEmpty`) is given as `X.clone()`.
+ */
+const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => {
+  const described: z.ZodMiniType = schema;
+  z.globalRegistry.add(described, { description });
+  return schema;
+};
 
 /** A string that must match `pattern`; `expected` completes "expected ..." in error messages. */
 const matching = (pattern: RegExp, expected: string): z.ZodMiniString =>
@@ -148,8 +156,8 @@ export type ParamDefinition = z.infer<typeof ParamSchema>;
 const PageTokenPagination = z.strictObject({
   style: z.literal('page_token'),
   request_param: doc(identifier(), 'Key of the param that carries the token on the next request.'),
-  response_path: doc(JsonPathSchema, 'Where the next token is in the response.'),
-  items_path: doc(JsonPathSchema, 'Where the page items are in the response.'),
+  response_path: doc(JsonPathSchema.clone(), 'Where the next token is in the response.'),
+  items_path: doc(JsonPathSchema.clone(), 'Where the page items are in the response.'),
 });
 
 const CursorPagination = z.strictObject({
@@ -159,14 +167,14 @@ const CursorPagination = z.strictObject({
     z._default(identifier(), 'cursor'),
     'Param of the continue endpoint that takes the cursor.',
   ),
-  cursor_path: doc(JsonPathSchema, 'Where the cursor is in the response.'),
-  has_more_path: doc(JsonPathSchema, 'Boolean in the response: true while pages remain.'),
+  cursor_path: doc(JsonPathSchema.clone(), 'Where the cursor is in the response.'),
+  has_more_path: doc(JsonPathSchema.clone(), 'Boolean in the response: true while pages remain.'),
   items_path: JsonPathSchema,
 });
 
 const NextLinkPagination = z.strictObject({
   style: z.literal('next_link'),
-  next_path: doc(JsonPathSchema, 'Where the absolute URL of the next page is.'),
+  next_path: doc(JsonPathSchema.clone(), 'Where the absolute URL of the next page is.'),
   items_path: JsonPathSchema,
 });
 
@@ -234,7 +242,7 @@ export const UploadSessionSchema = z.strictObject({
 export type UploadSessionDefinition = z.infer<typeof UploadSessionSchema>;
 
 export const EndpointSchema = z.strictObject({
-  summary: doc(nonEmpty, 'One line shown in lists and --help.'),
+  summary: doc(nonEmpty.clone(), 'One line shown in lists and --help.'),
   description: z.optional(z.string()),
   docs_url: z.optional(z.url()),
   method: z.enum(HTTP_METHODS),
@@ -317,7 +325,7 @@ const OAuth2Schema = z.strictObject({
 const ApiKeySchema = z.strictObject({
   type: z.literal('api_key'),
   in: z.enum(['header', 'query']),
-  name: doc(nonEmpty, 'Header or query parameter name.'),
+  name: doc(nonEmpty.clone(), 'Header or query parameter name.'),
   prefix: doc(z.optional(z.string()), 'Text before the key, e.g. "Bearer " or "Token ".'),
   env: doc(z.optional(envName()), 'Default <CONNECTOR>_API_KEY.'),
 });
@@ -370,7 +378,7 @@ const ErrorsSchema = z.strictObject({
 
 const IdentitySchema = z.strictObject({
   endpoint: doc(endpointName(), 'Endpoint that describes the signed-in user.'),
-  path: doc(JsonPathSchema, 'Where the user name or e-mail is in its response.'),
+  path: doc(JsonPathSchema.clone(), 'Where the user name or e-mail is in its response.'),
 });
 
 export const ConnectorSchema = z.strictObject({

@@ -41,10 +41,17 @@ const NOT_PUBLIC_V6: readonly (readonly [string, number])[] = [
   ['ff00::', 8], // multicast
 ];
 
-const v4 = new BlockList();
-for (const [net, prefix] of NOT_PUBLIC_V4) v4.addSubnet(net, prefix, 'ipv4');
-const v6 = new BlockList();
-for (const [net, prefix] of NOT_PUBLIC_V6) v6.addSubnet(net, prefix, 'ipv6');
+// Built on first use: every command loads this module, few check an address (a redirect, a
+// page link, an upload URL), and building them loads node:net at start-up.
+let lists: { readonly v4: BlockList; readonly v6: BlockList } | undefined;
+function notPublic(): { readonly v4: BlockList; readonly v6: BlockList } {
+  if (lists) return lists;
+  const v4 = new BlockList();
+  for (const [net, prefix] of NOT_PUBLIC_V4) v4.addSubnet(net, prefix, 'ipv4');
+  const v6 = new BlockList();
+  for (const [net, prefix] of NOT_PUBLIC_V6) v6.addSubnet(net, prefix, 'ipv6');
+  return (lists = { v4, v6 });
+}
 
 /** An IP address without brackets (as URL.hostname gives it, brackets removed), or undefined if `host` is a name. */
 export function ipLiteral(host: string): string | undefined {
@@ -55,13 +62,13 @@ export function ipLiteral(host: string): string | undefined {
 /** Whether `address` (IPv4 or IPv6, no brackets) is a public unicast address. Not an address: false. */
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
-  if (family === 4) return !v4.check(address, 'ipv4');
+  if (family === 4) return !notPublic().v4.check(address, 'ipv4');
   if (family !== 6) return false;
   const groups = ipv6Groups(address);
   if (!groups) return false;
   const embedded = embeddedIpv4(groups);
   if (embedded !== undefined) return isPublicAddress(embedded);
-  return !v6.check(address, 'ipv6');
+  return !notPublic().v6.check(address, 'ipv6');
 }
 
 /** Whether a URL's host is a name for this machine by definition (RFC 6761: localhost and below). */
