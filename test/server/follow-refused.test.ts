@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { openServerStore } from '../../src/server/store/open.js';
-import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
-import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey } from '../helpers/server-store.js';
-import { LogCapture, callApi } from './helpers.js';
+import { BACKENDS } from '../helpers/server-store.js';
+import { LogCapture, callApi, daemonWithConnection } from './helpers.js';
+import type { DaemonWithConnection } from './helpers.js';
+import { recordingServer } from '../helpers/net.js';
+import type { RecordingServer } from '../helpers/net.js';
 
 /**
  * SSRF through execute and MCP (issue #21, point 3), replayed against a real daemon socket: the
@@ -29,33 +22,6 @@ import { LogCapture, callApi } from './helpers.js';
 const API_KEY = 'acme-key-SECRET-7d1c';
 const INTERNAL_SECRET = 'internal-metadata-SECRET-0f3a';
 
-interface Listening {
-  readonly server: Server;
-  readonly origin: string;
-  readonly hits: string[];
-}
-
-async function listen(
-  host: string,
-  handle: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<Listening | undefined> {
-  const hits: string[] = [];
-  const server = createServer((req, res) => {
-    hits.push(`${req.method ?? ''} ${req.url ?? ''}`);
-    handle(req, res);
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, host, resolve);
-    });
-  } catch {
-    return undefined;
-  }
-  const { port } = server.address() as AddressInfo;
-  return { server, origin: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, hits };
-}
-
 const internal = (_req: IncomingMessage, res: ServerResponse): void => {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify({ items: [INTERNAL_SECRET], secret: INTERNAL_SECRET }));
@@ -66,29 +32,27 @@ const variant = BACKENDS[0];
 describe.skipIf(variant === undefined || variant.skip !== undefined)(
   'redirects and page links of execute and MCP stay on the connector’s hosts',
   () => {
-    let backend: FreshBackend;
-    let store: OpenedServerStore;
-    let app: App;
+    let daemon: DaemonWithConnection;
     let base = '';
     let key = '';
     let connection = '';
     let dir = '';
-    let api: Listening;
+    let api: RecordingServer;
     /** 127.0.0.1, another port: a service the daemon's machine runs for itself. */
-    let port: Listening;
+    let port: RecordingServer;
     /** 127.0.0.2: another loopback address. */
-    let other: Listening | undefined;
+    let other: RecordingServer | undefined;
     /** ::1, where the machine has IPv6 loopback. */
-    let six: Listening | undefined;
+    let six: RecordingServer | undefined;
     const logs = new LogCapture();
-    const internals = (): Listening[] => [port, ...(other ? [other] : []), ...(six ? [six] : [])];
+    const internals = (): RecordingServer[] => [port, ...(other ? [other] : []), ...(six ? [six] : [])];
 
     beforeAll(async () => {
-      const listening = await listen('127.0.0.1', internal);
+      const listening = await recordingServer('127.0.0.1', internal);
       if (!listening) throw new Error('cannot listen on 127.0.0.1');
       port = listening;
-      other = await listen('127.0.0.2', internal);
-      six = await listen('::1', internal);
+      other = await recordingServer('127.0.0.2', internal);
+      six = await recordingServer('::1', internal);
       const targets: Record<string, () => string> = {
         same: () => `${api.origin}/base/ok`,
         relative: () => '/base/ok',
@@ -100,7 +64,7 @@ describe.skipIf(variant === undefined || variant.skip !== undefined)(
         userinfo: () => api.origin.replace('://', '://user:pw@') + '/base/ok',
         external: () => 'http://169.254.169.254/latest/meta-data',
       };
-      const apiServer = await listen('127.0.0.1', (req, res) => {
+      const apiServer = await recordingServer('127.0.0.1', (req, res) => {
         const url = new URL(req.url ?? '/', 'http://x');
         const json = (body: unknown, headers: Record<string, string> = {}): void => {
           res.writeHead(200, { 'content-type': 'application/json', ...headers });
@@ -169,39 +133,26 @@ describe.skipIf(variant === undefined || variant.skip !== undefined)(
       expect(registry.invalid).toEqual([]);
 
       if (!variant) throw new Error('no backend');
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
+      daemon = await daemonWithConnection({
+        variant,
+        registry,
+        env: { CONNECTR_ACME_API_BASE_URL: `${api.origin}/base` },
+        connector: 'acme',
+        credential: {
+          api_key: API_KEY,
+        },
+        app: {
+          log: { level: 'info', stream: logs },
+        },
       });
-      const project = (await ensureProject(store.db, 'follow')).project;
-      key = (await createApiKey(store.db, { projectId: project.id, name: 'f' })).secret;
-      app = await buildApp(depsOf(store, registry, { CONNECTR_ACME_API_BASE_URL: `${api.origin}/base` }), {
-        log: { level: 'info', stream: logs },
-      });
-      base = await app.listen({ port: 0, host: '127.0.0.1' });
-      const created = await callApi(base, 'POST', '/api/v1/connections', key, {
-        connector_type: 'acme',
-        name: 'acme',
-      });
-      expect(created.status, created.text).toBe(201);
-      connection = String(created.json.id);
-      const put = await callApi(base, 'PUT', `/api/v1/connections/${connection}/credentials`, key, {
-        api_key: API_KEY,
-      });
-      expect(put.status, put.text).toBeLessThan(300);
+
+      ({ base, key, connection } = daemon);
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await store.close();
-      for (const s of [api, ...internals()]) {
-        s.server.closeAllConnections();
-        await new Promise((resolve) => s.server.close(resolve));
-      }
+      await daemon.close();
+      for (const s of [api, ...internals()]) await s.close();
       rmSync(dir, { recursive: true, force: true });
-      backend.cleanup();
     });
 
     const execute = (endpoint: string, params: Record<string, unknown>, all = false) =>

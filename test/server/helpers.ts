@@ -6,7 +6,14 @@ import { ConnectrError } from '../../src/core/errors.js';
 import type { AppOptions } from '../../src/server/app.js';
 import { buildApp } from '../../src/server/app.js';
 import type { ApiKeyIdentity, ApiKeyVerifier, Readiness, ServerDeps } from '../../src/server/contracts.js';
+import { depsOf } from '../../src/server/contracts.js';
+import { createApiKey } from '../../src/server/store/api-keys.js';
+import { openServerStore } from '../../src/server/store/open.js';
+import type { OpenedServerStore } from '../../src/server/store/open.js';
+import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
+import type { BackendVariant } from '../helpers/server-store.js';
+import { memorySecrets, newKey } from '../helpers/server-store.js';
 
 /**
  * TEST DOUBLE of the store's API keys: an in-memory verifier, so the HTTP layer is tested
@@ -145,4 +152,66 @@ export async function listenOnLoopback(app: {
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('the app has no TCP address');
   return `http://127.0.0.1:${address.port}`;
+}
+
+/** A real app on a real store, serving one project whose key holds one connection. */
+export interface DaemonWithConnection {
+  readonly app: App;
+  readonly store: OpenedServerStore;
+  readonly base: string;
+  readonly key: string;
+  /** The id of the connection made of `connector`, with `credential` stored. */
+  readonly connection: string;
+  /** Closes the app and the store, and removes the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a fresh store of `variant`, makes a project and its API key, serves the app on
+ * 127.0.0.1, and makes a connection of `connector` through the API with `credential` stored,
+ * as a program using the daemon would.
+ */
+export async function daemonWithConnection(options: {
+  readonly variant: BackendVariant;
+  readonly registry: Registry;
+  readonly env: Record<string, string>;
+  readonly connector: string;
+  readonly credential: Record<string, unknown>;
+  readonly app?: AppOptions;
+}): Promise<DaemonWithConnection> {
+  const backend = await options.variant.fresh();
+  const store = await openServerStore({
+    env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
+    dataDir: backend.dataDir,
+    secrets: memorySecrets(),
+  });
+  const project = (await ensureProject(store.db, 'test')).project;
+  const key = (await createApiKey(store.db, { projectId: project.id, name: 'test' })).secret;
+  const app = await buildApp(depsOf(store, options.registry, options.env), options.app);
+  const base = await listenOnLoopback(app);
+  const close = async (): Promise<void> => {
+    await app.close();
+    await store.close();
+    backend.cleanup();
+  };
+  try {
+    const created = await callApi(base, 'POST', '/api/v1/connections', key, {
+      connector_type: options.connector,
+      name: options.connector,
+    });
+    if (created.status !== 201) throw new Error(`creating the connection: ${created.text}`);
+    const connection = String(created.json.id);
+    const put = await callApi(
+      base,
+      'PUT',
+      `/api/v1/connections/${connection}/credentials`,
+      key,
+      options.credential,
+    );
+    if (put.status >= 300) throw new Error(`storing its credential: ${put.text}`);
+    return { app, store, base, key, connection, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

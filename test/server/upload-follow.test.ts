@@ -1,21 +1,14 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { openServerStore } from '../../src/server/store/open.js';
-import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
-import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey } from '../helpers/server-store.js';
-import { callApi } from './helpers.js';
+import { BACKENDS } from '../helpers/server-store.js';
+import { callApi, daemonWithConnection } from './helpers.js';
+import type { DaemonWithConnection } from './helpers.js';
+import { recordingServer } from '../helpers/net.js';
+import type { RecordingServer } from '../helpers/net.js';
 
 /**
  * SSRF through an upload session (issue #21, the class of point 3): the upload URL an API
@@ -30,38 +23,6 @@ import { callApi } from './helpers.js';
 
 const API_KEY = 'acme-key-SECRET-51e0';
 const PAYLOAD = 'caller-bytes-PAYLOAD-8c2d';
-
-interface Listening {
-  readonly server: Server;
-  readonly origin: string;
-  readonly hits: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[];
-}
-
-async function listen(
-  host: string,
-  handle: (req: IncomingMessage, res: ServerResponse, body: string) => void,
-): Promise<Listening | undefined> {
-  const hits: Listening['hits'] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString();
-      hits.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handle(req, res, body);
-    });
-  });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, host, resolve);
-    });
-  } catch {
-    return undefined;
-  }
-  const { port } = server.address() as AddressInfo;
-  return { server, origin: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, hits };
-}
 
 /** What an upload URL answers, as each protocol's last step expects. */
 function uploadAnswer(req: IncomingMessage, res: ServerResponse): void {
@@ -78,33 +39,31 @@ const variant = BACKENDS[0];
 describe.skipIf(variant === undefined || variant.skip !== undefined)(
   'upload-session URLs of execute stay on the connector’s hosts',
   () => {
-    let backend: FreshBackend;
-    let store: OpenedServerStore;
-    let app: App;
+    let daemon: DaemonWithConnection;
     let base = '';
     let key = '';
     let connection = '';
     let dir = '';
-    let api: Listening;
+    let api: RecordingServer;
     /** An upload host the connector lists in redirect_hosts (through its environment variable). */
-    let files: Listening;
+    let files: RecordingServer;
     /** 127.0.0.1, another port: a service the daemon's machine runs for itself. */
-    let port: Listening;
+    let port: RecordingServer;
     /** 127.0.0.2: another loopback address. */
-    let other: Listening | undefined;
+    let other: RecordingServer | undefined;
     /** ::1, where the machine has IPv6 loopback. */
-    let six: Listening | undefined;
-    const internals = (): Listening[] => [port, ...(other ? [other] : []), ...(six ? [six] : [])];
+    let six: RecordingServer | undefined;
+    const internals = (): RecordingServer[] => [port, ...(other ? [other] : []), ...(six ? [six] : [])];
 
     beforeAll(async () => {
       const internal = (req: IncomingMessage, res: ServerResponse): void => uploadAnswer(req, res);
-      const listening = await listen('127.0.0.1', internal);
-      const upload = await listen('127.0.0.1', (req, res) => uploadAnswer(req, res));
+      const listening = await recordingServer('127.0.0.1', internal);
+      const upload = await recordingServer('127.0.0.1', (req, res) => uploadAnswer(req, res));
       if (!listening || !upload) throw new Error('cannot listen on 127.0.0.1');
       port = listening;
       files = upload;
-      other = await listen('127.0.0.2', internal);
-      six = await listen('::1', internal);
+      other = await recordingServer('127.0.0.2', internal);
+      six = await recordingServer('::1', internal);
       const targets: Record<string, (protocol: string) => string> = {
         same: (p) => `${api.origin}/base/upload/${p}`,
         files: (p) => `${files.origin}/upload/${p}`,
@@ -113,7 +72,7 @@ describe.skipIf(variant === undefined || variant.skip !== undefined)(
         six: (p) => `${six?.origin ?? port.origin}/latest/${p}`,
         bad: () => 'http://[not a url',
       };
-      const apiServer = await listen('127.0.0.1', (req, res) => {
+      const apiServer = await recordingServer('127.0.0.1', (req, res) => {
         const url = new URL(req.url ?? '/', 'http://x');
         const to = (p: string): string => targets[url.searchParams.get('to') ?? 'same']?.(p) ?? '';
         const json = (body: unknown, headers: Record<string, string> = {}): void => {
@@ -183,42 +142,26 @@ describe.skipIf(variant === undefined || variant.skip !== undefined)(
       expect(registry.invalid).toEqual([]);
 
       if (!variant) throw new Error('no backend');
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-      });
-      const project = (await ensureProject(store.db, 'uploads')).project;
-      key = (await createApiKey(store.db, { projectId: project.id, name: 'u' })).secret;
-      app = await buildApp(
-        depsOf(store, registry, {
+      daemon = await daemonWithConnection({
+        variant,
+        registry,
+        env: {
           CONNECTR_ACME_API_BASE_URL: `${api.origin}/base`,
           CONNECTR_ACME_REDIRECT_HOSTS: files.origin,
-        }),
-      );
-      base = await app.listen({ port: 0, host: '127.0.0.1' });
-      const created = await callApi(base, 'POST', '/api/v1/connections', key, {
-        connector_type: 'acme',
-        name: 'acme',
+        },
+        connector: 'acme',
+        credential: {
+          api_key: API_KEY,
+        },
       });
-      expect(created.status, created.text).toBe(201);
-      connection = String(created.json.id);
-      const put = await callApi(base, 'PUT', `/api/v1/connections/${connection}/credentials`, key, {
-        api_key: API_KEY,
-      });
-      expect(put.status, put.text).toBeLessThan(300);
+
+      ({ base, key, connection } = daemon);
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await store.close();
-      for (const s of [api, files, ...internals()]) {
-        s.server.closeAllConnections();
-        await new Promise((resolve) => s.server.close(resolve));
-      }
+      await daemon.close();
+      for (const s of [api, files, ...internals()]) await s.close();
       rmSync(dir, { recursive: true, force: true });
-      backend.cleanup();
     });
 
     const upload = (protocol: string, to: string) =>
