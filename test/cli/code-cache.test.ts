@@ -311,6 +311,58 @@ describe('what a command loads', () => {
     }
   });
 
+  it("the first call on an empty home, with a connector of the user's own too, loads none of the larger built-ins", async () => {
+    // An empty home (CI, a container, the first run after an upgrade) checks the built-in files
+    // against the build's copy, reads the user's own definition, and writes its caches: none
+    // of it may cost node:crypto or the promise API of fs (issue #20).
+    home = tempHome();
+    const upstream = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"emailAddress":"ann@example.com"}');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    const own = join(home.dir, 'own');
+    try {
+      const { port } = upstream.address() as AddressInfo;
+      mkdirSync(own);
+      writeFileSync(
+        join(own, 'profiles.yaml'),
+        [
+          'name: profiles',
+          'display_name: Profiles',
+          'version: 1',
+          'docs_url: https://example.com/docs',
+          'description: A local API of the user.',
+          'hosts:',
+          `  api: http://127.0.0.1:${port}`,
+          'auth: {type: api_key, in: header, name: Authorization, prefix: "Bearer "}',
+          'endpoints:',
+          '  get_profile: {summary: A profile., method: GET, path: /profile}',
+          '',
+        ].join('\n'),
+      );
+      const commands: [string[], Record<string, string>][] = [
+        [
+          ['call', 'gmail', 'get_profile'],
+          { CONNECTR_GMAIL_API_BASE_URL: `http://127.0.0.1:${port}`, CONNECTR_GMAIL_TOKEN: 't' },
+        ],
+        [['--connectors-dir', own, 'call', 'profiles', 'get_profile'], { CONNECTR_PROFILES_TOKEN: 't' }],
+      ];
+      for (const [args, extra] of commands) {
+        const empty = tempHome();
+        try {
+          const { modules } = await loadedBy(args, { ...empty.env, ...extra });
+          expect({ args, larger: LARGER.filter((m) => modules.includes(m)) }).toEqual({ args, larger: [] });
+        } finally {
+          empty.cleanup();
+        }
+      }
+    } finally {
+      upstream.close();
+    }
+  });
+
   it('sees stdin read where a command reads it (so the check above can fail)', async () => {
     home = tempHome();
     const { stdin } = await loadedBy(

@@ -1,5 +1,5 @@
-import { constants, readdirSync, statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConnectrError, messageOf } from '../errors.js';
 import { packagePath } from '../install.js';
@@ -162,25 +162,25 @@ export async function loadConnectorFile(file: string, origin: ConnectorOrigin): 
     ok: false,
     problems: [{ file, line: 1, column: 1, path: '', message }],
   });
+  // The size is checked on the open file before reading it, and only regular files are read
+  // (a FIFO named x.yaml would block forever). Synchronous calls, as files.ts reads small
+  // files: a definition is read once per run, and loading the promise API costs more.
   let text: string;
+  let fd: number | undefined;
   try {
-    // The size is checked on the open file before reading it, and only regular files are read
-    // (a FIFO named x.yaml would block forever).
-    const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) return problem('not a regular file; connector files are .yaml files');
-      if (info.size > MAX_CONNECTOR_FILE_BYTES) {
-        return problem(
-          `the file is ${megabytes(info.size)} MB; connector files may be at most ${megabytes(MAX_CONNECTOR_FILE_BYTES)} MB`,
-        );
-      }
-      text = await handle.readFile('utf8');
-    } finally {
-      await handle.close();
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    const info = fstatSync(fd);
+    if (!info.isFile()) return problem('not a regular file; connector files are .yaml files');
+    if (info.size > MAX_CONNECTOR_FILE_BYTES) {
+      return problem(
+        `the file is ${megabytes(info.size)} MB; connector files may be at most ${megabytes(MAX_CONNECTOR_FILE_BYTES)} MB`,
+      );
     }
+    text = readFileSync(fd, 'utf8');
   } catch (error) {
     return problem(`cannot read file: ${messageOf(error)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   try {
     const { parseConnector } = await import('./load.js');

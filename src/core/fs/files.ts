@@ -1,6 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, open, readlink, rename, rm, stat } from 'node:fs/promises';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { chmod, lstat, open, readlink, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { ConnectrError } from '../errors.js';
@@ -13,29 +25,52 @@ import { ConnectrError } from '../errors.js';
 
 export async function ensurePrivateDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
     throw await notAFolder(join(dir, '.'), error);
   }
   // mkdir's mode is masked by the umask and ignored for existing directories.
-  await chmod(dir, 0o700);
+  chmodSync(dir, 0o700);
 }
 
+/**
+ * Written with the synchronous calls, as readIfExists reads: these are small files written
+ * once per command, and the promise API and node:crypto cost a command on an empty home more
+ * than the writes take. The temporary name need not be unpredictable: it is made in a folder
+ * of the user's own that nobody else may write in (0700, made so above), and exclusively, so a
+ * name already taken (a temporary file a killed run left) is only skipped.
+ */
 export async function writePrivateFile(path: string, data: string): Promise<void> {
   await ensurePrivateDir(dirname(path));
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', 0o600);
+  const temp = openTemporary(path);
   try {
-    await handle.writeFile(data, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
+    try {
+      writeFileSync(temp.fd, data, 'utf8');
+      fsyncSync(temp.fd);
+    } finally {
+      closeSync(temp.fd);
+    }
+    renameSync(temp.path, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp.path, { force: true });
     throw error;
+  }
+}
+
+let temporaries = 0;
+
+/** A new file beside `path`, created 0600 and exclusively, open for writing. */
+function openTemporary(path: string): { readonly path: string; readonly fd: number } {
+  for (let attempt = 0; ; attempt++) {
+    const temp = join(
+      dirname(path),
+      `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.${temporaries++}.tmp`,
+    );
+    try {
+      return { path: temp, fd: openSync(temp, 'wx', 0o600) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw error;
+    }
   }
 }
 

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnector } from '../../../src/core/connector/load.js';
-import { sha256 } from '../../../src/core/connector/prebuilt.js';
+import { fingerprint } from '../../../src/core/connector/prebuilt.js';
 import type { PrebuiltFile } from '../../../src/core/connector/prebuilt.js';
 import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../../src/core/connector/registry.js';
 import { tempHome } from '../../helpers/home.js';
@@ -20,9 +20,13 @@ describe('built-in connectors validated at build time', () => {
     if (!parsed.ok) throw new Error('gmail.yaml does not parse');
     const { source: _source, ...connector } = parsed.connector;
     const file: PrebuiltFile = {
-      version: 1,
+      version: 2,
       entries: [
-        { file: 'gmail.yaml', sha256: sha256(hashOf), connector: { ...connector, displayName: 'Prebuilt' } },
+        {
+          file: 'gmail.yaml',
+          fingerprint: fingerprint(hashOf),
+          connector: { ...connector, displayName: 'Prebuilt' },
+        },
       ],
     };
     writeFileSync(prebuiltFile, JSON.stringify(file));
@@ -60,7 +64,7 @@ describe('built-in connectors validated at build time', () => {
 
   it('are validated when the JSON is missing or damaged', async () => {
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
-    writeFileSync(prebuiltFile, '{"version":1,"entries":{"not":"a list"}}');
+    writeFileSync(prebuiltFile, '{"version":2,"entries":{"not":"a list"}}');
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
     writeFileSync(prebuiltFile, 'not json');
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
@@ -72,7 +76,7 @@ describe('built-in connectors validated at build time', () => {
     expect(built.entries.map((e) => e.file).sort()).toEqual([...files].sort());
     for (const entry of built.entries) {
       const text = readFileSync(join(BUILTIN_CONNECTORS_DIR, entry.file), 'utf8');
-      expect(entry.sha256).toBe(sha256(text));
+      expect(entry.fingerprint).toBe(fingerprint(text));
       const parsed = parseConnector(text, {
         file: join(BUILTIN_CONNECTORS_DIR, entry.file),
         origin: 'builtin',
