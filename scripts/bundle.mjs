@@ -106,6 +106,9 @@ const result = await build({
 // (or to take from a code cache) instead of some 130 in node_modules (issue #20).
 const definitions = await build({
   entryPoints: [{ in: join(root, 'dist', 'core', 'connector', 'load.js'), out: 'definitions' }],
+  // yaml's ES module build (the same code its CommonJS build is compiled from), so that only
+  // what reading a definition uses is bundled: 65 KB less to load with every first read.
+  alias: { yaml: join(root, 'node_modules', 'yaml', 'browser', 'index.js') },
   outdir: join(root, 'dist', 'bundle'),
   outExtension: { '.js': '.cjs' },
   bundle: true,
