@@ -75,6 +75,16 @@ export const ITEM_TYPES = [...SCALAR_TYPES, 'object'] as const;
 export const REQUEST_ENCODINGS = ['json', 'form', 'binary', 'text', 'none'] as const;
 export const RESPONSE_ENCODINGS = ['json', 'text', 'binary', 'auto'] as const;
 
+/**
+ * The name rules, built once and shared: each is a few schemas, and building the connector
+ * schema is most of reading a first definition (a shared one given a description is cloned).
+ */
+const EndpointName = endpointName();
+const Identifier = identifier();
+const EnvName = envName();
+const HeaderName = headerName();
+const FlagName = flagName();
+
 const nonEmpty = z.string().check(z.minLength(1));
 
 /** A place in a JSON document: `error.message`, or a list of keys when a key holds a dot. */
@@ -97,7 +107,7 @@ const HostSchema = z.union([
   z.strictObject({
     url: doc(z.url({ protocol: /^https?$/ }), 'Base URL of this host.'),
     env: doc(
-      z.optional(envName()),
+      z.optional(EnvName),
       'Environment variable that overrides the URL (default CONNECTR_<CONNECTOR>_<HOST>_BASE_URL).',
     ),
     description: z.optional(z.string()),
@@ -133,7 +143,7 @@ export const ParamSchema = doc(
       'For body / json_header params: where in the JSON object the value goes (e.g. options.max_results). Defaults to the wire name.',
     ),
     flag: doc(
-      z.optional(flagName()),
+      z.optional(FlagName),
       'CLI flag name (without --) when the default kebab-case of the key clashes.',
     ),
     style: doc(
@@ -155,16 +165,16 @@ export type ParamDefinition = z.infer<typeof ParamSchema>;
 
 const PageTokenPagination = z.strictObject({
   style: z.literal('page_token'),
-  request_param: doc(identifier(), 'Key of the param that carries the token on the next request.'),
+  request_param: doc(Identifier.clone(), 'Key of the param that carries the token on the next request.'),
   response_path: doc(JsonPathSchema.clone(), 'Where the next token is in the response.'),
   items_path: doc(JsonPathSchema.clone(), 'Where the page items are in the response.'),
 });
 
 const CursorPagination = z.strictObject({
   style: z.literal('cursor'),
-  continue_endpoint: doc(endpointName(), 'Endpoint that returns the next page given the cursor.'),
+  continue_endpoint: doc(EndpointName.clone(), 'Endpoint that returns the next page given the cursor.'),
   continue_param: doc(
-    z._default(identifier(), 'cursor'),
+    z._default(Identifier, 'cursor'),
     'Param of the continue endpoint that takes the cursor.',
   ),
   cursor_path: doc(JsonPathSchema.clone(), 'Where the cursor is in the response.'),
@@ -186,8 +196,8 @@ const LinkHeaderPagination = z.strictObject({
 
 const OffsetPagination = z.strictObject({
   style: z.literal('offset'),
-  offset_param: identifier(),
-  limit_param: identifier(),
+  offset_param: Identifier,
+  limit_param: Identifier,
   items_path: doc(z.optional(JsonPathSchema), 'Omit when the response is a JSON array.'),
   total_path: doc(z.optional(JsonPathSchema), 'Total item count, when the API reports it.'),
 });
@@ -208,7 +218,7 @@ const RequestSchema = z.strictObject({
   ),
   content_type: doc(z.optional(nonEmpty), 'Content-Type to send with the body.'),
   json_header: doc(
-    z.optional(headerName()),
+    z.optional(HeaderName),
     'Header that carries the json_header params as JSON (e.g. Dropbox-API-Arg).',
   ),
 });
@@ -216,7 +226,7 @@ const RequestSchema = z.strictObject({
 const ResponseSchema = z.strictObject({
   encoding: z._default(z.enum(RESPONSE_ENCODINGS), 'auto'),
   result_header: doc(
-    z.optional(headerName()),
+    z.optional(HeaderName),
     'Response header that carries the JSON result (e.g. Dropbox-API-Result).',
   ),
 });
@@ -235,9 +245,9 @@ export const UploadSessionSchema = z.strictObject({
     z.optional(z.int().check(z.positive())),
     'Chunk sizes must be a multiple of this (Graph: 327680).',
   ),
-  start: doc(endpointName(), 'Endpoint that opens the session.'),
-  append: z.optional(endpointName()),
-  finish: z.optional(endpointName()),
+  start: doc(EndpointName.clone(), 'Endpoint that opens the session.'),
+  append: z.optional(EndpointName),
+  finish: z.optional(EndpointName),
 });
 export type UploadSessionDefinition = z.infer<typeof UploadSessionSchema>;
 
@@ -246,13 +256,13 @@ export const EndpointSchema = z.strictObject({
   description: z.optional(z.string()),
   docs_url: z.optional(z.url()),
   method: z.enum(HTTP_METHODS),
-  host: doc(z.optional(endpointName()), 'Key of the host this endpoint is on; defaults to the first host.'),
+  host: doc(z.optional(EndpointName), 'Key of the host this endpoint is on; defaults to the first host.'),
   path: doc(
     z.string().check(z.startsWith('/', { message: 'path must start with "/"' })),
     'Path template; {key} is replaced by the path param of that key.',
   ),
-  params: z._default(z.record(identifier(), ParamSchema), {}),
-  headers: doc(z.optional(z.record(headerName(), z.string())), 'Fixed headers sent with every request.'),
+  params: z._default(z.record(Identifier, ParamSchema), {}),
+  headers: doc(z.optional(z.record(HeaderName, z.string())), 'Fixed headers sent with every request.'),
   request: z.optional(RequestSchema),
   response: z.optional(ResponseSchema),
   pagination: z.optional(PaginationSchema),
@@ -317,8 +327,8 @@ const OAuth2Schema = z.strictObject({
     'none for public clients that must not send a secret.',
   ),
   redirect: z.optional(RedirectSchema),
-  client_id_env: doc(z.optional(envName()), 'Default <CONNECTOR>_CLIENT_ID.'),
-  client_secret_env: doc(z.optional(envName()), 'Default <CONNECTOR>_CLIENT_SECRET.'),
+  client_id_env: doc(z.optional(EnvName), 'Default <CONNECTOR>_CLIENT_ID.'),
+  client_secret_env: doc(z.optional(EnvName), 'Default <CONNECTOR>_CLIENT_SECRET.'),
   app_registration_url: doc(z.optional(z.url()), 'Where a user registers an OAuth app.'),
 });
 
@@ -327,13 +337,13 @@ const ApiKeySchema = z.strictObject({
   in: z.enum(['header', 'query']),
   name: doc(nonEmpty.clone(), 'Header or query parameter name.'),
   prefix: doc(z.optional(z.string()), 'Text before the key, e.g. "Bearer " or "Token ".'),
-  env: doc(z.optional(envName()), 'Default <CONNECTOR>_API_KEY.'),
+  env: doc(z.optional(EnvName), 'Default <CONNECTOR>_API_KEY.'),
 });
 
 const BasicSchema = z.strictObject({
   type: z.literal('basic'),
-  username_env: z.optional(envName()),
-  password_env: z.optional(envName()),
+  username_env: z.optional(EnvName),
+  password_env: z.optional(EnvName),
 });
 
 const NoAuthSchema = z.strictObject({ type: z.literal('none') });
@@ -350,11 +360,11 @@ export type OAuth2Definition = z.infer<typeof OAuth2Schema>;
 const RateLimitSchema = z.strictObject({
   retry_statuses: z._default(z.array(z.int().check(z.gte(400), z.lte(599))), [429, 503]),
   retry_after_headers: doc(
-    z._default(z.array(headerName()), ['Retry-After']),
+    z._default(z.array(HeaderName), ['Retry-After']),
     'Headers holding seconds or an HTTP date to wait.',
   ),
   reset_headers: doc(
-    z.optional(z.array(headerName())),
+    z.optional(z.array(HeaderName)),
     'Headers holding the epoch second when the limit resets.',
   ),
   retry_after_path: doc(z.optional(JsonPathSchema), 'Seconds to wait, read from the error body.'),
@@ -377,7 +387,7 @@ const ErrorsSchema = z.strictObject({
 });
 
 const IdentitySchema = z.strictObject({
-  endpoint: doc(endpointName(), 'Endpoint that describes the signed-in user.'),
+  endpoint: doc(EndpointName.clone(), 'Endpoint that describes the signed-in user.'),
   path: doc(JsonPathSchema.clone(), 'Where the user name or e-mail is in its response.'),
 });
 
@@ -390,7 +400,7 @@ export const ConnectorSchema = z.strictObject({
   description: nonEmpty,
   hosts: doc(
     z
-      .record(endpointName(), HostSchema)
+      .record(EndpointName, HostSchema)
       .check(z.refine((hosts) => Object.keys(hosts).length > 0, { message: 'at least one host is needed' })),
     'Named base URLs; each is overridable by environment variable.',
   ),
@@ -411,7 +421,7 @@ export const ConnectorSchema = z.strictObject({
   identity: z.optional(IdentitySchema),
   rate_limit: z.optional(RateLimitSchema),
   errors: z.optional(ErrorsSchema),
-  endpoints: z.record(endpointName(), EndpointSchema).check(
+  endpoints: z.record(EndpointName, EndpointSchema).check(
     z.refine((endpoints) => Object.keys(endpoints).length > 0, {
       message: 'at least one endpoint is needed',
     }),
