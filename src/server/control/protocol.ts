@@ -57,14 +57,8 @@ export interface KeyEntry {
   revoked_at: string | null;
 }
 
-export interface CreatedKey {
-  id: string;
-  prefix: string;
-  name: string;
-  project: string;
-  allow_token: boolean;
-  scope: ApiKeyScope;
-  created_at: string;
+/** A key as `keys create --json` shows it: the listing's fields a new key has, and the key. */
+export interface CreatedKey extends Omit<KeyEntry, 'last_used_at' | 'revoked_at'> {
   /** The key itself, shown once. */
   key: string;
   /** Whether the project was made for it. */
