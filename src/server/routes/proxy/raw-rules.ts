@@ -115,6 +115,9 @@ interface Reading {
 const DECODING_ROUNDS = 5;
 const TIMES = ['', 'once', 'twice'];
 
+/** Printable ASCII but "%": a segment with no reading but itself. */
+const PLAIN = /^[\x20-\x24\x26-\x7e]*$/;
+
 /**
  * Every way a server may read a piece of a URL the caller wrote: as written, Unicode-normalised
  * (NFKC, which maps the fullwidth "．", "․", "﹒" to "." and "‥" to ".."), percent-decoded once,
@@ -122,6 +125,9 @@ const TIMES = ['', 'once', 'twice'];
  * after DECODING_ROUNDS rounds.
  */
 export function readingsOf(text: string): Reading[] | undefined {
+  // The usual segment, on every proxied request: printable ASCII without "%" has no other
+  // reading (NFKC leaves it as it is, and there is nothing to decode).
+  if (PLAIN.test(text)) return [{ text, how: 'as written' }];
   const readings: Reading[] = [];
   let current = text;
   for (let round = 0; round < DECODING_ROUNDS; round++) {
