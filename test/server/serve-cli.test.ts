@@ -123,6 +123,11 @@ describe('connectr serve', () => {
       expect(signIns.code, count).toBe(2);
       expect(signIns.stderr).toContain('expected a number of sign-ins from 1 to 1000000');
     }
+    for (const seconds of ['0', '-1', '2.5', 'soon', '3601']) {
+      const timeout = await runBin(['serve', '--port', '0', '--request-timeout', seconds], env);
+      expect(timeout.code, seconds).toBe(2);
+      expect(timeout.stderr).toContain('expected seconds from 1 to 3600');
+    }
   });
 
   it('lists its admin commands in --help', async () => {
