@@ -9,7 +9,6 @@ import type { EnvelopeCode, ErrorDetail, ErrorEnvelope } from '../errors.js';
 import {
   ERROR_HEADER,
   FieldError,
-  HttpError,
   envelope,
   httpStatusFor,
   internalErrorMessage,
@@ -164,9 +163,6 @@ export function toAnswer(
         'fix the fields named in details; /docs shows what each route takes',
       ),
     };
-  }
-  if (error instanceof HttpError) {
-    return { status: error.status, body: envelope(error.code, error.message, [], error.hint) };
   }
   // Where the database is (host, port, directory) and the operator's hint stay in the log.
   if (error instanceof DatabaseUnavailable) {

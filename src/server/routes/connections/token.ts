@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, HttpError } from '../../errors.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { requireConnection } from '../../store/connections.js';
 import { getCredential } from '../../store/credentials.js';
 import { guard } from '../../store/open.js';
@@ -42,23 +43,21 @@ export function registerGetToken(app: App, context: RouteContext): void {
     async (request, reply) => {
       const identity = identityOf(request);
       if (!identity.allowToken) {
-        throw new HttpError(
-          403,
-          'forbidden',
-          'this API key may not read access tokens',
-          'create a key that may: `connectr serve keys create --name <name> --allow-token`',
-        );
+        throw new ConnectrError('forbidden', 'this API key may not read access tokens', {
+          hint: 'create a key that may: `connectr serve keys create --name <name> --allow-token`',
+        });
       }
       const data = requireData(context);
       const id = request.params.id;
       const connection = await guard(data.database, () => requireConnection(data.db, identity.projectId, id));
       const connector = (await context.deps.registry()).get(connection.connector);
       if (connector?.auth.type !== 'oauth2') {
-        throw new HttpError(
-          409,
+        throw new ConnectrError(
           'conflict',
           `connection ${id} is not an OAuth connection: it has no access token`,
-          'POST /api/v1/proxy/execute calls its API with the stored credential',
+          {
+            hint: 'POST /api/v1/proxy/execute calls its API with the stored credential',
+          },
         );
       }
       // A token about to expire is refreshed first (under the row lock, as execute does).
@@ -68,12 +67,9 @@ export function registerGetToken(app: App, context: RouteContext): void {
       );
       const tokens = storedTokens(stored?.secret);
       if (!stored || tokens.accessToken === undefined) {
-        throw new HttpError(
-          409,
-          'needs_reauth',
-          `connection ${id} has no access token yet`,
-          'sign the user in with POST /api/v1/oauth/authorize',
-        );
+        throw new ConnectrError('needs_reauth', `connection ${id} has no access token yet`, {
+          hint: 'sign the user in with POST /api/v1/oauth/authorize',
+        });
       }
       void reply.header('cache-control', 'no-store');
       return {

@@ -13,7 +13,6 @@ import { callTarget } from '../../credentials/target.js';
 import {
   ERROR_HEADER,
   FieldError,
-  HttpError,
   JsonRpcErrorSchema,
   envelope,
   internalErrorMessage,
@@ -113,9 +112,6 @@ export function registerMcp(app: App, context: RouteContext): void {
       const env = context.deps.env ?? {};
       const host: ToolCallHost = {
         env,
-        // needs_reauth, refreshed_token_rejected: the caller's to act on, told as a tool error.
-        describeError: (error) =>
-          error instanceof HttpError ? { message: error.message, hint: error.hint } : undefined,
         maxBinaryBytes: Math.min(MAX_BINARY_BYTES, MAX_EXECUTE_RESPONSE_BYTES),
         // Sealed with the server's encryption key: any instance opens them, for this project only.
         cursors: {
@@ -203,11 +199,10 @@ export function registerMcp(app: App, context: RouteContext): void {
 function checkAccept(accept: string | undefined): void {
   // The SDK's own test, so that what passes here passes there (a wildcard does not).
   if (accept?.includes('application/json') === true && accept.includes('text/event-stream')) return;
-  throw new HttpError(
-    406,
+  throw new ConnectrError(
     'not_acceptable',
     'POST /mcp answers application/json or text/event-stream: the Accept header must name both',
-    'send "Accept: application/json, text/event-stream"',
+    { hint: 'send "Accept: application/json, text/event-stream"' },
   );
 }
 
