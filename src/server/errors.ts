@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { ConnectrError } from '../core/errors.js';
+import { ConnectrError, isConnectrError } from '../core/errors.js';
 import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
+import { connectionErrorOf } from './store/outage.js';
 
 /**
  * The one error shape every route answers with, and the one place a ConnectrError code
@@ -130,6 +131,14 @@ export function httpStatusFor(code: ErrorCode): number {
  * no other: a raw-proxy caller tells the proxy's own 4xx/5xx from the upstream's by it.
  */
 export const ERROR_HEADER = 'x-connectr-error';
+
+/**
+ * What the log gets of a failure: a ConnectrError as it is; anything else, when the database
+ * went away, by the driver's error alone (drizzle's wrapper quotes the statement and its values).
+ */
+export function loggedFault(error: unknown): unknown {
+  return isConnectrError(error) ? error : (connectionErrorOf(error) ?? error);
+}
 
 /**
  * The message of an error the server did not expect: its cause (a database error quotes its

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -17,7 +17,43 @@ function sources(dir: string): string[] {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'));
 }
 
+/** Every module a file imports (static `from '…'` and dynamic `import('…')`), resolved from the root. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8');
+  const specifiers = [
+    ...text.matchAll(/\bfrom\s+['"]([^'"]+)['"]/g),
+    ...text.matchAll(/\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g),
+  ].map((m) => m[1] ?? '');
+  return specifiers
+    .filter((s) => s.startsWith('.'))
+    .map((s) =>
+      relative(root, resolve(join(root, file, '..'), s))
+        .split(sep)
+        .join('/'),
+    );
+}
+
 describe('the server layers', () => {
+  it('finds the route files it checks', () => {
+    expect(sources('src/server/routes').length).toBeGreaterThan(20);
+  });
+
+  it('keeps store/ out of every route: routes call services', () => {
+    const offenders = sources('src/server/routes').flatMap((file) =>
+      importsOf(file)
+        .filter((target) => target.startsWith('src/server/store/'))
+        .map((target) => `${file} imports ${target}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('opens no transaction in a route', () => {
+    const offenders = sources('src/server/routes').filter((file) =>
+      /\.transaction\s*\(/.test(readFileSync(join(root, file), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('has one error hierarchy: no HttpError anywhere in src', () => {
     const offenders = sources('src').filter((file) =>
       /\bHttpError\b/.test(readFileSync(join(root, file), 'utf8')),

@@ -16,9 +16,9 @@ import {
   JsonRpcErrorSchema,
   envelope,
   internalErrorMessage,
+  loggedFault,
 } from '../../errors.js';
 import { connectionId } from '../../input.js';
-import { connectionErrorOf } from '../../store/outage.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -133,7 +133,7 @@ export function registerMcp(app: App, context: RouteContext): void {
         tooLargeHint: () =>
           'too large for a tool result (at most 4 MiB); fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
         internalError(error) {
-          request.log.error({ err: connectionErrorOf(error) ?? error }, 'tool call failed');
+          request.log.error({ err: loggedFault(error) }, 'tool call failed');
           return internalErrorMessage(request.id);
         },
         async depsFor(tool, connection, signal) {
