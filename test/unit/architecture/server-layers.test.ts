@@ -47,6 +47,13 @@ describe('the server layers', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps drizzle out of every route: repositories hide it', () => {
+    const offenders = sources('src/server/routes').filter((file) =>
+      /\bfrom\s+['"]drizzle-orm/.test(readFileSync(join(root, file), 'utf8')),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('opens no transaction in a route', () => {
     const offenders = sources('src/server/routes').filter((file) =>
       /\.transaction\s*\(/.test(readFileSync(join(root, file), 'utf8')),
