@@ -18,18 +18,25 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.usage;
     case 'auth_required':
     case 'auth_expired':
+    case 'needs_reauth':
+    case 'forbidden':
       return EXIT.auth;
     case 'upstream':
     case 'follow_refused':
+    case 'refreshed_token_rejected':
       return EXIT.upstream;
     case 'unavailable':
     case 'timeout':
+    case 'too_many_sign_ins':
       return EXIT.unavailable;
     case 'cancelled':
       return EXIT.cancelled;
     case 'invalid_input':
     case 'invalid_connector':
     case 'not_found':
+    case 'conflict':
+    case 'payload_too_large':
+    case 'not_acceptable':
     case 'internal':
       return EXIT.input;
   }

@@ -29,6 +29,23 @@ export const ERROR_CODES = [
   'timeout',
   /** The user interrupted the operation (Ctrl-C). */
   'cancelled',
+  /** The caller may not do this (e.g. an API key made without --allow-token reading a token). */
+  'forbidden',
+  /** The resource is not in a state that allows this (e.g. its connector is no longer defined). */
+  'conflict',
+  /** A connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
+  'needs_reauth',
+  /**
+   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
+   * again so soon, since another refresh would most likely be refused too.
+   */
+  'refreshed_token_rejected',
+  /** A project has as many browser sign-ins pending as it may have. */
+  'too_many_sign_ins',
+  /** A request body is larger than the limit. */
+  'payload_too_large',
+  /** The caller does not accept any form of the answer (e.g. an Accept header without it). */
+  'not_acceptable',
   /** A bug in connectr. */
   'internal',
 ] as const;

@@ -1,6 +1,7 @@
 import * as z from 'zod';
-import { ConnectrError } from '../core/errors.js';
+import { ConnectrError, isConnectrError } from '../core/errors.js';
 import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
+import { connectionErrorOf } from './store/outage.js';
 
 /**
  * The one error shape every route answers with, and the one place a ConnectrError code
@@ -8,32 +9,20 @@ import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
  * `details` (one entry per problem, naming the field when there is one) and `hint`.
  */
 
-/** Codes beyond ConnectrError's, for faults only HTTP has. */
+/**
+ * Codes beyond ConnectrError's, for faults of the HTTP exchange itself that the error plugin
+ * answers (plugins/errors.ts) and nothing throws: whatever a route or a service refuses is a
+ * ConnectrError, mapped by httpStatusFor.
+ */
 export const HTTP_ONLY_CODES = [
   'method_not_allowed',
-  /** The client does not accept what the route answers (406: POST /mcp without text/event-stream in Accept). */
-  'not_acceptable',
   /** The request did not arrive in time (408). */
   'request_timeout',
-  'payload_too_large',
   'unsupported_media_type',
   /** An `Expect` header other than 100-continue (417). */
   'expectation_failed',
   /** The request's headers are larger than the server reads (431). */
   'headers_too_large',
-  /** The API key may not do this (e.g. read tokens without --allow-token). */
-  'forbidden',
-  /** The resource is not in a state that allows this (e.g. no token stored yet). */
-  'conflict',
-  /** The connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
-  'needs_reauth',
-  /**
-   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
-   * again within the refresh window (502).
-   */
-  'refreshed_token_rejected',
-  /** A project has as many browser sign-ins pending as `serve --max-sign-ins` allows (429). */
-  'too_many_sign_ins',
 ] as const;
 export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
 
@@ -98,19 +87,6 @@ export class FieldError extends ConnectrError {
   }
 }
 
-/** An answer only HTTP has a status for (403, 406, 409, 413, 429, 502): thrown by a route, answered with the envelope. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: 403 | 406 | 409 | 413 | 429 | 502,
-    readonly code: (typeof HTTP_ONLY_CODES)[number],
-    message: string,
-    readonly hint?: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
-
 /** The HTTP status for each ConnectrError code: the only mapping there is. */
 export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
@@ -121,10 +97,23 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'auth_required':
     case 'auth_expired':
       return 401;
+    case 'forbidden':
+      return 403;
     case 'not_found':
       return 404;
+    case 'not_acceptable':
+      return 406;
+    // The connection exists, but not in a state that allows this (409, not a 401: the API key was fine).
+    case 'conflict':
+    case 'needs_reauth':
+      return 409;
+    case 'payload_too_large':
+      return 413;
+    case 'too_many_sign_ins':
+      return 429;
     case 'upstream':
     case 'follow_refused':
+    case 'refreshed_token_rejected':
       return 502;
     // The server is stopping (or the caller went away): try again, elsewhere.
     case 'cancelled':
@@ -142,6 +131,14 @@ export function httpStatusFor(code: ErrorCode): number {
  * no other: a raw-proxy caller tells the proxy's own 4xx/5xx from the upstream's by it.
  */
 export const ERROR_HEADER = 'x-connectr-error';
+
+/**
+ * What the log gets of a failure: a ConnectrError as it is; anything else, when the database
+ * went away, by the driver's error alone (drizzle's wrapper quotes the statement and its values).
+ */
+export function loggedFault(error: unknown): unknown {
+  return isConnectrError(error) ? error : (connectionErrorOf(error) ?? error);
+}
 
 /**
  * The message of an error the server did not expect: its cause (a database error quotes its

@@ -264,6 +264,26 @@ for (const variant of BACKENDS) {
       expect(up.sent()).toBe(sent);
     });
 
+    it('a connection that cannot call its API yet (no credential): a tool error saying so and how to sign in, nothing sent', async () => {
+      const project = (await ensureProject(store.db, 'default')).project.id;
+      const pending = await createConnection(store.db, {
+        projectId: project,
+        connector: 'gmail',
+        name: 'pending',
+      });
+      const s = await session('', { 'Connection-Id': pending.id });
+      try {
+        const result = await s.call('gmail_get_profile');
+        expect(result.isError, JSON.stringify(result)).toBe(true);
+        const text = textOf(result);
+        expect(text).toContain(`connection ${pending.id} cannot call gmail: it has no credential yet`);
+        expect(text).toContain('POST /api/v1/oauth/authorize');
+        expect(up.sent()).toBe(sent);
+      } finally {
+        await s.close();
+      }
+    });
+
     it('without a chosen connection every tool takes connection_id; a wrong one is an error result, nothing sent', async () => {
       const s = await session();
       try {

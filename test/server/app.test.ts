@@ -253,6 +253,14 @@ describe('errors', () => {
       timeout: 504,
       cancelled: 503,
       internal: 500,
+      // Once HttpError's: the statuses clients saw before stay.
+      forbidden: 403,
+      conflict: 409,
+      needs_reauth: 409,
+      refreshed_token_rejected: 502,
+      too_many_sign_ins: 429,
+      payload_too_large: 413,
+      not_acceptable: 406,
     });
   });
 

@@ -8,7 +8,6 @@ import { oauthEndpoints } from '../../core/oauth/endpoints.js';
 import { OAuthError, requestToken } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
-import { HttpError } from '../errors.js';
 import { oauthSecretOf, storeTokens } from '../oauth/tokens.js';
 import type { OAuthSecret, TokenSet } from '../oauth/tokens.js';
 import { resolveServerClient } from '../oauth/client.js';
@@ -221,11 +220,10 @@ async function refreshLocked(
     if ('refused' in outcome) throw needsReauth(connection, outcome.refused);
     return outcome;
   } catch (error) {
-    if (attempt.failure === undefined && !isConnectrError(error) && !(error instanceof HttpError))
-      attempt.failure = 'internal';
+    if (attempt.failure === undefined && !isConnectrError(error)) attempt.failure = 'internal';
     // Not in connectr's words (a database fault, a bug): its text may quote a statement and
     // its values (the sealed tokens, the project's id), so it is the cause, for the log only.
-    throw isConnectrError(error) || error instanceof HttpError
+    throw isConnectrError(error)
       ? error
       : new ConnectrError(
           'unavailable',
@@ -244,13 +242,14 @@ async function refreshLocked(
  * 502 refreshed_token_rejected: the API refused a token obtained moments ago. Another refresh
  * would most likely be refused too, and each costs a grant with the project's client secret.
  */
-function freshTokenRefused(connection: Connection, ageMs: number): HttpError {
+function freshTokenRefused(connection: Connection, ageMs: number): ConnectrError {
   const age = Math.max(0, Math.round(ageMs / 1000));
-  return new HttpError(
-    502,
+  return new ConnectrError(
     'refreshed_token_rejected',
     `${connection.connector} refused the access token of connection ${connection.id}, obtained ${age} s ago; it is refreshed at most once every ${REFRESH_WINDOW_MS / 1000} s`,
-    "check the connection's scopes and the API's own error (the first refused call returned it); if it persists, sign the user in again: POST /api/v1/oauth/authorize with this connection_id",
+    {
+      hint: "check the connection's scopes and the API's own error (the first refused call returned it); if it persists, sign the user in again: POST /api/v1/oauth/authorize with this connection_id",
+    },
   );
 }
 
@@ -259,14 +258,16 @@ function needsReauth(
   connection: Connection,
   why: string,
   kind: 'missing' | 'refused' = 'refused',
-): HttpError {
-  return new HttpError(
-    409,
+): ConnectrError {
+  return new ConnectrError(
     'needs_reauth',
     `connection ${connection.id} cannot call ${connection.connector}: ${why}`,
-    kind === 'missing'
-      ? 'give it a credential: POST /api/v1/oauth/authorize (OAuth) or PUT /api/v1/connections/{id}/credentials'
-      : 'sign the user in again: POST /api/v1/oauth/authorize with this connection_id',
+    {
+      hint:
+        kind === 'missing'
+          ? 'give it a credential: POST /api/v1/oauth/authorize (OAuth) or PUT /api/v1/connections/{id}/credentials'
+          : 'sign the user in again: POST /api/v1/oauth/authorize with this connection_id',
+    },
   );
 }
 

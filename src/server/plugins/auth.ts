@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ConnectrError } from '../../core/errors.js';
 import type { ApiKeyIdentity, ApiKeyScope, ApiKeyVerifier } from '../contracts.js';
-import { HttpError } from '../errors.js';
 import type { App } from '../types.js';
 
 /**
@@ -88,17 +87,19 @@ export function installApiKeyAuth(app: App, verifier: ApiKeyVerifier): void {
         `${WWW_AUTHENTICATE}, error="insufficient_scope", scope="${needed}"`,
       );
       throw needed === 'metrics'
-        ? new HttpError(
-            403,
+        ? new ConnectrError(
             'forbidden',
             "this route needs an API key with the metrics scope: a project key may not read every project's metrics",
-            'create a key for your scraper: `connectr serve keys create --name <name> --scope metrics`',
+            {
+              hint: 'create a key for your scraper: `connectr serve keys create --name <name> --scope metrics`',
+            },
           )
-        : new HttpError(
-            403,
+        : new ConnectrError(
             'forbidden',
             `this API key has the ${identity.scope} scope: it may only read GET /metrics`,
-            "use a project's key for the API: `connectr serve keys create --name <name> --project <project>`",
+            {
+              hint: "use a project's key for the API: `connectr serve keys create --name <name> --project <project>`",
+            },
           );
     }
     identities.set(request, identity);

@@ -9,18 +9,13 @@ import type { EnvelopeCode, ErrorDetail, ErrorEnvelope } from '../errors.js';
 import {
   ERROR_HEADER,
   FieldError,
-  HttpError,
   envelope,
   httpStatusFor,
   internalErrorMessage,
   jsonRpcErrorOf,
+  loggedFault,
 } from '../errors.js';
-import {
-  DATABASE_UNREACHABLE,
-  DatabaseUnavailable,
-  connectionErrorOf,
-  isConnectionError,
-} from '../store/outage.js';
+import { DATABASE_UNREACHABLE, DatabaseUnavailable, isConnectionError } from '../store/outage.js';
 import type { App } from '../types.js';
 import { WWW_AUTHENTICATE } from './auth.js';
 import { JsonTooDeep } from './json-body.js';
@@ -165,9 +160,6 @@ export function toAnswer(
       ),
     };
   }
-  if (error instanceof HttpError) {
-    return { status: error.status, body: envelope(error.code, error.message, [], error.hint) };
-  }
   // Where the database is (host, port, directory) and the operator's hint stay in the log.
   if (error instanceof DatabaseUnavailable) {
     return { status: 503, body: envelope('unavailable', error.publicMessage, [], DATABASE_HINT) };
@@ -273,11 +265,7 @@ async function sendAnswer(
     : toAnswer(error, bodyLimit, request.headers['content-type'], request.id);
   // An outage that reached here unguarded is logged by the driver's error alone: drizzle's
   // wrapper quotes the statement and its values.
-  if (answer.status >= 500)
-    request.log.error(
-      { err: isConnectrError(error) ? error : (connectionErrorOf(error) ?? error) },
-      'request failed',
-    );
+  if (answer.status >= 500) request.log.error({ err: loggedFault(error) }, 'request failed');
   else request.log.info({ code: answer.body.error.code, status: answer.status }, answer.body.error.message);
   if (answer.status === 401 && !reply.hasHeader('www-authenticate'))
     void reply.header('www-authenticate', WWW_AUTHENTICATE);

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { and, count, eq, gt, isNull, lt, or } from 'drizzle-orm';
 import { isNotNull } from 'drizzle-orm';
+import { ConnectrError } from '../../core/errors.js';
 import type { KeyRing } from '../crypto.js';
-import { FieldError, HttpError } from '../errors.js';
+import { FieldError } from '../errors.js';
 import { requireConnection } from './connections.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
@@ -126,12 +127,13 @@ export async function createOAuthSession(
 }
 
 /** 429: the project has as many sign-ins pending as it may; they expire within SESSION_TTL_MS. */
-function tooManySignIns(maxPending: number): HttpError {
-  return new HttpError(
-    429,
+function tooManySignIns(maxPending: number): ConnectrError {
+  return new ConnectrError(
     'too_many_sign_ins',
     `this project has ${maxPending} sign-ins pending, the most it may have at once`,
-    `finish or wait for pending sign-ins (each expires within ${SESSION_TTL_MS / 60_000} minutes); the operator sets the limit with connectr serve --max-sign-ins`,
+    {
+      hint: `finish or wait for pending sign-ins (each expires within ${SESSION_TTL_MS / 60_000} minutes); the operator sets the limit with connectr serve --max-sign-ins`,
+    },
   );
 }
 

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS } from '../../errors.js';
-import { createConnection } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
+import { createConnection } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionShape, connectionJson, connectorFor } from './shape.js';
@@ -43,14 +42,12 @@ export function registerCreateConnection(app: App, context: RouteContext): void 
         body.connector_type,
         'body.connector_type',
       );
-      const row = await guard(data.database, () =>
-        createConnection(data.db, {
-          projectId,
-          connector: connector.name,
-          name: body.name,
-          userId: body.user_id ?? null,
-        }),
-      );
+      const row = await createConnection(data, {
+        projectId,
+        connector: connector.name,
+        name: body.name,
+        userId: body.user_id ?? null,
+      });
       void reply.code(201).header('location', `/api/v1/connections/${row.id}`);
       return connectionJson(row);
     },

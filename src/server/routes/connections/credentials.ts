@@ -3,12 +3,8 @@ import { ConnectrError } from '../../../core/errors.js';
 import { MAX_TOKEN_LIFETIME_S } from '../../../core/oauth/token-endpoint.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
-import { requireConnection, updateConnection } from '../../store/connections.js';
-import { putCredential } from '../../store/credentials.js';
-import { changeConnection } from '../../credentials/target.js';
-import { guard } from '../../store/open.js';
-import { storeTokens } from '../../oauth/tokens.js';
-import type { TokenSet } from '../../oauth/tokens.js';
+import { requireConnection, storeCredential } from '../../services/connections.js';
+import type { CredentialToStore } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { NO_CONTROL, dateTime, label } from '../../input.js';
@@ -81,13 +77,8 @@ const OAUTH_FIELDS = [
   'account',
 ] as const satisfies readonly (keyof CredentialsBody)[];
 
-/** What to store: a plain secret (api_key, basic) or an OAuth token set. */
-type ToStore =
-  | { readonly kind: 'secret'; readonly secret: Record<string, string> }
-  | { readonly kind: 'tokens'; readonly tokens: TokenSet; readonly identity: string | undefined };
-
 /** What to store for this auth type, or a 400 naming the field that is missing or out of place. */
-function credentialFor(authType: string, body: CredentialsBody, now: Date): ToStore {
+function credentialFor(authType: string, body: CredentialsBody, now: Date): CredentialToStore {
   const stray = (fields: readonly (keyof CredentialsBody)[], expected: string, hint?: string): void => {
     for (const field of fields)
       if (body[field] !== undefined)
@@ -164,7 +155,7 @@ export function registerPutCredentials(app: App, context: RouteContext): void {
       const { projectId } = identityOf(request);
       const data = requireData(context);
       const id = request.params.id;
-      const connection = await guard(data.database, () => requireConnection(data.db, projectId, id));
+      const connection = await requireConnection(data, projectId, id);
       const connector = (await context.deps.registry()).get(connection.connector);
       if (!connector) {
         throw new ConnectrError(
@@ -175,19 +166,7 @@ export function registerPutCredentials(app: App, context: RouteContext): void {
       }
       const now = new Date();
       const toStore = credentialFor(connector.auth.type, request.body, now);
-      const updated = await changeConnection(data, projectId, id, () =>
-        guard(data.database, () =>
-          toStore.kind === 'tokens'
-            ? storeTokens(data.db, data.keys, connection, toStore.tokens, toStore.identity, now)
-            : data.db.transaction(async (tx) => {
-                await putCredential(tx, data.keys, { projectId, connectionId: id, secret: toStore.secret });
-                return updateConnection(tx, projectId, id, { status: 'active', lastError: null });
-              }),
-        ),
-      );
-      // Deleted between the two steps: the credential went with it.
-      if (!updated) return connectionJson(await requireConnection(data.db, projectId, id));
-      return connectionJson(updated);
+      return connectionJson(await storeCredential(data, connection, toStore, now));
     },
   );
 }

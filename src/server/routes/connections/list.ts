@@ -2,8 +2,7 @@ import * as z from 'zod';
 import { isConnectrError } from '../../../core/errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, FieldError } from '../../errors.js';
-import { MAX_PAGE, listConnections } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
+import { MAX_PAGE, listConnections } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectorParams } from '../connectors/name.js';
@@ -50,14 +49,12 @@ export function registerListConnections(app: App, context: RouteContext): void {
       const data = requireData(context);
       const query = request.query;
       try {
-        const page = await guard(data.database, () =>
-          listConnections(data.db, projectId, {
-            userId: query.user_id,
-            connector: query.connector_type,
-            limit: query.limit,
-            cursor: query.cursor,
-          }),
-        );
+        const page = await listConnections(data, projectId, {
+          userId: query.user_id,
+          connector: query.connector_type,
+          limit: query.limit,
+          cursor: query.cursor,
+        });
         return { connections: page.items.map(connectionJson), next_cursor: page.nextCursor ?? null };
       } catch (error) {
         // The store's only invalid_input besides the limit (checked above) is the cursor.

@@ -3,8 +3,8 @@ import type { Connector } from '../../../core/connector/model.js';
 import type { Registry } from '../../../core/connector/registry.js';
 import { closest } from '../../../core/suggest.js';
 import { FieldError } from '../../errors.js';
-import type { Connection } from '../../store/connections.js';
-import { CONNECTION_STATUSES } from '../../store/schema.js';
+import { CONNECTION_STATUSES } from '../../services/connections.js';
+import type { Connection } from '../../services/connections.js';
 import { connectionId } from '../../input.js';
 
 /**
@@ -58,24 +58,4 @@ export function connectorFor(registry: Registry, name: string, field: string): C
   throw new FieldError(field, `unknown connector "${name}"`, {
     hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}known connectors: ${names.join(', ')} (GET /api/v1/connectors)`,
   });
-}
-
-/** What an OAuth connection's credential holds (the token response as stored), read defensively. */
-export interface StoredTokens {
-  readonly accessToken: string | undefined;
-  readonly refreshToken: string | undefined;
-  readonly tokenType: string | undefined;
-}
-
-export function storedTokens(secret: unknown): StoredTokens {
-  const field = (key: string): string | undefined => {
-    if (typeof secret !== 'object' || secret === null || !Object.hasOwn(secret, key)) return undefined;
-    const value: unknown = (secret as Record<string, unknown>)[key];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  return {
-    accessToken: field('access_token'),
-    refreshToken: field('refresh_token'),
-    tokenType: field('token_type'),
-  };
 }

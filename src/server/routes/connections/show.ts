@@ -1,7 +1,6 @@
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
-import { requireConnection } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
+import { requireConnection } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams, ConnectionShape, connectionJson } from './shape.js';
@@ -22,8 +21,7 @@ export function registerShowConnection(app: App, context: RouteContext): void {
     async (request) => {
       const { projectId } = identityOf(request);
       const data = requireData(context);
-      const row = await guard(data.database, () => requireConnection(data.db, projectId, request.params.id));
-      return connectionJson(row);
+      return connectionJson(await requireConnection(data, projectId, request.params.id));
     },
   );
 }

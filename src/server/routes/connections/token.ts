@@ -1,13 +1,12 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, HttpError } from '../../errors.js';
-import { requireConnection } from '../../store/connections.js';
-import { getCredential } from '../../store/credentials.js';
-import { guard } from '../../store/open.js';
+import { ConnectrError } from '../../../core/errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
+import { accessToken } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { routeCredentials } from '../../credentials/source.js';
-import { ConnectionParams, storedTokens } from './shape.js';
+import { ConnectionParams } from './shape.js';
 
 const TokenAnswer = z.object({
   access_token: z.string(),
@@ -42,44 +41,23 @@ export function registerGetToken(app: App, context: RouteContext): void {
     async (request, reply) => {
       const identity = identityOf(request);
       if (!identity.allowToken) {
-        throw new HttpError(
-          403,
-          'forbidden',
-          'this API key may not read access tokens',
-          'create a key that may: `connectr serve keys create --name <name> --allow-token`',
-        );
-      }
-      const data = requireData(context);
-      const id = request.params.id;
-      const connection = await guard(data.database, () => requireConnection(data.db, identity.projectId, id));
-      const connector = (await context.deps.registry()).get(connection.connector);
-      if (connector?.auth.type !== 'oauth2') {
-        throw new HttpError(
-          409,
-          'conflict',
-          `connection ${id} is not an OAuth connection: it has no access token`,
-          'POST /api/v1/proxy/execute calls its API with the stored credential',
-        );
+        throw new ConnectrError('forbidden', 'this API key may not read access tokens', {
+          hint: 'create a key that may: `connectr serve keys create --name <name> --allow-token`',
+        });
       }
       // A token about to expire is refreshed first (under the row lock, as execute does).
-      await routeCredentials(context, connection, connector).credential();
-      const stored = await guard(data.database, () =>
-        getCredential(data.db, data.keys, identity.projectId, id),
+      const token = await accessToken(
+        requireData(context),
+        await context.deps.registry(),
+        identity.projectId,
+        request.params.id,
+        (connection, connector) => routeCredentials(context, connection, connector),
       );
-      const tokens = storedTokens(stored?.secret);
-      if (!stored || tokens.accessToken === undefined) {
-        throw new HttpError(
-          409,
-          'needs_reauth',
-          `connection ${id} has no access token yet`,
-          'sign the user in with POST /api/v1/oauth/authorize',
-        );
-      }
       void reply.header('cache-control', 'no-store');
       return {
-        access_token: tokens.accessToken,
-        token_type: tokens.tokenType ?? 'Bearer',
-        expires_at: stored.expiresAt?.toISOString() ?? null,
+        access_token: token.accessToken,
+        token_type: token.tokenType,
+        expires_at: token.expiresAt?.toISOString() ?? null,
       };
     },
   );

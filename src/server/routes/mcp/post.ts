@@ -13,13 +13,12 @@ import { callTarget } from '../../credentials/target.js';
 import {
   ERROR_HEADER,
   FieldError,
-  HttpError,
   JsonRpcErrorSchema,
   envelope,
   internalErrorMessage,
+  loggedFault,
 } from '../../errors.js';
 import { connectionId } from '../../input.js';
-import { connectionErrorOf } from '../../store/outage.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -113,9 +112,6 @@ export function registerMcp(app: App, context: RouteContext): void {
       const env = context.deps.env ?? {};
       const host: ToolCallHost = {
         env,
-        // needs_reauth, refreshed_token_rejected: the caller's to act on, told as a tool error.
-        describeError: (error) =>
-          error instanceof HttpError ? { message: error.message, hint: error.hint } : undefined,
         maxBinaryBytes: Math.min(MAX_BINARY_BYTES, MAX_EXECUTE_RESPONSE_BYTES),
         // Sealed with the server's encryption key: any instance opens them, for this project only.
         cursors: {
@@ -137,7 +133,7 @@ export function registerMcp(app: App, context: RouteContext): void {
         tooLargeHint: () =>
           'too large for a tool result (at most 4 MiB); fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
         internalError(error) {
-          request.log.error({ err: connectionErrorOf(error) ?? error }, 'tool call failed');
+          request.log.error({ err: loggedFault(error) }, 'tool call failed');
           return internalErrorMessage(request.id);
         },
         async depsFor(tool, connection, signal) {
@@ -203,11 +199,10 @@ export function registerMcp(app: App, context: RouteContext): void {
 function checkAccept(accept: string | undefined): void {
   // The SDK's own test, so that what passes here passes there (a wildcard does not).
   if (accept?.includes('application/json') === true && accept.includes('text/event-stream')) return;
-  throw new HttpError(
-    406,
+  throw new ConnectrError(
     'not_acceptable',
     'POST /mcp answers application/json or text/event-stream: the Accept header must name both',
-    'send "Accept: application/json, text/event-stream"',
+    { hint: 'send "Accept: application/json, text/event-stream"' },
   );
 }
 

@@ -1,9 +1,7 @@
 import * as z from 'zod';
-import { ConnectrError } from '../../../core/errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
-import { deleteOAuthApp } from '../../store/oauth-apps.js';
-import { guard } from '../../store/open.js';
+import { deleteOAuthApp } from '../../services/oauth-apps.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { OAuthAppParams } from './shape.js';
@@ -29,14 +27,8 @@ export function registerDeleteOAuthApp(app: App, context: RouteContext): void {
     },
     async (request) => {
       const { projectId } = identityOf(request);
-      const data = requireData(context);
       const connector = request.params.connector;
-      const deleted = await guard(data.database, () => deleteOAuthApp(data.db, projectId, connector));
-      if (!deleted) {
-        throw new ConnectrError('not_found', `this project has no OAuth app for ${connector}`, {
-          hint: 'GET /api/v1/oauth-apps lists the saved ones',
-        });
-      }
+      await deleteOAuthApp(requireData(context), projectId, connector);
       return { connector, deleted: true as const };
     },
   );

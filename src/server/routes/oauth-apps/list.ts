@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS } from '../../errors.js';
-import { listOAuthApps } from '../../store/oauth-apps.js';
-import { guard } from '../../store/open.js';
+import { listOAuthApps } from '../../services/oauth-apps.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { OAuthAppShape, oauthAppJson } from './shape.js';
@@ -24,8 +23,7 @@ export function registerListOAuthApps(app: App, context: RouteContext): void {
     },
     async (request) => {
       const { projectId } = identityOf(request);
-      const data = requireData(context);
-      const apps = await guard(data.database, () => listOAuthApps(data.db, projectId));
+      const apps = await listOAuthApps(requireData(context), projectId);
       return { oauth_apps: apps.map(oauthAppJson) };
     },
   );

@@ -1,8 +1,7 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
-import { listOAuthApps, putOAuthApp } from '../../store/oauth-apps.js';
-import { guard } from '../../store/open.js';
+import { saveOAuthApp } from '../../services/oauth-apps.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { secretValue } from '../connections/credentials.js';
@@ -63,28 +62,12 @@ export function registerPutOAuthApp(app: App, context: RouteContext): void {
           `${connector.name} apps have no client secret (public clients): leave client_secret out`,
         );
       }
-      const saved = await guard(data.database, async () => {
-        await putOAuthApp(data.db, data.keys, {
-          projectId,
-          connector: connector.name,
-          clientId,
-          clientSecret,
-        });
-        return listOAuthApps(data.db, projectId, connector.name);
+      const saved = await saveOAuthApp(data, projectId, {
+        connector: connector.name,
+        clientId,
+        clientSecret,
       });
-      const [row] = saved;
-      // Deleted between the two statements: answer with what was saved.
-      if (!row) {
-        const now = new Date();
-        return oauthAppJson({
-          connector: connector.name,
-          clientId,
-          hasClientSecret: clientSecret !== undefined,
-          createdAt: now,
-          updatedAt: now,
-        });
-      }
-      return oauthAppJson(row);
+      return oauthAppJson(saved);
     },
   );
 }

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { OAuthAppSummary } from '../../store/oauth-apps.js';
+import type { OAuthAppSummary } from '../../services/oauth-apps.js';
 
 /**
  * The public JSON of a project's OAuth app (the client a connector's users sign in with, and

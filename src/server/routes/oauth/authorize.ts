@@ -2,13 +2,8 @@ import * as z from 'zod';
 import { ConnectrError } from '../../../core/errors.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
-import { prepareAuthorization, startAuthorization } from '../../oauth/flow.js';
-import type { PreparedAuthorization } from '../../oauth/flow.js';
-import { requireConnection } from '../../store/connections.js';
-import type { Connection } from '../../store/connections.js';
-import { guard } from '../../store/open.js';
+import { startSignIn } from '../../services/sign-in.js';
 import type { App, RouteContext } from '../../types.js';
-import { requireData } from '../../types.js';
 import { connectionId } from '../../input.js';
 import { ConnectorParams, requireConnector } from '../connectors/name.js';
 import { flowDeps } from './deps.js';
@@ -70,7 +65,6 @@ export function registerOAuthAuthorize(
       },
     },
     async (request) => {
-      const data = requireData(context);
       const { projectId } = identityOf(request);
       const body = request.body;
       if ((body.connection_id === undefined) === (body.connector_type === undefined)) {
@@ -81,32 +75,18 @@ export function registerOAuthAuthorize(
       }
       const redirectUri = body.redirect_uri ?? defaultRedirectUri(request, address);
       const registry = await context.deps.registry();
-      const deps = flowDeps(context, request.log);
-      let connection: Connection | null;
-      let prepared: PreparedAuthorization;
-      if (body.connection_id !== undefined) {
-        const id = body.connection_id;
-        connection = await guard(data.database, () => requireConnection(data.db, projectId, id));
-        prepared = await prepareAuthorization(
-          deps,
-          projectId,
-          requireConnector(registry, connection.connector),
-        );
-      } else {
-        // The old form: the sign-in is bound to a connection only when it completes, so an app
-        // that made its own connection first is not left with a second one.
-        prepared = await prepareAuthorization(
-          deps,
-          projectId,
-          requireConnector(registry, body.connector_type ?? ''),
-        );
-        connection = null;
-      }
-      const started = await startAuthorization(deps, prepared, projectId, connection, {
-        redirectUri,
-        returnUrl: body.return_url,
-        maxPending,
-      });
+      const { started, connection } = await startSignIn(
+        flowDeps(context, request.log),
+        (name) => requireConnector(registry, name),
+        projectId,
+        {
+          connectionId: body.connection_id,
+          connector: body.connector_type,
+          redirectUri,
+          returnUrl: body.return_url,
+          maxPending,
+        },
+      );
       return {
         authorization_url: started.authorizationUrl,
         state: started.state,

@@ -2,15 +2,11 @@ import type { FastifyReply } from 'fastify';
 import * as z from 'zod';
 import { isConnectrError } from '../../../core/errors.js';
 import { httpStatusFor } from '../../errors.js';
-import { completeAuthorization, recordFailure } from '../../oauth/flow.js';
 import { sendErrorPage, sendRedirect, sendSuccessPage } from '../../oauth/pages.js';
 import { providerError, returnUrlWith } from '../../oauth/return-url.js';
 import type { Outcome } from '../../oauth/return-url.js';
-import { requireConnection } from '../../store/connections.js';
-import type { Connection } from '../../store/connections.js';
-import { SessionRefused, consumeOAuthSession } from '../../store/oauth-sessions.js';
-import type { OAuthSession } from '../../store/oauth-sessions.js';
-import { guard } from '../../store/open.js';
+import { SessionRefused, completeSignIn, consumeSignIn, recordRefusal } from '../../services/sign-in.js';
+import type { Connection, OAuthSession } from '../../services/sign-in.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { NO_NUL } from '../../input.js';
@@ -83,7 +79,7 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
       }
       let session: OAuthSession;
       try {
-        session = await guard(data.database, () => consumeOAuthSession(data.db, data.keys, state));
+        session = await consumeSignIn(data, state);
       } catch (failure) {
         if (!isConnectrError(failure)) throw failure;
         const found = failure instanceof SessionRefused ? failure.session : undefined;
@@ -105,16 +101,9 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
       if (error !== undefined) {
         const description = request.query.error_description;
         const said = `the provider answered ${error}${description ? `: ${description}` : ''}`;
-        const bound = session.connectionId;
-        const connection =
-          bound === null
-            ? undefined
-            : await guard(data.database, () => requireConnection(data.db, session.projectId, bound)).catch(
-                () => undefined,
-              );
-        if (connection) await recordFailure(deps, connection, said);
+        await recordRefusal(deps, session, said);
         return (
-          back({ status: 'error', error: providerError(error), connectionId: bound }) ??
+          back({ status: 'error', error: providerError(error), connectionId: session.connectionId }) ??
           sendErrorPage(reply, 400, [
             error === 'access_denied' ? 'The sign-in was not approved.' : 'The provider refused the sign-in.',
             `The provider said: ${error}${description ? ` (${description})` : ''}`,
@@ -129,7 +118,7 @@ export function registerOAuthCallbackPage(app: App, context: RouteContext): void
       }
       let connection: Connection;
       try {
-        connection = await completeAuthorization(deps, await context.deps.registry(), session, code);
+        connection = await completeSignIn(deps, await context.deps.registry(), session, code);
       } catch (failure) {
         if (!isConnectrError(failure)) throw failure;
         const failed = failure.code === 'not_found' ? 'connection_deleted' : 'exchange_failed';

@@ -1,14 +1,8 @@
 import * as z from 'zod';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
-import { completeAuthorization } from '../../oauth/flow.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
-import { requireConnection } from '../../store/connections.js';
-import type { Connection } from '../../store/connections.js';
-import { consumeOAuthSession, pendingSignIns } from '../../store/oauth-sessions.js';
-import type { ServerData } from '../../contracts.js';
-import { guard } from '../../store/open.js';
+import { completeWithCode } from '../../services/sign-in.js';
 import type { App, RouteContext } from '../../types.js';
-import { requireData } from '../../types.js';
 import { connectionId, visibleAscii } from '../../input.js';
 import { flowDeps } from './deps.js';
 import { CALLBACK_PATH, httpUrl } from './urls.js';
@@ -57,25 +51,18 @@ export function registerOAuthCallbackApi(app: App, context: RouteContext): void 
       },
     },
     async (request) => {
-      const data = requireData(context);
       const { projectId } = identityOf(request);
       const body = request.body;
-      const connection = await guard(data.database, () =>
-        requireConnection(data.db, projectId, body.connection_id),
-      );
-      const state = body.state ?? (await onlyPendingState(data, projectId, connection, body.redirect_uri));
-      const session = await guard(data.database, () =>
-        consumeOAuthSession(data.db, data.keys, state, {
-          projectId,
-          connection: { id: connection.id, connector: connection.connector },
-          redirectUri: body.redirect_uri,
-        }),
-      );
-      const done = await completeAuthorization(
+      const done = await completeWithCode(
         flowDeps(context, request.log),
         await context.deps.registry(),
-        session,
-        body.code,
+        projectId,
+        {
+          connectionId: body.connection_id,
+          code: body.code,
+          redirectUri: body.redirect_uri,
+          state: body.state,
+        },
       );
       return {
         connection_id: done.id,
@@ -85,46 +72,5 @@ export function registerOAuthCallbackApi(app: App, context: RouteContext): void 
         scopes: done.scopes,
       };
     },
-  );
-}
-
-/**
- * The state of the one sign-in a code without one can belong to: the only one pending in the
- * project for this connector and redirect URI, if it is this connection's or bound to none.
- * Another connection's pending sign-in makes it ambiguous too: the code may be its.
- */
-async function onlyPendingState(
-  data: ServerData,
-  projectId: string,
-  connection: Connection,
-  redirectUri: string,
-): Promise<string> {
-  const pending = await guard(data.database, () =>
-    pendingSignIns(data.db, projectId, { connector: connection.connector, redirectUri }),
-  );
-  const only = pending.length === 1 ? pending[0] : undefined;
-  if (only && (only.connectionId === null || only.connectionId === connection.id)) return only.state;
-  if (pending.length === 0) {
-    const [other] = await guard(data.database, () =>
-      pendingSignIns(data.db, projectId, { redirectUri }, undefined, 1),
-    );
-    if (other) {
-      throw new FieldError(
-        'body.connection_id',
-        `the sign-in pending with this redirect_uri is to ${other.connector}, and connection ${connection.id} is a ${connection.connector} connection`,
-        {
-          hint: `complete it into a ${other.connector} connection, or start a sign-in of ${connection.connector}`,
-        },
-      );
-    }
-  }
-  throw new FieldError(
-    'body.state',
-    pending.length === 0
-      ? `no sign-in of ${connection.connector} with this redirect_uri is pending in this project`
-      : pending.length === 1
-        ? `the sign-in of ${connection.connector} pending with this redirect_uri was started for another connection: send the state of this one's`
-        : `the pending sign-ins of ${connection.connector} with this redirect_uri cannot be told apart without their state`,
-    { hint: 'send the state POST /oauth/authorize returned; or start a sign-in with it first' },
   );
 }

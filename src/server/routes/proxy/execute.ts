@@ -9,11 +9,11 @@ import { ParamError } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
 import { readAnswer } from '../../../core/engine/answer.js';
 import type { HttpResponse } from '../../../core/engine/send.js';
-import { isConnectrError } from '../../../core/errors.js';
+import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import { closest } from '../../../core/suggest.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError, envelope } from '../../errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -131,11 +131,10 @@ export function registerExecute(app: App, context: RouteContext): void {
       }
       const connector = (await context.deps.registry()).get(connection.connector);
       if (!connector) {
-        throw new HttpError(
-          409,
+        throw new ConnectrError(
           'conflict',
           `connection ${connection.id}'s connector "${connection.connector}" is no longer defined on this server`,
-          "restore its definition in the server's connectors directory, or delete the connection",
+          { hint: "restore its definition in the server's connectors directory, or delete the connection" },
         );
       }
       const endpoint = endpointFor(connector, input.endpoint);
@@ -250,10 +249,6 @@ async function* ndjson(
     for await (const item of rest) yield `${JSON.stringify(item)}\n`;
   } catch (error) {
     if (isConnectrError(error)) {
-      yield `${JSON.stringify(envelope(error.code, error.message, [], error.hint))}\n`;
-      return;
-    }
-    if (error instanceof HttpError) {
       yield `${JSON.stringify(envelope(error.code, error.message, [], error.hint))}\n`;
       return;
     }

@@ -14,7 +14,7 @@ import { describeNetworkError } from '../../../core/http/request.js';
 import { USER_AGENT } from '../../../core/version.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, HttpError } from '../../errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { serverBaseUrl } from '../oauth/urls.js';
 import type { PublicAddress } from '../oauth/urls.js';
@@ -78,12 +78,11 @@ function capped(limit: number): Transform {
   });
 }
 
-function tooLarge(limit: number): HttpError {
-  return new HttpError(
-    413,
+function tooLarge(limit: number): ConnectrError {
+  return new ConnectrError(
     'payload_too_large',
     `the proxied request body is larger than the limit of ${limit} bytes`,
-    `send a smaller body, or raise ${MAX_BODY_VARIABLE} in the environment of connectr serve`,
+    { hint: `send a smaller body, or raise ${MAX_BODY_VARIABLE} in the environment of connectr serve` },
   );
 }
 
@@ -159,11 +158,12 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         const { connection } = await callTarget(data, identity.projectId, request.params.id);
         const connector = (await context.deps.registry()).get(connection.connector);
         if (!connector) {
-          throw new HttpError(
-            409,
+          throw new ConnectrError(
             'conflict',
             `connection ${connection.id} is for connector ${connection.connector}, which this server does not load`,
-            'add its definition to the server (connectr connectors list shows the loaded ones) and restart it',
+            {
+              hint: 'add its definition to the server (connectr connectors list shows the loaded ones) and restart it',
+            },
           );
         }
         checkOverrides(connector, env);
@@ -262,7 +262,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
 /** What an upstream request's failure is, as an error the envelope can carry; no URL query (it may hold an API key). */
 function upstreamFailure(error: unknown, where: string, hostVariable: string, maxBody: number): unknown {
   if (error instanceof BodyTooLarge) return tooLarge(maxBody);
-  if (isConnectrError(error) || error instanceof HttpError || error instanceof FieldError) return error;
+  if (isConnectrError(error)) return error;
   const code = (error as { code?: unknown }).code;
   if (code === 'UND_ERR_ABORTED' || (error instanceof Error && error.name === 'AbortError'))
     return new ConnectrError('cancelled', `${where} was cancelled: the caller went away`);

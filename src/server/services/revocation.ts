@@ -1,14 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Connector } from '../../../core/connector/model.js';
-import { isConnectrError } from '../../../core/errors.js';
-import type { Env } from '../../../core/paths.js';
-import { oauthEndpoints } from '../../../core/oauth/endpoints.js';
-import { revokeToken } from '../../../core/oauth/revoke.js';
-import type { ServerData } from '../../contracts.js';
-import { internalErrorMessage } from '../../errors.js';
-import { findServerClient } from '../../oauth/client.js';
-import { connectionErrorOf } from '../../store/outage.js';
-import { storedTokens } from './shape.js';
+import type { Connector } from '../../core/connector/model.js';
+import { isConnectrError } from '../../core/errors.js';
+import type { Env } from '../../core/paths.js';
+import { oauthEndpoints } from '../../core/oauth/endpoints.js';
+import { revokeToken } from '../../core/oauth/revoke.js';
+import type { ServerData } from '../contracts.js';
+import { internalErrorMessage, loggedFault } from '../errors.js';
+import { findServerClient } from '../oauth/client.js';
 
 export interface RevocationOutcome {
   /** True when the provider confirmed the revocation. */
@@ -77,9 +75,26 @@ export async function revokeAtProvider(
 function unexpected(error: unknown, request: RevocationRequest): RevocationOutcome {
   // As the error plugin logs a 500: an outage by the driver's error alone (drizzle's wrapper
   // quotes the statement and its values).
-  request.log.error(
-    { err: isConnectrError(error) ? error : (connectionErrorOf(error) ?? error) },
-    'revocation failed',
-  );
+  request.log.error({ err: loggedFault(error) }, 'revocation failed');
   return { revoked: false, error: `the grant could not be revoked: ${internalErrorMessage(request.id)}` };
+}
+
+/** What an OAuth connection's credential holds (the token response as stored), read defensively. */
+export interface StoredTokens {
+  readonly accessToken: string | undefined;
+  readonly refreshToken: string | undefined;
+  readonly tokenType: string | undefined;
+}
+
+export function storedTokens(secret: unknown): StoredTokens {
+  const field = (key: string): string | undefined => {
+    if (typeof secret !== 'object' || secret === null || !Object.hasOwn(secret, key)) return undefined;
+    const value: unknown = (secret as Record<string, unknown>)[key];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  return {
+    accessToken: field('access_token'),
+    refreshToken: field('refresh_token'),
+    tokenType: field('token_type'),
+  };
 }
