@@ -18,6 +18,8 @@ export function exitCodeFor(code: ErrorCode): number {
       return EXIT.usage;
     case 'auth_required':
     case 'auth_expired':
+    case 'needs_reauth':
+    case 'refreshed_token_rejected':
       return EXIT.auth;
     case 'upstream':
     case 'follow_refused':

@@ -25,13 +25,6 @@ export const HTTP_ONLY_CODES = [
   'forbidden',
   /** The resource is not in a state that allows this (e.g. no token stored yet). */
   'conflict',
-  /** The connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
-  'needs_reauth',
-  /**
-   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
-   * again within the refresh window (502).
-   */
-  'refreshed_token_rejected',
   /** A project has as many browser sign-ins pending as `serve --max-sign-ins` allows (429). */
   'too_many_sign_ins',
 ] as const;
@@ -123,8 +116,12 @@ export function httpStatusFor(code: ErrorCode): number {
       return 401;
     case 'not_found':
       return 404;
+    // The API key was fine: the connection needs a person to sign in again.
+    case 'needs_reauth':
+      return 409;
     case 'upstream':
     case 'follow_refused':
+    case 'refreshed_token_rejected':
       return 502;
     // The server is stopping (or the caller went away): try again, elsewhere.
     case 'cancelled':

@@ -247,6 +247,8 @@ describe('errors', () => {
       not_found: 404,
       auth_required: 401,
       auth_expired: 401,
+      needs_reauth: 409,
+      refreshed_token_rejected: 502,
       upstream: 502,
       follow_refused: 502,
       unavailable: 503,

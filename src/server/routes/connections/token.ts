@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ConnectrError } from '../../../core/errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, HttpError } from '../../errors.js';
 import { requireConnection } from '../../store/connections.js';
@@ -68,12 +69,9 @@ export function registerGetToken(app: App, context: RouteContext): void {
       );
       const tokens = storedTokens(stored?.secret);
       if (!stored || tokens.accessToken === undefined) {
-        throw new HttpError(
-          409,
-          'needs_reauth',
-          `connection ${id} has no access token yet`,
-          'sign the user in with POST /api/v1/oauth/authorize',
-        );
+        throw new ConnectrError('needs_reauth', `connection ${id} has no access token yet`, {
+          hint: 'sign the user in with POST /api/v1/oauth/authorize',
+        });
       }
       void reply.header('cache-control', 'no-store');
       return {
