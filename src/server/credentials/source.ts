@@ -7,7 +7,7 @@ import {
   refreshTokens,
   renewable,
 } from '../../core/auth/refresh-protocol.js';
-import type { HeldTokens, RefreshEvent, RefreshLock } from '../../core/auth/refresh-protocol.js';
+import type { HeldTokens, RefreshEvent, RefreshLock, RenewGrant } from '../../core/auth/refresh-protocol.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Credential, CredentialSource, SuppliedCredential } from '../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../core/errors.js';
@@ -30,7 +30,8 @@ import { requireData } from '../types.js';
  * (core/auth/refresh-protocol.ts) under the credential's row lock (store/credential-lock.ts):
  * safe across server instances sharing one Postgres, a rotated refresh token sent once and never
  * lost. A refresh refused with invalid_grant marks the connection needs_reauth, and every call
- * says so until it is signed in again.
+ * says so until it is signed in again. A connector that signs no one in (client credentials only)
+ * gets a new token with the project's OAuth app, as the CLI's accounts do.
  */
 
 /** Who a refresh event is about: the daemon's metrics today, its webhooks next. */
@@ -256,6 +257,17 @@ function needsReauth(
   );
 }
 
+/**
+ * How a connection's access token is renewed: a connector that signs no one in (only the client
+ * credentials grant, as `connectr auth` decides) asks for a new one with the project's OAuth app.
+ */
+function renewGrant(connector: Connector): RenewGrant {
+  const auth = oauth2Of(connector);
+  return auth.grants.includes('authorization_code') || auth.grants.includes('device_code')
+    ? 'refresh_token'
+    : 'client_credentials';
+}
+
 /** A connection's sealed OAuth secret as the refresh sees it. */
 function heldTokens(
   connection: Connection,
@@ -271,7 +283,7 @@ function heldTokens(
     idToken: tokens.id_token,
     scopes: tokens.scopes,
     expiresAt: expiresAt?.getTime(),
-    grant: 'refresh_token',
+    grant: renewGrant(connector),
   };
 }
 
