@@ -1,7 +1,4 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request as undiciRequest } from 'undici';
@@ -18,6 +15,8 @@ import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
+import { recordingServer } from '../helpers/net.js';
+import type { RecordingServer } from '../helpers/net.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
@@ -30,27 +29,9 @@ import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server
  * (oauth2-mock-server) issues the tokens; the API on 127.0.0.1 refuses the seeded ones.
  */
 
-/** An API that refuses the tokens the test seeded and takes any other, recording what it was sent. */
-class MachineApi {
-  readonly tokens: string[] = [];
-  private readonly server: Server = createServer((req, res) => {
-    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-    this.tokens.push(token);
-    req.resume();
-    const refused = token === '' || token.startsWith('seeded-');
-    res.writeHead(refused ? 401 : 200, { 'content-type': 'application/json' });
-    res.end(refused ? '{"error":"invalid_token"}' : '{"ok":true}');
-  });
-  origin = '';
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.origin = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
-}
+/** The bearer tokens the API was sent, in order. */
+const sentTokens = (api: RecordingServer): string[] =>
+  api.hits.map((hit) => (hit.headers.authorization ?? '').replace(/^Bearer /, ''));
 
 const connectorYaml = (name: string, grants: string): string => `name: ${name}
 display_name: ${name}
@@ -83,14 +64,21 @@ for (const variant of BACKENDS) {
       let auth: TestAuthServer;
       let connectorsDir: string;
       let app: App;
-      const api = new MachineApi();
+      let api: RecordingServer;
       let base = '';
       let key = '';
       let projectId = '';
 
       beforeAll(async () => {
         auth = await startAuthServer();
-        await api.start();
+        // Refuses the tokens the test seeded and takes any other.
+        const started = await recordingServer('127.0.0.1', (req, res) => {
+          const refused = !/^Bearer (?!seeded-)./.test(req.headers.authorization ?? '');
+          res.writeHead(refused ? 401 : 200, { 'content-type': 'application/json' });
+          res.end(refused ? '{"error":"invalid_token"}' : '{"ok":true}');
+        });
+        if (!started) throw new Error('no 127.0.0.1');
+        api = started;
         backend = await variant.fresh();
         store = await openServerStore({
           env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
@@ -162,7 +150,7 @@ for (const variant of BACKENDS) {
       it('an expired token: a new one from the client credentials grant before the call', async () => {
         const id = await seeded('machine', 'expired', new Date(Date.now() - 60_000));
         const before = auth.tokenRequests.length;
-        const calls = api.tokens.length;
+        const calls = api.hits.length;
         const answer = await executed(id);
         expect(answer.status, answer.text).toBe(200);
         expect(JSON.parse(answer.text)).toMatchObject({ status: 200, body: { ok: true } });
@@ -171,23 +159,23 @@ for (const variant of BACKENDS) {
         expect(grants[0]).toMatchObject({ client_id: 'machine-client', scope: 'read' });
         expect(grants[0]?.refresh_token).toBeUndefined();
         // The expired token was never sent; the new one was, and is kept for the next call.
-        const sent = api.tokens.slice(calls);
+        const sent = sentTokens(api).slice(calls);
         expect(sent).toHaveLength(1);
         expect(sent[0]).not.toMatch(/^seeded-/);
         expect((await executed(id)).status).toBe(200);
-        expect(api.tokens.at(-1)).toBe(sent[0]);
+        expect(sentTokens(api).at(-1)).toBe(sent[0]);
         expect(grantsSince(before)).toHaveLength(1);
       });
 
       it('a token the API refuses: a new one from the client credentials grant, and the call replayed', async () => {
         const id = await seeded('machine', 'refused', new Date(Date.now() + 3600_000));
         const before = auth.tokenRequests.length;
-        const calls = api.tokens.length;
+        const calls = api.hits.length;
         const answer = await executed(id);
         expect(answer.status, answer.text).toBe(200);
         expect(JSON.parse(answer.text)).toMatchObject({ status: 200, body: { ok: true } });
         expect(grantsSince(before)).toHaveLength(1);
-        const sent = api.tokens.slice(calls);
+        const sent = sentTokens(api).slice(calls);
         expect(sent[0]).toBe('seeded-refused');
         expect(sent[1]).not.toMatch(/^seeded-/);
         expect(sent).toHaveLength(2);

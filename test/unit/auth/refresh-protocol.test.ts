@@ -1,6 +1,3 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   LOCK_LOST,
@@ -19,6 +16,8 @@ import type {
 import type { Connector } from '../../../src/core/connector/model.js';
 import { loadRegistry } from '../../../src/core/connector/registry.js';
 import { ConnectrError } from '../../../src/core/errors.js';
+import { recordingServer } from '../../helpers/net.js';
+import type { RecordingServer } from '../../helpers/net.js';
 
 /**
  * The one refresh algorithm (core/auth/refresh-protocol.ts) with an in-memory lock: a promise
@@ -31,16 +30,20 @@ interface Answer {
   readonly body: Record<string, unknown>;
 }
 
+/** A token endpoint answering what each test scripts; once that is used up, a new access token each time. */
 class TokenEndpoint {
-  readonly grants: Record<string, string>[] = [];
-  /** The next answers, in order; once used up, a fresh access token each time. */
   readonly script: Answer[] = [];
   private issued = 0;
-  private readonly server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      this.grants.push(Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8'))));
+  private server: RecordingServer | undefined;
+  /** The grants received, parsed. */
+  get grants(): Record<string, string>[] {
+    return (this.server?.hits ?? []).map((hit) => Object.fromEntries(new URLSearchParams(hit.body)));
+  }
+  get url(): string {
+    return `${this.server?.origin ?? ''}/token`;
+  }
+  async start(): Promise<void> {
+    this.server = await recordingServer('127.0.0.1', (_req, res) => {
       const answer = this.script.shift() ?? {
         status: 200,
         body: { access_token: `issued-${++this.issued}`, token_type: 'Bearer', expires_in: 3600 },
@@ -51,15 +54,13 @@ class TokenEndpoint {
         res.end(JSON.stringify(answer.body));
       }, 20);
     });
-  });
-  url = '';
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/token`;
+  }
+  reset(): void {
+    this.script.length = 0;
+    this.server?.hits.splice(0);
   }
   close(): Promise<void> {
-    this.server.closeAllConnections();
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return this.server?.close() ?? Promise.resolve();
   }
 }
 
@@ -131,8 +132,7 @@ beforeAll(async () => {
 });
 afterAll(() => endpoint.close());
 beforeEach(() => {
-  endpoint.grants.length = 0;
-  endpoint.script.length = 0;
+  endpoint.reset();
   events = [];
 });
 
