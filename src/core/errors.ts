@@ -16,6 +16,16 @@ export const ERROR_CODES = [
   'auth_required',
   /** Credentials exist but were rejected or expired beyond refresh. */
   'auth_expired',
+  /**
+   * A stored connection cannot call its API until it is signed in (again): no credential, or
+   * its refresh was refused (the daemon's connections; a CLI account says auth_expired).
+   */
+  'needs_reauth',
+  /**
+   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
+   * again within the refresh window (core/auth/refresh-protocol.ts).
+   */
+  'refreshed_token_rejected',
   /** The upstream API answered with an error. */
   'upstream',
   /**
@@ -33,13 +43,6 @@ export const ERROR_CODES = [
   'forbidden',
   /** The resource is not in a state that allows this (e.g. its connector is no longer defined). */
   'conflict',
-  /** A connection cannot call its API until it is signed in (again): no credential, or a refused refresh. */
-  'needs_reauth',
-  /**
-   * The API refused a token obtained moments ago (signed in or refreshed): it is not refreshed
-   * again so soon, since another refresh would most likely be refused too.
-   */
-  'refreshed_token_rejected',
   /** A project has as many browser sign-ins pending as it may have. */
   'too_many_sign_ins',
   /** A request body is larger than the limit. */

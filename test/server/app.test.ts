@@ -247,6 +247,8 @@ describe('errors', () => {
       not_found: 404,
       auth_required: 401,
       auth_expired: 401,
+      needs_reauth: 409,
+      refreshed_token_rejected: 502,
       upstream: 502,
       follow_refused: 502,
       unavailable: 503,
@@ -256,8 +258,6 @@ describe('errors', () => {
       // Once HttpError's: the statuses clients saw before stay.
       forbidden: 403,
       conflict: 409,
-      needs_reauth: 409,
-      refreshed_token_rejected: 502,
       too_many_sign_ins: 429,
       payload_too_large: 413,
       not_acceptable: 406,

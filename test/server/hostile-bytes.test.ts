@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
-import { REFRESH_WINDOW_MS } from '../../src/server/credentials/source.js';
+import { REFRESH_WINDOW_MS } from '../../src/core/auth/refresh-protocol.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { openServerStore } from '../../src/server/store/open.js';

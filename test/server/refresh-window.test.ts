@@ -10,7 +10,7 @@ import { loadRegistry } from '../../src/core/connector/registry.js';
 import type { Registry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
-import { REFRESH_WINDOW_MS } from '../../src/server/credentials/source.js';
+import { REFRESH_WINDOW_MS } from '../../src/core/auth/refresh-protocol.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import type { OAuthSecret } from '../../src/server/oauth/tokens.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';

@@ -6,7 +6,7 @@ import { findAccount } from './accounts.js';
 import { checkBinding, checkOverrides } from './binding.js';
 import type { AuthDeps } from './deps.js';
 import { credentialFromEnv } from './env-credential.js';
-import { expiresSoon, refreshOnce } from './refresh.js';
+import { accountExpiresSoon, refreshOnce } from './refresh.js';
 import { readAccountSecret } from './secret.js';
 
 /**
@@ -60,18 +60,19 @@ export async function getCredential(
         source: 'store',
       };
     case 'oauth2': {
-      let current = secret;
-      if (options.forceRefresh || expiresSoon(record, deps.clock.now())) {
-        current = await refreshOnce(
+      let token = secret.access_token;
+      if (options.forceRefresh || accountExpiresSoon(record, deps.clock.now())) {
+        const refreshed = await refreshOnce(
           connector,
           record,
           options.forceRefresh ? secret.access_token : undefined,
           deps,
         );
+        token = refreshed.accessToken;
       }
       const updated = (await deps.metadata.find(connector.name, record.account)) ?? record;
       return {
-        credential: { kind: 'bearer', token: current.access_token ?? '' },
+        credential: { kind: 'bearer', token: token ?? '' },
         account: updated,
         source: 'store',
       };

@@ -1,52 +1,53 @@
-import { and, eq } from 'drizzle-orm';
 import { checkOverrides } from '../../core/auth/binding.js';
-import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
+import { oauth2Of } from '../../core/auth/oauth2.js';
+import {
+  LOCK_LOST,
+  REFRESH_WINDOW_MS,
+  expiresSoon,
+  refreshTokens,
+  renewable,
+} from '../../core/auth/refresh-protocol.js';
+import type { HeldTokens, RefreshEvent, RefreshLock, RenewGrant } from '../../core/auth/refresh-protocol.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Credential, CredentialSource, SuppliedCredential } from '../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../core/errors.js';
-import { oauthEndpoints } from '../../core/oauth/endpoints.js';
-import { OAuthError, requestToken } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
-import { oauthSecretOf, storeTokens } from '../oauth/tokens.js';
-import type { OAuthSecret, TokenSet } from '../oauth/tokens.js';
+import { storeTokens } from '../oauth/tokens.js';
+import type { OAuthSecret } from '../oauth/tokens.js';
 import { resolveServerClient } from '../oauth/client.js';
 import type { Connection } from '../store/connections.js';
 import { updateConnection } from '../store/connections.js';
-import { credentialContext } from '../store/credentials.js';
+import { withCredentialLocked } from '../store/credential-lock.js';
 import { guard } from '../store/open.js';
 import type { RouteContext } from '../types.js';
 import { callTarget, forgetConnection } from './target.js';
 import { requireData } from '../types.js';
-import { connections, credentials } from '../store/schema.js';
 
 /**
  * The daemon's CredentialSource: a connection's credential from the database, refreshed when
- * it is about to expire or the API refused it. Refreshes are safe across server instances
- * sharing one Postgres: the refresher holds the credential's row lock (SELECT … FOR UPDATE)
- * while it asks for a token and stores the answer, and reads the row again once it has the
- * lock, so a token another instance refreshed meanwhile is used instead of refreshing twice
- * (a rotated refresh token is sent once, never lost). A refresh refused with invalid_grant
- * marks the connection needs_reauth, and every call says so until it is signed in again.
+ * it is about to expire or the API refused it, by the one refresh algorithm
+ * (core/auth/refresh-protocol.ts) under the credential's row lock (store/credential-lock.ts):
+ * safe across server instances sharing one Postgres, a rotated refresh token sent once and never
+ * lost. A refresh refused with invalid_grant marks the connection needs_reauth, and every call
+ * says so until it is signed in again. A connector that signs no one in (client credentials only)
+ * gets a new token with the project's OAuth app, as the CLI's accounts do.
  */
 
-/** Refresh this long before the provider's expiry, so a token never expires in flight. */
-export const REFRESH_MARGIN_MS = 60_000;
-
-/**
- * A token the API refuses within this long of being obtained (signed in or refreshed) is not
- * refreshed again: an API that refuses every token would otherwise cost one grant, with the
- * project's client secret, per call.
- */
-export const REFRESH_WINDOW_MS = 30_000;
+/** Who a refresh event is about: the daemon's metrics today, its webhooks next. */
+export interface RefreshSubject {
+  readonly projectId: string;
+  readonly connectionId: string;
+  readonly connector: string;
+}
 
 export interface DatabaseCredentialDeps {
   readonly data: ServerData;
   /** The server's environment: OAuth apps' fallbacks and the connectors' URL overrides. */
   readonly env: Env;
   readonly now?: () => number;
-  /** Told about each refresh that ends, with why it failed (metrics). */
-  readonly onRefresh?: (connector: string, failure?: string) => void;
+  /** Told about each refresh that asked the provider, and how it ended. */
+  readonly onRefresh?: (event: RefreshEvent, subject: RefreshSubject) => void;
 }
 
 /**
@@ -63,8 +64,11 @@ export function routeCredentials(
       data: requireData(context),
       env: context.deps.env ?? {},
       ...(context.deps.now ? { now: context.deps.now } : {}),
-      onRefresh: (name, failure) => {
-        context.metrics.tokenRefresh(name, failure);
+      onRefresh: (event, subject) => {
+        context.metrics.tokenRefresh(
+          subject.connector,
+          event.type === 'refresh_failed' ? event.failure : undefined,
+        );
       },
     },
     connection,
@@ -94,133 +98,58 @@ export function databaseCredentials(
       const secret = stored.secret;
       if (connector.auth.type !== 'oauth2')
         return { credential: plainCredential(connection, connector, secret), refreshable: false };
-      const tokens = oauthSecret(connection, secret);
-      const expiring = stored.expiresAt !== null && stored.expiresAt.getTime() - now() <= REFRESH_MARGIN_MS;
-      if (!options.forceRefresh && !expiring) {
-        handedOut = tokens.access_token;
-        return { credential: bearer(tokens), refreshable: tokens.refresh_token !== undefined };
+      const tokens = heldTokens(connection, connector, secret, stored.expiresAt);
+      if (!options.forceRefresh && !expiresSoon(tokens.expiresAt, now())) {
+        handedOut = tokens.accessToken;
+        return { credential: bearer(tokens.accessToken), refreshable: renewable(tokens) };
       }
-      if (tokens.refresh_token === undefined) {
-        if (options.forceRefresh || (stored.expiresAt !== null && stored.expiresAt.getTime() <= now()))
+      if (!renewable(tokens)) {
+        if (options.forceRefresh || (tokens.expiresAt !== undefined && tokens.expiresAt <= now()))
           throw needsReauth(connection, 'its access token expired and there is no refresh token');
-        handedOut = tokens.access_token;
-        return { credential: bearer(tokens), refreshable: false };
+        handedOut = tokens.accessToken;
+        return { credential: bearer(tokens.accessToken), refreshable: false };
       }
-      const fresh = await refreshLocked(
+      const fresh = await refreshConnection(
         deps,
         connection,
         connector,
         options.forceRefresh ? handedOut : undefined,
         now,
       );
-      handedOut = fresh.access_token;
-      return { credential: bearer(fresh), refreshable: true };
+      handedOut = fresh.accessToken;
+      return { credential: bearer(fresh.accessToken ?? ''), refreshable: true };
     },
   };
 }
 
 /**
- * The refresh under the credential row's lock. `rejected`: the token the API just refused;
- * without it the refresh is for expiry. Whatever the row holds once locked decides: a newer
- * token than the rejected one, or one no longer expiring, is used as it is.
+ * The refresh of one connection's tokens. `rejected`: the token the API just refused; without
+ * it the refresh is for expiry.
  */
-async function refreshLocked(
+async function refreshConnection(
   deps: DatabaseCredentialDeps,
   connection: Connection,
   connector: Connector,
   rejected: string | undefined,
   now: () => number,
-): Promise<OAuthSecret> {
+): Promise<HeldTokens> {
   const { data, env } = deps;
   const auth = oauth2Of(connector);
   checkOverrides(connector, env);
   // Resolved before the lock: a missing app is the operator's to fix, and holds no row.
   const client = await resolveServerClient(data, env, connection.projectId, connector, auth);
-  // Set inside the transaction's callback: whether a token request went out, and how it failed.
-  const attempt: { asked: boolean; failure?: string } = { asked: false };
+  const subject = { projectId: connection.projectId, connectionId: connection.id, connector: connector.name };
   try {
-    const outcome = await guard(data.database, () =>
-      data.db.transaction(async (tx): Promise<OAuthSecret | { readonly refused: string }> => {
-        const [row] = await tx
-          .select()
-          .from(credentials)
-          .where(
-            and(eq(credentials.projectId, connection.projectId), eq(credentials.connectionId, connection.id)),
-          )
-          .for('update');
-        if (!row) throw needsReauth(connection, 'its credential was removed', 'missing');
-        const tokens = oauthSecret(
-          connection,
-          JSON.parse(data.keys.decrypt(row.secretEncrypted, credentialContext(connection.id))),
-        );
-        const stillGood =
-          rejected === undefined
-            ? row.expiresAt === null || row.expiresAt.getTime() - now() > REFRESH_MARGIN_MS
-            : tokens.access_token !== rejected;
-        if (stillGood) return tokens;
-        if (rejected !== undefined) {
-          // Under the lock, so one refresh decides for every instance: the stored token is the
-          // one a grant gave (sign-in, push or refresh, which seal it and stamp the connection
-          // in one transaction) when it was not replaced since.
-          const [current] = await tx
-            .select({ obtainedAt: connections.lastRefreshAt })
-            .from(connections)
-            .where(and(eq(connections.projectId, connection.projectId), eq(connections.id, connection.id)));
-          const obtainedAt = current?.obtainedAt;
-          if (
-            obtainedAt &&
-            row.updatedAt.getTime() <= obtainedAt.getTime() &&
-            now() - obtainedAt.getTime() < REFRESH_WINDOW_MS
-          )
-            throw freshTokenRefused(connection, now() - obtainedAt.getTime());
-        }
-        if (tokens.refresh_token === undefined) throw needsReauth(connection, 'there is no refresh token');
-        let answer;
-        attempt.asked = true;
-        try {
-          answer = await requestToken(
-            oauthEndpoints(connector.name, auth, env).token,
-            auth,
-            client,
-            { grant_type: 'refresh_token', refresh_token: tokens.refresh_token },
-            { env },
-          );
-        } catch (error) {
-          if (error instanceof OAuthError && error.error === 'invalid_grant') {
-            attempt.failure = 'invalid_grant';
-            const reason = `the provider refused its refresh token (invalid_grant${error.description ? `: ${error.description}` : ''})`;
-            // Recorded, and committed with the transaction: every later call sees it.
-            await updateConnection(tx, connection.projectId, connection.id, {
-              status: 'needs_reauth',
-              lastError: reason.slice(0, 1000),
-            });
-            return { refused: reason };
-          }
-          attempt.failure = error instanceof OAuthError ? error.error : 'network';
-          throw error;
-        }
-        const at = now();
-        const expiresAt = answer.expires_in ? new Date(at + answer.expires_in * 1000) : null;
-        const scopes = answer.scope === undefined ? tokens.scopes : splitScopes(answer.scope, auth);
-        const next: TokenSet = {
-          accessToken: answer.access_token,
-          tokenType: answer.token_type,
-          // Providers that do not rotate refresh tokens send none: keep the one we have.
-          refreshToken: answer.refresh_token ?? tokens.refresh_token,
-          idToken: answer.id_token ?? tokens.id_token,
-          scopes,
-          expiresAt,
-        };
-        // Sealed the one way every OAuth connection's tokens are (oauth/tokens.ts), in this
-        // transaction: the row lock is held until both are written.
-        await storeTokens(tx, data.keys, connection, next, undefined, new Date(at));
-        return oauthSecretOf(next);
-      }),
-    );
-    if ('refused' in outcome) throw needsReauth(connection, outcome.refused);
-    return outcome;
+    return await refreshTokens(rowLock(deps, connection, connector), {
+      connector,
+      rejected,
+      client: () => Promise.resolve(client),
+      env,
+      http: { env },
+      now,
+      onEvent: (event) => deps.onRefresh?.(event, subject),
+    });
   } catch (error) {
-    if (attempt.failure === undefined && !isConnectrError(error)) attempt.failure = 'internal';
     // Not in connectr's words (a database fault, a bug): its text may quote a statement and
     // its values (the sealed tokens, the project's id), so it is the cause, for the log only.
     throw isConnectrError(error)
@@ -234,8 +163,65 @@ async function refreshLocked(
     // Whatever the row holds now (this refresh's token, another instance's, needs_reauth) is
     // read again by the next call.
     forgetConnection(data, connection.projectId, connection.id);
-    if (attempt.asked) deps.onRefresh?.(connector.name, attempt.failure);
   }
+}
+
+/** A connection's tokens under its credential row's lock, in the database's transaction. */
+function rowLock(deps: DatabaseCredentialDeps, connection: Connection, connector: Connector): RefreshLock {
+  const { data } = deps;
+  return {
+    run: (work) =>
+      guard(data.database, () =>
+        withCredentialLocked(data.db, data.keys, connection, async (locked) => {
+          const { tx, stored } = locked;
+          if (!stored) throw needsReauth(connection, 'its credential was removed', 'missing');
+          const outcome = await work({
+            read: () =>
+              Promise.resolve({
+                ...heldTokens(connection, connector, stored.secret, stored.expiresAt),
+                obtainedAt: locked.obtainedAt?.getTime(),
+              }),
+            async write(tokens) {
+              // Sealed the one way every OAuth connection's tokens are (oauth/tokens.ts), in this
+              // transaction: the row lock is held until both are written.
+              await storeTokens(
+                tx,
+                data.keys,
+                connection,
+                {
+                  accessToken: tokens.accessToken,
+                  tokenType: tokens.tokenType,
+                  refreshToken: tokens.refreshToken,
+                  idToken: tokens.idToken,
+                  scopes: tokens.scopes,
+                  expiresAt: tokens.expiresAt === undefined ? null : new Date(tokens.expiresAt),
+                },
+                undefined,
+                new Date(tokens.obtainedAt),
+              );
+            },
+            // A row lock is held until the transaction ends: never lost.
+            lost: () => false,
+            async refused(error) {
+              // Committed with the transaction: every later call sees it.
+              await updateConnection(tx, connection.projectId, connection.id, {
+                status: 'needs_reauth',
+                lastError: refusedReason(error).slice(0, 1000),
+              });
+            },
+          });
+          if (outcome === LOCK_LOST) throw new Error('a row lock is never lost');
+          return outcome;
+        }),
+      ),
+    noRefreshToken: () => needsReauth(connection, 'there is no refresh token'),
+    signInRefused: (error) => needsReauth(connection, refusedReason(error)),
+    freshTokenRefused: (ageMs) => freshTokenRefused(connection, ageMs),
+  };
+}
+
+function refusedReason(error: { readonly description: string | undefined }): string {
+  return `the provider refused its refresh token (invalid_grant${error.description ? `: ${error.description}` : ''})`;
 }
 
 /**
@@ -271,6 +257,36 @@ function needsReauth(
   );
 }
 
+/**
+ * How a connection's access token is renewed: a connector that signs no one in (only the client
+ * credentials grant, as `connectr auth` decides) asks for a new one with the project's OAuth app.
+ */
+function renewGrant(connector: Connector): RenewGrant {
+  const auth = oauth2Of(connector);
+  return auth.grants.includes('authorization_code') || auth.grants.includes('device_code')
+    ? 'refresh_token'
+    : 'client_credentials';
+}
+
+/** A connection's sealed OAuth secret as the refresh sees it. */
+function heldTokens(
+  connection: Connection,
+  connector: Connector,
+  secret: unknown,
+  expiresAt: Date | null,
+): HeldTokens & { readonly accessToken: string } {
+  const tokens = oauthSecret(connection, secret);
+  return {
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    tokenType: tokens.token_type,
+    idToken: tokens.id_token,
+    scopes: tokens.scopes,
+    expiresAt: expiresAt?.getTime(),
+    grant: renewGrant(connector),
+  };
+}
+
 function oauthSecret(connection: Connection, secret: unknown): OAuthSecret {
   const s = secret as Partial<OAuthSecret> | null;
   if (typeof s?.access_token !== 'string' || s.access_token === '')
@@ -287,8 +303,8 @@ function oauthSecret(connection: Connection, secret: unknown): OAuthSecret {
   };
 }
 
-function bearer(tokens: OAuthSecret): Credential {
-  return { kind: 'bearer', token: tokens.access_token };
+function bearer(token: string): Credential {
+  return { kind: 'bearer', token };
 }
 
 /** An API key or a user name and password, as PUT /connections/{id}/credentials stored it. */

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { identityOf } from '../../plugins/auth.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { accessToken } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
