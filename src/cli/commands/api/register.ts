@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../runner.js';
 import { collect } from '../../repeatable.js';
+import { COMMAND_LINE_DEFAULTS } from '../../../core/calls/defaults.js';
 
 export interface ApiFlags {
   readonly method?: string;
@@ -54,11 +55,15 @@ export function registerApi(program: Command, runner: Runner): void {
     .option('-o, --output <file>', 'write the response body to a file')
     .option('--dry-run', 'print the request that would be sent (secrets hidden) and stop')
     .option('--verbose', 'print the request, each response (status, headers, time) and each retry to stderr')
-    .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
+    .option(
+      '--retries <n>',
+      'retries on rate limits, overload and network errors',
+      COMMAND_LINE_DEFAULTS.retries,
+    )
     .option(
       '--timeout <duration>',
       'time limit for the server to answer, and for each pause in a transfer',
-      '60s',
+      COMMAND_LINE_DEFAULTS.timeout,
     )
     .addHelpText(
       'after',

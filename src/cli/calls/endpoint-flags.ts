@@ -1,9 +1,10 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
-import { escapeControls } from '../../escape.js';
-import type { IO } from '../../io.js';
-import { flagUsage, paramNotes } from '../connectors/describe.js';
-import { collect } from '../../repeatable.js';
+import type { Connector, Endpoint, Param } from '../../core/connector/model.js';
+import { escapeControls } from '../escape.js';
+import type { IO } from '../io.js';
+import { flagUsage, paramNotes } from '../describe.js';
+import { collect } from '../repeatable.js';
+import { COMMAND_LINE_DEFAULTS } from '../../core/calls/defaults.js';
 
 /** `--flag`, `--flag=true`, `--flag=false` (also yes/no, 1/0): a boolean either way. */
 function parseBoolean(value: string): boolean {
@@ -64,11 +65,15 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
         'print an equivalent curl command (it gets the token from `connectr token`) and stop',
       ),
     )
-    .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
+    .option(
+      '--retries <n>',
+      'retries on rate limits, overload and network errors',
+      COMMAND_LINE_DEFAULTS.retries,
+    )
     .option(
       '--timeout <duration>',
       'time limit for the server to answer, and for each pause in a transfer',
-      '60s',
+      COMMAND_LINE_DEFAULTS.timeout,
     )
     .addOption(
       booleanOption(
