@@ -3,16 +3,12 @@ import { formatProblem } from '../core/connector/problem.js';
 import type { Registry } from '../core/connector/registry.js';
 import type { ConnectrPaths, Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
+import type { GlobalOptions } from './globals.js';
 import type { IO } from './io.js';
 import type { Output } from './output.js';
 import { createOutput } from './output.js';
 
-/** Options every command accepts (declared once on the program). */
-export interface GlobalOptions {
-  readonly json?: boolean;
-  readonly color?: boolean;
-  readonly connectorsDir?: readonly string[];
-}
+export type { GlobalOptions };
 
 /**
  * What a command's run function gets: streams, environment, file locations and the connector

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Connector, Endpoint, Param } from '../../core/connector/model.js';
 import { escapeControls } from '../escape.js';
+import { addGlobalOptions } from '../globals.js';
 import type { IO } from '../io.js';
 import { flagUsage, paramNotes } from '../describe.js';
 import { collect } from '../repeatable.js';
@@ -80,10 +81,8 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
         '--verbose',
         'print the request, each response (status, headers, time) and each retry to stderr',
       ),
-    )
-    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
-    .option('--no-color', 'no colour')
-    .option('--connectors-dir <dir>', 'also load connectors from this directory');
+    );
+  addGlobalOptions(command);
   const notes: string[] = [];
   if (endpoint.pagination) notes.push(`Paginated (${endpoint.pagination.style}): --all follows every page.`);
   if (endpoint.upload_session) {
