@@ -1,9 +1,9 @@
-import { delimiter, join } from 'node:path';
 import { localCallDeps } from '../core/calls/deps.js';
 import { callOptions, positiveNumber } from '../core/calls/defaults.js';
 import type { CallPatience } from '../core/calls/defaults.js';
 import { requestBody } from '../core/calls/input.js';
 import { answer, items, prepare } from '../core/calls/service.js';
+import { localRegistryOptions } from '../core/connector/local-dirs.js';
 import type { Connector } from '../core/connector/model.js';
 import type { Registry } from '../core/connector/registry.js';
 import type { Answer } from '../core/engine/answer.js';
@@ -139,13 +139,9 @@ export class LocalEngine {
   #loadRegistry(): Promise<Registry> {
     this.#registry ??= (async () => {
       const { loadRegistry } = await import('../core/connector/registry.js');
-      const paths = resolvePaths(this.#env);
-      const fromEnv = (this.#env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
-      return loadRegistry({
-        userDir: paths.userConnectorsDir,
-        extraDirs: [...fromEnv, ...(this.#options.connectorDirs ?? [])],
-        cacheFile: join(paths.cacheDir, 'connectors.json'),
-      });
+      return loadRegistry(
+        localRegistryOptions(resolvePaths(this.#env), this.#env, this.#options.connectorDirs),
+      );
     })();
     // A failed load (an unreadable directory) is not kept: the next call tries again.
     this.#registry.catch(() => {
