@@ -5,7 +5,7 @@ import { addGlobalOptions } from '../globals.js';
 import type { IO } from '../io.js';
 import { flagUsage, paramNotes } from '../describe.js';
 import { collect } from '../repeatable.js';
-import { COMMAND_LINE_DEFAULTS } from '../../core/calls/defaults.js';
+import { addAttemptOptions } from './attempt-flags.js';
 
 /** `--flag`, `--flag=true`, `--flag=false` (also yes/no, 1/0): a boolean either way. */
 function parseBoolean(value: string): boolean {
@@ -65,23 +65,13 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
         '--curl',
         'print an equivalent curl command (it gets the token from `connectr token`) and stop',
       ),
-    )
-    .option(
-      '--retries <n>',
-      'retries on rate limits, overload and network errors',
-      COMMAND_LINE_DEFAULTS.retries,
-    )
-    .option(
-      '--timeout <duration>',
-      'time limit for the server to answer, and for each pause in a transfer',
-      COMMAND_LINE_DEFAULTS.timeout,
-    )
-    .addOption(
-      booleanOption(
-        '--verbose',
-        'print the request, each response (status, headers, time) and each retry to stderr',
-      ),
     );
+  addAttemptOptions(command).addOption(
+    booleanOption(
+      '--verbose',
+      'print the request, each response (status, headers, time) and each retry to stderr',
+    ),
+  );
   addGlobalOptions(command);
   const notes: string[] = [];
   if (endpoint.pagination) notes.push(`Paginated (${endpoint.pagination.style}): --all follows every page.`);
