@@ -16,10 +16,11 @@ import type { Tool } from './tools.js';
 
 /**
  * One tool call, through the same call service as `connectr call` and the daemon's execute
- * (core/calls: prepare, send, the answer read): the arguments checked against the definition before any
- * credential is read or anything is sent; the answer as MCP content. Everything that goes
- * wrong for the caller (a bad argument, no account, an upstream error) is a result with
- * isError and a message for the agent, never a protocol failure; secrets never appear in it.
+ * (core/calls: prepare, send, the answer read): the arguments checked against the definition
+ * before any credential is read or anything is sent; the answer as MCP content. Everything
+ * that goes wrong for the caller (a bad argument, no account, an upstream error) is a result
+ * with isError and a message for the agent, never a protocol failure; secrets never appear in
+ * it: core/calls' failureOf words it, as the daemon's execute does.
  */
 
 export type Content =

@@ -80,8 +80,8 @@ const ExecuteAnswer = z.object({
 });
 
 /**
- * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same core
- * function as `connectr call` (src/core/engine/invoke.ts): the values checked against the
+ * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same call
+ * service as `connectr call` (src/core/calls/service.ts): the values checked against the
  * definition before anything is sent, the credential from the database (refreshed under a row
  * lock), retries and upload sessions as the CLI does them. The upstream answer comes back as
  * data (its status included); with `all`, every item of every page as NDJSON.
