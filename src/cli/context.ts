@@ -1,18 +1,14 @@
-import { delimiter, join } from 'node:path';
+import { localRegistryOptions } from '../core/connector/local-dirs.js';
 import { formatProblem } from '../core/connector/problem.js';
 import type { Registry } from '../core/connector/registry.js';
 import type { ConnectrPaths, Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
+import type { GlobalOptions } from './globals.js';
 import type { IO } from './io.js';
 import type { Output } from './output.js';
 import { createOutput } from './output.js';
 
-/** Options every command accepts (declared once on the program). */
-export interface GlobalOptions {
-  readonly json?: boolean;
-  readonly color?: boolean;
-  readonly connectorsDir?: readonly string[];
-}
+export type { GlobalOptions };
 
 /**
  * What a command's run function gets: streams, environment, file locations and the connector
@@ -23,7 +19,7 @@ export interface CliContext {
   readonly env: Env;
   readonly paths: ConnectrPaths;
   readonly out: Output;
-  /** Extra connector directories: --connectors-dir, then CONNECTR_CONNECTORS_DIR. */
+  /** Extra connector directories: CONNECTR_CONNECTORS_DIR's, then --connectors-dir (core/connector/local-dirs.ts). */
   readonly connectorDirs: readonly string[];
   /** Aborted when the user interrupts (Ctrl-C); long operations must stop and clean up. */
   readonly signal: AbortSignal;
@@ -40,8 +36,7 @@ export function createContext(
   invocation: () => string = () => 'connectr',
 ): CliContext {
   const paths = resolvePaths(env);
-  const fromEnv = (env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
-  const connectorDirs = [...fromEnv, ...(globals.connectorsDir ?? [])];
+  const registryOptions = localRegistryOptions(paths, env, globals.connectorsDir);
   const effectiveIO = globals.color === false ? { ...io, color: false } : io;
   const out = createOutput(effectiveIO, globals.json === true);
   let registry: Promise<Registry> | undefined;
@@ -50,17 +45,13 @@ export function createContext(
     env,
     paths,
     out,
-    connectorDirs,
+    connectorDirs: registryOptions.extraDirs,
     signal,
     invocation,
     registry() {
       registry ??= (async () => {
         const { loadRegistry } = await import('../core/connector/registry.js');
-        const loaded = await loadRegistry({
-          userDir: paths.userConnectorsDir,
-          extraDirs: connectorDirs,
-          cacheFile: join(paths.cacheDir, 'connectors.json'),
-        });
+        const loaded = await loadRegistry(registryOptions);
         warnInvalid(out, loaded);
         return loaded;
       })();

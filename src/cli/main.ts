@@ -2,7 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { isConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { VERSION } from '../core/version.js';
-import type { GlobalOptions } from './context.js';
+import { addGlobalOptions, commandIndex } from './globals.js';
+import type { GlobalOptions } from './globals.js';
 import { escapeControls, escapeMessage } from './escape.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
@@ -74,19 +75,12 @@ export function buildProgram(
     };
     await action(createContext(io, env, globals, signal, invocation));
   };
-  program
+  addGlobalOptions(program)
     .description(
       'Reach OAuth-protected APIs (Gmail, Dropbox, OneDrive, any API described in YAML) without writing OAuth code.',
     )
     .version(VERSION, '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
-    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
-    .option('--no-color', 'no colour in output (NO_COLOR=1 does the same)')
-    .option(
-      '--connectors-dir <dir>',
-      'also load connector definitions from this directory (repeatable; CONNECTR_CONNECTORS_DIR too)',
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
-    )
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
@@ -156,16 +150,6 @@ export function separateCallArgs(argv: readonly string[]): string[] {
   if (argv[i] === 'call' && argv[i + 1] !== '--')
     return [...argv.slice(0, i + 1), '--', ...argv.slice(i + 1)];
   return [...argv];
-}
-
-/** Where the command word is: the first argument that is neither a global option nor its value. */
-function commandIndex(argv: readonly string[]): number {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--connectors-dir') i++;
-    else if (!arg.startsWith('-')) return i;
-  }
-  return argv.length;
 }
 
 export function reportError(error: unknown, io: IO, env: Env): number {

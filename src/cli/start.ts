@@ -22,11 +22,12 @@ void start(argv);
 
 async function start(args: readonly string[]): Promise<void> {
   // Imported here, not above, so that `--version` loads none of them.
-  const [path, { hasProxy }, { resolvePaths }, { runCommonJs }] = await Promise.all([
+  const [path, { hasProxy }, { resolvePaths }, { runCommonJs }, { commandIndex }] = await Promise.all([
     import('node:path'),
     import('../core/http/proxy-env.js'),
     import('../core/paths.js'),
     import('./code-cache.js'),
+    import('./globals.js'),
   ]);
   // Behind a proxy, requests go through undici, which parses HTTP with llhttp compiled to
   // WebAssembly; V8 then re-compiles it with its optimising tier on a background thread and
@@ -42,7 +43,9 @@ async function start(args: readonly string[]): Promise<void> {
   }
 
   // Each command keeps its own cache: one holds what `call` compiled, another what `auth` did.
-  const word = commandWord(args);
+  // The word after the global options (`--connectors-dir DIR call ...`): a call so written is a
+  // `call` for its code cache too, and finds the one `npm run build` shipped.
+  const word = args[commandIndex(args)] ?? '';
   const command = /^[a-z]{1,20}$/.test(word) ? word : 'other';
   const bundle = runCommonJs(packagePath('dist', 'bundle', 'connectr.cjs'), {
     dir: process.env.CONNECTR_NO_CODE_CACHE ? undefined : path.join(resolvePaths(process.env).cacheDir, 'v8'),
@@ -50,18 +53,4 @@ async function start(args: readonly string[]): Promise<void> {
     tag: baselineWasm ? `${command}-proxy` : command,
   }) as { main(argv: readonly string[]): Promise<void> };
   await bundle.main(args);
-}
-
-/**
- * The command word, after the global options that may stand before it (`--connectors-dir DIR
- * call ...`, as main.ts reads them): a call so written is a `call` for its code cache too, and
- * finds the one `npm run build` shipped, instead of compiling everything as `other`.
- */
-function commandWord(args: readonly string[]): string {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === '--connectors-dir') i++;
-    else if (!arg.startsWith('-')) return arg;
-  }
-  return '';
 }

@@ -1,15 +1,13 @@
-import { delimiter, join } from 'node:path';
-import { localCredentials } from '../core/auth/tokens.js';
-import { systemClock } from '../core/clock.js';
-import { requireEndpoint } from '../core/connector/model.js';
-import type { Connector, Endpoint } from '../core/connector/model.js';
+import { localCallDeps } from '../core/calls/deps.js';
+import { callOptions, positiveNumber } from '../core/calls/defaults.js';
+import type { CallPatience } from '../core/calls/defaults.js';
+import { requestBody } from '../core/calls/input.js';
+import { answer, items, prepare } from '../core/calls/service.js';
+import { localRegistryOptions } from '../core/connector/local-dirs.js';
+import type { Connector } from '../core/connector/model.js';
 import type { Registry } from '../core/connector/registry.js';
-import { readAnswer } from '../core/engine/answer.js';
 import type { Answer } from '../core/engine/answer.js';
-import { invoke, invokeAll, prepareCall } from '../core/engine/invoke.js';
 import type { InvokeDeps, PreparedCall } from '../core/engine/invoke.js';
-import type { RawBody } from '../core/engine/params.js';
-import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
 import { programAuth } from './auth.js';
@@ -53,20 +51,15 @@ export interface LocalPages {
   readonly limit?: number | undefined;
 }
 
-export interface LocalCallOptions {
+/** retries (default 2, as `connectr call --retries`) and timeoutMs (default 30 s): core/calls/defaults.ts. */
+export interface LocalCallOptions extends CallPatience {
   /** Stops the call: waits, retries, transfers and pagination. */
   readonly signal?: AbortSignal | undefined;
-  /** Time limit for each attempt to start answering, and for each pause in a transfer (default 30 s). */
-  readonly timeoutMs?: number | undefined;
-  /** Retries of a failed idempotent attempt (default 2), as `connectr call --retries`. */
-  readonly retries?: number | undefined;
 }
 
 export type { Answer };
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_RETRIES = 2;
 
 export class LocalEngine {
   readonly #env: Env;
@@ -76,23 +69,21 @@ export class LocalEngine {
   constructor(options: LocalOptions = {}) {
     this.#env = options.env ?? process.env;
     this.#options = options;
-    const max = options.maxResponseBytes;
-    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
-      throw new ConnectrError(
-        'invalid_input',
-        `maxResponseBytes must be a positive whole number, not ${String(max)}`,
-      );
+    positiveNumber(options.maxResponseBytes, 'maxResponseBytes');
   }
 
   /** One call: the upstream answer whatever its status, its body decoded as the endpoint declares. */
   async execute(call: LocalCall, options: LocalCallOptions = {}): Promise<Answer> {
-    const { endpoint, prepared, deps } = await this.#prepare(call, options);
-    const response = await invoke(prepared, deps, attemptOptions(options));
-    const max = this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
-    return readAnswer(endpoint, response, {
-      maxBytes: max,
-      tooLargeHint: `raise maxResponseBytes, or save it with \`connectr call ${call.connector} ${call.endpoint} -o FILE\`, which streams it`,
-    });
+    const { prepared, deps } = await this.#prepare(call, options);
+    return answer(
+      prepared,
+      deps,
+      {
+        maxBytes: this.#options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        tooLargeHint: `raise maxResponseBytes, or save it with \`connectr call ${call.connector} ${call.endpoint} -o FILE\`, which streams it`,
+      },
+      callOptions(options),
+    );
   }
 
   /**
@@ -103,9 +94,12 @@ export class LocalEngine {
     call: LocalCall & LocalPages,
     options: LocalCallOptions = {},
   ): AsyncGenerator<unknown, void> {
-    const limits = { maxPages: positive(call.maxPages, 'maxPages'), limit: positive(call.limit, 'limit') };
+    const limits = {
+      maxPages: positiveNumber(call.maxPages, 'maxPages'),
+      limit: positiveNumber(call.limit, 'limit'),
+    };
     const { prepared, deps } = await this.#prepare(call, options);
-    yield* invokeAll(prepared, deps, { ...attemptOptions(options), ...limits });
+    yield* items(prepared, deps, limits, callOptions(options));
   }
 
   /** The connectors this engine knows (built-in, the user's, connectorDirs), by name. */
@@ -116,20 +110,16 @@ export class LocalEngine {
   async #prepare(
     call: LocalCall,
     options: LocalCallOptions,
-  ): Promise<{ endpoint: Endpoint; prepared: PreparedCall; deps: InvokeDeps }> {
+  ): Promise<{ prepared: PreparedCall; deps: InvokeDeps }> {
     const connector = (await this.#loadRegistry()).require(call.connector);
-    const endpoint = requireEndpoint(
-      connector,
-      call.endpoint,
-      `Run \`connectr call ${connector.name}\` to list its endpoints.`,
-    );
     // Checked and built before any account is read: a bad value sends nothing.
-    const prepared = prepareCall(
+    const prepared = prepare(
       {
         connector,
-        endpoint,
-        values: call.params ?? {},
-        ...bodyOf(call),
+        endpoint: call.endpoint,
+        listedBy: `Run \`connectr call ${connector.name}\` to list its endpoints.`,
+        params: call.params,
+        body: requestBody({ body: call.body, bytes: call.bytes }),
         label: (param) => `params.${param.key}`,
       },
       this.#env,
@@ -140,25 +130,18 @@ export class LocalEngine {
       this.#options.onNotice ?? (() => undefined),
       options.signal,
     );
-    const deps: InvokeDeps = {
-      credentials: localCredentials(connector, call.account || undefined, auth),
-      env: this.#env,
-      clock: systemClock,
-      signal: options.signal,
+    return {
+      prepared,
+      deps: localCallDeps(connector, call.account || undefined, auth, { signal: options.signal }),
     };
-    return { endpoint, prepared, deps };
   }
 
   #loadRegistry(): Promise<Registry> {
     this.#registry ??= (async () => {
       const { loadRegistry } = await import('../core/connector/registry.js');
-      const paths = resolvePaths(this.#env);
-      const fromEnv = (this.#env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
-      return loadRegistry({
-        userDir: paths.userConnectorsDir,
-        extraDirs: [...fromEnv, ...(this.#options.connectorDirs ?? [])],
-        cacheFile: join(paths.cacheDir, 'connectors.json'),
-      });
+      return loadRegistry(
+        localRegistryOptions(resolvePaths(this.#env), this.#env, this.#options.connectorDirs),
+      );
     })();
     // A failed load (an unreadable directory) is not kept: the next call tries again.
     this.#registry.catch(() => {
@@ -166,44 +149,4 @@ export class LocalEngine {
     });
     return this.#registry;
   }
-}
-
-function bodyOf(call: LocalCall): { body?: RawBody } {
-  if (call.body !== undefined && call.bytes !== undefined)
-    throw new ConnectrError('invalid_input', 'give body or bytes, not both');
-  if (call.bytes !== undefined) {
-    if (!(call.bytes instanceof Uint8Array))
-      throw new ConnectrError('invalid_input', 'bytes must be a Uint8Array (or a Buffer)');
-    return {
-      body: { kind: 'bytes', data: Buffer.from(call.bytes.buffer, call.bytes.byteOffset, call.bytes.length) },
-    };
-  }
-  if (call.body === undefined) return {};
-  return {
-    body: { kind: 'text', text: typeof call.body === 'string' ? call.body : JSON.stringify(call.body) },
-  };
-}
-
-function attemptOptions(options: LocalCallOptions): { retries: number; timeoutMs: number } {
-  return {
-    retries: whole(options.retries, 'retries') ?? DEFAULT_RETRIES,
-    timeoutMs: positive(options.timeoutMs, 'timeoutMs') ?? DEFAULT_TIMEOUT_MS,
-  };
-}
-
-function positive(value: number | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new ConnectrError('invalid_input', `${name} must be a positive whole number, not ${String(value)}`);
-  return value;
-}
-
-function whole(value: number | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new ConnectrError(
-      'invalid_input',
-      `${name} must be a whole number (0 or more), not ${String(value)}`,
-    );
-  return value;
 }

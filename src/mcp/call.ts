@@ -1,22 +1,26 @@
-import { readAnswer } from '../core/engine/answer.js';
+import { CALL_DEFAULTS } from '../core/calls/defaults.js';
+import { requestBody } from '../core/calls/input.js';
+import { failureOf, page, prepare, send, succeeded } from '../core/calls/service.js';
+import type { CallFailure } from '../core/calls/service.js';
 import type { Answer } from '../core/engine/answer.js';
-import { invoke, invokePage, prepareCall } from '../core/engine/invoke.js';
+import { readAnswer } from '../core/engine/answer.js';
 import type { InvokeDeps, InvokeOptions } from '../core/engine/invoke.js';
 import type { PagePosition } from '../core/engine/paginate.js';
 import type { RawBody } from '../core/engine/params.js';
-import { isErrorAnswer, responseKind, upstreamError, UpstreamError } from '../core/engine/response.js';
-import { ConnectrError, isConnectrError } from '../core/errors.js';
+import { responseKind } from '../core/engine/response.js';
+import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { CursorSeal } from './cursor.js';
 import type { Tool } from './tools.js';
 
 /**
- * One tool call, through the same core functions as `connectr call` and the daemon's execute
- * (prepareCall, invoke, readAnswer): the arguments checked against the definition before any
- * credential is read or anything is sent; the answer as MCP content. Everything that goes
- * wrong for the caller (a bad argument, no account, an upstream error) is a result with
- * isError and a message for the agent, never a protocol failure; secrets never appear in it.
+ * One tool call, through the same call service as `connectr call` and the daemon's execute
+ * (core/calls: prepare, send, the answer read): the arguments checked against the definition
+ * before any credential is read or anything is sent; the answer as MCP content. Everything
+ * that goes wrong for the caller (a bad argument, no account, an upstream error) is a result
+ * with isError and a message for the agent, never a protocol failure; secrets never appear in
+ * it: core/calls' failureOf words it, as the daemon's execute does.
  */
 
 export type Content =
@@ -62,7 +66,6 @@ export interface ToolCallHost {
 export const MAX_ARGUMENT_BYTES = 16 * 1024 * 1024;
 /** The largest JSON or text answer read into a result. */
 const MAX_TEXT_ANSWER = 16 * 1024 * 1024;
-const DEFAULT_OPTIONS: InvokeOptions = { retries: 2, timeoutMs: 30_000 };
 
 export async function callTool(
   tool: Tool,
@@ -75,10 +78,8 @@ export async function callTool(
   } catch (error) {
     // A cancelled call has no result: the protocol layer drops it.
     if (signal.aborted) throw error;
-    if (error instanceof UpstreamError) return upstreamResult(error);
-    if (isConnectrError(error)) return errorResult(error.message, error.hint);
-    const described = host.describeError?.(error);
-    if (described) return errorResult(described.message, described.hint);
+    const failure = failureOf(error) ?? host.describeError?.(error);
+    if (failure) return failureResult(failure);
     throw error;
   }
 }
@@ -95,9 +96,7 @@ async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortS
     else if (name === extra.connection) connection = textArgument(value, name);
     else if (base64Of.has(name)) {
       const key = base64Of.get(name) ?? '';
-      if (given[key] !== undefined)
-        throw new ConnectrError('invalid_input', `give ${key} or ${name}, not both`);
-      values[key] = { kind: 'bytes', data: bytesOf(value, name) } satisfies RawBody;
+      values[key] = requestBody({ body: given[key], base64: value }, { body: key, base64: name });
     } else if (endpoint.params.some((p) => p.key === name && p.in === 'raw' && p.type === 'file'))
       // A file param takes the content itself here, never a path on this machine.
       values[name] = { kind: 'text', text: textArgument(value, name) } satisfies RawBody;
@@ -108,17 +107,15 @@ async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortS
       hint: 'give the connection to call with, or choose one for the session',
     });
   // Checked and built before the credential is looked up: a bad value sends nothing.
-  const call = prepareCall({ connector, endpoint, values, label: (p) => p.key }, host.env);
+  const call = prepare({ connector, endpoint, params: values, label: (p) => p.key }, host.env);
   const deps = await host.depsFor(tool, connection, signal);
-  const options = host.options ?? DEFAULT_OPTIONS;
+  const options = host.options ?? CALL_DEFAULTS;
 
   if (endpoint.pagination) {
-    const page = await invokePage(call, deps, options, position);
-    if (isErrorAnswer(page.response)) throw await upstreamError(connector, endpoint, page.response);
-    return jsonResult(page.json, page.next ? encodeCursor(page.next, host.cursors, tool.name) : undefined);
+    const found = await page(call, deps, position, options);
+    return jsonResult(found.json, found.next ? encodeCursor(found.next, host.cursors, tool.name) : undefined);
   }
-  const response = await invoke(call, deps, options);
-  if (isErrorAnswer(response)) throw await upstreamError(connector, endpoint, response);
+  const response = await succeeded(call, await send(call, deps, options));
   const binary = responseKind(endpoint, response) === 'binary';
   const answer = await readAnswer(endpoint, response, {
     maxBytes: binary ? host.maxBinaryBytes : MAX_TEXT_ANSWER,
@@ -137,12 +134,6 @@ function argumentsOf(args: unknown): Record<string, unknown> {
 function textArgument(value: unknown, name: string): string {
   if (typeof value !== 'string') throw new ConnectrError('invalid_input', `${name} must be a string`);
   return value;
-}
-
-function bytesOf(value: unknown, name: string): Buffer {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value))
-    throw new ConnectrError('invalid_input', `${name} must be base64 text`);
-  return Buffer.from(value, 'base64');
 }
 
 function answerResult(tool: Tool, answer: Answer): ToolResult {
@@ -192,15 +183,12 @@ function jsonResult(json: unknown, nextCursor: string | undefined): ToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(structured) }], structuredContent: structured };
 }
 
-function upstreamResult(error: UpstreamError): ToolResult {
-  const text = `${error.message}${error.hint ? `\nhint: ${error.hint}` : ''}`;
-  return {
-    content: [{ type: 'text', text }],
-    structuredContent: { error: { status: error.status, message: error.message, body: error.body } },
-    isError: true,
-  };
-}
-
-function errorResult(message: string, hint: string | undefined): ToolResult {
-  return { content: [{ type: 'text', text: `${message}${hint ? `\nhint: ${hint}` : ''}` }], isError: true };
+/** A failure the agent can act on: its words and hint; an API's error answer with its status and body too. */
+function failureResult(failure: Pick<CallFailure, 'message' | 'hint' | 'upstream'>): ToolResult {
+  const content: Content[] = [
+    { type: 'text', text: `${failure.message}${failure.hint ? `\nhint: ${failure.hint}` : ''}` },
+  ];
+  if (!failure.upstream) return { content, isError: true };
+  const { status, body } = failure.upstream;
+  return { content, structuredContent: { error: { status, message: failure.message, body } }, isError: true };
 }

@@ -1,16 +1,12 @@
-import { parseDuration } from '../../../core/duration.js';
 import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
-import { invoke, invokeAll } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import { prepareRawCall } from '../../../core/engine/raw-call.js';
-import { isErrorAnswer, upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { extraHeaders, jqFor } from '../../calls/extras.js';
+import { checkOutputPath } from '../../calls/output.js';
+import { attemptOptions, positive, sendAndPrint } from '../../calls/send.js';
 import type { CliContext } from '../../context.js';
-import { escapeJson } from '../../escape.js';
 import { write } from '../../io.js';
-import { nonNegative, positive } from '../call/call.js';
-import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from '../call/extras.js';
-import { checkOutputPath, printResponse } from '../call/output.js';
 import type { ApiFlags } from './register.js';
 
 /**
@@ -50,10 +46,7 @@ export async function apiCommand(
     else write(ctx.io.stdout, formatRequest(shown));
     return;
   }
-  const options = {
-    retries: nonNegative(flags.retries, '--retries'),
-    timeoutMs: parseDuration(flags.timeout, '--timeout'),
-  };
+  const options = attemptOptions(flags);
   if (!flags.paginate && flags.maxPages !== undefined)
     throw new ConnectrError('usage', '--max-pages goes with --paginate');
   if (flags.paginate && (flags.output || flags.include || flags.raw))
@@ -65,35 +58,10 @@ export async function apiCommand(
   if (flags.output) await checkOutputPath(flags.output);
   const jq = flags.jq === undefined ? undefined : await jqFor(ctx, matched, flags);
 
-  const { deps, bar } = terminalInvokeDeps(ctx, connector, {
-    account: flags.account,
-    verbose: flags.verbose,
+  await sendAndPrint(ctx, call, flags, {
+    options,
+    pages: flags.paginate ? { maxPages } : undefined,
+    jq,
     ownCredential: extra.ownCredential,
-  });
-  if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
-
-  if (flags.paginate) {
-    for await (const item of invokeAll(call, deps, { ...options, maxPages })) {
-      if (jq) writeJq(ctx, await jq.apply(item));
-      else ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
-    }
-    return;
-  }
-  const response = await invoke(call, deps, options);
-  bar.finish();
-  if (isErrorAnswer(response)) {
-    const error = await upstreamError(connector, request.endpoint, response);
-    if (ctx.out.json && flags.include !== true)
-      ctx.out.printJson({ error: { status: error.status, body: error.body } });
-    throw error;
-  }
-  if (jq) {
-    writeJq(ctx, await jq.apply(await jsonAnswer(connector, request.endpoint, response)));
-    return;
-  }
-  await printResponse(ctx, request.endpoint, response, {
-    raw: flags.raw === true,
-    include: flags.include === true,
-    output: flags.output,
   });
 }

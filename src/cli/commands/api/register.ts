@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../runner.js';
 import { collect } from '../../repeatable.js';
+import { addAttemptOptions } from '../../calls/attempt-flags.js';
 
 export interface ApiFlags {
   readonly method?: string;
@@ -24,7 +25,7 @@ export interface ApiFlags {
 
 /** `connectr api <connector> <path>`: wiring only; the work is in api.ts, loaded when run. */
 export function registerApi(program: Command, runner: Runner): void {
-  program
+  const command = program
     .command('api')
     .description("a request of your own to any path of a connector's API, signed in as its account")
     .argument('<connector>', 'connector name, e.g. gmail')
@@ -53,13 +54,8 @@ export function registerApi(program: Command, runner: Runner): void {
     .option('--raw', 'print the response body exactly as received')
     .option('-o, --output <file>', 'write the response body to a file')
     .option('--dry-run', 'print the request that would be sent (secrets hidden) and stop')
-    .option('--verbose', 'print the request, each response (status, headers, time) and each retry to stderr')
-    .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
-    .option(
-      '--timeout <duration>',
-      'time limit for the server to answer, and for each pause in a transfer',
-      '60s',
-    )
+    .option('--verbose', 'print the request, each response (status, headers, time) and each retry to stderr');
+  addAttemptOptions(command)
     .addHelpText(
       'after',
       [

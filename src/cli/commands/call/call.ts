@@ -1,23 +1,20 @@
 import type { Command } from 'commander';
-import { requireEndpoint } from '../../../core/connector/model.js';
+import { endpointNamed } from '../../../core/calls/input.js';
+import { prepare } from '../../../core/calls/service.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
-import { parseDuration } from '../../../core/duration.js';
 import { curlCommand, formatRequest, showRequest } from '../../../core/engine/inspect.js';
-import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
-import type { InvokeOptions } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
 import type { RawBody } from '../../../core/engine/params.js';
 import { bodyEncoding } from '../../../core/engine/request.js';
-import { isErrorAnswer, upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
-import { escapeJson } from '../../escape.js';
+import { endpointCommand, optionValue } from '../../calls/endpoint-flags.js';
+import { extraHeaders, jqFor } from '../../calls/extras.js';
+import { checkOutputPath } from '../../calls/output.js';
+import { attemptOptions, positive, sendAndPrint } from '../../calls/send.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
-import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from './extras.js';
-import { endpointCommand, optionValue } from './flags.js';
-import { checkOutputPath, printResponse } from './output.js';
 
 /**
  * What `connectr call` itself understands, next to the endpoint's own flags (declared in
@@ -56,7 +53,7 @@ export async function callCommand(ctx: CliContext, args: readonly string[]): Pro
     listEndpoints(ctx, connector);
     return;
   }
-  const endpoint = requireEndpoint(
+  const endpoint = endpointNamed(
     connector,
     endpointName,
     `Run \`connectr call ${connector.name}\` to list its endpoints.`,
@@ -97,8 +94,8 @@ async function run(
       : literalOrSource(endpoint, bodyFlag, flags.body === undefined ? '--data' : '--body');
   const extra = extraHeaders(connector, flags);
   // Checks the values and builds the exact request; --dry-run and --curl show it and stop.
-  const call = prepareCall(
-    { connector, endpoint, values, extraQuery, body, headers: extra.headers, secrets: extra.secrets },
+  const call = prepare(
+    { connector, endpoint, params: values, extraQuery, body, headers: extra.headers, secrets: extra.secrets },
     ctx.env,
   );
   const { request } = call;
@@ -119,10 +116,7 @@ async function run(
     return;
   }
   // Every flag is checked before credentials are looked up or anything is sent.
-  const options: InvokeOptions = {
-    retries: nonNegative(flags.retries, '--retries'),
-    timeoutMs: parseDuration(flags.timeout, '--timeout'),
-  };
+  const options = attemptOptions(flags);
   if (!flags.all && (flags.maxPages !== undefined || flags.limit !== undefined)) {
     throw new ConnectrError('usage', '--max-pages and --limit go with --all');
   }
@@ -142,37 +136,11 @@ async function run(
     );
   }
 
-  const { deps, bar } = terminalInvokeDeps(ctx, connector, {
-    account: flags.account,
-    verbose: flags.verbose,
+  await sendAndPrint(ctx, call, flags, {
+    options,
+    pages: flags.all ? limits : undefined,
+    jq,
     ownCredential: extra.ownCredential,
-  });
-  if (flags.verbose) ctx.out.info(ctx.out.style.dim(`> ${request.method} ${showRequest(request).url}`));
-
-  if (flags.all) {
-    // One JSON value per line, as each page arrives: a pipe sees items while later pages load.
-    for await (const item of invokeAll(call, deps, { ...options, ...limits })) {
-      if (jq) writeJq(ctx, await jq.apply(item));
-      else ctx.io.stdout.write(`${escapeJson(JSON.stringify(item))}\n`);
-    }
-    return;
-  }
-  const response = await invoke(call, deps, options);
-  bar.finish();
-  if (isErrorAnswer(response)) {
-    const error = await upstreamError(connector, endpoint, response);
-    if (ctx.out.json && flags.include !== true)
-      ctx.out.printJson({ error: { status: error.status, body: error.body } });
-    throw error;
-  }
-  if (jq) {
-    writeJq(ctx, await jq.apply(await jsonAnswer(connector, endpoint, response)));
-    return;
-  }
-  await printResponse(ctx, endpoint, response, {
-    raw: flags.raw === true,
-    include: flags.include === true,
-    output: flags.output,
   });
 }
 
@@ -249,18 +217,4 @@ async function listConnectors(ctx: CliContext): Promise<void> {
       '  connectr call onedrive download --item-id 01ABC -o report.pdf',
     ].join('\n'),
   );
-}
-
-export function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a positive whole number`);
-  return n;
-}
-
-export function nonNegative(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a whole number`);
-  return n;
 }

@@ -19,7 +19,7 @@ export function registerCall(program: Command, runner: Runner): void {
     .action(
       async (_connector: unknown, _endpoint: unknown, _flags: unknown, _opts: unknown, cmd: Command) => {
         const args = cmd.args;
-        const { splitGlobals } = await import('./args.js');
+        const { splitGlobals } = await import('../../globals.js');
         const { globals, rest } = splitGlobals(args);
         await runner(cmd, async (ctx) => (await import('./call.js')).callCommand(ctx, rest), globals);
       },

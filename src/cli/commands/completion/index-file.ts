@@ -15,7 +15,7 @@ import type { Connector } from '../../../core/connector/model.js';
 import { packagePath } from '../../../core/install.js';
 import type { CliContext } from '../../context.js';
 import type { IO } from '../../io.js';
-import { endpointCommand } from '../call/flags.js';
+import { endpointCommand } from '../../calls/endpoint-flags.js';
 
 /**
  * The completion index: everything the completion scripts offer, as tab-separated lines that

@@ -1,6 +1,6 @@
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
-import { connectorSummary, originLabel } from './describe.js';
+import { connectorSummary, originLabel } from '../../describe.js';
 
 export async function listConnectors(ctx: CliContext): Promise<void> {
   const registry = await ctx.registry();

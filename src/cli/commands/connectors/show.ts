@@ -5,7 +5,7 @@ import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import type { CliContext } from '../../context.js';
 import type { Output } from '../../output.js';
 import { definitionList } from '../../output.js';
-import { authLabel, connectorSummary, flagUsage, originLabel, paramNotes } from './describe.js';
+import { authLabel, connectorSummary, flagUsage, originLabel, paramNotes } from '../../describe.js';
 
 export async function showConnector(ctx: CliContext, name: string, endpointName?: string): Promise<void> {
   const connector = (await ctx.registry()).require(name);

@@ -3,7 +3,7 @@ import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { findAccount } from '../../../core/auth/accounts.js';
 import type { AuthDeps } from '../../../core/auth/deps.js';
 import { credentialFromEnv } from '../../../core/auth/env-credential.js';
-import { localCredentials } from '../../../core/auth/tokens.js';
+import { localCallDeps } from '../../../core/calls/deps.js';
 import type { Connector } from '../../../core/connector/model.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
 import type { Env } from '../../../core/paths.js';
@@ -63,12 +63,11 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
     tooLargeHint: (tool) =>
       `too large for a tool result (at most 4 MiB); save it with \`connectr call ${tool.connector.name} ${tool.endpoint.name} ... -o FILE\``,
     depsFor: (tool, _connection, signal) =>
-      Promise.resolve({
-        credentials: localCredentials(tool.connector, accounts.get(tool.connector.name), auth),
-        env: ctx.env,
-        clock: auth.clock,
-        signal: AbortSignal.any([signal, ctx.signal]),
-      }),
+      Promise.resolve(
+        localCallDeps(tool.connector, accounts.get(tool.connector.name), auth, {
+          signal: AbortSignal.any([signal, ctx.signal]),
+        }),
+      ),
   };
   const server = createMcpServer(tools, host, VERSION);
   const transport = new StdioServerTransport(ctx.io.stdin, ctx.io.stdout, {

@@ -1,14 +1,12 @@
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import * as z from 'zod';
 import type { Connector } from '../../../core/connector/model.js';
-import { systemClock } from '../../../core/clock.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { VERSION } from '../../../core/version.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
 import { createMcpServer } from '../../../mcp/server.js';
 import { MAX_GLOBS, MAX_GLOB_LENGTH } from '../../../mcp/glob.js';
 import { checkGlobs, toolsOf } from '../../../mcp/tools.js';
-import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import {
   ERROR_HEADER,
@@ -23,7 +21,7 @@ import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
-import { MAX_EXECUTE_RESPONSE_BYTES } from '../proxy/execute.js';
+import { MAX_EXECUTE_RESPONSE_BYTES, connectionCallDeps } from '../proxy/execute.js';
 
 /** The largest binary answer a tool result carries (base64 in JSON-RPC: a third more on the wire). */
 const MAX_BINARY_BYTES = 4 * 1024 * 1024;
@@ -145,13 +143,7 @@ export function registerMcp(app: App, context: RouteContext): void {
               `connection ${found.id} is a ${found.connector} connection, not ${tool.connector.name}`,
               { hint: `call it with a ${tool.connector.name} connection` },
             );
-          return {
-            credentials: routeCredentials(context, found, tool.connector),
-            env,
-            clock: systemClock,
-            dispatcher: context.upstream,
-            signal,
-          };
+          return connectionCallDeps(context, found, tool.connector, signal);
         },
       };
       const server = createMcpServer(tools, host, VERSION);

@@ -1,16 +1,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import * as z from 'zod';
-import type { Connector, Endpoint } from '../../../core/connector/model.js';
-import { systemClock } from '../../../core/clock.js';
-import { invoke, invokeAll, prepareCall } from '../../../core/engine/invoke.js';
+import { callDeps } from '../../../core/calls/deps.js';
+import { CallInputError, requestBody } from '../../../core/calls/input.js';
+import { answer, failureOf, items, prepare } from '../../../core/calls/service.js';
+import type { Connector } from '../../../core/connector/model.js';
 import type { InvokeDeps } from '../../../core/engine/invoke.js';
 import { ParamError } from '../../../core/engine/params.js';
-import type { RawBody } from '../../../core/engine/params.js';
-import { readAnswer } from '../../../core/engine/answer.js';
-import type { HttpResponse } from '../../../core/engine/send.js';
-import { ConnectrError, isConnectrError } from '../../../core/errors.js';
-import { closest } from '../../../core/suggest.js';
+import { ConnectrError } from '../../../core/errors.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, envelope } from '../../errors.js';
@@ -21,9 +18,6 @@ import { ConnectionParams } from '../connections/shape.js';
 
 /** The largest upstream answer execute reads into its JSON reply; larger ones go through the raw proxy. */
 export const MAX_EXECUTE_RESPONSE_BYTES = 16 * 1024 * 1024;
-
-/** Time limit for each upstream attempt to start answering, and for each pause in a transfer. */
-const ATTEMPT_TIMEOUT_MS = 30_000;
 
 const ExecuteBody = z.strictObject({
   connection_id: ConnectionParams.shape.id,
@@ -65,8 +59,6 @@ const ExecuteBody = z.strictObject({
   max_pages: z.number().int().min(1).max(10_000).optional().describe('With all: stop after this many pages.'),
   limit: z.number().int().min(1).max(1_000_000).optional().describe('With all: stop after this many items.'),
 });
-type ExecuteBody = z.infer<typeof ExecuteBody>;
-
 const ExecuteAnswer = z.object({
   status: z
     .number()
@@ -89,8 +81,8 @@ const ExecuteAnswer = z.object({
 });
 
 /**
- * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same core
- * function as `connectr call` (src/core/engine/invoke.ts): the values checked against the
+ * `POST /api/v1/proxy/execute`: one endpoint of a connection's connector, run by the same call
+ * service as `connectr call` (src/core/calls/service.ts): the values checked against the
  * definition before anything is sent, the credential from the database (refreshed under a row
  * lock), retries and upload sessions as the CLI does them. The upstream answer comes back as
  * data (its status included); with `all`, every item of every page as NDJSON.
@@ -137,19 +129,18 @@ export function registerExecute(app: App, context: RouteContext): void {
           { hint: "restore its definition in the server's connectors directory, or delete the connection" },
         );
       }
-      const endpoint = endpointFor(connector, input.endpoint);
-      const env = context.deps.env ?? {};
       // Checked and built before the credential is looked up: a bad value sends nothing.
       const call = namingFields(() =>
-        prepareCall(
+        prepare(
           {
             connector,
-            endpoint,
-            values: input.params,
-            ...bodyOf(input),
+            endpoint: input.endpoint,
+            listedBy: `GET /api/v1/connectors/${connector.name}/endpoints lists them`,
+            params: input.params,
+            body: requestBody({ body: input.body, base64: input.body_base64 }),
             label: (param) => `params.${param.key}`,
           },
-          env,
+          context.deps.env ?? {},
         ),
       );
       // A client that goes away stops the call (waits, retries, pagination) where it is.
@@ -157,44 +148,64 @@ export function registerExecute(app: App, context: RouteContext): void {
       request.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort();
       });
-      const deps: InvokeDeps = {
-        credentials: routeCredentials(context, connection, connector),
-        env,
-        clock: systemClock,
-        dispatcher: context.upstream,
-        signal: abort.signal,
-      };
-      const options = { retries: 2, timeoutMs: ATTEMPT_TIMEOUT_MS };
+      const deps = connectionCallDeps(context, connection, connector, abort.signal);
       if (input.all) {
-        const items = invokeAll(call, deps, {
-          ...options,
+        const found = items(call, deps, {
           // Each page is one upstream answer, counted as a single call's is.
           onPage: (status) => {
             context.metrics.upstreamResponse(connector.name, status);
           },
-          ...(input.max_pages === undefined ? {} : { maxPages: input.max_pages }),
-          ...(input.limit === undefined ? {} : { limit: input.limit }),
+          maxPages: input.max_pages,
+          limit: input.limit,
         });
         // The first item (or the first failure) decides the status: before it, an error is a
         // plain envelope; after it, the stream's last line.
-        const first = await items.next();
+        const first = await found.next();
         void reply.type('application/x-ndjson; charset=utf-8').header('cache-control', 'no-store');
         // Typed replies hold the JSON schema's shape; a stream is sent through the untyped one.
         const untyped: FastifyReply = reply;
-        return untyped.send(Readable.from(ndjson(first, items, request.log)));
+        return untyped.send(Readable.from(ndjson(first, found, request.log)));
       }
-      const response = await invoke(call, deps, options);
-      context.metrics.upstreamResponse(connector.name, response.status);
-      return answerOf(endpoint, response);
+      const got = await answer(call, deps, {
+        maxBytes: MAX_EXECUTE_RESPONSE_BYTES,
+        tooLargeHint:
+          'too large for execute: fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
+        onStatus: (status) => {
+          context.metrics.upstreamResponse(connector.name, status);
+        },
+      });
+      // A binary body travels as base64 in JSON.
+      return got.encoding === 'binary'
+        ? { ...got, encoding: 'base64' as const, body: got.body.toString('base64') }
+        : got;
     },
   );
 }
 
-/** A refused param value as a 400 whose details name each field at fault (`body.params.<key>`). */
+/** A call through the daemon: the connection's credential from the database, the shared upstream pool. */
+export function connectionCallDeps(
+  context: RouteContext,
+  connection: Parameters<typeof routeCredentials>[1],
+  connector: Connector,
+  signal: AbortSignal,
+): InvokeDeps {
+  return callDeps(routeCredentials(context, connection, connector), {
+    env: context.deps.env ?? {},
+    dispatcher: context.upstream,
+    signal,
+  });
+}
+
+/**
+ * A refused input as a 400 whose details name each field at fault: `body.params.<key>` for a
+ * param value, `body.<input>` for the endpoint or the body.
+ */
 function namingFields<T>(prepare: () => T): T {
   try {
     return prepare();
   } catch (error) {
+    if (error instanceof CallInputError)
+      throw new FieldError(`body.${error.input}`, error.message, { hint: error.hint });
     if (!(error instanceof ParamError)) throw error;
     throw new FieldError(
       error.params.map((p) => ({ field: `body.params.${p.key}`, message: p.problem })),
@@ -202,39 +213,6 @@ function namingFields<T>(prepare: () => T): T {
       { code: error.code === 'usage' ? 'usage' : 'invalid_input', hint: error.hint },
     );
   }
-}
-
-function endpointFor(connector: Connector, name: string): Endpoint {
-  const found = connector.endpoints.find((e) => e.name === name);
-  if (found) return found;
-  const names = connector.endpoints.map((e) => e.name);
-  const suggestion = closest(name, names);
-  throw new FieldError('body.endpoint', `${connector.name} has no endpoint "${name}"`, {
-    hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}GET /api/v1/connectors/${connector.name}/endpoints lists them`,
-  });
-}
-
-function bodyOf(input: ExecuteBody): { body?: RawBody } {
-  if (input.body !== undefined && input.body_base64 !== undefined)
-    throw new FieldError('body.body_base64', 'give body or body_base64, not both');
-  if (input.body_base64 !== undefined)
-    return { body: { kind: 'bytes', data: Buffer.from(input.body_base64, 'base64') } };
-  if (input.body === undefined) return {};
-  return {
-    body: { kind: 'text', text: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) },
-  };
-}
-
-/** The answer as JSON: a binary body travels as base64. */
-async function answerOf(endpoint: Endpoint, response: HttpResponse): Promise<z.infer<typeof ExecuteAnswer>> {
-  const answer = await readAnswer(endpoint, response, {
-    maxBytes: MAX_EXECUTE_RESPONSE_BYTES,
-    tooLargeHint:
-      'too large for execute: fetch it through the raw proxy, GET /api/v1/connections/{id}/proxy/{path}, which streams it',
-  });
-  return answer.encoding === 'binary'
-    ? { ...answer, encoding: 'base64', body: answer.body.toString('base64') }
-    : answer;
 }
 
 /** NDJSON lines: each item, then an error line if the pagination failed after it started. */
@@ -248,8 +226,9 @@ async function* ndjson(
   try {
     for await (const item of rest) yield `${JSON.stringify(item)}\n`;
   } catch (error) {
-    if (isConnectrError(error)) {
-      yield `${JSON.stringify(envelope(error.code, error.message, [], error.hint))}\n`;
+    const failure = failureOf(error);
+    if (failure) {
+      yield `${JSON.stringify(envelope(failure.code, failure.message, [], failure.hint))}\n`;
       return;
     }
     log.error({ err: error }, 'execute: pagination failed');

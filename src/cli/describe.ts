@@ -1,4 +1,4 @@
-import type { Connector, ConnectorSource, Endpoint, Param } from '../../../core/connector/model.js';
+import type { Connector, ConnectorSource, Endpoint, Param } from '../core/connector/model.js';
 
 /** Words shared by the connectors commands, so list, show and validate speak alike. */
 

@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Connector, Endpoint, Param } from '../../../core/connector/model.js';
-import { escapeControls } from '../../escape.js';
-import type { IO } from '../../io.js';
-import { flagUsage, paramNotes } from '../connectors/describe.js';
-import { collect } from '../../repeatable.js';
+import type { Connector, Endpoint, Param } from '../../core/connector/model.js';
+import { escapeControls } from '../escape.js';
+import { addGlobalOptions } from '../globals.js';
+import type { IO } from '../io.js';
+import { flagUsage, paramNotes } from '../describe.js';
+import { collect } from '../repeatable.js';
+import { addAttemptOptions } from './attempt-flags.js';
 
 /** `--flag`, `--flag=true`, `--flag=false` (also yes/no, 1/0): a boolean either way. */
 function parseBoolean(value: string): boolean {
@@ -63,22 +65,14 @@ export function endpointCommand(connector: Connector, endpoint: Endpoint, io: IO
         '--curl',
         'print an equivalent curl command (it gets the token from `connectr token`) and stop',
       ),
-    )
-    .option('--retries <n>', 'retries on rate limits, overload and network errors', '3')
-    .option(
-      '--timeout <duration>',
-      'time limit for the server to answer, and for each pause in a transfer',
-      '60s',
-    )
-    .addOption(
-      booleanOption(
-        '--verbose',
-        'print the request, each response (status, headers, time) and each retry to stderr',
-      ),
-    )
-    .option('--json', 'print results as JSON (the default when stdout is not a terminal)')
-    .option('--no-color', 'no colour')
-    .option('--connectors-dir <dir>', 'also load connectors from this directory');
+    );
+  addAttemptOptions(command).addOption(
+    booleanOption(
+      '--verbose',
+      'print the request, each response (status, headers, time) and each retry to stderr',
+    ),
+  );
+  addGlobalOptions(command);
   const notes: string[] = [];
   if (endpoint.pagination) notes.push(`Paginated (${endpoint.pagination.style}): --all follows every page.`);
   if (endpoint.upload_session) {
