@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Host } from '../../../src/core/connector/model.js';
-import { FieldError } from '../../../src/server/errors.js';
+import { FieldError } from '../../../src/core/field-error.js';
 import {
   browserMaySend,
-  checkProxyPath,
-  checkProxyQuery,
   forwardedRequestHeaders,
-  proxyTarget,
   returnedResponseHeaders,
-  splitProxyUrl,
-  wirePath,
-} from '../../../src/server/routes/proxy/raw-rules.js';
+} from '../../../src/core/proxy/headers.js';
+import { checkProxyPath, checkProxyQuery, proxyTarget, wirePath } from '../../../src/core/proxy/rules.js';
+import { splitProxyUrl } from '../../../src/server/routes/proxy/raw.js';
 
 const HOST: Host = { key: 'api', url: 'https://api.example.com/v1.0', env: 'CONNECTR_ACME_API_BASE_URL' };
 
