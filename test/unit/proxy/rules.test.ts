@@ -61,6 +61,15 @@ describe('raw proxy path rules', () => {
     'a%00b',
     'a%0d%0aX-Evil:%201',
     'a#frag',
+    // Plain ASCII, as the one-pass check of the usual path reads it.
+    '.',
+    'a/..',
+    'a/.',
+    '..;/admin',
+    'a/.;x/b',
+    'a/..;jsessionid=1',
+    '/',
+    'a/b//',
   ])('refuses %s with a 400 naming params.path', (path) => {
     const error = refusal(() => proxyTarget(HOST, {}, path));
     expect(error.field).toBe('params.path');

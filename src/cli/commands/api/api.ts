@@ -2,7 +2,7 @@ import { parseDuration } from '../../../core/duration.js';
 import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
 import { invoke, invokeAll } from '../../../core/engine/invoke.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
-import { prepareRawCall } from '../../../core/engine/raw-call.js';
+import { prepareRawCall } from '../../../core/proxy/raw-call.js';
 import { isErrorAnswer, upstreamError } from '../../../core/engine/response.js';
 import { ConnectrError } from '../../../core/errors.js';
 import type { CliContext } from '../../context.js';
@@ -17,7 +17,7 @@ import type { ApiFlags } from './register.js';
  * `connectr api <connector> <path>`: everything is checked (the target on the connector's
  * hosts, headers, fields, flags, the jq expression) before the account is read or anything
  * is sent; then the request runs through the same engine as `connectr call`
- * (core/engine/raw-call.ts builds it).
+ * (core/proxy/raw-call.ts builds it).
  */
 export async function apiCommand(
   ctx: CliContext,
