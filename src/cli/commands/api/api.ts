@@ -8,9 +8,9 @@ import { ConnectrError } from '../../../core/errors.js';
 import type { CliContext } from '../../context.js';
 import { escapeJson } from '../../escape.js';
 import { write } from '../../io.js';
-import { nonNegative, positive } from '../call/call.js';
-import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from '../call/extras.js';
-import { checkOutputPath, printResponse } from '../call/output.js';
+import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from '../../request/extras.js';
+import { nonNegative, positive } from '../../request/numbers.js';
+import { checkOutputPath, printResponse } from '../../request/output.js';
 import type { ApiFlags } from './register.js';
 
 /**

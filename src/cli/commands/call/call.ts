@@ -15,9 +15,10 @@ import { escapeJson } from '../../escape.js';
 import type { CliContext } from '../../context.js';
 import { write } from '../../io.js';
 import { table } from '../../output.js';
-import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from './extras.js';
+import { extraHeaders, jqFor, jsonAnswer, terminalInvokeDeps, writeJq } from '../../request/extras.js';
+import { nonNegative, positive } from '../../request/numbers.js';
+import { checkOutputPath, printResponse } from '../../request/output.js';
 import { endpointCommand, optionValue } from './flags.js';
-import { checkOutputPath, printResponse } from './output.js';
 
 /**
  * What `connectr call` itself understands, next to the endpoint's own flags (declared in
@@ -249,18 +250,4 @@ async function listConnectors(ctx: CliContext): Promise<void> {
       '  connectr call onedrive download --item-id 01ABC -o report.pdf',
     ].join('\n'),
   );
-}
-
-export function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a positive whole number`);
-  return n;
-}
-
-export function nonNegative(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0)
-    throw new ConnectrError('invalid_input', `${flag} "${value}" is not a whole number`);
-  return n;
 }

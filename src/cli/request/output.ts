@@ -5,16 +5,16 @@ import { Readable, Transform } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { pipeline } from 'node:stream/promises';
 import { STATUS_CODES } from 'node:http';
-import type { Endpoint } from '../../../core/connector/model.js';
-import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.js';
-import { errnoOf, openOutput, outputTarget } from '../../../core/fs/files.js';
-import type { OutputFile, OutputTarget } from '../../../core/fs/files.js';
-import { header, headerResult, responseKind } from '../../../core/engine/response.js';
-import type { HttpResponse } from '../../../core/engine/send.js';
-import type { CliContext } from '../../context.js';
-import { escapeControls, escapeJson } from '../../escape.js';
-import { write } from '../../io.js';
-import { progressBar } from '../../progress.js';
+import type { Endpoint } from '../../core/connector/model.js';
+import { ConnectrError, isConnectrError, messageOf } from '../../core/errors.js';
+import { errnoOf, openOutput, outputTarget } from '../../core/fs/files.js';
+import type { OutputFile, OutputTarget } from '../../core/fs/files.js';
+import { header, headerResult, responseKind } from '../../core/engine/response.js';
+import type { HttpResponse } from '../../core/engine/send.js';
+import type { CliContext } from '../context.js';
+import { escapeControls, escapeJson } from '../escape.js';
+import { write } from '../io.js';
+import { progressBar } from '../progress.js';
 
 /** The largest JSON or text body read whole to be formatted; larger ones are streamed as is. */
 export const PRINT_LIMIT = 8 * 1024 * 1024;

@@ -1,21 +1,21 @@
 import { STATUS_CODES } from 'node:http';
-import type { Connector, Endpoint } from '../../../core/connector/model.js';
-import type { CredentialSource } from '../../../core/engine/credential.js';
-import { parseHeaders } from '../../../core/engine/headers.js';
-import type { ExtraHeaders } from '../../../core/engine/headers.js';
-import { formatResponseHead } from '../../../core/engine/inspect.js';
-import { responseKind } from '../../../core/engine/response.js';
-import { TEXT_LIMIT } from '../../../core/engine/response-body.js';
-import type { HttpResponse, ResponseInfo } from '../../../core/engine/send.js';
-import { ConnectrError } from '../../../core/errors.js';
-import { localCredentials } from '../../../core/auth/tokens.js';
-import type { InvokeDeps } from '../../../core/engine/invoke.js';
-import { cliAuth } from '../../auth-deps.js';
-import type { CliContext } from '../../context.js';
-import { progressBar } from '../../progress.js';
-import type { Progress } from '../../progress.js';
-import { escapeControls } from '../../escape.js';
-import type { JqFilter, JqOutput } from '../../jq.js';
+import type { Connector, Endpoint } from '../../core/connector/model.js';
+import type { CredentialSource } from '../../core/engine/credential.js';
+import { parseHeaders } from '../../core/engine/headers.js';
+import type { ExtraHeaders } from '../../core/engine/headers.js';
+import { formatResponseHead } from '../../core/engine/inspect.js';
+import { responseKind } from '../../core/engine/response.js';
+import { TEXT_LIMIT } from '../../core/engine/response-body.js';
+import type { HttpResponse, ResponseInfo } from '../../core/engine/send.js';
+import { ConnectrError } from '../../core/errors.js';
+import { localCredentials } from '../../core/auth/tokens.js';
+import type { InvokeDeps } from '../../core/engine/invoke.js';
+import { cliAuth } from '../auth-deps.js';
+import type { CliContext } from '../context.js';
+import { progressBar } from '../progress.js';
+import type { Progress } from '../progress.js';
+import { escapeControls } from '../escape.js';
+import type { JqFilter, JqOutput } from '../jq.js';
 
 /**
  * What `connectr call` and `connectr api` both add around a request: `-H` headers (checked by
@@ -67,7 +67,7 @@ export async function jqFor(
         hint: declared === 'binary' ? 'save it with -o FILE instead' : 'drop --jq',
       },
     );
-  const { compileJq } = await import('../../jq.js');
+  const { compileJq } = await import('../jq.js');
   return compileJq(flags.jq ?? '', { compact: ctx.out.json || !ctx.io.stdoutIsTTY });
 }
 
