@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { checkOverrides } from '../auth/binding.js';
 import type { Connector, Host } from '../connector/model.js';
-import { effectiveHostUrl } from '../connector/model.js';
 import { applyCredential, credentialQueryParam } from '../engine/credential.js';
 import type { Credential, CredentialSource } from '../engine/credential.js';
 import { ConnectrError, isConnectrError } from '../errors.js';
@@ -13,7 +12,7 @@ import type { Env } from '../paths.js';
 import { USER_AGENT } from '../version.js';
 import { HOST_HEADER, forwardedRequestHeaders, providerHeaders, returnedResponseHeaders } from './headers.js';
 import { rewriteResponseLinks } from './links.js';
-import { checkProxyQuery, chooseHost, proxyTarget, wirePath } from './rules.js';
+import { checkProxyQuery, chooseHost, placeUnderBase, wirePath } from './rules.js';
 
 /**
  * One raw request forwarded to a connector's API, as the daemon's raw proxy does it: checked
@@ -56,7 +55,7 @@ export function prepareRawProxy(input: RawProxyInput): RawProxyRequest {
   checkOverrides(connector, env);
   const requested = input.headers[HOST_HEADER];
   const host = chooseHost(connector, Array.isArray(requested) ? requested[0] : requested);
-  const target = proxyTarget(host, env, input.path);
+  const { base, target } = placeUnderBase(host, env, input.path);
   const auth = connector.auth;
   checkProxyQuery(input.query, auth.type === 'api_key' && auth.in === 'query' ? auth.name : undefined);
   const credentialHeader =
@@ -67,7 +66,7 @@ export function prepareRawProxy(input: RawProxyInput): RawProxyRequest {
     connector,
     method: input.method,
     host,
-    base: new URL(effectiveHostUrl(host, env)),
+    base,
     target,
     query: input.query,
     headers,

@@ -1,5 +1,5 @@
 import type { Connector, Host } from '../connector/model.js';
-import { effectiveHostUrl, hostOrigin } from '../connector/model.js';
+import { effectiveHostUrl } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
 import { FieldError } from '../field-error.js';
 import type { Env } from '../paths.js';
@@ -202,19 +202,24 @@ function plainlyInside(raw: string): boolean {
  * under the base path after the URL parser's normalisation.
  */
 export function proxyTarget(host: Host, env: Env, rawPath: string): URL {
+  return placeUnderBase(host, env, rawPath).target;
+}
+
+/** proxyTarget's URL with the host's base URL it was placed under (parsed once for both). */
+export function placeUnderBase(host: Host, env: Env, rawPath: string): { base: URL; target: URL } {
   checkProxyPath(rawPath);
   const base = new URL(effectiveHostUrl(host, env));
   const basePath = base.pathname.replace(/\/+$/, '');
   const target = new URL(`${base.origin}${basePath}/${rawPath}`);
   const inside =
-    target.origin === hostOrigin(host, env) &&
+    target.origin === base.origin &&
     (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`)) &&
     target.username === '' &&
     target.password === '' &&
     target.search === '' &&
     target.hash === '';
   if (!inside) refusePath('the proxied path', `leaves ${base.origin}${basePath}/`);
-  return target;
+  return { base, target };
 }
 
 /**
