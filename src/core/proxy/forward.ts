@@ -5,6 +5,7 @@ import { checkOverrides } from '../auth/binding.js';
 import type { Connector, Host } from '../connector/model.js';
 import { applyCredential, credentialQueryParam } from '../engine/credential.js';
 import type { Credential, CredentialSource } from '../engine/credential.js';
+import { isTimeout } from '../engine/response-body.js';
 import { ConnectrError, isConnectrError } from '../errors.js';
 import { checkStatus, dropBody } from '../http/client.js';
 import { describeNetworkError } from '../http/request.js';
@@ -155,11 +156,8 @@ export function networkFailure(error: unknown, request: RawProxyRequest, timeout
     return new ConnectrError('cancelled', `${where(request)} was cancelled: the caller went away`, {
       cause: error,
     });
-  if (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT'
-  )
+  // The engine's time-outs, and a connection not made in time (the engine retries that one).
+  if (isTimeout(error) || code === 'UND_ERR_CONNECT_TIMEOUT')
     return new ConnectrError('timeout', `${where(request)} failed: ${describeNetworkError(error)}`, {
       hint: `the API did not answer within ${timeoutMs / 1000} s; try again later`,
       cause: error,
