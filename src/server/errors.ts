@@ -1,7 +1,11 @@
 import * as z from 'zod';
-import { ConnectrError, isConnectrError } from '../core/errors.js';
-import type { ErrorCode, ConnectrErrorOptions } from '../core/errors.js';
+import { isConnectrError } from '../core/errors.js';
+import type { ErrorCode } from '../core/errors.js';
+import type { ErrorDetail } from '../core/field-error.js';
 import { connectionErrorOf } from './store/outage.js';
+
+export { FieldError } from '../core/field-error.js';
+export type { ErrorDetail } from '../core/field-error.js';
 
 /**
  * The one error shape every route answers with, and the one place a ConnectrError code
@@ -25,12 +29,6 @@ export const HTTP_ONLY_CODES = [
   'headers_too_large',
 ] as const;
 export type EnvelopeCode = ErrorCode | (typeof HTTP_ONLY_CODES)[number];
-
-export interface ErrorDetail {
-  /** Where the problem is: `body.connector_type`, `params.name`, `query.limit`, a header. */
-  readonly field?: string;
-  readonly message: string;
-}
 
 export interface ErrorEnvelope {
   readonly error: {
@@ -63,29 +61,6 @@ export const ErrorEnvelopeSchema = z
     }),
   })
   .describe('Every error answer: {"error": {"code", "message", "details"}}.');
-
-/**
- * A ConnectrError about request fields: its envelope names each
- * (`details: [{field: "body.connector_type", message}]`), as schema validation errors do.
- * Given one field, its detail's message is the error's; given several, each has its own.
- */
-export class FieldError extends ConnectrError {
-  readonly fields: readonly ErrorDetail[];
-  constructor(
-    field: string | readonly ErrorDetail[],
-    message: string,
-    options: Omit<ConnectrErrorOptions, 'details'> & { readonly code?: 'invalid_input' | 'usage' } = {},
-  ) {
-    const { code = 'invalid_input', ...rest } = options;
-    super(code, message, rest);
-    this.fields = typeof field === 'string' ? [{ field, message }] : field;
-  }
-
-  /** The (first) field at fault. */
-  get field(): string | undefined {
-    return this.fields[0]?.field;
-  }
-}
 
 /** The HTTP status for each ConnectrError code: the only mapping there is. */
 export function httpStatusFor(code: ErrorCode): number {

@@ -1,6 +1,6 @@
 import { ConnectrError } from '../../core/errors.js';
 import { ERROR_HEADER } from '../errors.js';
-import { HOST_HEADER, browserMaySend } from '../routes/proxy/raw-rules.js';
+import { HOST_HEADER, browserMaySend } from '../../core/proxy/headers.js';
 import type { App } from '../types.js';
 
 /**

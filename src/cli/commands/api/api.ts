@@ -1,6 +1,6 @@
 import { formatRequest, showRequest } from '../../../core/engine/inspect.js';
 import { rawBodyOf } from '../../../core/engine/params.js';
-import { prepareRawCall } from '../../../core/engine/raw-call.js';
+import { prepareRawCall } from '../../../core/proxy/raw-call.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { extraHeaders, jqFor } from '../../calls/extras.js';
 import { checkOutputPath } from '../../calls/output.js';
@@ -13,7 +13,7 @@ import type { ApiFlags } from './register.js';
  * `connectr api <connector> <path>`: everything is checked (the target on the connector's
  * hosts, headers, fields, flags, the jq expression) before the account is read or anything
  * is sent; then the request runs through the same engine as `connectr call`
- * (core/engine/raw-call.ts builds it).
+ * (core/proxy/raw-call.ts builds it).
  */
 export async function apiCommand(
   ctx: CliContext,

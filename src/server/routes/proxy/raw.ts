@@ -1,20 +1,15 @@
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as z from 'zod';
-import { checkOverrides } from '../../../core/auth/binding.js';
-import { effectiveHostUrl } from '../../../core/connector/model.js';
-import { applyCredential, credentialQueryParam } from '../../../core/engine/credential.js';
-import type { Credential } from '../../../core/engine/credential.js';
-import { ConnectrError, isConnectrError } from '../../../core/errors.js';
-import { checkStatus, dropBody } from '../../../core/http/client.js';
-import { describeNetworkError } from '../../../core/http/request.js';
-import { USER_AGENT } from '../../../core/version.js';
+import { answerHeaders, forward, prepareRawProxy } from '../../../core/proxy/forward.js';
+import type { ForwardedResponse } from '../../../core/proxy/forward.js';
+import { HOST_HEADER } from '../../../core/proxy/headers.js';
+import { ConnectrError } from '../../../core/errors.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
-import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
+import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { serverBaseUrl } from '../oauth/urls.js';
 import type { PublicAddress } from '../oauth/urls.js';
@@ -23,26 +18,16 @@ import { UPSTREAM_TIMEOUT_MS } from '../../upstream.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
-import {
-  HOST_HEADER,
-  checkProxyQuery,
-  chooseHost,
-  forwardedRequestHeaders,
-  providerHeaders,
-  proxyTarget,
-  returnedResponseHeaders,
-  splitProxyUrl,
-  wirePath,
-} from './raw-rules.js';
-import { rewriteResponseLinks } from './raw-links.js';
 
 /**
  * `/api/v1/connections/{id}/proxy/{path}` (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS): a raw
- * request forwarded to one of the connection's connector's own hosts with its credential added
- * (raw-rules.ts says which host, which URL and which headers). Both bodies stream: the upload is
- * piped upstream as it arrives (not capped by the JSON routes' body limit, but by its own), and
- * the answer goes back as it arrives, status and headers included; nothing is buffered. The
- * request goes through the daemon's one upstream pool (upstream.ts), as execute's do.
+ * request forwarded to one of the connection's connector's own hosts with its credential added.
+ * core/proxy does the forwarding (which host, which URL, which headers, the credential, the
+ * refresh and replay, what a failure is); this route checks the key, finds the connection, and
+ * maps the Fastify request in and the answer out. Both bodies stream: the upload is piped
+ * upstream as it arrives (not capped by the JSON routes' body limit, but by its own), and the
+ * answer goes back as it arrives, status and headers included; nothing is buffered. The request
+ * goes through the daemon's one upstream pool (upstream.ts), as execute's do.
  */
 
 export const PROXY_ROUTE = '/api/v1/connections/:id/proxy/*';
@@ -59,23 +44,23 @@ const Params = z.object({
   '*': z.string().describe("The path below the host's base URL, e.g. gmail/v1/users/me/profile."),
 });
 
-class BodyTooLarge extends Error {
-  constructor(readonly limit: number) {
-    super(`the request body is larger than ${limit} bytes`);
-    this.name = 'BodyTooLarge';
+/** Counts the upload as it passes, and stops it past the limit; `exceeded` says it did. */
+class Capped extends Transform {
+  private seen = 0;
+  exceeded = false;
+  constructor(private readonly limit: number) {
+    super();
   }
-}
 
-/** Counts the upload as it passes, and stops it past the limit. */
-function capped(limit: number): Transform {
-  let seen = 0;
-  return new Transform({
-    transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-      seen += chunk.length;
-      if (seen > limit) done(new BodyTooLarge(limit));
-      else done(null, chunk);
-    },
-  });
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length;
+    if (this.seen <= this.limit) {
+      done(null, chunk);
+      return;
+    }
+    this.exceeded = true;
+    done(new Error(`the request body is larger than ${this.limit} bytes`));
+  }
 }
 
 function tooLarge(limit: number): ConnectrError {
@@ -84,6 +69,39 @@ function tooLarge(limit: number): ConnectrError {
     `the proxied request body is larger than the limit of ${limit} bytes`,
     { hint: `send a smaller body, or raise ${MAX_BODY_VARIABLE} in the environment of connectr serve` },
   );
+}
+
+/**
+ * The raw path after `/proxy/` and the raw query, as the caller wrote them (still encoded),
+ * from a request target in origin form (`/api/v1/connections/{id}/proxy/{path}?{query}`).
+ *
+ * A target in absolute form (`http://other.host/api/v1/…`, what a client sends a forward
+ * proxy) is refused rather than resolved. The router matches it by the path after the
+ * authority; resolving it here too would make the path sent upstream depend on two parsers
+ * agreeing on where that path starts (`http://a?b/…`, `http://u@a/…`), and on an authority
+ * that may contradict the Host header the proxy's links are built from. No client sends it to
+ * a server that is not a forward proxy, which connectr is not (CONNECT is a 405 too).
+ */
+export function splitProxyUrl(url: string): { path: string; query: string } {
+  if (!url.startsWith('/')) {
+    throw new FieldError(
+      'url',
+      'the request target is an absolute URL: connectr serve is not a forward proxy',
+      {
+        hint: 'send the path only, as in GET /api/v1/connections/{id}/proxy/{path} with a Host header (the form HTTP clients use when no proxy is configured)',
+      },
+    );
+  }
+  const q = url.indexOf('?');
+  const pathname = q === -1 ? url : url.slice(0, q);
+  const query = q === -1 ? '' : url.slice(q + 1);
+  // /api/v1/connections/{id}/proxy/{path}: the path is what follows the sixth slash.
+  let at = -1;
+  for (let i = 0; i < 6; i++) {
+    at = pathname.indexOf('/', at + 1);
+    if (at === -1) return { path: '', query };
+  }
+  return { path: pathname.slice(at + 1), query };
 }
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -166,80 +184,55 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
             },
           );
         }
-        checkOverrides(connector, env);
-        const host = chooseHost(connector, single(request.headers[HOST_HEADER]));
-        const target = proxyTarget(host, env, path);
-        const auth = connector.auth;
-        checkProxyQuery(query, auth.type === 'api_key' && auth.in === 'query' ? auth.name : undefined);
-        const credentialHeader =
-          auth.type === 'api_key' && auth.in === 'header' ? auth.name.toLowerCase() : undefined;
-        const headers = forwardedRequestHeaders(
-          request.headers,
-          providerHeaders(connector),
-          credentialHeader,
-        );
-        headers['user-agent'] = USER_AGENT;
-
-        const source = routeCredentials(context, connection, connector);
-        let supplied = await source.credential();
+        const prepared = prepareRawProxy({
+          connector,
+          env,
+          method: request.method,
+          path,
+          query,
+          headers: request.headers,
+        });
 
         // The caller going away (before or during the answer) stops the upstream request.
         const gone = new AbortController();
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) gone.abort();
         });
-        const upload = withBody ? request.raw.pipe(capped(maxBody)) : undefined;
-        upload?.once('error', () => undefined);
-        request.raw.once('error', (error) => upload?.destroy(error));
-
-        const send = (credential: Credential): Promise<Dispatcher.ResponseData> => {
-          const outgoing = { ...headers };
-          const keyParam = credentialQueryParam(connector, credential);
-          if (!keyParam) applyCredential(connector, credential, new URL(target), outgoing);
-          // Straight to the pool with the path as a string: undici's request(url) would parse
-          // it with the URL parser again, which re-encodes the caller's query.
-          return context.upstream.request({
-            origin: target.origin,
-            path: wirePath(target, query, keyParam),
-            method: request.method,
-            headers: outgoing,
-            ...(upload ? { body: upload } : {}),
+        const cap = withBody ? new Capped(maxBody) : undefined;
+        let response: ForwardedResponse;
+        try {
+          response = await forward(prepared, {
+            dispatcher: context.upstream,
+            credentials: routeCredentials(context, connection, connector),
+            body:
+              cap &&
+              ((): Capped => {
+                const upload = request.raw.pipe(cap);
+                upload.once('error', () => undefined);
+                request.raw.once('error', (error) => upload.destroy(error));
+                return upload;
+              }),
             signal: gone.signal,
+            timeoutMs: UPSTREAM_TIMEOUT_MS,
+            onResponse: (status) => {
+              context.metrics.upstreamResponse(connector.name, status);
+            },
           });
-        };
-        const where = `${request.method} ${target.host}${target.pathname}`;
-        let response: Dispatcher.ResponseData;
-        try {
-          response = await send(supplied.credential);
-          context.metrics.upstreamResponse(connector.name, response.statusCode);
-          // A refused token is refreshed once and the request replayed, when it can be: a
-          // streamed body has gone and cannot be sent again.
-          if (response.statusCode === 401 && supplied.refreshable && !withBody) {
-            await response.body.dump();
-            supplied = await source.credential({ forceRefresh: true });
-            response = await send(supplied.credential);
-            context.metrics.upstreamResponse(connector.name, response.statusCode);
-          }
         } catch (error) {
-          if (error instanceof BodyTooLarge) void reply.header('connection', 'close');
-          throw upstreamFailure(error, where, host.env, maxBody);
-        }
-        // A status beyond 599 cannot be passed on (Fastify refuses it): the upstream's fault.
-        try {
-          checkStatus(response.statusCode, where);
-        } catch (error) {
-          dropBody(response.body);
-          throw error;
+          if (!cap?.exceeded) throw error;
+          // The rest of the body is not read: the connection cannot carry another request after it.
+          void reply.header('connection', 'close');
+          throw tooLarge(maxBody);
         }
 
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
         const answer: FastifyReply = reply;
-        // Links to the host the request went to lead back through the proxy (raw-links.ts).
-        const returned = rewriteResponseLinks(returnedResponseHeaders(response.headers), {
-          upstreamBase: new URL(effectiveHostUrl(host, env)),
-          requestUrl: target,
-          proxyBase: proxyBaseOf(request, address, connection.id),
-        });
+        // Links to the host the request went to lead back through the proxy (core/proxy/links.ts).
+        const returned = answerHeaders(
+          prepared,
+          response.headers,
+          proxyBaseOf(request, address, connection.id),
+        );
         void answer.code(response.statusCode).headers(returned);
         // A page of an allowed origin (cors.ts) may read the API's own headers too.
         const exposed = reply.getHeader('access-control-expose-headers');
@@ -256,26 +249,5 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
       },
     });
     done();
-  });
-}
-
-/** What an upstream request's failure is, as an error the envelope can carry; no URL query (it may hold an API key). */
-function upstreamFailure(error: unknown, where: string, hostVariable: string, maxBody: number): unknown {
-  if (error instanceof BodyTooLarge) return tooLarge(maxBody);
-  if (isConnectrError(error)) return error;
-  const code = (error as { code?: unknown }).code;
-  if (code === 'UND_ERR_ABORTED' || (error instanceof Error && error.name === 'AbortError'))
-    return new ConnectrError('cancelled', `${where} was cancelled: the caller went away`);
-  if (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT'
-  ) {
-    return new ConnectrError('timeout', `${where} failed: ${describeNetworkError(error)}`, {
-      hint: `the API did not answer within ${UPSTREAM_TIMEOUT_MS / 1000} s; try again later`,
-    });
-  }
-  return new ConnectrError('upstream', `${where} failed: ${describeNetworkError(error)}`, {
-    hint: `the API could not be reached; check the network and the host's base URL (${hostVariable} overrides it)`,
   });
 }

@@ -2,8 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import type { Connector } from '../../../src/core/connector/model.js';
 import { loadRegistry } from '../../../src/core/connector/registry.js';
-import { prepareRawCall } from '../../../src/core/engine/raw-call.js';
-import type { RawCall } from '../../../src/core/engine/raw-call.js';
+import { matchedEndpoint, prepareRawCall } from '../../../src/core/proxy/raw-call.js';
+import type { RawCall } from '../../../src/core/proxy/raw-call.js';
+import { isConnectrError } from '../../../src/core/errors.js';
 import { BUILTIN_CONNECTORS } from '../../helpers/builtin.js';
 
 /**
@@ -22,7 +23,15 @@ function raw(connector: string, target: string, method = 'GET', host?: string): 
 }
 
 function matched(connector: string, target: string, method = 'GET', host?: string): string | undefined {
-  return raw(connector, target, method, host).matched?.name;
+  const input = { connector: registry.require(connector), method, target, host };
+  const found = matchedEndpoint(input, env)?.name;
+  // What the call is then prepared with, for every path the call itself does not refuse.
+  try {
+    expect(prepareRawCall(input, env).matched?.name).toBe(found);
+  } catch (error) {
+    if (!isConnectrError(error) || error.code !== 'invalid_input') throw error;
+  }
+  return found;
 }
 
 describe('connectr api: the endpoint a path matches', () => {
@@ -97,5 +106,27 @@ describe('connectr api: the endpoint a path matches', () => {
         }
       }
     }
+  });
+});
+
+describe('connectr api: the paths it refuses, as the daemon raw proxy does', () => {
+  it.each([
+    ['/gmail/v1/users/me/..;/..;/x', 'a ".." segment'],
+    ['/gmail/v1/users/me/%EF%BC%8E%EF%BC%8E/x', 'a ".." segment'],
+    ['/gmail/v1/users/\u2025/x', 'a ".." segment'],
+    ['/gmail/v1/users//labels', 'an empty segment'],
+    ['/gmail/v1/users/me#x/labels', 'contains "#"'],
+    ['/gmail/v1/users/me%00/labels', 'a control character'],
+    ['/gmail/v1/users/me%5C..%5Cx', 'a backslash'],
+  ])('refuses %s before anything is read or sent', (target, why) => {
+    let caught: unknown;
+    try {
+      raw('gmail', target.replace('\\u2025', '\u2025'));
+    } catch (error) {
+      caught = error;
+    }
+    expect(isConnectrError(caught) && caught.code).toBe('invalid_input');
+    expect((caught as Error).message).toContain(why);
+    expect((caught as Error).message).toMatch(/^the path /);
   });
 });

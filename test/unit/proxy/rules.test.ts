@@ -1,16 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Host } from '../../../src/core/connector/model.js';
-import { FieldError } from '../../../src/server/errors.js';
+import { FieldError } from '../../../src/core/field-error.js';
 import {
   browserMaySend,
-  checkProxyPath,
-  checkProxyQuery,
   forwardedRequestHeaders,
-  proxyTarget,
   returnedResponseHeaders,
-  splitProxyUrl,
-  wirePath,
-} from '../../../src/server/routes/proxy/raw-rules.js';
+} from '../../../src/core/proxy/headers.js';
+import { checkProxyPath, checkProxyQuery, proxyTarget, wirePath } from '../../../src/core/proxy/rules.js';
+import { splitProxyUrl } from '../../../src/server/routes/proxy/raw.js';
 
 const HOST: Host = { key: 'api', url: 'https://api.example.com/v1.0', env: 'CONNECTR_ACME_API_BASE_URL' };
 
@@ -64,6 +61,15 @@ describe('raw proxy path rules', () => {
     'a%00b',
     'a%0d%0aX-Evil:%201',
     'a#frag',
+    // Plain ASCII, as the one-pass check of the usual path reads it.
+    '.',
+    'a/..',
+    'a/.',
+    '..;/admin',
+    'a/.;x/b',
+    'a/..;jsessionid=1',
+    '/',
+    'a/b//',
   ])('refuses %s with a 400 naming params.path', (path) => {
     const error = refusal(() => proxyTarget(HOST, {}, path));
     expect(error.field).toBe('params.path');

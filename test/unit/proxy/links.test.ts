@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LinkMap } from '../../../src/server/routes/proxy/raw-links.js';
-import {
-  rewriteLinkHeader,
-  rewriteResponseLinks,
-  rewriteUrl,
-} from '../../../src/server/routes/proxy/raw-links.js';
+import type { LinkMap } from '../../../src/core/proxy/links.js';
+import { rewriteLinkHeader, rewriteResponseLinks, rewriteUrl } from '../../../src/core/proxy/links.js';
 
 const PROXY = 'https://connectr.example.com/api/v1/connections/conn_1/proxy';
 const map: LinkMap = {

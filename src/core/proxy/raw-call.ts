@@ -4,18 +4,19 @@ import { HTTP_METHODS } from '../connector/schema.js';
 import type { PaginationDefinition } from '../connector/schema.js';
 import { ConnectrError } from '../errors.js';
 import type { Env } from '../paths.js';
-import { prepareCall } from './invoke.js';
-import type { PreparedCall } from './invoke.js';
-import type { RawBody } from './params.js';
-import { fitsTemplate } from './path-template.js';
-import { refuseDotSegments } from './url.js';
+import { prepareCall } from '../engine/invoke.js';
+import type { PreparedCall } from '../engine/invoke.js';
+import type { RawBody } from '../engine/params.js';
+import { fitsTemplate } from '../engine/path-template.js';
+import { checkProxyPath, chooseHost } from './rules.js';
 
 /**
  * `connectr api <connector> <path>`: a request of the caller's own to any path on one of the
  * connector's declared hosts, signed in as its account, as `gh api` does for GitHub. The
  * credential goes only to those hosts: a full URL elsewhere is refused before anything is
- * read or sent. The request is built as a one-off endpoint so that it runs through the same
- * engine as `connectr call` (credentials, refresh, retries, redirects, pagination). Where the
+ * read or sent, and the path is held to the daemon raw proxy's rules (rules.ts). The request
+ * is built as a one-off endpoint so that it runs through the same engine as `connectr call`
+ * (credentials, refresh, retries, redirects, pagination). Where the
  * path matches a declared endpoint (same method and path template), that endpoint's response
  * kind, idempotency and pagination style apply; elsewhere `--paginate` follows Link headers.
  */
@@ -43,14 +44,26 @@ export interface RawCall {
 
 type Method = (typeof HTTP_METHODS)[number];
 
-export function prepareRawCall(input: RawCallInput, env: Env): RawCall {
-  const { connector } = input;
+/** The declared endpoint a raw call's method and path match, if any (nothing else is checked). */
+export function matchedEndpoint(input: RawCallInput, env: Env): Endpoint | undefined {
+  return resolve(input, env).matched;
+}
+
+function resolve(input: RawCallInput, env: Env) {
   const fields = parseFields(input.fields ?? []);
   const method = methodOf(input.method, fields.size > 0 && input.body === undefined);
-  const located = locate(connector, input.target, input.host, env);
-  const matched = matchEndpoint(connector, method, located.host, located.path);
-  const host = located.host ?? findHostOf(connector, matched) ?? firstHost(connector);
-  refuseDotSegments(located.path, 'the path');
+  const located = locate(input.connector, input.target, input.host, env);
+  const matched = matchEndpoint(input.connector, method, located.host, located.path);
+  return { fields, method, located, matched };
+}
+
+export function prepareRawCall(input: RawCallInput, env: Env): RawCall {
+  const { connector } = input;
+  const { fields, method, located, matched } = resolve(input, env);
+  const host = located.host ?? findHostOf(connector, matched) ?? chooseHost(connector, undefined);
+  // The daemon raw proxy's path rules: no dot segment in any encoding, no backslash, no empty
+  // segment, no control character, no fragment.
+  checkProxyPath(located.path.slice(1), 'the path');
 
   // Every query key becomes a param of the one-off endpoint, so that pagination can set its
   // own (a page token, an offset) the way it does for declared endpoints.
@@ -141,7 +154,8 @@ interface Located {
 }
 
 function locate(connector: Connector, target: string, hostKey: string | undefined, env: Env): Located {
-  const chosen = hostKey === undefined ? undefined : requireHost(connector, hostKey);
+  const chosen =
+    hostKey === undefined ? undefined : chooseHost(connector, hostKey, { field: '--host', code: 'usage' });
   if (target.trim() === '') throw new ConnectrError('usage', 'give the path to call, e.g. /users/me');
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) {
     let url: URL;
@@ -178,20 +192,6 @@ function locate(connector: Connector, target: string, hostKey: string | undefine
       hint: 'give a path below the host, e.g. /users/me, or a full URL on one of its hosts',
     });
   return { host: chosen, path: path.startsWith('/') ? path : `/${path}`, query };
-}
-
-function requireHost(connector: Connector, key: string): Host {
-  const host = connector.hosts.find((h) => h.key === key);
-  if (host) return host;
-  throw new ConnectrError('usage', `${connector.name} has no host "${key}"`, {
-    hint: `its hosts: ${connector.hosts.map((h) => h.key).join(', ')}`,
-  });
-}
-
-function firstHost(connector: Connector): Host {
-  const host = connector.hosts[0];
-  if (!host) throw new ConnectrError('invalid_connector', `${connector.name} declares no host`);
-  return host;
 }
 
 function findHostOf(connector: Connector, endpoint: Endpoint | undefined): Host | undefined {
