@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Connector, Host } from '../../../core/connector/model.js';
-import { effectiveHostUrl, hostOrigin } from '../../../core/connector/model.js';
+import { effectiveHostUrl } from '../../../core/connector/model.js';
 import type { Env } from '../../../core/paths.js';
 import { FieldError } from '../../errors.js';
 
@@ -203,7 +203,7 @@ export function proxyTarget(host: Host, env: Env, rawPath: string): URL {
   const basePath = base.pathname.replace(/\/+$/, '');
   const target = new URL(`${base.origin}${basePath}/${rawPath}`);
   const inside =
-    target.origin === hostOrigin(host, env) &&
+    target.origin === base.origin &&
     (target.pathname === basePath || target.pathname.startsWith(`${basePath}/`)) &&
     target.username === '' &&
     target.password === '' &&

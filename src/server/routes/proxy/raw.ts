@@ -34,7 +34,7 @@ import {
   splitProxyUrl,
   wirePath,
 } from './raw-rules.js';
-import { rewriteResponseLinks } from './raw-links.js';
+import { hasLinks, rewriteResponseLinks } from './raw-links.js';
 
 /**
  * `/api/v1/connections/{id}/proxy/{path}` (GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS): a raw
@@ -234,12 +234,16 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
 
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
         const answer: FastifyReply = reply;
-        // Links to the host the request went to lead back through the proxy (raw-links.ts).
-        const returned = rewriteResponseLinks(returnedResponseHeaders(response.headers), {
-          upstreamBase: new URL(effectiveHostUrl(host, env)),
-          requestUrl: target,
-          proxyBase: proxyBaseOf(request, address, connection.id),
-        });
+        // Links to the host the request went to lead back through the proxy (raw-links.ts); the
+        // map is made only for an answer that has one.
+        const passed = returnedResponseHeaders(response.headers);
+        const returned = hasLinks(passed)
+          ? rewriteResponseLinks(passed, {
+              upstreamBase: new URL(effectiveHostUrl(host, env)),
+              requestUrl: target,
+              proxyBase: proxyBaseOf(request, address, connection.id),
+            })
+          : passed;
         void answer.code(response.statusCode).headers(returned);
         // A page of an allowed origin (cors.ts) may read the API's own headers too.
         const exposed = reply.getHeader('access-control-expose-headers');
