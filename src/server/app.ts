@@ -1,6 +1,6 @@
 import Fastify, { LogController } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import {
@@ -23,6 +23,7 @@ import type { LogDestination, LogLevel } from './plugins/logging.js';
 import { installAccessLog, loggerOptions } from './plugins/logging.js';
 import { installMetrics } from './plugins/metrics.js';
 import { installRequestId, requestIdFor } from './plugins/request-id.js';
+import { serializerCompiler } from './plugins/serializer.js';
 import { registerCreateConnection } from './routes/connections/create.js';
 import { registerPutCredentials } from './routes/connections/credentials.js';
 import { registerDeleteConnection } from './routes/connections/delete.js';

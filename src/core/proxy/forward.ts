@@ -12,7 +12,7 @@ import { describeNetworkError } from '../http/request.js';
 import type { Env } from '../paths.js';
 import { USER_AGENT } from '../version.js';
 import { HOST_HEADER, forwardedRequestHeaders, providerHeaders, returnedResponseHeaders } from './headers.js';
-import { rewriteResponseLinks } from './links.js';
+import { hasLinks, rewriteResponseLinks } from './links.js';
 import { checkProxyQuery, chooseHost, placeUnderBase, wirePath } from './rules.js';
 
 /**
@@ -176,11 +176,14 @@ export function networkFailure(error: unknown, request: RawProxyRequest, timeout
 export function answerHeaders(
   request: RawProxyRequest,
   upstream: Readonly<Record<string, string | string[] | undefined>>,
-  proxyBase: string,
+  proxyBase: () => string,
 ): Record<string, string | string[]> {
-  return rewriteResponseLinks(returnedResponseHeaders(upstream), {
+  const passed = returnedResponseHeaders(upstream);
+  // Most answers carry no link: the map (and the proxy's own address) is made only for one that does.
+  if (!hasLinks(passed)) return passed;
+  return rewriteResponseLinks(passed, {
     upstreamBase: request.base,
     requestUrl: request.target,
-    proxyBase,
+    proxyBase: proxyBase(),
   });
 }

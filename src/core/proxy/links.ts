@@ -111,6 +111,14 @@ function linkTargets(value: string): [number, number][] | undefined {
   }
 }
 
+/** The answer headers rewriteResponseLinks maps. */
+const LINK_HEADERS = ['link', 'location', 'content-location'] as const;
+
+/** Whether the answer has a header rewriteResponseLinks maps (most have none). */
+export function hasLinks(headers: Record<string, string | string[]>): boolean {
+  return LINK_HEADERS.some((name) => headers[name] !== undefined);
+}
+
 /** The answer's headers with their URLs mapped (lower-case names, as returnedResponseHeaders gives them). */
 export function rewriteResponseLinks(
   headers: Record<string, string | string[]>,

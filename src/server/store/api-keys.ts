@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { and, desc, eq, isNull, lt, or } from 'drizzle-orm';
 import { ConnectrError } from '../../core/errors.js';
 import type { ApiKeyIdentity, ApiKeyScope } from '../contracts.js';
@@ -42,8 +42,9 @@ export interface ApiKeyInfo {
   readonly revokedAt: Date | null;
 }
 
+/** SHA-256 of the key (UTF-8). Taken on every request: the one-shot `hash` costs a fifth of a Hash object's. */
 export function hashOf(secret: string): Buffer {
-  return createHash('sha256').update(secret, 'utf8').digest();
+  return hash('sha256', secret, 'buffer');
 }
 
 export async function createApiKey(

@@ -298,7 +298,7 @@ describe('forward', () => {
         location: 'https://elsewhere.example/x',
         'content-type': 'text/plain',
       },
-      'https://connectr.example/api/v1/connections/conn_1/proxy',
+      () => 'https://connectr.example/api/v1/connections/conn_1/proxy',
     );
     expect(headers).toEqual({
       link: '<https://connectr.example/api/v1/connections/conn_1/proxy/a?page=2>; rel="next"',

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LinkMap } from '../../../src/core/proxy/links.js';
-import { rewriteLinkHeader, rewriteResponseLinks, rewriteUrl } from '../../../src/core/proxy/links.js';
+import {
+  hasLinks,
+  rewriteLinkHeader,
+  rewriteResponseLinks,
+  rewriteUrl,
+} from '../../../src/core/proxy/links.js';
 
 const PROXY = 'https://connectr.example.com/api/v1/connections/conn_1/proxy';
 const map: LinkMap = {
@@ -94,5 +99,14 @@ describe('raw proxy URL rewriting', () => {
       link: [`<${PROXY}/a>; rel=next`, '<https://x.example.com/b>; rel=help'],
       'x-other': 'https://graph.microsoft.com/v1.0/c',
     });
+  });
+});
+
+describe('hasLinks', () => {
+  it('says whether an answer has a header the proxy maps (the map is made only then)', () => {
+    expect(hasLinks({ 'content-type': 'application/json', etag: '"x"' })).toBe(false);
+    expect(hasLinks({ link: '</a>; rel="next"' })).toBe(true);
+    expect(hasLinks({ location: '/a' })).toBe(true);
+    expect(hasLinks({ 'content-location': '/a' })).toBe(true);
   });
 });

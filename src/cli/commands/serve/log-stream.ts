@@ -12,13 +12,20 @@ import { escapeControls, escapeLine } from '../../escape.js';
  * On the process's own stderr, lines are written asynchronously and batched (pino's
  * sonic-boom destination): writes to a pipe are synchronous in Node, so a slow reader of
  * stderr (a log shipper, a full pipe) would otherwise stall every request, and a line per
- * request cost more than the request. What is buffered is bounded (beyond it lines are dropped
- * rather than memory exhausted) and flushed when the server stops. Any other stream (tests) is
- * written as it is.
+ * request cost more than the request. A line waits at most LOG_FLUSH_EVERY_MS for others to
+ * make a batch. What is buffered is bounded (beyond it lines are dropped rather than memory
+ * exhausted) and flushed when the server stops. Any other stream (tests) is written as it is.
  */
 
 /** The most log text held while stderr is not keeping up. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
+/**
+ * Log text gathered before it is written: under load a write per line or two (a system call
+ * and a thread-pool round trip each) cost the server more than making the lines.
+ */
+export const LOG_BATCH_BYTES = 4096;
+/** The longest a line waits for others before it is written anyway (ms). */
+export const LOG_FLUSH_EVERY_MS = 100;
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -61,17 +68,28 @@ export async function serverLogStream(stderr: Writable, options: LogStreamOption
 
 function toStderr(stderr: Writable): ServerLogStream {
   if (stderr !== process.stderr) return { stream: stderr, flush: () => undefined };
-  const destination = pino.destination({ dest: 2, sync: false, maxLength: MAX_BUFFERED });
-  return {
-    stream: destination,
-    flush: () => {
-      try {
-        destination.flushSync();
-      } catch {
-        // stderr gone or still full: nothing more can be done for those lines.
-      }
-    },
+  return batchedLog(2);
+}
+
+/** Lines to a file descriptor, written in batches of LOG_BATCH_BYTES or every LOG_FLUSH_EVERY_MS. */
+export function batchedLog(fd: number): ServerLogStream {
+  const destination = pino.destination({
+    dest: fd,
+    sync: false,
+    maxLength: MAX_BUFFERED,
+    minLength: LOG_BATCH_BYTES,
+    periodicFlush: LOG_FLUSH_EVERY_MS,
+  });
+  const flush = (): void => {
+    try {
+      destination.flushSync();
+    } catch {
+      // stderr gone or still full: nothing more can be done for those lines.
+    }
   };
+  // A second Ctrl-C ends the process at once: the lines of the last moments still go out.
+  process.once('exit', flush);
+  return { stream: destination, flush };
 }
 
 /**

@@ -228,9 +228,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         // Any status upstream answers, not only those the schema lists for the proxy's own errors.
         const answer: FastifyReply = reply;
         // Links to the host the request went to lead back through the proxy (core/proxy/links.ts).
-        const returned = answerHeaders(
-          prepared,
-          response.headers,
+        const returned = answerHeaders(prepared, response.headers, () =>
           proxyBaseOf(request, address, connection.id),
         );
         void answer.code(response.statusCode).headers(returned);
