@@ -102,10 +102,34 @@ const result = await build({
   logLevel: 'silent',
   plugins: [definitionsFromTheirBundle],
 });
-// The definition reader with zod and the YAML parser bundled in: one file to load and compile
-// (or to take from a code cache) instead of some 130 in node_modules (issue #20).
+// The definition reader with the YAML parser bundled in: one file to load and compile (or to
+// take from a code cache) instead of some 130 in node_modules (issue #20). A definition is
+// checked by the check generated from the schema (fast-check.ts), without zod; the zod schema,
+// for what that check leaves to it (whatever is wrong, to word the problems), is a bundle of
+// its own, dist/bundle/definitions-schema.cjs, required on first use.
+const SCHEMA_BUNDLE = './definitions-schema.cjs';
+const schemaOnFirstUse = {
+  name: 'schema-on-first-use',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/schema-check\.js$/ }, (args) =>
+      /core[\\/]connector[\\/]load\.js$/.test(args.importer)
+        ? { path: 'schema-check', namespace: 'schema-on-first-use' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'schema-on-first-use' }, () => ({
+      contents: `let loaded;
+export function checkWithSchema(data) {
+  loaded ??= require(${JSON.stringify(SCHEMA_BUNDLE)});
+  return loaded.checkWithSchema(data);
+}`,
+      loader: 'js',
+    }));
+  },
+};
 const definitions = await build({
   entryPoints: [{ in: join(root, 'dist', 'core', 'connector', 'load.js'), out: 'definitions' }],
+  plugins: [schemaOnFirstUse],
+  external: [SCHEMA_BUNDLE],
   // yaml's ES module build (the same code its CommonJS build is compiled from), so that only
   // what reading a definition uses is bundled: 65 KB less to load with every first read.
   alias: { yaml: join(root, 'node_modules', 'yaml', 'browser', 'index.js') },
@@ -117,8 +141,22 @@ const definitions = await build({
   target: 'node20',
   logLevel: 'silent',
 });
-result.errors.push(...definitions.errors);
-result.warnings.push(...definitions.warnings);
+const schema = await build({
+  entryPoints: [
+    { in: join(root, 'dist', 'core', 'connector', 'schema-check.js'), out: 'definitions-schema' },
+  ],
+  outdir: join(root, 'dist', 'bundle'),
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  logLevel: 'silent',
+});
+for (const other of [definitions, schema]) {
+  result.errors.push(...other.errors);
+  result.warnings.push(...other.warnings);
+}
 for (const message of [...result.errors, ...result.warnings]) {
   console.error(
     `bundle: ${message.text}${message.location ? ` (${message.location.file}:${message.location.line})` : ''}`,
