@@ -70,13 +70,14 @@ const LAZY_HELPER = `function lazyBuiltin(name) {
     },
   });
 }`;
-// core/connector/registry.ts reads a definition through `import('./load.js')`: in the bundle
-// that is src/cli/definitions.ts, which runs the definitions bundle below with its own code cache.
+// core/connector/registry.ts (and `connectors import openapi`) read a definition through
+// `import('.../load.js')`: in the bundle that is src/cli/definitions.ts, which runs the
+// definitions bundle below with its own code cache, so the reader is not in this bundle too.
 const definitionsFromTheirBundle = {
   name: 'definitions',
   setup(b) {
-    b.onResolve({ filter: /^\.\/load\.js$/ }, (args) =>
-      /core[\\/]connector[\\/]registry\.js$/.test(args.importer)
+    b.onResolve({ filter: /^(\.\/|\.\.\/connector\/)load\.js$/ }, (args) =>
+      /core[\\/](connector[\\/]registry|openapi[\\/]import)\.js$/.test(args.importer)
         ? { path: join(root, 'dist', 'cli', 'definitions.js') }
         : undefined,
     );
@@ -168,6 +169,19 @@ if (result.errors.length + result.warnings.length > 0) process.exit(1);
 for (const name of ['start.cjs', 'connectr.cjs']) {
   const file = join(root, 'dist', 'bundle', name);
   writeFileSync(file, readFileSync(file, 'utf8').replace(LAZY_REQUIRE, 'lazyBuiltin("node:$1")'));
+}
+// esbuild escapes non-ASCII text in strings, regular expressions and names, but not in the
+// comments it keeps; one such character (an ellipsis in a comment) made Node decode a whole
+// bundle into a two-byte string, twice the memory and a slower decoding at every start. What
+// remains is in comments, where an escape reads as well.
+for (const name of ['start.cjs', 'connectr.cjs', 'definitions.cjs', 'definitions-schema.cjs']) {
+  const file = join(root, 'dist', 'bundle', name);
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 // The hash that names the bundle's code caches, so that a start need not compute it.
 for (const name of ['connectr.cjs', 'definitions.cjs']) {
