@@ -83,24 +83,28 @@ const definitionsFromTheirBundle = {
     );
   },
 };
-const result = await build({
-  entryPoints: [
-    { in: join(root, 'dist', 'cli', 'start.js'), out: 'start' },
-    { in: join(root, 'dist', 'cli', 'bin.js'), out: 'connectr' },
-  ],
+/** What every bundle is: CommonJS for Node 20, in dist/bundle. */
+const BUNDLE = {
   outdir: join(root, 'dist', 'bundle'),
   outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  logLevel: 'silent',
+};
+const result = await build({
+  ...BUNDLE,
+  entryPoints: [
+    { in: join(root, 'dist', 'cli', 'start.js'), out: 'start' },
+    { in: join(root, 'dist', 'cli', 'bin.js'), out: 'connectr' },
+  ],
   external,
   // A CommonJS file run through vm.Script has no import(): a dynamic import of a library left
   // out becomes require(), which loads ES modules too on the Node versions connectr accepts.
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: `const importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
-  logLevel: 'silent',
   plugins: [definitionsFromTheirBundle],
 });
 // The definition reader with the YAML parser bundled in: one file to load and compile (or to
@@ -127,33 +131,17 @@ export function checkWithSchema(data) {
     }));
   },
 };
-const definitions = await build({
-  entryPoints: [{ in: join(root, 'dist', 'core', 'connector', 'load.js'), out: 'definitions' }],
+/** A bundle of everything `entry` (a file of dist/) imports, node_modules included. */
+const selfContained = (entry, out, options = {}) =>
+  build({ ...BUNDLE, entryPoints: [{ in: join(root, 'dist', ...entry), out }], ...options });
+const definitions = await selfContained(['core', 'connector', 'load.js'], 'definitions', {
   plugins: [schemaOnFirstUse],
   external: [SCHEMA_BUNDLE],
   // yaml's ES module build (the same code its CommonJS build is compiled from), so that only
   // what reading a definition uses is bundled: 65 KB less to load with every first read.
   alias: { yaml: join(root, 'node_modules', 'yaml', 'browser', 'index.js') },
-  outdir: join(root, 'dist', 'bundle'),
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'silent',
 });
-const schema = await build({
-  entryPoints: [
-    { in: join(root, 'dist', 'core', 'connector', 'schema-check.js'), out: 'definitions-schema' },
-  ],
-  outdir: join(root, 'dist', 'bundle'),
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'silent',
-});
+const schema = await selfContained(['core', 'connector', 'schema-check.js'], 'definitions-schema');
 for (const other of [definitions, schema]) {
   result.errors.push(...other.errors);
   result.warnings.push(...other.warnings);

@@ -2,7 +2,12 @@
 export function generateFastCheck(
   schema: unknown,
   predicates: Readonly<Record<string, unknown>>,
-  options: { readonly predicatesModule: string; readonly typeName: string; readonly typeModule: string },
+  options: {
+    readonly predicatesModule: string;
+    readonly partsModule: string;
+    readonly typeName: string;
+    readonly typeModule: string;
+  },
 ): string;
 export function fastCheckSource(
   schema: unknown,

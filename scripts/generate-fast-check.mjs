@@ -20,31 +20,29 @@ import { pathToFileURL } from 'node:url';
  * functions the schema's refinements call, by the name the generated code imports them by
  * from `predicatesModule`.
  */
-export function generateFastCheck(schema, predicates, { predicatesModule, typeName, typeModule }) {
+export function generateFastCheck(
+  schema,
+  predicates,
+  { predicatesModule, partsModule, typeName, typeModule },
+) {
   const names = new Map();
-  const byBody = new Map();
-  const functions = [];
-  const constants = [];
-  const byCode = new Map();
+  const usedParts = new Set(['failed']);
+  /** A part of fast-check-parts.ts, imported by the generated file. */
+  const part = (name) => {
+    usedParts.add(name);
+    return name;
+  };
+  const byExpression = new Map();
+  const checks = [];
   const usedPredicates = new Set();
 
-  const constant = (code) => {
-    if (!byCode.has(code)) {
-      byCode.set(code, `K${constants.length}`);
-      constants.push(`const K${constants.length} = ${code};`);
-    }
-    return byCode.get(code);
-  };
   const literal = (value) => {
-    if (value === undefined) return 'undefined';
     const json = JSON.stringify(value);
     if (json === undefined || JSON.stringify(JSON.parse(json)) !== json) {
       throw new Error(`fast-check: a value JSON cannot carry: ${String(value)}`);
     }
     return json;
   };
-  const member = (object, key) =>
-    /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${object}.${key}` : `${object}[${literal(key)}]`;
   const predicate = (fn) => {
     const found = Object.entries(predicates).find(([, candidate]) => candidate === fn);
     if (!found) throw new Error(`fast-check: a refinement that is not one of the shared predicates: ${fn}`);
@@ -53,172 +51,118 @@ export function generateFastCheck(schema, predicates, { predicatesModule, typeNa
   };
   const regex = (pattern) => {
     if (pattern.global || pattern.sticky) throw new Error(`fast-check: a stateful pattern: ${pattern}`);
-    return constant(pattern.toString());
+    return pattern.toString();
   };
 
   /**
-   * The name of the function that checks `node`, generated on first use; one function for
-   * the schemas that check alike (a copy made to carry its own description, say). The
-   * connector schema has no cycles, so a node's parts are generated before it.
+   * The name of the check of `node`, generated on first use; one for the schemas that check
+   * alike (a copy made to carry its own description, say). The connector schema has no
+   * cycles, so a node's parts are declared before it.
    */
-  const fn = (node) => {
+  const check = (node) => {
     const known = names.get(node);
     if (known) return known;
-    const body = generate(node);
-    if (!byBody.has(body)) {
-      byBody.set(body, `c${functions.length}`);
-      functions.push(`function c${functions.length}(v: unknown): unknown {\n${body}\n}`);
+    const expression = generate(node);
+    if (!byExpression.has(expression)) {
+      byExpression.set(expression, `c${checks.length}`);
+      checks.push(`const c${checks.length} = ${expression};`);
     }
-    names.set(node, byBody.get(body));
-    return byBody.get(body);
+    names.set(node, byExpression.get(expression));
+    return byExpression.get(expression);
   };
 
-  const checksOf = (def, subject) =>
-    (def.checks ?? []).map((check) => {
-      const c = check._zod.def;
-      switch (c.check) {
-        case 'string_format':
-          if (c.format === 'regex') return `if (!${regex(c.pattern)}.test(${subject})) return NO;`;
-          if (c.format === 'starts_with')
-            return `if (!${subject}.startsWith(${literal(c.prefix)})) return NO;`;
-          break;
-        case 'min_length':
-          return `if (${subject}.length < ${literal(c.minimum)}) return NO;`;
-        case 'greater_than':
-          return `if (!(${subject} ${c.inclusive ? '>=' : '>'} ${literal(c.value)})) return NO;`;
-        case 'less_than':
-          return `if (!(${subject} ${c.inclusive ? '<=' : '<'} ${literal(c.value)})) return NO;`;
-        case 'custom':
-          if (c.when || c.abort) break;
-          return `if (!${predicate(c.fn)}(${subject})) return NO;`;
-      }
-      throw new Error(`fast-check: a check it does not know: ${JSON.stringify({ ...c, fn: undefined })}`);
-    });
+  /** The tests of a value's checks (regex, lengths, bounds, refinements), as a list of functions. */
+  const tests = (def) =>
+    `[${(def.checks ?? [])
+      .map((c) => {
+        const d = c._zod.def;
+        switch (d.check) {
+          case 'string_format':
+            if (d.format === 'regex') return `(s: string) => ${regex(d.pattern)}.test(s)`;
+            if (d.format === 'starts_with') return `(s: string) => s.startsWith(${literal(d.prefix)})`;
+            break;
+          case 'min_length':
+            return `(s: { length: number }) => s.length >= ${literal(d.minimum)}`;
+          case 'greater_than':
+            return `(n: number) => n ${d.inclusive ? '>=' : '>'} ${literal(d.value)}`;
+          case 'less_than':
+            return `(n: number) => n ${d.inclusive ? '<=' : '<'} ${literal(d.value)}`;
+          case 'custom':
+            if (d.when || d.abort) break;
+            return predicate(d.fn);
+        }
+        throw new Error(`fast-check: a check it does not know: ${JSON.stringify({ ...d, fn: undefined })}`);
+      })
+      .join(', ')}]`;
 
   const generate = (node) => {
     const def = node._zod.def;
     switch (def.type) {
-      case 'string': {
-        const lines = [`if (typeof v !== 'string') return NO;`];
+      case 'string':
         if (def.format === 'url') {
           if ('hostname' in def || 'normalize' in def)
             throw new Error('fast-check: a URL with hostname or normalize');
-          lines.push(
-            `if (!isUrl(v, ${'protocol' in def ? regex(def.protocol) : 'undefined'})) return UNSURE;`,
-          );
-        } else if (def.format !== undefined)
+          return `${part('url')}(${'protocol' in def ? regex(def.protocol) : 'undefined'}, ${tests(def)})`;
+        }
+        if (def.format !== undefined)
           throw new Error(`fast-check: a string format it does not know: ${def.format}`);
-        return [...lines, ...checksOf(def, 'v'), 'return v;'].join('\n');
-      }
-      case 'number': {
-        const lines = [`if (typeof v !== 'number' || !Number.isFinite(v)) return NO;`];
-        if (def.format === 'safeint') lines.push(`if (!Number.isSafeInteger(v)) return UNSURE;`);
-        else if (def.format !== undefined)
+        return `${part('string')}(${tests(def)})`;
+      case 'number':
+        if (def.format !== undefined && def.format !== 'safeint') {
           throw new Error(`fast-check: a number format it does not know: ${def.format}`);
-        return [...lines, ...checksOf(def, 'v'), 'return v;'].join('\n');
-      }
+        }
+        return `${part('number')}(${def.format === 'safeint'}, ${tests(def)})`;
       case 'boolean':
-        return `return typeof v === 'boolean' ? v : NO;`;
+        return part('boolean');
       case 'unknown':
-        return `return v;`;
+        return part('unknown');
       case 'literal':
-        return `return ${def.values.map((value) => `v === ${literal(value)}`).join(' || ')} ? v : NO;`;
+        return `${part('oneOf')}(${literal(def.values)})`;
       case 'enum':
-        return `return ${constant(`new Set<unknown>(${literal(Object.values(def.entries))})`)}.has(v) ? v : NO;`;
+        return `${part('oneOf')}(${literal(Object.values(def.entries))})`;
       case 'optional':
-        return `return v === undefined ? undefined : ${fn(def.innerType)}(v);`;
+        return `${part('optional')}(${check(def.innerType)})`;
       case 'default':
-        return `return v === undefined ? ${literal(def.defaultValue)} : ${fn(def.innerType)}(v);`;
+        return `${part('withDefault')}(${check(def.innerType)}, () => (${literal(def.defaultValue)}))`;
       case 'array':
-        return [
-          `if (!Array.isArray(v)) return NO;`,
-          `const out: unknown[] = [];`,
-          `for (const item of v) {`,
-          `  const r = ${fn(def.element)}(item);`,
-          `  if (r === NO || r === UNSURE) return r;`,
-          `  out.push(r);`,
-          `}`,
-          ...checksOf(def, 'out'),
-          `return out;`,
-        ].join('\n');
+        return `${part('array')}(${check(def.element)}, ${tests(def)})`;
       case 'record':
-        return [
-          `if (!isObject(v)) return NO;`,
-          `if (!isPlain(v)) return UNSURE;`,
-          `const out: Record<string, unknown> = {};`,
-          `for (const key of Reflect.ownKeys(v)) {`,
-          `  if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key)) return UNSURE;`,
-          `  if (${fn(def.keyType)}(key) !== key) return UNSURE;`,
-          `  const r = ${fn(def.valueType)}(v[key]);`,
-          `  if (r === NO || r === UNSURE) return r;`,
-          `  out[key] = r;`,
-          `}`,
-          ...checksOf(def, 'out'),
-          `return out;`,
-        ].join('\n');
+        return `${part('record')}(${check(def.keyType)}, ${check(def.valueType)}, ${tests(def)})`;
       case 'object': {
         if (def.catchall?._zod.def.type !== 'never')
           throw new Error('fast-check: an object that is not strict');
         if (def.checks?.length) throw new Error('fast-check: checks on an object');
-        const keys = Object.keys(def.shape);
-        const lines = [
-          `if (!isObject(v)) return NO;`,
-          `for (const key in v) if (!${constant(`new Set(${literal(keys)})`)}.has(key)) return UNSURE;`,
-          `const out: Record<string, unknown> = {};`,
-        ];
-        keys.forEach((key, i) => {
-          const child = def.shape[key];
-          const check = `const r${i} = ${fn(child)}(${member('v', key)});\nif (r${i} === NO || r${i} === UNSURE) return r${i};`;
-          // As zod's object: an absent optional key stays absent; a default fills one in; a
-          // required one must be there (its check refuses undefined, or zod is asked).
-          if (child._zod.optin === 'optional' && child._zod.optout === 'optional') {
-            lines.push(`if (${literal(key)} in v) {\n${check}\n${member('out', key)} = r${i};\n}`);
-          } else {
-            lines.push(`${check}\nif (r${i} === undefined) return UNSURE;\n${member('out', key)} = r${i};`);
-          }
-        });
-        return [...lines, 'return out;'].join('\n');
+        // As zod's object: an absent optional key stays absent; any other is checked (a
+        // default fills one in; a required one must be there).
+        const fields = Object.entries(def.shape).map(
+          ([key, child]) =>
+            `[${literal(key)}, ${check(child)}, ${child._zod.optin === 'optional' && child._zod.optout === 'optional'}]`,
+        );
+        return `${part('object')}([${fields.join(', ')}])`;
       }
       case 'union': {
-        if (def.discriminator === undefined) {
-          // zod answers the first option that accepts; an option this check cannot decide
-          // leaves the union to zod.
-          return [
-            ...def.options.map(
-              (option, i) => `const r${i} = ${fn(option)}(v);\nif (r${i} !== NO) return r${i};`,
-            ),
-            `return NO;`,
-          ].join('\n');
-        }
+        if (def.discriminator === undefined)
+          return `${part('union')}([${def.options.map(check).join(', ')}])`;
         if (def.unionFallback) throw new Error('fast-check: a discriminated union with a fallback');
-        const cases = def.options.map((option) => {
+        const cases = def.options.flatMap((option) => {
           const tag = option._zod.def.shape?.[def.discriminator]?._zod.def;
           if (tag?.type !== 'literal') throw new Error('fast-check: a union option without a literal tag');
-          return `${tag.values.map((value) => `case ${literal(value)}:`).join(' ')} return ${fn(option)}(v);`;
+          return tag.values.map((value) => `[${literal(value)}, ${check(option)}]`);
         });
-        return [
-          `if (!isObject(v)) return NO;`,
-          `switch (${member('v', def.discriminator)}) {`,
-          ...cases,
-          `default: return UNSURE;`,
-          `}`,
-        ].join('\n');
+        return `${part('tagged')}(${literal(def.discriminator)}, new Map<unknown, Check>([${cases.join(', ')}]))`;
       }
       default:
         throw new Error(`fast-check: a schema type it does not know: ${def.type}`);
     }
   };
 
-  const root = fn(schema);
+  const root = check(schema);
   return `// Generated by scripts/generate-fast-check.mjs from schema.ts: do not edit. \`npm run schema\`
 // makes it again (a test fails while it differs from what the script makes of the schema).
 import { ${[...usedPredicates].sort().join(', ')} } from '${predicatesModule}';
 import type { ${typeName} } from '${typeModule}';
-
-/** zod surely refuses the value (the same test as zod's). */
-const NO = Symbol('no');
-/** Only zod may decide. */
-const UNSURE = Symbol('unsure');
+import { ${[...usedParts].sort().join(', ')} } from '${partsModule}';
+import type { Check } from '${partsModule}';
 
 /**
  * The definition as the connector schema's \`safeParse\` makes it (defaults filled in), when
@@ -227,38 +171,10 @@ const UNSURE = Symbol('unsure');
  */
 export function fastCheck(data: unknown): ${typeName} | undefined {
   const r = ${root}(data);
-  return r === NO || r === UNSURE ? undefined : (r as ${typeName});
+  return failed(r) ? undefined : (r as ${typeName});
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isPlain(v: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * A URL zod's url() takes as it is: nothing for it to trim or strip, of the protocol asked
- * for (written with "//", which zod requires of http and https); else zod decides.
- */
-function isUrl(v: string, protocol: RegExp | undefined): boolean {
-  if (v !== v.trim() || /[\\t\\n\\r]/.test(v)) return false;
-  if (protocol === undefined) return URL.canParse(v);
-  if (!/^https?:\\/\\//i.test(v)) return false;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return false;
-  }
-  return protocol.test(url.protocol.endsWith(':') ? url.protocol.slice(0, -1) : url.protocol);
-}
-
-${constants.join('\n')}
-
-${functions.join('\n\n')}
+${checks.join('\n')}
 `;
 }
 
@@ -268,6 +184,7 @@ export async function fastCheckSource(schema, predicates) {
   const target = join(import.meta.dirname, '..', 'src', 'core', 'connector', 'fast-check.ts');
   const source = generateFastCheck(schema, predicates, {
     predicatesModule: './names.js',
+    partsModule: './fast-check-parts.js',
     typeName: 'ConnectorDefinition',
     typeModule: './schema.js',
   });

@@ -2,11 +2,23 @@
 // makes it again (a test fails while it differs from what the script makes of the schema).
 import { hasNoReservedKey, isNonEmpty, isUnreserved } from './names.js';
 import type { ConnectorDefinition } from './schema.js';
-
-/** zod surely refuses the value (the same test as zod's). */
-const NO = Symbol('no');
-/** Only zod may decide. */
-const UNSURE = Symbol('unsure');
+import {
+  array,
+  boolean,
+  failed,
+  number,
+  object,
+  oneOf,
+  optional,
+  record,
+  string,
+  tagged,
+  union,
+  unknown,
+  url,
+  withDefault,
+} from './fast-check-parts.js';
+import type { Check } from './fast-check-parts.js';
 
 /**
  * The definition as the connector schema's `safeParse` makes it (defaults filled in), when
@@ -15,1504 +27,296 @@ const UNSURE = Symbol('unsure');
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
   const r = c133(data);
-  return r === NO || r === UNSURE ? undefined : (r as ConnectorDefinition);
+  return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function isPlain(v: object): boolean {
-  const proto: unknown = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-/**
- * A URL zod's url() takes as it is: nothing for it to trim or strip, of the protocol asked
- * for (written with "//", which zod requires of http and https); else zod decides.
- */
-function isUrl(v: string, protocol: RegExp | undefined): boolean {
-  if (v !== v.trim() || /[\t\n\r]/.test(v)) return false;
-  if (protocol === undefined) return URL.canParse(v);
-  if (!/^https?:\/\//i.test(v)) return false;
-  let url: URL;
-  try {
-    url = new URL(v);
-  } catch {
-    return false;
-  }
-  return protocol.test(url.protocol.endsWith(':') ? url.protocol.slice(0, -1) : url.protocol);
-}
-
-const K0 = new Set([
-  '$schema',
-  'name',
-  'display_name',
-  'version',
-  'docs_url',
-  'description',
-  'hosts',
-  'redirect_hosts',
-  'auth',
-  'identity',
-  'rate_limit',
-  'errors',
-  'endpoints',
+const c0 = string([]);
+const c1 = optional(c0);
+const c2 = string([(s: string) => /^[a-z][a-z0-9_-]*$/.test(s)]);
+const c3 = string([(s: { length: number }) => s.length >= 1]);
+const c4 = number(true, [(n: number) => n >= 0]);
+const c5 = union([c4, c3]);
+const c6 = url(undefined, []);
+const c7 = string([(s: string) => /^[a-z][a-z0-9_]*$/.test(s), isUnreserved]);
+const c8 = url(/^https?$/, []);
+const c9 = string([(s: string) => /^[A-Z_][A-Z0-9_]*$/.test(s)]);
+const c10 = optional(c9);
+const c11 = object([
+  ['url', c8, false],
+  ['env', c10, true],
+  ['description', c1, true],
 ]);
-const K1 = /^[a-z][a-z0-9_-]*$/;
-const K2 = /^[a-z][a-z0-9_]*$/;
-const K3 = /^https?$/;
-const K4 = new Set(['url', 'env', 'description']);
-const K5 = /^[A-Z_][A-Z0-9_]*$/;
-const K6 = /^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/;
-const K7 = new Set([
+const c12 = union([c8, c11]);
+const c13 = record(c7, c12, [isNonEmpty]);
+const c14 = string([(s: string) => /^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/.test(s)]);
+const c15 = array(c14, []);
+const c16 = optional(c15);
+const c17 = oneOf(['oauth2']);
+const c18 = oneOf(['authorization_code', 'device_code', 'client_credentials']);
+const c19 = array(c18, [(s: { length: number }) => s.length >= 1]);
+const c20 = withDefault(c19, () => ['authorization_code']);
+const c21 = optional(c6);
+const c22 = oneOf(['rfc7009', 'bearer']);
+const c23 = withDefault(c22, () => 'rfc7009');
+const c24 = array(c3, []);
+const c25 = withDefault(c24, () => []);
+const c26 = withDefault(c0, () => ' ');
+const c27 = record(c0, c0, []);
+const c28 = optional(c27);
+const c29 = boolean;
+const c30 = withDefault(c29, () => true);
+const c31 = oneOf(['basic', 'post']);
+const c32 = withDefault(c31, () => 'basic');
+const c33 = oneOf(['required', 'optional', 'none']);
+const c34 = withDefault(c33, () => 'optional');
+const c35 = oneOf(['127.0.0.1', 'localhost', '[::1]']);
+const c36 = withDefault(c35, () => '127.0.0.1');
+const c37 = number(true, [(n: number) => n >= 1, (n: number) => n <= 65535]);
+const c38 = optional(c37);
+const c39 = string([(s: string) => s.startsWith('/')]);
+const c40 = withDefault(c39, () => '/callback');
+const c41 = object([
+  ['host', c36, false],
+  ['port', c38, true],
+  ['path', c40, false],
+]);
+const c42 = optional(c41);
+const c43 = object([
+  ['type', c17, false],
+  ['grants', c20, false],
+  ['authorization_url', c21, true],
+  ['token_url', c6, false],
+  ['revocation_url', c21, true],
+  ['revocation_style', c23, false],
+  ['device_authorization_url', c21, true],
+  ['scopes', c25, false],
+  ['scope_separator', c26, false],
+  ['granted_scope_separator', c1, true],
+  ['authorization_params', c28, true],
+  ['token_params', c28, true],
+  ['pkce', c30, false],
+  ['client_auth', c32, false],
+  ['client_secret', c34, false],
+  ['redirect', c42, true],
+  ['client_id_env', c10, true],
+  ['client_secret_env', c10, true],
+  ['app_registration_url', c21, true],
+]);
+const c44 = oneOf(['api_key']);
+const c45 = oneOf(['header', 'query']);
+const c46 = object([
+  ['type', c44, false],
+  ['in', c45, false],
+  ['name', c3, false],
+  ['prefix', c1, true],
+  ['env', c10, true],
+]);
+const c47 = oneOf(['basic']);
+const c48 = object([
+  ['type', c47, false],
+  ['username_env', c10, true],
+  ['password_env', c10, true],
+]);
+const c49 = oneOf(['none']);
+const c50 = object([['type', c49, false]]);
+const c51 = tagged(
   'type',
-  'grants',
-  'authorization_url',
-  'token_url',
-  'revocation_url',
-  'revocation_style',
-  'device_authorization_url',
-  'scopes',
-  'scope_separator',
-  'granted_scope_separator',
-  'authorization_params',
-  'token_params',
-  'pkce',
-  'client_auth',
-  'client_secret',
-  'redirect',
-  'client_id_env',
-  'client_secret_env',
-  'app_registration_url',
+  new Map<unknown, Check>([
+    ['oauth2', c43],
+    ['api_key', c46],
+    ['basic', c48],
+    ['none', c50],
+  ]),
+);
+const c52 = string([(s: { length: number }) => s.length >= 1, isUnreserved, hasNoReservedKey]);
+const c53 = string([(s: { length: number }) => s.length >= 1, isUnreserved]);
+const c54 = array(c53, [(s: { length: number }) => s.length >= 1]);
+const c55 = union([c52, c54]);
+const c56 = object([
+  ['endpoint', c7, false],
+  ['path', c55, false],
 ]);
-const K8 = new Set<unknown>(['authorization_code', 'device_code', 'client_credentials']);
-const K9 = new Set<unknown>(['rfc7009', 'bearer']);
-const K10 = new Set<unknown>(['basic', 'post']);
-const K11 = new Set<unknown>(['required', 'optional', 'none']);
-const K12 = new Set(['host', 'port', 'path']);
-const K13 = new Set<unknown>(['127.0.0.1', 'localhost', '[::1]']);
-const K14 = new Set(['type', 'in', 'name', 'prefix', 'env']);
-const K15 = new Set<unknown>(['header', 'query']);
-const K16 = new Set(['type', 'username_env', 'password_env']);
-const K17 = new Set(['type']);
-const K18 = new Set(['endpoint', 'path']);
-const K19 = new Set(['retry_statuses', 'retry_after_headers', 'reset_headers', 'retry_after_path']);
-const K20 = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
-const K21 = new Set(['message_paths', 'code_paths', 'ok_path', 'expired_codes']);
-const K22 = new Set([
-  'summary',
-  'description',
-  'docs_url',
-  'method',
-  'host',
-  'path',
-  'params',
-  'headers',
-  'request',
-  'response',
-  'pagination',
-  'scopes',
-  'idempotent',
-  'upload_session',
-  'deprecated',
-  'destructive',
+const c57 = optional(c56);
+const c58 = number(true, [(n: number) => n >= 400, (n: number) => n <= 599]);
+const c59 = array(c58, []);
+const c60 = withDefault(c59, () => [429, 503]);
+const c61 = string([(s: string) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(s)]);
+const c62 = array(c61, []);
+const c63 = withDefault(c62, () => ['Retry-After']);
+const c64 = optional(c62);
+const c65 = optional(c55);
+const c66 = object([
+  ['retry_statuses', c60, false],
+  ['retry_after_headers', c63, false],
+  ['reset_headers', c64, true],
+  ['retry_after_path', c65, true],
 ]);
-const K23 = new Set<unknown>(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const K24 = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const K25 = new Set([
-  'in',
-  'type',
-  'items',
-  'required',
-  'default',
-  'enum',
-  'minimum',
-  'maximum',
-  'description',
-  'name',
-  'field',
-  'flag',
+const c67 = optional(c66);
+const c68 = array(c55, []);
+const c69 = withDefault(c68, () => []);
+const c70 = object([
+  ['message_paths', c69, false],
+  ['code_paths', c69, false],
+  ['ok_path', c65, true],
+  ['expired_codes', c25, false],
+]);
+const c71 = optional(c70);
+const c72 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c73 = optional(c7);
+const c74 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c75 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c76 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c77 = withDefault(c76, () => 'string');
+const c78 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c79 = optional(c78);
+const c80 = withDefault(c29, () => false);
+const c81 = unknown;
+const c82 = optional(c81);
+const c83 = number(false, []);
+const c84 = union([c0, c83, c29]);
+const c85 = array(c84, [(s: { length: number }) => s.length >= 1]);
+const c86 = optional(c85);
+const c87 = optional(c83);
+const c88 = optional(c53);
+const c89 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c90 = optional(c89);
+const c91 = oneOf(['segment', 'path', 'odata_string']);
+const c92 = optional(c91);
+const c93 = record(c0, c84, []);
+const c94 = optional(c93);
+const c95 = object([
+  ['in', c75, false],
+  ['type', c77, false],
+  ['items', c79, true],
+  ['required', c80, false],
+  ['default', c82, true],
+  ['enum', c86, true],
+  ['minimum', c87, true],
+  ['maximum', c87, true],
+  ['description', c1, true],
+  ['name', c88, true],
+  ['field', c65, true],
+  ['flag', c90, true],
+  ['style', c92, true],
+  ['aliases', c94, true],
+  ['secret', c80, false],
+]);
+const c96 = record(c74, c95, []);
+const c97 = withDefault(c96, () => ({}));
+const c98 = record(c61, c0, []);
+const c99 = optional(c98);
+const c100 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c101 = optional(c100);
+const c102 = optional(c3);
+const c103 = optional(c61);
+const c104 = object([
+  ['encoding', c101, true],
+  ['content_type', c102, true],
+  ['json_header', c103, true],
+]);
+const c105 = optional(c104);
+const c106 = oneOf(['json', 'text', 'binary', 'auto']);
+const c107 = withDefault(c106, () => 'auto');
+const c108 = object([
+  ['encoding', c107, false],
+  ['result_header', c103, true],
+]);
+const c109 = optional(c108);
+const c110 = oneOf(['page_token']);
+const c111 = object([
+  ['style', c110, false],
+  ['request_param', c74, false],
+  ['response_path', c55, false],
+  ['items_path', c55, false],
+]);
+const c112 = oneOf(['cursor']);
+const c113 = withDefault(c74, () => 'cursor');
+const c114 = object([
+  ['style', c112, false],
+  ['continue_endpoint', c7, false],
+  ['continue_param', c113, false],
+  ['cursor_path', c55, false],
+  ['has_more_path', c55, false],
+  ['items_path', c55, false],
+]);
+const c115 = oneOf(['next_link']);
+const c116 = object([
+  ['style', c115, false],
+  ['next_path', c55, false],
+  ['items_path', c55, false],
+]);
+const c117 = oneOf(['link_header']);
+const c118 = withDefault(c0, () => 'next');
+const c119 = object([
+  ['style', c117, false],
+  ['rel', c118, false],
+  ['items_path', c65, true],
+]);
+const c120 = oneOf(['offset']);
+const c121 = object([
+  ['style', c120, false],
+  ['offset_param', c74, false],
+  ['limit_param', c74, false],
+  ['items_path', c65, true],
+  ['total_path', c65, true],
+]);
+const c122 = tagged(
   'style',
-  'aliases',
-  'secret',
+  new Map<unknown, Check>([
+    ['page_token', c111],
+    ['cursor', c114],
+    ['next_link', c116],
+    ['link_header', c119],
+    ['offset', c121],
+  ]),
+);
+const c123 = optional(c122);
+const c124 = optional(c24);
+const c125 = optional(c29);
+const c126 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c127 = number(true, [(n: number) => n > 0]);
+const c128 = optional(c127);
+const c129 = object([
+  ['protocol', c126, false],
+  ['threshold', c4, false],
+  ['chunk_size', c127, false],
+  ['chunk_multiple', c128, true],
+  ['start', c7, false],
+  ['append', c73, true],
+  ['finish', c73, true],
 ]);
-const K26 = new Set<unknown>(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const K27 = new Set<unknown>(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const K28 = new Set<unknown>(['string', 'integer', 'number', 'boolean', 'object']);
-const K29 = /^[a-z][a-z0-9-]*$/;
-const K30 = new Set<unknown>(['segment', 'path', 'odata_string']);
-const K31 = new Set(['encoding', 'content_type', 'json_header']);
-const K32 = new Set<unknown>(['json', 'form', 'binary', 'text', 'none']);
-const K33 = new Set(['encoding', 'result_header']);
-const K34 = new Set<unknown>(['json', 'text', 'binary', 'auto']);
-const K35 = new Set(['style', 'request_param', 'response_path', 'items_path']);
-const K36 = new Set([
-  'style',
-  'continue_endpoint',
-  'continue_param',
-  'cursor_path',
-  'has_more_path',
-  'items_path',
+const c130 = optional(c129);
+const c131 = object([
+  ['summary', c3, false],
+  ['description', c1, true],
+  ['docs_url', c21, true],
+  ['method', c72, false],
+  ['host', c73, true],
+  ['path', c39, false],
+  ['params', c97, false],
+  ['headers', c99, true],
+  ['request', c105, true],
+  ['response', c109, true],
+  ['pagination', c123, true],
+  ['scopes', c124, true],
+  ['idempotent', c125, true],
+  ['upload_session', c130, true],
+  ['deprecated', c125, true],
+  ['destructive', c125, true],
 ]);
-const K37 = new Set(['style', 'next_path', 'items_path']);
-const K38 = new Set(['style', 'rel', 'items_path']);
-const K39 = new Set(['style', 'offset_param', 'limit_param', 'items_path', 'total_path']);
-const K40 = new Set(['protocol', 'threshold', 'chunk_size', 'chunk_multiple', 'start', 'append', 'finish']);
-const K41 = new Set<unknown>(['dropbox', 'graph', 'google', 'slack']);
-
-function c0(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  return v;
-}
-
-function c1(v: unknown): unknown {
-  return v === undefined ? undefined : c0(v);
-}
-
-function c2(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K1.test(v)) return NO;
-  return v;
-}
-
-function c3(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (v.length < 1) return NO;
-  return v;
-}
-
-function c4(v: unknown): unknown {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return NO;
-  if (!Number.isSafeInteger(v)) return UNSURE;
-  if (!(v >= 0)) return NO;
-  return v;
-}
-
-function c5(v: unknown): unknown {
-  const r0 = c4(v);
-  if (r0 !== NO) return r0;
-  const r1 = c3(v);
-  if (r1 !== NO) return r1;
-  return NO;
-}
-
-function c6(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!isUrl(v, undefined)) return UNSURE;
-  return v;
-}
-
-function c7(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K2.test(v)) return NO;
-  if (!isUnreserved(v)) return NO;
-  return v;
-}
-
-function c8(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!isUrl(v, K3)) return UNSURE;
-  return v;
-}
-
-function c9(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K5.test(v)) return NO;
-  return v;
-}
-
-function c10(v: unknown): unknown {
-  return v === undefined ? undefined : c9(v);
-}
-
-function c11(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K4.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c8(v.url);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.url = r0;
-  if ('env' in v) {
-    const r1 = c10(v.env);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.env = r1;
-  }
-  if ('description' in v) {
-    const r2 = c1(v.description);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.description = r2;
-  }
-  return out;
-}
-
-function c12(v: unknown): unknown {
-  const r0 = c8(v);
-  if (r0 !== NO) return r0;
-  const r1 = c11(v);
-  if (r1 !== NO) return r1;
-  return NO;
-}
-
-function c13(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c7(key) !== key) return UNSURE;
-    const r = c12(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  if (!isNonEmpty(out)) return NO;
-  return out;
-}
-
-function c14(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K6.test(v)) return NO;
-  return v;
-}
-
-function c15(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c14(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  return out;
-}
-
-function c16(v: unknown): unknown {
-  return v === undefined ? undefined : c15(v);
-}
-
-function c17(v: unknown): unknown {
-  return v === 'oauth2' ? v : NO;
-}
-
-function c18(v: unknown): unknown {
-  return K8.has(v) ? v : NO;
-}
-
-function c19(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c18(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  if (out.length < 1) return NO;
-  return out;
-}
-
-function c20(v: unknown): unknown {
-  return v === undefined ? ['authorization_code'] : c19(v);
-}
-
-function c21(v: unknown): unknown {
-  return v === undefined ? undefined : c6(v);
-}
-
-function c22(v: unknown): unknown {
-  return K9.has(v) ? v : NO;
-}
-
-function c23(v: unknown): unknown {
-  return v === undefined ? 'rfc7009' : c22(v);
-}
-
-function c24(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c3(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  return out;
-}
-
-function c25(v: unknown): unknown {
-  return v === undefined ? [] : c24(v);
-}
-
-function c26(v: unknown): unknown {
-  return v === undefined ? ' ' : c0(v);
-}
-
-function c27(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c0(key) !== key) return UNSURE;
-    const r = c0(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  return out;
-}
-
-function c28(v: unknown): unknown {
-  return v === undefined ? undefined : c27(v);
-}
-
-function c29(v: unknown): unknown {
-  return typeof v === 'boolean' ? v : NO;
-}
-
-function c30(v: unknown): unknown {
-  return v === undefined ? true : c29(v);
-}
-
-function c31(v: unknown): unknown {
-  return K10.has(v) ? v : NO;
-}
-
-function c32(v: unknown): unknown {
-  return v === undefined ? 'basic' : c31(v);
-}
-
-function c33(v: unknown): unknown {
-  return K11.has(v) ? v : NO;
-}
-
-function c34(v: unknown): unknown {
-  return v === undefined ? 'optional' : c33(v);
-}
-
-function c35(v: unknown): unknown {
-  return K13.has(v) ? v : NO;
-}
-
-function c36(v: unknown): unknown {
-  return v === undefined ? '127.0.0.1' : c35(v);
-}
-
-function c37(v: unknown): unknown {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return NO;
-  if (!Number.isSafeInteger(v)) return UNSURE;
-  if (!(v >= 1)) return NO;
-  if (!(v <= 65535)) return NO;
-  return v;
-}
-
-function c38(v: unknown): unknown {
-  return v === undefined ? undefined : c37(v);
-}
-
-function c39(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!v.startsWith('/')) return NO;
-  return v;
-}
-
-function c40(v: unknown): unknown {
-  return v === undefined ? '/callback' : c39(v);
-}
-
-function c41(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K12.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c36(v.host);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.host = r0;
-  if ('port' in v) {
-    const r1 = c38(v.port);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.port = r1;
-  }
-  const r2 = c40(v.path);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.path = r2;
-  return out;
-}
-
-function c42(v: unknown): unknown {
-  return v === undefined ? undefined : c41(v);
-}
-
-function c43(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K7.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c17(v.type);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.type = r0;
-  const r1 = c20(v.grants);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.grants = r1;
-  if ('authorization_url' in v) {
-    const r2 = c21(v.authorization_url);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.authorization_url = r2;
-  }
-  const r3 = c6(v.token_url);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.token_url = r3;
-  if ('revocation_url' in v) {
-    const r4 = c21(v.revocation_url);
-    if (r4 === NO || r4 === UNSURE) return r4;
-    out.revocation_url = r4;
-  }
-  const r5 = c23(v.revocation_style);
-  if (r5 === NO || r5 === UNSURE) return r5;
-  if (r5 === undefined) return UNSURE;
-  out.revocation_style = r5;
-  if ('device_authorization_url' in v) {
-    const r6 = c21(v.device_authorization_url);
-    if (r6 === NO || r6 === UNSURE) return r6;
-    out.device_authorization_url = r6;
-  }
-  const r7 = c25(v.scopes);
-  if (r7 === NO || r7 === UNSURE) return r7;
-  if (r7 === undefined) return UNSURE;
-  out.scopes = r7;
-  const r8 = c26(v.scope_separator);
-  if (r8 === NO || r8 === UNSURE) return r8;
-  if (r8 === undefined) return UNSURE;
-  out.scope_separator = r8;
-  if ('granted_scope_separator' in v) {
-    const r9 = c1(v.granted_scope_separator);
-    if (r9 === NO || r9 === UNSURE) return r9;
-    out.granted_scope_separator = r9;
-  }
-  if ('authorization_params' in v) {
-    const r10 = c28(v.authorization_params);
-    if (r10 === NO || r10 === UNSURE) return r10;
-    out.authorization_params = r10;
-  }
-  if ('token_params' in v) {
-    const r11 = c28(v.token_params);
-    if (r11 === NO || r11 === UNSURE) return r11;
-    out.token_params = r11;
-  }
-  const r12 = c30(v.pkce);
-  if (r12 === NO || r12 === UNSURE) return r12;
-  if (r12 === undefined) return UNSURE;
-  out.pkce = r12;
-  const r13 = c32(v.client_auth);
-  if (r13 === NO || r13 === UNSURE) return r13;
-  if (r13 === undefined) return UNSURE;
-  out.client_auth = r13;
-  const r14 = c34(v.client_secret);
-  if (r14 === NO || r14 === UNSURE) return r14;
-  if (r14 === undefined) return UNSURE;
-  out.client_secret = r14;
-  if ('redirect' in v) {
-    const r15 = c42(v.redirect);
-    if (r15 === NO || r15 === UNSURE) return r15;
-    out.redirect = r15;
-  }
-  if ('client_id_env' in v) {
-    const r16 = c10(v.client_id_env);
-    if (r16 === NO || r16 === UNSURE) return r16;
-    out.client_id_env = r16;
-  }
-  if ('client_secret_env' in v) {
-    const r17 = c10(v.client_secret_env);
-    if (r17 === NO || r17 === UNSURE) return r17;
-    out.client_secret_env = r17;
-  }
-  if ('app_registration_url' in v) {
-    const r18 = c21(v.app_registration_url);
-    if (r18 === NO || r18 === UNSURE) return r18;
-    out.app_registration_url = r18;
-  }
-  return out;
-}
-
-function c44(v: unknown): unknown {
-  return v === 'api_key' ? v : NO;
-}
-
-function c45(v: unknown): unknown {
-  return K15.has(v) ? v : NO;
-}
-
-function c46(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K14.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c44(v.type);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.type = r0;
-  const r1 = c45(v.in);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.in = r1;
-  const r2 = c3(v.name);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.name = r2;
-  if ('prefix' in v) {
-    const r3 = c1(v.prefix);
-    if (r3 === NO || r3 === UNSURE) return r3;
-    out.prefix = r3;
-  }
-  if ('env' in v) {
-    const r4 = c10(v.env);
-    if (r4 === NO || r4 === UNSURE) return r4;
-    out.env = r4;
-  }
-  return out;
-}
-
-function c47(v: unknown): unknown {
-  return v === 'basic' ? v : NO;
-}
-
-function c48(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K16.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c47(v.type);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.type = r0;
-  if ('username_env' in v) {
-    const r1 = c10(v.username_env);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.username_env = r1;
-  }
-  if ('password_env' in v) {
-    const r2 = c10(v.password_env);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.password_env = r2;
-  }
-  return out;
-}
-
-function c49(v: unknown): unknown {
-  return v === 'none' ? v : NO;
-}
-
-function c50(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K17.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c49(v.type);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.type = r0;
-  return out;
-}
-
-function c51(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  switch (v.type) {
-    case 'oauth2':
-      return c43(v);
-    case 'api_key':
-      return c46(v);
-    case 'basic':
-      return c48(v);
-    case 'none':
-      return c50(v);
-    default:
-      return UNSURE;
-  }
-}
-
-function c52(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (v.length < 1) return NO;
-  if (!isUnreserved(v)) return NO;
-  if (!hasNoReservedKey(v)) return NO;
-  return v;
-}
-
-function c53(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (v.length < 1) return NO;
-  if (!isUnreserved(v)) return NO;
-  return v;
-}
-
-function c54(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c53(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  if (out.length < 1) return NO;
-  return out;
-}
-
-function c55(v: unknown): unknown {
-  const r0 = c52(v);
-  if (r0 !== NO) return r0;
-  const r1 = c54(v);
-  if (r1 !== NO) return r1;
-  return NO;
-}
-
-function c56(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K18.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c7(v.endpoint);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.endpoint = r0;
-  const r1 = c55(v.path);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.path = r1;
-  return out;
-}
-
-function c57(v: unknown): unknown {
-  return v === undefined ? undefined : c56(v);
-}
-
-function c58(v: unknown): unknown {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return NO;
-  if (!Number.isSafeInteger(v)) return UNSURE;
-  if (!(v >= 400)) return NO;
-  if (!(v <= 599)) return NO;
-  return v;
-}
-
-function c59(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c58(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  return out;
-}
-
-function c60(v: unknown): unknown {
-  return v === undefined ? [429, 503] : c59(v);
-}
-
-function c61(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K20.test(v)) return NO;
-  return v;
-}
-
-function c62(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c61(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  return out;
-}
-
-function c63(v: unknown): unknown {
-  return v === undefined ? ['Retry-After'] : c62(v);
-}
-
-function c64(v: unknown): unknown {
-  return v === undefined ? undefined : c62(v);
-}
-
-function c65(v: unknown): unknown {
-  return v === undefined ? undefined : c55(v);
-}
-
-function c66(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K19.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c60(v.retry_statuses);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.retry_statuses = r0;
-  const r1 = c63(v.retry_after_headers);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.retry_after_headers = r1;
-  if ('reset_headers' in v) {
-    const r2 = c64(v.reset_headers);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.reset_headers = r2;
-  }
-  if ('retry_after_path' in v) {
-    const r3 = c65(v.retry_after_path);
-    if (r3 === NO || r3 === UNSURE) return r3;
-    out.retry_after_path = r3;
-  }
-  return out;
-}
-
-function c67(v: unknown): unknown {
-  return v === undefined ? undefined : c66(v);
-}
-
-function c68(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c55(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  return out;
-}
-
-function c69(v: unknown): unknown {
-  return v === undefined ? [] : c68(v);
-}
-
-function c70(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K21.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c69(v.message_paths);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.message_paths = r0;
-  const r1 = c69(v.code_paths);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.code_paths = r1;
-  if ('ok_path' in v) {
-    const r2 = c65(v.ok_path);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.ok_path = r2;
-  }
-  const r3 = c25(v.expired_codes);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.expired_codes = r3;
-  return out;
-}
-
-function c71(v: unknown): unknown {
-  return v === undefined ? undefined : c70(v);
-}
-
-function c72(v: unknown): unknown {
-  return K23.has(v) ? v : NO;
-}
-
-function c73(v: unknown): unknown {
-  return v === undefined ? undefined : c7(v);
-}
-
-function c74(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K24.test(v)) return NO;
-  if (!isUnreserved(v)) return NO;
-  return v;
-}
-
-function c75(v: unknown): unknown {
-  return K26.has(v) ? v : NO;
-}
-
-function c76(v: unknown): unknown {
-  return K27.has(v) ? v : NO;
-}
-
-function c77(v: unknown): unknown {
-  return v === undefined ? 'string' : c76(v);
-}
-
-function c78(v: unknown): unknown {
-  return K28.has(v) ? v : NO;
-}
-
-function c79(v: unknown): unknown {
-  return v === undefined ? undefined : c78(v);
-}
-
-function c80(v: unknown): unknown {
-  return v === undefined ? false : c29(v);
-}
-
-function c81(v: unknown): unknown {
-  return v;
-}
-
-function c82(v: unknown): unknown {
-  return v === undefined ? undefined : c81(v);
-}
-
-function c83(v: unknown): unknown {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return NO;
-  return v;
-}
-
-function c84(v: unknown): unknown {
-  const r0 = c0(v);
-  if (r0 !== NO) return r0;
-  const r1 = c83(v);
-  if (r1 !== NO) return r1;
-  const r2 = c29(v);
-  if (r2 !== NO) return r2;
-  return NO;
-}
-
-function c85(v: unknown): unknown {
-  if (!Array.isArray(v)) return NO;
-  const out: unknown[] = [];
-  for (const item of v) {
-    const r = c84(item);
-    if (r === NO || r === UNSURE) return r;
-    out.push(r);
-  }
-  if (out.length < 1) return NO;
-  return out;
-}
-
-function c86(v: unknown): unknown {
-  return v === undefined ? undefined : c85(v);
-}
-
-function c87(v: unknown): unknown {
-  return v === undefined ? undefined : c83(v);
-}
-
-function c88(v: unknown): unknown {
-  return v === undefined ? undefined : c53(v);
-}
-
-function c89(v: unknown): unknown {
-  if (typeof v !== 'string') return NO;
-  if (!K29.test(v)) return NO;
-  return v;
-}
-
-function c90(v: unknown): unknown {
-  return v === undefined ? undefined : c89(v);
-}
-
-function c91(v: unknown): unknown {
-  return K30.has(v) ? v : NO;
-}
-
-function c92(v: unknown): unknown {
-  return v === undefined ? undefined : c91(v);
-}
-
-function c93(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c0(key) !== key) return UNSURE;
-    const r = c84(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  return out;
-}
-
-function c94(v: unknown): unknown {
-  return v === undefined ? undefined : c93(v);
-}
-
-function c95(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K25.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c75(v.in);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.in = r0;
-  const r1 = c77(v.type);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.type = r1;
-  if ('items' in v) {
-    const r2 = c79(v.items);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.items = r2;
-  }
-  const r3 = c80(v.required);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.required = r3;
-  if ('default' in v) {
-    const r4 = c82(v.default);
-    if (r4 === NO || r4 === UNSURE) return r4;
-    out.default = r4;
-  }
-  if ('enum' in v) {
-    const r5 = c86(v.enum);
-    if (r5 === NO || r5 === UNSURE) return r5;
-    out.enum = r5;
-  }
-  if ('minimum' in v) {
-    const r6 = c87(v.minimum);
-    if (r6 === NO || r6 === UNSURE) return r6;
-    out.minimum = r6;
-  }
-  if ('maximum' in v) {
-    const r7 = c87(v.maximum);
-    if (r7 === NO || r7 === UNSURE) return r7;
-    out.maximum = r7;
-  }
-  if ('description' in v) {
-    const r8 = c1(v.description);
-    if (r8 === NO || r8 === UNSURE) return r8;
-    out.description = r8;
-  }
-  if ('name' in v) {
-    const r9 = c88(v.name);
-    if (r9 === NO || r9 === UNSURE) return r9;
-    out.name = r9;
-  }
-  if ('field' in v) {
-    const r10 = c65(v.field);
-    if (r10 === NO || r10 === UNSURE) return r10;
-    out.field = r10;
-  }
-  if ('flag' in v) {
-    const r11 = c90(v.flag);
-    if (r11 === NO || r11 === UNSURE) return r11;
-    out.flag = r11;
-  }
-  if ('style' in v) {
-    const r12 = c92(v.style);
-    if (r12 === NO || r12 === UNSURE) return r12;
-    out.style = r12;
-  }
-  if ('aliases' in v) {
-    const r13 = c94(v.aliases);
-    if (r13 === NO || r13 === UNSURE) return r13;
-    out.aliases = r13;
-  }
-  const r14 = c80(v.secret);
-  if (r14 === NO || r14 === UNSURE) return r14;
-  if (r14 === undefined) return UNSURE;
-  out.secret = r14;
-  return out;
-}
-
-function c96(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c74(key) !== key) return UNSURE;
-    const r = c95(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  return out;
-}
-
-function c97(v: unknown): unknown {
-  return v === undefined ? {} : c96(v);
-}
-
-function c98(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c61(key) !== key) return UNSURE;
-    const r = c0(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  return out;
-}
-
-function c99(v: unknown): unknown {
-  return v === undefined ? undefined : c98(v);
-}
-
-function c100(v: unknown): unknown {
-  return K32.has(v) ? v : NO;
-}
-
-function c101(v: unknown): unknown {
-  return v === undefined ? undefined : c100(v);
-}
-
-function c102(v: unknown): unknown {
-  return v === undefined ? undefined : c3(v);
-}
-
-function c103(v: unknown): unknown {
-  return v === undefined ? undefined : c61(v);
-}
-
-function c104(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K31.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  if ('encoding' in v) {
-    const r0 = c101(v.encoding);
-    if (r0 === NO || r0 === UNSURE) return r0;
-    out.encoding = r0;
-  }
-  if ('content_type' in v) {
-    const r1 = c102(v.content_type);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.content_type = r1;
-  }
-  if ('json_header' in v) {
-    const r2 = c103(v.json_header);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.json_header = r2;
-  }
-  return out;
-}
-
-function c105(v: unknown): unknown {
-  return v === undefined ? undefined : c104(v);
-}
-
-function c106(v: unknown): unknown {
-  return K34.has(v) ? v : NO;
-}
-
-function c107(v: unknown): unknown {
-  return v === undefined ? 'auto' : c106(v);
-}
-
-function c108(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K33.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c107(v.encoding);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.encoding = r0;
-  if ('result_header' in v) {
-    const r1 = c103(v.result_header);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.result_header = r1;
-  }
-  return out;
-}
-
-function c109(v: unknown): unknown {
-  return v === undefined ? undefined : c108(v);
-}
-
-function c110(v: unknown): unknown {
-  return v === 'page_token' ? v : NO;
-}
-
-function c111(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K35.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c110(v.style);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.style = r0;
-  const r1 = c74(v.request_param);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.request_param = r1;
-  const r2 = c55(v.response_path);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.response_path = r2;
-  const r3 = c55(v.items_path);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.items_path = r3;
-  return out;
-}
-
-function c112(v: unknown): unknown {
-  return v === 'cursor' ? v : NO;
-}
-
-function c113(v: unknown): unknown {
-  return v === undefined ? 'cursor' : c74(v);
-}
-
-function c114(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K36.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c112(v.style);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.style = r0;
-  const r1 = c7(v.continue_endpoint);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.continue_endpoint = r1;
-  const r2 = c113(v.continue_param);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.continue_param = r2;
-  const r3 = c55(v.cursor_path);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.cursor_path = r3;
-  const r4 = c55(v.has_more_path);
-  if (r4 === NO || r4 === UNSURE) return r4;
-  if (r4 === undefined) return UNSURE;
-  out.has_more_path = r4;
-  const r5 = c55(v.items_path);
-  if (r5 === NO || r5 === UNSURE) return r5;
-  if (r5 === undefined) return UNSURE;
-  out.items_path = r5;
-  return out;
-}
-
-function c115(v: unknown): unknown {
-  return v === 'next_link' ? v : NO;
-}
-
-function c116(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K37.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c115(v.style);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.style = r0;
-  const r1 = c55(v.next_path);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.next_path = r1;
-  const r2 = c55(v.items_path);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.items_path = r2;
-  return out;
-}
-
-function c117(v: unknown): unknown {
-  return v === 'link_header' ? v : NO;
-}
-
-function c118(v: unknown): unknown {
-  return v === undefined ? 'next' : c0(v);
-}
-
-function c119(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K38.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c117(v.style);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.style = r0;
-  const r1 = c118(v.rel);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.rel = r1;
-  if ('items_path' in v) {
-    const r2 = c65(v.items_path);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.items_path = r2;
-  }
-  return out;
-}
-
-function c120(v: unknown): unknown {
-  return v === 'offset' ? v : NO;
-}
-
-function c121(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K39.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c120(v.style);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.style = r0;
-  const r1 = c74(v.offset_param);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.offset_param = r1;
-  const r2 = c74(v.limit_param);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.limit_param = r2;
-  if ('items_path' in v) {
-    const r3 = c65(v.items_path);
-    if (r3 === NO || r3 === UNSURE) return r3;
-    out.items_path = r3;
-  }
-  if ('total_path' in v) {
-    const r4 = c65(v.total_path);
-    if (r4 === NO || r4 === UNSURE) return r4;
-    out.total_path = r4;
-  }
-  return out;
-}
-
-function c122(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  switch (v.style) {
-    case 'page_token':
-      return c111(v);
-    case 'cursor':
-      return c114(v);
-    case 'next_link':
-      return c116(v);
-    case 'link_header':
-      return c119(v);
-    case 'offset':
-      return c121(v);
-    default:
-      return UNSURE;
-  }
-}
-
-function c123(v: unknown): unknown {
-  return v === undefined ? undefined : c122(v);
-}
-
-function c124(v: unknown): unknown {
-  return v === undefined ? undefined : c24(v);
-}
-
-function c125(v: unknown): unknown {
-  return v === undefined ? undefined : c29(v);
-}
-
-function c126(v: unknown): unknown {
-  return K41.has(v) ? v : NO;
-}
-
-function c127(v: unknown): unknown {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return NO;
-  if (!Number.isSafeInteger(v)) return UNSURE;
-  if (!(v > 0)) return NO;
-  return v;
-}
-
-function c128(v: unknown): unknown {
-  return v === undefined ? undefined : c127(v);
-}
-
-function c129(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K40.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c126(v.protocol);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.protocol = r0;
-  const r1 = c4(v.threshold);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.threshold = r1;
-  const r2 = c127(v.chunk_size);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.chunk_size = r2;
-  if ('chunk_multiple' in v) {
-    const r3 = c128(v.chunk_multiple);
-    if (r3 === NO || r3 === UNSURE) return r3;
-    out.chunk_multiple = r3;
-  }
-  const r4 = c7(v.start);
-  if (r4 === NO || r4 === UNSURE) return r4;
-  if (r4 === undefined) return UNSURE;
-  out.start = r4;
-  if ('append' in v) {
-    const r5 = c73(v.append);
-    if (r5 === NO || r5 === UNSURE) return r5;
-    out.append = r5;
-  }
-  if ('finish' in v) {
-    const r6 = c73(v.finish);
-    if (r6 === NO || r6 === UNSURE) return r6;
-    out.finish = r6;
-  }
-  return out;
-}
-
-function c130(v: unknown): unknown {
-  return v === undefined ? undefined : c129(v);
-}
-
-function c131(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K22.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  const r0 = c3(v.summary);
-  if (r0 === NO || r0 === UNSURE) return r0;
-  if (r0 === undefined) return UNSURE;
-  out.summary = r0;
-  if ('description' in v) {
-    const r1 = c1(v.description);
-    if (r1 === NO || r1 === UNSURE) return r1;
-    out.description = r1;
-  }
-  if ('docs_url' in v) {
-    const r2 = c21(v.docs_url);
-    if (r2 === NO || r2 === UNSURE) return r2;
-    out.docs_url = r2;
-  }
-  const r3 = c72(v.method);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.method = r3;
-  if ('host' in v) {
-    const r4 = c73(v.host);
-    if (r4 === NO || r4 === UNSURE) return r4;
-    out.host = r4;
-  }
-  const r5 = c39(v.path);
-  if (r5 === NO || r5 === UNSURE) return r5;
-  if (r5 === undefined) return UNSURE;
-  out.path = r5;
-  const r6 = c97(v.params);
-  if (r6 === NO || r6 === UNSURE) return r6;
-  if (r6 === undefined) return UNSURE;
-  out.params = r6;
-  if ('headers' in v) {
-    const r7 = c99(v.headers);
-    if (r7 === NO || r7 === UNSURE) return r7;
-    out.headers = r7;
-  }
-  if ('request' in v) {
-    const r8 = c105(v.request);
-    if (r8 === NO || r8 === UNSURE) return r8;
-    out.request = r8;
-  }
-  if ('response' in v) {
-    const r9 = c109(v.response);
-    if (r9 === NO || r9 === UNSURE) return r9;
-    out.response = r9;
-  }
-  if ('pagination' in v) {
-    const r10 = c123(v.pagination);
-    if (r10 === NO || r10 === UNSURE) return r10;
-    out.pagination = r10;
-  }
-  if ('scopes' in v) {
-    const r11 = c124(v.scopes);
-    if (r11 === NO || r11 === UNSURE) return r11;
-    out.scopes = r11;
-  }
-  if ('idempotent' in v) {
-    const r12 = c125(v.idempotent);
-    if (r12 === NO || r12 === UNSURE) return r12;
-    out.idempotent = r12;
-  }
-  if ('upload_session' in v) {
-    const r13 = c130(v.upload_session);
-    if (r13 === NO || r13 === UNSURE) return r13;
-    out.upload_session = r13;
-  }
-  if ('deprecated' in v) {
-    const r14 = c125(v.deprecated);
-    if (r14 === NO || r14 === UNSURE) return r14;
-    out.deprecated = r14;
-  }
-  if ('destructive' in v) {
-    const r15 = c125(v.destructive);
-    if (r15 === NO || r15 === UNSURE) return r15;
-    out.destructive = r15;
-  }
-  return out;
-}
-
-function c132(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  if (!isPlain(v)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  for (const key of Reflect.ownKeys(v)) {
-    if (typeof key !== 'string' || key === '__proto__' || !Object.prototype.propertyIsEnumerable.call(v, key))
-      return UNSURE;
-    if (c7(key) !== key) return UNSURE;
-    const r = c131(v[key]);
-    if (r === NO || r === UNSURE) return r;
-    out[key] = r;
-  }
-  if (!isNonEmpty(out)) return NO;
-  return out;
-}
-
-function c133(v: unknown): unknown {
-  if (!isObject(v)) return NO;
-  for (const key in v) if (!K0.has(key)) return UNSURE;
-  const out: Record<string, unknown> = {};
-  if ('$schema' in v) {
-    const r0 = c1(v.$schema);
-    if (r0 === NO || r0 === UNSURE) return r0;
-    out.$schema = r0;
-  }
-  const r1 = c2(v.name);
-  if (r1 === NO || r1 === UNSURE) return r1;
-  if (r1 === undefined) return UNSURE;
-  out.name = r1;
-  const r2 = c3(v.display_name);
-  if (r2 === NO || r2 === UNSURE) return r2;
-  if (r2 === undefined) return UNSURE;
-  out.display_name = r2;
-  const r3 = c5(v.version);
-  if (r3 === NO || r3 === UNSURE) return r3;
-  if (r3 === undefined) return UNSURE;
-  out.version = r3;
-  const r4 = c6(v.docs_url);
-  if (r4 === NO || r4 === UNSURE) return r4;
-  if (r4 === undefined) return UNSURE;
-  out.docs_url = r4;
-  const r5 = c3(v.description);
-  if (r5 === NO || r5 === UNSURE) return r5;
-  if (r5 === undefined) return UNSURE;
-  out.description = r5;
-  const r6 = c13(v.hosts);
-  if (r6 === NO || r6 === UNSURE) return r6;
-  if (r6 === undefined) return UNSURE;
-  out.hosts = r6;
-  if ('redirect_hosts' in v) {
-    const r7 = c16(v.redirect_hosts);
-    if (r7 === NO || r7 === UNSURE) return r7;
-    out.redirect_hosts = r7;
-  }
-  const r8 = c51(v.auth);
-  if (r8 === NO || r8 === UNSURE) return r8;
-  if (r8 === undefined) return UNSURE;
-  out.auth = r8;
-  if ('identity' in v) {
-    const r9 = c57(v.identity);
-    if (r9 === NO || r9 === UNSURE) return r9;
-    out.identity = r9;
-  }
-  if ('rate_limit' in v) {
-    const r10 = c67(v.rate_limit);
-    if (r10 === NO || r10 === UNSURE) return r10;
-    out.rate_limit = r10;
-  }
-  if ('errors' in v) {
-    const r11 = c71(v.errors);
-    if (r11 === NO || r11 === UNSURE) return r11;
-    out.errors = r11;
-  }
-  const r12 = c132(v.endpoints);
-  if (r12 === NO || r12 === UNSURE) return r12;
-  if (r12 === undefined) return UNSURE;
-  out.endpoints = r12;
-  return out;
-}
+const c132 = record(c7, c131, [isNonEmpty]);
+const c133 = object([
+  ['$schema', c1, true],
+  ['name', c2, false],
+  ['display_name', c3, false],
+  ['version', c5, false],
+  ['docs_url', c6, false],
+  ['description', c3, false],
+  ['hosts', c13, false],
+  ['redirect_hosts', c16, true],
+  ['auth', c51, false],
+  ['identity', c57, true],
+  ['rate_limit', c67, true],
+  ['errors', c71, true],
+  ['endpoints', c132, false],
+]);
