@@ -70,55 +70,82 @@ const LAZY_HELPER = `function lazyBuiltin(name) {
     },
   });
 }`;
-// core/connector/registry.ts reads a definition through `import('./load.js')`: in the bundle
-// that is src/cli/definitions.ts, which runs the definitions bundle below with its own code cache.
+// core/connector/registry.ts (and `connectors import openapi`) read a definition through
+// `import('.../load.js')`: in the bundle that is src/cli/definitions.ts, which runs the
+// definitions bundle below with its own code cache, so the reader is not in this bundle too.
 const definitionsFromTheirBundle = {
   name: 'definitions',
   setup(b) {
-    b.onResolve({ filter: /^\.\/load\.js$/ }, (args) =>
-      /core[\\/]connector[\\/]registry\.js$/.test(args.importer)
+    b.onResolve({ filter: /^(\.\/|\.\.\/connector\/)load\.js$/ }, (args) =>
+      /core[\\/](connector[\\/]registry|openapi[\\/]import)\.js$/.test(args.importer)
         ? { path: join(root, 'dist', 'cli', 'definitions.js') }
         : undefined,
     );
   },
 };
-const result = await build({
-  entryPoints: [
-    { in: join(root, 'dist', 'cli', 'start.js'), out: 'start' },
-    { in: join(root, 'dist', 'cli', 'bin.js'), out: 'connectr' },
-  ],
+/** What every bundle is: CommonJS for Node 20, in dist/bundle. */
+const BUNDLE = {
   outdir: join(root, 'dist', 'bundle'),
   outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
+  logLevel: 'silent',
+};
+const result = await build({
+  ...BUNDLE,
+  entryPoints: [
+    { in: join(root, 'dist', 'cli', 'start.js'), out: 'start' },
+    { in: join(root, 'dist', 'cli', 'bin.js'), out: 'connectr' },
+  ],
   external,
   // A CommonJS file run through vm.Script has no import(): a dynamic import of a library left
   // out becomes require(), which loads ES modules too on the Node versions connectr accepts.
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: `const importMetaUrl = require('node:url').pathToFileURL(__filename).href;\n${LAZY_HELPER}` },
-  logLevel: 'silent',
   plugins: [definitionsFromTheirBundle],
 });
-// The definition reader with zod and the YAML parser bundled in: one file to load and compile
-// (or to take from a code cache) instead of some 130 in node_modules (issue #20).
-const definitions = await build({
-  entryPoints: [{ in: join(root, 'dist', 'core', 'connector', 'load.js'), out: 'definitions' }],
+// The definition reader with the YAML parser bundled in: one file to load and compile (or to
+// take from a code cache) instead of some 130 in node_modules (issue #20). A definition is
+// checked by the check generated from the schema (fast-check.ts), without zod; the zod schema,
+// for what that check leaves to it (whatever is wrong, to word the problems), is a bundle of
+// its own, dist/bundle/definitions-schema.cjs, required on first use.
+const SCHEMA_BUNDLE = './definitions-schema.cjs';
+const schemaOnFirstUse = {
+  name: 'schema-on-first-use',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/schema-check\.js$/ }, (args) =>
+      /core[\\/]connector[\\/]load\.js$/.test(args.importer)
+        ? { path: 'schema-check', namespace: 'schema-on-first-use' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'schema-on-first-use' }, () => ({
+      contents: `let loaded;
+export function checkWithSchema(data) {
+  loaded ??= require(${JSON.stringify(SCHEMA_BUNDLE)});
+  return loaded.checkWithSchema(data);
+}`,
+      loader: 'js',
+    }));
+  },
+};
+/** A bundle of everything `entry` (a file of dist/) imports, node_modules included. */
+const selfContained = (entry, out, options = {}) =>
+  build({ ...BUNDLE, entryPoints: [{ in: join(root, 'dist', ...entry), out }], ...options });
+const definitions = await selfContained(['core', 'connector', 'load.js'], 'definitions', {
+  plugins: [schemaOnFirstUse],
+  external: [SCHEMA_BUNDLE],
   // yaml's ES module build (the same code its CommonJS build is compiled from), so that only
   // what reading a definition uses is bundled: 65 KB less to load with every first read.
   alias: { yaml: join(root, 'node_modules', 'yaml', 'browser', 'index.js') },
-  outdir: join(root, 'dist', 'bundle'),
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  logLevel: 'silent',
 });
-result.errors.push(...definitions.errors);
-result.warnings.push(...definitions.warnings);
+const schema = await selfContained(['core', 'connector', 'schema-check.js'], 'definitions-schema');
+for (const other of [definitions, schema]) {
+  result.errors.push(...other.errors);
+  result.warnings.push(...other.warnings);
+}
 for (const message of [...result.errors, ...result.warnings]) {
   console.error(
     `bundle: ${message.text}${message.location ? ` (${message.location.file}:${message.location.line})` : ''}`,
@@ -130,6 +157,19 @@ if (result.errors.length + result.warnings.length > 0) process.exit(1);
 for (const name of ['start.cjs', 'connectr.cjs']) {
   const file = join(root, 'dist', 'bundle', name);
   writeFileSync(file, readFileSync(file, 'utf8').replace(LAZY_REQUIRE, 'lazyBuiltin("node:$1")'));
+}
+// esbuild escapes non-ASCII text in strings, regular expressions and names, but not in the
+// comments it keeps; one such character (an ellipsis in a comment) made Node decode a whole
+// bundle into a two-byte string, twice the memory and a slower decoding at every start. What
+// remains is in comments, where an escape reads as well.
+for (const name of ['start.cjs', 'connectr.cjs', 'definitions.cjs', 'definitions-schema.cjs']) {
+  const file = join(root, 'dist', 'bundle', name);
+  const text = readFileSync(file, 'utf8');
+  const ascii = text.replace(
+    /[\u0080-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  if (ascii !== text) writeFileSync(file, ascii);
 }
 // The hash that names the bundle's code caches, so that a start need not compute it.
 for (const name of ['connectr.cjs', 'definitions.cjs']) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const { parseConnector } = await import('../dist/core/connector/load.js');
-const { PREBUILT_FILE, fingerprint } = await import('../dist/core/connector/prebuilt.js');
+const { PREBUILT_FILE } = await import('../dist/core/connector/prebuilt.js');
 const dir = join(root, 'connectors');
 const entries = [];
 for (const file of readdirSync(dir)
@@ -19,6 +19,6 @@ for (const file of readdirSync(dir)
     process.exit(1);
   }
   const { source: _source, ...connector } = result.connector;
-  entries.push({ file, fingerprint: fingerprint(text), connector });
+  entries.push({ file, text, connector });
 }
-writeFileSync(PREBUILT_FILE, JSON.stringify({ version: 2, entries }));
+writeFileSync(PREBUILT_FILE, JSON.stringify({ version: 3, entries }));

@@ -68,9 +68,11 @@ export class ConnectorCache {
       await writePrivateFile(
         this.path,
         JSON.stringify({ build: BUILD_ID, entries: [...this.entries.values()] }),
+        { durable: false },
       );
     } catch {
-      // Only a cache: a read-only home must not break the command.
+      // Only a cache: a read-only home must not break the command (and a crash that loses or
+      // truncates it only means validating again: a damaged cache is rebuilt).
     }
   }
 }

@@ -1,7 +1,7 @@
 import { closest } from '../suggest.js';
 import { plainHttpProblem } from '../http/plain-http.js';
 import { defaultFlag } from './model.js';
-import { HEADER_NAME, RESERVED_NAMES } from './schema.js';
+import { HEADER_NAME, RESERVED_NAMES } from './names.js';
 import type { ConnectorDefinition, EndpointDefinition, ParamDefinition } from './schema.js';
 
 /**

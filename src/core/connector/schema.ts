@@ -1,5 +1,8 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { HEADER_NAME, RESERVED_NAMES, hasNoReservedKey, isNonEmpty, isUnreserved } from './names.js';
+
+export { HEADER_NAME, RESERVED_NAMES };
 
 /**
  * The connector definition format. One zod schema is the single source of truth: it validates
@@ -28,16 +31,10 @@ const doc = <T extends z.ZodMiniType>(schema: T, description: string): T => {
 const matching = (pattern: RegExp, expected: string): z.ZodMiniString =>
   z.string().check(z.regex(pattern, { message: expected }));
 
-/**
- * Names that would reach Object.prototype if they became object keys (a body field
- * `__proto__.polluted` once polluted every object): refused wherever a definition names a key.
- */
-export const RESERVED_NAMES: readonly string[] = ['__proto__', 'constructor', 'prototype'];
-
 /** `schema`, refusing the reserved names with a message that says why. */
 const notReserved = (schema: z.ZodMiniString): z.ZodMiniString =>
   schema.check(
-    z.refine((name) => !RESERVED_NAMES.includes(name), {
+    z.refine(isUnreserved, {
       error: (issue) =>
         `"${String(issue.input)}" is reserved (it names a member of every JavaScript object); choose another name`,
     }),
@@ -63,7 +60,6 @@ const envName = (): z.ZodMiniString =>
   matching(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name of A-Z, 0-9 and "_"');
 const flagName = (): z.ZodMiniString =>
   matching(/^[a-z][a-z0-9-]*$/, 'a flag name of lowercase letters, digits and "-" (without the leading --)');
-export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 const headerName = (): z.ZodMiniString => matching(HEADER_NAME, 'an HTTP header name');
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -91,7 +87,7 @@ const nonEmpty = z.string().check(z.minLength(1));
 export const JsonPathSchema = doc(
   z.union([
     notReserved(nonEmpty).check(
-      z.refine((path) => !path.split('.').some((key) => RESERVED_NAMES.includes(key)), {
+      z.refine(hasNoReservedKey, {
         error: (issue) =>
           `"${String(issue.input)}" has a reserved key (__proto__, constructor or prototype); choose another name`,
       }),
@@ -401,7 +397,7 @@ export const ConnectorSchema = z.strictObject({
   hosts: doc(
     z
       .record(EndpointName, HostSchema)
-      .check(z.refine((hosts) => Object.keys(hosts).length > 0, { message: 'at least one host is needed' })),
+      .check(z.refine(isNonEmpty, { message: 'at least one host is needed' })),
     'Named base URLs; each is overridable by environment variable.',
   ),
   redirect_hosts: doc(
@@ -422,7 +418,7 @@ export const ConnectorSchema = z.strictObject({
   rate_limit: z.optional(RateLimitSchema),
   errors: z.optional(ErrorsSchema),
   endpoints: z.record(EndpointName, EndpointSchema).check(
-    z.refine((endpoints) => Object.keys(endpoints).length > 0, {
+    z.refine(isNonEmpty, {
       message: 'at least one endpoint is needed',
     }),
   ),

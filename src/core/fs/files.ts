@@ -38,15 +38,21 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
  * once per command, and the promise API and node:crypto cost a command on an empty home more
  * than the writes take. The temporary name need not be unpredictable: it is made in a folder
  * of the user's own that nobody else may write in (0700, made so above), and exclusively, so a
- * name already taken (a temporary file a killed run left) is only skipped.
+ * name already taken (a temporary file a killed run left) is only skipped. A cache, which a
+ * crash may lose (it is rebuilt), is written with `durable: false`: without waiting for the disk
+ * (an fsync took milliseconds of an empty home's first command).
  */
-export async function writePrivateFile(path: string, data: string): Promise<void> {
+export async function writePrivateFile(
+  path: string,
+  data: string,
+  { durable = true }: { readonly durable?: boolean } = {},
+): Promise<void> {
   await ensurePrivateDir(dirname(path));
   const temp = openTemporary(path);
   try {
     try {
       writeFileSync(temp.fd, data, 'utf8');
-      fsyncSync(temp.fd);
+      if (durable) fsyncSync(temp.fd);
     } finally {
       closeSync(temp.fd);
     }

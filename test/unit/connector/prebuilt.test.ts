@@ -2,7 +2,6 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConnector } from '../../../src/core/connector/load.js';
-import { fingerprint } from '../../../src/core/connector/prebuilt.js';
 import type { PrebuiltFile } from '../../../src/core/connector/prebuilt.js';
 import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../../src/core/connector/registry.js';
 import { tempHome } from '../../helpers/home.js';
@@ -15,16 +14,16 @@ describe('built-in connectors validated at build time', () => {
   let builtinDir: string;
   let prebuiltFile: string;
   /** A prebuilt file for gmail.yaml whose display name differs, to tell which one was used. */
-  const writePrebuilt = (hashOf: string): void => {
+  const writePrebuilt = (builtFrom: string): void => {
     const parsed = parseConnector(gmailText, { file: join(builtinDir, 'gmail.yaml'), origin: 'builtin' });
     if (!parsed.ok) throw new Error('gmail.yaml does not parse');
     const { source: _source, ...connector } = parsed.connector;
     const file: PrebuiltFile = {
-      version: 2,
+      version: 3,
       entries: [
         {
           file: 'gmail.yaml',
-          fingerprint: fingerprint(hashOf),
+          text: builtFrom,
           connector: { ...connector, displayName: 'Prebuilt' },
         },
       ],
@@ -64,7 +63,7 @@ describe('built-in connectors validated at build time', () => {
 
   it('are validated when the JSON is missing or damaged', async () => {
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
-    writeFileSync(prebuiltFile, '{"version":2,"entries":{"not":"a list"}}');
+    writeFileSync(prebuiltFile, '{"version":3,"entries":{"not":"a list"}}');
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
     writeFileSync(prebuiltFile, 'not json');
     expect((await loadRegistry({ builtinDir, prebuiltFile })).require('gmail').displayName).toBe('Gmail');
@@ -76,7 +75,7 @@ describe('built-in connectors validated at build time', () => {
     expect(built.entries.map((e) => e.file).sort()).toEqual([...files].sort());
     for (const entry of built.entries) {
       const text = readFileSync(join(BUILTIN_CONNECTORS_DIR, entry.file), 'utf8');
-      expect(entry.fingerprint).toBe(fingerprint(text));
+      expect(entry.text).toBe(text);
       const parsed = parseConnector(text, {
         file: join(BUILTIN_CONNECTORS_DIR, entry.file),
         origin: 'builtin',
