@@ -3,6 +3,8 @@ import { formatProblem } from '../core/connector/problem.js';
 import type { Registry } from '../core/connector/registry.js';
 import type { ConnectrPaths, Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
+import { coreSettings } from '../core/settings/core.js';
+import type { CoreSettings } from '../core/settings/core.js';
 import type { IO } from './io.js';
 import type { Output } from './output.js';
 import { createOutput } from './output.js';
@@ -21,6 +23,8 @@ export interface GlobalOptions {
 export interface CliContext {
   readonly io: IO;
   readonly env: Env;
+  /** The variables of fixed names, parsed once when the command starts (core/settings). */
+  readonly settings: CoreSettings;
   readonly paths: ConnectrPaths;
   readonly out: Output;
   /** Extra connector directories: --connectors-dir, then CONNECTR_CONNECTORS_DIR. */
@@ -38,8 +42,9 @@ export function createContext(
   globals: GlobalOptions,
   signal: AbortSignal,
   invocation: () => string = () => 'connectr',
+  settings: CoreSettings = coreSettings(env),
 ): CliContext {
-  const paths = resolvePaths(env);
+  const paths = resolvePaths(settings);
   const fromEnv = (env.CONNECTR_CONNECTORS_DIR ?? '').split(delimiter).filter(Boolean);
   const connectorDirs = [...fromEnv, ...(globals.connectorsDir ?? [])];
   const effectiveIO = globals.color === false ? { ...io, color: false } : io;
@@ -48,6 +53,7 @@ export function createContext(
   return {
     io: effectiveIO,
     env,
+    settings,
     paths,
     out,
     connectorDirs,

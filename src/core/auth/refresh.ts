@@ -61,13 +61,13 @@ async function refreshAcrossProcesses(
   deps: AuthDeps,
 ): Promise<AccountSecret> {
   // CONNECTR_LOCK_STALE_MS: for tests that pause a holder; the default suits real use.
-  const staleMs = Number(deps.env.CONNECTR_LOCK_STALE_MS) || undefined;
+  const staleMs = deps.settings.CONNECTR_LOCK_STALE_MS;
   for (let attempt = 1; ; attempt++) {
     const outcome = await withLock(
       join(deps.paths.dataDir, 'locks'),
       `refresh-${connector.name}-${account}`,
       (lease) => refreshLocked(connector, account, rejectedToken, deps, lease),
-      staleMs === undefined ? {} : { staleMs },
+      { staleMs },
     );
     if (outcome) return outcome;
     if (attempt >= MAX_LOCK_TAKEOVERS) {

@@ -3,6 +3,8 @@ import { choice, flag, list, text, wholeNumber } from './kinds.js';
 import type { Setting } from './define.js';
 import { objectOf } from './define.js';
 import type { Settings } from './define.js';
+import type { Env } from '../paths.js';
+import { parseSettings } from './parse.js';
 
 /** setTimeout fires at once beyond this many milliseconds. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -98,7 +100,7 @@ export const CORE_SETTINGS = {
     doc: { meaning: 'as `NO_PROXY`', readBy: ['every command', 'connectr serve'] },
   },
   NO_COLOR: {
-    schema: flag(),
+    schema: text(),
     doc: { meaning: 'set: no colour (as `--no-color`)', readBy: ['every command', 'connectr serve'] },
   },
   FORCE_COLOR: {
@@ -197,6 +199,21 @@ export const CORE_SETTINGS = {
 export type CoreSettings = Settings<typeof CORE_SETTINGS>;
 
 export const CORE_SCHEMA = objectOf(CORE_SETTINGS);
+
+/** The core's and the CLI's settings from `env` (process.env at the edge; any object in tests). */
+export function coreSettings(env: Env): CoreSettings {
+  return parseSettings(CORE_SCHEMA, env);
+}
+
+/**
+ * One setting alone, where the settings cannot be at hand: reporting an error (the parse of
+ * the others may be what failed), or the start before the bundle (cli/start.ts).
+ */
+export function coreSetting<K extends keyof CoreSettings>(env: Env, name: K): CoreSettings[K] {
+  return parseSettings(objectOf({ [name]: CORE_SETTINGS[name] } as Pick<typeof CORE_SETTINGS, K>), env)[
+    name
+  ] as CoreSettings[K];
+}
 
 /**
  * Variables whose names a connector's definition gives (`connectr connectors show NAME` prints

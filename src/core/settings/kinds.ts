@@ -19,11 +19,12 @@ export interface Refusal {
 export type Kind<T> = z.ZodMiniType<T, string | undefined>;
 
 function refuse(ctx: { issues: unknown[] }, input: string, refusal: Refusal): typeof z.NEVER {
+  // The value refused travels in params: zod keeps no custom issue's input in its error.
   (ctx.issues as z.core.$ZodRawIssue[]).push({
     code: 'custom',
     message: refusal.must,
     input,
-    params: refusal,
+    params: { ...refusal, found: input },
   });
   return z.NEVER;
 }

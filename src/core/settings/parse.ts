@@ -14,8 +14,8 @@ export function parseSettings<T>(schema: z.ZodMiniType<T, Env>, env: Env): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const name = String(issue?.path[0] ?? 'a setting');
-  const refusal = (issue as { params?: Partial<Refusal> } | undefined)?.params;
-  const input = typeof issue?.input === 'string' ? issue.input : '';
+  const refusal = (issue as { params?: Partial<Refusal & { found: string }> } | undefined)?.params;
+  const input = refusal?.found ?? '';
   // JSON escapes control characters; a long value is cut, the start shows what went wrong.
   const found = JSON.stringify(input.length > MAX_SHOWN ? `${input.slice(0, MAX_SHOWN)}…` : input);
   throw new ConnectrError('invalid_input', `${name} must be ${refusal?.must ?? 'valid'} (found ${found})`, {

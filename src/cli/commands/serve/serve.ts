@@ -47,7 +47,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
   const log = await serverLogStream(ctx.io.stderr, {
     format:
       flags.logFormat === 'json' || (flags.logFormat === 'auto' && !ctx.io.stderrIsTTY) ? 'json' : 'pretty',
-    color: ctx.io.color && colorWanted(ctx.env, ctx.io.stderrIsTTY),
+    color: ctx.io.color && colorWanted(ctx.settings, ctx.io.stderrIsTTY),
   });
   try {
     const app = await buildApp(depsOf(store, registry, ctx.env, settings), {
