@@ -19,8 +19,8 @@ export function programAuth(
   passphrase: string | undefined,
   notify: (message: string) => void,
   signal: AbortSignal | undefined,
+  settings: CoreSettings = coreSettings(env),
 ): AuthDeps {
-  const settings = coreSettings(env);
   const paths = resolvePaths(settings);
   return {
     env,

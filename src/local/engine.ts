@@ -13,6 +13,8 @@ import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
 import { programAuth } from './auth.js';
+import { coreSettings } from '../core/settings/core.js';
+import type { CoreSettings } from '../core/settings/core.js';
 
 /**
  * connectr's engine for a Node program in this process: the connectors, accounts and tokens of
@@ -70,11 +72,14 @@ const DEFAULT_RETRIES = 2;
 
 export class LocalEngine {
   readonly #env: Env;
+  /** Parsed once, here: a malformed variable is refused when the engine is made. */
+  readonly #settings: CoreSettings;
   readonly #options: LocalOptions;
   #registry: Promise<Registry> | undefined;
 
   constructor(options: LocalOptions = {}) {
     this.#env = options.env ?? process.env;
+    this.#settings = coreSettings(this.#env);
     this.#options = options;
     const max = options.maxResponseBytes;
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 1))
@@ -139,6 +144,7 @@ export class LocalEngine {
       this.#options.passphrase,
       this.#options.onNotice ?? (() => undefined),
       options.signal,
+      this.#settings,
     );
     const deps: InvokeDeps = {
       credentials: localCredentials(connector, call.account || undefined, auth),

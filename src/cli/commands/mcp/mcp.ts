@@ -35,7 +35,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
   const notify = (message: string): void => {
     ctx.out.info(message);
   };
-  const auth = programAuth(ctx.env, undefined, notify, ctx.signal);
+  const auth = programAuth(ctx.env, undefined, notify, ctx.signal, ctx.settings);
   const chosen = flags.connector?.length
     ? [...new Set(flags.connector)].map((name) => registry.require(name))
     : await signedIn(registry.connectors, auth);
