@@ -17,11 +17,16 @@ export interface CliAuth {
 
 export function cliAuth(ctx: CliContext): CliAuth {
   const prompter = createPrompter(ctx.io);
-  const vault = new Vault({ env: ctx.env, paths: ctx.paths, passphrase: passphraseSource(ctx, prompter) });
+  const vault = new Vault({
+    settings: ctx.settings,
+    paths: ctx.paths,
+    passphrase: passphraseSource(ctx, prompter),
+  });
   return {
     prompter,
     deps: {
       env: ctx.env,
+      settings: ctx.settings,
       paths: ctx.paths,
       clock: systemClock,
       http: { signal: ctx.signal, env: ctx.env },
@@ -40,7 +45,7 @@ const MIN_PASSPHRASE = 8;
 function passphraseSource(ctx: CliContext, prompter: Prompter): PassphraseSource {
   let cached: string | undefined;
   return async (purpose) => {
-    cached ??= ctx.env.CONNECTR_VAULT_PASSPHRASE || undefined;
+    cached ??= ctx.settings.CONNECTR_VAULT_PASSPHRASE;
     // A new vault gets the minimum the prompt enforces; an existing one opens with what made it.
     if (cached && purpose === 'create' && cached.length < MIN_PASSPHRASE) {
       throw new ConnectrError(

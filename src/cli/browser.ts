@@ -1,13 +1,17 @@
 import { spawn } from 'node:child_process';
 import type { Env } from '../core/paths.js';
+import type { CoreSettings } from '../core/settings/core.js';
 
 /**
  * Opens a URL in the user's browser. CONNECTR_BROWSER (or BROWSER) names a command to use
  * instead of the system default, as GH_BROWSER does for the GitHub CLI: the URL is passed as
  * its last argument, never through a shell.
  */
-export function browserOpener(env: Env): (url: string) => Promise<void> {
-  const command = (env.CONNECTR_BROWSER || env.BROWSER || '').trim();
+export function browserOpener(
+  settings: Pick<CoreSettings, 'CONNECTR_BROWSER' | 'BROWSER'>,
+  env: Env,
+): (url: string) => Promise<void> {
+  const command = (settings.CONNECTR_BROWSER ?? settings.BROWSER ?? '').trim();
   if (command) {
     const [program = '', ...args] = command.split(/\s+/);
     return (url) =>

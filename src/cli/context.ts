@@ -4,6 +4,8 @@ import type { Registry } from '../core/connector/registry.js';
 import type { ConnectrPaths, Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
 import type { GlobalOptions } from './globals.js';
+import { coreSettings } from '../core/settings/core.js';
+import type { CoreSettings } from '../core/settings/core.js';
 import type { IO } from './io.js';
 import type { Output } from './output.js';
 import { createOutput } from './output.js';
@@ -17,6 +19,8 @@ export type { GlobalOptions };
 export interface CliContext {
   readonly io: IO;
   readonly env: Env;
+  /** The variables of fixed names, parsed once when the command starts (core/settings). */
+  readonly settings: CoreSettings;
   readonly paths: ConnectrPaths;
   readonly out: Output;
   /** Extra connector directories: CONNECTR_CONNECTORS_DIR's, then --connectors-dir (core/connector/local-dirs.ts). */
@@ -34,8 +38,9 @@ export function createContext(
   globals: GlobalOptions,
   signal: AbortSignal,
   invocation: () => string = () => 'connectr',
+  settings: CoreSettings = coreSettings(env),
 ): CliContext {
-  const paths = resolvePaths(env);
+  const paths = resolvePaths(settings);
   const registryOptions = localRegistryOptions(paths, env, globals.connectorsDir);
   const effectiveIO = globals.color === false ? { ...io, color: false } : io;
   const out = createOutput(effectiveIO, globals.json === true);
@@ -43,6 +48,7 @@ export function createContext(
   return {
     io: effectiveIO,
     env,
+    settings,
     paths,
     out,
     connectorDirs: registryOptions.extraDirs,

@@ -41,7 +41,10 @@ export function systemIO(env: Env): IO {
 }
 
 /** https://no-color.org: any non-empty NO_COLOR turns colour off; FORCE_COLOR turns it on. */
-export function colorWanted(env: Env, tty: boolean): boolean {
+export function colorWanted(
+  env: Readonly<Partial<Record<'NO_COLOR' | 'FORCE_COLOR' | 'TERM', string | undefined>>>,
+  tty: boolean,
+): boolean {
   if (env.NO_COLOR) return false;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
   if (env.TERM === 'dumb') return false;

@@ -4,6 +4,7 @@ import type { Env } from '../core/paths.js';
 import { VERSION } from '../core/version.js';
 import { addGlobalOptions, commandIndex } from './globals.js';
 import type { GlobalOptions } from './globals.js';
+import { coreSetting } from '../core/settings/core.js';
 import { escapeControls, escapeMessage } from './escape.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import type { IO } from './io.js';
@@ -175,7 +176,7 @@ export function reportError(error: unknown, io: IO, env: Env): number {
   const message = error instanceof Error ? error.message : String(error);
   write(io.stderr, `${red('error:')} internal error: ${escapeMessage(message)}`);
   if (isConnectrError(error)) for (const line of error.details) write(io.stderr, `  ${escapeMessage(line)}`);
-  if (env.CONNECTR_DEBUG && error instanceof Error && error.stack)
+  if (coreSetting(env, 'CONNECTR_DEBUG') && error instanceof Error && error.stack)
     write(io.stderr, escapeControls(error.stack));
   else
     write(

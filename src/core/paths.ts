@@ -18,7 +18,17 @@ export interface ConnectrPaths {
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-export function resolvePaths(env: Env): ConnectrPaths {
+/** What the paths depend on: the parsed settings (core/settings) or, in tests, an environment. */
+export type PathSettings = Readonly<
+  Partial<
+    Record<
+      'CONNECTR_HOME' | 'HOME' | 'XDG_CONFIG_HOME' | 'XDG_DATA_HOME' | 'XDG_CACHE_HOME',
+      string | undefined
+    >
+  >
+>;
+
+export function resolvePaths(env: PathSettings): ConnectrPaths {
   const home = env.CONNECTR_HOME;
   if (home) {
     return {

@@ -6,6 +6,8 @@ import { Vault } from '../core/credentials/vault.js';
 import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
+import { coreSettings } from '../core/settings/core.js';
+import type { CoreSettings } from '../core/settings/core.js';
 
 /**
  * The CLI's accounts, wired for a program instead of a terminal: the same home, keychain,
@@ -17,22 +19,24 @@ export function programAuth(
   passphrase: string | undefined,
   notify: (message: string) => void,
   signal: AbortSignal | undefined,
+  settings: CoreSettings = coreSettings(env),
 ): AuthDeps {
-  const paths = resolvePaths(env);
+  const paths = resolvePaths(settings);
   return {
     env,
+    settings,
     paths,
     clock: systemClock,
     http: { env, ...(signal ? { signal } : {}) },
-    vault: new Vault({ env, paths, passphrase: passphraseOf(env, passphrase) }),
+    vault: new Vault({ settings, paths, passphrase: passphraseOf(settings, passphrase) }),
     metadata: new MetadataStore(paths),
     notify,
   };
 }
 
-function passphraseOf(env: Env, given: string | undefined): PassphraseSource {
+function passphraseOf(settings: CoreSettings, given: string | undefined): PassphraseSource {
   return (purpose) => {
-    const passphrase = given || env.CONNECTR_VAULT_PASSPHRASE || undefined;
+    const passphrase = given || settings.CONNECTR_VAULT_PASSPHRASE;
     if (passphrase) return Promise.resolve(passphrase);
     // A program never creates a vault (it never signs in), so only opening one can get here.
     return Promise.reject(

@@ -11,6 +11,8 @@ import type { InvokeDeps, PreparedCall } from '../core/engine/invoke.js';
 import type { Env } from '../core/paths.js';
 import { resolvePaths } from '../core/paths.js';
 import { programAuth } from './auth.js';
+import { coreSettings } from '../core/settings/core.js';
+import type { CoreSettings } from '../core/settings/core.js';
 
 /**
  * connectr's engine for a Node program in this process: the connectors, accounts and tokens of
@@ -63,11 +65,14 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export class LocalEngine {
   readonly #env: Env;
+  /** Parsed once, here: a malformed variable is refused when the engine is made. */
+  readonly #settings: CoreSettings;
   readonly #options: LocalOptions;
   #registry: Promise<Registry> | undefined;
 
   constructor(options: LocalOptions = {}) {
     this.#env = options.env ?? process.env;
+    this.#settings = coreSettings(this.#env);
     this.#options = options;
     positiveNumber(options.maxResponseBytes, 'maxResponseBytes');
   }
@@ -129,6 +134,7 @@ export class LocalEngine {
       this.#options.passphrase,
       this.#options.onNotice ?? (() => undefined),
       options.signal,
+      this.#settings,
     );
     return {
       prepared,

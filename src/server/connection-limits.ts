@@ -25,8 +25,7 @@ export interface ConnectionLimits {
   readonly perAddress: number;
 }
 
-export const DEFAULT_MAX_CONNECTIONS = 1000;
-export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
+export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from './settings.js';
 
 /** What the server tells about connections it closed or refused (bounded: one line per period). */
 export type LimitsReport = (counts: { readonly closed: number; readonly refused: number }) => void;

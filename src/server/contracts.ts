@@ -1,6 +1,7 @@
 import type { Registry } from '../core/connector/registry.js';
 import type { Env } from '../core/paths.js';
 import type { OpenedServerStore } from './store/open.js';
+import type { ServerSettings } from './settings.js';
 
 /**
  * What the HTTP layer (app.ts, plugins, routes) needs from the rest of the server, as
@@ -50,6 +51,8 @@ export interface ServerDeps {
    * the connectors' URL overrides (CONNECTR_GMAIL_TOKEN_URL, _REVOCATION_URL…). Empty when absent.
    */
   readonly env?: Env | undefined;
+  /** The server's settings, parsed once at start (settings.ts); else parsed from `env`. */
+  readonly settings?: ServerSettings | undefined;
   /**
    * The server's clock (ms since the epoch): the refresh window, sign-ins' expiry and their
    * purge. Date.now when absent; tests move it on.
@@ -71,6 +74,7 @@ export function depsOf(
   store: ServerStore & ServerData,
   registry: Registry,
   env: Env,
+  settings?: ServerSettings,
 ): ServerDeps & { data: ServerData } {
   return {
     registry: () => Promise.resolve(registry),
@@ -81,5 +85,6 @@ export function depsOf(
     // overrides, proxies), and a read of process.env itself is a call into the runtime (about
     // half a microsecond, even for a variable that is not set).
     env: { ...env },
+    settings,
   };
 }

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { ConnectrError } from '../core/errors.js';
 import type { Env } from '../core/paths.js';
+import { serverSettings } from './settings.js';
+import type { ServerSettings } from './settings.js';
 
 /**
  * The server's secrets at rest (tokens, client secrets, PKCE verifiers): AES-256-GCM under a key
@@ -78,14 +80,20 @@ export class KeyRing {
    * undefined when no current key is set. A malformed key is an error, never skipped.
    */
   static fromEnv(env: Env, fallbackCurrent?: Buffer): KeyRing | undefined {
-    const text = env.CONNECTR_ENCRYPTION_KEY?.trim();
+    return KeyRing.fromSettings(serverSettings(env), fallbackCurrent);
+  }
+
+  /** The ring from the parsed settings (settings.ts), as fromEnv. */
+  static fromSettings(
+    settings: Pick<ServerSettings, 'CONNECTR_ENCRYPTION_KEY' | 'CONNECTR_ENCRYPTION_KEYS_OLD'>,
+    fallbackCurrent?: Buffer,
+  ): KeyRing | undefined {
+    const text = settings.CONNECTR_ENCRYPTION_KEY?.trim();
     const current = text ? parseKey(text, 'CONNECTR_ENCRYPTION_KEY') : fallbackCurrent;
     if (!current) return undefined;
-    const old = (env.CONNECTR_ENCRYPTION_KEYS_OLD ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((s, i) => parseKey(s, `CONNECTR_ENCRYPTION_KEYS_OLD (entry ${i + 1})`));
+    const old = settings.CONNECTR_ENCRYPTION_KEYS_OLD.map((s, i) =>
+      parseKey(s, `CONNECTR_ENCRYPTION_KEYS_OLD (entry ${i + 1})`),
+    );
     return new KeyRing({ current, old });
   }
 

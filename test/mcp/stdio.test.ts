@@ -11,6 +11,7 @@ import { loadRegistry } from '../../src/core/connector/registry.js';
 import { MetadataStore } from '../../src/core/credentials/metadata.js';
 import { Vault } from '../../src/core/credentials/vault.js';
 import { resolvePaths } from '../../src/core/paths.js';
+import { coreSettings } from '../../src/core/settings/core.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { bearerOf } from '../fixtures/emulators/server.js';
@@ -66,12 +67,14 @@ beforeAll(async () => {
     CONNECTR_GMAIL_API_BASE_URL: stored.url,
   };
   const paths = resolvePaths(vaultEnv);
+  const settings = coreSettings(vaultEnv);
   const deps = {
     env: vaultEnv,
+    settings,
     paths,
     clock: systemClock,
     http: { env: vaultEnv },
-    vault: new Vault({ env: vaultEnv, paths, passphrase: () => Promise.resolve(PASSPHRASE) }),
+    vault: new Vault({ settings, paths, passphrase: () => Promise.resolve(PASSPHRASE) }),
     metadata: new MetadataStore(paths),
     notify: () => undefined,
   };

@@ -43,6 +43,7 @@ import { loadRegistry } from '../../src/core/connector/registry.js';
 import { MetadataStore } from '../../src/core/credentials/metadata.js';
 import { Vault } from '../../src/core/credentials/vault.js';
 import { resolvePaths } from '../../src/core/paths.js';
+import { coreSettings } from '../../src/core/settings/core.js';
 import { tempHome } from '../helpers/home.js';
 import { BROWSER_CLIENTS, startOidcServer } from '../helpers/oidc-server.js';
 
@@ -82,12 +83,14 @@ async function listening(server: ChildProcess): Promise<string> {
 async function signInLocally(env: Record<string, string>): Promise<void> {
   const paths = resolvePaths(env);
   const passphrase = env.CONNECTR_VAULT_PASSPHRASE ?? '';
+  const settings = coreSettings(env);
   const deps = {
     env,
+    settings,
     paths,
     clock: systemClock,
     http: { env },
-    vault: new Vault({ env, paths, passphrase: () => Promise.resolve(passphrase) }),
+    vault: new Vault({ settings, paths, passphrase: () => Promise.resolve(passphrase) }),
     metadata: new MetadataStore(paths),
     notify: () => undefined,
   };

@@ -3,7 +3,7 @@ import type { AppOptions } from '../../src/server/app.js';
 import type { App } from '../../src/server/types.js';
 import { answerHead, slowClient } from '../helpers/slow-client.js';
 import type { SlowClient } from '../helpers/slow-client.js';
-import { connectionLimits } from '../../src/cli/commands/serve/limits.js';
+import { connectionLimits, serverSettings } from '../../src/server/settings.js';
 import { addressKey } from '../../src/server/connection-limits.js';
 import { KEY, listenOnLoopback, testServer } from './helpers.js';
 
@@ -266,18 +266,18 @@ describe.skipIf(process.platform !== 'linux')('connection caps', () => {
 
 describe('the caps of connectr serve', () => {
   it('come from the flag, else the environment, else the defaults (1000 and 200); a malformed variable is refused by name', () => {
-    expect(connectionLimits({}, {})).toEqual({ max: 1000, perAddress: 200 });
-    const env = { CONNECTR_MAX_CONNECTIONS: '50', CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '0' };
+    expect(connectionLimits({}, serverSettings({}))).toEqual({ max: 1000, perAddress: 200 });
+    const env = serverSettings({ CONNECTR_MAX_CONNECTIONS: '50', CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '0' });
     expect(connectionLimits({}, env)).toEqual({ max: 50, perAddress: 0 });
     expect(connectionLimits({ maxConnections: 70, maxConnectionsPerAddress: 7 }, env)).toEqual({
       max: 70,
       perAddress: 7,
     });
-    expect(() => connectionLimits({}, { CONNECTR_MAX_CONNECTIONS: '0' })).toThrow(
+    expect(() => connectionLimits({}, serverSettings({ CONNECTR_MAX_CONNECTIONS: '0' }))).toThrow(
       /CONNECTR_MAX_CONNECTIONS must be/,
     );
-    expect(() => connectionLimits({}, { CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '-1' })).toThrow(
-      /CONNECTR_MAX_CONNECTIONS_PER_ADDRESS must be/,
-    );
+    expect(() =>
+      connectionLimits({}, serverSettings({ CONNECTR_MAX_CONNECTIONS_PER_ADDRESS: '-1' })),
+    ).toThrow(/CONNECTR_MAX_CONNECTIONS_PER_ADDRESS must be/);
   });
 });

@@ -60,7 +60,7 @@ function fileLock(connector: Connector, account: string, deps: AuthDeps): Refres
   return {
     async run(work) {
       // CONNECTR_LOCK_STALE_MS: for tests that pause a holder; the default suits real use.
-      const staleMs = Number(deps.env.CONNECTR_LOCK_STALE_MS) || undefined;
+      const staleMs = deps.settings.CONNECTR_LOCK_STALE_MS;
       for (let attempt = 1; ; attempt++) {
         const outcome = await withLock(
           join(deps.paths.dataDir, 'locks'),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { ConnectrError } from '../errors.js';
-import type { ConnectrPaths, Env } from '../paths.js';
+import type { ConnectrPaths } from '../paths.js';
+import type { CoreSettings } from '../settings/core.js';
 import { EncryptedFileStore } from './encrypted-file.js';
 import type { PassphraseSource } from './encrypted-file.js';
 import { KeychainStore } from './keychain.js';
@@ -14,7 +15,7 @@ import type { SecretStore, StoreKind } from './secret-store.js';
  * its store, so reading never guesses.
  */
 export interface VaultOptions {
-  readonly env: Env;
+  readonly settings: Pick<CoreSettings, 'CONNECTR_HOME' | 'CONNECTR_KEYCHAIN_TIMEOUT_MS' | 'CONNECTR_STORE'>;
   readonly paths: ConnectrPaths;
   readonly passphrase: PassphraseSource;
 }
@@ -31,10 +32,12 @@ export class Vault {
   private announced = false;
 
   constructor(private readonly options: VaultOptions) {
-    const { paths, env } = options;
+    const { paths, settings } = options;
     const locks = join(paths.dataDir, 'locks');
-    const timeout = Number(env.CONNECTR_KEYCHAIN_TIMEOUT_MS) || 5000;
-    this.keychain = new KeychainStore(timeout, env.CONNECTR_HOME ? paths.dataDir : undefined);
+    this.keychain = new KeychainStore(
+      settings.CONNECTR_KEYCHAIN_TIMEOUT_MS,
+      settings.CONNECTR_HOME ? paths.dataDir : undefined,
+    );
     this.encrypted = new EncryptedFileStore(join(paths.dataDir, 'vault.json'), locks, options.passphrase);
     this.plaintext = new PlaintextFileStore(join(paths.dataDir, 'insecure-secrets.json'), locks);
   }
@@ -58,14 +61,9 @@ export class Vault {
     return this.keychainStatus;
   }
 
-  /** What CONNECTR_STORE asks for: keychain, file, or auto (unset). */
+  /** What CONNECTR_STORE asks for: keychain, file, or auto (unset); checked when the settings were parsed. */
   preference(): 'auto' | 'keychain' | 'file' {
-    const wanted = (this.options.env.CONNECTR_STORE ?? '').trim().toLowerCase();
-    if (wanted === '' || wanted === 'auto') return 'auto';
-    if (wanted === 'keychain' || wanted === 'file') return wanted;
-    throw new ConnectrError('invalid_input', `CONNECTR_STORE="${wanted}" is not a store`, {
-      hint: 'use keychain, file or auto (plaintext is only chosen with --insecure-storage)',
-    });
+    return this.options.settings.CONNECTR_STORE;
   }
 
   /**

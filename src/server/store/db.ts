@@ -6,8 +6,8 @@ import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { Client, Pool } from 'pg';
 import { ConnectrError, messageOf } from '../../core/errors.js';
 import { packagePath, PACKAGE_ROOT } from '../../core/install.js';
-import type { Env } from '../../core/paths.js';
-import { wholeNumberSetting } from '../settings.js';
+import { settingsOf } from '../settings.js';
+import type { ServerSettings, SettingsSource } from '../settings.js';
 import { lockInstance } from './instance-lock.js';
 import { DATABASE_UNREACHABLE, DatabaseUnavailable, isConnectionError } from './outage.js';
 import { makePrivateTree, privatePgliteFs } from './private-files.js';
@@ -36,8 +36,8 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export interface OpenDatabaseOptions {
-  readonly env: Env;
+/** The settings (or the environment to parse them from, SettingsSource) and where PGlite lives. */
+export interface OpenDatabaseOptions extends SettingsSource {
   /** connectr's data directory (resolvePaths(env).dataDir): PGlite lives in `<dataDir>/server/pglite`. */
   readonly dataDir: string;
 }
@@ -67,8 +67,9 @@ export function knownMigrations(): { count: number; last: number } {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  const url = options.env.DATABASE_URL?.trim();
-  return url ? openPostgres(url, options.env) : openPglite(options.dataDir);
+  const settings = settingsOf(options);
+  const url = settings.DATABASE_URL?.trim();
+  return url ? openPostgres(url, settings) : openPglite(options.dataDir);
 }
 
 /** `host:port/database` of a connection string, for messages: never the user or password. */
@@ -123,7 +124,7 @@ export function unreachable(where: string, error: unknown): ConnectrError {
   });
 }
 
-/** The pool's size and time-outs, from the environment (docs/server.md, "When the database goes away"). */
+/** The pool's size and time-outs, from the settings (docs/server.md, "When the database goes away"). */
 export interface DbTimeouts {
   /** CONNECTR_DB_POOL_SIZE: connections to PostgreSQL per server (default 10). */
   readonly poolSize: number;
@@ -133,15 +134,15 @@ export interface DbTimeouts {
   readonly queryMs: number;
 }
 
-export function dbTimeouts(env: Env): DbTimeouts {
+export function dbTimeouts(settings: ServerSettings): DbTimeouts {
   return {
-    poolSize: wholeNumberSetting(env, 'CONNECTR_DB_POOL_SIZE', 10),
-    connectMs: wholeNumberSetting(env, 'CONNECTR_DB_CONNECT_TIMEOUT_MS', 5000),
-    queryMs: wholeNumberSetting(env, 'CONNECTR_DB_QUERY_TIMEOUT_MS', 15_000),
+    poolSize: settings.CONNECTR_DB_POOL_SIZE,
+    connectMs: settings.CONNECTR_DB_CONNECT_TIMEOUT_MS,
+    queryMs: settings.CONNECTR_DB_QUERY_TIMEOUT_MS,
   };
 }
 
-async function openPostgres(url: string, env: Env): Promise<Database> {
+async function openPostgres(url: string, settings: ServerSettings): Promise<Database> {
   checkUrl(url);
   const where = describeUrl(url);
   const [{ default: pg }, { drizzle }, { migrate }] = await Promise.all([
@@ -149,7 +150,7 @@ async function openPostgres(url: string, env: Env): Promise<Database> {
     import('drizzle-orm/node-postgres'),
     import('drizzle-orm/node-postgres/migrator'),
   ]);
-  const timeouts = dbTimeouts(env);
+  const timeouts = dbTimeouts(settings);
   const pool: Pool = new pg.Pool({
     connectionString: url,
     max: timeouts.poolSize,

@@ -1,4 +1,3 @@
-import type { Env } from '../../core/paths.js';
 import { ConnectrError } from '../../core/errors.js';
 import type { ServerStore } from '../contracts.js';
 import { serverCaches } from '../cache/caches.js';
@@ -8,6 +7,8 @@ import { hashOf, verifyApiKey } from './api-keys.js';
 import { checkReady, openDatabase, unreachable } from './db.js';
 import { isConnectionError } from './outage.js';
 import type { Database, Db } from './db.js';
+import { settingsOf } from '../settings.js';
+import type { SettingsSource } from '../settings.js';
 
 /**
  * What `connectr serve` opens: the database (migrated), the key ring, and the ServerStore the
@@ -22,8 +23,8 @@ export interface KeySecrets {
   set(service: string, account: string, secret: string): Promise<void>;
 }
 
-export interface OpenServerStoreOptions {
-  readonly env: Env;
+/** The settings `connectr serve` parsed, or the environment to parse them from (SettingsSource). */
+export interface OpenServerStoreOptions extends SettingsSource {
   /** connectr's data directory (resolvePaths(env).dataDir). */
   readonly dataDir: string;
   /** Keeps the generated encryption key of a PGlite server; unused with CONNECTR_ENCRYPTION_KEY. */
@@ -47,18 +48,18 @@ export function pgliteKeyEntry(dataDir: string): { service: string; account: str
 }
 
 export async function openServerStore(options: OpenServerStoreOptions): Promise<OpenedServerStore> {
-  const { env } = options;
-  const postgres = Boolean(env.DATABASE_URL?.trim());
   // Settings are checked before the database is opened.
-  const caches = serverCaches(env, options.now);
+  const settings = settingsOf(options);
+  const postgres = Boolean(settings.DATABASE_URL?.trim());
+  const caches = serverCaches(settings.CONNECTR_CACHE_MS, options.now);
   // Refuse a bad or missing key before touching the database.
-  let ring = KeyRing.fromEnv(env);
+  let ring = KeyRing.fromSettings(settings);
   if (!ring && postgres) {
     throw new ConnectrError('invalid_input', 'DATABASE_URL is set but CONNECTR_ENCRYPTION_KEY is not', {
       hint: `${MAKE_KEY_HINT}, set CONNECTR_ENCRYPTION_KEY to it on every server of this database, and keep a copy: without it the stored tokens cannot be read`,
     });
   }
-  const database = await openDatabase(options);
+  const database = await openDatabase({ settings, dataDir: options.dataDir });
   try {
     // PGlite without a key: the one generated on first start, kept in the credential store.
     // Read after the PGlite lock is ours, so two first starts cannot make two keys.
@@ -68,7 +69,7 @@ export async function openServerStore(options: OpenServerStoreOptions): Promise<
       const stored = await storedPgliteKey(options);
       if (stored) ring = ring.withOldKey(stored);
     }
-    ring ??= KeyRing.fromEnv(env, await pgliteKey(options));
+    ring ??= KeyRing.fromSettings(settings, await pgliteKey(options));
   } catch (error) {
     await database.close();
     throw error;

@@ -124,7 +124,7 @@ async function oauthLogin(
     }
     return loginWithClientCredentials(connector, client, common, auth.deps);
   }
-  const openUrl = flags.browser ? browserOpener(ctx.env) : undefined;
+  const openUrl = flags.browser ? browserOpener(ctx.settings, ctx.env) : undefined;
   if (flags.device || !oauth.grants.includes('authorization_code')) {
     return loginWithDevice(connector, client, { ...common, openUrl }, auth.deps);
   }

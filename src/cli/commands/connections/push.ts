@@ -33,8 +33,8 @@ interface PushedConnection {
  * so the daemon can refresh. A connection whose tokens could not be stored is deleted again.
  */
 export async function pushConnection(ctx: CliContext, name: string, flags: PushFlags): Promise<void> {
-  const server = flags.server ?? (ctx.env.CONNECTR_URL || undefined);
-  const apiKey = flags.apiKey ?? (ctx.env.CONNECTR_API_KEY || undefined);
+  const server = flags.server ?? ctx.settings.CONNECTR_URL;
+  const apiKey = flags.apiKey ?? ctx.settings.CONNECTR_API_KEY;
   if (server === undefined)
     throw new ConnectrError('usage', 'where is the connectr server? No --server and no CONNECTR_URL', {
       hint: 'set CONNECTR_URL=http://host:port (or pass --server)',

@@ -6,7 +6,6 @@ import { credentialFromEnv } from '../../../core/auth/env-credential.js';
 import { localCallDeps } from '../../../core/calls/deps.js';
 import type { Connector } from '../../../core/connector/model.js';
 import { ConnectrError, isConnectrError } from '../../../core/errors.js';
-import type { Env } from '../../../core/paths.js';
 import { VERSION } from '../../../core/version.js';
 import { programAuth } from '../../../local/auth.js';
 import { MAX_ARGUMENT_BYTES } from '../../../mcp/call.js';
@@ -36,7 +35,7 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
   const notify = (message: string): void => {
     ctx.out.info(message);
   };
-  const auth = programAuth(ctx.env, undefined, notify, ctx.signal);
+  const auth = programAuth(ctx.env, undefined, notify, ctx.signal, ctx.settings);
   const chosen = flags.connector?.length
     ? [...new Set(flags.connector)].map((name) => registry.require(name))
     : await signedIn(registry.connectors, auth);
@@ -105,7 +104,8 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
   if (why === 'input') {
     // A client that writes its requests and closes its input (`printf ... | connectr mcp`)
     // still gets their answers; one still running after the wait is answered with an error.
-    const waitMs = drainMs(ctx.env);
+    // CONNECTR_MCP_DRAIN_MS, else 60 s; at most what setTimeout can wait (core/settings).
+    const waitMs = ctx.settings.CONNECTR_MCP_DRAIN_MS;
     if (!(await settled(inFlight.idle(), waitMs, ctx.signal)) && !ctx.signal.aborted)
       await inFlight.abandon(
         ErrorCode.RequestTimeout,
@@ -119,13 +119,6 @@ export async function runMcp(ctx: CliContext, flags: McpFlags): Promise<void> {
     );
   // Closing the server aborts the calls still running: their requests to the API stop.
   await server.close();
-}
-
-/** How long calls in flight at the end of input may still run: CONNECTR_MCP_DRAIN_MS, else 60 s. */
-function drainMs(env: Env): number {
-  const given = Number(env.CONNECTR_MCP_DRAIN_MS);
-  // setTimeout fires at once beyond 2^31 - 1 ms.
-  return Number.isFinite(given) && given > 0 ? Math.min(given, 2 ** 31 - 1) : 60_000;
 }
 
 /** Whether `idle` came first, before `ms` or the signal. */

@@ -31,7 +31,9 @@ async function keyRequest<Op extends KeyOp>(
       details: checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
     });
   }
-  const postgres = Boolean(ctx.env.DATABASE_URL?.trim());
+  const { serverSettings } = await import('../../../server/settings.js');
+  const settings = serverSettings(ctx.env);
+  const postgres = Boolean(settings.DATABASE_URL?.trim());
   const { controlSocket, SHORTER_PATH_HINT } = await import('../../../server/control/socket-path.js');
   const socket = controlSocket(ctx.paths.dataDir);
   if (!postgres && socket.usable) {
@@ -47,7 +49,7 @@ async function keyRequest<Op extends KeyOp>(
   ]);
   let database;
   try {
-    database = await openDatabase({ env: ctx.env, dataDir: ctx.paths.dataDir });
+    database = await openDatabase({ settings, dataDir: ctx.paths.dataDir });
   } catch (error) {
     if (!(error instanceof InstanceBusyError)) throw error;
     // Held, yet nobody answered on the socket.

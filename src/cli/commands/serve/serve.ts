@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { ConnectrError, messageOf } from '../../../core/errors.js';
-import type { LogLevel } from '../../../server/plugins/logging.js';
 import type { CliContext } from '../../context.js';
 import { colorWanted, write } from '../../io.js';
 import { allowShutdownGrace } from '../../shutdown.js';
-import type { ServeFlags } from './register.js';
+import type { ServeFlags } from '../../../server/settings.js';
 
 /**
  * `connectr serve`: open the store, build the app, listen, and on SIGTERM/Ctrl-C (ctx.signal)
@@ -22,7 +21,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     { depsOf },
     { serverLogStream },
     { openControlChannel },
-    { connectionLimits },
+    { serverSettings, connectionLimits },
   ] = await Promise.all([
     import('../../../server/app.js'),
     import('../../../server/close.js'),
@@ -32,31 +31,32 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     import('../../../server/contracts.js'),
     import('./log-stream.js'),
     import('./control.js'),
-    import('./limits.js'),
+    import('../../../server/settings.js'),
   ]);
-  // Flags are checked before anything is opened.
+  // Flags and settings are checked before anything is opened, and passed down from here.
+  const settings = serverSettings(ctx.env);
   const corsOrigins = (flags.corsOrigin ?? []).map(parseCorsOrigin);
   const publicUrl = flags.publicUrl === undefined ? undefined : parsePublicUrl(flags.publicUrl);
-  const connections = connectionLimits(flags, ctx.env);
+  const connections = connectionLimits(flags, settings);
   const shutdownMs = flags.shutdownTimeout * 1000;
   // bin.ts ends the process this long after the signal: past our own deadline, with margin.
   allowShutdownGrace(shutdownMs + 3000);
 
   const registry = await ctx.registry();
-  const store = await openStoreFor(ctx);
+  const store = await openStoreFor(ctx, settings);
   const log = await serverLogStream(ctx.io.stderr, {
     format:
       flags.logFormat === 'json' || (flags.logFormat === 'auto' && !ctx.io.stderrIsTTY) ? 'json' : 'pretty',
-    color: ctx.io.color && colorWanted(ctx.env, ctx.io.stderrIsTTY),
+    color: ctx.io.color && colorWanted(ctx.settings, ctx.io.stderrIsTTY),
   });
   try {
-    const app = await buildApp(depsOf(store, registry, ctx.env), {
+    const app = await buildApp(depsOf(store, registry, ctx.env, settings), {
       bodyLimit: flags.bodyLimit,
       maxPendingSignIns: flags.maxSignIns,
       requestTimeout: flags.requestTimeout * 1000,
       connections,
       corsOrigins,
-      log: { level: flags.logLevel as LogLevel, stream: log.stream },
+      log: { level: flags.logLevel, stream: log.stream },
       ...(flags.trustProxy === undefined ? {} : { trustProxy: flags.trustProxy }),
       ...(publicUrl === undefined ? {} : { publicUrl }),
     });

@@ -1,5 +1,6 @@
 import { ConnectrError } from '../../../core/errors.js';
 import type { KeySecrets, OpenedServerStore } from '../../../server/store/open.js';
+import type { ServerSettings } from '../../../server/settings.js';
 import { MAKE_KEY_HINT } from '../../../server/crypto.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
@@ -9,10 +10,11 @@ import type { CliContext } from '../../context.js';
  * A PGlite server's generated encryption key lives in the CLI's own credential store: the
  * keychain, else the encrypted file, as CONNECTR_STORE and the Vault decide for any secret.
  */
-export async function openStoreFor(ctx: CliContext): Promise<OpenedServerStore> {
+export async function openStoreFor(ctx: CliContext, settings?: ServerSettings): Promise<OpenedServerStore> {
   const { openServerStore } = await import('../../../server/store/open.js');
   return openServerStore({
     env: ctx.env,
+    settings,
     dataDir: ctx.paths.dataDir,
     secrets: cliKeySecrets(ctx),
     notify: (message) => {

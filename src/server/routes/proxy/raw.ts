@@ -13,7 +13,7 @@ import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js'
 import { identityOf } from '../../plugins/auth.js';
 import { serverBaseUrl } from '../oauth/urls.js';
 import type { PublicAddress } from '../oauth/urls.js';
-import { wholeNumberSetting } from '../../settings.js';
+import { settingsOf } from '../../settings.js';
 import { UPSTREAM_TIMEOUT_MS } from '../../upstream.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -32,8 +32,7 @@ import { ConnectionParams } from '../connections/shape.js';
 
 export const PROXY_ROUTE = '/api/v1/connections/:id/proxy/*';
 
-/** Largest proxied upload by default (1 GiB); CONNECTR_PROXY_MAX_BODY (bytes) in the server's environment changes it. */
-export const DEFAULT_PROXY_MAX_BODY = 1024 * 1024 * 1024;
+/** Largest proxied upload: CONNECTR_PROXY_MAX_BODY (bytes; settings.ts) in the server's environment. */
 export const MAX_BODY_VARIABLE = 'CONNECTR_PROXY_MAX_BODY';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -134,7 +133,7 @@ function proxyBaseOf(request: FastifyRequest, address: PublicAddress, connection
 
 export function registerRawProxy(app: App, context: RouteContext, address: PublicAddress): void {
   const env = context.deps.env ?? {};
-  const maxBody = wholeNumberSetting(env, MAX_BODY_VARIABLE, DEFAULT_PROXY_MAX_BODY, 0);
+  const maxBody = settingsOf(context.deps).CONNECTR_PROXY_MAX_BODY;
 
   void app.register((scope, _options, done) => {
     // The body is the upstream's, streamed: no parser reads it, so the JSON routes' body
