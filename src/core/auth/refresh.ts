@@ -66,7 +66,7 @@ function fileLock(connector: Connector, account: string, deps: AuthDeps): Refres
           join(deps.paths.dataDir, 'locks'),
           `refresh-${connector.name}-${account}`,
           (lease) => work(heldAccount(connector, account, deps, () => lease.lost())),
-          staleMs === undefined ? {} : { staleMs },
+          { staleMs },
         );
         if (outcome !== LOCK_LOST) return outcome;
         if (attempt >= MAX_LOCK_TAKEOVERS) {
