@@ -7,13 +7,13 @@ import { join, resolve } from 'node:path';
  * The guard of the fast tier (setupFiles of its vitest project; see test/setup/tiers.ts). A test
  * there may not start a process (the binary, a shell, a database) nor use the build: each
  * function of node:child_process throws, and dist/ reads as missing, as on a fresh clone where
- * the code falls back to the sources. A file that needs either belongs in FULL_TIER_ONLY.
+ * the code falls back to the sources. A file that needs either belongs in NEEDS_PROCESS.
  * In `npm test` the same files run under the same guard, so none can depend on it unnoticed.
  */
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const BUILT = [join(ROOT, 'dist'), join(ROOT, 'sdk', 'typescript', 'dist')];
-const MOVE = 'list this test file in FULL_TIER_ONLY (test/setup/tiers.ts): it runs in npm test';
+const MOVE = 'list this test file in NEEDS_PROCESS (test/setup/tiers.ts): it runs in npm test';
 
 const mutable = childProcess as unknown as Record<string, unknown>;
 for (const name of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) {
