@@ -17,11 +17,15 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * machine, list it in SLOW.
  */
 
-/** They run the binary, a shell, a compiler, PostgreSQL's tools, or read the build. */
+/**
+ * They run the binary, a shell, a compiler, PostgreSQL's tools, the scripted browser
+ * (CONNECTR_BROWSER, whose failure to start connectr reports and then waits), or read the build.
+ */
 export const NEEDS_PROCESS: readonly string[] = [
   'test/cli/bin.test.ts',
   'test/cli/code-cache.test.ts',
   'test/cli/completion.test.ts',
+  'test/conformance/slack.test.ts',
   'test/docs/examples.test.ts',
   'test/docs/raw-proxy-example.test.ts',
   'test/docs/tutorial.test.ts',
@@ -79,7 +83,6 @@ export const SLOW: readonly string[] = [
   'test/cli/import-openapi.test.ts',
   'test/cli/serve-keys.test.ts',
   'test/conformance/emulators-google.test.ts',
-  'test/conformance/slack.test.ts',
   'test/mcp/http.test.ts',
   'test/server/cache.test.ts',
   'test/server/connections.test.ts',
