@@ -1,30 +1,24 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
-import { createApiKey, revokeApiKey } from '../../src/server/store/api-keys.js';
+import { revokeApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { getCredential, putCredential } from '../../src/server/store/credentials.js';
 import { putOAuthApp } from '../../src/server/store/oauth-apps.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, variantTitle } from '../helpers/server-store.js';
 
 /** Moves the caches on after a change made straight in the database (as another instance would). */
 const clock = new CacheClock();
 import { LogCapture } from './helpers.js';
-import { depsOf } from '../../src/server/contracts.js';
 import type { ConnectionJson } from '../../src/server/routes/connections/shape.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The connection routes on the real store (PGlite, and real PostgreSQL where it exists): two
@@ -66,10 +60,9 @@ const CLIENT_SECRET = 'gmail-client-SECRET';
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`connection routes on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
     let app: App;
-    let connectorsDir: string;
     const logs = new LogCapture();
     const revocation = new RevocationServer();
     /** Every answer body, to search for secrets at the end. */
@@ -77,53 +70,38 @@ for (const variant of BACKENDS) {
     const keys = { alpha: '', beta: '', tokenReader: '', revoked: '' };
 
     beforeAll(async () => {
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-        now: clock.now,
-      });
       await revocation.start();
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-conns-'));
       const head = (name: string): string =>
         `name: ${name}\ndisplay_name: ${name}\nversion: 1\ndocs_url: https://example.com/docs\ndescription: Test.\nhosts:\n  api: https://api.example.com\n`;
       const ping = 'endpoints:\n  me:\n    summary: Who am I.\n    method: GET\n    path: /me\n';
-      writeFileSync(
-        join(connectorsDir, 'acme.yaml'),
-        `${head('acme')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
-      );
-      writeFileSync(join(connectorsDir, 'basicco.yaml'), `${head('basicco')}auth:\n  type: basic\n${ping}`);
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-
-      const alpha = (await ensureProject(store.db, 'alpha')).project;
-      const beta = (await ensureProject(store.db, 'beta')).project;
-      keys.alpha = (await createApiKey(store.db, { projectId: alpha.id, name: 'a' })).secret;
-      keys.tokenReader = (
-        await createApiKey(store.db, { projectId: alpha.id, name: 'tokens', allowToken: true })
-      ).secret;
-      keys.beta = (await createApiKey(store.db, { projectId: beta.id, name: 'b', allowToken: true })).secret;
-      const revoked = await createApiKey(store.db, { projectId: alpha.id, name: 'gone' });
-      keys.revoked = revoked.secret;
-      await revokeApiKey(store.db, revoked.id);
-
-      app = await buildApp(
-        depsOf(store, registry, {
+      daemon = await withServer({
+        backend: variant,
+        connectors: {
+          acme: `${head('acme')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
+          basicco: `${head('basicco')}auth:\n  type: basic\n${ping}`,
+        },
+        env: {
           CONNECTR_GMAIL_REVOCATION_URL: revocation.url,
           GMAIL_CLIENT_ID: 'gmail-client-id',
           GMAIL_CLIENT_SECRET: CLIENT_SECRET,
-        }),
-        { log: { level: 'info', stream: logs } },
-      );
+        },
+        cacheNow: clock.now,
+        logs,
+      });
+      ({ store, app } = daemon);
+      const alpha = await daemon.project('alpha');
+      const beta = await daemon.project('beta');
+      keys.alpha = await daemon.key(alpha, { name: 'a' });
+      keys.tokenReader = await daemon.key(alpha, { name: 'tokens', allowToken: true });
+      keys.beta = await daemon.key(beta, { name: 'b', allowToken: true });
+      const revoked = await daemon.createKey(alpha, { name: 'gone' });
+      keys.revoked = revoked.secret;
+      await revokeApiKey(store.db, revoked.id);
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await store.close();
+      await daemon.close();
       await revocation.close();
-      rmSync(connectorsDir, { recursive: true, force: true });
-      backend.cleanup();
     });
 
     async function call(

@@ -1,24 +1,19 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection, getConnection } from '../../src/server/store/connections.js';
 import { getCredential, putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import { credentials } from '../../src/server/store/schema.js';
-import type { App } from '../../src/server/types.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
-import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
+import { BACKENDS, variantTitle } from '../helpers/server-store.js';
+import { LogCapture, callApi } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * `POST /api/v1/proxy/execute` against the Gmail emulator, with the credential from the real
@@ -38,11 +33,10 @@ for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(
     `POST /api/v1/proxy/execute on ${variantTitle(variant)}`,
     () => {
-      let backend: FreshBackend;
+      let daemon: TestDaemon;
       let store: OpenedServerStore;
       let auth: TestAuthServer;
       let gmail: GmailEmulator;
-      let app: App;
       let base: string;
       let metricsKey: string;
       let key: string;
@@ -77,35 +71,30 @@ for (const variant of BACKENDS) {
           },
         );
         gmail = await startGmailEmulator({ acceptToken: (t) => valid.has(t) });
-        backend = await variant.fresh();
-        store = await openServerStore({
-          env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-          dataDir: backend.dataDir,
-          secrets: memorySecrets(),
-        });
-        projectId = (await ensureProject(store.db, 'default')).project.id;
-        const other = (await ensureProject(store.db, 'other')).project.id;
-        key = (await createApiKey(store.db, { projectId, name: 'a' })).secret;
-        otherKey = (await createApiKey(store.db, { projectId: other, name: 'b' })).secret;
-        metricsKey = (await createApiKey(store.db, { projectId, name: 'scraper', scope: 'metrics' })).secret;
-        app = await buildApp(
-          depsOf(store, await loadRegistry(), {
+        daemon = await withServer({
+          backend: variant,
+          env: {
             ...auth.envFor('gmail'),
             CONNECTR_GMAIL_API_BASE_URL: gmail.url,
             GMAIL_CLIENT_ID: 'server-client',
             GMAIL_CLIENT_SECRET: 'server-client-secret',
-          }),
-          { log: { level: 'trace', stream: logs } },
-        );
-        base = await listenOnLoopback(app);
+          },
+          logs,
+          logLevel: 'trace',
+          listen: true,
+        });
+        ({ store, base } = daemon);
+        projectId = await daemon.project('default');
+        const other = await daemon.project('other');
+        key = await daemon.key(projectId, { name: 'a' });
+        otherKey = await daemon.key(other, { name: 'b' });
+        metricsKey = await daemon.key(projectId, { name: 'scraper', scope: 'metrics' });
       }, 60_000);
 
       afterAll(async () => {
-        await app.close();
-        await store.close();
+        await daemon.close();
         await gmail.close();
         await auth.stop();
-        backend.cleanup();
       });
 
       beforeEach(() => {

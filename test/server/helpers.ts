@@ -1,19 +1,17 @@
-import type { Server } from 'node:net';
-import { Writable } from 'node:stream';
 import { loadRegistry } from '../../src/core/connector/registry.js';
 import type { Registry } from '../../src/core/connector/registry.js';
 import { ConnectrError } from '../../src/core/errors.js';
 import type { AppOptions } from '../../src/server/app.js';
 import { buildApp } from '../../src/server/app.js';
 import type { ApiKeyIdentity, ApiKeyVerifier, Readiness, ServerDeps } from '../../src/server/contracts.js';
-import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
+import { LogCapture, callApi, withServer } from '../helpers/server.js';
 import type { BackendVariant } from '../helpers/server-store.js';
-import { memorySecrets, newKey } from '../helpers/server-store.js';
+
+// The shared harness (test/helpers/server.ts) and what the suites here have long imported from it.
+export { LogCapture, callApi, listenOnLoopback, withServer } from '../helpers/server.js';
+export type { ApiAnswer, TestDaemon } from '../helpers/server.js';
 
 /**
  * TEST DOUBLE of the store's API keys: an in-memory verifier, so the HTTP layer is tested
@@ -71,21 +69,6 @@ export function builtinRegistry(): Promise<Registry> {
   return builtin;
 }
 
-/** Collects the app's pino lines, to grep them for secrets. */
-export class LogCapture extends Writable {
-  text = '';
-  override _write(chunk: Buffer | string, _encoding: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
-  lines(): Record<string, unknown>[] {
-    return this.text
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  }
-}
-
 export const KEY = 'ck_test_0123456789abcdefghijklmnopqrstuv';
 
 export interface TestServer {
@@ -106,52 +89,6 @@ export async function testServer(
   const deps: ServerDeps = { registry: options.registry ?? builtinRegistry, apiKeys: keys, readiness };
   const app = await buildApp(deps, { log: { level: 'info', stream: logs }, ...options });
   return { app, keys, readiness, logs, auth: { authorization: `Bearer ${KEY}` } };
-}
-
-/** An answer of the server over a real socket: its status, text, the text as JSON (else {}), headers. */
-export interface ApiAnswer {
-  readonly status: number;
-  readonly text: string;
-  readonly json: Record<string, unknown>;
-  readonly headers: Headers;
-}
-
-/** One request to the API at `base`, with the key as a bearer and `body` as JSON; redirects are not followed. */
-export async function callApi(
-  base: string,
-  method: string,
-  path: string,
-  key: string | undefined,
-  body?: unknown,
-): Promise<ApiAnswer> {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    redirect: 'manual',
-    headers: {
-      ...(key ? { authorization: `Bearer ${key}` } : {}),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Not JSON: an HTML page, NDJSON, nothing.
-  }
-  return { status: response.status, text, json, headers: response.headers };
-}
-
-/** Starts the app on a free port of 127.0.0.1; its base URL. */
-export async function listenOnLoopback(app: {
-  listen(options: { port: number; host: string }): Promise<string>;
-  server: { address(): ReturnType<Server['address']> };
-}): Promise<string> {
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('the app has no TCP address');
-  return `http://127.0.0.1:${address.port}`;
 }
 
 /** A real app on a real store, serving one project whose key holds one connection. */
@@ -179,22 +116,16 @@ export async function daemonWithConnection(options: {
   readonly credential: Record<string, unknown>;
   readonly app?: AppOptions;
 }): Promise<DaemonWithConnection> {
-  const backend = await options.variant.fresh();
-  const store = await openServerStore({
-    env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-    dataDir: backend.dataDir,
-    secrets: memorySecrets(),
+  const daemon = await withServer({
+    backend: options.variant,
+    connectors: options.registry,
+    env: options.env,
+    app: options.app ?? {},
+    listen: true,
   });
-  const project = (await ensureProject(store.db, 'test')).project;
-  const key = (await createApiKey(store.db, { projectId: project.id, name: 'test' })).secret;
-  const app = await buildApp(depsOf(store, options.registry, options.env), options.app);
-  const base = await listenOnLoopback(app);
-  const close = async (): Promise<void> => {
-    await app.close();
-    await store.close();
-    backend.cleanup();
-  };
+  const { app, store, base } = daemon;
   try {
+    const key = await daemon.key(await daemon.project('test'));
     const created = await callApi(base, 'POST', '/api/v1/connections', key, {
       connector_type: options.connector,
       name: options.connector,
@@ -209,9 +140,9 @@ export async function daemonWithConnection(options: {
       options.credential,
     );
     if (put.status >= 300) throw new Error(`storing its credential: ${put.text}`);
-    return { app, store, base, key, connection, close };
+    return { app, store, base, key, connection, close: () => daemon.close() };
   } catch (error) {
-    await close();
+    await daemon.close();
     throw error;
   }
 }

@@ -1,27 +1,17 @@
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import { REFRESH_WINDOW_MS } from '../../src/core/auth/refresh-protocol.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { createConnection } from '../../src/server/store/connections.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
-import type { App } from '../../src/server/types.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import type { ApiAnswer } from './helpers.js';
-import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
+import { LogCapture, callApi } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * Bytes PostgreSQL cannot hold, and values it cannot store, replayed against the real app on
@@ -66,12 +56,10 @@ const DATABASE_WORDS =
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`bad bytes on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
     let oauth: TestAuthServer;
-    let app: App;
     let base: string;
-    let connectorsDir: string;
     let key = '';
     let projectId = '';
     let connectionId = '';
@@ -94,43 +82,29 @@ for (const variant of BACKENDS) {
         tamper = undefined;
         change?.(response.body);
       });
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-bytes-'));
-      writeFileSync(join(connectorsDir, 'testapp.yaml'), TESTAPP);
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-      });
-      projectId = (await ensureProject(store.db, 'default')).project.id;
-      key = (await createApiKey(store.db, { projectId, name: 'a' })).secret;
-      connectionId = (
-        await createConnection(store.db, { projectId, connector: 'testapp', name: 'testapp of someone' })
-      ).id;
-      app = await buildApp(
-        {
-          ...depsOf(store, registry, {
-            ...oauth.envFor('testapp'),
-            TESTAPP_CLIENT_ID: 'testapp-client',
-            TESTAPP_CLIENT_SECRET: 'testapp-client-SECRET',
-            CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
-          }),
-          now: () => Date.now() + clockOffset,
+      daemon = await withServer({
+        backend: variant,
+        connectors: { testapp: TESTAPP },
+        env: {
+          ...oauth.envFor('testapp'),
+          TESTAPP_CLIENT_ID: 'testapp-client',
+          TESTAPP_CLIENT_SECRET: 'testapp-client-SECRET',
+          CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}`,
         },
-        { log: { level: 'info', stream: logs } },
-      );
-      base = await listenOnLoopback(app);
+        now: () => Date.now() + clockOffset,
+        logs,
+        listen: true,
+      });
+      ({ store, base } = daemon);
+      projectId = await daemon.project('default');
+      key = await daemon.key(projectId, { name: 'a' });
+      connectionId = await daemon.connection(projectId, { connector: 'testapp', name: 'testapp of someone' });
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await store.close();
+      await daemon.close();
       await oauth.stop();
       api.close();
-      backend.cleanup();
-      rmSync(connectorsDir, { recursive: true, force: true });
     });
 
     /** A refusal of the caller's input: a 4xx, in the envelope, quoting no database text. */

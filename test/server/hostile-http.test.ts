@@ -2,17 +2,11 @@ import { STATUS_CODES } from 'node:http';
 import { connect } from 'node:net';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { openServerStore } from '../../src/server/store/open.js';
-import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
-import { PGLITE, memorySecrets, newKey } from '../helpers/server-store.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { LogCapture, listenOnLoopback } from './helpers.js';
+import { PGLITE } from '../helpers/server-store.js';
+import { LogCapture } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * Every HTTP answer is connectr's (issue #20 §3): whatever a client sends (any method, no
@@ -36,8 +30,7 @@ interface OpenApiDocument {
   >;
 }
 
-let backend: FreshBackend;
-let store: OpenedServerStore;
+let daemon: TestDaemon;
 let app: App;
 let base: string;
 let key = '';
@@ -45,16 +38,9 @@ let operations: Operation[] = [];
 const logs = new LogCapture();
 
 beforeAll(async () => {
-  backend = await PGLITE.fresh();
-  store = await openServerStore({
-    env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-    dataDir: backend.dataDir,
-    secrets: memorySecrets(),
-  });
-  const project = (await ensureProject(store.db, 'default')).project;
-  key = (await createApiKey(store.db, { projectId: project.id, name: 'fuzz', allowToken: true })).secret;
-  app = await buildApp(depsOf(store, await loadRegistry({}), {}), { log: { level: 'info', stream: logs } });
-  base = await listenOnLoopback(app);
+  daemon = await withServer({ backend: PGLITE, logs, listen: true });
+  ({ app, base } = daemon);
+  key = await daemon.key(await daemon.project('default'), { name: 'fuzz', allowToken: true });
   const document = (await app.inject({ url: '/openapi.json' })).json<OpenApiDocument>();
   operations = Object.entries(document.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, operation]) => ({
@@ -66,11 +52,7 @@ beforeAll(async () => {
   );
 }, 60_000);
 
-afterAll(async () => {
-  await app.close();
-  await store.close();
-  backend.cleanup();
-});
+afterAll(() => daemon.close());
 
 /** A path of the document with each {param} filled in. */
 function fill(path: string, value: string): string {

@@ -1,22 +1,15 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import { findServerClient } from '../../src/server/oauth/client.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { getOAuthApp } from '../../src/server/store/oauth-apps.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { LogCapture } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * PUT/GET/DELETE /api/v1/oauth-apps on the real store (PGlite, and real PostgreSQL where it
@@ -37,51 +30,34 @@ const OTHER_SECRET = 'dropbox-client-SECRET-43';
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`OAuth-app routes on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
     let app: App;
-    let connectorsDir: string;
     const logs = new LogCapture();
     const answers: string[] = [];
     const keys = { alpha: '', beta: '' };
     const projects = { alpha: '', beta: '' };
 
     beforeAll(async () => {
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-      });
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-apps-'));
       const head = (name: string): string =>
         `name: ${name}\ndisplay_name: ${name}\nversion: 1\ndocs_url: https://example.com/docs\ndescription: Test.\nhosts:\n  api: https://api.example.com\n`;
       const ping = 'endpoints:\n  me:\n    summary: Who am I.\n    method: GET\n    path: /me\n';
-      writeFileSync(
-        join(connectorsDir, 'acme.yaml'),
-        `${head('acme')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
-      );
-      writeFileSync(
-        join(connectorsDir, 'pubapp.yaml'),
-        `${head('pubapp')}auth:\n  type: oauth2\n  authorization_url: https://auth.example.com/authorize\n  token_url: https://auth.example.com/token\n  scopes: [read]\n  client_secret: none\n${ping}`,
-      );
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-      const alpha = (await ensureProject(store.db, 'alpha')).project;
-      const beta = (await ensureProject(store.db, 'beta')).project;
-      projects.alpha = alpha.id;
-      projects.beta = beta.id;
-      keys.alpha = (await createApiKey(store.db, { projectId: alpha.id, name: 'a' })).secret;
-      keys.beta = (await createApiKey(store.db, { projectId: beta.id, name: 'b' })).secret;
-      app = await buildApp(depsOf(store, registry, {}), { log: { level: 'info', stream: logs } });
+      daemon = await withServer({
+        backend: variant,
+        connectors: {
+          acme: `${head('acme')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
+          pubapp: `${head('pubapp')}auth:\n  type: oauth2\n  authorization_url: https://auth.example.com/authorize\n  token_url: https://auth.example.com/token\n  scopes: [read]\n  client_secret: none\n${ping}`,
+        },
+        logs,
+      });
+      ({ store, app } = daemon);
+      projects.alpha = await daemon.project('alpha');
+      projects.beta = await daemon.project('beta');
+      keys.alpha = await daemon.key(projects.alpha, { name: 'a' });
+      keys.beta = await daemon.key(projects.beta, { name: 'b' });
     }, 60_000);
 
-    afterAll(async () => {
-      await app.close();
-      await store.close();
-      rmSync(connectorsDir, { recursive: true, force: true });
-      backend.cleanup();
-    });
+    afterAll(() => daemon.close());
 
     async function call(
       key: string | undefined,

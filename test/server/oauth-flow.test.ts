@@ -1,35 +1,27 @@
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import type { App } from '../../src/server/types.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection, getConnection, listConnections } from '../../src/server/store/connections.js';
 import type { Connection } from '../../src/server/store/connections.js';
 import { getCredential } from '../../src/server/store/credentials.js';
-import { putOAuthApp } from '../../src/server/store/oauth-apps.js';
 import { createOAuthSession } from '../../src/server/store/oauth-sessions.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import { credentials } from '../../src/server/store/schema.js';
 import { BROWSER_CLIENTS, browse, startOidcServer } from '../helpers/oidc-server.js';
 import type { OidcServer } from '../helpers/oidc-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, variantTitle } from '../helpers/server-store.js';
 
 /** Moves the caches on after a change made straight in the database (as another instance would). */
 const clock = new CacheClock();
-import { LogCapture, callApi, listenOnLoopback } from './helpers.js';
-import { depsOf } from '../../src/server/contracts.js';
+import { LogCapture, callApi } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The OAuth web flow of `connectr serve` against a real, strict authorization server
@@ -82,12 +74,10 @@ interface Answer {
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`OAuth web flow on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
     let oidc: OidcServer;
-    let app: App;
     let base: string;
-    let connectorsDir: string;
     let upstream: Server;
     /** What testapp's API received: method, path and Authorization. */
     const upstreamSaw: string[] = [];
@@ -119,51 +109,34 @@ for (const variant of BACKENDS) {
           `http://127.0.0.1${LEGACY}`,
         ],
       });
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-oauth-connectors-'));
-      writeFileSync(join(connectorsDir, 'testapp.yaml'), TESTAPP);
-      writeFileSync(join(connectorsDir, 'noapp.yaml'), NOAPP);
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-        now: clock.now,
-      });
-      const a = await ensureProject(store.db, 'default');
-      const b = await ensureProject(store.db, 'other');
-      projectA = a.project.id;
-      projectB = b.project.id;
-      keyA = (await createApiKey(store.db, { projectId: projectA, name: 'a' })).secret;
-      keyB = (await createApiKey(store.db, { projectId: projectB, name: 'b' })).secret;
-      // Project B has its own app for testapp; project A uses the server's environment.
-      await putOAuthApp(store.db, store.keys, {
-        projectId: projectB,
-        connector: 'testapp',
-        clientId: SAVED.id,
-        clientSecret: SAVED.secret,
-      });
-      app = await buildApp(
-        depsOf(store, registry, {
+      daemon = await withServer({
+        backend: variant,
+        connectors: { testapp: TESTAPP, noapp: NOAPP },
+        env: {
           ...oidc.envFor('testapp'),
           ...oidc.envFor('noapp'),
           TESTAPP_CLIENT_ID: CLIENT.id,
           TESTAPP_CLIENT_SECRET: CLIENT.secret,
           CONNECTR_TESTAPP_API_BASE_URL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
-        }),
-        { log: { level: 'trace', stream: logs } },
-      );
-      base = await listenOnLoopback(app);
+        },
+        cacheNow: clock.now,
+        logs,
+        logLevel: 'trace',
+        listen: true,
+      });
+      ({ store, base } = daemon);
+      projectA = await daemon.project('default');
+      projectB = await daemon.project('other');
+      keyA = await daemon.key(projectA, { name: 'a' });
+      keyB = await daemon.key(projectB, { name: 'b' });
+      // Project B has its own app for testapp; project A uses the server's environment.
+      await daemon.oauthApp(projectB, 'testapp', SAVED.id, SAVED.secret);
     }, 60_000);
 
     afterAll(async () => {
       upstream.close();
-      await app.close();
-      await store.close();
+      await daemon.close();
       await oidc.stop();
-      backend.cleanup();
-      rmSync(connectorsDir, { recursive: true, force: true });
     });
 
     async function call(
@@ -856,7 +829,7 @@ for (const variant of BACKENDS) {
     it('derives the default redirect_uri from --public-url, a trusted proxy, or the listening address only', async () => {
       const connection = await newConnection(projectA);
       const deps = {
-        registry: () => loadRegistry({ extraDirs: [connectorsDir] }),
+        registry: () => Promise.resolve(daemon.registry),
         apiKeys: store.apiKeys,
         readiness: store.readiness,
         data: store,

@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
 import type { Registry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import type { AppOptions } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { createConnection } from '../../src/server/store/connections.js';
-import { putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
 import { startGithubEmulator } from '../fixtures/emulators/github.js';
 import type { GithubEmulator } from '../fixtures/emulators/github.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { PGLITE, memorySecrets, newKey } from '../helpers/server-store.js';
+import { PGLITE } from '../helpers/server-store.js';
 import { listenOnLoopback } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The raw proxy maps the URLs of an answer's Link (and Location) headers on the connector's
@@ -25,7 +20,7 @@ import { listenOnLoopback } from './helpers.js';
  */
 
 describe('raw proxy links', () => {
-  let backend: FreshBackend;
+  let daemon: TestDaemon;
   let store: OpenedServerStore;
   let registry: Registry;
   let github: GithubEmulator;
@@ -44,19 +39,13 @@ describe('raw proxy links', () => {
 
   beforeAll(async () => {
     github = await startGithubEmulator({ token: 'gh-token' });
-    backend = await PGLITE.fresh();
-    store = await openServerStore({
-      env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-      dataDir: backend.dataDir,
-      secrets: memorySecrets(),
-    });
-    registry = await loadRegistry();
-    const projectId = (await ensureProject(store.db, 'default')).project.id;
-    key = (await createApiKey(store.db, { projectId, name: 'links' })).secret;
-    id = (await createConnection(store.db, { projectId, connector: 'github', name: 'gh' })).id;
-    await putCredential(store.db, store.keys, {
-      projectId,
-      connectionId: id,
+    daemon = await withServer({ backend: PGLITE, env: { CONNECTR_GITHUB_API_BASE_URL: github.url } });
+    ({ store, registry } = daemon);
+    const projectId = await daemon.project('default');
+    key = await daemon.key(projectId, { name: 'links' });
+    id = await daemon.connection(projectId, {
+      connector: 'github',
+      name: 'gh',
       secret: { access_token: 'gh-token', token_type: 'Bearer', scopes: [] },
       expiresAt: null,
     });
@@ -64,9 +53,8 @@ describe('raw proxy links', () => {
 
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.close()));
-    await store.close();
+    await daemon.close();
     await github.close();
-    backend.cleanup();
   });
 
   /** The URL of `rel` in a Link header (GitHub writes one `<url>; rel="x"` per link). */

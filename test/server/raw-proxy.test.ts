@@ -1,30 +1,24 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { Agent, request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import { Metrics } from '../../src/server/metrics.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, CacheClock, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, CacheClock, variantTitle } from '../helpers/server-store.js';
 
 /** Moves the caches on after a change made straight in the database (as another instance would). */
 const clock = new CacheClock();
 import { LogCapture } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The raw proxy on the real store (PGlite, and real PostgreSQL where it exists), through a real
@@ -190,11 +184,10 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`raw proxy on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
     let app: App;
     let base = '';
-    let connectorsDir: string;
     const metrics = new Metrics();
     const logs = new LogCapture();
     const upstream = new Upstream();
@@ -204,43 +197,20 @@ for (const variant of BACKENDS) {
     let alphaProject = '';
 
     beforeAll(async () => {
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
-        now: clock.now,
-      });
       await upstream.start();
       await tokens.start();
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-proxy-'));
       const head = (name: string, hosts: string): string =>
         `name: ${name}\ndisplay_name: ${name}\nversion: 1\ndocs_url: https://example.com/docs\ndescription: Test.\nhosts:\n${hosts}`;
       const ping =
         'endpoints:\n  upload:\n    summary: Upload.\n    method: POST\n    path: /upload\n    headers:\n      Acme-Api-Arg: "{}"\n';
-      writeFileSync(
-        join(connectorsDir, 'acme.yaml'),
-        `${head('acme', '  api: https://api.example.com/base\n  files: https://files.example.com\n')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
-      );
-      writeFileSync(
-        join(connectorsDir, 'acmeq.yaml'),
-        `${head('acmeq', '  api: https://q.example.com/base\n')}auth:\n  type: api_key\n  in: query\n  name: key\n${ping}`,
-      );
-      writeFileSync(
-        join(connectorsDir, 'oauthco.yaml'),
-        `${head('oauthco', '  api: https://oauth.example.com/oauth\n')}auth:\n  type: oauth2\n  grants: [authorization_code]\n  authorization_url: https://auth.example.com/authorize\n  token_url: https://auth.example.com/token\n  scopes: [read]\n  client_auth: post\n  client_secret: required\n  client_id_env: OAUTHCO_CLIENT_ID\n  client_secret_env: OAUTHCO_CLIENT_SECRET\n${ping}`,
-      );
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-
-      const alpha = (await ensureProject(store.db, 'alpha')).project;
-      const beta = (await ensureProject(store.db, 'beta')).project;
-      alphaProject = alpha.id;
-      keys.alpha = (await createApiKey(store.db, { projectId: alpha.id, name: 'a' })).secret;
-      keys.beta = (await createApiKey(store.db, { projectId: beta.id, name: 'b' })).secret;
-
-      app = await buildApp(
-        depsOf(store, registry, {
+      daemon = await withServer({
+        backend: variant,
+        connectors: {
+          acme: `${head('acme', '  api: https://api.example.com/base\n  files: https://files.example.com\n')}auth:\n  type: api_key\n  in: header\n  name: X-Api-Key\n${ping}`,
+          acmeq: `${head('acmeq', '  api: https://q.example.com/base\n')}auth:\n  type: api_key\n  in: query\n  name: key\n${ping}`,
+          oauthco: `${head('oauthco', '  api: https://oauth.example.com/oauth\n')}auth:\n  type: oauth2\n  grants: [authorization_code]\n  authorization_url: https://auth.example.com/authorize\n  token_url: https://auth.example.com/token\n  scopes: [read]\n  client_auth: post\n  client_secret: required\n  client_id_env: OAUTHCO_CLIENT_ID\n  client_secret_env: OAUTHCO_CLIENT_SECRET\n${ping}`,
+        },
+        env: {
           CONNECTR_ACME_API_BASE_URL: `${upstream.origin}/base`,
           CONNECTR_ACME_FILES_BASE_URL: `${upstream.origin}/files`,
           CONNECTR_ACMEQ_API_BASE_URL: `${upstream.origin}/q`,
@@ -249,10 +219,18 @@ for (const variant of BACKENDS) {
           OAUTHCO_CLIENT_ID: 'oauthco-client',
           OAUTHCO_CLIENT_SECRET: CLIENT_SECRET,
           CONNECTR_PROXY_MAX_BODY: String(MAX_BODY),
-        }),
-        { log: { level: 'info', stream: logs }, metrics },
-      );
-      base = await app.listen({ port: 0, host: '127.0.0.1' });
+        },
+        cacheNow: clock.now,
+        logs,
+        app: { metrics },
+        listen: true,
+      });
+      ({ store, app, base } = daemon);
+      const alpha = await daemon.project('alpha');
+      const beta = await daemon.project('beta');
+      alphaProject = alpha;
+      keys.alpha = await daemon.key(alpha, { name: 'a' });
+      keys.beta = await daemon.key(beta, { name: 'b' });
 
       const create = async (key: string, connector: string): Promise<string> => {
         const res = await app.inject({
@@ -283,12 +261,9 @@ for (const variant of BACKENDS) {
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await store.close();
+      await daemon.close();
       await upstream.close();
       await tokens.close();
-      rmSync(connectorsDir, { recursive: true, force: true });
-      backend.cleanup();
     });
 
     /** A request through the real socket; the answer's body read whole. */
@@ -634,7 +609,7 @@ for (const variant of BACKENDS) {
       await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
       const port = (closed.address() as AddressInfo).port;
       await new Promise<void>((resolve) => closed.close(() => resolve()));
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
+      const registry = daemon.registry;
       const other = await buildApp(
         depsOf(store, registry, { CONNECTR_ACME_API_BASE_URL: `http://127.0.0.1:${port}/base` }),
         { log: { level: 'info', stream: logs } },

@@ -1,29 +1,19 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import type { Registry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import { REFRESH_WINDOW_MS } from '../../src/core/auth/refresh-protocol.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import type { OAuthSecret } from '../../src/server/oauth/tokens.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
-import type { App } from '../../src/server/types.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, POSTGRES, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, POSTGRES, variantTitle } from '../helpers/server-store.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The refresh storm (issue #21, point 8): an API that refuses every token must not make the
@@ -91,17 +81,11 @@ endpoints:
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`refresh storm on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
-    let second: OpenedServerStore | undefined;
     let auth: TestAuthServer;
-    let registry: Registry;
-    let env: Record<string, string>;
     const api = new RefusingApi();
     const clock = new TestClock();
-    let connectorsDir: string;
-    let app: App;
-    let other: App | undefined;
     let base = '';
     let otherBase = '';
     let key = '';
@@ -110,48 +94,31 @@ for (const variant of BACKENDS) {
     beforeAll(async () => {
       auth = await startAuthServer();
       await api.start();
-      backend = await variant.fresh();
-      const encryption = newKey();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: encryption },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
+      daemon = await withServer({
+        backend: variant,
+        connectors: { stormy: CONNECTOR },
+        env: {
+          ...auth.envFor('stormy'),
+          CONNECTR_STORMY_API_BASE_URL: api.origin,
+          STORMY_CLIENT_ID: 'stormy-client',
+          STORMY_CLIENT_SECRET: 'stormy-client-SECRET',
+        },
+        now: clock.now,
+        listen: true,
       });
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-storm-'));
-      writeFileSync(join(connectorsDir, 'stormy.yaml'), CONNECTOR);
-      registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
-      projectId = (await ensureProject(store.db, 'storm')).project.id;
-      key = (await createApiKey(store.db, { projectId, name: 'storm' })).secret;
-      env = {
-        ...auth.envFor('stormy'),
-        CONNECTR_STORMY_API_BASE_URL: api.origin,
-        STORMY_CLIENT_ID: 'stormy-client',
-        STORMY_CLIENT_SECRET: 'stormy-client-SECRET',
-      };
-      app = await buildApp({ ...depsOf(store, registry, env), now: clock.now });
-      base = await app.listen({ port: 0, host: '127.0.0.1' });
+      ({ store, base } = daemon);
+      projectId = await daemon.project('storm');
+      key = await daemon.key(projectId, { name: 'storm' });
       if (variant.name === 'postgres') {
         // A second daemon on the same database, with its own caches: another instance.
-        second = await openServerStore({
-          env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: encryption },
-          dataDir: backend.dataDir,
-          secrets: memorySecrets(),
-        });
-        other = await buildApp({ ...depsOf(second, registry, env), now: clock.now });
-        otherBase = await other.listen({ port: 0, host: '127.0.0.1' });
+        otherBase = (await daemon.another({ listen: true })).base;
       }
     }, 60_000);
 
     afterAll(async () => {
-      await app.close();
-      await other?.close();
-      await store.close();
-      await second?.close();
+      await daemon.close();
       await api.close();
       await auth.stop();
-      rmSync(connectorsDir, { recursive: true, force: true });
-      backend.cleanup();
     });
 
     const grants = (): number => auth.tokenRequests.filter((r) => r.grant_type === 'refresh_token').length;

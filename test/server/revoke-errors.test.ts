@@ -1,26 +1,18 @@
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { createConnection } from '../../src/server/store/connections.js';
 import { putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { PGLITE, memorySecrets, newKey } from '../helpers/server-store.js';
+import { PGLITE } from '../helpers/server-store.js';
 import { LogCapture } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * `DELETE /api/v1/connections/{id}` says why a revocation failed (`revoke_error`). What it
@@ -59,11 +51,10 @@ const CLIENT_SECRET = 'client-SECRET-value';
 const DATABASE_WORDS = /select |from |where |"oauth_apps"|client_id_gone|failed query|drizzle|pglite/i;
 
 describe(`revoke_error on DELETE of a connection (${PGLITE.name})`, () => {
-  let backend: FreshBackend;
+  let daemon: TestDaemon;
   let store: OpenedServerStore;
   let oauth: TestAuthServer;
   let app: App;
-  let connectorsDir: string;
   let key = '';
   let projectId = '';
   const logs = new LogCapture();
@@ -89,19 +80,6 @@ describe(`revoke_error on DELETE of a connection (${PGLITE.name})`, () => {
     await once(closed, 'listening');
     closedPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-revoke-'));
-    for (const name of ['mockapp', 'echoapp', 'goneapp'])
-      writeFileSync(join(connectorsDir, `${name}.yaml`), connectorYaml(name));
-    const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-    expect(registry.invalid).toEqual([]);
-    backend = await PGLITE.fresh();
-    store = await openServerStore({
-      env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-      dataDir: backend.dataDir,
-      secrets: memorySecrets(),
-    });
-    projectId = (await ensureProject(store.db, 'default')).project.id;
-    key = (await createApiKey(store.db, { projectId, name: 'a' })).secret;
     const env: Record<string, string> = {
       CONNECTR_MOCKAPP_REVOCATION_URL: `${oauth.issuer}/revoke`,
       CONNECTR_ECHOAPP_REVOCATION_URL: `http://127.0.0.1:${(echo.address() as AddressInfo).port}/revoke`,
@@ -111,16 +89,21 @@ describe(`revoke_error on DELETE of a connection (${PGLITE.name})`, () => {
       env[`${name}_CLIENT_ID`] = `${name.toLowerCase()}-client`;
       env[`${name}_CLIENT_SECRET`] = CLIENT_SECRET;
     }
-    app = await buildApp(depsOf(store, registry, env), { log: { level: 'info', stream: logs } });
+    daemon = await withServer({
+      backend: PGLITE,
+      connectors: Object.fromEntries(['mockapp', 'echoapp', 'goneapp'].map((n) => [n, connectorYaml(n)])),
+      env,
+      logs,
+    });
+    ({ store, app } = daemon);
+    projectId = await daemon.project('default');
+    key = await daemon.key(projectId, { name: 'a' });
   }, 60_000);
 
   afterAll(async () => {
-    await app.close();
-    await store.close();
+    await daemon.close();
     await oauth.stop();
     echo.close();
-    backend.cleanup();
-    rmSync(connectorsDir, { recursive: true, force: true });
   });
 
   /** A connection of `connector` holding tokens, deleted through the API: the answer. */

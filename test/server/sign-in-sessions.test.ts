@@ -1,22 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
 import { SESSION_KEEP_MS, SESSION_TTL_MS } from '../../src/server/store/oauth-sessions.js';
-import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import { connections, oauthSessions } from '../../src/server/store/schema.js';
-import type { App } from '../../src/server/types.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { callApi } from './helpers.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * Sign-in sessions (issue #21, point 9): 5,000 authorizes used to leave 5,000 rows for good.
@@ -64,49 +55,30 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`sign-in sessions on ${variantTitle(variant)}`, () => {
-    let backend: FreshBackend;
+    let daemon: TestDaemon;
     let store: OpenedServerStore;
-    let app: App;
     let base = '';
-    let connectorsDir: string;
     const clock = new TestClock();
     const keys = { a: '', b: '', c: '' };
     const projects = { a: '', b: '', c: '' };
 
     beforeAll(async () => {
-      backend = await variant.fresh();
-      store = await openServerStore({
-        env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-        dataDir: backend.dataDir,
-        secrets: memorySecrets(),
+      daemon = await withServer({
+        backend: variant,
+        connectors: { signy: CONNECTOR },
+        env: { SIGNY_CLIENT_ID: 'signy-client', SIGNY_CLIENT_SECRET: 'signy-SECRET' },
+        now: clock.now,
+        app: { maxPendingSignIns: CAP, signInPurgeEveryMs: 50 },
+        listen: true,
       });
-      connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-sign-ins-'));
-      writeFileSync(join(connectorsDir, 'signy.yaml'), CONNECTOR);
-      const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-      expect(registry.invalid).toEqual([]);
+      ({ store, base } = daemon);
       for (const name of ['a', 'b', 'c'] as const) {
-        projects[name] = (await ensureProject(store.db, `project-${name}`)).project.id;
-        keys[name] = (await createApiKey(store.db, { projectId: projects[name], name })).secret;
+        projects[name] = await daemon.project(`project-${name}`);
+        keys[name] = await daemon.key(projects[name], { name });
       }
-      app = await buildApp(
-        {
-          ...depsOf(store, registry, {
-            SIGNY_CLIENT_ID: 'signy-client',
-            SIGNY_CLIENT_SECRET: 'signy-SECRET',
-          }),
-          now: clock.now,
-        },
-        { maxPendingSignIns: CAP, signInPurgeEveryMs: 50 },
-      );
-      base = await app.listen({ port: 0, host: '127.0.0.1' });
     }, 60_000);
 
-    afterAll(async () => {
-      await app.close();
-      await store.close();
-      rmSync(connectorsDir, { recursive: true, force: true });
-      backend.cleanup();
-    });
+    afterAll(() => daemon.close());
 
     const authorize = (key: string): ReturnType<typeof callApi> =>
       callApi(base, 'POST', '/api/v1/oauth/authorize', key, { connector_type: 'signy' });

@@ -1,21 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { openServerStore } from '../../src/server/store/open.js';
-import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
 import type { App } from '../../src/server/types.js';
 import { startProxy } from '../helpers/proxy.js';
 import type { TestProxy } from '../helpers/proxy.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { PGLITE, memorySecrets, newKey } from '../helpers/server-store.js';
+import { PGLITE } from '../helpers/server-store.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * The daemon calls APIs (execute and the raw proxy alike) through the HTTP proxy its
@@ -47,12 +40,10 @@ describe('the daemon behind an HTTP proxy', () => {
     res.end(JSON.stringify({ key: req.headers['x-api-key'] ?? null, path: req.url }));
   });
   let proxy: TestProxy;
-  let backend: FreshBackend;
-  let store: OpenedServerStore;
+  let daemon: TestDaemon;
   let app: App;
   /** A second app whose proxy settings differ, so it has its own agent (and tunnel). */
   let rawApp: App;
-  let connectorsDir: string;
   let apiKey = '';
   let connection = '';
   let upstreamHost = '';
@@ -61,21 +52,15 @@ describe('the daemon behind an HTTP proxy', () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     upstreamHost = `127.0.0.1:${(upstream.address() as AddressInfo).port}`;
     proxy = await startProxy();
-    connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-upstream-proxy-'));
-    writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED);
-    backend = await PGLITE.fresh();
-    store = await openServerStore({
-      env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-      dataDir: backend.dataDir,
-      secrets: memorySecrets(),
-    });
-    const { project } = await ensureProject(store.db, 'default');
-    apiKey = (await createApiKey(store.db, { projectId: project.id, name: 'proxy' })).secret;
-    const registry = await loadRegistry({ extraDirs: [connectorsDir] });
     const env = { CONNECTR_KEYED_API_BASE_URL: `http://${upstreamHost}`, HTTP_PROXY: proxy.url };
     const quiet = { log: { level: 'silent' as const, stream: { write: () => true } } };
-    app = await buildApp(depsOf(store, registry, env), quiet);
-    rawApp = await buildApp(depsOf(store, registry, { ...env, NO_PROXY: 'example.invalid' }), quiet);
+    daemon = await withServer({ backend: PGLITE, connectors: { keyed: KEYED }, env, app: quiet });
+    app = daemon.app;
+    apiKey = await daemon.key(await daemon.project('default'), { name: 'proxy' });
+    rawApp = await buildApp(
+      depsOf(daemon.store, daemon.registry, { ...env, NO_PROXY: 'example.invalid' }),
+      quiet,
+    );
     const auth = { authorization: `Bearer ${apiKey}` };
     const created = await app.inject({
       method: 'POST',
@@ -93,14 +78,11 @@ describe('the daemon behind an HTTP proxy', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await app.close();
     await rawApp.close();
-    await store.close();
+    await daemon.close();
     await proxy.close();
     upstream.closeAllConnections();
     await new Promise((resolve) => upstream.close(resolve));
-    backend.cleanup();
-    rmSync(connectorsDir, { recursive: true, force: true });
   });
 
   it('execute and the raw proxy both go through HTTP_PROXY', async () => {
