@@ -1,26 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRegistry } from '../../src/core/connector/registry.js';
-import { buildApp } from '../../src/server/app.js';
-import { depsOf } from '../../src/server/contracts.js';
 import type { ErrorEnvelope } from '../../src/server/errors.js';
 import type { OAuthSecret } from '../../src/server/oauth/tokens.js';
-import { createApiKey } from '../../src/server/store/api-keys.js';
-import { createConnection } from '../../src/server/store/connections.js';
-import { putCredential } from '../../src/server/store/credentials.js';
-import { openServerStore } from '../../src/server/store/open.js';
-import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { ensureProject } from '../../src/server/store/projects.js';
-import type { App } from '../../src/server/types.js';
 import { recordingServer } from '../helpers/net.js';
 import type { RecordingServer } from '../helpers/net.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
-import type { FreshBackend } from '../helpers/server-store.js';
-import { BACKENDS, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, variantTitle } from '../helpers/server-store.js';
+import { withServer } from '../helpers/server.js';
+import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * A daemon connection whose connector signs no one in (the client credentials grant only) is
@@ -59,13 +47,9 @@ for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(
     `client credentials renewed by the daemon on ${variantTitle(variant)}`,
     () => {
-      let backend: FreshBackend;
-      let store: OpenedServerStore;
       let auth: TestAuthServer;
-      let connectorsDir: string;
-      let app: App;
       let api: RecordingServer;
-      let base = '';
+      let daemon: TestDaemon;
       let key = '';
       let projectId = '';
 
@@ -79,52 +63,40 @@ for (const variant of BACKENDS) {
         });
         if (!started) throw new Error('no 127.0.0.1');
         api = started;
-        backend = await variant.fresh();
-        store = await openServerStore({
-          env: { ...backend.env, CONNECTR_ENCRYPTION_KEY: newKey() },
-          dataDir: backend.dataDir,
-          secrets: memorySecrets(),
+        daemon = await withServer({
+          backend: variant,
+          connectors: {
+            machine: connectorYaml('machine', 'client_credentials'),
+            // Signs users in too: a token without a refresh token there is a user's, never replaced by the app's.
+            mixed: connectorYaml('mixed', 'authorization_code, client_credentials'),
+          },
+          env: {
+            ...auth.envFor('machine'),
+            ...auth.envFor('mixed'),
+            CONNECTR_MACHINE_API_BASE_URL: api.origin,
+            CONNECTR_MIXED_API_BASE_URL: api.origin,
+            MACHINE_CLIENT_ID: 'machine-client',
+            MACHINE_CLIENT_SECRET: 'machine-client-SECRET',
+            MIXED_CLIENT_ID: 'mixed-client',
+            MIXED_CLIENT_SECRET: 'mixed-client-SECRET',
+          },
+          listen: true,
         });
-        connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-machine-'));
-        writeFileSync(join(connectorsDir, 'machine.yaml'), connectorYaml('machine', 'client_credentials'));
-        // Signs users in too: a token without a refresh token there is a user's, never replaced by the app's.
-        writeFileSync(
-          join(connectorsDir, 'mixed.yaml'),
-          connectorYaml('mixed', 'authorization_code, client_credentials'),
-        );
-        const registry = await loadRegistry({ extraDirs: [connectorsDir] });
-        expect(registry.invalid).toEqual([]);
-        projectId = (await ensureProject(store.db, 'machines')).project.id;
-        key = (await createApiKey(store.db, { projectId, name: 'machines' })).secret;
-        const env = {
-          ...auth.envFor('machine'),
-          ...auth.envFor('mixed'),
-          CONNECTR_MACHINE_API_BASE_URL: api.origin,
-          CONNECTR_MIXED_API_BASE_URL: api.origin,
-          MACHINE_CLIENT_ID: 'machine-client',
-          MACHINE_CLIENT_SECRET: 'machine-client-SECRET',
-          MIXED_CLIENT_ID: 'mixed-client',
-          MIXED_CLIENT_SECRET: 'mixed-client-SECRET',
-        };
-        app = await buildApp(depsOf(store, registry, env));
-        base = await app.listen({ port: 0, host: '127.0.0.1' });
+        projectId = await daemon.project('machines');
+        key = await daemon.key(projectId, { name: 'machines' });
       }, 60_000);
 
       afterAll(async () => {
-        await app.close();
-        await store.close();
+        await daemon.close();
         await api.close();
         await auth.stop();
-        rmSync(connectorsDir, { recursive: true, force: true });
-        backend.cleanup();
       });
 
       /** A connection holding a seeded token (no refresh token) that expires at `expiresAt`. */
       async function seeded(connector: string, name: string, expiresAt: Date): Promise<string> {
-        const connection = await createConnection(store.db, { projectId, connector, name });
-        await putCredential(store.db, store.keys, {
-          projectId,
-          connectionId: connection.id,
+        return daemon.connection(projectId, {
+          connector,
+          name,
           secret: {
             access_token: `seeded-${name}`,
             token_type: 'Bearer',
@@ -132,11 +104,10 @@ for (const variant of BACKENDS) {
           } satisfies OAuthSecret,
           expiresAt,
         });
-        return connection.id;
       }
 
       async function executed(id: string): Promise<{ status: number; text: string }> {
-        const res = await undiciRequest(`${base}/api/v1/proxy/execute`, {
+        const res = await undiciRequest(`${daemon.base}/api/v1/proxy/execute`, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
           body: JSON.stringify({ connection_id: id, endpoint: 'me' }),
