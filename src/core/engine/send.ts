@@ -235,6 +235,16 @@ async function followRedirects(
     const timer = setTimeout(() => {
       waiting.abort(new AttemptTimeout());
     }, options.timeoutMs);
+    // The caller's signal reaches this attempt through a listener, removed once the attempt's
+    // body is done with: AbortSignal.any costs a dependent signal per request that only the
+    // garbage collector lets go of (a measurable share of the daemon's execute).
+    const cancel = deps.signal;
+    const forward = (): void => {
+      waiting.abort(cancel?.reason);
+    };
+    const release = (): void => cancel?.removeEventListener('abort', forward);
+    if (cancel?.aborted) forward();
+    else cancel?.addEventListener('abort', forward, { once: true });
     let data = payload.data;
     if (data !== undefined && typeof data !== 'string') {
       data = counted(Buffer.isBuffer(data) ? slices(data) : data, (sent) => {
@@ -242,7 +252,7 @@ async function followRedirects(
         options.onUpload?.(sent);
       });
     }
-    const signal = deps.signal ? AbortSignal.any([deps.signal, waiting.signal]) : waiting.signal;
+    const signal = waiting.signal;
     let response: ClientResponse;
     const started = deps.clock.now();
     try {
@@ -259,6 +269,7 @@ async function followRedirects(
       });
       response = await untilAborted(pending, signal);
     } catch (error) {
+      release();
       if (waiting.signal.aborted && !deps.signal?.aborted) throw new AttemptTimeout();
       const refused = nonPublic(error);
       if (kind && refused) throw refusedAddress(req.connector, kind, target, refused.address);
@@ -275,6 +286,7 @@ async function followRedirects(
     });
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {
+      response.body.once('close', release);
       return {
         status: response.statusCode,
         headers: response.headers,
@@ -287,6 +299,7 @@ async function followRedirects(
       };
     }
     await dumpBody(response.body);
+    release();
     url = new URL(location, target);
     if (
       response.statusCode === 303 ||

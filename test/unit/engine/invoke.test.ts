@@ -1,4 +1,7 @@
+import { getEventListeners, once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -248,6 +251,53 @@ describe('invoke', () => {
     expect(error).toBe(reason);
     expect(asks).toEqual([]);
     expect(gmail.requests).toEqual([]);
+  });
+  it('stops a request in flight when the signal is aborted, without waiting for the time limit', async () => {
+    const { source } = fakeSource(['t'], true);
+    // Takes the request and never answers.
+    const silent = createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const controller = new AbortController();
+      const reason = new ConnectrError('cancelled', 'interrupted');
+      setTimeout(() => {
+        controller.abort(reason);
+      }, 100);
+      const started = Date.now();
+      const error = await invoke(
+        { connector, endpoint: endpoint('get_profile'), values: {} },
+        {
+          ...depsWith(source, { signal: controller.signal }),
+          env: { CONNECTR_GMAIL_API_BASE_URL: `http://127.0.0.1:${port}` },
+        },
+        { retries: 0, timeoutMs: 20_000 },
+      ).catch((e: unknown) => e);
+      expect(error).toBe(reason);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it("leaves no listener on the caller's signal once the answer is read", async () => {
+    valid = new Set(['t']);
+    const { source } = fakeSource(['t'], true);
+    const controller = new AbortController();
+    const before = getEventListeners(controller.signal, 'abort').length;
+    for (let i = 0; i < 3; i++) {
+      const response = await invoke(
+        { connector, endpoint: endpoint('get_profile'), values: {} },
+        depsWith(source, { signal: controller.signal }),
+        OPTIONS,
+      );
+      expect(response.status).toBe(200);
+      await response.body.text();
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(before);
   });
 });
 
