@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config';
-import { FAST_TIER, PROCESS_TIER, SLOW_TIER } from './test/setup/tiers.js';
+import { FAST_TIER, MAX_WORKERS, PROCESS_TIER, SLOW_TIER } from './test/setup/tiers.js';
 
 /**
  * The whole suite (`npm test`, and `npx vitest run <file>` while working on a file): the global
@@ -12,5 +12,6 @@ export default defineConfig({
     globalSetup: ['test/setup/build.ts', 'test/setup/keychain.ts', 'test/setup/postgres.ts'],
     reporters: ['default', './test/setup/summary-reporter.ts'],
     projects: [FAST_TIER, SLOW_TIER, PROCESS_TIER],
+    maxWorkers: MAX_WORKERS,
   },
 });

@@ -1,6 +1,5 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
-import { FAST_TIER } from './test/setup/tiers.js';
+import { FAST_TIER, MAX_WORKERS } from './test/setup/tiers.js';
 
 /**
  * The fast tier alone (`npm run test:unit`): in-process tests, no build, no daemon, no child
@@ -10,9 +9,7 @@ import { FAST_TIER } from './test/setup/tiers.js';
 export default defineConfig({
   test: {
     ...FAST_TIER.test,
-    // vitest's default is one worker fewer than the cores: one on a 2-core machine. These tests
-    // wait on sockets as much as they compute, so two workers there take 48 s instead of 68.
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    maxWorkers: MAX_WORKERS,
     reporters: ['default', './test/setup/summary-reporter.ts'],
   },
 });
