@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -74,6 +75,21 @@ export function prepareRawProxy(input: RawProxyInput): RawProxyRequest {
   };
 }
 
+/**
+ * The caller going away, as undici takes it in place of an AbortSignal (an emitter with
+ * `aborted`): an AbortController per request cost the daemon's raw proxy more than its header
+ * checks, for a signal almost never raised.
+ */
+export class CallerGone extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
 export interface ForwardDeps {
   /** The pool the request goes through (the daemon's one upstream pool). */
   readonly dispatcher: Dispatcher;
@@ -81,7 +97,7 @@ export interface ForwardDeps {
   /** The upload, opened once the credential is in hand (a refused sign-in leaves it unread); none: no body. */
   readonly body?: (() => Readable) | undefined;
   /** Aborts the upstream request (the caller went away). */
-  readonly signal?: AbortSignal | undefined;
+  readonly signal?: AbortSignal | CallerGone | undefined;
   /** The dispatcher's time limit for an answer, named in a time-out's hint (ms). */
   readonly timeoutMs: number;
   /** Told each upstream status as it arrives (metrics), a replayed request's too. */

@@ -3,7 +3,7 @@ import type { TransformCallback } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import * as z from 'zod';
-import { answerHeaders, forward, prepareRawProxy } from '../../../core/proxy/forward.js';
+import { CallerGone, answerHeaders, forward, prepareRawProxy } from '../../../core/proxy/forward.js';
 import type { ForwardedResponse } from '../../../core/proxy/forward.js';
 import { HOST_HEADER } from '../../../core/proxy/headers.js';
 import { ConnectrError } from '../../../core/errors.js';
@@ -193,7 +193,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         });
 
         // The caller going away (before or during the answer) stops the upstream request.
-        const gone = new AbortController();
+        const gone = new CallerGone();
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) gone.abort();
         });
@@ -211,7 +211,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
                 request.raw.once('error', (error) => upload.destroy(error));
                 return upload;
               }),
-            signal: gone.signal,
+            signal: gone,
             timeoutMs: UPSTREAM_TIMEOUT_MS,
             onResponse: (status) => {
               context.metrics.upstreamResponse(connector.name, status);
