@@ -95,13 +95,18 @@ describe('connectr api: the endpoint a path matches', () => {
         const body = `${literals[0] ?? ''}a${unit.repeat(Math.ceil(size / unit.length))}`.slice(0, size);
         for (const path of [`${body}#`, `${body}a`, `${body}/`]) {
           const host = connector.hosts.find((h) => h.key === endpoint.host)?.key;
-          const started = performance.now();
-          try {
-            raw(name, path, endpoint.method, host);
-          } catch {
-            // A refusal after matching (a dot segment, say) is fine: the time is what counts.
+          // The best of three: a busy machine (a collection, another process) may stall any one
+          // run, never all three; backtracking costs every run its seconds.
+          let took = Infinity;
+          for (let run = 0; run < 3 && took >= 200; run++) {
+            const started = performance.now();
+            try {
+              raw(name, path, endpoint.method, host);
+            } catch {
+              // A refusal after matching (a dot segment, say) is fine: the time is what counts.
+            }
+            took = Math.min(took, performance.now() - started);
           }
-          const took = performance.now() - started;
           expect(took, `${name} ${endpoint.name}: ${took.toFixed(0)} ms`).toBeLessThan(200);
         }
       }
