@@ -86,38 +86,35 @@ export function detectPagination(input: Input): Detected | undefined {
       note: `pagination by the Link header (the response declares one)${topArray ? '' : itemsNote}`,
     };
   }
+  // A token the answer gives and the next request sends back: by its name, or a cursor by its.
+  const pageToken = (param: string, response: string | string[], note: string): Detected =>
+    items === undefined
+      ? { note: note + itemsNote }
+      : {
+          definition: {
+            style: 'page_token',
+            request_param: param,
+            response_path: response,
+            items_path: items,
+          },
+          note,
+        };
   const token = queryParam(TOKEN_PARAMS);
   const tokenField = field(TOKEN_FIELDS);
-  if (token && tokenField !== undefined) {
-    const note = `pagination by page token guessed from the param "${token}" and the response field ${show(tokenField)}`;
-    return items === undefined
-      ? { note: note + itemsNote }
-      : {
-          definition: {
-            style: 'page_token',
-            request_param: token,
-            response_path: tokenField,
-            items_path: items,
-          },
-          note,
-        };
-  }
+  if (token && tokenField !== undefined)
+    return pageToken(
+      token,
+      tokenField,
+      `pagination by page token guessed from the param "${token}" and the response field ${show(tokenField)}`,
+    );
   const cursor = queryParam(CURSOR_PARAMS);
   const cursorField = field(CURSOR_FIELDS);
-  if (cursor && cursorField !== undefined) {
-    const note = `cursor pagination guessed from the param "${cursor}" and the response field ${show(cursorField)} (sent back as a page token)`;
-    return items === undefined
-      ? { note: note + itemsNote }
-      : {
-          definition: {
-            style: 'page_token',
-            request_param: cursor,
-            response_path: cursorField,
-            items_path: items,
-          },
-          note,
-        };
-  }
+  if (cursor && cursorField !== undefined)
+    return pageToken(
+      cursor,
+      cursorField,
+      `cursor pagination guessed from the param "${cursor}" and the response field ${show(cursorField)} (sent back as a page token)`,
+    );
   const offset = queryParam(OFFSET_PARAMS);
   const limit = queryParam(LIMIT_PARAMS);
   if (offset && limit) {
