@@ -101,6 +101,7 @@ export const SLOW: readonly string[] = [
   'test/server/sign-in-sessions.test.ts',
   'test/server/upload-follow.test.ts',
   'test/server/upstream-proxy.test.ts',
+  'test/server/webhooks.test.ts',
   'test/unit/server/migration-0001.test.ts',
 ];
 
