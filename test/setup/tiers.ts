@@ -68,6 +68,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/server/serve-keys-live.test.ts',
   'test/server/serve-log-format.test.ts',
   'test/server/upstream-status.test.ts',
+  'test/server/webhooks-restart.test.ts',
   'test/unit/auth/refresh-homes.test.ts',
   'test/unit/connector/limits.test.ts',
   'test/unit/connector/prebuilt.test.ts',
