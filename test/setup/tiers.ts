@@ -30,6 +30,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/docs/examples.test.ts',
   'test/docs/raw-proxy-example.test.ts',
   'test/docs/tutorial.test.ts',
+  'test/docs/webhooks-verify.test.ts',
   'test/e2e/bad-files.test.ts',
   'test/e2e/call-styles.test.ts',
   'test/e2e/connections-push.test.ts',
