@@ -306,34 +306,39 @@ export interface AttemptRecord {
   readonly error: string | null;
 }
 
-/** What an attempt gave; with `disable`, the endpoint is disabled in the same transaction (410 Gone). */
-export async function recordAttempt(
-  db: Db,
-  delivery: Pick<WebhookDelivery, 'eventId' | 'endpointId' | 'projectId'>,
-  attempt: AttemptRecord,
-  disable: { readonly reason: string; readonly at: Date } | undefined,
-): Promise<void> {
+export interface AttemptResult {
+  readonly delivery: Pick<WebhookDelivery, 'eventId' | 'endpointId' | 'projectId'>;
+  readonly attempt: AttemptRecord;
+  /** The endpoint disabled in the same transaction (410 Gone). */
+  readonly disable?: { readonly reason: string; readonly at: Date } | undefined;
+}
+
+/** What a batch of attempts gave, in one transaction (one commit for the batch). */
+export async function recordAttempts(db: Db, results: readonly AttemptResult[]): Promise<void> {
+  if (results.length === 0) return;
   await db.transaction(async (tx) => {
-    await tx
-      .update(webhookDeliveries)
-      .set({
-        state: attempt.state,
-        nextAttemptAt: attempt.nextAttemptAt,
-        lastStatus: attempt.status,
-        lastLatencyMs: attempt.latencyMs,
-        lastError: attempt.error,
-      })
-      .where(deliveryKey(delivery.eventId, delivery.endpointId));
-    if (disable) {
+    for (const { delivery, attempt, disable } of results) {
       await tx
-        .update(webhookEndpoints)
-        .set({ disabledAt: disable.at, disabledReason: disable.reason, updatedAt: disable.at })
-        .where(
-          and(
-            eq(webhookEndpoints.projectId, delivery.projectId),
-            eq(webhookEndpoints.id, delivery.endpointId),
-          ),
-        );
+        .update(webhookDeliveries)
+        .set({
+          state: attempt.state,
+          nextAttemptAt: attempt.nextAttemptAt,
+          lastStatus: attempt.status,
+          lastLatencyMs: attempt.latencyMs,
+          lastError: attempt.error,
+        })
+        .where(deliveryKey(delivery.eventId, delivery.endpointId));
+      if (disable) {
+        await tx
+          .update(webhookEndpoints)
+          .set({ disabledAt: disable.at, disabledReason: disable.reason, updatedAt: disable.at })
+          .where(
+            and(
+              eq(webhookEndpoints.projectId, delivery.projectId),
+              eq(webhookEndpoints.id, delivery.endpointId),
+            ),
+          );
+      }
     }
   });
 }
@@ -404,11 +409,11 @@ export async function redeliver(
 
 /** When the oldest event still waiting for a delivery was recorded, across projects; undefined when none waits. */
 export async function oldestUndelivered(db: Db): Promise<Date | undefined> {
+  // From the pending deliveries (their state's index), not the whole outbox.
   const [row] = await db
     .select({ oldest: min(webhookEvents.createdAt) })
-    .from(webhookEvents)
-    .where(
-      sql`exists (select 1 from ${webhookDeliveries} where ${webhookDeliveries.eventId} = ${webhookEvents.id} and ${webhookDeliveries.state} = 'pending')`,
-    );
+    .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
+    .where(eq(webhookDeliveries.state, 'pending'));
   return row?.oldest ?? undefined;
 }

@@ -1,8 +1,8 @@
 import { Agent } from 'undici';
 import type { ServerData } from '../contracts.js';
 import { guard } from '../store/open.js';
-import { claimDue, oldestUndelivered, recordAttempt, signingSecrets } from '../store/webhooks.js';
-import type { ClaimedDelivery } from '../store/webhooks.js';
+import { claimDue, oldestUndelivered, recordAttempts, signingSecrets } from '../store/webhooks.js';
+import type { AttemptResult, ClaimedDelivery } from '../store/webhooks.js';
 import { attemptDelivery } from './deliver.js';
 import type { AttemptOutcome } from './deliver.js';
 import type { RetrySchedule } from './schedule.js';
@@ -92,18 +92,31 @@ export function startWebhookWorker(
       const now = new Date(deps.now());
       const claimed = await guard(data.database, () => claimDue(data.db, now, BATCH, leaseMs));
       if (claimed.length === 0) break;
-      await Promise.all(claimed.map((c) => track(attempt(c))));
+      const results = await track(Promise.all(claimed.map(attempt)));
+      await guard(data.database, () =>
+        recordAttempts(
+          data.db,
+          results.map((r) => r.record),
+        ),
+      );
+      for (const r of results) deps.onOutcome(r.result);
       if (stopped) return;
     }
     deps.onOldest(await guard(data.database, () => oldestUndelivered(data.db)));
   }
 
-  function track(work: Promise<void>): Promise<void> {
-    inFlight.add(work);
-    return work.finally(() => inFlight.delete(work));
+  function track<T>(work: Promise<T>): Promise<T> {
+    const done = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    inFlight.add(done);
+    return work.finally(() => inFlight.delete(done));
   }
 
-  async function attempt(claimed: ClaimedDelivery): Promise<void> {
+  async function attempt(
+    claimed: ClaimedDelivery,
+  ): Promise<{ record: AttemptResult; result: DeliveryResult }> {
     const { delivery, event, endpoint } = claimed;
     const started = new Date(deps.now());
     const body = JSON.stringify({
@@ -131,23 +144,22 @@ export function startWebhookWorker(
         : now + delay > delivery.retryUntil.getTime()
           ? 'gave_up'
           : 'failure';
-    await guard(data.database, () =>
-      recordAttempt(
-        data.db,
+    // Its next attempt, or the connection's next event, may be due before the next poll.
+    if (result === 'failure' && delay < pollMs) schedulePoll(delay);
+    return {
+      result,
+      record: {
         delivery,
-        {
+        attempt: {
           state: result === 'success' ? 'delivered' : result === 'failure' ? 'pending' : 'failed',
           nextAttemptAt: new Date(result === 'failure' ? now + delay : now),
           status: outcome.status ?? null,
           latencyMs: outcome.latencyMs,
           error: outcome.error ?? null,
         },
-        gone ? { reason: 'the receiver answered 410 Gone', at: new Date(now) } : undefined,
-      ),
-    );
-    deps.onOutcome(result);
-    // Its next attempt, or the connection's next event, may be due before the next poll.
-    if (result === 'failure' && delay < pollMs) schedulePoll(delay);
+        disable: gone ? { reason: 'the receiver answered 410 Gone', at: new Date(now) } : undefined,
+      },
+    };
   }
 
   function wake(): void {
