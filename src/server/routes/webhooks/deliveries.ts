@@ -4,18 +4,13 @@ import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { listDeliveries } from '../../services/webhooks.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
+import { pageLimit } from '../../input.js';
 import { DeliveryShape, WebhookParams, deliveryJson } from './shape.js';
 
 const MAX_DELIVERIES = 200;
 
 const DeliveriesQuery = z.strictObject({
-  limit: z.coerce
-    .number()
-    .int({ message: 'limit must be a whole number' })
-    .min(1, { message: 'limit must be at least 1' })
-    .max(MAX_DELIVERIES, { message: `limit must be at most ${MAX_DELIVERIES}` })
-    .optional()
-    .describe(`At most this many, newest first (1 to ${MAX_DELIVERIES}, default 50).`),
+  limit: pageLimit(MAX_DELIVERIES, 50, 'deliveries, newest first'),
 });
 
 /** `GET /api/v1/webhooks/{id}/deliveries`: its deliveries, newest first, with their last attempt. */
