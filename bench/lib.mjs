@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -169,4 +169,87 @@ export function startupFigures(env) {
       bareBaseline,
     );
   }
+}
+
+/** The local upstream of the serve benchmarks: one small JSON answer to a request with the API key. */
+export const UPSTREAM = `
+const http = require('node:http');
+const body = JSON.stringify({ id: 'item-1', name: 'a small JSON answer', size: 1234, tags: ['a', 'b'] });
+const server = http.createServer((req, res) => {
+  if (req.headers['x-api-key'] !== 'bench-key') { res.writeHead(401); res.end(); return; }
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+/** A connector for the upstream: an API key in a header, one endpoint. */
+export const benchConnector = (url) => `name: benchapi
+display_name: Bench API
+version: 1
+docs_url: https://example.com/docs
+description: The local upstream of bench/serve.mjs.
+hosts:
+  api: ${url}
+auth:
+  type: api_key
+  in: header
+  name: X-Api-Key
+endpoints:
+  get_item:
+    summary: One item.
+    method: GET
+    path: /items/1
+`;
+
+export function firstLine(child) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stdout.on('data', (d) => {
+      text += d;
+      if (text.includes('\n')) resolve(text.split('\n')[0].trim());
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before it was ready`)));
+  });
+}
+
+/** The server's URL, from its start-up line in the log file. */
+async function listening(server, logFile) {
+  let exited;
+  server.once('exit', (code) => (exited = code));
+  for (let waited = 0; waited < 120_000; waited += 50) {
+    const text = readFileSync(logFile, 'utf8');
+    const m = /listening on (http:\/\/\S+)/.exec(text);
+    if (m) return m[1];
+    if (exited !== undefined) throw new Error(`connectr serve exited with ${exited}: ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('connectr serve did not start within 120 s');
+}
+
+/**
+ * `connectr serve` on PGlite in `home` (environment `serveEnv`), at its defaults (log level
+ * info, its log in a file, as under a service manager), with an API key made before it starts
+ * (PGlite has one user at a time): the process, its URL and the key.
+ */
+export async function startServe(serveEnv, home) {
+  // The key is made before the server starts: PGlite has one user at a time.
+  const made = spawnSync(process.execPath, [BIN, 'serve', 'keys', 'create', '--name', 'bench', '--json'], {
+    env: serveEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (made.status !== 0) throw new Error(`serve keys create failed: ${made.stderr}`);
+  const apiKey = JSON.parse(made.stdout).key;
+  // At its defaults (log level info), the log going to a file as under a service manager.
+  const logFile = join(home, 'serve.log');
+  const logFd = openSync(logFile, 'w');
+  const server = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+    env: serveEnv,
+    stdio: ['ignore', 'ignore', logFd],
+  });
+  closeSync(logFd);
+  const base = await listening(server, logFile);
+  return { server, base, apiKey };
 }

@@ -13,74 +13,18 @@
 // rounds' own ratios: a busy moment of the machine weighs on a floor and a connectr figure alike.
 // The CPU time each process spent per request (Linux) is shown too: it varies far less with the
 // machine's load than requests per second do.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { BIN, withTempHome } from './lib.mjs';
+import { UPSTREAM, benchConnector as connector, firstLine, startServe, withTempHome } from './lib.mjs';
 
 /** Ratios to the floor (bench/floor-proxy.cjs) measured in the same run (issue #22). */
 const TARGETS = { rawThroughput: 0.6, rawAddedP50Ms: 1, executeThroughput: 0.45 };
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
 const ROUNDS = Number(process.env.CONNECTR_BENCH_SERVE_ROUNDS) || 3;
 const CONNECTIONS = 16;
-
-const UPSTREAM = `
-const http = require('node:http');
-const body = JSON.stringify({ id: 'item-1', name: 'a small JSON answer', size: 1234, tags: ['a', 'b'] });
-const server = http.createServer((req, res) => {
-  if (req.headers['x-api-key'] !== 'bench-key') { res.writeHead(401); res.end(); return; }
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
-});
-server.keepAliveTimeout = 60_000;
-server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-`;
-
-/** A connector for the upstream: an API key in a header, one endpoint. */
-const connector = (url) => `name: benchapi
-display_name: Bench API
-version: 1
-docs_url: https://example.com/docs
-description: The local upstream of bench/serve.mjs.
-hosts:
-  api: ${url}
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  get_item:
-    summary: One item.
-    method: GET
-    path: /items/1
-`;
-
-function firstLine(child) {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (d) => {
-      text += d;
-      if (text.includes('\n')) resolve(text.split('\n')[0].trim());
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before it was ready`)));
-  });
-}
-
-/** The server's URL, from its start-up line in the log file. */
-async function listening(server, logFile) {
-  let exited;
-  server.once('exit', (code) => (exited = code));
-  for (let waited = 0; waited < 120_000; waited += 50) {
-    const text = readFileSync(logFile, 'utf8');
-    const m = /listening on (http:\/\/\S+)/.exec(text);
-    if (m) return m[1];
-    if (exited !== undefined) throw new Error(`connectr serve exited with ${exited}: ${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('connectr serve did not start within 120 s');
-}
 
 /** CPU time (user + system) a process has used, in ms; undefined where /proc is not there. */
 function cpuMs(pid) {
@@ -136,6 +80,8 @@ await withTempHome(async (env) => {
   const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
   let server;
   let floorProxy;
+  let base;
+  let apiKey;
   try {
     const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
     floorProxy = spawn(process.execPath, [join(import.meta.dirname, 'floor-proxy.cjs'), upstreamUrl], {
@@ -150,23 +96,7 @@ await withTempHome(async (env) => {
       CONNECTR_CONNECTORS_DIR: connectorsDir,
       CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234',
     };
-    // The key is made before the server starts: PGlite has one user at a time.
-    const made = spawnSync(process.execPath, [BIN, 'serve', 'keys', 'create', '--name', 'bench', '--json'], {
-      env: serveEnv,
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    if (made.status !== 0) throw new Error(`serve keys create failed: ${made.stderr}`);
-    const apiKey = JSON.parse(made.stdout).key;
-    // At its defaults (log level info), the log going to a file as under a service manager.
-    const logFile = join(home, 'serve.log');
-    const logFd = openSync(logFile, 'w');
-    server = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-      env: serveEnv,
-      stdio: ['ignore', 'ignore', logFd],
-    });
-    closeSync(logFd);
-    const base = await listening(server, logFile);
+    ({ server, base, apiKey } = await startServe(serveEnv, home));
     const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
     const api = async (method, path, body) => {
       const r = await fetch(`${base}${path}`, { method, headers: auth, body: body && JSON.stringify(body) });

@@ -9,6 +9,8 @@ import {
   limitConnections,
 } from './connection-limits.js';
 import type { ServerDeps } from './contracts.js';
+import { settingsOf } from './settings.js';
+import { loggedFault } from './errors.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
@@ -47,7 +49,18 @@ import { registerReady } from './routes/ready/get.js';
 import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
 import { registerListOAuthApps } from './routes/oauth-apps/list.js';
 import { registerPutOAuthApp } from './routes/oauth-apps/put.js';
+import { registerCreateWebhook } from './routes/webhooks/create.js';
+import { registerDeleteWebhook } from './routes/webhooks/delete.js';
+import { registerListDeliveries } from './routes/webhooks/deliveries.js';
+import { registerListWebhooks } from './routes/webhooks/list.js';
+import { registerRedeliver } from './routes/webhooks/redeliver.js';
+import { registerRotateWebhookSecret } from './routes/webhooks/rotate-secret.js';
+import { registerShowWebhook } from './routes/webhooks/show.js';
+import { registerTestWebhook } from './routes/webhooks/test-event.js';
+import { registerUpdateWebhook } from './routes/webhooks/update.js';
 import type { App, RouteContext } from './types.js';
+import { startWebhookWorker } from './webhooks/worker.js';
+import type { WebhookWorkerOptions } from './webhooks/worker.js';
 
 /**
  * The HTTP server as a Fastify instance, built from its dependencies and NOT listening:
@@ -95,6 +108,12 @@ export interface AppOptions {
   readonly maxPendingSignIns?: number;
   /** How often finished sign-ins are deleted (ms; default 10 minutes). */
   readonly signInPurgeEveryMs?: number;
+  /**
+   * The webhook delivery worker (webhooks/worker.ts): its retry schedule, poll interval and time
+   * limit (default: CONNECTR_WEBHOOK_POLL_MS, CONNECTR_WEBHOOK_TIMEOUT_MS); `false`: none in this
+   * app (its events wait for another instance).
+   */
+  readonly webhooks?: WebhookWorkerOptions | false;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -184,6 +203,33 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       stopPurge();
       done();
     });
+    if (options.webhooks !== false) {
+      const settings = settingsOf({ settings: deps.settings, env: deps.env });
+      const worker = startWebhookWorker(
+        deps.data,
+        {
+          pollMs: settings.CONNECTR_WEBHOOK_POLL_MS,
+          timeoutMs: settings.CONNECTR_WEBHOOK_TIMEOUT_MS,
+          ...options.webhooks,
+        },
+        {
+          now: deps.now ?? Date.now,
+          onOutcome: (result) => {
+            metrics.webhookDelivery(result);
+          },
+          onOldest: (oldest) => {
+            metrics.oldestUndeliveredEvent(oldest);
+          },
+          onError: (error) => {
+            app.log.warn(
+              { err: loggedFault(error) },
+              'webhook deliveries: a pass failed; trying again at the next poll',
+            );
+          },
+        },
+      );
+      app.addHook('onClose', () => worker.stop());
+    }
   }
   const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
   // Hooks run in the order installed: the request id first (so every answer has it), then
@@ -226,6 +272,15 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerListOAuthApps(app, context);
   registerDeleteOAuthApp(app, context);
   registerRawProxy(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
+  registerCreateWebhook(app, context);
+  registerListWebhooks(app, context);
+  registerShowWebhook(app, context);
+  registerUpdateWebhook(app, context);
+  registerDeleteWebhook(app, context);
+  registerRotateWebhookSecret(app, context);
+  registerTestWebhook(app, context);
+  registerListDeliveries(app, context);
+  registerRedeliver(app, context);
   return app;
 }
 

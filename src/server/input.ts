@@ -32,6 +32,16 @@ export const label = (what: string, max: number): z.ZodString =>
 /** The form of every row id (store/ids.ts: `conn_` and base32), bounded. */
 export const ID_PATTERN = /^[a-z]+_[a-z0-9]+$/;
 
+/** A page size in a query string (`?limit=`): a whole number from 1 to `max`, `fallback` when absent. */
+export const pageLimit = (max: number, fallback: number, what: string) =>
+  z.coerce
+    .number()
+    .int({ message: 'limit must be a whole number' })
+    .min(1, { message: 'limit must be at least 1' })
+    .max(max, { message: `limit must be at most ${max}` })
+    .optional()
+    .describe(`At most this many ${what} (1 to ${max}, default ${fallback}).`);
+
 /** A connection id, wherever a caller gives one (path, body, query, header, MCP argument). */
 export const connectionId = z
   .string()

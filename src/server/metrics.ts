@@ -163,8 +163,25 @@ export class Metrics {
     'OAuth access-token refreshes that failed, by connector and reason.',
   );
 
-  constructor(now: () => number = Date.now) {
+  private readonly webhookDeliveries = new Counter(
+    'connectr_webhook_deliveries_total',
+    'Webhook delivery attempts made by this instance, by result (success, failure: retried later, gave_up, gone: 410).',
+  );
+  /** When the oldest event still waiting for a delivery was recorded (ms), as the delivery worker last saw. */
+  private oldestUndelivered: number | undefined;
+
+  constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
+  }
+
+  /** A webhook delivery attempt ended (webhooks/worker.ts). */
+  webhookDelivery(result: string): void {
+    this.webhookDeliveries.inc({ result });
+  }
+
+  /** The oldest event not yet delivered to every endpoint; undefined when none waits. */
+  oldestUndeliveredEvent(recordedAt: Date | undefined): void {
+    this.oldestUndelivered = recordedAt?.getTime();
   }
 
   /** One answered request. `route` is the route's template (`/api/v1/connectors/:name`), or undefined when no route matched. */
@@ -206,6 +223,14 @@ export class Metrics {
     this.upstream.render(lines);
     this.refreshes.render(lines);
     this.refreshFailures.render(lines);
+    this.webhookDeliveries.render(lines);
+    lines.push(
+      '# HELP connectr_webhook_oldest_undelivered_seconds Age of the oldest event not yet delivered (0 when none waits).',
+      '# TYPE connectr_webhook_oldest_undelivered_seconds gauge',
+      `connectr_webhook_oldest_undelivered_seconds ${
+        this.oldestUndelivered === undefined ? 0 : Math.max(0, (this.now() - this.oldestUndelivered) / 1000)
+      }`,
+    );
     return `${lines.join('\n')}\n`;
   }
 }

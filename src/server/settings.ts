@@ -98,6 +98,23 @@ export const SERVER_SETTINGS = {
       readBy: ['connectr serve'],
     },
   },
+  CONNECTR_WEBHOOK_TIMEOUT_MS: {
+    schema: wholeNumber({ fallback: 15_000 }),
+    doc: {
+      meaning: 'how long a webhook receiver has to answer a delivery, in ms (docs/webhooks.md)',
+      default: '`15000`',
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_WEBHOOK_POLL_MS: {
+    schema: wholeNumber({ fallback: 1000 }),
+    doc: {
+      meaning:
+        'how often an instance looks for due webhook deliveries, besides when it records an event, in ms',
+      default: '`1000`',
+      readBy: ['connectr serve'],
+    },
+  },
 } satisfies Record<string, Setting<unknown>>;
 
 export type ServerSettings = Settings<typeof SERVER_SETTINGS>;

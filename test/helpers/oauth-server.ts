@@ -62,3 +62,16 @@ export async function startAuthServer(): Promise<TestAuthServer> {
 export function formOf(req: unknown): Record<string, string> {
   return { ...(req as { body: Record<string, string> }).body };
 }
+
+/**
+ * A daemon's environment for Gmail: the emulator at `gmailUrl` as its API, `auth` as its
+ * authorization server, and the server's own OAuth app (GMAIL_CLIENT_ID and _SECRET).
+ */
+export function gmailServerEnv(auth: TestAuthServer, gmailUrl: string): Record<string, string> {
+  return {
+    ...auth.envFor('gmail'),
+    CONNECTR_GMAIL_API_BASE_URL: gmailUrl,
+    GMAIL_CLIENT_ID: 'server-client',
+    GMAIL_CLIENT_SECRET: 'server-client-secret',
+  };
+}

@@ -90,7 +90,11 @@ export interface TestDaemon {
    * Another instance on the same database, with its own store, caches and app (as a second
    * `connectr serve` behind a load balancer); closed with this one.
    */
-  another(options?: { readonly listen?: boolean; readonly cacheNow?: () => number }): Promise<Instance>;
+  another(options?: {
+    readonly listen?: boolean;
+    readonly cacheNow?: () => number;
+    readonly app?: AppOptions;
+  }): Promise<Instance>;
   /** Closes the app(s) and store(s), removes the database and the definitions. */
   close(): Promise<void>;
 }
@@ -286,7 +290,7 @@ export async function withServer(options: ServerOptions): Promise<TestDaemon> {
         open({
           listen: o.listen ?? false,
           cacheNow: o.cacheNow,
-          app: { log: { level: 'silent', stream: { write: () => true } } },
+          app: { log: { level: 'silent', stream: { write: () => true } }, ...o.app },
         }),
       close,
     };

@@ -8,7 +8,7 @@ import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { credentials } from '../../src/server/store/schema.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
-import { startAuthServer } from '../helpers/oauth-server.js';
+import { gmailServerEnv, startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { LogCapture, callApi } from './helpers.js';
@@ -73,12 +73,7 @@ for (const variant of BACKENDS) {
         gmail = await startGmailEmulator({ acceptToken: (t) => valid.has(t) });
         daemon = await withServer({
           backend: variant,
-          env: {
-            ...auth.envFor('gmail'),
-            CONNECTR_GMAIL_API_BASE_URL: gmail.url,
-            GMAIL_CLIENT_ID: 'server-client',
-            GMAIL_CLIENT_SECRET: 'server-client-secret',
-          },
+          env: gmailServerEnv(auth, gmail.url),
           logs,
           logLevel: 'trace',
           listen: true,

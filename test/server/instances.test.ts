@@ -10,7 +10,7 @@ import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { startBin } from '../helpers/bin.js';
 import type { RunningBin } from '../helpers/bin.js';
-import { startAuthServer } from '../helpers/oauth-server.js';
+import { gmailServerEnv, startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { POSTGRES, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
@@ -42,10 +42,7 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
     const env = {
       ...backend.env,
       CONNECTR_ENCRYPTION_KEY: encryptionKey,
-      ...auth.envFor('gmail'),
-      CONNECTR_GMAIL_API_BASE_URL: gmail.url,
-      GMAIL_CLIENT_ID: 'server-client',
-      GMAIL_CLIENT_SECRET: 'server-client-secret',
+      ...gmailServerEnv(auth, gmail.url),
     };
     store = await openServerStore({ env, dataDir: backend.dataDir, secrets: memorySecrets() });
     projectId = (await ensureProject(store.db, 'default')).project.id;

@@ -22,6 +22,7 @@ const clock = new CacheClock();
 import { LogCapture, callApi } from './helpers.js';
 import { withServer } from '../helpers/server.js';
 import type { TestDaemon } from '../helpers/server.js';
+import { startReceiver } from '../helpers/webhook-receiver.js';
 
 /**
  * The OAuth web flow of `connectr serve` against a real, strict authorization server
@@ -472,6 +473,31 @@ for (const variant of BACKENDS) {
         );
         expect(refused.location).toBe('https://app.example.com/back?status=error&error=access_denied');
       });
+    });
+
+    it('sends connection.created and connection.signed_in of a browser sign-in to the webhooks, verified', async () => {
+      const projectId = await daemon.project('hooks');
+      const key = await daemon.key(projectId, { name: 'hooks' });
+      const receiver = await startReceiver();
+      try {
+        const hook = await call('POST', '/api/v1/webhooks', key, { url: receiver.url });
+        expect(hook.status).toBe(201);
+        receiver.secrets.push(hook.json.secret as string);
+        const started = await authorize(key, { connector_type: 'testapp' });
+        const back = await approve(String(started.json.authorization_url), 'grace');
+        const done = await call('GET', `${back.pathname}${back.search}`, undefined);
+        expect(done.status, done.text).toBe(200);
+        const [id] = await connectionsOf(projectId);
+        const got = await receiver.waitFor((a) => a.length >= 2);
+        expect(got.map((d) => [d.type, d.data.id])).toEqual([
+          ['connection.created', id],
+          ['connection.signed_in', id],
+        ]);
+        expect(got[1]?.data).toMatchObject({ status: 'active', account_identity: 'grace' });
+        for (const d of receiver.requests) for (const token of issued) expect(d.body).not.toContain(token);
+      } finally {
+        await receiver.close();
+      }
     });
 
     it('refuses return_url and redirect_uri that are not plain http(s) URLs, creating nothing', async () => {

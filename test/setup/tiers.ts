@@ -30,6 +30,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/docs/examples.test.ts',
   'test/docs/raw-proxy-example.test.ts',
   'test/docs/tutorial.test.ts',
+  'test/docs/webhooks-verify.test.ts',
   'test/e2e/bad-files.test.ts',
   'test/e2e/call-styles.test.ts',
   'test/e2e/connections-push.test.ts',
@@ -68,6 +69,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/server/serve-keys-live.test.ts',
   'test/server/serve-log-format.test.ts',
   'test/server/upstream-status.test.ts',
+  'test/server/webhooks-restart.test.ts',
   'test/unit/auth/refresh-homes.test.ts',
   'test/unit/connector/limits.test.ts',
   'test/unit/connector/prebuilt.test.ts',
@@ -101,6 +103,7 @@ export const SLOW: readonly string[] = [
   'test/server/sign-in-sessions.test.ts',
   'test/server/upload-follow.test.ts',
   'test/server/upstream-proxy.test.ts',
+  'test/server/webhooks.test.ts',
   'test/unit/server/migration-0001.test.ts',
 ];
 

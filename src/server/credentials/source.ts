@@ -17,7 +17,8 @@ import { storeTokens } from '../oauth/tokens.js';
 import type { OAuthSecret } from '../oauth/tokens.js';
 import { resolveServerClient } from '../oauth/client.js';
 import type { Connection } from '../store/connections.js';
-import { updateConnection } from '../store/connections.js';
+import { lockConnection, updateConnection } from '../store/connections.js';
+import { recordConnectionEvent } from '../webhooks/events.js';
 import { withCredentialLocked } from '../store/credential-lock.js';
 import { guard } from '../store/open.js';
 import type { RouteContext } from '../types.js';
@@ -203,11 +204,24 @@ function rowLock(deps: DatabaseCredentialDeps, connection: Connection, connector
             // A row lock is held until the transaction ends: never lost.
             lost: () => false,
             async refused(error) {
-              // Committed with the transaction: every later call sees it.
-              await updateConnection(tx, connection.projectId, connection.id, {
+              // Committed with the transaction: every later call sees it, and its event with it;
+              // one event per breakage (a connection already marked is not announced again).
+              const reason = refusedReason(error).slice(0, 1000);
+              const before = await lockConnection(tx, connection.projectId, connection.id);
+              const after = await updateConnection(tx, connection.projectId, connection.id, {
                 status: 'needs_reauth',
-                lastError: refusedReason(error).slice(0, 1000),
+                lastError: reason,
               });
+              if (after && before?.status !== 'needs_reauth')
+                await recordConnectionEvent(
+                  tx,
+                  {
+                    type: 'connection.needs_reauth',
+                    connection: after,
+                    reason: { code: 'refresh_rejected', message: reason },
+                  },
+                  new Date((deps.now ?? Date.now)()),
+                );
             },
           });
           if (outcome === LOCK_LOST) throw new Error('a row lock is never lost');

@@ -13,7 +13,8 @@ import { requestToken } from '../../core/oauth/token-endpoint.js';
 import type { OAuthClient } from '../../core/oauth/token-endpoint.js';
 import type { Env } from '../../core/paths.js';
 import type { ServerData } from '../contracts.js';
-import { createConnection, requireConnection, updateConnection } from '../store/connections.js';
+import { requireConnection, updateConnection } from '../store/connections.js';
+import { createConnectionWithEvent } from '../webhooks/changes.js';
 import type { Connection } from '../store/connections.js';
 import { bindOAuthSession, createOAuthSession } from '../store/oauth-sessions.js';
 import type { OAuthSession } from '../store/oauth-sessions.js';
@@ -186,15 +187,17 @@ export async function completeAuthorization(
     const scopes = tokens.scope === undefined ? extra.scopes : splitScopes(tokens.scope, auth);
     const expiresAt = tokens.expires_in ? new Date(now.getTime() + tokens.expires_in * 1000) : null;
     if (connection === undefined) {
-      const made = await guard(data.database, async () => {
-        const created = await createConnection(data.db, {
-          projectId: session.projectId,
-          connector: connector.name,
-          name: connector.name,
-        });
-        await bindOAuthSession(data.db, session.id, created.id);
-        return created;
-      });
+      const made = await guard(data.database, () =>
+        data.db.transaction(async (tx) => {
+          const created = await createConnectionWithEvent(
+            tx,
+            { projectId: session.projectId, connector: connector.name, name: connector.name },
+            now,
+          );
+          await bindOAuthSession(tx, session.id, created.id);
+          return created;
+        }),
+      );
       connection = made;
     }
     const target = connection;
@@ -214,6 +217,7 @@ export async function completeAuthorization(
           },
           identity ?? null,
           now,
+          true,
         ),
       ),
     );

@@ -3,6 +3,7 @@ import { updateConnection } from '../store/connections.js';
 import type { Connection } from '../store/connections.js';
 import { putCredential } from '../store/credentials.js';
 import type { Db } from '../store/db.js';
+import { signIn } from '../webhooks/changes.js';
 
 /**
  * The one way an OAuth connection gets its tokens: the web flow (flow.ts) after the code
@@ -46,7 +47,8 @@ export function oauthSecretOf(tokens: TokenSet): OAuthSecret {
 /**
  * Seals the tokens on the connection and makes it active, in one transaction. `identity`:
  * who signed in (null: unknown; undefined: leave what the connection has). Undefined when the
- * connection was deleted meanwhile (its credential goes with it).
+ * connection was deleted meanwhile (its credential goes with it). `asSignIn`: a sign-in, not a
+ * refresh: its webhook events are recorded in the same transaction (webhooks/sign-in.ts).
  */
 export async function storeTokens(
   db: Db,
@@ -55,31 +57,44 @@ export async function storeTokens(
   tokens: TokenSet,
   identity: string | null | undefined,
   now = new Date(),
+  asSignIn = false,
 ): Promise<Connection | undefined> {
   return db.transaction(async (tx) => {
-    await putCredential(
-      tx,
-      keys,
-      {
-        projectId: connection.projectId,
-        connectionId: connection.id,
-        secret: oauthSecretOf(tokens),
-        expiresAt: tokens.expiresAt,
-      },
-      now,
-    );
-    return updateConnection(
-      tx,
-      connection.projectId,
-      connection.id,
-      {
-        status: 'active',
-        ...(identity === undefined ? {} : { accountIdentity: identity }),
-        scopes: [...tokens.scopes],
-        lastRefreshAt: now,
-        lastError: null,
-      },
-      now,
-    );
+    const store = () => sealTokens(tx, keys, connection, tokens, identity, now);
+    return asSignIn ? signIn(tx, connection, now, store) : store();
   });
+}
+
+async function sealTokens(
+  tx: Db,
+  keys: KeyRing,
+  connection: Pick<Connection, 'projectId' | 'id'>,
+  tokens: TokenSet,
+  identity: string | null | undefined,
+  now: Date,
+): Promise<Connection | undefined> {
+  await putCredential(
+    tx,
+    keys,
+    {
+      projectId: connection.projectId,
+      connectionId: connection.id,
+      secret: oauthSecretOf(tokens),
+      expiresAt: tokens.expiresAt,
+    },
+    now,
+  );
+  return updateConnection(
+    tx,
+    connection.projectId,
+    connection.id,
+    {
+      status: 'active',
+      ...(identity === undefined ? {} : { accountIdentity: identity }),
+      scopes: [...tokens.scopes],
+      lastRefreshAt: now,
+      lastError: null,
+    },
+    now,
+  );
 }

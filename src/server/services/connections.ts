@@ -11,6 +11,8 @@ import * as connections from '../store/connections.js';
 import type { Connection, ListOptions, NewConnection, Page } from '../store/connections.js';
 import * as credentials from '../store/credentials.js';
 import { guard } from '../store/open.js';
+import { recordConnectionEvent } from '../webhooks/events.js';
+import { createConnectionWithEvent, signIn } from '../webhooks/changes.js';
 import { revokeAtProvider, storedTokens } from './revocation.js';
 import type { RevocationOutcome, RevocationRequest } from './revocation.js';
 
@@ -24,8 +26,13 @@ export type { Connection, Page } from '../store/connections.js';
 export { MAX_PAGE } from '../store/connections.js';
 export { CONNECTION_STATUSES } from '../store/schema.js';
 
-export function createConnection(data: ServerData, input: NewConnection): Promise<Connection> {
-  return guard(data.database, () => connections.createConnection(data.db, input));
+/** A new connection, with its connection.created event in the same transaction. */
+export function createConnection(
+  data: ServerData,
+  input: NewConnection,
+  now = new Date(),
+): Promise<Connection> {
+  return guard(data.database, () => createConnectionWithEvent(data.db, input, now));
 }
 
 export function listConnections(
@@ -60,15 +67,23 @@ export async function storeCredential(
   const updated = await changeConnection(data, projectId, id, () =>
     guard(data.database, () =>
       toStore.kind === 'tokens'
-        ? storeTokens(data.db, data.keys, connection, toStore.tokens, toStore.identity, now)
-        : data.db.transaction(async (tx) => {
-            await credentials.putCredential(tx, data.keys, {
-              projectId,
-              connectionId: id,
-              secret: toStore.secret,
-            });
-            return connections.updateConnection(tx, projectId, id, { status: 'active', lastError: null });
-          }),
+        ? storeTokens(data.db, data.keys, connection, toStore.tokens, toStore.identity, now, true)
+        : data.db.transaction((tx) =>
+            signIn(tx, connection, now, async () => {
+              await credentials.putCredential(tx, data.keys, {
+                projectId,
+                connectionId: id,
+                secret: toStore.secret,
+              });
+              return connections.updateConnection(
+                tx,
+                projectId,
+                id,
+                { status: 'active', lastError: null },
+                now,
+              );
+            }),
+          ),
     ),
   );
   return updated ?? requireConnection(data, projectId, id);
@@ -123,8 +138,12 @@ export async function deleteConnection(
   const deleted = await changeConnection(data, projectId, id, () =>
     guard(data.database, () =>
       data.db.transaction(async (tx) => {
+        const row = await connections.lockConnection(tx, projectId, id);
+        if (!row) return false;
         await credentials.deleteCredential(tx, projectId, id);
-        return connections.deleteConnection(tx, projectId, id);
+        await connections.deleteConnection(tx, projectId, id);
+        await recordConnectionEvent(tx, { type: 'connection.deleted', connection: row }, new Date());
+        return true;
       }),
     ),
   );

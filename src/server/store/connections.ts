@@ -45,6 +45,16 @@ export async function getConnection(db: Db, projectId: string, id: string): Prom
   return row;
 }
 
+/** The connection's row locked until the transaction `tx` ends (a change that must see its state first). */
+export async function lockConnection(tx: Db, projectId: string, id: string): Promise<Connection | undefined> {
+  const [row] = await tx
+    .select()
+    .from(connections)
+    .where(and(eq(connections.projectId, projectId), eq(connections.id, id)))
+    .for('update');
+  return row;
+}
+
 /** As getConnection, but a missing connection is a not_found error naming it. */
 export async function requireConnection(db: Db, projectId: string, id: string): Promise<Connection> {
   const row = await getConnection(db, projectId, id);

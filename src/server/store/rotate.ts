@@ -4,7 +4,8 @@ import { credentialContext } from './credentials.js';
 import type { Db } from './db.js';
 import { verifierContext } from './oauth-sessions.js';
 import { clientSecretContext } from './oauth-apps.js';
-import { credentials, oauthApps, oauthSessions } from './schema.js';
+import { credentials, oauthApps, oauthSessions, webhookEndpoints } from './schema.js';
+import { webhookSecretContext } from './webhooks.js';
 
 /**
  * Re-encrypts every sealed column with the ring's current key, in one transaction (all or
@@ -62,6 +63,32 @@ const COLUMNS: readonly Column[] = [
         .for('update'),
     write: async (tx, key, sealed) => {
       await tx.update(oauthSessions).set({ pkceVerifierEncrypted: sealed }).where(eq(oauthSessions.id, key));
+    },
+  },
+  {
+    // Both of an endpoint's secrets: the row key carries which one (`<id>:current|previous`).
+    table: 'webhook_endpoints',
+    context: (key) => webhookSecretContext(key.slice(0, key.lastIndexOf(':'))),
+    rows: async (tx) =>
+      (
+        await tx
+          .select({
+            id: webhookEndpoints.id,
+            current: webhookEndpoints.secretEncrypted,
+            previous: webhookEndpoints.previousSecretEncrypted,
+          })
+          .from(webhookEndpoints)
+          .for('update')
+      ).flatMap((r) => [
+        { key: `${r.id}:current`, sealed: r.current },
+        ...(r.previous === null ? [] : [{ key: `${r.id}:previous`, sealed: r.previous }]),
+      ]),
+    write: async (tx, key, sealed) => {
+      const id = key.slice(0, key.lastIndexOf(':'));
+      await tx
+        .update(webhookEndpoints)
+        .set(key.endsWith(':previous') ? { previousSecretEncrypted: sealed } : { secretEncrypted: sealed })
+        .where(eq(webhookEndpoints.id, id));
     },
   },
 ];

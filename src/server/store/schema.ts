@@ -1,5 +1,19 @@
 import { sql } from 'drizzle-orm';
-import { boolean, check, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  check,
+  index,
+  integer,
+  json,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { API_KEY_SCOPES } from '../contracts.js';
 
 /**
@@ -156,9 +170,106 @@ export const oauthSessions = pgTable(
   ],
 );
 
+/** Where a project's connection events are sent (docs/webhooks.md), signed with its secret. */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    /** The event types it receives; empty: all of them. */
+    events: text('events')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    description: text('description'),
+    /** `whsec_…`, sealed. */
+    secretEncrypted: text('secret_encrypted').notNull(),
+    /** The secret before the last rotation: it signs too until previous_secret_expires_at. */
+    previousSecretEncrypted: text('previous_secret_encrypted'),
+    previousSecretExpiresAt: timestamp('previous_secret_expires_at', { withTimezone: true }),
+    /** Set when the receiver answered 410 Gone; PATCH disabled: false enables it again. */
+    disabledAt: timestamp('disabled_at', { withTimezone: true }),
+    disabledReason: text('disabled_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('webhook_endpoints_project_idx').on(t.projectId, t.createdAt, t.id)],
+);
+
+/**
+ * The outbox: every event, written in the transaction of the change that caused it. `seq`
+ * orders one connection's events (they are written after its row is locked by the change).
+ */
+export const webhookEvents = pgTable(
+  'webhook_events',
+  {
+    /** `msg_…`: the webhook-id header of every attempt. */
+    id: text('id').primaryKey(),
+    seq: bigserial('seq', { mode: 'number' }).notNull(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    /** Not a foreign key: a connection.deleted event outlives its connection. */
+    connectionId: text('connection_id'),
+    /** `data` of the body, as JSON text (kept as written: the signature covers bytes). */
+    payload: json('payload').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('webhook_events_project_idx').on(t.projectId, t.createdAt)],
+);
+
+export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
+export type DeliveryState = (typeof DELIVERY_STATES)[number];
+
+/** One event to one endpoint: its attempts so far and the next one. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    eventId: text('event_id')
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: 'cascade' }),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** The event's, copied: a connection's later delivery waits for its earlier ones. */
+    connectionId: text('connection_id'),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    state: text('state', { enum: DELIVERY_STATES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Due from then; while an attempt is in flight, the end of its lease. */
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    /** Retried until then (3 days after the event, or after a redeliver). */
+    retryUntil: timestamp('retry_until', { withTimezone: true }).notNull(),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    lastStatus: integer('last_status'),
+    lastLatencyMs: integer('last_latency_ms'),
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.eventId, t.endpointId] }),
+    check(
+      'webhook_deliveries_state_check',
+      sql.raw(`${t.state.name} in (${DELIVERY_STATES.map((s) => `'${s}'`).join(', ')})`),
+    ),
+    index('webhook_deliveries_due_idx').on(t.state, t.nextAttemptAt),
+    index('webhook_deliveries_order_idx').on(t.endpointId, t.connectionId, t.state, t.seq),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.createdAt),
+  ],
+);
+
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */
 export const ENCRYPTED_COLUMNS = [
   { table: 'oauth_apps', column: 'client_secret_encrypted', key: 'id' },
   { table: 'credentials', column: 'secret_encrypted', key: 'connection_id' },
   { table: 'oauth_sessions', column: 'pkce_verifier_encrypted', key: 'id' },
+  { table: 'webhook_endpoints', column: 'secret_encrypted', key: 'id' },
+  { table: 'webhook_endpoints', column: 'previous_secret_encrypted', key: 'id' },
 ] as const;

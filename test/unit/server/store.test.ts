@@ -20,6 +20,12 @@ import { openServerStore, pgliteKeyEntry } from '../../../src/server/store/open.
 import type { OpenedServerStore } from '../../../src/server/store/open.js';
 import { ensureProject } from '../../../src/server/store/projects.js';
 import { rotateEncryption } from '../../../src/server/store/rotate.js';
+import {
+  createEndpoint,
+  requireEndpoint,
+  rotateSecret,
+  signingSecrets,
+} from '../../../src/server/store/webhooks.js';
 import { credentials } from '../../../src/server/store/schema.js';
 import { postgresBinDir } from '../../helpers/postgres.js';
 import type { FreshBackend } from '../../helpers/server-store.js';
@@ -71,6 +77,9 @@ for (const variant of BACKENDS) {
         'oauth_apps',
         'oauth_sessions',
         'projects',
+        'webhook_deliveries',
+        'webhook_endpoints',
+        'webhook_events',
       ]);
       const applied = () =>
         store.database.query<{ hash: string }>('select hash from drizzle.__drizzle_migrations order by id');
@@ -343,6 +352,22 @@ for (const variant of BACKENDS) {
         codeVerifier: 'old-verifier',
         redirectUri: 'http://127.0.0.1/cb',
       });
+      const hook = await createEndpoint(
+        store.db,
+        store.keys,
+        { projectId: p.id, url: 'https://hooks.example.com/x', events: [], description: null },
+        'whsec_first',
+        new Date(),
+      );
+      await rotateSecret(
+        store.db,
+        store.keys,
+        p.id,
+        hook.id,
+        'whsec_second',
+        new Date(Date.now() + 60_000),
+        new Date(),
+      );
       await store.close();
       const next = newKey();
       store = await open({ CONNECTR_ENCRYPTION_KEY: next, CONNECTR_ENCRYPTION_KEYS_OLD: key });
@@ -350,6 +375,8 @@ for (const variant of BACKENDS) {
       expect(counts.credentials?.rewritten).toBeGreaterThanOrEqual(1);
       expect(counts.oauth_apps).toEqual({ rewritten: 1, current: 0 });
       expect(counts.oauth_sessions?.rewritten).toBeGreaterThanOrEqual(1);
+      // Both of the endpoint's secrets: the current one and the one still signing beside it.
+      expect(counts.webhook_endpoints).toEqual({ rewritten: 2, current: 0 });
       const again = await rotateEncryption(store.db, store.keys);
       expect(Object.values(again).every((c) => c.rewritten === 0)).toBe(true);
       await store.close();
@@ -358,6 +385,10 @@ for (const variant of BACKENDS) {
         t: 'old-key-token',
       });
       expect((await getOAuthApp(store.db, store.keys, p.id, 'gmail'))?.clientSecret).toBe('csecret');
+      expect(signingSecrets(store.keys, await requireEndpoint(store.db, p.id, hook.id), new Date())).toEqual([
+        'whsec_second',
+        'whsec_first',
+      ]);
       expect((await consumeOAuthSession(store.db, store.keys, session.state)).codeVerifier).toBe(
         'old-verifier',
       );

@@ -7,19 +7,13 @@ import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectorParams } from '../connectors/name.js';
 import { ConnectionShape, connectionJson } from './shape.js';
-import { label } from '../../input.js';
+import { label, pageLimit } from '../../input.js';
 
 const ListQuery = z.strictObject({
   user_id: label('user_id', 255).optional().describe('Only this end user’s connections.'),
   // A connector's name as the connector routes check it: a NUL never reaches the database.
   connector_type: ConnectorParams.shape.name.optional().describe('Only connections of this connector.'),
-  limit: z.coerce
-    .number()
-    .int({ message: 'limit must be a whole number' })
-    .min(1, { message: 'limit must be at least 1' })
-    .max(MAX_PAGE, { message: `limit must be at most ${MAX_PAGE}` })
-    .optional()
-    .describe(`At most this many (1 to ${MAX_PAGE}, default 50).`),
+  limit: pageLimit(MAX_PAGE, 50, 'connections'),
   cursor: z
     .string()
     .max(512, { message: 'cursor is not one this server gave out' })

@@ -1,0 +1,145 @@
+// Outgoing webhooks (issue #23): deliveries per second from `connectr serve` to a local
+// receiver while events are recorded as fast as the API makes connections, next to that
+// recording rate (no target; 1.00x: the deliveries keep up with the events; on PGlite both are
+// bounded by its commits), with the receiver loaded straight by autocannon shown beside; and
+// the request path's throughput, POST /api/v1/proxy/execute, with a webhook endpoint configured
+// vs none. The outbox is written only by connection changes, never by a call, so the target is
+// that an endpoint costs execute at most 5%: a ratio of at least 0.95. The two loads alternate
+// over several rounds and the ratio is the median of the rounds' own ratios.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { UPSTREAM, benchConnector, firstLine, startServe, withTempHome } from './lib.mjs';
+
+const TARGET_RATIO = 0.95;
+const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
+const ROUNDS = Number(process.env.CONNECTR_BENCH_SERVE_ROUNDS) || 3;
+const EVENTS = Number(process.env.CONNECTR_BENCH_WEBHOOK_EVENTS) || 600;
+
+/** A receiver answering 204 to every POST and counting them; GET answers the count. */
+const RECEIVER = `
+const http = require('node:http');
+let received = 0;
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    if (req.method === 'POST') { received++; res.writeHead(204); res.end(); return; }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ received }));
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function rps(name, options) {
+  const result = await autocannon({ connections: 16, duration: DURATION_S, ...options });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(
+      `${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} time-outs`,
+    );
+  return result.requests.average;
+}
+
+await withTempHome(async (env) => {
+  const home = env.CONNECTR_HOME;
+  const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const receiver = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let server;
+  try {
+    const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
+    const receiverUrl = `http://127.0.0.1:${await firstLine(receiver)}`;
+    const connectorsDir = join(home, 'bench-connectors');
+    mkdirSync(connectorsDir, { recursive: true });
+    writeFileSync(join(connectorsDir, 'benchapi.yaml'), benchConnector(upstreamUrl));
+    let base;
+    let apiKey;
+    ({ server, base, apiKey } = await startServe(
+      { ...env, CONNECTR_CONNECTORS_DIR: connectorsDir, CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234' },
+      home,
+    ));
+    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    const api = async (method, path, body) => {
+      const r = await fetch(`${base}${path}`, {
+        method,
+        headers: body === undefined ? { authorization: auth.authorization } : auth,
+        body: body && JSON.stringify(body),
+      });
+      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+      return r.json();
+    };
+    const received = async () => (await (await fetch(receiverUrl)).json()).received;
+    const connection = await api('POST', '/api/v1/connections', {
+      connector_type: 'benchapi',
+      name: 'bench',
+    });
+    await api('PUT', `/api/v1/connections/${connection.id}/credentials`, { api_key: 'bench-key' });
+    const execute = {
+      url: `${base}/api/v1/proxy/execute`,
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ connection_id: connection.id, endpoint: 'get_item' }),
+    };
+
+    // Execute with no endpoint vs one, alternating; the endpoint is made and deleted between.
+    await rps('warm-up', { ...execute, duration: 2 });
+    const without = [];
+    const withHook = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      without.push(await rps('execute, no webhook', execute));
+      const hook = await api('POST', '/api/v1/webhooks', { url: `${receiverUrl}/hooks` });
+      withHook.push(await rps('execute, a webhook', execute));
+      await api('DELETE', `/api/v1/webhooks/${hook.id}`);
+    }
+    const ratios = without.map((w, i) => withHook[i] / w);
+    const ratio = median(ratios);
+
+    // Deliveries: EVENTS events recorded (one connection each, so none waits for another), then
+    // the time until the receiver has them all.
+    const direct = await rps('receiver, direct', {
+      url: `${receiverUrl}/hooks`,
+      method: 'POST',
+      body: '{}',
+      duration: 2,
+    });
+    await api('POST', '/api/v1/webhooks', { url: `${receiverUrl}/hooks` });
+    const before = await received();
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < EVENTS) {
+          next++;
+          await api('POST', '/api/v1/connections', { connector_type: 'benchapi', name: `c${next}` });
+        }
+      }),
+    );
+    const recorded = performance.now();
+    while ((await received()) - before < EVENTS) {
+      if (performance.now() - started > 120_000)
+        throw new Error('the deliveries did not arrive within 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const perSecond = EVENTS / seconds;
+    const recordedPerSecond = EVENTS / ((recorded - started) / 1000);
+    console.log(
+      `webhooks: ${perSecond.toFixed(0)} deliveries/s (${EVENTS} in ${seconds.toFixed(2)} s) vs events recorded ${recordedPerSecond.toFixed(0)}/s = ${(perSecond / recordedPerSecond).toFixed(2)}x; the receiver loaded directly: ${direct.toFixed(0)} req/s`,
+    );
+    console.log(
+      `webhooks: execute with a webhook endpoint ${median(withHook).toFixed(0)} req/s vs none ${median(without).toFixed(0)} req/s = ${ratio.toFixed(2)}x (target >= ${TARGET_RATIO}: ${ratio >= TARGET_RATIO ? 'ok' : 'MISSED'}); rounds: ${ratios.map((r) => r.toFixed(2)).join(' ')}`,
+    );
+  } finally {
+    if (server) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    receiver.kill();
+    upstream.kill();
+  }
+});
