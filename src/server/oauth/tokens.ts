@@ -78,6 +78,7 @@ export async function storeTokens(
         scopes: [...tokens.scopes],
         lastRefreshAt: now,
         lastError: null,
+        lastErrorCode: null,
       },
       now,
     );

@@ -67,7 +67,11 @@ export async function storeCredential(
               connectionId: id,
               secret: toStore.secret,
             });
-            return connections.updateConnection(tx, projectId, id, { status: 'active', lastError: null });
+            return connections.updateConnection(tx, projectId, id, {
+              status: 'active',
+              lastError: null,
+              lastErrorCode: null,
+            });
           }),
     ),
   );
