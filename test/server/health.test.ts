@@ -324,7 +324,22 @@ for (const variant of BACKENDS) {
       expect(await usedAt()).toBe(before);
     });
 
-    it('answers 404 to a check of an unknown connection or of another project', async () => {
+    it("answers 400 to a check of a malformed id, 404 to an unknown one or another project's", async () => {
+      for (const id of ['..%2Fconnections', 'conn_%00', 'x'.repeat(300)]) {
+        const answer = await daemon.app.inject({
+          method: 'POST',
+          url: `/api/v1/connections/${id}/check`,
+          headers: { authorization: `Bearer ${key}` },
+        });
+        expect(answer.statusCode, id).toBeGreaterThanOrEqual(400);
+        expect(answer.statusCode, id).toBeLessThan(500);
+        expect(answer.json<{ error: { code: string } }>().error.code).toEqual(expect.any(String));
+      }
+      const unauthenticated = await daemon.app.inject({
+        method: 'POST',
+        url: '/api/v1/connections/conn_x/check',
+      });
+      expect(unauthenticated.statusCode).toBe(401);
       const other = await daemon.project('other-health');
       const theirs = await daemon.connection(other, { connector: 'gmail', name: 'theirs' });
       for (const id of [theirs, 'conn_doesnotexist0000000000']) {

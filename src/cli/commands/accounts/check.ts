@@ -6,6 +6,7 @@ import { ConnectrError } from '../../../core/errors.js';
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
+import { printedWithoutTable } from './rows.js';
 
 /**
  * `connectr accounts check [connector]`: each stored account's credential tried the way the
@@ -72,15 +73,8 @@ export async function checkAccounts(ctx: CliContext, connectorFilter: string | u
 }
 
 function print(ctx: CliContext, rows: readonly Row[]): void {
+  if (printedWithoutTable(ctx, rows)) return;
   const { out } = ctx;
-  if (out.json) {
-    out.printJson(rows);
-    return;
-  }
-  if (rows.length === 0) {
-    out.info('No accounts yet. Sign in with `connectr auth <connector>`.');
-    return;
-  }
   out.line(
     table(
       rows,
