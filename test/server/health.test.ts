@@ -4,6 +4,7 @@ import type { HealthDeps } from '../../src/server/health/check.js';
 import { DAY_MS } from '../../src/server/health/check.js';
 import { healthRound } from '../../src/server/health/task.js';
 import type { OAuthSecret } from '../../src/server/oauth/tokens.js';
+import { tryHealthLock } from '../../src/server/store/connection-health.js';
 import { getConnection, updateConnection } from '../../src/server/store/connections.js';
 import type { ConnectionPatch } from '../../src/server/store/connections.js';
 import { getCredential } from '../../src/server/store/credentials.js';
@@ -366,6 +367,18 @@ for (const variant of BACKENDS) {
         expect(rounds).toContain(true);
         expect(provider.refreshes()).toBe(refreshes + 1);
         expect(await accessToken(id)).not.toBe('seed-shared');
+      },
+    );
+
+    it.skipIf(variant.name !== 'postgres')(
+      'skips its round while another instance holds the round',
+      async () => {
+        const other = await daemon.another();
+        await other.store.db.transaction(async (tx) => {
+          expect(await tryHealthLock(tx)).toBe(true);
+          expect(await healthRound(deps)).toBe(false);
+        });
+        expect(await healthRound(deps)).toBe(true);
       },
     );
   });
