@@ -139,7 +139,7 @@ export function databaseCredentials(
 
 /**
  * The health task's refresh of an OAuth connection ahead of need (RefreshRequest.ahead), through
- * the same algorithm and row lock as a call's; undefined when it has nothing to renew with.
+ * the same algorithm and row lock as a call's; nothing is sent for a connection with nothing to renew with.
  */
 export async function refreshAhead(
   deps: DatabaseCredentialDeps,
