@@ -14,6 +14,8 @@ import { loggedFault } from './errors.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
+import { healthDeps } from './health/check.js';
+import { startHealthTask } from './health/task.js';
 import { DEFAULT_MAX_PENDING_SIGN_INS } from './store/oauth-sessions.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
@@ -32,6 +34,7 @@ import { registerDeleteConnection } from './routes/connections/delete.js';
 import { registerListConnections } from './routes/connections/list.js';
 import { registerShowConnection } from './routes/connections/show.js';
 import { registerGetToken } from './routes/connections/token.js';
+import { registerCheckConnection } from './routes/connections/check.js';
 import { registerListEndpoints } from './routes/connectors/endpoints.js';
 import { registerListConnectors } from './routes/connectors/list.js';
 import { registerShowConnector } from './routes/connectors/show.js';
@@ -114,6 +117,8 @@ export interface AppOptions {
    * app (its events wait for another instance).
    */
   readonly webhooks?: WebhookWorkerOptions | false;
+  /** How often the health task runs (ms; 0: never); default CONNECTR_HEALTH_INTERVAL_MS. */
+  readonly healthEveryMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -232,6 +237,17 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     }
   }
   const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
+  if (deps.data) {
+    const stopHealth = startHealthTask(
+      healthDeps(context, options.healthEveryMs ?? settingsOf(deps).CONNECTR_HEALTH_INTERVAL_MS),
+      {
+        onError: (error) => {
+          app.log.warn({ err: error }, 'a connection health round failed; trying again at the next tick');
+        },
+      },
+    );
+    app.addHook('onClose', stopHealth);
+  }
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
   errors.install(app);
@@ -258,6 +274,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerDeleteConnection(app, context);
   registerPutCredentials(app, context);
   registerGetToken(app, context);
+  registerCheckConnection(app, context);
   registerOAuthAuthorize(
     app,
     context,

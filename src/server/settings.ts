@@ -18,6 +18,7 @@ export const DEFAULT_CACHE_MS = 2000;
 /** Largest proxied upload by default (1 GiB). */
 export const DEFAULT_PROXY_MAX_BODY = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+export const DEFAULT_HEALTH_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
 
 export const SERVER_SETTINGS = {
@@ -50,6 +51,15 @@ export const SERVER_SETTINGS = {
       meaning:
         'how long an instance trusts what it read of an API key or a connection, in ms; `0`: always read the database',
       default: `\`${DEFAULT_CACHE_MS}\``,
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_HEALTH_INTERVAL_MS: {
+    schema: wholeNumber({ fallback: DEFAULT_HEALTH_INTERVAL_MS, min: 0 }),
+    doc: {
+      meaning:
+        'how often the health task refreshes OAuth tokens ahead of expiry and checks idle connections, in ms (docs/server.md, "Connection health"); `0`: never',
+      default: `\`${DEFAULT_HEALTH_INTERVAL_MS}\` (5 minutes)`,
       readBy: ['connectr serve'],
     },
   },

@@ -149,6 +149,8 @@ for (const variant of BACKENDS) {
         created_at: expect.any(String) as string,
         updated_at: expect.any(String) as string,
         last_refresh_at: null,
+        last_used_at: null,
+        last_checked_at: null,
         last_error: null,
       });
       expect(Date.parse(body.created_at)).toBeGreaterThanOrEqual(before - 1000);

@@ -340,7 +340,10 @@ for (const variant of BACKENDS) {
         });
         expect(await shown.json()).toMatchObject({
           status: 'needs_reauth',
-          last_error: expect.stringContaining('invalid_grant') as unknown,
+          last_error: {
+            code: 'refresh_rejected',
+            message: expect.stringContaining('invalid_grant') as unknown,
+          },
         });
         const again = await post({ connection_id: id, endpoint: 'get_profile' });
         expect(again.status).toBe(409);

@@ -23,6 +23,7 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * (CONNECTR_BROWSER, whose failure to start connectr reports and then waits), or read the build.
  */
 export const NEEDS_PROCESS: readonly string[] = [
+  'test/cli/accounts-check.test.ts',
   'test/cli/bin.test.ts',
   'test/cli/code-cache.test.ts',
   'test/cli/completion.test.ts',

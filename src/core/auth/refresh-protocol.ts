@@ -124,6 +124,13 @@ export interface RefreshRequest {
   readonly http: HttpOptions;
   readonly now: () => number;
   readonly onEvent?: RefreshListener | undefined;
+  /**
+   * A refresh ahead of need (the daemon's health task), for expiry only: also due when the token
+   * expires before `expiringBefore`, or was obtained before `obtainedBefore` (epoch ms; an
+   * unknown obtainedAt counts as before). Decided under the lock like any refresh, so instances
+   * running it together still refresh once.
+   */
+  readonly ahead?: { readonly expiringBefore: number; readonly obtainedBefore: number } | undefined;
 }
 
 /** Whether a token expiring at `expiresAt` (epoch ms, undefined: never said) is due for a refresh. */
@@ -157,7 +164,9 @@ async function refreshHeld(
   const { connector, rejected, now } = request;
   const tokens = await held.read();
   const stillGood =
-    rejected === undefined ? !expiresSoon(tokens.expiresAt, now()) : tokens.accessToken !== rejected;
+    rejected === undefined
+      ? !expiresSoon(tokens.expiresAt, now()) && !dueAhead(tokens, request.ahead)
+      : tokens.accessToken !== rejected;
   if (stillGood && tokens.accessToken) return { tokens };
   if (rejected !== undefined && tokens.obtainedAt !== undefined && lock.freshTokenRefused) {
     const age = now() - tokens.obtainedAt;
@@ -216,6 +225,12 @@ async function refreshHeld(
     emit({ type: 'refresh_failed', grant: tokens.grant, failure: 'internal', needsSignIn: false });
     throw error;
   }
+}
+
+function dueAhead(tokens: HeldTokens, ahead: RefreshRequest['ahead']): boolean {
+  if (!ahead) return false;
+  if (tokens.expiresAt !== undefined && tokens.expiresAt < ahead.expiringBefore) return true;
+  return (tokens.obtainedAt ?? -Infinity) < ahead.obtainedBefore;
 }
 
 /** The tokens after a refresh: the provider's answer over what was held. */

@@ -45,6 +45,32 @@ export const RESERVED_FLAGS: readonly string[] = [
   'version',
 ];
 
+/**
+ * A health check is called with no params at all (by a timer, or `accounts check`): its endpoint
+ * must exist and take every required param from a default.
+ */
+function checkHealth(
+  def: ConnectorDefinition,
+  name: string,
+  endpointNames: readonly string[],
+  report: (path: readonly (string | number)[], message: string) => void,
+): void {
+  const endpoint = def.endpoints[name];
+  if (!endpoint) {
+    report(['health', 'endpoint'], unknownRef('endpoint', name, endpointNames));
+    return;
+  }
+  const needed = Object.entries(endpoint.params)
+    .filter(([, param]) => (param.required || param.in === 'path') && param.default === undefined)
+    .map(([key]) => key);
+  if (needed.length > 0) {
+    report(
+      ['health', 'endpoint'],
+      `health endpoint ${name} needs ${needed.join(', ')}, which have no default: a health check sends no params; name an endpoint that needs none, or give ${needed.length === 1 ? 'it a default' : 'them defaults'}`,
+    );
+  }
+}
+
 const PLACEHOLDER = /\{([^{}]*)\}/g;
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -61,6 +87,7 @@ export function checkConnector(def: ConnectorDefinition): CheckProblem[] {
   if (def.identity && !def.endpoints[def.identity.endpoint]) {
     report(['identity', 'endpoint'], unknownRef('endpoint', def.identity.endpoint, endpointNames));
   }
+  if (def.health) checkHealth(def, def.health.endpoint, endpointNames, report);
   if (def.errors?.expired_codes.length && !def.errors.code_paths.length) {
     report(['errors', 'expired_codes'], 'expired_codes are read at code_paths: give code_paths too');
   }

@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c133(data);
+  const r = c135(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -137,175 +137,177 @@ const c56 = object([
   ['path', c55, false],
 ]);
 const c57 = optional(c56);
-const c58 = number(true, [(n: number) => n >= 400, (n: number) => n <= 599]);
-const c59 = array(c58, []);
-const c60 = withDefault(c59, () => [429, 503]);
-const c61 = string([(s: string) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(s)]);
-const c62 = array(c61, []);
-const c63 = withDefault(c62, () => ['Retry-After']);
-const c64 = optional(c62);
-const c65 = optional(c55);
-const c66 = object([
-  ['retry_statuses', c60, false],
-  ['retry_after_headers', c63, false],
-  ['reset_headers', c64, true],
-  ['retry_after_path', c65, true],
+const c58 = object([['endpoint', c7, false]]);
+const c59 = optional(c58);
+const c60 = number(true, [(n: number) => n >= 400, (n: number) => n <= 599]);
+const c61 = array(c60, []);
+const c62 = withDefault(c61, () => [429, 503]);
+const c63 = string([(s: string) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(s)]);
+const c64 = array(c63, []);
+const c65 = withDefault(c64, () => ['Retry-After']);
+const c66 = optional(c64);
+const c67 = optional(c55);
+const c68 = object([
+  ['retry_statuses', c62, false],
+  ['retry_after_headers', c65, false],
+  ['reset_headers', c66, true],
+  ['retry_after_path', c67, true],
 ]);
-const c67 = optional(c66);
-const c68 = array(c55, []);
-const c69 = withDefault(c68, () => []);
-const c70 = object([
-  ['message_paths', c69, false],
-  ['code_paths', c69, false],
-  ['ok_path', c65, true],
+const c69 = optional(c68);
+const c70 = array(c55, []);
+const c71 = withDefault(c70, () => []);
+const c72 = object([
+  ['message_paths', c71, false],
+  ['code_paths', c71, false],
+  ['ok_path', c67, true],
   ['expired_codes', c25, false],
 ]);
-const c71 = optional(c70);
-const c72 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c73 = optional(c7);
-const c74 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c75 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c76 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c77 = withDefault(c76, () => 'string');
-const c78 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c79 = optional(c78);
-const c80 = withDefault(c29, () => false);
-const c81 = unknown;
-const c82 = optional(c81);
-const c83 = number(false, []);
-const c84 = union([c0, c83, c29]);
-const c85 = array(c84, [(s: { length: number }) => s.length >= 1]);
-const c86 = optional(c85);
-const c87 = optional(c83);
-const c88 = optional(c53);
-const c89 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c90 = optional(c89);
-const c91 = oneOf(['segment', 'path', 'odata_string']);
+const c73 = optional(c72);
+const c74 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c75 = optional(c7);
+const c76 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c77 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c78 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c79 = withDefault(c78, () => 'string');
+const c80 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c81 = optional(c80);
+const c82 = withDefault(c29, () => false);
+const c83 = unknown;
+const c84 = optional(c83);
+const c85 = number(false, []);
+const c86 = union([c0, c85, c29]);
+const c87 = array(c86, [(s: { length: number }) => s.length >= 1]);
+const c88 = optional(c87);
+const c89 = optional(c85);
+const c90 = optional(c53);
+const c91 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
 const c92 = optional(c91);
-const c93 = record(c0, c84, []);
+const c93 = oneOf(['segment', 'path', 'odata_string']);
 const c94 = optional(c93);
-const c95 = object([
-  ['in', c75, false],
-  ['type', c77, false],
-  ['items', c79, true],
-  ['required', c80, false],
-  ['default', c82, true],
-  ['enum', c86, true],
-  ['minimum', c87, true],
-  ['maximum', c87, true],
+const c95 = record(c0, c86, []);
+const c96 = optional(c95);
+const c97 = object([
+  ['in', c77, false],
+  ['type', c79, false],
+  ['items', c81, true],
+  ['required', c82, false],
+  ['default', c84, true],
+  ['enum', c88, true],
+  ['minimum', c89, true],
+  ['maximum', c89, true],
   ['description', c1, true],
-  ['name', c88, true],
-  ['field', c65, true],
-  ['flag', c90, true],
-  ['style', c92, true],
-  ['aliases', c94, true],
-  ['secret', c80, false],
+  ['name', c90, true],
+  ['field', c67, true],
+  ['flag', c92, true],
+  ['style', c94, true],
+  ['aliases', c96, true],
+  ['secret', c82, false],
 ]);
-const c96 = record(c74, c95, []);
-const c97 = withDefault(c96, () => ({}));
-const c98 = record(c61, c0, []);
-const c99 = optional(c98);
-const c100 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c98 = record(c76, c97, []);
+const c99 = withDefault(c98, () => ({}));
+const c100 = record(c63, c0, []);
 const c101 = optional(c100);
-const c102 = optional(c3);
-const c103 = optional(c61);
-const c104 = object([
-  ['encoding', c101, true],
-  ['content_type', c102, true],
-  ['json_header', c103, true],
+const c102 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c103 = optional(c102);
+const c104 = optional(c3);
+const c105 = optional(c63);
+const c106 = object([
+  ['encoding', c103, true],
+  ['content_type', c104, true],
+  ['json_header', c105, true],
 ]);
-const c105 = optional(c104);
-const c106 = oneOf(['json', 'text', 'binary', 'auto']);
-const c107 = withDefault(c106, () => 'auto');
-const c108 = object([
-  ['encoding', c107, false],
-  ['result_header', c103, true],
+const c107 = optional(c106);
+const c108 = oneOf(['json', 'text', 'binary', 'auto']);
+const c109 = withDefault(c108, () => 'auto');
+const c110 = object([
+  ['encoding', c109, false],
+  ['result_header', c105, true],
 ]);
-const c109 = optional(c108);
-const c110 = oneOf(['page_token']);
-const c111 = object([
-  ['style', c110, false],
-  ['request_param', c74, false],
+const c111 = optional(c110);
+const c112 = oneOf(['page_token']);
+const c113 = object([
+  ['style', c112, false],
+  ['request_param', c76, false],
   ['response_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c112 = oneOf(['cursor']);
-const c113 = withDefault(c74, () => 'cursor');
-const c114 = object([
-  ['style', c112, false],
+const c114 = oneOf(['cursor']);
+const c115 = withDefault(c76, () => 'cursor');
+const c116 = object([
+  ['style', c114, false],
   ['continue_endpoint', c7, false],
-  ['continue_param', c113, false],
+  ['continue_param', c115, false],
   ['cursor_path', c55, false],
   ['has_more_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c115 = oneOf(['next_link']);
-const c116 = object([
-  ['style', c115, false],
+const c117 = oneOf(['next_link']);
+const c118 = object([
+  ['style', c117, false],
   ['next_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c117 = oneOf(['link_header']);
-const c118 = withDefault(c0, () => 'next');
-const c119 = object([
-  ['style', c117, false],
-  ['rel', c118, false],
-  ['items_path', c65, true],
-]);
-const c120 = oneOf(['offset']);
+const c119 = oneOf(['link_header']);
+const c120 = withDefault(c0, () => 'next');
 const c121 = object([
-  ['style', c120, false],
-  ['offset_param', c74, false],
-  ['limit_param', c74, false],
-  ['items_path', c65, true],
-  ['total_path', c65, true],
+  ['style', c119, false],
+  ['rel', c120, false],
+  ['items_path', c67, true],
 ]);
-const c122 = tagged(
+const c122 = oneOf(['offset']);
+const c123 = object([
+  ['style', c122, false],
+  ['offset_param', c76, false],
+  ['limit_param', c76, false],
+  ['items_path', c67, true],
+  ['total_path', c67, true],
+]);
+const c124 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c111],
-    ['cursor', c114],
-    ['next_link', c116],
-    ['link_header', c119],
-    ['offset', c121],
+    ['page_token', c113],
+    ['cursor', c116],
+    ['next_link', c118],
+    ['link_header', c121],
+    ['offset', c123],
   ]),
 );
-const c123 = optional(c122);
-const c124 = optional(c24);
-const c125 = optional(c29);
-const c126 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c127 = number(true, [(n: number) => n > 0]);
-const c128 = optional(c127);
-const c129 = object([
-  ['protocol', c126, false],
-  ['threshold', c4, false],
-  ['chunk_size', c127, false],
-  ['chunk_multiple', c128, true],
-  ['start', c7, false],
-  ['append', c73, true],
-  ['finish', c73, true],
-]);
+const c125 = optional(c124);
+const c126 = optional(c24);
+const c127 = optional(c29);
+const c128 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c129 = number(true, [(n: number) => n > 0]);
 const c130 = optional(c129);
 const c131 = object([
+  ['protocol', c128, false],
+  ['threshold', c4, false],
+  ['chunk_size', c129, false],
+  ['chunk_multiple', c130, true],
+  ['start', c7, false],
+  ['append', c75, true],
+  ['finish', c75, true],
+]);
+const c132 = optional(c131);
+const c133 = object([
   ['summary', c3, false],
   ['description', c1, true],
   ['docs_url', c21, true],
-  ['method', c72, false],
-  ['host', c73, true],
+  ['method', c74, false],
+  ['host', c75, true],
   ['path', c39, false],
-  ['params', c97, false],
-  ['headers', c99, true],
-  ['request', c105, true],
-  ['response', c109, true],
-  ['pagination', c123, true],
-  ['scopes', c124, true],
-  ['idempotent', c125, true],
-  ['upload_session', c130, true],
-  ['deprecated', c125, true],
-  ['destructive', c125, true],
+  ['params', c99, false],
+  ['headers', c101, true],
+  ['request', c107, true],
+  ['response', c111, true],
+  ['pagination', c125, true],
+  ['scopes', c126, true],
+  ['idempotent', c127, true],
+  ['upload_session', c132, true],
+  ['deprecated', c127, true],
+  ['destructive', c127, true],
 ]);
-const c132 = record(c7, c131, [isNonEmpty]);
-const c133 = object([
+const c134 = record(c7, c133, [isNonEmpty]);
+const c135 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
@@ -316,7 +318,8 @@ const c133 = object([
   ['redirect_hosts', c16, true],
   ['auth', c51, false],
   ['identity', c57, true],
-  ['rate_limit', c67, true],
-  ['errors', c71, true],
-  ['endpoints', c132, false],
+  ['health', c59, true],
+  ['rate_limit', c69, true],
+  ['errors', c73, true],
+  ['endpoints', c134, false],
 ]);

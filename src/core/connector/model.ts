@@ -71,6 +71,8 @@ export interface Connector {
   };
   readonly auth: ResolvedAuth;
   readonly identity?: { readonly endpoint: string; readonly path: JsonPath };
+  /** The endpoint a health check calls with no params (a cheap read of the signed-in account). */
+  readonly health?: { readonly endpoint: string };
   readonly rateLimit: {
     readonly retryStatuses: readonly number[];
     readonly retryAfterHeaders: readonly string[];
@@ -140,6 +142,7 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     redirectHosts: { origins: def.redirect_hosts ?? [], env: `CONNECTR_${connectorEnv}_REDIRECT_HOSTS` },
     auth: resolveAuth(def.auth, connectorEnv),
     ...(def.identity ? { identity: def.identity } : {}),
+    ...(def.health ? { health: { endpoint: def.health.endpoint } } : {}),
     rateLimit: {
       retryStatuses: def.rate_limit?.retry_statuses ?? [429, 503],
       retryAfterHeaders: def.rate_limit?.retry_after_headers ?? ['Retry-After'],

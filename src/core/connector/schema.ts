@@ -387,6 +387,13 @@ const IdentitySchema = z.strictObject({
   path: doc(JsonPathSchema.clone(), 'Where the user name or e-mail is in its response.'),
 });
 
+const HealthSchema = z.strictObject({
+  endpoint: doc(
+    EndpointName.clone(),
+    "A cheap read of the signed-in account (the identity endpoint, say) that `connectr accounts check` and the daemon's health check call to learn whether the credential still works; it must need no param without a default.",
+  ),
+});
+
 export const ConnectorSchema = z.strictObject({
   $schema: z.optional(z.string()),
   name: doc(connectorName(), 'Identifier used on the command line (connectr call <name> ...).'),
@@ -415,6 +422,7 @@ export const ConnectorSchema = z.strictObject({
   ),
   auth: AuthSchema,
   identity: z.optional(IdentitySchema),
+  health: z.optional(HealthSchema),
   rate_limit: z.optional(RateLimitSchema),
   errors: z.optional(ErrorsSchema),
   endpoints: z.record(EndpointName, EndpointSchema).check(

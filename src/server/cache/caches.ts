@@ -1,5 +1,6 @@
 import type { ApiKeyIdentity } from '../contracts.js';
 import type { CallTarget } from '../credentials/target.js';
+import { UsageMarks } from './usage-marks.js';
 import { TtlCache } from './ttl-cache.js';
 
 export { DEFAULT_CACHE_MS } from '../settings.js';
@@ -11,10 +12,12 @@ export interface ServerCaches {
   readonly apiKeys: TtlCache<ApiKeyIdentity>;
   /** Connections with their credential, by project and id. */
   readonly connections: TtlCache<CallTarget>;
+  /** When this instance last wrote each connection's last_used_at (health/usage.ts). */
+  readonly usage: UsageMarks;
 }
 
 /** `ttlMs`: how long an instance trusts what it read about an API key or a connection (CONNECTR_CACHE_MS). */
 export function serverCaches(ttlMs: number, now?: () => number): ServerCaches {
   const options = { ttlMs, maxEntries: MAX_ENTRIES, ...(now ? { now } : {}) };
-  return { apiKeys: new TtlCache(options), connections: new TtlCache(options) };
+  return { apiKeys: new TtlCache(options), connections: new TtlCache(options), usage: new UsageMarks() };
 }

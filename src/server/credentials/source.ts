@@ -1,4 +1,5 @@
 import { checkOverrides } from '../../core/auth/binding.js';
+import { CHECK_FAILED } from '../../core/calls/health.js';
 import { oauth2Of } from '../../core/auth/oauth2.js';
 import {
   LOCK_LOST,
@@ -7,7 +8,13 @@ import {
   refreshTokens,
   renewable,
 } from '../../core/auth/refresh-protocol.js';
-import type { HeldTokens, RefreshEvent, RefreshLock, RenewGrant } from '../../core/auth/refresh-protocol.js';
+import type {
+  HeldTokens,
+  RefreshEvent,
+  RefreshLock,
+  RefreshRequest,
+  RenewGrant,
+} from '../../core/auth/refresh-protocol.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Credential, CredentialSource, SuppliedCredential } from '../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../core/errors.js';
@@ -21,6 +28,7 @@ import { lockConnection, updateConnection } from '../store/connections.js';
 import { recordConnectionEvent } from '../webhooks/events.js';
 import { withCredentialLocked } from '../store/credential-lock.js';
 import { guard } from '../store/open.js';
+import { noteUse } from '../health/usage.js';
 import type { RouteContext } from '../types.js';
 import { callTarget, forgetConnection } from './target.js';
 import { requireData } from '../types.js';
@@ -49,6 +57,11 @@ export interface DatabaseCredentialDeps {
   readonly now?: () => number;
   /** Told about each refresh that asked the provider, and how it ended. */
   readonly onRefresh?: (event: RefreshEvent, subject: RefreshSubject) => void;
+  /**
+   * A health check's source (server/health/check.ts): not a use of the connection (last_used_at
+   * stays), and a connection a failed check marked needs_reauth is tried again.
+   */
+  readonly check?: boolean;
 }
 
 /**
@@ -93,8 +106,10 @@ export function databaseCredentials(
         connection.projectId,
         connection.id,
       );
+      if (!deps.check) noteUse(deps.data, current, now());
       if (connector.auth.type === 'none') return { credential: { kind: 'none' }, refreshable: false };
-      if (current.status === 'needs_reauth') throw needsReauth(connection, 'its sign-in stopped working');
+      if (current.status === 'needs_reauth' && !(deps.check && current.lastErrorCode === CHECK_FAILED))
+        throw needsReauth(connection, 'its sign-in stopped working');
       if (!stored) throw needsReauth(connection, 'it has no credential yet', 'missing');
       const secret = stored.secret;
       if (connector.auth.type !== 'oauth2')
@@ -124,8 +139,25 @@ export function databaseCredentials(
 }
 
 /**
+ * The health task's refresh of an OAuth connection ahead of need (RefreshRequest.ahead), through
+ * the same algorithm and row lock as a call's; nothing is sent for a connection with nothing to renew with.
+ */
+export async function refreshAhead(
+  deps: DatabaseCredentialDeps,
+  connection: Connection,
+  connector: Connector,
+  ahead: NonNullable<RefreshRequest['ahead']>,
+): Promise<void> {
+  if (connector.auth.type !== 'oauth2') return;
+  const { stored } = await callTarget(deps.data, connection.projectId, connection.id);
+  if (!stored) return;
+  if (!renewable(heldTokens(connection, connector, stored.secret, stored.expiresAt))) return;
+  await refreshConnection(deps, connection, connector, undefined, deps.now ?? Date.now, ahead);
+}
+
+/**
  * The refresh of one connection's tokens. `rejected`: the token the API just refused; without
- * it the refresh is for expiry.
+ * it the refresh is for expiry (or `ahead` of it).
  */
 async function refreshConnection(
   deps: DatabaseCredentialDeps,
@@ -133,6 +165,7 @@ async function refreshConnection(
   connector: Connector,
   rejected: string | undefined,
   now: () => number,
+  ahead?: RefreshRequest['ahead'],
 ): Promise<HeldTokens> {
   const { data, env } = deps;
   const auth = oauth2Of(connector);
@@ -149,6 +182,7 @@ async function refreshConnection(
       http: { env },
       now,
       onEvent: (event) => deps.onRefresh?.(event, subject),
+      ahead,
     });
   } catch (error) {
     // Not in connectr's words (a database fault, a bug): its text may quote a statement and
@@ -211,6 +245,7 @@ function rowLock(deps: DatabaseCredentialDeps, connection: Connection, connector
               const after = await updateConnection(tx, connection.projectId, connection.id, {
                 status: 'needs_reauth',
                 lastError: reason,
+                lastErrorCode: 'refresh_rejected',
               });
               if (after && before?.status !== 'needs_reauth')
                 await recordConnectionEvent(

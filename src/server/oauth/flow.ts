@@ -239,6 +239,7 @@ export async function recordFailure(deps: FlowDeps, connection: Connection, mess
     await guard(deps.data.database, () =>
       updateConnection(deps.data.db, connection.projectId, connection.id, {
         lastError: `sign-in failed: ${message}`.slice(0, 1000),
+        lastErrorCode: 'sign_in_failed',
       }),
     );
   } catch (error) {

@@ -94,6 +94,7 @@ async function sealTokens(
       scopes: [...tokens.scopes],
       lastRefreshAt: now,
       lastError: null,
+      lastErrorCode: null,
     },
     now,
   );

@@ -79,7 +79,7 @@ export async function storeCredential(
                 tx,
                 projectId,
                 id,
-                { status: 'active', lastError: null },
+                { status: 'active', lastError: null, lastErrorCode: null },
                 now,
               );
             }),

@@ -71,7 +71,9 @@ export interface ConnectionPatch {
   accountIdentity?: string | null;
   scopes?: string[];
   lastRefreshAt?: Date | null;
+  lastUsedAt?: Date | null;
   lastError?: string | null;
+  lastErrorCode?: string | null;
 }
 
 export async function updateConnection(

@@ -101,7 +101,14 @@ export const connections = pgTable(
       .notNull()
       .default(sql`'{}'::text[]`),
     lastRefreshAt: timestamp('last_refresh_at', { withTimezone: true }),
+    /** The last call through it, at most a few minutes late (server/health/usage.ts). */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    /** The last health check (refresh and the connector's health endpoint), whatever its outcome. */
+    lastCheckedAt: timestamp('last_checked_at', { withTimezone: true }),
+    /** The last failure's message; null once it works again. */
     lastError: text('last_error'),
+    /** Its code (refresh_rejected, health_check_failed...); null beside a message older than codes. */
+    lastErrorCode: text('last_error_code'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

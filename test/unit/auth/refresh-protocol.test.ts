@@ -178,6 +178,24 @@ describe('the refresh algorithm', () => {
     expect(endpoint.grants).toHaveLength(1);
   });
 
+  it('ahead of need (the health task): due when expiring before the horizon or obtained too long ago, once', async () => {
+    const ahead = { expiringBefore: now + 600_000, obtainedBefore: now - 86_400_000 };
+    const later = new MemoryLock(held({ expiresAt: now + 3600_000, obtainedAt: now - 3600_000 }));
+    expect((await refreshTokens(later, { ...request(), ahead })).accessToken).toBe('old-access');
+    expect(endpoint.grants).toHaveLength(0);
+    const expiring = new MemoryLock(held({ expiresAt: now + 300_000, obtainedAt: now - 3600_000 }));
+    const stale = new MemoryLock(held({ expiresAt: undefined, obtainedAt: now - 90_000_000 }));
+    const unknown = new MemoryLock(held({ expiresAt: now + 3600_000, obtainedAt: undefined }));
+    for (const lock of [expiring, stale, unknown]) {
+      // Two holders together (two instances): the second finds the first one's token.
+      await Promise.all([
+        refreshTokens(lock, { ...request(), ahead }),
+        refreshTokens(lock, { ...request(), ahead }),
+      ]);
+    }
+    expect(endpoint.grants).toHaveLength(3);
+  });
+
   it('a refused token another holder already replaced is not refreshed again', async () => {
     const lock = new MemoryLock(held({ accessToken: 'newer', expiresAt: now + 3600_000 }));
     expect((await refreshTokens(lock, request('old-access'))).accessToken).toBe('newer');

@@ -37,6 +37,13 @@ describe('built-in connectors', () => {
     }
   });
 
+  it.each(BUILTIN_CONNECTORS)('%s: names a health check that needs no params', (name) => {
+    const c: Connector = registry.require(name);
+    expect(c.health?.endpoint, 'health.endpoint').toBeDefined();
+    const endpoint = c.endpoints.find((ep) => ep.name === c.health?.endpoint);
+    expect(endpoint?.method === 'GET' || endpoint?.idempotent).toBe(true);
+  });
+
   describe('gmail', () => {
     const gmail = registry.require('gmail');
     it('offers the endpoints users ask for first', () => {

@@ -3,6 +3,7 @@ import { MetadataStore } from '../../../core/credentials/metadata.js';
 import type { AccountRecord } from '../../../core/credentials/metadata.js';
 import type { CliContext } from '../../context.js';
 import { table } from '../../output.js';
+import { printedWithoutTable } from './rows.js';
 
 interface Row extends Partial<AccountRecord> {
   connector: string;
@@ -38,15 +39,8 @@ export async function listAccounts(ctx: CliContext, connectorFilter: string | un
     }
   }
 
+  if (printedWithoutTable(ctx, rows)) return;
   const { out } = ctx;
-  if (out.json) {
-    out.printJson(rows);
-    return;
-  }
-  if (rows.length === 0) {
-    out.info('No accounts yet. Sign in with `connectr auth <connector>`.');
-    return;
-  }
   const now = Date.now();
   const stored = rows.filter((r) => r.source === 'store');
   if (stored.length) {

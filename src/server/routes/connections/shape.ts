@@ -24,8 +24,26 @@ export const ConnectionShape = z.object({
   scopes: z.array(z.string()),
   created_at: z.string(),
   updated_at: z.string(),
-  last_refresh_at: z.string().nullable(),
-  last_error: z.string().nullable(),
+  last_refresh_at: z
+    .string()
+    .nullable()
+    .describe('When its OAuth token was last obtained (sign-in or refresh).'),
+  last_used_at: z
+    .string()
+    .nullable()
+    .describe('When a call last used it (execute, the raw proxy, MCP); up to a few minutes late.'),
+  last_checked_at: z.string().nullable().describe('When the health check last looked at it.'),
+  last_error: z
+    .object({
+      code: z
+        .string()
+        .describe(
+          'refresh_rejected, health_check_failed (an authentication refusal: sign in again); network, upstream_error, check_failed (nothing said about the credential); sign_in_failed; error (recorded before codes existed).',
+        ),
+      message: z.string(),
+    })
+    .nullable()
+    .describe("Why it last failed, in connectr's words (never a secret); null once it works again."),
 });
 
 export type ConnectionJson = z.infer<typeof ConnectionShape>;
@@ -42,7 +60,10 @@ export function connectionJson(row: Connection): ConnectionJson {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     last_refresh_at: row.lastRefreshAt?.toISOString() ?? null,
-    last_error: row.lastError,
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+    last_checked_at: row.lastCheckedAt?.toISOString() ?? null,
+    last_error:
+      row.lastError === null ? null : { code: row.lastErrorCode ?? 'error', message: row.lastError },
   };
 }
 
