@@ -20,7 +20,7 @@ import { onOutboxWrite } from './signal.js';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000;
 export const DEFAULT_WEBHOOK_POLL_MS = 1000;
-/** Deliveries claimed at once; they are attempted together (never two of one connection). */
+/** Attempts in flight at once per instance (never two of one connection to one endpoint). */
 const BATCH = 16;
 
 export interface WebhookWorkerOptions {
@@ -87,31 +87,59 @@ export function startWebhookWorker(
     timer.unref();
   };
 
+  /** Outcomes waiting to be recorded; one transaction records all those waiting at once. */
+  const outcomes: { record: AttemptResult; result: DeliveryResult }[] = [];
+  let flushing: Promise<void> | undefined;
+
+  /**
+   * Claims while there is room for more attempts: each runs on its own, so a slow receiver holds
+   * one of the BATCH places for its time limit, not the deliveries to everyone else.
+   */
   async function pass(): Promise<void> {
-    for (;;) {
+    while (!stopped) {
+      const room = BATCH - inFlight.size;
+      if (room <= 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
       const now = new Date(deps.now());
-      const claimed = await guard(data.database, () => claimDue(data.db, now, BATCH, leaseMs));
+      const claimed = await guard(data.database, () => claimDue(data.db, now, room, leaseMs));
       if (claimed.length === 0) break;
-      const results = await track(Promise.all(claimed.map(attempt)));
-      await guard(data.database, () =>
-        recordAttempts(
-          data.db,
-          results.map((r) => r.record),
-        ),
-      );
-      for (const r of results) deps.onOutcome(r.result);
-      if (stopped) return;
+      for (const c of claimed) {
+        const work: Promise<void> = attempt(c)
+          .then((outcome) => {
+            outcomes.push(outcome);
+            flushing ??= flush();
+          })
+          .catch(deps.onError)
+          .finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      }
     }
     deps.onOldest(await guard(data.database, () => oldestUndelivered(data.db)));
   }
 
-  function track<T>(work: Promise<T>): Promise<T> {
-    const done = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    inFlight.add(done);
-    return work.finally(() => inFlight.delete(done));
+  /** Records the waiting outcomes, then looks again: a connection's next event may be due now. */
+  async function flush(): Promise<void> {
+    try {
+      while (outcomes.length > 0) {
+        const batch = outcomes.splice(0);
+        await guard(data.database, () =>
+          recordAttempts(
+            data.db,
+            batch.map((o) => o.record),
+          ),
+        );
+        for (const o of batch) deps.onOutcome(o.result);
+      }
+    } catch (error) {
+      // Not recorded: those deliveries are attempted again once their lease ends.
+      outcomes.length = 0;
+      deps.onError(error);
+    } finally {
+      flushing = undefined;
+      wake();
+    }
   }
 
   async function attempt(
@@ -196,6 +224,7 @@ export function startWebhookWorker(
       clearTimeout(timer);
       await running;
       await Promise.allSettled([...inFlight]);
+      await flushing;
       await dispatcher.close();
     },
   };
