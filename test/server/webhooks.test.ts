@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppOptions } from '../../src/server/app.js';
+import { purgeEvents } from '../../src/server/store/webhooks.js';
 import { scaledSchedule } from '../../src/server/webhooks/schedule.js';
+import { KEEP_EVENTS_MS } from '../../src/server/webhooks/worker.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { gmailServerEnv, startAuthServer } from '../helpers/oauth-server.js';
@@ -375,6 +377,28 @@ for (const variant of BACKENDS) {
       const rows = (await settled(call, hook)) as { state: string; attempts: number; type: string }[];
       expect(rows.every((d) => d.state === 'delivered')).toBe(true);
       expect(rows.filter((d) => d.type === 'connection.created').every((d) => d.attempts > 1)).toBe(true);
+    });
+
+    it('purges events older than a week that no endpoint waits for; pending ones stay', async () => {
+      const { call } = await freshProject();
+      const r = await receiver();
+      const hook = await endpoint(call, r);
+      const delivered = (await call('POST', `/api/v1/webhooks/${hook}/test`)).json.event_id as string;
+      await r.waitFor((a) => a.length === 1);
+      await settled(call, hook);
+      r.mode = 'fail';
+      const waiting = (await call('POST', `/api/v1/webhooks/${hook}/test`)).json.event_id as string;
+      const ids = async () =>
+        (
+          (await call('GET', `/api/v1/webhooks/${hook}/deliveries`)).json.deliveries as { event_id: string }[]
+        ).map((d) => d.event_id);
+      expect(await purgeEvents(daemon.store.db, new Date(Date.now() - KEEP_EVENTS_MS))).toBe(0);
+      expect((await ids()).sort()).toEqual([delivered, waiting].sort());
+      await purgeEvents(daemon.store.db, new Date(Date.now() + 1000));
+      expect(await ids()).toEqual([waiting]);
+      expect((await call('POST', `/api/v1/webhooks/${hook}/deliveries/${delivered}/redeliver`)).status).toBe(
+        404,
+      );
     });
 
     it('redelivers an event with the same webhook-id; an unknown event is a 404', async () => {

@@ -1,7 +1,13 @@
 import { Agent } from 'undici';
 import type { ServerData } from '../contracts.js';
 import { guard } from '../store/open.js';
-import { claimDue, oldestUndelivered, recordAttempts, signingSecrets } from '../store/webhooks.js';
+import {
+  claimDue,
+  oldestUndelivered,
+  purgeEvents,
+  recordAttempts,
+  signingSecrets,
+} from '../store/webhooks.js';
 import type { AttemptResult, ClaimedDelivery } from '../store/webhooks.js';
 import { attemptDelivery } from './deliver.js';
 import type { AttemptOutcome } from './deliver.js';
@@ -20,6 +26,10 @@ import { onOutboxWrite } from './signal.js';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000;
 export const DEFAULT_WEBHOOK_POLL_MS = 1000;
+/** How long an event is kept once no endpoint waits for it (its deliveries shown, redeliverable). */
+export const KEEP_EVENTS_MS = 7 * 24 * 60 * 60 * 1000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
 /** Attempts in flight at once per instance (never two of one connection to one endpoint). */
 const BATCH = 16;
 
@@ -215,12 +225,20 @@ export function startWebhookWorker(
     setTimeout(wake, 20).unref();
   });
   schedulePoll(0);
+  // Every instance purges; they cannot conflict (a row another deleted is not found).
+  const purge = setInterval(() => {
+    guard(data.database, () => purgeEvents(data.db, new Date(deps.now() - KEEP_EVENTS_MS))).catch(
+      deps.onError,
+    );
+  }, PURGE_EVERY_MS);
+  purge.unref();
 
   return {
     wake,
     async stop() {
       stopped = true;
       unsubscribe();
+      clearInterval(purge);
       clearTimeout(timer);
       await running;
       await Promise.allSettled([...inFlight]);
