@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppOptions } from '../../src/server/app.js';
+import { purgeEvents } from '../../src/server/store/webhooks.js';
 import { scaledSchedule } from '../../src/server/webhooks/schedule.js';
+import { KEEP_EVENTS_MS } from '../../src/server/webhooks/worker.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
 import { gmailServerEnv, startAuthServer } from '../helpers/oauth-server.js';
@@ -102,6 +104,18 @@ for (const variant of BACKENDS) {
       const made = await call('POST', '/api/v1/connections', { connector_type: 'gmail', name });
       expect(made.status, made.text).toBe(201);
       return made.json.id as string;
+    }
+
+    /** The endpoint's deliveries once none is pending: an outcome is recorded just after the receiver answered. */
+    async function settled(call: Call, hook: string): Promise<Record<string, unknown>[]> {
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const answer = await call('GET', `/api/v1/webhooks/${hook}/deliveries`);
+        expect(answer.status).toBe(200);
+        const rows = answer.json.deliveries as Record<string, unknown>[];
+        if (rows.every((row) => row.state !== 'pending') || Date.now() > until) return rows;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
     }
 
     const ofConnection = (deliveries: Delivery[], id: string): string[] =>
@@ -269,9 +283,7 @@ for (const variant of BACKENDS) {
       expect(signedIn?.data).toEqual(shownAfterSignIn);
       expect(got.find((d) => d.type === 'connection.created')?.data).toMatchObject({ id, status: 'pending' });
       expect(got.find((d) => d.type === 'webhook.test')?.id).toBe(test.json.event_id);
-      const deliveries = await call('GET', `/api/v1/webhooks/${hook}/deliveries`);
-      expect(deliveries.status).toBe(200);
-      const rows = deliveries.json.deliveries as Record<string, unknown>[];
+      const rows = await settled(call, hook);
       expect(rows).toHaveLength(4);
       for (const row of rows)
         expect(row).toMatchObject({
@@ -362,13 +374,31 @@ for (const variant of BACKENDS) {
           'connection.deleted',
         ]);
       expect(new Set(got.map((d) => d.id)).size).toBe(9);
-      const rows = (await call('GET', `/api/v1/webhooks/${hook}/deliveries`)).json.deliveries as {
-        state: string;
-        attempts: number;
-        type: string;
-      }[];
+      const rows = (await settled(call, hook)) as { state: string; attempts: number; type: string }[];
       expect(rows.every((d) => d.state === 'delivered')).toBe(true);
       expect(rows.filter((d) => d.type === 'connection.created').every((d) => d.attempts > 1)).toBe(true);
+    });
+
+    it('purges events older than a week that no endpoint waits for; pending ones stay', async () => {
+      const { call } = await freshProject();
+      const r = await receiver();
+      const hook = await endpoint(call, r);
+      const delivered = (await call('POST', `/api/v1/webhooks/${hook}/test`)).json.event_id as string;
+      await r.waitFor((a) => a.length === 1);
+      await settled(call, hook);
+      r.mode = 'fail';
+      const waiting = (await call('POST', `/api/v1/webhooks/${hook}/test`)).json.event_id as string;
+      const ids = async () =>
+        (
+          (await call('GET', `/api/v1/webhooks/${hook}/deliveries`)).json.deliveries as { event_id: string }[]
+        ).map((d) => d.event_id);
+      expect(await purgeEvents(daemon.store.db, new Date(Date.now() - KEEP_EVENTS_MS))).toBe(0);
+      expect((await ids()).sort()).toEqual([delivered, waiting].sort());
+      await purgeEvents(daemon.store.db, new Date(Date.now() + 1000));
+      expect(await ids()).toEqual([waiting]);
+      expect((await call('POST', `/api/v1/webhooks/${hook}/deliveries/${delivered}/redeliver`)).status).toBe(
+        404,
+      );
     });
 
     it('redelivers an event with the same webhook-id; an unknown event is a 404', async () => {
@@ -511,12 +541,7 @@ for (const variant of BACKENDS) {
           await new Promise((resolve) => setTimeout(resolve, 20));
         r.mode = 'ok';
         await r.waitFor((a) => a.length >= 6);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        const rows = (await call('GET', `/api/v1/webhooks/${hook}/deliveries`)).json.deliveries as {
-          event_id: string;
-          attempts: number;
-          state: string;
-        }[];
+        const rows = (await settled(call, hook)) as { event_id: string; attempts: number; state: string }[];
         expect(rows).toHaveLength(6);
         for (const row of rows) {
           expect(row.state).toBe('delivered');

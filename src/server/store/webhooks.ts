@@ -417,3 +417,21 @@ export async function oldestUndelivered(db: Db): Promise<Date | undefined> {
     .where(eq(webhookDeliveries.state, 'pending'));
   return row?.oldest ?? undefined;
 }
+
+/**
+ * Deletes the events recorded before `cutoff` that no endpoint still waits for, with their
+ * deliveries: the outbox keeps what is pending and a history of the rest, not everything.
+ * How many it deleted.
+ */
+export async function purgeEvents(db: Db, cutoff: Date): Promise<number> {
+  const rows = await db
+    .delete(webhookEvents)
+    .where(
+      and(
+        lte(webhookEvents.createdAt, cutoff),
+        sql`not exists (select 1 from ${webhookDeliveries} where ${webhookDeliveries.eventId} = ${webhookEvents.id} and ${webhookDeliveries.state} = 'pending')`,
+      ),
+    )
+    .returning({ id: webhookEvents.id });
+  return rows.length;
+}

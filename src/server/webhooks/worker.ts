@@ -1,7 +1,13 @@
 import { Agent } from 'undici';
 import type { ServerData } from '../contracts.js';
 import { guard } from '../store/open.js';
-import { claimDue, oldestUndelivered, recordAttempts, signingSecrets } from '../store/webhooks.js';
+import {
+  claimDue,
+  oldestUndelivered,
+  purgeEvents,
+  recordAttempts,
+  signingSecrets,
+} from '../store/webhooks.js';
 import type { AttemptResult, ClaimedDelivery } from '../store/webhooks.js';
 import { attemptDelivery } from './deliver.js';
 import type { AttemptOutcome } from './deliver.js';
@@ -20,7 +26,11 @@ import { onOutboxWrite } from './signal.js';
 
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 15_000;
 export const DEFAULT_WEBHOOK_POLL_MS = 1000;
-/** Deliveries claimed at once; they are attempted together (never two of one connection). */
+/** How long an event is kept once no endpoint waits for it (its deliveries shown, redeliverable). */
+export const KEEP_EVENTS_MS = 7 * 24 * 60 * 60 * 1000;
+const PURGE_EVERY_MS = 60 * 60 * 1000;
+
+/** Attempts in flight at once per instance (never two of one connection to one endpoint). */
 const BATCH = 16;
 
 export interface WebhookWorkerOptions {
@@ -87,31 +97,59 @@ export function startWebhookWorker(
     timer.unref();
   };
 
+  /** Outcomes waiting to be recorded; one transaction records all those waiting at once. */
+  const outcomes: { record: AttemptResult; result: DeliveryResult }[] = [];
+  let flushing: Promise<void> | undefined;
+
+  /**
+   * Claims while there is room for more attempts: each runs on its own, so a slow receiver holds
+   * one of the BATCH places for its time limit, not the deliveries to everyone else.
+   */
   async function pass(): Promise<void> {
-    for (;;) {
+    while (!stopped) {
+      const room = BATCH - inFlight.size;
+      if (room <= 0) {
+        await Promise.race(inFlight);
+        continue;
+      }
       const now = new Date(deps.now());
-      const claimed = await guard(data.database, () => claimDue(data.db, now, BATCH, leaseMs));
+      const claimed = await guard(data.database, () => claimDue(data.db, now, room, leaseMs));
       if (claimed.length === 0) break;
-      const results = await track(Promise.all(claimed.map(attempt)));
-      await guard(data.database, () =>
-        recordAttempts(
-          data.db,
-          results.map((r) => r.record),
-        ),
-      );
-      for (const r of results) deps.onOutcome(r.result);
-      if (stopped) return;
+      for (const c of claimed) {
+        const work: Promise<void> = attempt(c)
+          .then((outcome) => {
+            outcomes.push(outcome);
+            flushing ??= flush();
+          })
+          .catch(deps.onError)
+          .finally(() => inFlight.delete(work));
+        inFlight.add(work);
+      }
     }
     deps.onOldest(await guard(data.database, () => oldestUndelivered(data.db)));
   }
 
-  function track<T>(work: Promise<T>): Promise<T> {
-    const done = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    inFlight.add(done);
-    return work.finally(() => inFlight.delete(done));
+  /** Records the waiting outcomes, then looks again: a connection's next event may be due now. */
+  async function flush(): Promise<void> {
+    try {
+      while (outcomes.length > 0) {
+        const batch = outcomes.splice(0);
+        await guard(data.database, () =>
+          recordAttempts(
+            data.db,
+            batch.map((o) => o.record),
+          ),
+        );
+        for (const o of batch) deps.onOutcome(o.result);
+      }
+    } catch (error) {
+      // Not recorded: those deliveries are attempted again once their lease ends.
+      outcomes.length = 0;
+      deps.onError(error);
+    } finally {
+      flushing = undefined;
+      wake();
+    }
   }
 
   async function attempt(
@@ -187,15 +225,24 @@ export function startWebhookWorker(
     setTimeout(wake, 20).unref();
   });
   schedulePoll(0);
+  // Every instance purges; they cannot conflict (a row another deleted is not found).
+  const purge = setInterval(() => {
+    guard(data.database, () => purgeEvents(data.db, new Date(deps.now() - KEEP_EVENTS_MS))).catch(
+      deps.onError,
+    );
+  }, PURGE_EVERY_MS);
+  purge.unref();
 
   return {
     wake,
     async stop() {
       stopped = true;
       unsubscribe();
+      clearInterval(purge);
       clearTimeout(timer);
       await running;
       await Promise.allSettled([...inFlight]);
+      await flushing;
       await dispatcher.close();
     },
   };
