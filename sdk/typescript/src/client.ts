@@ -15,6 +15,8 @@ import type {
   ConnectionPage,
   Connector,
   ConnectorEndpoints,
+  CreateWebhook,
+  CreatedWebhook,
   ConnectorSummary,
   CreateConnection,
   Credentials,
@@ -24,11 +26,18 @@ import type {
   ExecuteResult,
   Health,
   ListConnectionsQuery,
+  ListWebhookDeliveriesQuery,
   OAuthApp,
   OAuthAppDeleted,
   OAuthAppInput,
+  QueuedEvent,
   Ready,
+  RotatedSecret,
   Token,
+  UpdateWebhook,
+  Webhook,
+  WebhookDeleted,
+  WebhookDeliveryPage,
 } from './types.js';
 
 /** What `connectr serve` listens on by default (docs/server.md). */
@@ -178,7 +187,14 @@ function checkProxyPath(path: string): string {
 
 function segment(value: string, what: string): string {
   if (value === '') throw new InvalidInputError('invalid_input', `${what} must not be empty`);
+  // The URL parser resolves a "." or ".." segment: the request would reach another route.
+  if (value === '.' || value === '..')
+    throw new InvalidInputError('invalid_input', `${what} must not be "${value}"`);
   return encodeURIComponent(value);
+}
+
+function webhookPath(id: string): string {
+  return `/api/v1/webhooks/${segment(id, 'webhook id')}`;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -432,6 +448,66 @@ export class ConnectrClient {
 
   deleteOAuthApp(connector: string, options?: RequestOptions): Promise<OAuthAppDeleted> {
     return this.#json('DELETE', `/api/v1/oauth-apps/${segment(connector, 'connector name')}`, options);
+  }
+
+  // ---- webhooks --------------------------------------------------------------------------
+
+  /**
+   * `POST /api/v1/webhooks`: a new endpoint of the project's outgoing webhooks. The answer holds
+   * its signing `secret`, shown this once. Not retried unless `retry: true` (a retry could create two).
+   */
+  createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
+    return this.#json('POST', '/api/v1/webhooks', { ...options, json: input });
+  }
+
+  async listWebhooks(options?: RequestOptions): Promise<Webhook[]> {
+    const answer = await this.#json<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks', options);
+    return answer.webhooks;
+  }
+
+  getWebhook(id: string, options?: RequestOptions): Promise<Webhook> {
+    return this.#json('GET', webhookPath(id), options);
+  }
+
+  /** `PATCH /api/v1/webhooks/{id}`: changes the fields given. */
+  updateWebhook(id: string, changes: UpdateWebhook, options?: RequestOptions): Promise<Webhook> {
+    return this.#json('PATCH', webhookPath(id), { ...options, json: changes });
+  }
+
+  /** `DELETE /api/v1/webhooks/{id}`: no more deliveries to it, pending ones included. */
+  deleteWebhook(id: string, options?: RequestOptions): Promise<WebhookDeleted> {
+    return this.#json('DELETE', webhookPath(id), options);
+  }
+
+  /**
+   * `POST /api/v1/webhooks/{id}/rotate-secret`: a new secret, shown this once. For 24 hours the
+   * old one keeps signing beside it (two signatures per delivery), so receivers can switch over.
+   */
+  rotateWebhookSecret(id: string, options?: RequestOptions): Promise<RotatedSecret> {
+    return this.#json('POST', `${webhookPath(id)}/rotate-secret`, options);
+  }
+
+  /** `POST /api/v1/webhooks/{id}/test`: queues a `webhook.test` event for this endpoint. */
+  testWebhook(id: string, options?: RequestOptions): Promise<QueuedEvent> {
+    return this.#json('POST', `${webhookPath(id)}/test`, options);
+  }
+
+  /** `GET /api/v1/webhooks/{id}/deliveries`: the attempts, newest first, a page at a time. */
+  listWebhookDeliveries(
+    id: string,
+    query: ListWebhookDeliveriesQuery = {},
+    options?: RequestOptions,
+  ): Promise<WebhookDeliveryPage> {
+    return this.#json('GET', `${webhookPath(id)}/deliveries`, { ...options, query: { ...query } });
+  }
+
+  /** `POST /api/v1/webhooks/{id}/deliveries/{event_id}/redeliver`: sends that event to the endpoint again. */
+  redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<QueuedEvent> {
+    return this.#json(
+      'POST',
+      `${webhookPath(id)}/deliveries/${segment(eventId, 'event id')}/redeliver`,
+      options,
+    );
   }
 
   // ---- execute ----------------------------------------------------------------------------

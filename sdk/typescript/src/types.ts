@@ -4,6 +4,7 @@
  * (snake_case), so docs/server.md reads the same as this package.
  */
 import type { RequestOptions } from './client.js';
+import type { WebhookEventType } from './webhooks.js';
 
 export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
 
@@ -244,4 +245,81 @@ export interface ConnectorTransport {
     input: ExecuteAllRequest,
     options?: RequestOptions,
   ): AsyncGenerator<T, void, undefined>;
+}
+
+/** An endpoint of the project's outgoing webhooks, as `GET /api/v1/webhooks/{id}` shows it (no secret). */
+export interface Webhook {
+  id: string;
+  url: string;
+  events: WebhookEventType[];
+  description: string | null;
+  /** Set when the endpoint stopped receiving (it answered 410 Gone, or you disabled it). */
+  disabled: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `POST /api/v1/webhooks`'s answer: the endpoint and its signing secret, shown this once. */
+export interface CreatedWebhook extends Webhook {
+  /** `whsec_…`: keep it where your receiver reads it; verifyWebhook checks deliveries with it. */
+  secret: string;
+}
+
+export interface CreateWebhook {
+  /** `https://…`, or `http://` to a loopback address (development). */
+  url: string;
+  /** The events to deliver; default all. */
+  events?: WebhookEventType[];
+  description?: string;
+}
+
+/** `PATCH /api/v1/webhooks/{id}`: the fields to change. */
+export interface UpdateWebhook {
+  url?: string;
+  events?: WebhookEventType[];
+  description?: string | null;
+  /** false re-enables an endpoint disabled by a 410. */
+  disabled?: boolean;
+}
+
+export interface WebhookDeleted {
+  id: string;
+  deleted: true;
+}
+
+/** `POST /api/v1/webhooks/{id}/rotate-secret`: the new secret; the old one keeps signing beside it for 24 h. */
+export interface RotatedSecret {
+  secret: string;
+}
+
+/** An event queued for delivery (`test`, `redeliver`). */
+export interface QueuedEvent {
+  event_id: string;
+}
+
+/** One attempt to deliver one event to the endpoint. */
+export interface WebhookDelivery {
+  event_id: string;
+  event_type: WebhookEventType;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** `pending` (a next attempt is due), `succeeded`, `failed` (no more attempts). */
+  status: string;
+  /** The receiver's HTTP status; null when it did not answer. */
+  response_status: number | null;
+  latency_ms: number | null;
+  /** Why the attempt failed (time-out, connection refused, a non-2xx); null on success. */
+  error: string | null;
+  attempted_at: string | null;
+  next_attempt_at: string | null;
+}
+
+export interface ListWebhookDeliveriesQuery {
+  limit?: number;
+  cursor?: string;
+}
+
+export interface WebhookDeliveryPage {
+  deliveries: WebhookDelivery[];
+  next_cursor: string | null;
 }
