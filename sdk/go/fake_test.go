@@ -548,3 +548,88 @@ func TestEmptyIDsRefused(t *testing.T) {
 		t.Fatalf("%d requests sent", count.Load())
 	}
 }
+
+// TestWebhookRequests checks the method, path, query and body each webhook call sends.
+func TestWebhookRequests(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v1/webhooks" && r.Method == http.MethodGet:
+			fmt.Fprint(w, `{"webhooks":[{"id":"wh_1","url":"https://example.com/h","events":["webhook.test"],"description":null,"disabled":false,"created_at":"t","updated_at":"t"}]}`)
+		case strings.HasSuffix(r.URL.Path, "/deliveries"):
+			fmt.Fprint(w, `{"deliveries":[{"event_id":"evt_1","event_type":"webhook.test","attempt":1,"status":"succeeded","response_status":204,"latency_ms":3,"error":null,"attempted_at":"t","next_attempt_at":null}],"next_cursor":"c2"}`)
+		case strings.HasSuffix(r.URL.Path, "/rotate-secret"):
+			fmt.Fprint(w, `{"secret":"whsec_AAAA"}`)
+		case strings.HasSuffix(r.URL.Path, "/test"), strings.HasSuffix(r.URL.Path, "/redeliver"):
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"event_id":"evt_1"}`)
+		case r.Method == http.MethodDelete:
+			fmt.Fprint(w, `{"id":"wh_1","deleted":true}`)
+		default:
+			fmt.Fprint(w, `{"id":"wh_1","url":"https://example.com/h","events":["webhook.test"],"description":"d","disabled":false,"created_at":"t","updated_at":"t","secret":"whsec_AAAA"}`)
+		}
+	})
+	c := fakeClient(t, srv.URL, &sleeps{})
+	ctx := context.Background()
+	description, disabled := "d", false
+	made, err := c.CreateWebhook(ctx, connectr.CreateWebhookRequest{URL: "https://example.com/h", Events: []string{connectr.EventWebhookTest}})
+	if err != nil || made.Secret != "whsec_AAAA" || made.ID != "wh_1" {
+		t.Fatalf("create %+v %v", made, err)
+	}
+	list, err := c.ListWebhooks(ctx)
+	if err != nil || len(list) != 1 || list[0].Description != nil {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	if _, err := c.GetWebhook(ctx, "wh/1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateWebhook(ctx, "wh_1", connectr.UpdateWebhookRequest{Description: &description, Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := c.RotateWebhookSecret(ctx, "wh_1"); err != nil || rotated.Secret != "whsec_AAAA" {
+		t.Fatalf("rotate %v", err)
+	}
+	if queued, err := c.TestWebhook(ctx, "wh_1"); err != nil || queued.EventID != "evt_1" {
+		t.Fatalf("test %v", err)
+	}
+	page, err := c.ListWebhookDeliveries(ctx, "wh_1", connectr.ListWebhookDeliveriesOptions{Limit: 10, Cursor: "c1"})
+	if err != nil || len(page.Deliveries) != 1 || *page.Deliveries[0].ResponseStatus != 204 || *page.NextCursor != "c2" {
+		t.Fatalf("deliveries %+v %v", page, err)
+	}
+	if _, err := c.RedeliverWebhook(ctx, "wh_1", "evt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteWebhook(ctx, "wh_1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"", ".", ".."} {
+		if _, err := c.GetWebhook(ctx, bad); err == nil {
+			t.Fatalf("id %q was sent", bad)
+		}
+		if _, err := c.RedeliverWebhook(ctx, "wh_1", bad); err == nil {
+			t.Fatalf("event id %q was sent", bad)
+		}
+	}
+	want := []string{
+		`POST /api/v1/webhooks {"url":"https://example.com/h","events":["webhook.test"]}`,
+		`GET /api/v1/webhooks`,
+		`GET /api/v1/webhooks/wh%2F1`,
+		`PATCH /api/v1/webhooks/wh_1 {"description":"d","disabled":false}`,
+		`POST /api/v1/webhooks/wh_1/rotate-secret`,
+		`POST /api/v1/webhooks/wh_1/test`,
+		`GET /api/v1/webhooks/wh_1/deliveries?cursor=c1&limit=10`,
+		`POST /api/v1/webhooks/wh_1/deliveries/evt_1/redeliver`,
+		`DELETE /api/v1/webhooks/wh_1`,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}
