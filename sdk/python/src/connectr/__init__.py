@@ -33,6 +33,15 @@ from ._errors import (
     error_class_for,
 )
 from ._sync import Client, ProxyResponse
+from ._webhooks import (
+    ConnectionEventData,
+    ConnectionWebhookEvent,
+    NeedsReauthReason,
+    WebhookEvent,
+    WebhookTestEvent,
+    WebhookVerificationError,
+    verify_webhook,
+)
 from ._types import (
     Authorization,
     CallbackResult,
@@ -49,6 +58,13 @@ from ._types import (
     OAuthAppDeleted,
     Ready,
     Token,
+    CreatedWebhook,
+    QueuedEvent,
+    RotatedSecret,
+    Webhook,
+    WebhookDeleted,
+    WebhookDelivery,
+    WebhookDeliveryPage,
 )
 
 __version__ = "0.1.0"
@@ -98,4 +114,18 @@ __all__ = [
     "OAuthAppDeleted",
     "Ready",
     "Token",
+    "Webhook",
+    "CreatedWebhook",
+    "WebhookDeleted",
+    "RotatedSecret",
+    "QueuedEvent",
+    "WebhookDelivery",
+    "WebhookDeliveryPage",
+    "verify_webhook",
+    "WebhookVerificationError",
+    "WebhookEvent",
+    "ConnectionWebhookEvent",
+    "WebhookTestEvent",
+    "ConnectionEventData",
+    "NeedsReauthReason",
 ]

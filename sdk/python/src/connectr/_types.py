@@ -25,6 +25,13 @@ __all__ = [
     "OAuthAppDeleted",
     "Token",
     "ExecuteResult",
+    "Webhook",
+    "CreatedWebhook",
+    "WebhookDeleted",
+    "RotatedSecret",
+    "QueuedEvent",
+    "WebhookDelivery",
+    "WebhookDeliveryPage",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -117,6 +124,59 @@ class Connection(TypedDict):
 
 class ConnectionPage(TypedDict):
     connections: List[Connection]
+    next_cursor: Optional[str]
+
+
+class Webhook(TypedDict):
+    """An endpoint of the project's outgoing webhooks (no secret: it is shown once)."""
+
+    id: str
+    url: str
+    events: List[str]
+    description: Optional[str]
+    #: Set once the endpoint stopped receiving (it answered 410 Gone, or it was disabled).
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+class CreatedWebhook(Webhook):
+    """create_webhook's answer: the endpoint and its signing secret (``whsec_...``), shown this once."""
+
+    secret: str
+
+
+class WebhookDeleted(TypedDict):
+    id: str
+    deleted: bool
+
+
+class RotatedSecret(TypedDict):
+    """The new secret; the old one keeps signing beside it for 24 h."""
+
+    secret: str
+
+
+class QueuedEvent(TypedDict):
+    event_id: str
+
+
+class WebhookDelivery(TypedDict):
+    """One attempt to deliver one event. ``status``: pending, succeeded or failed."""
+
+    event_id: str
+    event_type: str
+    attempt: int
+    status: str
+    response_status: Optional[int]
+    latency_ms: Optional[int]
+    error: Optional[str]
+    attempted_at: Optional[str]
+    next_attempt_at: Optional[str]
+
+
+class WebhookDeliveryPage(TypedDict):
+    deliveries: List[WebhookDelivery]
     next_cursor: Optional[str]
 
 
