@@ -1,6 +1,6 @@
 // A receiver of connectr's webhooks: verifies each delivery with the Go SDK and acts on it.
 //
-//	CONNECTR_WEBHOOK_SECRET=whsec_... go run verify.go 127.0.0.1:8000
+//	WEBHOOK_SECRET=whsec_... go run verify.go 127.0.0.1:8000
 //
 // During a secret rotation, give both secrets, space-separated.
 package main
@@ -19,7 +19,7 @@ import (
 )
 
 func main() {
-	secrets := strings.Fields(os.Getenv("CONNECTR_WEBHOOK_SECRET"))
+	secrets := strings.Fields(os.Getenv("WEBHOOK_SECRET"))
 	addr := "127.0.0.1:8000"
 	if len(os.Args) > 1 {
 		addr = os.Args[1]

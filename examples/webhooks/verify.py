@@ -1,6 +1,6 @@
 """A receiver of connectr's webhooks: verifies each delivery with the Python SDK and acts on it.
 
-    CONNECTR_WEBHOOK_SECRET=whsec_... python verify.py 127.0.0.1:8000
+    WEBHOOK_SECRET=whsec_... python verify.py 127.0.0.1:8000
 
 During a secret rotation, give both secrets, space-separated.
 """
@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import connectr
 
-SECRETS = os.environ["CONNECTR_WEBHOOK_SECRET"].split()
+SECRETS = os.environ["WEBHOOK_SECRET"].split()
 
 
 class Receiver(BaseHTTPRequestHandler):

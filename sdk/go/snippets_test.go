@@ -73,7 +73,7 @@ func TestWebhookReceiverExample(t *testing.T) {
 
 	secret, old := newSecret(t), newSecret(t)
 	cmd := exec.Command(exe, "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "CONNECTR_WEBHOOK_SECRET="+old+" "+secret)
+	cmd.Env = append(os.Environ(), "WEBHOOK_SECRET="+old+" "+secret)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()

@@ -45,7 +45,7 @@ def test_the_docs_show_the_example() -> None:
 
 def test_the_receiver_accepts_signed_deliveries_and_refuses_the_rest() -> None:
     new, old = secret(), secret()
-    env = {**os.environ, "CONNECTR_WEBHOOK_SECRET": f"{old} {new}"}
+    env = {**os.environ, "WEBHOOK_SECRET": f"{old} {new}"}
     process = subprocess.Popen(
         [sys.executable, str(EXAMPLE), "127.0.0.1:0"],
         env=env,
