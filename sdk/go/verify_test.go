@@ -218,3 +218,21 @@ func TestVerifyWebhookAgainstTheOfficialLibrary(t *testing.T) {
 		}
 	})
 }
+
+// TestConnectionLastError reads last_error as the health fields give it ({code, message}) and
+// as servers before them did (a message string).
+func TestConnectionLastError(t *testing.T) {
+	event := connectr.WebhookEvent{Type: connectr.EventConnectionNeedsReauth, Data: json.RawMessage(
+		`{"id":"conn_1","status":"needs_reauth","last_used_at":"2026-12-07T19:00:00Z","last_checked_at":null,"last_error":{"code":"invalid_grant","message":"refresh refused"},"reason":{"code":"refresh_rejected","message":"refused"}}`)}
+	data, err := event.ConnectionData()
+	if err != nil || data.LastError == nil || *data.LastError != (connectr.ConnectionError{Code: "invalid_grant", Message: "refresh refused"}) || data.LastUsedAt == nil || data.LastCheckedAt != nil {
+		t.Fatalf("%+v %v", data, err)
+	}
+	var old connectr.Connection
+	if err := json.Unmarshal([]byte(`{"id":"conn_1","last_error":"token expired"}`), &old); err != nil || old.LastError == nil || old.LastError.Message != "token expired" {
+		t.Fatalf("%+v %v", old, err)
+	}
+	if _, err := (&connectr.WebhookEvent{Type: connectr.EventWebhookTest, Data: json.RawMessage(`{}`)}).ConnectionData(); err == nil {
+		t.Fatal("a webhook.test event has no connection")
+	}
+}

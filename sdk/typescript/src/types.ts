@@ -81,7 +81,12 @@ export interface Connection {
   created_at: string;
   updated_at: string;
   last_refresh_at: string | null;
-  last_error: string | null;
+  /** The last call through the connection. */
+  last_used_at: string | null;
+  /** The last health check. */
+  last_checked_at: string | null;
+  /** Why it last failed (a refused refresh, a failed health check); never a secret. */
+  last_error: { code: string; message: string } | null;
 }
 
 export interface CreateConnection {

@@ -17,6 +17,7 @@ __all__ = [
     "EndpointList",
     "Host",
     "Connection",
+    "LastError",
     "ConnectionPage",
     "ConnectionDeleted",
     "Authorization",
@@ -108,6 +109,13 @@ class EndpointList(TypedDict):
     endpoints: List[Endpoint]
 
 
+class LastError(TypedDict):
+    """Why a connection last failed."""
+
+    code: str
+    message: str
+
+
 class Connection(TypedDict):
     id: str
     connector_type: str
@@ -119,7 +127,11 @@ class Connection(TypedDict):
     created_at: str
     updated_at: str
     last_refresh_at: Optional[str]
-    last_error: Optional[str]
+    #: The last call through the connection, and its last health check.
+    last_used_at: Optional[str]
+    last_checked_at: Optional[str]
+    #: Why it last failed (a refused refresh, a failed health check); never a secret.
+    last_error: Optional[LastError]
 
 
 class ConnectionPage(TypedDict):
