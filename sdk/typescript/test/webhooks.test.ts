@@ -6,9 +6,9 @@ import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectrError, InvalidInputError, NotFoundError, verifyWebhook } from '../src/index.js';
+import { InvalidInputError, NotFoundError, verifyWebhook } from '../src/index.js';
 import type { WebhookEvent } from '../src/index.js';
-import { client, harness } from './harness.js';
+import { client, harness, rejection } from './harness.js';
 
 interface Received {
   headers: IncomingHttpHeaders;
@@ -46,16 +46,6 @@ async function delivery(from: number, match: (r: Received) => boolean): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   throw new Error('no such delivery within 30 s');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectrError);
-    return error as ConnectrError;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('webhooks', () => {
