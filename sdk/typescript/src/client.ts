@@ -451,12 +451,13 @@ export class ConnectrClient {
   }
 
   // ---- webhooks --------------------------------------------------------------------------
+  // async: a malformed id is a rejected promise like any other failure, not a synchronous throw.
 
   /**
    * `POST /api/v1/webhooks`: a new endpoint of the project's outgoing webhooks. The answer holds
    * its signing `secret`, shown this once. Not retried unless `retry: true` (a retry could create two).
    */
-  createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
+  async createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
     return this.#json('POST', '/api/v1/webhooks', { ...options, json: input });
   }
 
@@ -465,17 +466,17 @@ export class ConnectrClient {
     return answer.webhooks;
   }
 
-  getWebhook(id: string, options?: RequestOptions): Promise<Webhook> {
+  async getWebhook(id: string, options?: RequestOptions): Promise<Webhook> {
     return this.#json('GET', webhookPath(id), options);
   }
 
   /** `PATCH /api/v1/webhooks/{id}`: changes the fields given. */
-  updateWebhook(id: string, changes: UpdateWebhook, options?: RequestOptions): Promise<Webhook> {
+  async updateWebhook(id: string, changes: UpdateWebhook, options?: RequestOptions): Promise<Webhook> {
     return this.#json('PATCH', webhookPath(id), { ...options, json: changes });
   }
 
   /** `DELETE /api/v1/webhooks/{id}`: no more deliveries to it, pending ones included. */
-  deleteWebhook(id: string, options?: RequestOptions): Promise<WebhookDeleted> {
+  async deleteWebhook(id: string, options?: RequestOptions): Promise<WebhookDeleted> {
     return this.#json('DELETE', webhookPath(id), options);
   }
 
@@ -483,17 +484,17 @@ export class ConnectrClient {
    * `POST /api/v1/webhooks/{id}/rotate-secret`: a new secret, shown this once. For 24 hours the
    * old one keeps signing beside it (two signatures per delivery), so receivers can switch over.
    */
-  rotateWebhookSecret(id: string, options?: RequestOptions): Promise<RotatedSecret> {
+  async rotateWebhookSecret(id: string, options?: RequestOptions): Promise<RotatedSecret> {
     return this.#json('POST', `${webhookPath(id)}/rotate-secret`, options);
   }
 
   /** `POST /api/v1/webhooks/{id}/test`: queues a `webhook.test` event for this endpoint. */
-  testWebhook(id: string, options?: RequestOptions): Promise<QueuedEvent> {
+  async testWebhook(id: string, options?: RequestOptions): Promise<QueuedEvent> {
     return this.#json('POST', `${webhookPath(id)}/test`, options);
   }
 
   /** `GET /api/v1/webhooks/{id}/deliveries`: the attempts, newest first, a page at a time. */
-  listWebhookDeliveries(
+  async listWebhookDeliveries(
     id: string,
     query: ListWebhookDeliveriesQuery = {},
     options?: RequestOptions,
@@ -502,7 +503,7 @@ export class ConnectrClient {
   }
 
   /** `POST /api/v1/webhooks/{id}/deliveries/{event_id}/redeliver`: sends that event to the endpoint again. */
-  redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<QueuedEvent> {
+  async redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<QueuedEvent> {
     return this.#json(
       'POST',
       `${webhookPath(id)}/deliveries/${segment(eventId, 'event id')}/redeliver`,
