@@ -561,24 +561,25 @@ func TestWebhookRequests(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		switch {
 		case r.URL.Path == "/api/v1/webhooks" && r.Method == http.MethodGet:
-			fmt.Fprint(w, `{"webhooks":[{"id":"wh_1","url":"https://example.com/h","events":["webhook.test"],"description":null,"disabled":false,"created_at":"t","updated_at":"t"}]}`)
+			fmt.Fprint(w, `{"webhooks":[{"id":"wh_1","url":"https://example.com/h","events":["connection.deleted"],"description":null,"disabled":false,"disabled_reason":null,"created_at":"t","updated_at":"t"}]}`)
 		case strings.HasSuffix(r.URL.Path, "/deliveries"):
-			fmt.Fprint(w, `{"deliveries":[{"event_id":"evt_1","event_type":"webhook.test","attempt":1,"status":"succeeded","response_status":204,"latency_ms":3,"error":null,"attempted_at":"t","next_attempt_at":null}],"next_cursor":"c2"}`)
-		case strings.HasSuffix(r.URL.Path, "/rotate-secret"):
-			fmt.Fprint(w, `{"secret":"whsec_AAAA"}`)
-		case strings.HasSuffix(r.URL.Path, "/test"), strings.HasSuffix(r.URL.Path, "/redeliver"):
+			fmt.Fprint(w, `{"deliveries":[{"event_id":"msg_1","type":"webhook.test","state":"delivered","attempts":1,"next_attempt_at":null,"last_attempt_at":"t","last_status":204,"last_latency_ms":3,"last_error":null,"created_at":"t"}]}`)
+		case strings.HasSuffix(r.URL.Path, "/test"):
 			w.WriteHeader(http.StatusAccepted)
-			fmt.Fprint(w, `{"event_id":"evt_1"}`)
+			fmt.Fprint(w, `{"event_id":"msg_1"}`)
+		case strings.HasSuffix(r.URL.Path, "/redeliver"):
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"event_id":"msg_1","type":"webhook.test","state":"pending","attempts":1,"next_attempt_at":"t","last_attempt_at":"t","last_status":204,"last_latency_ms":3,"last_error":null,"created_at":"t"}`)
 		case r.Method == http.MethodDelete:
-			fmt.Fprint(w, `{"id":"wh_1","deleted":true}`)
+			fmt.Fprint(w, `{"deleted":true}`)
 		default:
-			fmt.Fprint(w, `{"id":"wh_1","url":"https://example.com/h","events":["webhook.test"],"description":"d","disabled":false,"created_at":"t","updated_at":"t","secret":"whsec_AAAA"}`)
+			fmt.Fprint(w, `{"id":"wh_1","url":"https://example.com/h","events":["connection.deleted"],"description":"d","disabled":false,"disabled_reason":null,"created_at":"t","updated_at":"t","secret":"whsec_AAAA"}`)
 		}
 	})
 	c := fakeClient(t, srv.URL, &sleeps{})
 	ctx := context.Background()
 	description, disabled := "d", false
-	made, err := c.CreateWebhook(ctx, connectr.CreateWebhookRequest{URL: "https://example.com/h", Events: []string{connectr.EventWebhookTest}})
+	made, err := c.CreateWebhook(ctx, connectr.CreateWebhookRequest{URL: "https://example.com/h", Events: []string{connectr.EventConnectionDeleted}})
 	if err != nil || made.Secret != "whsec_AAAA" || made.ID != "wh_1" {
 		t.Fatalf("create %+v %v", made, err)
 	}
@@ -595,18 +596,18 @@ func TestWebhookRequests(t *testing.T) {
 	if rotated, err := c.RotateWebhookSecret(ctx, "wh_1"); err != nil || rotated.Secret != "whsec_AAAA" {
 		t.Fatalf("rotate %v", err)
 	}
-	if queued, err := c.TestWebhook(ctx, "wh_1"); err != nil || queued.EventID != "evt_1" {
+	if queued, err := c.TestWebhook(ctx, "wh_1"); err != nil || queued.EventID != "msg_1" {
 		t.Fatalf("test %v", err)
 	}
-	page, err := c.ListWebhookDeliveries(ctx, "wh_1", connectr.ListWebhookDeliveriesOptions{Limit: 10, Cursor: "c1"})
-	if err != nil || len(page.Deliveries) != 1 || *page.Deliveries[0].ResponseStatus != 204 || *page.NextCursor != "c2" {
-		t.Fatalf("deliveries %+v %v", page, err)
+	deliveries, err := c.ListWebhookDeliveries(ctx, "wh_1", connectr.ListWebhookDeliveriesOptions{Limit: 10})
+	if err != nil || len(deliveries) != 1 || *deliveries[0].LastStatus != 204 || deliveries[0].State != "delivered" {
+		t.Fatalf("deliveries %+v %v", deliveries, err)
 	}
-	if _, err := c.RedeliverWebhook(ctx, "wh_1", "evt_1"); err != nil {
-		t.Fatal(err)
+	if again, err := c.RedeliverWebhook(ctx, "wh_1", "msg_1"); err != nil || again.State != "pending" {
+		t.Fatalf("redeliver %+v %v", again, err)
 	}
-	if _, err := c.DeleteWebhook(ctx, "wh_1"); err != nil {
-		t.Fatal(err)
+	if gone, err := c.DeleteWebhook(ctx, "wh_1"); err != nil || !gone.Deleted {
+		t.Fatalf("delete %v", err)
 	}
 	for _, bad := range []string{"", ".", ".."} {
 		if _, err := c.GetWebhook(ctx, bad); err == nil {
@@ -617,14 +618,14 @@ func TestWebhookRequests(t *testing.T) {
 		}
 	}
 	want := []string{
-		`POST /api/v1/webhooks {"url":"https://example.com/h","events":["webhook.test"]}`,
+		`POST /api/v1/webhooks {"url":"https://example.com/h","events":["connection.deleted"]}`,
 		`GET /api/v1/webhooks`,
 		`GET /api/v1/webhooks/wh%2F1`,
 		`PATCH /api/v1/webhooks/wh_1 {"description":"d","disabled":false}`,
 		`POST /api/v1/webhooks/wh_1/rotate-secret`,
 		`POST /api/v1/webhooks/wh_1/test`,
-		`GET /api/v1/webhooks/wh_1/deliveries?cursor=c1&limit=10`,
-		`POST /api/v1/webhooks/wh_1/deliveries/evt_1/redeliver`,
+		`GET /api/v1/webhooks/wh_1/deliveries?limit=10`,
+		`POST /api/v1/webhooks/wh_1/deliveries/msg_1/redeliver`,
 		`DELETE /api/v1/webhooks/wh_1`,
 	}
 	mu.Lock()

@@ -28,19 +28,22 @@ const (
 // Webhook is an endpoint of the project's outgoing webhooks (no secret: it is shown once, by
 // CreateWebhook and RotateWebhookSecret).
 type Webhook struct {
-	ID          string   `json:"id"`
-	URL         string   `json:"url"`
+	ID  string `json:"id"`
+	URL string `json:"url"`
+	// Events are the connection events it receives (every type when it was given none);
+	// webhook.test always reaches it.
 	Events      []string `json:"events"`
 	Description *string  `json:"description"`
-	// Disabled is set once the endpoint stopped receiving (it answered 410 Gone, or you disabled it).
-	Disabled  bool   `json:"disabled"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
+	// Disabled is set once the receiver answered 410 Gone, or an update disabled it.
+	Disabled       bool    `json:"disabled"`
+	DisabledReason *string `json:"disabled_reason"`
+	CreatedAt      string  `json:"created_at"`
+	UpdatedAt      string  `json:"updated_at"`
 }
 
-// CreatedWebhook is CreateWebhook's answer: the endpoint and its signing secret (whsec_…),
-// shown this once.
-type CreatedWebhook struct {
+// WebhookWithSecret is the answer of CreateWebhook and RotateWebhookSecret: the endpoint and
+// its signing secret (whsec_…), shown this once.
+type WebhookWithSecret struct {
 	Webhook
 	Secret string `json:"secret"`
 }
@@ -49,7 +52,7 @@ type CreatedWebhook struct {
 type CreateWebhookRequest struct {
 	// URL is https://…, or http:// to a loopback address (development).
 	URL string `json:"url"`
-	// Events to deliver; empty: all.
+	// Events to deliver (EventConnection… constants); empty: all.
 	Events      []string `json:"events,omitempty"`
 	Description string   `json:"description,omitempty"`
 }
@@ -59,58 +62,47 @@ type UpdateWebhookRequest struct {
 	URL         *string  `json:"url,omitempty"`
 	Events      []string `json:"events,omitempty"`
 	Description *string  `json:"description,omitempty"`
-	// Disabled false re-enables an endpoint disabled by a 410.
+	// Disabled false enables an endpoint again after a 410 Gone (its waiting deliveries go out).
 	Disabled *bool `json:"disabled,omitempty"`
 }
 
 // WebhookDeleted is DELETE /api/v1/webhooks/{id}'s answer.
 type WebhookDeleted struct {
-	ID      string `json:"id"`
-	Deleted bool   `json:"deleted"`
+	Deleted bool `json:"deleted"`
 }
 
-// RotatedSecret is the new secret; the old one keeps signing beside it for 24 h.
-type RotatedSecret struct {
-	Secret string `json:"secret"`
-}
-
-// QueuedEvent is an event queued for delivery (TestWebhook, RedeliverWebhook).
+// QueuedEvent is TestWebhook's answer: the webhook.test event queued for the endpoint.
 type QueuedEvent struct {
-	EventID string `json:"event_id"`
+	EventID string `json:"event_id"` // msg_…: its webhook-id header
 }
 
-// WebhookDelivery is one attempt to deliver one event to the endpoint.
+// WebhookDelivery is one event's delivery to the endpoint, with its last attempt.
 type WebhookDelivery struct {
-	EventID   string `json:"event_id"`
-	EventType string `json:"event_type"`
-	Attempt   int    `json:"attempt"`
-	// Status is pending (a next attempt is due), succeeded or failed (no more attempts).
-	Status string `json:"status"`
-	// ResponseStatus is the receiver's HTTP status; nil when it did not answer.
-	ResponseStatus *int    `json:"response_status"`
-	LatencyMS      *int64  `json:"latency_ms"`
-	Error          *string `json:"error"`
-	AttemptedAt    *string `json:"attempted_at"`
-	NextAttemptAt  *string `json:"next_attempt_at"`
+	EventID string `json:"event_id"` // msg_…: the webhook-id header of every attempt
+	Type    string `json:"type"`
+	// State is pending (a next attempt is due), delivered, or failed (retries ran out).
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// NextAttemptAt is when it is tried next; nil unless pending.
+	NextAttemptAt *string `json:"next_attempt_at"`
+	LastAttemptAt *string `json:"last_attempt_at"`
+	// LastStatus is the receiver's HTTP status at the last attempt; nil when none came.
+	LastStatus    *int    `json:"last_status"`
+	LastLatencyMS *int64  `json:"last_latency_ms"`
+	LastError     *string `json:"last_error"`
+	CreatedAt     string  `json:"created_at"`
 }
 
-// WebhookDeliveryPage is one page of GET /api/v1/webhooks/{id}/deliveries.
-type WebhookDeliveryPage struct {
-	Deliveries []WebhookDelivery `json:"deliveries"`
-	NextCursor *string           `json:"next_cursor"`
-}
-
-// ListWebhookDeliveriesOptions pages GET /api/v1/webhooks/{id}/deliveries.
+// ListWebhookDeliveriesOptions bounds GET /api/v1/webhooks/{id}/deliveries.
 type ListWebhookDeliveriesOptions struct {
-	Limit  int    // 0: the server's default
-	Cursor string // NextCursor of the previous page
+	Limit int // 1 to 200, newest first; 0: the server's default (50)
 }
 
 func webhookPath(id string) string { return "/api/v1/webhooks/" + segment(id) }
 
 // CreateWebhook is POST /api/v1/webhooks. A POST: not retried (a retry could create two).
-func (c *Client) CreateWebhook(ctx context.Context, req CreateWebhookRequest) (*CreatedWebhook, error) {
-	var out CreatedWebhook
+func (c *Client) CreateWebhook(ctx context.Context, req CreateWebhookRequest) (*WebhookWithSecret, error) {
+	var out WebhookWithSecret
 	return result(&out, c.do(ctx, http.MethodPost, "/api/v1/webhooks", nil, req, &out))
 }
 
@@ -143,7 +135,7 @@ func (c *Client) UpdateWebhook(ctx context.Context, id string, req UpdateWebhook
 	return result(&out, c.do(ctx, http.MethodPatch, webhookPath(id), nil, req, &out))
 }
 
-// DeleteWebhook is DELETE /api/v1/webhooks/{id}.
+// DeleteWebhook is DELETE /api/v1/webhooks/{id}: the endpoint and its deliveries, pending ones included.
 func (c *Client) DeleteWebhook(ctx context.Context, id string) (*WebhookDeleted, error) {
 	if err := required("DeleteWebhook", "id", id); err != nil {
 		return nil, err
@@ -152,13 +144,14 @@ func (c *Client) DeleteWebhook(ctx context.Context, id string) (*WebhookDeleted,
 	return result(&out, c.do(ctx, http.MethodDelete, webhookPath(id), nil, nil, &out))
 }
 
-// RotateWebhookSecret is POST /api/v1/webhooks/{id}/rotate-secret: a new secret, shown this
-// once. For 24 h the old one keeps signing beside it (two signatures per delivery).
-func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (*RotatedSecret, error) {
+// RotateWebhookSecret is POST /api/v1/webhooks/{id}/rotate-secret: the endpoint with a new
+// secret, shown this once. For 24 h the old one keeps signing beside it (two signatures per
+// delivery). A POST: not retried.
+func (c *Client) RotateWebhookSecret(ctx context.Context, id string) (*WebhookWithSecret, error) {
 	if err := required("RotateWebhookSecret", "id", id); err != nil {
 		return nil, err
 	}
-	var out RotatedSecret
+	var out WebhookWithSecret
 	return result(&out, c.do(ctx, http.MethodPost, webhookPath(id)+"/rotate-secret", nil, nil, &out))
 }
 
@@ -171,8 +164,9 @@ func (c *Client) TestWebhook(ctx context.Context, id string) (*QueuedEvent, erro
 	return result(&out, c.do(ctx, http.MethodPost, webhookPath(id)+"/test", nil, nil, &out))
 }
 
-// ListWebhookDeliveries is one page of GET /api/v1/webhooks/{id}/deliveries, newest first.
-func (c *Client) ListWebhookDeliveries(ctx context.Context, id string, opts ListWebhookDeliveriesOptions) (*WebhookDeliveryPage, error) {
+// ListWebhookDeliveries is GET /api/v1/webhooks/{id}/deliveries: its deliveries, newest
+// first, each with its last attempt.
+func (c *Client) ListWebhookDeliveries(ctx context.Context, id string, opts ListWebhookDeliveriesOptions) ([]WebhookDelivery, error) {
 	if err := required("ListWebhookDeliveries", "id", id); err != nil {
 		return nil, err
 	}
@@ -180,23 +174,25 @@ func (c *Client) ListWebhookDeliveries(ctx context.Context, id string, opts List
 	if opts.Limit != 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}
-	if opts.Cursor != "" {
-		q.Set("cursor", opts.Cursor)
+	var out struct {
+		Deliveries []WebhookDelivery `json:"deliveries"`
 	}
-	var out WebhookDeliveryPage
-	return result(&out, c.do(ctx, http.MethodGet, webhookPath(id)+"/deliveries", q, nil, &out))
+	if err := c.do(ctx, http.MethodGet, webhookPath(id)+"/deliveries", q, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Deliveries, nil
 }
 
-// RedeliverWebhook is POST /api/v1/webhooks/{id}/deliveries/{eventID}/redeliver: sends that
-// event to the endpoint again.
-func (c *Client) RedeliverWebhook(ctx context.Context, id, eventID string) (*QueuedEvent, error) {
+// RedeliverWebhook is POST /api/v1/webhooks/{id}/deliveries/{eventID}/redeliver: that event is
+// due again, with the same webhook-id (a receiver that keeps ids sees a duplicate).
+func (c *Client) RedeliverWebhook(ctx context.Context, id, eventID string) (*WebhookDelivery, error) {
 	if err := required("RedeliverWebhook", "id", id); err != nil {
 		return nil, err
 	}
 	if err := required("RedeliverWebhook", "event id", eventID); err != nil {
 		return nil, err
 	}
-	var out QueuedEvent
+	var out WebhookDelivery
 	return result(&out, c.do(ctx, http.MethodPost, webhookPath(id)+"/deliveries/"+segment(eventID)+"/redeliver", nil, nil, &out))
 }
 

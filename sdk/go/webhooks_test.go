@@ -116,7 +116,7 @@ func TestLiveWebhooks(t *testing.T) {
 
 	// After a rotation both secrets sign.
 	rotated, err := c.RotateWebhookSecret(ctx, made.ID)
-	if err != nil || !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == made.Secret {
+	if err != nil || rotated.ID != made.ID || !strings.HasPrefix(rotated.Secret, "whsec_") || rotated.Secret == made.Secret {
 		t.Fatalf("rotate %v", err)
 	}
 	from = r.count()
@@ -133,25 +133,25 @@ func TestLiveWebhooks(t *testing.T) {
 
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		page, err := c.ListWebhookDeliveries(ctx, made.ID, connectr.ListWebhookDeliveriesOptions{})
+		deliveries, err := c.ListWebhookDeliveries(ctx, made.ID, connectr.ListWebhookDeliveriesOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if delivered(page.Deliveries, queued.EventID) {
+		if delivered(deliveries, queued.EventID) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the test delivery is not listed as succeeded: %+v", page.Deliveries)
+			t.Fatalf("the test delivery is not listed as delivered: %+v", deliveries)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if page, err := c.ListWebhookDeliveries(ctx, made.ID, connectr.ListWebhookDeliveriesOptions{Limit: 1}); err != nil || len(page.Deliveries) != 1 {
-		t.Fatalf("limit 1: %+v %v", page, err)
+	if deliveries, err := c.ListWebhookDeliveries(ctx, made.ID, connectr.ListWebhookDeliveriesOptions{Limit: 1}); err != nil || len(deliveries) != 1 {
+		t.Fatalf("limit 1: %+v %v", deliveries, err)
 	}
 
 	from = r.count()
-	if _, err := c.RedeliverWebhook(ctx, made.ID, queued.EventID); err != nil {
-		t.Fatal(err)
+	if again, err := c.RedeliverWebhook(ctx, made.ID, queued.EventID); err != nil || again.EventID != queued.EventID {
+		t.Fatalf("redeliver %+v %v", again, err)
 	}
 	d = r.await(t, from, func(d receivedDelivery) bool { return d.header.Get("Webhook-Id") == queued.EventID })
 	if _, err := connectr.VerifyWebhook(d.body, d.header, rotated.Secret); err != nil {
@@ -194,9 +194,9 @@ func TestLiveWebhooksHostile(t *testing.T) {
 	if list, err := other.ListWebhooks(ctx); err != nil || hasWebhook(list, made.ID) {
 		t.Fatalf("another project lists it: %v", err)
 	}
-	_, err = c.GetWebhook(ctx, "wh_unknown")
+	_, err = c.GetWebhook(ctx, "wh_unknown0")
 	wantCode(t, err, connectr.ErrNotFound, 404)
-	_, err = c.RedeliverWebhook(ctx, made.ID, "evt_unknown")
+	_, err = c.RedeliverWebhook(ctx, made.ID, "msg_unknown0")
 	wantCode(t, err, connectr.ErrNotFound, 404)
 	if _, err := c.GetWebhook(ctx, ".."); err == nil || errors.Is(err, connectr.ErrNotFound) {
 		t.Fatalf("a dot segment was sent: %v", err)
@@ -223,7 +223,7 @@ func hasWebhook(list []connectr.Webhook, id string) bool {
 
 func delivered(list []connectr.WebhookDelivery, eventID string) bool {
 	for _, d := range list {
-		if d.EventID == eventID && d.Status == "succeeded" && d.ResponseStatus != nil && *d.ResponseStatus == 204 {
+		if d.EventID == eventID && d.State == "delivered" && d.Type == connectr.EventWebhookTest && d.LastStatus != nil && *d.LastStatus == 204 {
 			return true
 		}
 	}

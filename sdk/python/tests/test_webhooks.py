@@ -95,6 +95,7 @@ def test_lifecycle(client: connectr.Client, receiver: Receiver) -> None:
     assert event["data"]["id"] == connection["id"]
 
     rotated = client.rotate_webhook_secret(made["id"])
+    assert rotated["id"] == made["id"]
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != made["secret"]
     start = receiver.count()
     queued = client.test_webhook(made["id"])
@@ -105,17 +106,17 @@ def test_lifecycle(client: connectr.Client, receiver: Receiver) -> None:
 
     deadline = time.monotonic() + 30
     while True:
-        page = client.list_webhook_deliveries(made["id"])
-        done = [d for d in page["deliveries"] if d["event_id"] == queued["event_id"] and d["status"] == "succeeded"]
+        deliveries = client.list_webhook_deliveries(made["id"])
+        done = [d for d in deliveries if d["event_id"] == queued["event_id"] and d["state"] == "delivered"]
         if done:
-            assert done[0]["response_status"] == 204
+            assert done[0]["last_status"] == 204 and done[0]["type"] == "webhook.test"
             break
-        assert time.monotonic() < deadline, page
+        assert time.monotonic() < deadline, deliveries
         time.sleep(0.1)
-    assert len(client.list_webhook_deliveries(made["id"], limit=1)["deliveries"]) == 1
+    assert len(client.list_webhook_deliveries(made["id"], limit=1)) == 1
 
     start = receiver.count()
-    client.redeliver_webhook(made["id"], queued["event_id"])
+    assert client.redeliver_webhook(made["id"], queued["event_id"])["event_id"] == queued["event_id"]
     headers, body = receiver.wait(start, lambda d: d[0].get("webhook-id") == queued["event_id"])
     assert connectr.verify_webhook(body, headers, rotated["secret"])["type"] == "webhook.test"
 
@@ -139,9 +140,9 @@ def test_hostile_input(client: connectr.Client, receiver: Receiver, harness: Har
                     call(made["id"])
             assert made["id"] not in [w["id"] for w in other.list_webhooks()]
         with pytest.raises(connectr.NotFoundError):
-            client.get_webhook("wh_unknown")
+            client.get_webhook("wh_unknown0")
         with pytest.raises(connectr.NotFoundError):
-            client.redeliver_webhook(made["id"], "evt_unknown")
+            client.redeliver_webhook(made["id"], "msg_unknown0")
         with pytest.raises(ValueError):
             client.get_webhook("..")
     finally:
@@ -151,18 +152,18 @@ def test_hostile_input(client: connectr.Client, receiver: Receiver, harness: Har
 @pytest.mark.anyio
 async def test_async_lifecycle(harness: Harness, receiver: Receiver) -> None:
     async with connectr.AsyncClient(harness.url, harness.api_key) as client:
-        made = await client.create_webhook(receiver.url, events=["webhook.test"])
-        assert made["events"] == ["webhook.test"]
+        made = await client.create_webhook(receiver.url, events=["connection.deleted"])
+        assert made["events"] == ["connection.deleted"]
         assert made["id"] in [w["id"] for w in await client.list_webhooks()]
-        updated = await client.update_webhook(made["id"], events=["webhook.test", "connection.deleted"])
-        assert sorted(updated["events"]) == ["connection.deleted", "webhook.test"]
+        updated = await client.update_webhook(made["id"], events=["connection.deleted", "connection.restored"])
+        assert sorted(updated["events"]) == ["connection.deleted", "connection.restored"]
         rotated = await client.rotate_webhook_secret(made["id"])
         start = receiver.count()
         queued = await client.test_webhook(made["id"])
         headers, body = receiver.wait(start, lambda d: d[0].get("webhook-id") == queued["event_id"])
         assert connectr.verify_webhook(body, headers, [made["secret"], rotated["secret"]])["type"] == "webhook.test"
-        page = await client.list_webhook_deliveries(made["id"], limit=10)
-        assert isinstance(page["deliveries"], list)
+        deliveries = await client.list_webhook_deliveries(made["id"], limit=10)
+        assert queued["event_id"] in [d["event_id"] for d in deliveries]
         start = receiver.count()
         await client.redeliver_webhook(made["id"], queued["event_id"])
         receiver.wait(start, lambda d: d[0].get("webhook-id") == queued["event_id"])

@@ -16,7 +16,6 @@ import type {
   Connector,
   ConnectorEndpoints,
   CreateWebhook,
-  CreatedWebhook,
   ConnectorSummary,
   CreateConnection,
   Credentials,
@@ -32,12 +31,12 @@ import type {
   OAuthAppInput,
   QueuedEvent,
   Ready,
-  RotatedSecret,
   Token,
   UpdateWebhook,
   Webhook,
   WebhookDeleted,
-  WebhookDeliveryPage,
+  WebhookDelivery,
+  WebhookWithSecret,
 } from './types.js';
 
 /** What `connectr serve` listens on by default (docs/server.md). */
@@ -457,7 +456,7 @@ export class ConnectrClient {
    * `POST /api/v1/webhooks`: a new endpoint of the project's outgoing webhooks. The answer holds
    * its signing `secret`, shown this once. Not retried unless `retry: true` (a retry could create two).
    */
-  async createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<CreatedWebhook> {
+  async createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<WebhookWithSecret> {
     return this.#json('POST', '/api/v1/webhooks', { ...options, json: input });
   }
 
@@ -475,35 +474,47 @@ export class ConnectrClient {
     return this.#json('PATCH', webhookPath(id), { ...options, json: changes });
   }
 
-  /** `DELETE /api/v1/webhooks/{id}`: no more deliveries to it, pending ones included. */
+  /** `DELETE /api/v1/webhooks/{id}`: the endpoint and its deliveries, pending ones included. */
   async deleteWebhook(id: string, options?: RequestOptions): Promise<WebhookDeleted> {
     return this.#json('DELETE', webhookPath(id), options);
   }
 
   /**
-   * `POST /api/v1/webhooks/{id}/rotate-secret`: a new secret, shown this once. For 24 hours the
-   * old one keeps signing beside it (two signatures per delivery), so receivers can switch over.
+   * `POST /api/v1/webhooks/{id}/rotate-secret`: the endpoint with a new secret, shown this once.
+   * For 24 hours the old one keeps signing beside it (two signatures per delivery), so
+   * receivers can switch over. Not retried unless `retry: true`.
    */
-  async rotateWebhookSecret(id: string, options?: RequestOptions): Promise<RotatedSecret> {
+  async rotateWebhookSecret(id: string, options?: RequestOptions): Promise<WebhookWithSecret> {
     return this.#json('POST', `${webhookPath(id)}/rotate-secret`, options);
   }
 
-  /** `POST /api/v1/webhooks/{id}/test`: queues a `webhook.test` event for this endpoint. */
+  /** `POST /api/v1/webhooks/{id}/test`: queues a `webhook.test` event for this endpoint alone. */
   async testWebhook(id: string, options?: RequestOptions): Promise<QueuedEvent> {
     return this.#json('POST', `${webhookPath(id)}/test`, options);
   }
 
-  /** `GET /api/v1/webhooks/{id}/deliveries`: the attempts, newest first, a page at a time. */
+  /** `GET /api/v1/webhooks/{id}/deliveries`: its deliveries, newest first, each with its last attempt. */
   async listWebhookDeliveries(
     id: string,
     query: ListWebhookDeliveriesQuery = {},
     options?: RequestOptions,
-  ): Promise<WebhookDeliveryPage> {
-    return this.#json('GET', `${webhookPath(id)}/deliveries`, { ...options, query: { ...query } });
+  ): Promise<WebhookDelivery[]> {
+    const answer = await this.#json<{ deliveries: WebhookDelivery[] }>(
+      'GET',
+      `${webhookPath(id)}/deliveries`,
+      {
+        ...options,
+        query: { ...query },
+      },
+    );
+    return answer.deliveries;
   }
 
-  /** `POST /api/v1/webhooks/{id}/deliveries/{event_id}/redeliver`: sends that event to the endpoint again. */
-  async redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<QueuedEvent> {
+  /**
+   * `POST /api/v1/webhooks/{id}/deliveries/{event_id}/redeliver`: that event is due again (with
+   * the same webhook-id, so a receiver that keeps ids sees a duplicate); answers its delivery.
+   */
+  async redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<WebhookDelivery> {
     return this.#json(
       'POST',
       `${webhookPath(id)}/deliveries/${segment(eventId, 'event id')}/redeliver`,

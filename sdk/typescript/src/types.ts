@@ -4,7 +4,7 @@
  * (snake_case), so docs/server.md reads the same as this package.
  */
 import type { RequestOptions } from './client.js';
-import type { WebhookEventType } from './webhooks.js';
+import type { ConnectionEventType, WebhookEventType } from './webhooks.js';
 
 export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
 
@@ -254,18 +254,21 @@ export interface ConnectorTransport {
 
 /** An endpoint of the project's outgoing webhooks, as `GET /api/v1/webhooks/{id}` shows it (no secret). */
 export interface Webhook {
+  /** `wh_…` */
   id: string;
   url: string;
-  events: WebhookEventType[];
+  /** The connection events it receives (every type when it was given none); `webhook.test` always reaches it. */
+  events: ConnectionEventType[];
   description: string | null;
-  /** Set when the endpoint stopped receiving (it answered 410 Gone, or you disabled it). */
+  /** True once the receiver answered 410 Gone, or a PATCH disabled it. */
   disabled: boolean;
+  disabled_reason: string | null;
   created_at: string;
   updated_at: string;
 }
 
-/** `POST /api/v1/webhooks`'s answer: the endpoint and its signing secret, shown this once. */
-export interface CreatedWebhook extends Webhook {
+/** The answer of `createWebhook` and `rotateWebhookSecret`: the endpoint and its signing secret, shown this once. */
+export interface WebhookWithSecret extends Webhook {
   /** `whsec_…`: keep it where your receiver reads it; verifyWebhook checks deliveries with it. */
   secret: string;
 }
@@ -273,58 +276,50 @@ export interface CreatedWebhook extends Webhook {
 export interface CreateWebhook {
   /** `https://…`, or `http://` to a loopback address (development). */
   url: string;
-  /** The events to deliver; default all. */
-  events?: WebhookEventType[];
-  description?: string;
+  /** The events to deliver; default (or empty) all. */
+  events?: ConnectionEventType[];
+  description?: string | null;
 }
 
 /** `PATCH /api/v1/webhooks/{id}`: the fields to change. */
 export interface UpdateWebhook {
   url?: string;
-  events?: WebhookEventType[];
+  events?: ConnectionEventType[];
   description?: string | null;
-  /** false re-enables an endpoint disabled by a 410. */
+  /** false enables an endpoint again after a 410 Gone (its waiting deliveries go out). */
   disabled?: boolean;
 }
 
 export interface WebhookDeleted {
-  id: string;
   deleted: true;
 }
 
-/** `POST /api/v1/webhooks/{id}/rotate-secret`: the new secret; the old one keeps signing beside it for 24 h. */
-export interface RotatedSecret {
-  secret: string;
-}
-
-/** An event queued for delivery (`test`, `redeliver`). */
+/** `testWebhook`'s answer: the queued `webhook.test` event. */
 export interface QueuedEvent {
+  /** `msg_…`: its webhook-id header. */
   event_id: string;
 }
 
-/** One attempt to deliver one event to the endpoint. */
+/** One event's delivery to the endpoint, with its last attempt. */
 export interface WebhookDelivery {
+  /** `msg_…`: the webhook-id header of every attempt. */
   event_id: string;
-  event_type: WebhookEventType;
-  /** 1 for the first attempt. */
-  attempt: number;
-  /** `pending` (a next attempt is due), `succeeded`, `failed` (no more attempts). */
-  status: string;
-  /** The receiver's HTTP status; null when it did not answer. */
-  response_status: number | null;
-  latency_ms: number | null;
-  /** Why the attempt failed (time-out, connection refused, a non-2xx); null on success. */
-  error: string | null;
-  attempted_at: string | null;
+  type: WebhookEventType;
+  /** `pending` (a next attempt is due), `delivered`, or `failed` (retries ran out). */
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** When it is tried next; null unless pending. */
   next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  /** The receiver's HTTP status at the last attempt; null when none came. */
+  last_status: number | null;
+  last_latency_ms: number | null;
+  /** Why the last attempt failed (a time-out, a refused connection, a non-2xx); null on success. */
+  last_error: string | null;
+  created_at: string;
 }
 
 export interface ListWebhookDeliveriesQuery {
+  /** 1 to 200, newest first (server default 50). */
   limit?: number;
-  cursor?: string;
-}
-
-export interface WebhookDeliveryPage {
-  deliveries: WebhookDelivery[];
-  next_cursor: string | null;
 }

@@ -37,7 +37,7 @@ export interface ConnectionWebhookEvent<T extends ConnectionEventType = Connecti
 export interface WebhookTestEvent {
   type: 'webhook.test';
   timestamp: string;
-  data: Record<string, unknown>;
+  data: { webhook_id: string; message: string };
 }
 
 /** A verified delivery's body; narrow it on `type`. Newer servers may send types not listed here. */

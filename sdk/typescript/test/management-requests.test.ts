@@ -11,9 +11,10 @@ import { ConnectrClient, InvalidInputError } from '../src/index.js';
 const HOOK = {
   id: 'wh_1',
   url: 'https://example.com/h',
-  events: ['webhook.test'],
+  events: ['connection.deleted'],
   description: null,
   disabled: false,
+  disabled_reason: null,
   created_at: 't',
   updated_at: 't',
 };
@@ -32,13 +33,13 @@ beforeAll(async () => {
         request.method === 'GET' && path === '/api/v1/webhooks'
           ? { webhooks: [HOOK] }
           : path.includes('/deliveries?')
-            ? { deliveries: [], next_cursor: null }
+            ? { deliveries: [] }
             : path.endsWith('/rotate-secret')
-              ? { secret: 'whsec_BBBB' }
+              ? { ...HOOK, secret: 'whsec_BBBB' }
               : path.endsWith('/test') || path.endsWith('/redeliver')
-                ? { event_id: 'evt_1' }
+                ? { event_id: 'msg_1' }
                 : request.method === 'DELETE'
-                  ? { id: 'wh_1', deleted: true }
+                  ? { deleted: true }
                   : { ...HOOK, secret: 'whsec_AAAA' };
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
@@ -53,30 +54,30 @@ afterAll(async () => {
 
 it('each webhook call sends its method, path, query and body', async () => {
   const c = new ConnectrClient({ baseUrl: url, apiKey: 'cnr_test', env: {} });
-  expect((await c.createWebhook({ url: 'https://example.com/h', events: ['webhook.test'] })).secret).toBe(
-    'whsec_AAAA',
-  );
+  expect(
+    (await c.createWebhook({ url: 'https://example.com/h', events: ['connection.deleted'] })).secret,
+  ).toBe('whsec_AAAA');
   expect((await c.listWebhooks()).map((w) => w.id)).toEqual(['wh_1']);
   await c.getWebhook('wh/1');
   await c.updateWebhook('wh_1', { description: null, disabled: false });
   expect((await c.rotateWebhookSecret('wh_1')).secret).toBe('whsec_BBBB');
-  expect((await c.testWebhook('wh_1')).event_id).toBe('evt_1');
-  await c.listWebhookDeliveries('wh_1', { limit: 10, cursor: 'c1' });
-  await c.redeliverWebhook('wh_1', 'evt_1');
+  expect((await c.testWebhook('wh_1')).event_id).toBe('msg_1');
+  expect(await c.listWebhookDeliveries('wh_1', { limit: 10 })).toEqual([]);
+  await c.redeliverWebhook('wh_1', 'msg_1');
   await c.deleteWebhook('wh_1');
   for (const bad of ['', '.', '..']) {
     await expect(c.getWebhook(bad)).rejects.toThrow(InvalidInputError);
     await expect(c.redeliverWebhook('wh_1', bad)).rejects.toThrow(InvalidInputError);
   }
   expect(seen).toEqual([
-    'POST /api/v1/webhooks {"url":"https://example.com/h","events":["webhook.test"]}',
+    'POST /api/v1/webhooks {"url":"https://example.com/h","events":["connection.deleted"]}',
     'GET /api/v1/webhooks',
     'GET /api/v1/webhooks/wh%2F1',
     'PATCH /api/v1/webhooks/wh_1 {"description":null,"disabled":false}',
     'POST /api/v1/webhooks/wh_1/rotate-secret',
     'POST /api/v1/webhooks/wh_1/test',
-    'GET /api/v1/webhooks/wh_1/deliveries?limit=10&cursor=c1',
-    'POST /api/v1/webhooks/wh_1/deliveries/evt_1/redeliver',
+    'GET /api/v1/webhooks/wh_1/deliveries?limit=10',
+    'POST /api/v1/webhooks/wh_1/deliveries/msg_1/redeliver',
     'DELETE /api/v1/webhooks/wh_1',
   ]);
 });

@@ -74,9 +74,11 @@ describe('webhooks', () => {
     const created = await delivery(from, (r) => r.body.includes(connection.id));
     const event: WebhookEvent = verifyWebhook(created.body, created.headers, made.secret);
     expect(event.type).toBe('connection.created');
+    if (event.type === 'connection.created') expect(event.data.id).toBe(connection.id);
 
     // After a rotation both secrets sign, so a receiver still on the old one keeps verifying.
     const rotated = await c.rotateWebhookSecret(made.id);
+    expect(rotated.id).toBe(made.id);
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(made.secret);
     from = received.length;
@@ -88,18 +90,19 @@ describe('webhooks', () => {
     expect(test.headers['webhook-id']).toBe(queued.event_id);
 
     const deadline = Date.now() + 30_000;
-    let page = await c.listWebhookDeliveries(made.id);
-    while (!page.deliveries.some((d) => d.event_id === queued.event_id && d.status === 'succeeded')) {
-      if (Date.now() > deadline) throw new Error('the test delivery is not listed as succeeded');
+    let deliveries = await c.listWebhookDeliveries(made.id);
+    while (!deliveries.some((d) => d.event_id === queued.event_id && d.state === 'delivered')) {
+      if (Date.now() > deadline) throw new Error('the test delivery is not listed as delivered');
       await new Promise((resolve) => setTimeout(resolve, 100));
-      page = await c.listWebhookDeliveries(made.id);
+      deliveries = await c.listWebhookDeliveries(made.id);
     }
-    expect(page.deliveries.find((d) => d.event_id === queued.event_id)?.response_status).toBe(204);
-    const small = await c.listWebhookDeliveries(made.id, { limit: 1 });
-    expect(small.deliveries).toHaveLength(1);
+    const attempt = deliveries.find((d) => d.event_id === queued.event_id);
+    expect(attempt?.last_status).toBe(204);
+    expect(attempt?.type).toBe('webhook.test');
+    expect(await c.listWebhookDeliveries(made.id, { limit: 1 })).toHaveLength(1);
 
     from = received.length;
-    await c.redeliverWebhook(made.id, queued.event_id);
+    expect((await c.redeliverWebhook(made.id, queued.event_id)).event_id).toBe(queued.event_id);
     const again = await delivery(from, (r) => r.headers['webhook-id'] === queued.event_id);
     expect(verifyWebhook(again.body, again.headers, rotated.secret).type).toBe('webhook.test');
 
@@ -129,8 +132,8 @@ describe('webhooks', () => {
       expect(await rejection(other.deleteWebhook(made.id))).toBeInstanceOf(NotFoundError);
       expect(await rejection(other.rotateWebhookSecret(made.id))).toBeInstanceOf(NotFoundError);
       expect((await other.listWebhooks()).map((w) => w.id)).not.toContain(made.id);
-      expect(await rejection(client().getWebhook('wh_unknown'))).toBeInstanceOf(NotFoundError);
-      expect(await rejection(client().redeliverWebhook(made.id, 'evt_unknown'))).toBeInstanceOf(
+      expect(await rejection(client().getWebhook('wh_unknown0'))).toBeInstanceOf(NotFoundError);
+      expect(await rejection(client().redeliverWebhook(made.id, 'msg_unknown0'))).toBeInstanceOf(
         NotFoundError,
       );
       await expect(client().getWebhook('..')).rejects.toThrow(InvalidInputError);

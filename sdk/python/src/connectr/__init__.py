@@ -58,13 +58,11 @@ from ._types import (
     OAuthAppDeleted,
     Ready,
     Token,
-    CreatedWebhook,
     QueuedEvent,
-    RotatedSecret,
     Webhook,
     WebhookDeleted,
     WebhookDelivery,
-    WebhookDeliveryPage,
+    WebhookWithSecret,
 )
 
 __version__ = "0.1.0"
@@ -115,12 +113,10 @@ __all__ = [
     "Ready",
     "Token",
     "Webhook",
-    "CreatedWebhook",
+    "WebhookWithSecret",
     "WebhookDeleted",
-    "RotatedSecret",
     "QueuedEvent",
     "WebhookDelivery",
-    "WebhookDeliveryPage",
     "verify_webhook",
     "WebhookVerificationError",
     "WebhookEvent",

@@ -397,7 +397,7 @@ class AsyncClient:
         description: Optional[str] = None,
         retry: Optional[bool] = None,
         timeout: c.TimeoutTypes = None,
-    ) -> t.CreatedWebhook:
+    ) -> t.WebhookWithSecret:
         """POST /api/v1/webhooks (201): ``url`` is https, or http to a loopback address; ``events``
         default to all. The answer's ``secret`` (``whsec_...``) is shown this once. A POST: not
         retried unless ``retry=True``."""
@@ -430,9 +430,9 @@ class AsyncClient:
     ) -> t.WebhookDeleted:
         return await self._request(c.delete_webhook(webhook_id, retry, timeout))
 
-    async def rotate_webhook_secret(self, webhook_id: str, *, timeout: c.TimeoutTypes = None) -> t.RotatedSecret:
-        """POST /webhooks/{id}/rotate-secret: a new secret, shown this once; for 24 h the old one
-        keeps signing beside it (two signatures per delivery). Never retried."""
+    async def rotate_webhook_secret(self, webhook_id: str, *, timeout: c.TimeoutTypes = None) -> t.WebhookWithSecret:
+        """POST /webhooks/{id}/rotate-secret: the endpoint with a new ``secret``, shown this once;
+        for 24 h the old one keeps signing beside it (two signatures per delivery). Never retried."""
         return await self._request(c.rotate_webhook_secret(webhook_id, timeout))
 
     async def test_webhook(
@@ -446,16 +446,16 @@ class AsyncClient:
         webhook_id: str,
         *,
         limit: Optional[int] = None,
-        cursor: Optional[str] = None,
         timeout: c.TimeoutTypes = None,
-    ) -> t.WebhookDeliveryPage:
-        """One page of the endpoint's delivery attempts: ``{"deliveries": [...], "next_cursor": ...}``."""
-        return await self._request(c.list_webhook_deliveries(webhook_id, limit, cursor, timeout))
+    ) -> List[t.WebhookDelivery]:
+        """The endpoint's deliveries, newest first (``limit``: 1 to 200, default 50), each with its last attempt."""
+        return await self._request(c.list_webhook_deliveries(webhook_id, limit, timeout))
 
     async def redeliver_webhook(
         self, webhook_id: str, event_id: str, *, retry: Optional[bool] = None, timeout: c.TimeoutTypes = None
-    ) -> t.QueuedEvent:
-        """POST /webhooks/{id}/deliveries/{event_id}/redeliver: sends that event to the endpoint again."""
+    ) -> t.WebhookDelivery:
+        """POST /webhooks/{id}/deliveries/{event_id}/redeliver: that event is due again, with the
+        same webhook-id (a receiver that keeps ids sees a duplicate); returns its delivery."""
         return await self._request(c.redeliver_webhook(webhook_id, event_id, retry, timeout))
 
     # --- execute ------------------------------------------------------------------------------------

@@ -663,7 +663,7 @@ def create_webhook(
     description: Optional[str],
     retry: Optional[bool],
     timeout: TimeoutTypes,
-) -> Call[t.CreatedWebhook]:
+) -> Call[t.WebhookWithSecret]:
     body: Dict[str, Any] = {"url": url}
     if events is not None:
         body["events"] = list(events)
@@ -691,7 +691,7 @@ def delete_webhook(webhook_id: str, retry: Optional[bool], timeout: TimeoutTypes
     return Call("DELETE", webhook_path(webhook_id), as_dict, retry=retry, timeout=timeout)
 
 
-def rotate_webhook_secret(webhook_id: str, timeout: TimeoutTypes) -> Call[t.RotatedSecret]:
+def rotate_webhook_secret(webhook_id: str, timeout: TimeoutTypes) -> Call[t.WebhookWithSecret]:
     # Never sent twice: a second rotation would replace the secret the first one answered.
     return Call("POST", f"{webhook_path(webhook_id)}/rotate-secret", as_dict, retry=False, timeout=timeout)
 
@@ -701,15 +701,20 @@ def test_webhook(webhook_id: str, retry: Optional[bool], timeout: TimeoutTypes) 
 
 
 def list_webhook_deliveries(
-    webhook_id: str, limit: Optional[int], cursor: Optional[str], timeout: TimeoutTypes
-) -> Call[t.WebhookDeliveryPage]:
-    params = {"limit": limit, "cursor": cursor}
-    return Call("GET", f"{webhook_path(webhook_id)}/deliveries", as_dict, params=params, timeout=timeout)
+    webhook_id: str, limit: Optional[int], timeout: TimeoutTypes
+) -> Call[List[t.WebhookDelivery]]:
+    return Call(
+        "GET",
+        f"{webhook_path(webhook_id)}/deliveries",
+        lambda v: list(as_dict(v)["deliveries"]),
+        params={"limit": limit},
+        timeout=timeout,
+    )
 
 
 def redeliver_webhook(
     webhook_id: str, event_id: str, retry: Optional[bool], timeout: TimeoutTypes
-) -> Call[t.QueuedEvent]:
+) -> Call[t.WebhookDelivery]:
     path = f"{webhook_path(webhook_id)}/deliveries/{seg(event_id, 'event_id')}/redeliver"
     return Call("POST", path, as_dict, retry=retry, timeout=timeout)
 

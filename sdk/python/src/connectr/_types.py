@@ -27,12 +27,10 @@ __all__ = [
     "Token",
     "ExecuteResult",
     "Webhook",
-    "CreatedWebhook",
+    "WebhookWithSecret",
     "WebhookDeleted",
-    "RotatedSecret",
     "QueuedEvent",
     "WebhookDelivery",
-    "WebhookDeliveryPage",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -140,56 +138,51 @@ class ConnectionPage(TypedDict):
 
 
 class Webhook(TypedDict):
-    """An endpoint of the project's outgoing webhooks (no secret: it is shown once)."""
+    """An endpoint of the project's outgoing webhooks (no secret: it is shown once). ``events``
+    are the connection events it receives (all when it was given none); ``webhook.test`` always
+    reaches it. ``disabled`` once the receiver answered 410 Gone, or an update disabled it."""
 
     id: str
     url: str
     events: List[str]
     description: Optional[str]
-    #: Set once the endpoint stopped receiving (it answered 410 Gone, or it was disabled).
     disabled: bool
+    disabled_reason: Optional[str]
     created_at: str
     updated_at: str
 
 
-class CreatedWebhook(Webhook):
-    """create_webhook's answer: the endpoint and its signing secret (``whsec_...``), shown this once."""
+class WebhookWithSecret(Webhook):
+    """create_webhook's and rotate_webhook_secret's answer: the endpoint and its signing secret
+    (``whsec_...``), shown this once."""
 
     secret: str
 
 
 class WebhookDeleted(TypedDict):
-    id: str
     deleted: bool
 
 
-class RotatedSecret(TypedDict):
-    """The new secret; the old one keeps signing beside it for 24 h."""
-
-    secret: str
-
-
 class QueuedEvent(TypedDict):
+    """test_webhook's answer: the ``webhook.test`` event queued (``msg_...``, its webhook-id)."""
+
     event_id: str
 
 
 class WebhookDelivery(TypedDict):
-    """One attempt to deliver one event. ``status``: pending, succeeded or failed."""
+    """One event's delivery to the endpoint, with its last attempt. ``state``: pending (a next
+    attempt is due), delivered, or failed (retries ran out)."""
 
     event_id: str
-    event_type: str
-    attempt: int
-    status: str
-    response_status: Optional[int]
-    latency_ms: Optional[int]
-    error: Optional[str]
-    attempted_at: Optional[str]
+    type: str
+    state: str
+    attempts: int
     next_attempt_at: Optional[str]
-
-
-class WebhookDeliveryPage(TypedDict):
-    deliveries: List[WebhookDelivery]
-    next_cursor: Optional[str]
+    last_attempt_at: Optional[str]
+    last_status: Optional[int]
+    last_latency_ms: Optional[int]
+    last_error: Optional[str]
+    created_at: str
 
 
 class _ConnectionDeletedBase(TypedDict):

@@ -54,10 +54,17 @@ class ConnectionWebhookEvent(TypedDict):
     data: ConnectionEventData
 
 
+class TestEventData(TypedDict):
+    webhook_id: str
+    message: str
+
+
 class WebhookTestEvent(TypedDict):
+    """What POST /api/v1/webhooks/{id}/test sends."""
+
     type: Literal["webhook.test"]
     timestamp: str
-    data: Dict[str, Any]
+    data: TestEventData
 
 
 #: A verified delivery's body; check ``event["type"]``. Newer servers may send types not listed here.
