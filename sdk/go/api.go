@@ -169,10 +169,14 @@ func result[T any](out *T, err error) (*T, error) {
 	return out, nil
 }
 
-// required refuses an empty id or name: it would name another route (the list).
+// required refuses an empty id or name: it would name another route (the list); and "." or
+// "..", which a server or proxy resolving dot segments would take for another route too.
 func required(call, what, value string) error {
 	if value == "" {
 		return fmt.Errorf("connectr: %s: the %s is empty", call, what)
+	}
+	if value == "." || value == ".." {
+		return fmt.Errorf("connectr: %s: the %s must not be %q", call, what, value)
 	}
 	return nil
 }

@@ -548,3 +548,89 @@ func TestEmptyIDsRefused(t *testing.T) {
 		t.Fatalf("%d requests sent", count.Load())
 	}
 }
+
+// TestWebhookRequests checks the method, path, query and body each webhook call sends.
+func TestWebhookRequests(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	srv, _ := fake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, strings.TrimSpace(r.Method+" "+r.URL.RequestURI()+" "+string(body)))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/api/v1/webhooks" && r.Method == http.MethodGet:
+			fmt.Fprint(w, `{"webhooks":[{"id":"wh_1","url":"https://example.com/h","events":["connection.deleted"],"description":null,"disabled":false,"disabled_reason":null,"created_at":"t","updated_at":"t"}]}`)
+		case strings.HasSuffix(r.URL.Path, "/deliveries"):
+			fmt.Fprint(w, `{"deliveries":[{"event_id":"msg_1","type":"webhook.test","state":"delivered","attempts":1,"next_attempt_at":null,"last_attempt_at":"t","last_status":204,"last_latency_ms":3,"last_error":null,"created_at":"t"}]}`)
+		case strings.HasSuffix(r.URL.Path, "/test"):
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"event_id":"msg_1"}`)
+		case strings.HasSuffix(r.URL.Path, "/redeliver"):
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"event_id":"msg_1","type":"webhook.test","state":"pending","attempts":1,"next_attempt_at":"t","last_attempt_at":"t","last_status":204,"last_latency_ms":3,"last_error":null,"created_at":"t"}`)
+		case r.Method == http.MethodDelete:
+			fmt.Fprint(w, `{"deleted":true}`)
+		default:
+			fmt.Fprint(w, `{"id":"wh_1","url":"https://example.com/h","events":["connection.deleted"],"description":"d","disabled":false,"disabled_reason":null,"created_at":"t","updated_at":"t","secret":"whsec_AAAA"}`)
+		}
+	})
+	c := fakeClient(t, srv.URL, &sleeps{})
+	ctx := context.Background()
+	description, disabled := "d", false
+	made, err := c.CreateWebhook(ctx, connectr.CreateWebhookRequest{URL: "https://example.com/h", Events: []string{connectr.EventConnectionDeleted}})
+	if err != nil || made.Secret != "whsec_AAAA" || made.ID != "wh_1" {
+		t.Fatalf("create %+v %v", made, err)
+	}
+	list, err := c.ListWebhooks(ctx)
+	if err != nil || len(list) != 1 || list[0].Description != nil {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	if _, err := c.GetWebhook(ctx, "wh/1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateWebhook(ctx, "wh_1", connectr.UpdateWebhookRequest{Description: &description, Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if rotated, err := c.RotateWebhookSecret(ctx, "wh_1"); err != nil || rotated.Secret != "whsec_AAAA" {
+		t.Fatalf("rotate %v", err)
+	}
+	if queued, err := c.TestWebhook(ctx, "wh_1"); err != nil || queued.EventID != "msg_1" {
+		t.Fatalf("test %v", err)
+	}
+	deliveries, err := c.ListWebhookDeliveries(ctx, "wh_1", connectr.ListWebhookDeliveriesOptions{Limit: 10})
+	if err != nil || len(deliveries) != 1 || *deliveries[0].LastStatus != 204 || deliveries[0].State != "delivered" {
+		t.Fatalf("deliveries %+v %v", deliveries, err)
+	}
+	if again, err := c.RedeliverWebhook(ctx, "wh_1", "msg_1"); err != nil || again.State != "pending" {
+		t.Fatalf("redeliver %+v %v", again, err)
+	}
+	if gone, err := c.DeleteWebhook(ctx, "wh_1"); err != nil || !gone.Deleted {
+		t.Fatalf("delete %v", err)
+	}
+	for _, bad := range []string{"", ".", ".."} {
+		if _, err := c.GetWebhook(ctx, bad); err == nil {
+			t.Fatalf("id %q was sent", bad)
+		}
+		if _, err := c.RedeliverWebhook(ctx, "wh_1", bad); err == nil {
+			t.Fatalf("event id %q was sent", bad)
+		}
+	}
+	want := []string{
+		`POST /api/v1/webhooks {"url":"https://example.com/h","events":["connection.deleted"]}`,
+		`GET /api/v1/webhooks`,
+		`GET /api/v1/webhooks/wh%2F1`,
+		`PATCH /api/v1/webhooks/wh_1 {"description":"d","disabled":false}`,
+		`POST /api/v1/webhooks/wh_1/rotate-secret`,
+		`POST /api/v1/webhooks/wh_1/test`,
+		`GET /api/v1/webhooks/wh_1/deliveries?limit=10`,
+		`POST /api/v1/webhooks/wh_1/deliveries/msg_1/redeliver`,
+		`DELETE /api/v1/webhooks/wh_1`,
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}

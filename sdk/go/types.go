@@ -98,7 +98,28 @@ type Connection struct {
 	CreatedAt       string   `json:"created_at"`
 	UpdatedAt       string   `json:"updated_at"`
 	LastRefreshAt   *string  `json:"last_refresh_at"`
-	LastError       *string  `json:"last_error"`
+	// LastUsedAt is the last call through the connection; LastCheckedAt its last health check.
+	LastUsedAt    *string          `json:"last_used_at"`
+	LastCheckedAt *string          `json:"last_checked_at"`
+	LastError     *ConnectionError `json:"last_error"`
+}
+
+// ConnectionError is why a connection last failed (a refused refresh, a failed health check):
+// a code and a message, never a secret.
+type ConnectionError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// UnmarshalJSON also reads the plain message string servers before the health fields sent.
+func (e *ConnectionError) UnmarshalJSON(data []byte) error {
+	var message string
+	if err := json.Unmarshal(data, &message); err == nil {
+		*e = ConnectionError{Message: message}
+		return nil
+	}
+	type plain ConnectionError
+	return json.Unmarshal(data, (*plain)(e))
 }
 
 // CreateConnectionRequest is the body of POST /api/v1/connections.

@@ -15,6 +15,7 @@ import type {
   ConnectionPage,
   Connector,
   ConnectorEndpoints,
+  CreateWebhook,
   ConnectorSummary,
   CreateConnection,
   Credentials,
@@ -24,11 +25,18 @@ import type {
   ExecuteResult,
   Health,
   ListConnectionsQuery,
+  ListWebhookDeliveriesQuery,
   OAuthApp,
   OAuthAppDeleted,
   OAuthAppInput,
+  QueuedEvent,
   Ready,
   Token,
+  UpdateWebhook,
+  Webhook,
+  WebhookDeleted,
+  WebhookDelivery,
+  WebhookWithSecret,
 } from './types.js';
 
 /** What `connectr serve` listens on by default (docs/server.md). */
@@ -178,7 +186,14 @@ function checkProxyPath(path: string): string {
 
 function segment(value: string, what: string): string {
   if (value === '') throw new InvalidInputError('invalid_input', `${what} must not be empty`);
+  // The URL parser resolves a "." or ".." segment: the request would reach another route.
+  if (value === '.' || value === '..')
+    throw new InvalidInputError('invalid_input', `${what} must not be "${value}"`);
   return encodeURIComponent(value);
+}
+
+function webhookPath(id: string): string {
+  return `/api/v1/webhooks/${segment(id, 'webhook id')}`;
 }
 
 function toBase64(bytes: Uint8Array): string {
@@ -432,6 +447,79 @@ export class ConnectrClient {
 
   deleteOAuthApp(connector: string, options?: RequestOptions): Promise<OAuthAppDeleted> {
     return this.#json('DELETE', `/api/v1/oauth-apps/${segment(connector, 'connector name')}`, options);
+  }
+
+  // ---- webhooks --------------------------------------------------------------------------
+  // async: a malformed id is a rejected promise like any other failure, not a synchronous throw.
+
+  /**
+   * `POST /api/v1/webhooks`: a new endpoint of the project's outgoing webhooks. The answer holds
+   * its signing `secret`, shown this once. Not retried unless `retry: true` (a retry could create two).
+   */
+  async createWebhook(input: CreateWebhook, options?: RequestOptions): Promise<WebhookWithSecret> {
+    return this.#json('POST', '/api/v1/webhooks', { ...options, json: input });
+  }
+
+  async listWebhooks(options?: RequestOptions): Promise<Webhook[]> {
+    const answer = await this.#json<{ webhooks: Webhook[] }>('GET', '/api/v1/webhooks', options);
+    return answer.webhooks;
+  }
+
+  async getWebhook(id: string, options?: RequestOptions): Promise<Webhook> {
+    return this.#json('GET', webhookPath(id), options);
+  }
+
+  /** `PATCH /api/v1/webhooks/{id}`: changes the fields given. */
+  async updateWebhook(id: string, changes: UpdateWebhook, options?: RequestOptions): Promise<Webhook> {
+    return this.#json('PATCH', webhookPath(id), { ...options, json: changes });
+  }
+
+  /** `DELETE /api/v1/webhooks/{id}`: the endpoint and its deliveries, pending ones included. */
+  async deleteWebhook(id: string, options?: RequestOptions): Promise<WebhookDeleted> {
+    return this.#json('DELETE', webhookPath(id), options);
+  }
+
+  /**
+   * `POST /api/v1/webhooks/{id}/rotate-secret`: the endpoint with a new secret, shown this once.
+   * For 24 hours the old one keeps signing beside it (two signatures per delivery), so
+   * receivers can switch over. Not retried unless `retry: true`.
+   */
+  async rotateWebhookSecret(id: string, options?: RequestOptions): Promise<WebhookWithSecret> {
+    return this.#json('POST', `${webhookPath(id)}/rotate-secret`, options);
+  }
+
+  /** `POST /api/v1/webhooks/{id}/test`: queues a `webhook.test` event for this endpoint alone. */
+  async testWebhook(id: string, options?: RequestOptions): Promise<QueuedEvent> {
+    return this.#json('POST', `${webhookPath(id)}/test`, options);
+  }
+
+  /** `GET /api/v1/webhooks/{id}/deliveries`: its deliveries, newest first, each with its last attempt. */
+  async listWebhookDeliveries(
+    id: string,
+    query: ListWebhookDeliveriesQuery = {},
+    options?: RequestOptions,
+  ): Promise<WebhookDelivery[]> {
+    const answer = await this.#json<{ deliveries: WebhookDelivery[] }>(
+      'GET',
+      `${webhookPath(id)}/deliveries`,
+      {
+        ...options,
+        query: { ...query },
+      },
+    );
+    return answer.deliveries;
+  }
+
+  /**
+   * `POST /api/v1/webhooks/{id}/deliveries/{event_id}/redeliver`: that event is due again (with
+   * the same webhook-id, so a receiver that keeps ids sees a duplicate); answers its delivery.
+   */
+  async redeliverWebhook(id: string, eventId: string, options?: RequestOptions): Promise<WebhookDelivery> {
+    return this.#json(
+      'POST',
+      `${webhookPath(id)}/deliveries/${segment(eventId, 'event id')}/redeliver`,
+      options,
+    );
   }
 
   // ---- execute ----------------------------------------------------------------------------

@@ -13,5 +13,15 @@ export type { ClientOptions, FetchLike, ProxyBody, ProxyOptions, RequestOptions,
 export { LocalClient } from './local.js';
 export type { LocalClientOptions, LocalEngineModule } from './local.js';
 export * from './errors.js';
+export { WebhookVerificationError, verifyWebhook } from './webhooks.js';
+export type {
+  ConnectionEventType,
+  ConnectionWebhookEvent,
+  NeedsReauthReason,
+  WebhookEvent,
+  WebhookEventType,
+  WebhookHeaders,
+  WebhookTestEvent,
+} from './webhooks.js';
 export type * from './types.js';
 export * from './connectors/index.js';

@@ -4,6 +4,7 @@
  * (snake_case), so docs/server.md reads the same as this package.
  */
 import type { RequestOptions } from './client.js';
+import type { ConnectionEventType, WebhookEventType } from './webhooks.js';
 
 export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
 
@@ -80,7 +81,12 @@ export interface Connection {
   created_at: string;
   updated_at: string;
   last_refresh_at: string | null;
-  last_error: string | null;
+  /** The last call through the connection. */
+  last_used_at: string | null;
+  /** The last health check. */
+  last_checked_at: string | null;
+  /** Why it last failed (a refused refresh, a failed health check); never a secret. */
+  last_error: { code: string; message: string } | null;
 }
 
 export interface CreateConnection {
@@ -244,4 +250,76 @@ export interface ConnectorTransport {
     input: ExecuteAllRequest,
     options?: RequestOptions,
   ): AsyncGenerator<T, void, undefined>;
+}
+
+/** An endpoint of the project's outgoing webhooks, as `GET /api/v1/webhooks/{id}` shows it (no secret). */
+export interface Webhook {
+  /** `wh_…` */
+  id: string;
+  url: string;
+  /** The connection events it receives (every type when it was given none); `webhook.test` always reaches it. */
+  events: ConnectionEventType[];
+  description: string | null;
+  /** True once the receiver answered 410 Gone, or a PATCH disabled it. */
+  disabled: boolean;
+  disabled_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The answer of `createWebhook` and `rotateWebhookSecret`: the endpoint and its signing secret, shown this once. */
+export interface WebhookWithSecret extends Webhook {
+  /** `whsec_…`: keep it where your receiver reads it; verifyWebhook checks deliveries with it. */
+  secret: string;
+}
+
+export interface CreateWebhook {
+  /** `https://…`, or `http://` to a loopback address (development). */
+  url: string;
+  /** The events to deliver; default (or empty) all. */
+  events?: ConnectionEventType[];
+  description?: string | null;
+}
+
+/** `PATCH /api/v1/webhooks/{id}`: the fields to change. */
+export interface UpdateWebhook {
+  url?: string;
+  events?: ConnectionEventType[];
+  description?: string | null;
+  /** false enables an endpoint again after a 410 Gone (its waiting deliveries go out). */
+  disabled?: boolean;
+}
+
+export interface WebhookDeleted {
+  deleted: true;
+}
+
+/** `testWebhook`'s answer: the queued `webhook.test` event. */
+export interface QueuedEvent {
+  /** `msg_…`: its webhook-id header. */
+  event_id: string;
+}
+
+/** One event's delivery to the endpoint, with its last attempt. */
+export interface WebhookDelivery {
+  /** `msg_…`: the webhook-id header of every attempt. */
+  event_id: string;
+  type: WebhookEventType;
+  /** `pending` (a next attempt is due), `delivered`, or `failed` (retries ran out). */
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** When it is tried next; null unless pending. */
+  next_attempt_at: string | null;
+  last_attempt_at: string | null;
+  /** The receiver's HTTP status at the last attempt; null when none came. */
+  last_status: number | null;
+  last_latency_ms: number | null;
+  /** Why the last attempt failed (a time-out, a refused connection, a non-2xx); null on success. */
+  last_error: string | null;
+  created_at: string;
+}
+
+export interface ListWebhookDeliveriesQuery {
+  /** 1 to 200, newest first (server default 50). */
+  limit?: number;
 }

@@ -1,6 +1,6 @@
 /** What the harness prints (test/sdk/harness.ts at the repo root), and helpers the tests share. */
-import { inject } from 'vitest';
-import { ConnectrClient } from '../src/index.js';
+import { expect, inject } from 'vitest';
+import { ConnectrClient, ConnectrError } from '../src/index.js';
 import type { ClientOptions } from '../src/index.js';
 
 export interface Harness {
@@ -29,4 +29,15 @@ export function harness(): Harness {
 /** A client of the harness's server with `key` (default its api_key; null: none), reading nothing from the environment. */
 export function client(key: string | null = harness().api_key, options: ClientOptions = {}): ConnectrClient {
   return new ConnectrClient({ baseUrl: harness().url, apiKey: key ?? '', env: {}, ...options });
+}
+
+/** The typed error a call fails with (the test fails when it succeeds). */
+export async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConnectrError);
+    return error as ConnectrError;
+  }
+  throw new Error('expected the call to fail');
 }

@@ -6,7 +6,16 @@
  * examples/typescript/local-unread.ts, with and without connectr installed.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -140,6 +149,19 @@ describe('LocalClient in a project where npm installed it', () => {
     mkdirSync(installed, { recursive: true });
     cpSync(join(SDK, 'package.json'), join(installed, 'package.json'));
     cpSync(join(SDK, 'dist'), join(installed, 'dist'), { recursive: true });
+    // Its dependencies (standardwebhooks) and theirs, as npm installs them, from the repository's node_modules.
+    const pending = [SDK];
+    for (let dir = pending.pop(); dir !== undefined; dir = pending.pop()) {
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        dependencies?: Record<string, string>;
+      };
+      for (const name of Object.keys(manifest.dependencies ?? {})) {
+        const target = join(project, 'node_modules', name);
+        if (existsSync(target)) continue;
+        cpSync(join(ROOT, 'node_modules', name), target, { recursive: true });
+        pending.push(target);
+      }
+    }
     writeFileSync(join(project, 'package.json'), '{ "private": true, "type": "module" }\n');
     for (const file of ['common.ts', 'local-unread.ts'])
       cpSync(join(ROOT, 'examples', 'typescript', file), join(project, file));

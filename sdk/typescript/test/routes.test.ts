@@ -3,23 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   AuthRequiredError,
   ConnectrClient,
-  ConnectrError,
   ForbiddenError,
   InvalidInputError,
   NeedsReauthError,
   NotFoundError,
 } from '../src/index.js';
-import { client, harness } from './harness.js';
-
-async function rejection(promise: Promise<unknown>): Promise<ConnectrError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConnectrError);
-    return error as ConnectrError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { client, harness, rejection } from './harness.js';
 
 describe('operations', () => {
   it('health and ready need no key', async () => {

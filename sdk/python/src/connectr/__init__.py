@@ -33,6 +33,15 @@ from ._errors import (
     error_class_for,
 )
 from ._sync import Client, ProxyResponse
+from ._webhooks import (
+    ConnectionEventData,
+    ConnectionWebhookEvent,
+    NeedsReauthReason,
+    WebhookEvent,
+    WebhookTestEvent,
+    WebhookVerificationError,
+    verify_webhook,
+)
 from ._types import (
     Authorization,
     CallbackResult,
@@ -49,6 +58,11 @@ from ._types import (
     OAuthAppDeleted,
     Ready,
     Token,
+    QueuedEvent,
+    Webhook,
+    WebhookDeleted,
+    WebhookDelivery,
+    WebhookWithSecret,
 )
 
 __version__ = "0.1.0"
@@ -98,4 +112,16 @@ __all__ = [
     "OAuthAppDeleted",
     "Ready",
     "Token",
+    "Webhook",
+    "WebhookWithSecret",
+    "WebhookDeleted",
+    "QueuedEvent",
+    "WebhookDelivery",
+    "verify_webhook",
+    "WebhookVerificationError",
+    "WebhookEvent",
+    "ConnectionWebhookEvent",
+    "WebhookTestEvent",
+    "ConnectionEventData",
+    "NeedsReauthReason",
 ]

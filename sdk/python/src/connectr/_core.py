@@ -653,6 +653,72 @@ def delete_oauth_app(connector: str, retry: Optional[bool], timeout: TimeoutType
     return Call("DELETE", f"{API}/oauth-apps/{seg(connector, 'connector')}", as_dict, retry=retry, timeout=timeout)
 
 
+def webhook_path(webhook_id: str) -> str:
+    return f"{API}/webhooks/{seg(webhook_id, 'webhook_id')}"
+
+
+def create_webhook(
+    url: str,
+    events: Optional[List[str]],
+    description: Optional[str],
+    retry: Optional[bool],
+    timeout: TimeoutTypes,
+) -> Call[t.WebhookWithSecret]:
+    body: Dict[str, Any] = {"url": url}
+    if events is not None:
+        body["events"] = list(events)
+    if description is not None:
+        body["description"] = description
+    return Call("POST", f"{API}/webhooks", as_dict, json=body, retry=retry, timeout=timeout)
+
+
+def list_webhooks(timeout: TimeoutTypes) -> Call[List[t.Webhook]]:
+    return Call("GET", f"{API}/webhooks", lambda v: list(as_dict(v)["webhooks"]), timeout=timeout)
+
+
+def get_webhook(webhook_id: str, timeout: TimeoutTypes) -> Call[t.Webhook]:
+    return Call("GET", webhook_path(webhook_id), as_dict, timeout=timeout)
+
+
+def update_webhook(
+    webhook_id: str, changes: Mapping[str, Any], retry: Optional[bool], timeout: TimeoutTypes
+) -> Call[t.Webhook]:
+    body = {k: v for k, v in changes.items() if v is not UNSET}
+    return Call("PATCH", webhook_path(webhook_id), as_dict, json=body, retry=retry, timeout=timeout)
+
+
+def delete_webhook(webhook_id: str, retry: Optional[bool], timeout: TimeoutTypes) -> Call[t.WebhookDeleted]:
+    return Call("DELETE", webhook_path(webhook_id), as_dict, retry=retry, timeout=timeout)
+
+
+def rotate_webhook_secret(webhook_id: str, timeout: TimeoutTypes) -> Call[t.WebhookWithSecret]:
+    # Never sent twice: a second rotation would replace the secret the first one answered.
+    return Call("POST", f"{webhook_path(webhook_id)}/rotate-secret", as_dict, retry=False, timeout=timeout)
+
+
+def test_webhook(webhook_id: str, retry: Optional[bool], timeout: TimeoutTypes) -> Call[t.QueuedEvent]:
+    return Call("POST", f"{webhook_path(webhook_id)}/test", as_dict, retry=retry, timeout=timeout)
+
+
+def list_webhook_deliveries(
+    webhook_id: str, limit: Optional[int], timeout: TimeoutTypes
+) -> Call[List[t.WebhookDelivery]]:
+    return Call(
+        "GET",
+        f"{webhook_path(webhook_id)}/deliveries",
+        lambda v: list(as_dict(v)["deliveries"]),
+        params={"limit": limit},
+        timeout=timeout,
+    )
+
+
+def redeliver_webhook(
+    webhook_id: str, event_id: str, retry: Optional[bool], timeout: TimeoutTypes
+) -> Call[t.WebhookDelivery]:
+    path = f"{webhook_path(webhook_id)}/deliveries/{seg(event_id, 'event_id')}/redeliver"
+    return Call("POST", path, as_dict, retry=retry, timeout=timeout)
+
+
 def execute_call(
     payload: Dict[str, Any], content: Any, retry: Optional[bool], timeout: TimeoutTypes
 ) -> Call[Any]:

@@ -368,6 +368,77 @@ class Client:
     ) -> t.OAuthAppDeleted:
         return self._request(c.delete_oauth_app(connector, retry, timeout))
 
+    # --- webhooks -----------------------------------------------------------------------------------
+
+    def create_webhook(
+        self,
+        url: str,
+        *,
+        events: Optional[List[str]] = None,
+        description: Optional[str] = None,
+        retry: Optional[bool] = None,
+        timeout: c.TimeoutTypes = None,
+    ) -> t.WebhookWithSecret:
+        """POST /api/v1/webhooks (201): ``url`` is https, or http to a loopback address; ``events``
+        default to all. The answer's ``secret`` (``whsec_...``) is shown this once. A POST: not
+        retried unless ``retry=True``."""
+        return self._request(c.create_webhook(url, events, description, retry, timeout))
+
+    def list_webhooks(self, *, timeout: c.TimeoutTypes = None) -> List[t.Webhook]:
+        return self._request(c.list_webhooks(timeout))
+
+    def get_webhook(self, webhook_id: str, *, timeout: c.TimeoutTypes = None) -> t.Webhook:
+        return self._request(c.get_webhook(webhook_id, timeout))
+
+    def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        url: str = c.UNSET,
+        events: List[str] = c.UNSET,
+        description: Optional[str] = c.UNSET,
+        disabled: bool = c.UNSET,
+        retry: Optional[bool] = None,
+        timeout: c.TimeoutTypes = None,
+    ) -> t.Webhook:
+        """PATCH /api/v1/webhooks/{id}: changes the fields given (``description=None`` clears it;
+        ``disabled=False`` re-enables an endpoint a 410 disabled)."""
+        changes = dict(url=url, events=events, description=description, disabled=disabled)
+        return self._request(c.update_webhook(webhook_id, changes, retry, timeout))
+
+    def delete_webhook(
+        self, webhook_id: str, *, retry: Optional[bool] = None, timeout: c.TimeoutTypes = None
+    ) -> t.WebhookDeleted:
+        return self._request(c.delete_webhook(webhook_id, retry, timeout))
+
+    def rotate_webhook_secret(self, webhook_id: str, *, timeout: c.TimeoutTypes = None) -> t.WebhookWithSecret:
+        """POST /webhooks/{id}/rotate-secret: the endpoint with a new ``secret``, shown this once;
+        for 24 h the old one keeps signing beside it (two signatures per delivery). Never retried."""
+        return self._request(c.rotate_webhook_secret(webhook_id, timeout))
+
+    def test_webhook(
+        self, webhook_id: str, *, retry: Optional[bool] = None, timeout: c.TimeoutTypes = None
+    ) -> t.QueuedEvent:
+        """POST /webhooks/{id}/test: queues a ``webhook.test`` event for the endpoint."""
+        return self._request(c.test_webhook(webhook_id, retry, timeout))
+
+    def list_webhook_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        limit: Optional[int] = None,
+        timeout: c.TimeoutTypes = None,
+    ) -> List[t.WebhookDelivery]:
+        """The endpoint's deliveries, newest first (``limit``: 1 to 200, default 50), each with its last attempt."""
+        return self._request(c.list_webhook_deliveries(webhook_id, limit, timeout))
+
+    def redeliver_webhook(
+        self, webhook_id: str, event_id: str, *, retry: Optional[bool] = None, timeout: c.TimeoutTypes = None
+    ) -> t.WebhookDelivery:
+        """POST /webhooks/{id}/deliveries/{event_id}/redeliver: that event is due again, with the
+        same webhook-id (a receiver that keeps ids sees a duplicate); returns its delivery."""
+        return self._request(c.redeliver_webhook(webhook_id, event_id, retry, timeout))
+
     # --- execute ------------------------------------------------------------------------------------
 
     def _execute_call(

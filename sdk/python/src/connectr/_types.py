@@ -17,6 +17,7 @@ __all__ = [
     "EndpointList",
     "Host",
     "Connection",
+    "LastError",
     "ConnectionPage",
     "ConnectionDeleted",
     "Authorization",
@@ -25,6 +26,11 @@ __all__ = [
     "OAuthAppDeleted",
     "Token",
     "ExecuteResult",
+    "Webhook",
+    "WebhookWithSecret",
+    "WebhookDeleted",
+    "QueuedEvent",
+    "WebhookDelivery",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -101,6 +107,13 @@ class EndpointList(TypedDict):
     endpoints: List[Endpoint]
 
 
+class LastError(TypedDict):
+    """Why a connection last failed."""
+
+    code: str
+    message: str
+
+
 class Connection(TypedDict):
     id: str
     connector_type: str
@@ -112,12 +125,64 @@ class Connection(TypedDict):
     created_at: str
     updated_at: str
     last_refresh_at: Optional[str]
-    last_error: Optional[str]
+    #: The last call through the connection, and its last health check.
+    last_used_at: Optional[str]
+    last_checked_at: Optional[str]
+    #: Why it last failed (a refused refresh, a failed health check); never a secret.
+    last_error: Optional[LastError]
 
 
 class ConnectionPage(TypedDict):
     connections: List[Connection]
     next_cursor: Optional[str]
+
+
+class Webhook(TypedDict):
+    """An endpoint of the project's outgoing webhooks (no secret: it is shown once). ``events``
+    are the connection events it receives (all when it was given none); ``webhook.test`` always
+    reaches it. ``disabled`` once the receiver answered 410 Gone, or an update disabled it."""
+
+    id: str
+    url: str
+    events: List[str]
+    description: Optional[str]
+    disabled: bool
+    disabled_reason: Optional[str]
+    created_at: str
+    updated_at: str
+
+
+class WebhookWithSecret(Webhook):
+    """create_webhook's and rotate_webhook_secret's answer: the endpoint and its signing secret
+    (``whsec_...``), shown this once."""
+
+    secret: str
+
+
+class WebhookDeleted(TypedDict):
+    deleted: bool
+
+
+class QueuedEvent(TypedDict):
+    """test_webhook's answer: the ``webhook.test`` event queued (``msg_...``, its webhook-id)."""
+
+    event_id: str
+
+
+class WebhookDelivery(TypedDict):
+    """One event's delivery to the endpoint, with its last attempt. ``state``: pending (a next
+    attempt is due), delivered, or failed (retries ran out)."""
+
+    event_id: str
+    type: str
+    state: str
+    attempts: int
+    next_attempt_at: Optional[str]
+    last_attempt_at: Optional[str]
+    last_status: Optional[int]
+    last_latency_ms: Optional[int]
+    last_error: Optional[str]
+    created_at: str
 
 
 class _ConnectionDeletedBase(TypedDict):
