@@ -18,22 +18,20 @@ import (
 	"time"
 )
 
-// docSnippet is the fenced block of lang in the docs' "Verifying a delivery" text: docs/webhooks.md
-// once the fragment is folded in, docs/fragments/webhooks-verifying.md until then.
+// docSnippet is the fenced block of lang in docs/webhooks.md's "Verifying a delivery" that calls
+// the verify helper.
 func docSnippet(t *testing.T, root, lang string) string {
 	t.Helper()
-	for _, doc := range []string{"docs/webhooks.md", "docs/fragments/webhooks-verifying.md"} {
-		text, err := os.ReadFile(filepath.Join(root, doc))
-		if err != nil || !bytes.Contains(text, []byte("examples/webhooks/verify.")) {
-			continue
-		}
-		for _, m := range regexp.MustCompile("(?s)```"+lang+"\n(.*?)```").FindAllSubmatch(text, -1) {
-			if bytes.Contains(m[1], []byte("VerifyWebhook")) || bytes.Contains(m[1], []byte("verify_webhook")) {
-				return string(m[1])
-			}
+	text, err := os.ReadFile(filepath.Join(root, "docs", "webhooks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile("(?s)```"+lang+"\n(.*?)```").FindAllSubmatch(text, -1) {
+		if bytes.Contains(m[1], []byte("VerifyWebhook")) || bytes.Contains(m[1], []byte("verify_webhook")) {
+			return string(m[1])
 		}
 	}
-	t.Fatalf("no %s block calling the verify helper in docs/webhooks.md or docs/fragments/webhooks-verifying.md", lang)
+	t.Fatalf("no %s block calling the verify helper in docs/webhooks.md", lang)
 	return ""
 }
 

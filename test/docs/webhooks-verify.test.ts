@@ -47,7 +47,7 @@ describe('docs/webhooks.md: the TypeScript receiver', () => {
     expect(made.status).toBe(201);
 
     const child = spawn(process.execPath, ['--import', 'tsx', join(dir, 'receiver.ts')], {
-      env: { ...process.env, PORT: String(port), CONNECTR_WEBHOOK_SECRET: made.json.secret as string },
+      env: { ...process.env, PORT: String(port), WEBHOOK_SECRET: made.json.secret as string },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));

@@ -24,14 +24,11 @@ EXAMPLE = REPO / "examples" / "webhooks" / "verify.py"
 
 
 def doc_snippet(lang: str) -> str:
-    """The docs' fenced block of ``lang`` that calls the verify helper: docs/webhooks.md once
-    the fragment is folded in, docs/fragments/webhooks-verifying.md until then."""
-    for doc in (REPO / "docs" / "webhooks.md", REPO / "docs" / "fragments" / "webhooks-verifying.md"):
-        if not doc.exists() or "examples/webhooks/verify." not in doc.read_text():
-            continue
-        for block in re.findall(rf"```{lang}\n(.*?)```", doc.read_text(), re.S):
-            if "verify_webhook" in block or "VerifyWebhook" in block:
-                return str(block)
+    """The fenced block of ``lang`` in docs/webhooks.md that calls the verify helper."""
+    text = (REPO / "docs" / "webhooks.md").read_text()
+    for block in re.findall(rf"```{lang}\n(.*?)```", text, re.S):
+        if "verify_webhook" in block or "VerifyWebhook" in block:
+            return str(block)
     raise AssertionError(f"no {lang} block calling the verify helper in the docs")
 
 
