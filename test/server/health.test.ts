@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { HealthDeps } from '../../src/server/health/check.js';
 import { DAY_MS } from '../../src/server/health/check.js';
@@ -9,7 +9,7 @@ import { getConnection, updateConnection } from '../../src/server/store/connecti
 import type { ConnectionPatch } from '../../src/server/store/connections.js';
 import { getCredential } from '../../src/server/store/credentials.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
-import { connections } from '../../src/server/store/schema.js';
+import { connections, webhookEvents } from '../../src/server/store/schema.js';
 import { openUpstream } from '../../src/server/upstream.js';
 import { startGmailEmulator } from '../fixtures/emulators/gmail.js';
 import type { GmailEmulator } from '../fixtures/emulators/gmail.js';
@@ -181,6 +181,19 @@ for (const variant of BACKENDS) {
       return answer.json<Record<string, unknown>>();
     }
 
+    /** The connection's events in the outbox, in order: type, and the reason's code where there is one. */
+    const events = async (id: string): Promise<string[]> =>
+      (
+        await store.db
+          .select({ type: webhookEvents.type, payload: webhookEvents.payload })
+          .from(webhookEvents)
+          .where(eq(webhookEvents.connectionId, id))
+          .orderBy(asc(webhookEvents.seq))
+      ).map(({ type, payload }) => {
+        const reason = (payload as { reason?: { code?: string } }).reason?.code;
+        return reason ? `${type} ${reason}` : type;
+      });
+
     const accessToken = async (id: string): Promise<string | undefined> =>
       (await getCredential<OAuthSecret>(store.db, store.keys, projectId, id))?.secret.access_token;
 
@@ -244,6 +257,11 @@ for (const variant of BACKENDS) {
       provider.refuseAll = false;
       clock.advance(60_000);
       expect(await check(id)).toMatchObject({ status: 'active', last_error: null });
+      // One event for the breakage however often it is checked, one for the mend.
+      expect(await events(id)).toEqual([
+        'connection.needs_reauth health_check_failed',
+        'connection.restored',
+      ]);
     });
 
     it('leaves a connection active when the check meets a 5xx or a dropped connection, saying so', async () => {
@@ -262,6 +280,8 @@ for (const variant of BACKENDS) {
       expect(await check(id)).toMatchObject({ status: 'active', last_error: { code: 'network' } });
       provider.gmail.faults.length = 0;
       expect(await check(id)).toMatchObject({ status: 'active', last_error: null });
+      // A passing or failing check of an active connection is no event: only a breakage or a mend.
+      expect(await events(id)).toEqual([]);
     });
 
     it('marks needs_reauth when the provider refuses the refresh (invalid_grant)', async () => {
@@ -280,6 +300,7 @@ for (const variant of BACKENDS) {
       clock.advance(DAY_MS + 60_000);
       await healthRound(deps);
       expect(provider.refreshes()).toBe(refreshes);
+      expect(await events(id)).toEqual(['connection.needs_reauth refresh_rejected']);
     });
 
     it('records when a call used the connection, at most once per few minutes', async () => {
