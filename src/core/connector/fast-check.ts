@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c133(data);
+  const r = c150(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -161,151 +161,198 @@ const c70 = object([
   ['expired_codes', c25, false],
 ]);
 const c71 = optional(c70);
-const c72 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c73 = optional(c7);
-const c74 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c75 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c76 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c77 = withDefault(c76, () => 'string');
-const c78 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c79 = optional(c78);
-const c80 = withDefault(c29, () => false);
-const c81 = unknown;
-const c82 = optional(c81);
-const c83 = number(false, []);
-const c84 = union([c0, c83, c29]);
-const c85 = array(c84, [(s: { length: number }) => s.length >= 1]);
-const c86 = optional(c85);
-const c87 = optional(c83);
-const c88 = optional(c53);
-const c89 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c90 = optional(c89);
-const c91 = oneOf(['segment', 'path', 'odata_string']);
-const c92 = optional(c91);
-const c93 = record(c0, c84, []);
-const c94 = optional(c93);
-const c95 = object([
-  ['in', c75, false],
-  ['type', c77, false],
-  ['items', c79, true],
-  ['required', c80, false],
-  ['default', c82, true],
-  ['enum', c86, true],
-  ['minimum', c87, true],
-  ['maximum', c87, true],
-  ['description', c1, true],
-  ['name', c88, true],
-  ['field', c65, true],
-  ['flag', c90, true],
-  ['style', c92, true],
-  ['aliases', c94, true],
-  ['secret', c80, false],
+const c72 = oneOf(['dropbox']);
+const c73 = array(c55, [(s: { length: number }) => s.length >= 1]);
+const c74 = withDefault(c3, () => 'list_folder');
+const c75 = object([
+  ['shape', c72, false],
+  ['accounts', c73, false],
+  ['event_type', c74, false],
+  ['identity_key', c65, true],
 ]);
-const c96 = record(c74, c95, []);
-const c97 = withDefault(c96, () => ({}));
-const c98 = record(c61, c0, []);
+const c76 = oneOf(['microsoft_graph']);
+const c77 = withDefault(c55, () => 'changeType');
+const c78 = object([
+  ['shape', c76, false],
+  ['event_type_path', c77, false],
+]);
+const c79 = oneOf(['slack']);
+const c80 = withDefault(c55, () => 'event.type');
+const c81 = object([
+  ['shape', c79, false],
+  ['accounts', c73, false],
+  ['event_type_path', c80, false],
+  ['identity_key', c65, true],
+]);
+const c82 = oneOf(['github']);
+const c83 = object([
+  ['shape', c82, false],
+  ['accounts', c73, false],
+  ['identity_key', c65, true],
+]);
+const c84 = oneOf(['gmail_pubsub']);
+const c85 = withDefault(c3, () => 'history');
+const c86 = object([
+  ['shape', c84, false],
+  ['accounts', c73, false],
+  ['event_type', c85, false],
+]);
+const c87 = tagged(
+  'shape',
+  new Map<unknown, Check>([
+    ['dropbox', c75],
+    ['microsoft_graph', c78],
+    ['slack', c81],
+    ['github', c83],
+    ['gmail_pubsub', c86],
+  ]),
+);
+const c88 = optional(c87);
+const c89 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c90 = optional(c7);
+const c91 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c92 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c93 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c94 = withDefault(c93, () => 'string');
+const c95 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c96 = optional(c95);
+const c97 = withDefault(c29, () => false);
+const c98 = unknown;
 const c99 = optional(c98);
-const c100 = oneOf(['json', 'form', 'binary', 'text', 'none']);
-const c101 = optional(c100);
-const c102 = optional(c3);
-const c103 = optional(c61);
-const c104 = object([
-  ['encoding', c101, true],
-  ['content_type', c102, true],
-  ['json_header', c103, true],
-]);
-const c105 = optional(c104);
-const c106 = oneOf(['json', 'text', 'binary', 'auto']);
-const c107 = withDefault(c106, () => 'auto');
-const c108 = object([
-  ['encoding', c107, false],
-  ['result_header', c103, true],
-]);
+const c100 = number(false, []);
+const c101 = union([c0, c100, c29]);
+const c102 = array(c101, [(s: { length: number }) => s.length >= 1]);
+const c103 = optional(c102);
+const c104 = optional(c100);
+const c105 = optional(c53);
+const c106 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c107 = optional(c106);
+const c108 = oneOf(['segment', 'path', 'odata_string']);
 const c109 = optional(c108);
-const c110 = oneOf(['page_token']);
-const c111 = object([
-  ['style', c110, false],
-  ['request_param', c74, false],
+const c110 = record(c0, c101, []);
+const c111 = optional(c110);
+const c112 = object([
+  ['in', c92, false],
+  ['type', c94, false],
+  ['items', c96, true],
+  ['required', c97, false],
+  ['default', c99, true],
+  ['enum', c103, true],
+  ['minimum', c104, true],
+  ['maximum', c104, true],
+  ['description', c1, true],
+  ['name', c105, true],
+  ['field', c65, true],
+  ['flag', c107, true],
+  ['style', c109, true],
+  ['aliases', c111, true],
+  ['secret', c97, false],
+]);
+const c113 = record(c91, c112, []);
+const c114 = withDefault(c113, () => ({}));
+const c115 = record(c61, c0, []);
+const c116 = optional(c115);
+const c117 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c118 = optional(c117);
+const c119 = optional(c3);
+const c120 = optional(c61);
+const c121 = object([
+  ['encoding', c118, true],
+  ['content_type', c119, true],
+  ['json_header', c120, true],
+]);
+const c122 = optional(c121);
+const c123 = oneOf(['json', 'text', 'binary', 'auto']);
+const c124 = withDefault(c123, () => 'auto');
+const c125 = object([
+  ['encoding', c124, false],
+  ['result_header', c120, true],
+]);
+const c126 = optional(c125);
+const c127 = oneOf(['page_token']);
+const c128 = object([
+  ['style', c127, false],
+  ['request_param', c91, false],
   ['response_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c112 = oneOf(['cursor']);
-const c113 = withDefault(c74, () => 'cursor');
-const c114 = object([
-  ['style', c112, false],
+const c129 = oneOf(['cursor']);
+const c130 = withDefault(c91, () => 'cursor');
+const c131 = object([
+  ['style', c129, false],
   ['continue_endpoint', c7, false],
-  ['continue_param', c113, false],
+  ['continue_param', c130, false],
   ['cursor_path', c55, false],
   ['has_more_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c115 = oneOf(['next_link']);
-const c116 = object([
-  ['style', c115, false],
+const c132 = oneOf(['next_link']);
+const c133 = object([
+  ['style', c132, false],
   ['next_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c117 = oneOf(['link_header']);
-const c118 = withDefault(c0, () => 'next');
-const c119 = object([
-  ['style', c117, false],
-  ['rel', c118, false],
+const c134 = oneOf(['link_header']);
+const c135 = withDefault(c0, () => 'next');
+const c136 = object([
+  ['style', c134, false],
+  ['rel', c135, false],
   ['items_path', c65, true],
 ]);
-const c120 = oneOf(['offset']);
-const c121 = object([
-  ['style', c120, false],
-  ['offset_param', c74, false],
-  ['limit_param', c74, false],
+const c137 = oneOf(['offset']);
+const c138 = object([
+  ['style', c137, false],
+  ['offset_param', c91, false],
+  ['limit_param', c91, false],
   ['items_path', c65, true],
   ['total_path', c65, true],
 ]);
-const c122 = tagged(
+const c139 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c111],
-    ['cursor', c114],
-    ['next_link', c116],
-    ['link_header', c119],
-    ['offset', c121],
+    ['page_token', c128],
+    ['cursor', c131],
+    ['next_link', c133],
+    ['link_header', c136],
+    ['offset', c138],
   ]),
 );
-const c123 = optional(c122);
-const c124 = optional(c24);
-const c125 = optional(c29);
-const c126 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c127 = number(true, [(n: number) => n > 0]);
-const c128 = optional(c127);
-const c129 = object([
-  ['protocol', c126, false],
+const c140 = optional(c139);
+const c141 = optional(c24);
+const c142 = optional(c29);
+const c143 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c144 = number(true, [(n: number) => n > 0]);
+const c145 = optional(c144);
+const c146 = object([
+  ['protocol', c143, false],
   ['threshold', c4, false],
-  ['chunk_size', c127, false],
-  ['chunk_multiple', c128, true],
+  ['chunk_size', c144, false],
+  ['chunk_multiple', c145, true],
   ['start', c7, false],
-  ['append', c73, true],
-  ['finish', c73, true],
+  ['append', c90, true],
+  ['finish', c90, true],
 ]);
-const c130 = optional(c129);
-const c131 = object([
+const c147 = optional(c146);
+const c148 = object([
   ['summary', c3, false],
   ['description', c1, true],
   ['docs_url', c21, true],
-  ['method', c72, false],
-  ['host', c73, true],
+  ['method', c89, false],
+  ['host', c90, true],
   ['path', c39, false],
-  ['params', c97, false],
-  ['headers', c99, true],
-  ['request', c105, true],
-  ['response', c109, true],
-  ['pagination', c123, true],
-  ['scopes', c124, true],
-  ['idempotent', c125, true],
-  ['upload_session', c130, true],
-  ['deprecated', c125, true],
-  ['destructive', c125, true],
+  ['params', c114, false],
+  ['headers', c116, true],
+  ['request', c122, true],
+  ['response', c126, true],
+  ['pagination', c140, true],
+  ['scopes', c141, true],
+  ['idempotent', c142, true],
+  ['upload_session', c147, true],
+  ['deprecated', c142, true],
+  ['destructive', c142, true],
 ]);
-const c132 = record(c7, c131, [isNonEmpty]);
-const c133 = object([
+const c149 = record(c7, c148, [isNonEmpty]);
+const c150 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
@@ -318,5 +365,6 @@ const c133 = object([
   ['identity', c57, true],
   ['rate_limit', c67, true],
   ['errors', c71, true],
-  ['endpoints', c132, false],
+  ['webhooks', c88, true],
+  ['endpoints', c149, false],
 ]);

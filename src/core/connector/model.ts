@@ -4,6 +4,7 @@ import type {
   EndpointDefinition,
   JsonPath,
   ParamDefinition,
+  WebhooksDefinition,
 } from './schema.js';
 import { unknownName } from '../suggest.js';
 
@@ -71,6 +72,8 @@ export interface Connector {
   };
   readonly auth: ResolvedAuth;
   readonly identity?: { readonly endpoint: string; readonly path: JsonPath };
+  /** The provider's pushes, as declared (served by the daemon at /webhooks/providers/<name>). */
+  readonly webhooks?: WebhooksDefinition;
   readonly rateLimit: {
     readonly retryStatuses: readonly number[];
     readonly retryAfterHeaders: readonly string[];
@@ -140,6 +143,7 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     redirectHosts: { origins: def.redirect_hosts ?? [], env: `CONNECTR_${connectorEnv}_REDIRECT_HOSTS` },
     auth: resolveAuth(def.auth, connectorEnv),
     ...(def.identity ? { identity: def.identity } : {}),
+    ...(def.webhooks ? { webhooks: def.webhooks } : {}),
     rateLimit: {
       retryStatuses: def.rate_limit?.retry_statuses ?? [429, 503],
       retryAfterHeaders: def.rate_limit?.retry_after_headers ?? ['Retry-After'],
