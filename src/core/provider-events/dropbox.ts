@@ -1,0 +1,37 @@
+import { accountKeys, echoable, hmacHex, header, parseJson, signer } from './parts.js';
+import { refused, type ShapeVerifier } from './types.js';
+
+/**
+ * Dropbox webhooks (https://www.dropbox.com/developers/reference/webhooks): the verification
+ * request is `GET ?challenge=…`, answered with the challenge as text/plain (nosniff); a
+ * notification is a POST whose `X-Dropbox-Signature` is the hex HMAC-SHA256 of the raw body
+ * keyed with the app secret, its body `{"list_folder": {"accounts": [...]}, "delta": {...}}`.
+ * Dropbox signs no timestamp, so a replay cannot be told apart: the event says only "look again".
+ */
+export const verifyDropbox: ShapeVerifier<'dropbox'> = ({ definition, request, secrets }) => {
+  if (request.method === 'GET') {
+    const challenge = request.query.get('challenge');
+    return echoable(challenge) ? { kind: 'handshake', body: challenge } : refused(400, 'malformed');
+  }
+  if (request.method !== 'POST') return refused(405, 'method');
+  const given = header(request, 'x-dropbox-signature');
+  if (given === undefined) return refused(401, 'missing_signature');
+  if (secrets.length === 0) return refused(403, 'no_secret');
+  const found = signer(secrets, given.toLowerCase(), (secret) => hmacHex(secret, request.body));
+  if (!found) return refused(403, 'bad_signature');
+  const payload = parseJson(request.body);
+  if (payload === undefined) return refused(400, 'malformed');
+  return {
+    kind: 'events',
+    status: 200,
+    discarded: [],
+    events: [
+      {
+        owner: found.owner,
+        eventType: definition.event_type,
+        accountKeys: accountKeys(payload, definition.accounts),
+        payload,
+      },
+    ],
+  };
+};
