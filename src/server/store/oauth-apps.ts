@@ -7,6 +7,7 @@ import { oauthApps } from './schema.js';
 /** A project's OAuth client for a connector; the secret sealed by the key ring, bound to its row. */
 
 export const clientSecretContext = (appId: string): string => `oauth_apps.client_secret:${appId}`;
+export const webhookSecretContext = (appId: string): string => `oauth_apps.webhook_secret:${appId}`;
 
 export interface OAuthApp {
   readonly connector: string;

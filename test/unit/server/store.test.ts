@@ -71,6 +71,7 @@ for (const variant of BACKENDS) {
         'oauth_apps',
         'oauth_sessions',
         'projects',
+        'provider_subscriptions',
       ]);
       const applied = () =>
         store.database.query<{ hash: string }>('select hash from drizzle.__drizzle_migrations order by id');
