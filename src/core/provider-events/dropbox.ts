@@ -1,4 +1,4 @@
-import { accountKeys, echoable, hmacHex, header, parseJson, signer } from './parts.js';
+import { accountKeys, echoable, hmacHex, header, parseJson, signers } from './parts.js';
 import { refused, type ShapeVerifier } from './types.js';
 
 /**
@@ -17,21 +17,19 @@ export const verifyDropbox: ShapeVerifier<'dropbox'> = ({ definition, request, s
   const given = header(request, 'x-dropbox-signature');
   if (given === undefined) return refused(401, 'missing_signature');
   if (secrets.length === 0) return refused(403, 'no_secret');
-  const found = signer(secrets, given.toLowerCase(), (secret) => hmacHex(secret, request.body));
-  if (!found) return refused(403, 'bad_signature');
+  const owners = signers(secrets, given.toLowerCase(), (secret) => hmacHex(secret, request.body));
+  if (owners.length === 0) return refused(403, 'bad_signature');
   const payload = parseJson(request.body);
   if (payload === undefined) return refused(400, 'malformed');
   return {
     kind: 'events',
     status: 200,
     discarded: [],
-    events: [
-      {
-        owner: found.owner,
-        eventType: definition.event_type,
-        accountKeys: accountKeys(payload, definition.accounts),
-        payload,
-      },
-    ],
+    events: owners.map((owner) => ({
+      owner,
+      eventType: definition.event_type,
+      accountKeys: accountKeys(payload, definition.accounts),
+      payload,
+    })),
   };
 };

@@ -1,4 +1,4 @@
-import { accountKeys, hmacHex, header, parseJson, signer } from './parts.js';
+import { accountKeys, hmacHex, header, parseJson, signers } from './parts.js';
 import { refused, type ShapeVerifier } from './types.js';
 
 /**
@@ -14,8 +14,8 @@ export const verifyGithub: ShapeVerifier<'github'> = ({ definition, request, sec
   const given = header(request, 'x-hub-signature-256');
   if (given === undefined) return refused(401, 'missing_signature');
   if (secrets.length === 0) return refused(403, 'no_secret');
-  const found = signer(secrets, given.toLowerCase(), (secret) => `sha256=${hmacHex(secret, request.body)}`);
-  if (!found) return refused(403, 'bad_signature');
+  const owners = signers(secrets, given.toLowerCase(), (secret) => `sha256=${hmacHex(secret, request.body)}`);
+  if (owners.length === 0) return refused(403, 'bad_signature');
   const event = header(request, 'x-github-event');
   const delivery = header(request, 'x-github-delivery');
   if (event === undefined || !/^[a-z_]{1,64}$/.test(event)) return refused(400, 'malformed');
@@ -29,14 +29,12 @@ export const verifyGithub: ShapeVerifier<'github'> = ({ definition, request, sec
     kind: 'events',
     status: 200,
     discarded: [],
-    events: [
-      {
-        owner: found.owner,
-        eventType: event,
-        accountKeys: accountKeys(payload, definition.accounts),
-        ...(delivery === undefined ? {} : { dedupeKey: delivery }),
-        payload,
-      },
-    ],
+    events: owners.map((owner) => ({
+      owner,
+      eventType: event,
+      accountKeys: accountKeys(payload, definition.accounts),
+      ...(delivery === undefined ? {} : { dedupeKey: delivery }),
+      payload,
+    })),
   };
 };

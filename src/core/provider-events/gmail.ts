@@ -1,6 +1,6 @@
 import { verifyJwt } from './jwt.js';
-import { accountKeys, header, isRecord, parseJson, sameText, textAt } from './parts.js';
-import { refused, type ShapeVerifier, type SigningSecret } from './types.js';
+import { accountKeys, header, isRecord, parseJson, signers, textAt } from './parts.js';
+import { refused, type ShapeVerifier } from './types.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -16,22 +16,20 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/;
  */
 export const verifyGmail: ShapeVerifier<'gmail_pubsub'> = ({ definition, request, secrets, now, oidc }) => {
   if (request.method !== 'POST') return refused(405, 'method');
-  let owner: string | undefined;
+  let owners: (string | undefined)[];
   if (oidc) {
     const authorization = header(request, 'authorization');
     const token = authorization?.match(/^Bearer ([^\s]+)$/i)?.[1];
     if (token === undefined) return refused(401, 'missing_signature');
     if (!verifyJwt(token, oidc, now).ok) return refused(403, 'bad_token');
     // The JWT says the push came from Pub/Sub, not whose it is: the project in the URL, when one.
-    owner = secrets.length === 1 ? secrets[0]?.owner : undefined;
+    owners = [secrets.length === 1 ? secrets[0]?.owner : undefined];
   } else {
     const token = request.query.get('token');
     if (token === null) return refused(401, 'missing_signature');
     if (secrets.length === 0) return refused(403, 'no_secret');
-    let found: SigningSecret | undefined;
-    for (const candidate of secrets) if (sameText(candidate.secret, token) && !found) found = candidate;
-    if (!found) return refused(403, 'bad_token');
-    owner = found.owner;
+    owners = signers(secrets, token, (secret) => secret);
+    if (owners.length === 0) return refused(403, 'bad_token');
   }
   const body = parseJson(request.body);
   const message = isRecord(body) ? body.message : undefined;
@@ -44,14 +42,12 @@ export const verifyGmail: ShapeVerifier<'gmail_pubsub'> = ({ definition, request
     kind: 'events',
     status: 200,
     discarded: [],
-    events: [
-      {
-        owner,
-        eventType: definition.event_type,
-        accountKeys: accountKeys(notification, definition.accounts),
-        ...(messageId === undefined ? {} : { dedupeKey: messageId }),
-        payload: notification,
-      },
-    ],
+    events: owners.map((owner) => ({
+      owner,
+      eventType: definition.event_type,
+      accountKeys: accountKeys(notification, definition.accounts),
+      ...(messageId === undefined ? {} : { dedupeKey: messageId }),
+      payload: notification,
+    })),
   };
 };

@@ -34,19 +34,17 @@ export function sameText(a: string, b: string): boolean {
 }
 
 /**
- * The secret whose signature of the push equals `given` (every secret is tried, so the time
- * does not tell which failed), or undefined.
+ * The owners whose secret signs the push as `given` says: every secret is tried (the time does
+ * not tell which failed), and projects that registered the same provider app all get the push.
  */
-export function signer(
+export function signers(
   secrets: readonly SigningSecret[],
   given: string,
   sign: (secret: string) => string,
-): SigningSecret | undefined {
-  let found: SigningSecret | undefined;
-  for (const candidate of secrets) {
-    if (sameText(sign(candidate.secret), given) && !found) found = candidate;
-  }
-  return found;
+): string[] {
+  const owners = new Set<string>();
+  for (const candidate of secrets) if (sameText(sign(candidate.secret), given)) owners.add(candidate.owner);
+  return [...owners];
 }
 
 /** The body as JSON, or undefined when it is not UTF-8 JSON within the depth bound. */

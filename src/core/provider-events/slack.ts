@@ -1,5 +1,5 @@
 import { getPath } from '../json-path.js';
-import { accountKeys, echoable, hmacHex, header, parseJson, signer, textAt } from './parts.js';
+import { accountKeys, echoable, hmacHex, header, parseJson, signers, textAt } from './parts.js';
 import { refused, type ShapeVerifier } from './types.js';
 
 /** Slack refuses requests more than five minutes from local time, either way. */
@@ -23,8 +23,12 @@ export const verifySlack: ShapeVerifier<'slack'> = ({ definition, request, secre
     return refused(403, 'stale_timestamp');
   }
   if (secrets.length === 0) return refused(403, 'no_secret');
-  const found = signer(secrets, given, (secret) => `v0=${hmacHex(secret, `v0:${timestamp}:`, request.body)}`);
-  if (!found) return refused(403, 'bad_signature');
+  const owners = signers(
+    secrets,
+    given,
+    (secret) => `v0=${hmacHex(secret, `v0:${timestamp}:`, request.body)}`,
+  );
+  if (owners.length === 0) return refused(403, 'bad_signature');
   const payload = parseJson(request.body);
   if (payload === undefined) return refused(400, 'malformed');
   if (textAt(payload, 'type') === 'url_verification') {
@@ -37,14 +41,12 @@ export const verifySlack: ShapeVerifier<'slack'> = ({ definition, request, secre
     kind: 'events',
     status: 200,
     discarded: [],
-    events: [
-      {
-        owner: found.owner,
-        eventType: typeof eventType === 'string' ? eventType : (textAt(payload, 'type') ?? 'unknown'),
-        accountKeys: accountKeys(payload, definition.accounts),
-        ...(eventId === undefined ? {} : { dedupeKey: eventId }),
-        payload,
-      },
-    ],
+    events: owners.map((owner) => ({
+      owner,
+      eventType: typeof eventType === 'string' ? eventType : (textAt(payload, 'type') ?? 'unknown'),
+      accountKeys: accountKeys(payload, definition.accounts),
+      ...(eventId === undefined ? {} : { dedupeKey: eventId }),
+      payload,
+    })),
   };
 };

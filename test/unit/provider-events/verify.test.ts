@@ -69,6 +69,16 @@ describe('dropbox', () => {
     });
   });
 
+  it('gives the push to every project that registered the same app', async () => {
+    const shared = [...secrets, { owner: 'prj_c', secret: 'secret-b' }];
+    const verdict = await push(
+      def,
+      { headers: { 'x-dropbox-signature': hmac('secret-b', body) }, body },
+      { secrets: shared },
+    );
+    expect(verdict.kind === 'events' && verdict.events.map((e) => e.owner)).toEqual(['prj_b', 'prj_c']);
+  });
+
   it('refuses a missing, wrong, repeated header, a tampered body and a body of no secret', async () => {
     expect(refusedWith(await push(def, { body }))).toEqual([401, 'missing_signature']);
     expect(
