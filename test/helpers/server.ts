@@ -53,6 +53,8 @@ export interface ServerOptions {
   readonly logs?: LogCapture;
   /** Serve on a free port of 127.0.0.1 (`base`). */
   readonly listen?: boolean;
+  /** Providers' pushes: the recorder the test watches, the Gmail OIDC check (ServerDeps.providerEvents). */
+  readonly providerEvents?: ServerDeps['providerEvents'];
 }
 
 export interface KeyOptions {
@@ -221,6 +223,7 @@ export async function withServer(options: ServerOptions): Promise<TestDaemon> {
       const deps: ServerDeps = {
         ...depsOf(store, registry, env),
         ...(options.now ? { now: options.now } : {}),
+        ...(options.providerEvents ? { providerEvents: options.providerEvents } : {}),
       };
       app = await buildApp(deps, settings.app);
     } catch (error) {

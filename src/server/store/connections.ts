@@ -59,6 +59,7 @@ export async function requireConnection(db: Db, projectId: string, id: string): 
 export interface ConnectionPatch {
   status?: ConnectionStatus;
   accountIdentity?: string | null;
+  providerAccountId?: string | null;
   scopes?: string[];
   lastRefreshAt?: Date | null;
   lastError?: string | null;
