@@ -45,7 +45,8 @@ export function oauthSecretOf(tokens: TokenSet): OAuthSecret {
 
 /**
  * Seals the tokens on the connection and makes it active, in one transaction. `identity`:
- * who signed in (null: unknown; undefined: leave what the connection has). Undefined when the
+ * who signed in (null: unknown; undefined: leave what the connection has); `accountKey`, the
+ * key the provider's pushes name the account by (kept when given). Undefined when the
  * connection was deleted meanwhile (its credential goes with it).
  */
 export async function storeTokens(
@@ -55,6 +56,7 @@ export async function storeTokens(
   tokens: TokenSet,
   identity: string | null | undefined,
   now = new Date(),
+  accountKey?: string,
 ): Promise<Connection | undefined> {
   return db.transaction(async (tx) => {
     await putCredential(
@@ -75,6 +77,7 @@ export async function storeTokens(
       {
         status: 'active',
         ...(identity === undefined ? {} : { accountIdentity: identity }),
+        ...(accountKey === undefined ? {} : { providerAccountId: accountKey }),
         scopes: [...tokens.scopes],
         lastRefreshAt: now,
         lastError: null,
