@@ -2,6 +2,8 @@ import type { Registry } from '../core/connector/registry.js';
 import type { Env } from '../core/paths.js';
 import type { OpenedServerStore } from './store/open.js';
 import type { ServerSettings } from './settings.js';
+import { settingsOf } from './settings.js';
+import { gmailPushOidc } from './push-oidc.js';
 import type { OidcConfig } from '../core/provider-events/jwt.js';
 import type { RecordProviderEvent } from './services/provider-events.js';
 
@@ -94,5 +96,6 @@ export function depsOf(
     // half a microsecond, even for a variable that is not set).
     env: { ...env },
     settings,
+    providerEvents: { oidc: gmailPushOidc(settingsOf({ settings, env })) },
   };
 }

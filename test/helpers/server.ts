@@ -220,10 +220,13 @@ export async function withServer(options: ServerOptions): Promise<TestDaemon> {
     });
     let app: App;
     try {
+      const base = depsOf(store, registry, env);
       const deps: ServerDeps = {
-        ...depsOf(store, registry, env),
+        ...base,
         ...(options.now ? { now: options.now } : {}),
-        ...(options.providerEvents ? { providerEvents: options.providerEvents } : {}),
+        ...(options.providerEvents
+          ? { providerEvents: { ...base.providerEvents, ...options.providerEvents } }
+          : {}),
       };
       app = await buildApp(deps, settings.app);
     } catch (error) {
