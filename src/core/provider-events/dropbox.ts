@@ -1,5 +1,5 @@
 import { accountKeys, echoable, hmacHex, header, parseJson, signers } from './parts.js';
-import { refused, type ShapeVerifier } from './types.js';
+import { eventFor, refused, type ShapeVerifier } from './types.js';
 
 /**
  * Dropbox webhooks (https://www.dropbox.com/developers/reference/webhooks): the verification
@@ -21,15 +21,9 @@ export const verifyDropbox: ShapeVerifier<'dropbox'> = ({ definition, request, s
   if (owners.length === 0) return refused(403, 'bad_signature');
   const payload = parseJson(request.body);
   if (payload === undefined) return refused(400, 'malformed');
-  return {
-    kind: 'events',
-    status: 200,
-    discarded: [],
-    events: owners.map((owner) => ({
-      owner,
-      eventType: definition.event_type,
-      accountKeys: accountKeys(payload, definition.accounts),
-      payload,
-    })),
-  };
+  return eventFor(owners, {
+    eventType: definition.event_type,
+    accountKeys: accountKeys(payload, definition.accounts),
+    payload,
+  });
 };

@@ -1,5 +1,5 @@
 import { accountKeys, hmacHex, header, parseJson, signers } from './parts.js';
-import { refused, type ShapeVerifier } from './types.js';
+import { eventFor, refused, type ShapeVerifier } from './types.js';
 
 /**
  * GitHub webhooks (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries):
@@ -25,16 +25,10 @@ export const verifyGithub: ShapeVerifier<'github'> = ({ definition, request, sec
     : parseJson(request.body);
   if (payload === undefined) return refused(400, 'malformed');
   if (event === 'ping') return { kind: 'handshake', body: 'pong' };
-  return {
-    kind: 'events',
-    status: 200,
-    discarded: [],
-    events: owners.map((owner) => ({
-      owner,
-      eventType: event,
-      accountKeys: accountKeys(payload, definition.accounts),
-      ...(delivery === undefined ? {} : { dedupeKey: delivery }),
-      payload,
-    })),
-  };
+  return eventFor(owners, {
+    eventType: event,
+    accountKeys: accountKeys(payload, definition.accounts),
+    ...(delivery === undefined ? {} : { dedupeKey: delivery }),
+    payload,
+  });
 };

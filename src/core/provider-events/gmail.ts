@@ -1,6 +1,6 @@
 import { verifyJwt } from './jwt.js';
 import { accountKeys, header, isRecord, parseJson, signers, textAt } from './parts.js';
-import { refused, type ShapeVerifier } from './types.js';
+import { eventFor, refused, type ShapeVerifier } from './types.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
@@ -38,16 +38,10 @@ export const verifyGmail: ShapeVerifier<'gmail_pubsub'> = ({ definition, request
   const notification = parseJson(Buffer.from(data, BASE64.test(data) ? 'base64' : 'base64url'));
   if (!isRecord(notification)) return refused(400, 'malformed');
   const messageId = textAt(message, 'messageId') ?? textAt(message, 'message_id');
-  return {
-    kind: 'events',
-    status: 200,
-    discarded: [],
-    events: owners.map((owner) => ({
-      owner,
-      eventType: definition.event_type,
-      accountKeys: accountKeys(notification, definition.accounts),
-      ...(messageId === undefined ? {} : { dedupeKey: messageId }),
-      payload: notification,
-    })),
-  };
+  return eventFor(owners, {
+    eventType: definition.event_type,
+    accountKeys: accountKeys(notification, definition.accounts),
+    ...(messageId === undefined ? {} : { dedupeKey: messageId }),
+    payload: notification,
+  });
 };

@@ -1,6 +1,6 @@
 import { getPath } from '../json-path.js';
 import { accountKeys, echoable, hmacHex, header, parseJson, signers, textAt } from './parts.js';
-import { refused, type ShapeVerifier } from './types.js';
+import { eventFor, refused, type ShapeVerifier } from './types.js';
 
 /** Slack refuses requests more than five minutes from local time, either way. */
 export const SLACK_TOLERANCE_SECONDS = 5 * 60;
@@ -37,16 +37,10 @@ export const verifySlack: ShapeVerifier<'slack'> = ({ definition, request, secre
   }
   const eventType = getPath(payload, definition.event_type_path);
   const eventId = textAt(payload, 'event_id');
-  return {
-    kind: 'events',
-    status: 200,
-    discarded: [],
-    events: owners.map((owner) => ({
-      owner,
-      eventType: typeof eventType === 'string' ? eventType : (textAt(payload, 'type') ?? 'unknown'),
-      accountKeys: accountKeys(payload, definition.accounts),
-      ...(eventId === undefined ? {} : { dedupeKey: eventId }),
-      payload,
-    })),
-  };
+  return eventFor(owners, {
+    eventType: typeof eventType === 'string' ? eventType : (textAt(payload, 'type') ?? 'unknown'),
+    accountKeys: accountKeys(payload, definition.accounts),
+    ...(eventId === undefined ? {} : { dedupeKey: eventId }),
+    payload,
+  });
 };

@@ -92,3 +92,14 @@ export const refused = (status: 400 | 401 | 403 | 405 | 413, reason: RefusalReas
   status,
   reason,
 });
+
+/** A push's one event, given to each project whose secret verified it. */
+export const eventFor = (
+  owners: readonly (string | undefined)[],
+  event: Omit<PushEvent, 'owner'>,
+): Verdict => ({
+  kind: 'events',
+  status: 200,
+  discarded: [],
+  events: owners.map((owner) => ({ owner, ...event })),
+});
