@@ -280,6 +280,26 @@ for (const variant of BACKENDS) {
       expect(since(n)).toHaveLength(1);
     });
 
+    it('refuses a body over the bound with 413, and reads a body sent without a content type', async () => {
+      const huge = await push({
+        method: 'POST',
+        path: '/webhooks/providers/dropbox',
+        headers: { 'content-type': 'application/json', 'x-dropbox-signature': '00' },
+        body: `{"x":"${'a'.repeat(2 * 1024 * 1024)}"}`,
+      });
+      expect(huge.status).toBe(413);
+      expect(JSON.parse(huge.text)).toMatchObject({ error: { code: 'payload_too_large' } });
+      const n = recorded.length;
+      const { 'content-type': _type, ...bare } = dropboxNotification(
+        '/webhooks/providers/dropbox',
+        SECRETS.dropbox,
+        ['dbid:A'],
+      ).headers;
+      const plain = dropboxNotification('/webhooks/providers/dropbox', SECRETS.dropbox, ['dbid:A']);
+      expect((await push({ ...plain, headers: bare })).status).toBe(200);
+      expect(since(n)).toHaveLength(1);
+    });
+
     it('never logs a webhook secret or client state', () => {
       const text = daemon.logs.text;
       for (const secret of [...Object.values(SECRETS), CLIENT_STATE]) expect(text).not.toContain(secret);
