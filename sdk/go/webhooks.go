@@ -22,7 +22,10 @@ const (
 	EventConnectionNeedsReauth = "connection.needs_reauth"
 	EventConnectionRestored    = "connection.restored"
 	EventConnectionDeleted     = "connection.deleted"
-	EventWebhookTest           = "webhook.test"
+	// EventProviderEvent is a provider's push, verified and forwarded: data is
+	// {connector, connection_id (null when unattributed), event_type, payload}.
+	EventProviderEvent = "provider.event"
+	EventWebhookTest   = "webhook.test"
 )
 
 // Webhook is an endpoint of the project's outgoing webhooks (no secret: it is shown once, by

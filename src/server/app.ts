@@ -49,6 +49,7 @@ import { registerMcp } from './routes/mcp/post.js';
 import { registerExecute } from './routes/proxy/execute.js';
 import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
+import { registerProviderPush } from './routes/provider-events/receive.js';
 import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
 import { registerListOAuthApps } from './routes/oauth-apps/list.js';
 import { registerPutOAuthApp } from './routes/oauth-apps/put.js';
@@ -275,6 +276,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerPutCredentials(app, context);
   registerGetToken(app, context);
   registerCheckConnection(app, context);
+  registerProviderPush(app, context);
   registerOAuthAuthorize(
     app,
     context,

@@ -2,6 +2,10 @@ import type { Registry } from '../core/connector/registry.js';
 import type { Env } from '../core/paths.js';
 import type { OpenedServerStore } from './store/open.js';
 import type { ServerSettings } from './settings.js';
+import { settingsOf } from './settings.js';
+import { gmailPushOidc } from './push-oidc.js';
+import type { OidcConfig } from '../core/provider-events/jwt.js';
+import type { RecordProviderEvent } from './services/provider-events.js';
 
 /**
  * What the HTTP layer (app.ts, plugins, routes) needs from the rest of the server, as
@@ -58,6 +62,12 @@ export interface ServerDeps {
    * purge. Date.now when absent; tests move it on.
    */
   readonly now?: (() => number) | undefined;
+  /**
+   * Providers' pushes (/webhooks/providers): how a verified event is recorded (the outbox's
+   * recordProviderEvent when absent; tests watch it), and the OIDC check of Gmail's Pub/Sub push.
+   */
+  readonly providerEvents?:
+    { readonly record?: RecordProviderEvent | undefined; readonly oidc?: OidcConfig | undefined } | undefined;
 }
 
 /** The server's database, open: what `connectr serve` builds the app from, and closes at the end. */
@@ -86,5 +96,6 @@ export function depsOf(
     // half a microsecond, even for a variable that is not set).
     env: { ...env },
     settings,
+    providerEvents: { oidc: gmailPushOidc(settingsOf({ settings, env })) },
   };
 }

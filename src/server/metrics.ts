@@ -170,6 +170,15 @@ export class Metrics {
   /** When the oldest event still waiting for a delivery was recorded (ms), as the delivery worker last saw. */
   private oldestUndelivered: number | undefined;
 
+  private readonly providerPushes = new Counter(
+    'connectr_provider_events_total',
+    "Events received from providers' pushes, by connector and outcome (attributed, unattributed, dropped: no project to give it to).",
+  );
+  private readonly providerRefusals = new Counter(
+    'connectr_provider_events_refused_total',
+    "Providers' pushes (or parts of a batch) refused, by connector and reason (bad_signature, stale_timestamp…).",
+  );
+
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
   }
@@ -206,6 +215,16 @@ export class Metrics {
     if (failure !== undefined) this.refreshFailures.inc({ connector, reason: failure });
   }
 
+  /** An event of a provider's push was verified: given to connections, to none, or dropped. */
+  providerEvent(connector: string, outcome: 'attributed' | 'unattributed' | 'dropped'): void {
+    this.providerPushes.inc({ connector, outcome });
+  }
+
+  /** A provider's push (or a notification of its batch) was refused for `reason` (a bounded set). */
+  providerEventRefused(connector: string, reason: string): void {
+    this.providerRefusals.inc({ connector, reason });
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -231,6 +250,8 @@ export class Metrics {
         this.oldestUndelivered === undefined ? 0 : Math.max(0, (this.now() - this.oldestUndelivered) / 1000)
       }`,
     );
+    this.providerPushes.render(lines);
+    this.providerRefusals.render(lines);
     return `${lines.join('\n')}\n`;
   }
 }

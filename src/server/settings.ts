@@ -91,6 +91,29 @@ export const SERVER_SETTINGS = {
     schema: wholeNumber({ fallback: 10 }),
     doc: { meaning: 'PostgreSQL connections per instance', default: '`10`', readBy: ['connectr serve'] },
   },
+  CONNECTR_GMAIL_PUSH_AUDIENCE: {
+    schema: text(),
+    doc: {
+      meaning:
+        "the audience of the OIDC token Gmail's Pub/Sub push carries; set (with `CONNECTR_GMAIL_PUSH_JWKS_FILE`): the token is required and checked (docs/webhooks.md)",
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_GMAIL_PUSH_JWKS_FILE: {
+    schema: text(),
+    doc: {
+      meaning:
+        "a file holding the JWKS (JSON) the Pub/Sub push's OIDC token is checked against, read at start (Google's: https://www.googleapis.com/oauth2/v3/certs)",
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_GMAIL_PUSH_EMAIL: {
+    schema: text(),
+    doc: {
+      meaning: "the service account the Pub/Sub push's OIDC token must name (`email`, verified); unset: any",
+      readBy: ['connectr serve'],
+    },
+  },
   CONNECTR_MAX_CONNECTIONS: {
     schema: wholeNumber({ fallback: DEFAULT_MAX_CONNECTIONS }),
     doc: {

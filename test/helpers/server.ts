@@ -53,6 +53,8 @@ export interface ServerOptions {
   readonly logs?: LogCapture;
   /** Serve on a free port of 127.0.0.1 (`base`). */
   readonly listen?: boolean;
+  /** Providers' pushes: the recorder the test watches, the Gmail OIDC check (ServerDeps.providerEvents). */
+  readonly providerEvents?: ServerDeps['providerEvents'];
 }
 
 export interface KeyOptions {
@@ -222,9 +224,13 @@ export async function withServer(options: ServerOptions): Promise<TestDaemon> {
     });
     let app: App;
     try {
+      const base = depsOf(store, registry, env);
       const deps: ServerDeps = {
-        ...depsOf(store, registry, env),
+        ...base,
         ...(options.now ? { now: options.now } : {}),
+        ...(options.providerEvents
+          ? { providerEvents: { ...base.providerEvents, ...options.providerEvents } }
+          : {}),
       };
       app = await buildApp(deps, settings.app);
     } catch (error) {

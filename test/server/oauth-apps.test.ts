@@ -21,6 +21,7 @@ interface OAuthAppJson {
   connector: string;
   client_id: string;
   has_client_secret: boolean;
+  has_webhook_secret: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -94,6 +95,7 @@ for (const variant of BACKENDS) {
         connector: 'gmail',
         client_id: 'id-1.apps.example.com',
         has_client_secret: true,
+        has_webhook_secret: false,
         created_at: expect.any(String) as string,
         updated_at: expect.any(String) as string,
       });
@@ -137,6 +139,45 @@ for (const variant of BACKENDS) {
       const pub = await put(keys.alpha, 'pubapp', { client_id: 'public-client' });
       expect(pub.statusCode, pub.body).toBe(200);
       expect(pub.json<OAuthAppJson>().has_client_secret).toBe(false);
+    });
+
+    it('PUT keeps a webhook secret sealed, never answers it, and refuses one for a connector without webhooks', async () => {
+      const WEBHOOK = 'dropbox-APP-secret-WEBHOOK-44';
+      const res = await call(keys.beta, {
+        method: 'PUT',
+        url: '/api/v1/oauth-apps/dropbox',
+        payload: { client_id: 'dbx', client_secret: OTHER_SECRET, webhook_secret: WEBHOOK },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json<OAuthAppJson>().has_webhook_secret).toBe(true);
+      answers.push(res.body);
+      const listed = await call(keys.beta, { url: '/api/v1/oauth-apps' });
+      answers.push(listed.body);
+      expect(listed.body).not.toContain(WEBHOOK);
+      const sealed = await store.database.query<{ webhook_secret_encrypted: string }>(
+        "select webhook_secret_encrypted from oauth_apps where connector = 'dropbox'",
+      );
+      expect(sealed.map((r) => r.webhook_secret_encrypted).join()).not.toContain(WEBHOOK);
+      const refused = await call(keys.beta, {
+        method: 'PUT',
+        url: '/api/v1/oauth-apps/pubapp',
+        payload: { client_id: 'p', webhook_secret: WEBHOOK },
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json<ErrorEnvelope>().error.details[0]?.field).toBe('body.webhook_secret');
+      expect(logs.text).not.toContain(WEBHOOK);
+      // Left out: removed, as client_secret is.
+      await call(keys.beta, {
+        method: 'PUT',
+        url: '/api/v1/oauth-apps/dropbox',
+        payload: { client_id: 'dbx', client_secret: OTHER_SECRET },
+      });
+      const after = await call(keys.beta, { url: '/api/v1/oauth-apps' });
+      expect(
+        after.json<{ oauth_apps: OAuthAppJson[] }>().oauth_apps.find((a) => a.connector === 'dropbox')
+          ?.has_webhook_secret,
+      ).toBe(false);
+      await call(keys.beta, { method: 'DELETE', url: '/api/v1/oauth-apps/dropbox' });
     });
 
     it('GET lists the project’s apps by connector, no secret; another project sees only its own', async () => {

@@ -28,6 +28,7 @@ const ALL_TYPES = [
   'connection.needs_reauth',
   'connection.restored',
   'connection.deleted',
+  'provider.event',
 ];
 
 for (const variant of BACKENDS) {

@@ -16,6 +16,8 @@ export * from './errors.js';
 export { WebhookVerificationError, verifyWebhook } from './webhooks.js';
 export type {
   ConnectionEventType,
+  SubscribableEventType,
+  ProviderWebhookEvent,
   ConnectionWebhookEvent,
   NeedsReauthReason,
   WebhookEvent,

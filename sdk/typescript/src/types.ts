@@ -4,7 +4,7 @@
  * (snake_case), so docs/server.md reads the same as this package.
  */
 import type { RequestOptions } from './client.js';
-import type { ConnectionEventType, WebhookEventType } from './webhooks.js';
+import type { SubscribableEventType, WebhookEventType } from './webhooks.js';
 
 export type AuthType = 'oauth2' | 'api_key' | 'basic' | 'none';
 
@@ -258,7 +258,7 @@ export interface Webhook {
   id: string;
   url: string;
   /** The connection events it receives (every type when it was given none); `webhook.test` always reaches it. */
-  events: ConnectionEventType[];
+  events: SubscribableEventType[];
   description: string | null;
   /** True once the receiver answered 410 Gone, or a PATCH disabled it. */
   disabled: boolean;
@@ -277,14 +277,14 @@ export interface CreateWebhook {
   /** `https://…`, or `http://` to a loopback address (development). */
   url: string;
   /** The events to deliver; default (or empty) all. */
-  events?: ConnectionEventType[];
+  events?: SubscribableEventType[];
   description?: string | null;
 }
 
 /** `PATCH /api/v1/webhooks/{id}`: the fields to change. */
 export interface UpdateWebhook {
   url?: string;
-  events?: ConnectionEventType[];
+  events?: SubscribableEventType[];
   description?: string | null;
   /** false enables an endpoint again after a 410 Gone (its waiting deliveries go out). */
   disabled?: boolean;

@@ -16,7 +16,10 @@ export type ConnectionEventType =
   | 'connection.restored'
   | 'connection.deleted';
 
-export type WebhookEventType = ConnectionEventType | 'webhook.test';
+/** What an endpoint can ask for in `events`: the connection events and the providers' pushes. */
+export type SubscribableEventType = ConnectionEventType | 'provider.event';
+
+export type WebhookEventType = SubscribableEventType | 'webhook.test';
 
 /** Why a connection needs a new sign-in (`connection.needs_reauth` only). */
 export interface NeedsReauthReason {
@@ -40,8 +43,23 @@ export interface WebhookTestEvent {
   data: { webhook_id: string; message: string };
 }
 
+/** A provider's push, verified by the daemon and forwarded (docs/webhooks.md, "Provider events"). */
+export interface ProviderWebhookEvent {
+  type: 'provider.event';
+  timestamp: string;
+  data: {
+    connector: string;
+    /** The connection the event concerns; null when the daemon knows none it concerns. */
+    connection_id: string | null;
+    /** The provider's own event type (list_folder, message, push…). */
+    event_type: string;
+    /** The provider's payload as it was received. */
+    payload: unknown;
+  };
+}
+
 /** A verified delivery's body; narrow it on `type`. Newer servers may send types not listed here. */
-export type WebhookEvent = ConnectionWebhookEvent | WebhookTestEvent;
+export type WebhookEvent = ConnectionWebhookEvent | ProviderWebhookEvent | WebhookTestEvent;
 
 /**
  * The request headers: a fetch `Headers`, or an object of them as node:http (`req.headers`),

@@ -20,17 +20,36 @@ export async function discoverIdentity(
   idToken: string | undefined,
   deps: Pick<AuthDeps, 'env' | 'http' | 'notify'>,
 ): Promise<string | undefined> {
+  return (await discoverAccount(connector, credential, idToken, deps)).identity;
+}
+
+/**
+ * discoverIdentity, with the key the provider's pushes name the account by when the connector's
+ * `webhooks.identity_key` says where the identity endpoint's answer holds it (Dropbox's
+ * account_id, Slack's team_id): the daemon keeps it to attribute pushes to the connection.
+ */
+export async function discoverAccount(
+  connector: Connector,
+  credential: Credential,
+  idToken: string | undefined,
+  deps: Pick<AuthDeps, 'env' | 'http' | 'notify'>,
+): Promise<{ identity: string | undefined; accountKey?: string }> {
   const probe = await probeIdentity(connector, credential, deps);
-  if (probe.kind === 'found') return probe.identity;
+  if (probe.kind === 'found') {
+    return {
+      identity: probe.identity,
+      ...(probe.accountKey === undefined ? {} : { accountKey: probe.accountKey }),
+    };
+  }
   if (probe.kind !== 'none') deps.notify(probe.note);
-  return idToken ? identityFromIdToken(idToken) : undefined;
+  return { identity: idToken ? identityFromIdToken(idToken) : undefined };
 }
 
 /** What the identity endpoint said of a credential. */
 export type IdentityProbe =
   /** The connector has no identity endpoint: nothing was asked. */
   | { readonly kind: 'none' }
-  | { readonly kind: 'found'; readonly identity: string }
+  | { readonly kind: 'found'; readonly identity: string; readonly accountKey?: string }
   /** The API answered 401 or 403: it does not take this credential. */
   | { readonly kind: 'refused'; readonly status: number; readonly endpoint: string; readonly note: string }
   /** Anything else (network, 5xx, an answer without the identity): nothing is known. */
@@ -57,8 +76,18 @@ export async function probeIdentity(
     applyCredential(connector, credential, url, headers);
     const response = await httpExchange(endpoint.method, url.toString(), { ...deps.http, headers });
     const value = getPath(response.json, identity.path);
-    if (response.status < 300 && (typeof value === 'string' || typeof value === 'number'))
-      return { kind: 'found', identity: String(value) };
+    if (response.status < 300 && (typeof value === 'string' || typeof value === 'number')) {
+      const keyPath =
+        connector.webhooks && 'identity_key' in connector.webhooks
+          ? connector.webhooks.identity_key
+          : undefined;
+      const key = keyPath === undefined ? undefined : getPath(response.json, keyPath);
+      return {
+        kind: 'found',
+        identity: String(value),
+        ...(typeof key === 'string' || typeof key === 'number' ? { accountKey: String(key) } : {}),
+      };
+    }
     const failed = saysFailed(connector, response.json);
     const note = `note: could not read who signed in (${endpoint.name} answered ${failed ? `"${failed.code ?? 'not ok'}"` : `HTTP ${response.status}`})`;
     if (response.status === 401 || response.status === 403)

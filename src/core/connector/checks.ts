@@ -88,6 +88,12 @@ export function checkConnector(def: ConnectorDefinition): CheckProblem[] {
     report(['identity', 'endpoint'], unknownRef('endpoint', def.identity.endpoint, endpointNames));
   }
   if (def.health) checkHealth(def, def.health.endpoint, endpointNames, report);
+  if (def.webhooks && 'identity_key' in def.webhooks && def.webhooks.identity_key && !def.identity) {
+    report(
+      ['webhooks', 'identity_key'],
+      "identity_key is read from the identity endpoint's answer: give identity too",
+    );
+  }
   if (def.errors?.expired_codes.length && !def.errors.code_paths.length) {
     report(['errors', 'expired_codes'], 'expired_codes are read at code_paths: give code_paths too');
   }

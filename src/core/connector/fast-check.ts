@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c135(data);
+  const r = c152(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -163,151 +163,198 @@ const c72 = object([
   ['expired_codes', c25, false],
 ]);
 const c73 = optional(c72);
-const c74 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c75 = optional(c7);
-const c76 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c77 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c78 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c79 = withDefault(c78, () => 'string');
-const c80 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c81 = optional(c80);
-const c82 = withDefault(c29, () => false);
-const c83 = unknown;
-const c84 = optional(c83);
-const c85 = number(false, []);
-const c86 = union([c0, c85, c29]);
-const c87 = array(c86, [(s: { length: number }) => s.length >= 1]);
-const c88 = optional(c87);
-const c89 = optional(c85);
-const c90 = optional(c53);
-const c91 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c92 = optional(c91);
-const c93 = oneOf(['segment', 'path', 'odata_string']);
-const c94 = optional(c93);
-const c95 = record(c0, c86, []);
-const c96 = optional(c95);
-const c97 = object([
-  ['in', c77, false],
-  ['type', c79, false],
-  ['items', c81, true],
-  ['required', c82, false],
-  ['default', c84, true],
-  ['enum', c88, true],
-  ['minimum', c89, true],
-  ['maximum', c89, true],
-  ['description', c1, true],
-  ['name', c90, true],
-  ['field', c67, true],
-  ['flag', c92, true],
-  ['style', c94, true],
-  ['aliases', c96, true],
-  ['secret', c82, false],
+const c74 = oneOf(['dropbox']);
+const c75 = array(c55, [(s: { length: number }) => s.length >= 1]);
+const c76 = withDefault(c3, () => 'list_folder');
+const c77 = object([
+  ['shape', c74, false],
+  ['accounts', c75, false],
+  ['event_type', c76, false],
+  ['identity_key', c67, true],
 ]);
-const c98 = record(c76, c97, []);
-const c99 = withDefault(c98, () => ({}));
-const c100 = record(c63, c0, []);
+const c78 = oneOf(['microsoft_graph']);
+const c79 = withDefault(c55, () => 'changeType');
+const c80 = object([
+  ['shape', c78, false],
+  ['event_type_path', c79, false],
+]);
+const c81 = oneOf(['slack']);
+const c82 = withDefault(c55, () => 'event.type');
+const c83 = object([
+  ['shape', c81, false],
+  ['accounts', c75, false],
+  ['event_type_path', c82, false],
+  ['identity_key', c67, true],
+]);
+const c84 = oneOf(['github']);
+const c85 = object([
+  ['shape', c84, false],
+  ['accounts', c75, false],
+  ['identity_key', c67, true],
+]);
+const c86 = oneOf(['gmail_pubsub']);
+const c87 = withDefault(c3, () => 'history');
+const c88 = object([
+  ['shape', c86, false],
+  ['accounts', c75, false],
+  ['event_type', c87, false],
+]);
+const c89 = tagged(
+  'shape',
+  new Map<unknown, Check>([
+    ['dropbox', c77],
+    ['microsoft_graph', c80],
+    ['slack', c83],
+    ['github', c85],
+    ['gmail_pubsub', c88],
+  ]),
+);
+const c90 = optional(c89);
+const c91 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c92 = optional(c7);
+const c93 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c94 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c95 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c96 = withDefault(c95, () => 'string');
+const c97 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c98 = optional(c97);
+const c99 = withDefault(c29, () => false);
+const c100 = unknown;
 const c101 = optional(c100);
-const c102 = oneOf(['json', 'form', 'binary', 'text', 'none']);
-const c103 = optional(c102);
-const c104 = optional(c3);
-const c105 = optional(c63);
-const c106 = object([
-  ['encoding', c103, true],
-  ['content_type', c104, true],
-  ['json_header', c105, true],
-]);
-const c107 = optional(c106);
-const c108 = oneOf(['json', 'text', 'binary', 'auto']);
-const c109 = withDefault(c108, () => 'auto');
-const c110 = object([
-  ['encoding', c109, false],
-  ['result_header', c105, true],
-]);
+const c102 = number(false, []);
+const c103 = union([c0, c102, c29]);
+const c104 = array(c103, [(s: { length: number }) => s.length >= 1]);
+const c105 = optional(c104);
+const c106 = optional(c102);
+const c107 = optional(c53);
+const c108 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c109 = optional(c108);
+const c110 = oneOf(['segment', 'path', 'odata_string']);
 const c111 = optional(c110);
-const c112 = oneOf(['page_token']);
-const c113 = object([
-  ['style', c112, false],
-  ['request_param', c76, false],
+const c112 = record(c0, c103, []);
+const c113 = optional(c112);
+const c114 = object([
+  ['in', c94, false],
+  ['type', c96, false],
+  ['items', c98, true],
+  ['required', c99, false],
+  ['default', c101, true],
+  ['enum', c105, true],
+  ['minimum', c106, true],
+  ['maximum', c106, true],
+  ['description', c1, true],
+  ['name', c107, true],
+  ['field', c67, true],
+  ['flag', c109, true],
+  ['style', c111, true],
+  ['aliases', c113, true],
+  ['secret', c99, false],
+]);
+const c115 = record(c93, c114, []);
+const c116 = withDefault(c115, () => ({}));
+const c117 = record(c63, c0, []);
+const c118 = optional(c117);
+const c119 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c120 = optional(c119);
+const c121 = optional(c3);
+const c122 = optional(c63);
+const c123 = object([
+  ['encoding', c120, true],
+  ['content_type', c121, true],
+  ['json_header', c122, true],
+]);
+const c124 = optional(c123);
+const c125 = oneOf(['json', 'text', 'binary', 'auto']);
+const c126 = withDefault(c125, () => 'auto');
+const c127 = object([
+  ['encoding', c126, false],
+  ['result_header', c122, true],
+]);
+const c128 = optional(c127);
+const c129 = oneOf(['page_token']);
+const c130 = object([
+  ['style', c129, false],
+  ['request_param', c93, false],
   ['response_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c114 = oneOf(['cursor']);
-const c115 = withDefault(c76, () => 'cursor');
-const c116 = object([
-  ['style', c114, false],
+const c131 = oneOf(['cursor']);
+const c132 = withDefault(c93, () => 'cursor');
+const c133 = object([
+  ['style', c131, false],
   ['continue_endpoint', c7, false],
-  ['continue_param', c115, false],
+  ['continue_param', c132, false],
   ['cursor_path', c55, false],
   ['has_more_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c117 = oneOf(['next_link']);
-const c118 = object([
-  ['style', c117, false],
+const c134 = oneOf(['next_link']);
+const c135 = object([
+  ['style', c134, false],
   ['next_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c119 = oneOf(['link_header']);
-const c120 = withDefault(c0, () => 'next');
-const c121 = object([
-  ['style', c119, false],
-  ['rel', c120, false],
+const c136 = oneOf(['link_header']);
+const c137 = withDefault(c0, () => 'next');
+const c138 = object([
+  ['style', c136, false],
+  ['rel', c137, false],
   ['items_path', c67, true],
 ]);
-const c122 = oneOf(['offset']);
-const c123 = object([
-  ['style', c122, false],
-  ['offset_param', c76, false],
-  ['limit_param', c76, false],
+const c139 = oneOf(['offset']);
+const c140 = object([
+  ['style', c139, false],
+  ['offset_param', c93, false],
+  ['limit_param', c93, false],
   ['items_path', c67, true],
   ['total_path', c67, true],
 ]);
-const c124 = tagged(
+const c141 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c113],
-    ['cursor', c116],
-    ['next_link', c118],
-    ['link_header', c121],
-    ['offset', c123],
+    ['page_token', c130],
+    ['cursor', c133],
+    ['next_link', c135],
+    ['link_header', c138],
+    ['offset', c140],
   ]),
 );
-const c125 = optional(c124);
-const c126 = optional(c24);
-const c127 = optional(c29);
-const c128 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c129 = number(true, [(n: number) => n > 0]);
-const c130 = optional(c129);
-const c131 = object([
-  ['protocol', c128, false],
+const c142 = optional(c141);
+const c143 = optional(c24);
+const c144 = optional(c29);
+const c145 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c146 = number(true, [(n: number) => n > 0]);
+const c147 = optional(c146);
+const c148 = object([
+  ['protocol', c145, false],
   ['threshold', c4, false],
-  ['chunk_size', c129, false],
-  ['chunk_multiple', c130, true],
+  ['chunk_size', c146, false],
+  ['chunk_multiple', c147, true],
   ['start', c7, false],
-  ['append', c75, true],
-  ['finish', c75, true],
+  ['append', c92, true],
+  ['finish', c92, true],
 ]);
-const c132 = optional(c131);
-const c133 = object([
+const c149 = optional(c148);
+const c150 = object([
   ['summary', c3, false],
   ['description', c1, true],
   ['docs_url', c21, true],
-  ['method', c74, false],
-  ['host', c75, true],
+  ['method', c91, false],
+  ['host', c92, true],
   ['path', c39, false],
-  ['params', c99, false],
-  ['headers', c101, true],
-  ['request', c107, true],
-  ['response', c111, true],
-  ['pagination', c125, true],
-  ['scopes', c126, true],
-  ['idempotent', c127, true],
-  ['upload_session', c132, true],
-  ['deprecated', c127, true],
-  ['destructive', c127, true],
+  ['params', c116, false],
+  ['headers', c118, true],
+  ['request', c124, true],
+  ['response', c128, true],
+  ['pagination', c142, true],
+  ['scopes', c143, true],
+  ['idempotent', c144, true],
+  ['upload_session', c149, true],
+  ['deprecated', c144, true],
+  ['destructive', c144, true],
 ]);
-const c134 = record(c7, c133, [isNonEmpty]);
-const c135 = object([
+const c151 = record(c7, c150, [isNonEmpty]);
+const c152 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
@@ -321,5 +368,6 @@ const c135 = object([
   ['health', c59, true],
   ['rate_limit', c69, true],
   ['errors', c73, true],
-  ['endpoints', c134, false],
+  ['webhooks', c90, true],
+  ['endpoints', c151, false],
 ]);

@@ -4,6 +4,7 @@ import type {
   EndpointDefinition,
   JsonPath,
   ParamDefinition,
+  WebhooksDefinition,
 } from './schema.js';
 import { unknownName } from '../suggest.js';
 
@@ -73,6 +74,8 @@ export interface Connector {
   readonly identity?: { readonly endpoint: string; readonly path: JsonPath };
   /** The endpoint a health check calls with no params (a cheap read of the signed-in account). */
   readonly health?: { readonly endpoint: string };
+  /** The provider's pushes, as declared (served by the daemon at /webhooks/providers/<name>). */
+  readonly webhooks?: WebhooksDefinition;
   readonly rateLimit: {
     readonly retryStatuses: readonly number[];
     readonly retryAfterHeaders: readonly string[];
@@ -143,6 +146,7 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     auth: resolveAuth(def.auth, connectorEnv),
     ...(def.identity ? { identity: def.identity } : {}),
     ...(def.health ? { health: { endpoint: def.health.endpoint } } : {}),
+    ...(def.webhooks ? { webhooks: def.webhooks } : {}),
     rateLimit: {
       retryStatuses: def.rate_limit?.retry_statuses ?? [429, 503],
       retryAfterHeaders: def.rate_limit?.retry_after_headers ?? ['Retry-After'],

@@ -393,6 +393,59 @@ const HealthSchema = z.strictObject({
     "A cheap read of the signed-in account (the identity endpoint, say) that `connectr accounts check` and the daemon's health check call to learn whether the credential still works; it must need no param without a default.",
   ),
 });
+/** Where the account keys of an event are in its payload (a path through a list reaches into each element). */
+const accountPaths = (description: string) => doc(z.array(JsonPathSchema).check(z.minLength(1)), description);
+const IdentityKey = doc(
+  z.optional(JsonPathSchema),
+  "Where, in the identity endpoint's answer, the key the provider's events name the account by (Dropbox: account_id): kept with the connection at sign-in to attribute events to it.",
+);
+
+/** One option per shape of provider push connectr verifies (src/core/provider-events/). */
+export const WEBHOOK_SHAPES = ['dropbox', 'microsoft_graph', 'slack', 'github', 'gmail_pubsub'] as const;
+export type WebhookShape = (typeof WEBHOOK_SHAPES)[number];
+
+export const WebhooksSchema = doc(
+  z.discriminatedUnion('shape', [
+    z.strictObject({
+      shape: z.literal('dropbox'),
+      accounts: accountPaths('Where the account ids of a notification are (Dropbox: list_folder.accounts).'),
+      event_type: doc(
+        z._default(nonEmpty, 'list_folder'),
+        'The event type the notification is forwarded as.',
+      ),
+      identity_key: IdentityKey,
+    }),
+    z.strictObject({
+      shape: z.literal('microsoft_graph'),
+      event_type_path: doc(
+        z._default(JsonPathSchema, 'changeType'),
+        'Where the event type of a change notification is (lifecycle notifications use lifecycleEvent).',
+      ),
+    }),
+    z.strictObject({
+      shape: z.literal('slack'),
+      accounts: accountPaths('Where the team ids of an event are (Slack: team_id, authorizations.team_id).'),
+      event_type_path: doc(z._default(JsonPathSchema, 'event.type'), 'Where the event type is.'),
+      identity_key: IdentityKey,
+    }),
+    z.strictObject({
+      shape: z.literal('github'),
+      accounts: accountPaths(
+        'Where the installation or user ids of an event are (installation.id, sender.id).',
+      ),
+      identity_key: IdentityKey,
+    }),
+    z.strictObject({
+      shape: z.literal('gmail_pubsub'),
+      accounts: accountPaths(
+        'Where the mailbox is in the decoded message.data of the Pub/Sub push (Gmail: emailAddress).',
+      ),
+      event_type: doc(z._default(nonEmpty, 'history'), 'The event type the notification is forwarded as.'),
+    }),
+  ]),
+  'The pushes (webhooks) the provider sends: which shape it follows and where its events name the account. Served at /webhooks/providers/<connector> by connectr serve (docs/webhooks.md).',
+);
+export type WebhooksDefinition = z.infer<typeof WebhooksSchema>;
 
 export const ConnectorSchema = z.strictObject({
   $schema: z.optional(z.string()),
@@ -425,6 +478,7 @@ export const ConnectorSchema = z.strictObject({
   health: z.optional(HealthSchema),
   rate_limit: z.optional(RateLimitSchema),
   errors: z.optional(ErrorsSchema),
+  webhooks: z.optional(WebhooksSchema),
   endpoints: z.record(EndpointName, EndpointSchema).check(
     z.refine(isNonEmpty, {
       message: 'at least one endpoint is needed',

@@ -1,5 +1,5 @@
 import { checkOverrides } from '../../core/auth/binding.js';
-import { discoverIdentity } from '../../core/auth/identity.js';
+import { discoverAccount } from '../../core/auth/identity.js';
 import { oauth2Of, splitScopes } from '../../core/auth/oauth2.js';
 import type { Connector } from '../../core/connector/model.js';
 import type { Registry } from '../../core/connector/registry.js';
@@ -178,7 +178,7 @@ export async function completeAuthorization(
       httpFor(env),
     );
     const now = new Date();
-    const identity = await discoverIdentity(
+    const { identity, accountKey } = await discoverAccount(
       connector,
       { kind: 'bearer', token: tokens.access_token },
       tokens.id_token,
@@ -218,6 +218,7 @@ export async function completeAuthorization(
           identity ?? null,
           now,
           true,
+          accountKey,
         ),
       ),
     );

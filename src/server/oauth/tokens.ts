@@ -47,8 +47,9 @@ export function oauthSecretOf(tokens: TokenSet): OAuthSecret {
 /**
  * Seals the tokens on the connection and makes it active, in one transaction. `identity`:
  * who signed in (null: unknown; undefined: leave what the connection has). Undefined when the
- * connection was deleted meanwhile (its credential goes with it). `asSignIn`: a sign-in, not a
- * refresh: its webhook events are recorded in the same transaction (webhooks/sign-in.ts).
+ * connection was deleted meanwhile (its credential goes with it). `accountKey`, the
+ * key the provider's pushes name the account by (kept when given). `asSignIn`: a sign-in, not a
+ * refresh: its webhook events are recorded in the same transaction (webhooks/changes.ts).
  */
 export async function storeTokens(
   db: Db,
@@ -58,9 +59,10 @@ export async function storeTokens(
   identity: string | null | undefined,
   now = new Date(),
   asSignIn = false,
+  accountKey?: string,
 ): Promise<Connection | undefined> {
   return db.transaction(async (tx) => {
-    const store = () => sealTokens(tx, keys, connection, tokens, identity, now);
+    const store = () => sealTokens(tx, keys, connection, tokens, identity, now, accountKey);
     return asSignIn ? signIn(tx, connection, now, store) : store();
   });
 }
@@ -72,6 +74,7 @@ async function sealTokens(
   tokens: TokenSet,
   identity: string | null | undefined,
   now: Date,
+  accountKey: string | undefined,
 ): Promise<Connection | undefined> {
   await putCredential(
     tx,
@@ -91,6 +94,7 @@ async function sealTokens(
     {
       status: 'active',
       ...(identity === undefined ? {} : { accountIdentity: identity }),
+      ...(accountKey === undefined ? {} : { providerAccountId: accountKey }),
       scopes: [...tokens.scopes],
       lastRefreshAt: now,
       lastError: null,

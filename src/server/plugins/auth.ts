@@ -13,7 +13,8 @@ import type { App } from '../types.js';
 /**
  * Routes anyone may call (route templates, any method, or "METHOD template" for one method),
  * and the prefix of the documentation's routes. The OAuth callback is public for the browser's
- * GET only (the state is its credential); its POST form needs a key.
+ * GET only (the state is its credential); its POST form needs a key. Providers' pushes are
+ * public: their signature is checked by the route (routes/provider-events).
  */
 export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   '/health',
@@ -21,7 +22,7 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   '/openapi.json',
   'GET /api/v1/oauth/callback',
 ]);
-export const PUBLIC_PREFIXES: readonly string[] = ['/docs'];
+export const PUBLIC_PREFIXES: readonly string[] = ['/docs', '/webhooks/providers'];
 
 export function isPublicRoute(route: string, method?: string): boolean {
   return (

@@ -16,6 +16,7 @@ export interface OAuthAppInput {
   readonly connector: string;
   readonly clientId: string;
   readonly clientSecret: string | undefined;
+  readonly webhookSecret?: string | undefined;
 }
 
 /** Saves (or replaces) the project's app for a connector, the secret sealed; what may be shown of it. */
@@ -35,6 +36,7 @@ export async function saveOAuthApp(
     connector: input.connector,
     clientId: input.clientId,
     hasClientSecret: input.clientSecret !== undefined,
+    hasWebhookSecret: input.webhookSecret !== undefined,
     createdAt: now,
     updatedAt: now,
   };

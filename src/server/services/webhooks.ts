@@ -142,6 +142,8 @@ export async function sendTestEvent(
       );
     }),
   );
+  // An event without a dedupe key is always written.
+  if (!event) throw new ConnectrError('internal', 'the webhook.test event was not written');
   outboxWritten();
   return event.id;
 }

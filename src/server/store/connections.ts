@@ -69,6 +69,7 @@ export async function requireConnection(db: Db, projectId: string, id: string): 
 export interface ConnectionPatch {
   status?: ConnectionStatus;
   accountIdentity?: string | null;
+  providerAccountId?: string | null;
   scopes?: string[];
   lastRefreshAt?: Date | null;
   lastUsedAt?: Date | null;

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { KeyRing } from '../crypto.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
@@ -7,6 +7,16 @@ import { oauthApps } from './schema.js';
 /** A project's OAuth client for a connector; the secret sealed by the key ring, bound to its row. */
 
 export const clientSecretContext = (appId: string): string => `oauth_apps.client_secret:${appId}`;
+export const providerSecretContext = (appId: string): string => `oauth_apps.webhook_secret:${appId}`;
+
+/** What is saved: a secret left out (undefined) is removed. */
+export interface OAuthAppRow {
+  readonly projectId: string;
+  readonly connector: string;
+  readonly clientId: string;
+  readonly clientSecret?: string | undefined;
+  readonly webhookSecret?: string | undefined;
+}
 
 export interface OAuthApp {
   readonly connector: string;
@@ -17,7 +27,7 @@ export interface OAuthApp {
 export async function putOAuthApp(
   db: Db,
   keys: KeyRing,
-  input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
+  input: OAuthAppRow,
   now = new Date(),
 ): Promise<void> {
   // Two first saves of one app at once: the insert of the slower finds the row and it retries
@@ -28,12 +38,7 @@ export async function putOAuthApp(
   throw new Error(`could not save the OAuth app of ${input.connector}`);
 }
 
-async function saveOnce(
-  db: Db,
-  keys: KeyRing,
-  input: { projectId: string; connector: string; clientId: string; clientSecret?: string | undefined },
-  now: Date,
-): Promise<boolean> {
+async function saveOnce(db: Db, keys: KeyRing, input: OAuthAppRow, now: Date): Promise<boolean> {
   return db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ id: oauthApps.id })
@@ -43,10 +48,12 @@ async function saveOnce(
     const id = existing?.id ?? newId('app');
     const clientSecretEncrypted =
       input.clientSecret === undefined ? null : keys.encrypt(input.clientSecret, clientSecretContext(id));
+    const webhookSecretEncrypted =
+      input.webhookSecret === undefined ? null : keys.encrypt(input.webhookSecret, providerSecretContext(id));
     if (existing) {
       await tx
         .update(oauthApps)
-        .set({ clientId: input.clientId, clientSecretEncrypted, updatedAt: now })
+        .set({ clientId: input.clientId, clientSecretEncrypted, webhookSecretEncrypted, updatedAt: now })
         .where(eq(oauthApps.id, id));
       return true;
     }
@@ -58,6 +65,7 @@ async function saveOnce(
         connector: input.connector,
         clientId: input.clientId,
         clientSecretEncrypted,
+        webhookSecretEncrypted,
         createdAt: now,
         updatedAt: now,
       })
@@ -93,6 +101,7 @@ export interface OAuthAppSummary {
   readonly connector: string;
   readonly clientId: string;
   readonly hasClientSecret: boolean;
+  readonly hasWebhookSecret: boolean;
   readonly createdAt: Date;
   readonly updatedAt: Date;
 }
@@ -108,6 +117,7 @@ export async function listOAuthApps(
       connector: oauthApps.connector,
       clientId: oauthApps.clientId,
       hasClientSecret: sql<boolean>`${oauthApps.clientSecretEncrypted} is not null`,
+      hasWebhookSecret: sql<boolean>`${oauthApps.webhookSecretEncrypted} is not null`,
       createdAt: oauthApps.createdAt,
       updatedAt: oauthApps.updatedAt,
     })
@@ -128,4 +138,32 @@ export async function deleteOAuthApp(db: Db, projectId: string, connector: strin
     .where(and(eq(oauthApps.projectId, projectId), eq(oauthApps.connector, connector)))
     .returning({ id: oauthApps.id });
   return rows.length > 0;
+}
+
+/**
+ * The webhook secrets set for a connector: of one project, or of every project (a push to the
+ * connector's URL without a project is tried against each). Opened only to verify a push.
+ */
+export async function webhookSecrets(
+  db: Db,
+  keys: KeyRing,
+  connector: string,
+  projectId?: string,
+): Promise<{ owner: string; secret: string }[]> {
+  const rows = await db
+    .select({ id: oauthApps.id, projectId: oauthApps.projectId, sealed: oauthApps.webhookSecretEncrypted })
+    .from(oauthApps)
+    .where(
+      and(
+        eq(oauthApps.connector, connector),
+        isNotNull(oauthApps.webhookSecretEncrypted),
+        ...(projectId === undefined ? [] : [eq(oauthApps.projectId, projectId)]),
+      ),
+    )
+    .orderBy(asc(oauthApps.projectId));
+  return rows.flatMap((row) =>
+    row.sealed === null
+      ? []
+      : [{ owner: row.projectId, secret: keys.decrypt(row.sealed, providerSecretContext(row.id)) }],
+  );
 }

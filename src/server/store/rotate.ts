@@ -3,8 +3,9 @@ import type { KeyRing } from '../crypto.js';
 import { credentialContext } from './credentials.js';
 import type { Db } from './db.js';
 import { verifierContext } from './oauth-sessions.js';
-import { clientSecretContext } from './oauth-apps.js';
-import { credentials, oauthApps, oauthSessions, webhookEndpoints } from './schema.js';
+import { clientSecretContext, providerSecretContext } from './oauth-apps.js';
+import { clientStateContext } from './provider-subscriptions.js';
+import { credentials, oauthApps, oauthSessions, providerSubscriptions, webhookEndpoints } from './schema.js';
 import { webhookSecretContext } from './webhooks.js';
 
 /**
@@ -39,6 +40,39 @@ const COLUMNS: readonly Column[] = [
       ).flatMap((r) => (r.sealed === null ? [] : [{ key: r.key, sealed: r.sealed }])),
     write: async (tx, key, sealed) => {
       await tx.update(oauthApps).set({ clientSecretEncrypted: sealed }).where(eq(oauthApps.id, key));
+    },
+  },
+  {
+    table: 'oauth_apps',
+    context: providerSecretContext,
+    rows: async (tx) =>
+      (
+        await tx
+          .select({ key: oauthApps.id, sealed: oauthApps.webhookSecretEncrypted })
+          .from(oauthApps)
+          .where(isNotNull(oauthApps.webhookSecretEncrypted))
+          .for('update')
+      ).flatMap((r) => (r.sealed === null ? [] : [{ key: r.key, sealed: r.sealed }])),
+    write: async (tx, key, sealed) => {
+      await tx.update(oauthApps).set({ webhookSecretEncrypted: sealed }).where(eq(oauthApps.id, key));
+    },
+  },
+  {
+    table: 'provider_subscriptions',
+    context: clientStateContext,
+    rows: async (tx) =>
+      (
+        await tx
+          .select({ key: providerSubscriptions.id, sealed: providerSubscriptions.clientStateEncrypted })
+          .from(providerSubscriptions)
+          .where(isNotNull(providerSubscriptions.clientStateEncrypted))
+          .for('update')
+      ).flatMap((r) => (r.sealed === null ? [] : [{ key: r.key, sealed: r.sealed }])),
+    write: async (tx, key, sealed) => {
+      await tx
+        .update(providerSubscriptions)
+        .set({ clientStateEncrypted: sealed })
+        .where(eq(providerSubscriptions.id, key));
     },
   },
   {
@@ -97,7 +131,8 @@ export async function rotateEncryption(db: Db, keys: KeyRing): Promise<RotationC
   return db.transaction(async (tx) => {
     const counts: Record<string, { rewritten: number; current: number }> = {};
     for (const column of COLUMNS) {
-      const count = { rewritten: 0, current: 0 };
+      // A table with two sealed columns (oauth_apps) counts both.
+      const count = counts[column.table] ?? { rewritten: 0, current: 0 };
       for (const row of await column.rows(tx)) {
         const context = column.context(row.key);
         if (keys.isCurrent(row.sealed, context)) {

@@ -74,6 +74,8 @@ export const oauthApps = pgTable(
     connector: text('connector').notNull(),
     clientId: text('client_id').notNull(),
     clientSecretEncrypted: text('client_secret_encrypted'),
+    /** What the provider signs its pushes with (app secret, signing secret, webhook secret). */
+    webhookSecretEncrypted: text('webhook_secret_encrypted'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -96,6 +98,11 @@ export const connections = pgTable(
     status: text('status', { enum: CONNECTION_STATUSES }).notNull().default('pending'),
     /** Who signed in, as the provider names them (email, account id…). */
     accountIdentity: text('account_identity'),
+    /**
+     * The key the provider's pushes name this account by, when not its identity (Dropbox's
+     * account_id, Slack's team_id): read at the connector's webhooks.identity_key at sign-in.
+     */
+    providerAccountId: text('provider_account_id'),
     scopes: text('scopes')
       .array()
       .notNull()
@@ -121,6 +128,9 @@ export const connections = pgTable(
     index('connections_project_created_idx').on(t.projectId, t.createdAt, t.id),
     index('connections_project_user_idx').on(t.projectId, t.userId),
     index('connections_project_connector_idx').on(t.projectId, t.connector),
+    // A provider's push names accounts, not projects: found across projects by connector.
+    index('connections_connector_identity_idx').on(t.connector, t.accountIdentity),
+    index('connections_connector_account_idx').on(t.connector, t.providerAccountId),
   ],
 );
 
@@ -224,9 +234,17 @@ export const webhookEvents = pgTable(
     connectionId: text('connection_id'),
     /** `data` of the body, as JSON text (kept as written: the signature covers bytes). */
     payload: json('payload').notNull(),
+    /**
+     * A provider's id of what it pushed (GitHub's X-GitHub-Delivery, per connection): a push the
+     * provider sends again is not recorded twice while its event is kept.
+     */
+    dedupeKey: text('dedupe_key'),
     createdAt: createdAt(),
   },
-  (t) => [index('webhook_events_project_idx').on(t.projectId, t.createdAt)],
+  (t) => [
+    index('webhook_events_project_idx').on(t.projectId, t.createdAt),
+    uniqueIndex('webhook_events_project_dedupe_unique').on(t.projectId, t.dedupeKey),
+  ],
 );
 
 export const DELIVERY_STATES = ['pending', 'delivered', 'failed'] as const;
@@ -272,9 +290,42 @@ export const webhookDeliveries = pgTable(
   ],
 );
 
+/**
+ * A subscription connectr made at a provider for a connection (Microsoft Graph, Gmail's
+ * users.watch): the provider's id finds the connection a push concerns; the client state is
+ * the secret Graph echoes in each notification; renewed before expires_at.
+ */
+export const providerSubscriptions = pgTable(
+  'provider_subscriptions',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    connector: text('connector').notNull(),
+    /** The provider's id of the subscription (Graph's subscriptionId). */
+    subscriptionId: text('subscription_id').notNull(),
+    resource: text('resource').notNull(),
+    clientStateEncrypted: text('client_state_encrypted'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('provider_subscriptions_connector_subscription_unique').on(t.connector, t.subscriptionId),
+    index('provider_subscriptions_expires_idx').on(t.expiresAt),
+    index('provider_subscriptions_connection_idx').on(t.projectId, t.connectionId),
+  ],
+);
+
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */
 export const ENCRYPTED_COLUMNS = [
   { table: 'oauth_apps', column: 'client_secret_encrypted', key: 'id' },
+  { table: 'oauth_apps', column: 'webhook_secret_encrypted', key: 'id' },
+  { table: 'provider_subscriptions', column: 'client_state_encrypted', key: 'id' },
   { table: 'credentials', column: 'secret_encrypted', key: 'connection_id' },
   { table: 'oauth_sessions', column: 'pkce_verifier_encrypted', key: 'id' },
   { table: 'webhook_endpoints', column: 'secret_encrypted', key: 'id' },

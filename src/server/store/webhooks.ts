@@ -169,15 +169,20 @@ export interface NewEvent {
   readonly data: unknown;
   /** Only to this endpoint (webhook.test); else to every enabled endpoint that takes the type. */
   readonly endpointId?: string | undefined;
+  /** The provider's id of what it pushed: an event already kept with it is not written again. */
+  readonly dedupeKey?: string | undefined;
 }
 
-/** Writes the event and one pending delivery per endpoint that receives it, in `tx`. */
+/**
+ * Writes the event and one pending delivery per endpoint that receives it, in `tx`. Undefined
+ * only for an event with a dedupeKey the project's outbox already holds (nothing is written).
+ */
 export async function insertEvent(
   tx: Db,
   event: NewEvent,
   now: Date,
   retryForMs: number,
-): Promise<WebhookEvent> {
+): Promise<WebhookEvent | undefined> {
   const [row] = await tx
     .insert(webhookEvents)
     .values({
@@ -186,10 +191,15 @@ export async function insertEvent(
       type: event.type,
       connectionId: event.connectionId,
       payload: event.data,
+      dedupeKey: event.dedupeKey ?? null,
       createdAt: now,
     })
+    .onConflictDoNothing({ target: [webhookEvents.projectId, webhookEvents.dedupeKey] })
     .returning();
-  if (!row) throw new Error('inserting a webhook event returned no row');
+  if (!row) {
+    if (event.dedupeKey !== undefined) return undefined;
+    throw new Error('inserting a webhook event returned no row');
+  }
   const targets = await tx
     .select({ id: webhookEndpoints.id })
     .from(webhookEndpoints)

@@ -20,6 +20,12 @@ export const CONNECTION_EVENT_TYPES = [
 ] as const;
 export type ConnectionEventType = (typeof CONNECTION_EVENT_TYPES)[number];
 
+/** A provider's push, forwarded (webhooks/provider-event.ts). */
+export const PROVIDER_EVENT_TYPE = 'provider.event';
+
+/** What an endpoint may ask for in `events`: every type but webhook.test, which always reaches it. */
+export const WEBHOOK_EVENT_TYPES = [...CONNECTION_EVENT_TYPES, PROVIDER_EVENT_TYPE] as const;
+
 export interface ConnectionEvent {
   readonly type: ConnectionEventType;
   /** The connection as GET /api/v1/connections/{id} shows it, after the change. */

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverIdentity } from '../../../src/core/auth/identity.js';
+import { discoverAccount, discoverIdentity } from '../../../src/core/auth/identity.js';
 import { loadRegistry } from '../../../src/core/connector/registry.js';
 
 /** Slack's auth.test refuses with HTTP 200 {"ok": false}: the sign-in note names Slack's code. */
@@ -42,5 +42,17 @@ describe('the identity of a sign-in, from an API that answers errors with HTTP 2
       found: undefined,
       notes: ['note: could not read who signed in (auth_test answered "invalid_auth")'],
     });
+  });
+
+  it('keeps the team id the Events API names the workspace by (webhooks.identity_key)', async () => {
+    answer = { ok: true, url: 'https://acme.slack.com/', team: 'Acme', team_id: 'T0123ABC' };
+    const slack = (await loadRegistry()).require('slack');
+    const env = { CONNECTR_SLACK_API_BASE_URL: url };
+    const found = await discoverAccount(slack, { kind: 'bearer', token: 'xoxb-test' }, undefined, {
+      env,
+      http: { env },
+      notify: () => undefined,
+    });
+    expect(found).toEqual({ identity: 'https://acme.slack.com/', accountKey: 'T0123ABC' });
   });
 });

@@ -77,6 +77,7 @@ for (const variant of BACKENDS) {
         'oauth_apps',
         'oauth_sessions',
         'projects',
+        'provider_subscriptions',
         'webhook_deliveries',
         'webhook_endpoints',
         'webhook_events',

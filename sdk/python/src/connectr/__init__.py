@@ -37,6 +37,8 @@ from ._webhooks import (
     ConnectionEventData,
     ConnectionWebhookEvent,
     NeedsReauthReason,
+    ProviderEventData,
+    ProviderWebhookEvent,
     WebhookEvent,
     WebhookTestEvent,
     WebhookVerificationError,
@@ -122,6 +124,8 @@ __all__ = [
     "WebhookEvent",
     "ConnectionWebhookEvent",
     "WebhookTestEvent",
+    "ProviderWebhookEvent",
+    "ProviderEventData",
     "ConnectionEventData",
     "NeedsReauthReason",
 ]

@@ -22,6 +22,8 @@ __all__ = [
     "WebhookEvent",
     "ConnectionWebhookEvent",
     "WebhookTestEvent",
+    "ProviderWebhookEvent",
+    "ProviderEventData",
     "ConnectionEventData",
     "NeedsReauthReason",
 ]
@@ -67,8 +69,26 @@ class WebhookTestEvent(TypedDict):
     data: TestEventData
 
 
+class ProviderEventData(TypedDict):
+    """A provider's push as the daemon verified it: ``connection_id`` is None when it concerns
+    no connection the daemon knows; ``payload`` is the provider's, as received."""
+
+    connector: str
+    connection_id: Optional[str]
+    event_type: str
+    payload: Any
+
+
+class ProviderWebhookEvent(TypedDict):
+    """A provider's push, forwarded (docs/webhooks.md, "Provider events")."""
+
+    type: Literal["provider.event"]
+    timestamp: str
+    data: ProviderEventData
+
+
 #: A verified delivery's body; check ``event["type"]``. Newer servers may send types not listed here.
-WebhookEvent = Union[ConnectionWebhookEvent, WebhookTestEvent]
+WebhookEvent = Union[ConnectionWebhookEvent, ProviderWebhookEvent, WebhookTestEvent]
 
 
 class WebhookVerificationError(ConnectrError):

@@ -16,6 +16,11 @@ const PutBody = z.strictObject({
     .describe(
       "Required when the connector's apps have a secret, refused when they have none (public clients). Never shown again.",
     ),
+  webhook_secret: secretValue('webhook_secret')
+    .optional()
+    .describe(
+      'What the provider signs its pushes to /webhooks/providers/{connector} with (Dropbox app secret, Slack signing secret, GitHub webhook secret, the token of a Gmail push URL); only for a connector with webhooks. Never shown again.',
+    ),
 });
 
 /**
@@ -30,7 +35,7 @@ export function registerPutOAuthApp(app: App, context: RouteContext): void {
       schema: {
         summary: "Save the project's OAuth app for a connector",
         description:
-          'Body {"client_id", "client_secret"?}. Replaces the saved app: a secret left out is removed. 404 for an unknown connector (with the nearest name), 400 for one that does not use OAuth, or a secret missing (client_secret: required) or out of place (none).',
+          'Body {"client_id", "client_secret"?, "webhook_secret"?}. Replaces the saved app: a secret left out is removed. 404 for an unknown connector (with the nearest name), 400 for one that does not use OAuth, or a secret missing (client_secret: required) or out of place (none).',
         tags: ['oauth-apps'],
         params: OAuthAppParams,
         body: PutBody,
@@ -49,7 +54,18 @@ export function registerPutOAuthApp(app: App, context: RouteContext): void {
           { hint: "store the connection's credential with PUT /api/v1/connections/{id}/credentials" },
         );
       }
-      const { client_id: clientId, client_secret: clientSecret } = request.body;
+      const {
+        client_id: clientId,
+        client_secret: clientSecret,
+        webhook_secret: webhookSecret,
+      } = request.body;
+      if (webhookSecret !== undefined && connector.webhooks === undefined) {
+        throw new FieldError(
+          'body.webhook_secret',
+          `${connector.name} declares no webhooks: it has no webhook secret`,
+          { hint: 'docs/webhooks.md lists the connectors whose pushes connectr receives' },
+        );
+      }
       if (auth.client_secret === 'required' && clientSecret === undefined) {
         throw new FieldError(
           'body.client_secret',
@@ -66,6 +82,7 @@ export function registerPutOAuthApp(app: App, context: RouteContext): void {
         connector: connector.name,
         clientId,
         clientSecret,
+        webhookSecret,
       });
       return oauthAppJson(saved);
     },

@@ -9,6 +9,11 @@ export const OAuthAppShape = z.object({
   connector: z.string().describe('The connector, as in GET /api/v1/connectors.'),
   client_id: z.string(),
   has_client_secret: z.boolean().describe('Whether a client secret is saved (it is never shown).'),
+  has_webhook_secret: z
+    .boolean()
+    .describe(
+      'Whether a webhook secret (what the provider signs its pushes with) is saved (it is never shown).',
+    ),
   created_at: z.string(),
   updated_at: z.string(),
 });
@@ -20,6 +25,7 @@ export function oauthAppJson(app: OAuthAppSummary): OAuthAppJson {
     connector: app.connector,
     client_id: app.clientId,
     has_client_secret: app.hasClientSecret,
+    has_webhook_secret: app.hasWebhookSecret,
     created_at: app.createdAt.toISOString(),
     updated_at: app.updatedAt.toISOString(),
   };

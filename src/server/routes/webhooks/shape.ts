@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { ID_PATTERN, label } from '../../input.js';
 import type { DeliveryView, WebhookEndpoint } from '../../services/webhooks.js';
-import { CONNECTION_EVENT_TYPES } from '../../webhooks/events.js';
+import { WEBHOOK_EVENT_TYPES } from '../../webhooks/events.js';
 import { WebhookUrl } from '../../webhooks/url.js';
 
 /**
@@ -19,8 +19,8 @@ export const WebhookParams = z.object({ id: id('webhook endpoint', 'wh_abc…') 
 export const DeliveryParams = WebhookParams.extend({ event_id: id('event', 'msg_abc…') });
 
 export const EventTypes = z
-  .array(z.enum(CONNECTION_EVENT_TYPES))
-  .max(CONNECTION_EVENT_TYPES.length * 2)
+  .array(z.enum(WEBHOOK_EVENT_TYPES))
+  .max(WEBHOOK_EVENT_TYPES.length * 2)
   .describe(
     'The event types it receives; all of them when left out or empty. webhook.test always reaches it.',
   );
@@ -50,7 +50,7 @@ export function webhookJson(row: WebhookEndpoint): WebhookJson {
   return {
     id: row.id,
     url: row.url,
-    events: row.events.length === 0 ? [...CONNECTION_EVENT_TYPES] : [...row.events],
+    events: row.events.length === 0 ? [...WEBHOOK_EVENT_TYPES] : [...row.events],
     description: row.description,
     disabled: row.disabledAt !== null,
     disabled_reason: row.disabledReason,
