@@ -1,5 +1,6 @@
 import type { ServerData } from '../contracts.js';
-import { connectionsDue, tryHealthLock } from '../store/connection-health.js';
+import { HEALTH_LOCK_KEY, connectionsDue } from '../store/connection-health.js';
+import { exclusiveRound, startRounds } from '../rounds.js';
 import type { Connection } from '../store/connections.js';
 import { guard } from '../store/open.js';
 import { CHECK_FAILED } from '../../core/calls/health.js';
@@ -8,11 +9,7 @@ import type { HealthDeps } from './check.js';
 
 /**
  * The daemon's health task: every CONNECTR_HEALTH_INTERVAL_MS, one round over the connections
- * due (health/check.ts for each). On PostgreSQL one instance at a time runs a round: a
- * transaction-scoped advisory lock, tried without waiting, held for the round, so instances
- * sharing a database neither wait for nor repeat each other; PGlite has one process. The timer
- * never keeps the process alive, a round never overlaps the previous one, and a failed round
- * is reported and tried again at the next tick.
+ * due (health/check.ts for each), one instance at a time (rounds.ts).
  */
 
 /** The most connections one round looks at; the rest wait for the next, the longest unchecked first. */
@@ -24,20 +21,8 @@ export interface HealthTaskOptions {
 }
 
 /** One round now; resolves when done (false when another instance holds the round). */
-export async function healthRound(deps: HealthDeps): Promise<boolean> {
-  const { data } = deps;
-  if (data.database.backend === 'pglite') {
-    await checkDue(deps);
-    return true;
-  }
-  return guard(data.database, () =>
-    data.db.transaction(async (tx) => {
-      if (!(await tryHealthLock(tx))) return false;
-      // The lock's transaction idles while the round uses the pool's other connections.
-      await checkDue(deps);
-      return true;
-    }),
-  );
+export function healthRound(deps: HealthDeps): Promise<boolean> {
+  return exclusiveRound(deps.data, HEALTH_LOCK_KEY, () => checkDue(deps));
 }
 
 async function checkDue(deps: HealthDeps): Promise<void> {
@@ -74,22 +59,5 @@ export function startHealthTask(
   given: Omit<HealthDeps, 'signal'>,
   options: HealthTaskOptions,
 ): () => Promise<void> {
-  if (given.everyMs <= 0) return () => Promise.resolve();
-  const stop = new AbortController();
-  const deps: HealthDeps = { ...given, signal: stop.signal };
-  let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = healthRound(deps)
-      .then(() => undefined, options.onError)
-      .finally(() => {
-        running = undefined;
-      });
-  }, deps.everyMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    stop.abort();
-    await running;
-  };
+  return startRounds(given.everyMs, (signal) => healthRound({ ...given, signal }), options.onError);
 }

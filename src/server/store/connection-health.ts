@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, lt, lte, gte, or, sql } from 'drizzle-orm';
 import type { Connection } from './connections.js';
+import { tryAdvisoryLock } from './advisory-lock.js';
 import type { Db } from './db.js';
 import { connections, credentials } from './schema.js';
 import type { ConnectionStatus } from './schema.js';
@@ -105,16 +106,9 @@ export async function recordCheck(
 }
 
 /** Any constant, the same for every instance: which one runs a health round. */
-const HEALTH_LOCK_KEY = 0x6865616c; // "heal"
+export const HEALTH_LOCK_KEY = 0x6865616c; // "heal"
 
-/**
- * Takes the health round's advisory lock for transaction `tx`, without waiting: true when this
- * instance got it (held until `tx` ends), false when another instance's round holds it.
- */
-export async function tryHealthLock(tx: Db): Promise<boolean> {
-  const result: unknown = await tx.execute(sql`select pg_try_advisory_xact_lock(${HEALTH_LOCK_KEY}) as got`);
-  // node-postgres and PGlite both answer { rows }; the query builder types it as unknown.
-  const rows = typeof result === 'object' && result !== null && 'rows' in result ? result.rows : undefined;
-  const first: unknown = Array.isArray(rows) ? rows[0] : undefined;
-  return typeof first === 'object' && first !== null && 'got' in first && first.got === true;
+/** The health round's advisory lock for transaction `tx` (advisory-lock.ts). */
+export function tryHealthLock(tx: Db): Promise<boolean> {
+  return tryAdvisoryLock(tx, HEALTH_LOCK_KEY);
 }
