@@ -50,6 +50,11 @@ import { registerExecute } from './routes/proxy/execute.js';
 import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
 import { registerProviderPush } from './routes/provider-events/receive.js';
+import { registerCreateSubscription } from './routes/subscriptions/create.js';
+import { registerDeleteSubscription } from './routes/subscriptions/delete.js';
+import { registerListSubscriptions } from './routes/subscriptions/list.js';
+import { subscriptionDeps } from './routes/subscriptions/shape.js';
+import { startSubscriptionTask } from './subscriptions/task.js';
 import { registerDeleteOAuthApp } from './routes/oauth-apps/delete.js';
 import { registerListOAuthApps } from './routes/oauth-apps/list.js';
 import { registerPutOAuthApp } from './routes/oauth-apps/put.js';
@@ -120,6 +125,8 @@ export interface AppOptions {
   readonly webhooks?: WebhookWorkerOptions | false;
   /** How often the health task runs (ms; 0: never); default CONNECTR_HEALTH_INTERVAL_MS. */
   readonly healthEveryMs?: number;
+  /** How often subscriptions are renewed (ms; 0: never); default CONNECTR_SUBSCRIPTION_INTERVAL_MS. */
+  readonly subscriptionEveryMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -248,6 +255,25 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       },
     );
     app.addHook('onClose', stopHealth);
+    const stopRenewals = startSubscriptionTask(
+      subscriptionDeps(context, publicUrl),
+      options.subscriptionEveryMs ?? settingsOf(deps).CONNECTR_SUBSCRIPTION_INTERVAL_MS,
+      {
+        onError: (error) => {
+          app.log.warn(
+            { err: loggedFault(error) },
+            'a subscription renewal round failed; trying again at the next tick',
+          );
+        },
+        onFailure: (subscription, error) => {
+          app.log.warn(
+            { err: loggedFault(error), subscription: subscription.id, connection: subscription.connectionId },
+            'a subscription was not renewed; trying again at the next tick',
+          );
+        },
+      },
+    );
+    app.addHook('onClose', stopRenewals);
   }
   // Hooks run in the order installed: the request id first (so every answer has it), then
   // the shutdown check, CORS (a preflight needs no key), and authentication last.
@@ -277,6 +303,9 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerGetToken(app, context);
   registerCheckConnection(app, context);
   registerProviderPush(app, context);
+  registerCreateSubscription(app, context, publicUrl);
+  registerListSubscriptions(app, context);
+  registerDeleteSubscription(app, context);
   registerOAuthAuthorize(
     app,
     context,

@@ -19,6 +19,7 @@ export const DEFAULT_CACHE_MS = 2000;
 export const DEFAULT_PROXY_MAX_BODY = 1024 * 1024 * 1024;
 export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_HEALTH_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_SUBSCRIPTION_INTERVAL_MS = 10 * 60_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
 
 export const SERVER_SETTINGS = {
@@ -63,6 +64,15 @@ export const SERVER_SETTINGS = {
       readBy: ['connectr serve'],
     },
   },
+  CONNECTR_SUBSCRIPTION_INTERVAL_MS: {
+    schema: wholeNumber({ fallback: DEFAULT_SUBSCRIPTION_INTERVAL_MS, min: 0 }),
+    doc: {
+      meaning:
+        'how often the subscription task renews Graph subscriptions and Gmail watches before they expire, in ms (docs/webhooks.md); `0`: never',
+      default: `\`${DEFAULT_SUBSCRIPTION_INTERVAL_MS}\` (10 minutes)`,
+      readBy: ['connectr serve'],
+    },
+  },
   CONNECTR_PROXY_MAX_BODY: {
     schema: wholeNumber({ fallback: DEFAULT_PROXY_MAX_BODY, min: 0 }),
     doc: {
@@ -104,6 +114,14 @@ export const SERVER_SETTINGS = {
     doc: {
       meaning:
         "a file holding the JWKS (JSON) the Pub/Sub push's OIDC token is checked against, read at start (Google's: https://www.googleapis.com/oauth2/v3/certs)",
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_GMAIL_PUSH_TOPIC: {
+    schema: text(),
+    doc: {
+      meaning:
+        'the Cloud Pub/Sub topic, `projects/<p>/topics/<t>`, given to `users.watch` by `POST /api/v1/connections/{id}/subscriptions`',
       readBy: ['connectr serve'],
     },
   },

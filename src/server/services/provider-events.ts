@@ -8,6 +8,7 @@ import type { Db } from '../store/db.js';
 import { webhookSecrets } from '../store/oauth-apps.js';
 import { guard } from '../store/open.js';
 import { connectionsByAccount, subscriptionsById } from '../store/provider-events.js';
+import { renewSoon } from '../store/provider-subscriptions.js';
 import type { AttributedConnection } from '../store/provider-events.js';
 import type { ProviderEvent } from '../webhooks/provider-event.js';
 
@@ -79,11 +80,19 @@ export async function receivePush(
             ? await connectionsByAccount(tx, connector.name, event.accountKeys, event.owner)
             : [subscriptionConnections.get(event.subscriptionId)].filter((c) => c !== undefined);
         await recordOne(deps, tx, connector.name, event, concerned, now);
+        // Graph asks for a renewal (reauthorizationRequired) or dropped the subscription
+        // (subscriptionRemoved): the next renewal round renews it, or makes it again. `missed`
+        // needs nothing here: recorded like any event, it tells the app to resync.
+        if (event.subscriptionId !== undefined && RENEW_ON.has(event.eventType))
+          await renewSoon(tx, connector.name, event.subscriptionId);
       }
     }),
   );
   return verdict;
 }
+
+/** Graph's lifecycle events that ask for the subscription to be renewed or made again. */
+const RENEW_ON = new Set(['reauthorizationRequired', 'subscriptionRemoved']);
 
 /** One record per connection concerned; once with no connection when none is, in the project that verified it. */
 async function recordOne(
