@@ -1,6 +1,13 @@
+import type { Dispatcher } from 'undici';
+import type { Registry } from '../core/connector/registry.js';
+import type { Env } from '../core/paths.js';
 import type { ServerData } from './contracts.js';
+import { countedRefresh } from './credentials/source.js';
+import type { DatabaseCredentialDeps } from './credentials/source.js';
 import { tryAdvisoryLock } from './store/advisory-lock.js';
 import { guard } from './store/open.js';
+import type { RouteContext } from './types.js';
+import { requireData } from './types.js';
 
 /**
  * The daemon's background tasks (health checks, subscription renewal): a round every `everyMs`,
@@ -55,5 +62,30 @@ export function startRounds(
     clearInterval(timer);
     stop.abort();
     await running;
+  };
+}
+
+/** What a task needs to call connections' APIs outside a request, as execute does. */
+export interface TaskDeps {
+  readonly data: ServerData;
+  readonly env: Env;
+  readonly registry: () => Promise<Registry>;
+  /** The upstream pool execute uses. */
+  readonly dispatcher: Dispatcher;
+  readonly now: () => number;
+  readonly onRefresh?: DatabaseCredentialDeps['onRefresh'];
+  /** Abandons the work in progress (the task stopping). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** The task dependencies of the app behind `context`, each refresh counted in /metrics as a call's is. */
+export function taskDeps(context: RouteContext): TaskDeps {
+  return {
+    data: requireData(context),
+    env: context.deps.env ?? {},
+    registry: context.deps.registry,
+    dispatcher: context.upstream,
+    now: context.deps.now ?? Date.now,
+    onRefresh: countedRefresh(context),
   };
 }

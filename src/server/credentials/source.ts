@@ -64,6 +64,16 @@ export interface DatabaseCredentialDeps {
   readonly check?: boolean;
 }
 
+/** Each refresh that asked the provider counted in /metrics (calls, health checks, renewals alike). */
+export function countedRefresh(context: RouteContext): NonNullable<DatabaseCredentialDeps['onRefresh']> {
+  return (event, subject) => {
+    context.metrics.tokenRefresh(
+      subject.connector,
+      event.type === 'refresh_failed' ? event.failure : undefined,
+    );
+  };
+}
+
 /**
  * The source a route uses for a connection: the server's database and environment, with each
  * refresh counted in /metrics.
@@ -78,12 +88,7 @@ export function routeCredentials(
       data: requireData(context),
       env: context.deps.env ?? {},
       ...(context.deps.now ? { now: context.deps.now } : {}),
-      onRefresh: (event, subject) => {
-        context.metrics.tokenRefresh(
-          subject.connector,
-          event.type === 'refresh_failed' ? event.failure : undefined,
-        );
-      },
+      onRefresh: countedRefresh(context),
     },
     connection,
     connector,

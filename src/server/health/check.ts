@@ -1,13 +1,9 @@
-import type { Dispatcher } from 'undici';
 import { REFRESH_MARGIN_MS } from '../../core/auth/refresh-protocol.js';
 import { callDeps } from '../../core/calls/deps.js';
 import { CHECK_FAILED, checkHealth, healthFailure } from '../../core/calls/health.js';
 import type { HealthOutcome } from '../../core/calls/health.js';
 import type { Connector } from '../../core/connector/model.js';
-import type { Registry } from '../../core/connector/registry.js';
 import { ConnectrError } from '../../core/errors.js';
-import type { Env } from '../../core/paths.js';
-import type { ServerData } from '../contracts.js';
 import { databaseCredentials, refreshAhead } from '../credentials/source.js';
 import type { DatabaseCredentialDeps } from '../credentials/source.js';
 import { changeConnection } from '../credentials/target.js';
@@ -16,7 +12,8 @@ import type { Connection } from '../store/connections.js';
 import { requireConnection } from '../store/connections.js';
 import { guard } from '../store/open.js';
 import type { RouteContext } from '../types.js';
-import { requireData } from '../types.js';
+import { taskDeps } from '../rounds.js';
+import type { TaskDeps } from '../rounds.js';
 import { recordConnectionEvent } from '../webhooks/events.js';
 
 /**
@@ -32,36 +29,14 @@ export const DAY_MS = 24 * 60 * 60_000;
 /** A connection used within this long has its token refreshed before it expires. */
 export const RECENT_USE_MS = 30 * DAY_MS;
 
-export interface HealthDeps {
-  readonly data: ServerData;
-  readonly env: Env;
-  readonly registry: () => Promise<Registry>;
-  /** The upstream pool execute uses. */
-  readonly dispatcher: Dispatcher;
-  readonly now: () => number;
+export interface HealthDeps extends TaskDeps {
   /** How often the task runs: a token is refreshed when it would expire before two more rounds. */
   readonly everyMs: number;
-  readonly onRefresh?: DatabaseCredentialDeps['onRefresh'];
-  /** Abandons a check in progress (the task stopping). */
-  readonly signal?: AbortSignal | undefined;
 }
 
-/** The health checks of the app behind `context`, each refresh counted in /metrics as a call's is. */
+/** The health checks of the app behind `context`. */
 export function healthDeps(context: RouteContext, everyMs: number): HealthDeps {
-  return {
-    data: requireData(context),
-    env: context.deps.env ?? {},
-    registry: context.deps.registry,
-    dispatcher: context.upstream,
-    now: context.deps.now ?? Date.now,
-    everyMs,
-    onRefresh: (event, subject) => {
-      context.metrics.tokenRefresh(
-        subject.connector,
-        event.type === 'refresh_failed' ? event.failure : undefined,
-      );
-    },
-  };
+  return { ...taskDeps(context), everyMs };
 }
 
 /** How far ahead of its expiry a recently used connection's token is refreshed. */

@@ -69,11 +69,12 @@ const publicColumns = {
   updatedAt: providerSubscriptions.updatedAt,
 };
 
-/** A connection's subscriptions, oldest first (no client state). */
+/** A connection's subscriptions, oldest first (no client state); with `id`, only that one. */
 export function connectionSubscriptions(
   db: Db,
   projectId: string,
   connectionId: string,
+  id?: string,
 ): Promise<StoredSubscription[]> {
   return db
     .select(publicColumns)
@@ -82,29 +83,10 @@ export function connectionSubscriptions(
       and(
         eq(providerSubscriptions.projectId, projectId),
         eq(providerSubscriptions.connectionId, connectionId),
+        ...(id === undefined ? [] : [eq(providerSubscriptions.id, id)]),
       ),
     )
     .orderBy(providerSubscriptions.createdAt, providerSubscriptions.id);
-}
-
-/** One subscription of the connection, by connectr's id. */
-export async function connectionSubscription(
-  db: Db,
-  projectId: string,
-  connectionId: string,
-  id: string,
-): Promise<StoredSubscription | undefined> {
-  const rows = await db
-    .select(publicColumns)
-    .from(providerSubscriptions)
-    .where(
-      and(
-        eq(providerSubscriptions.projectId, projectId),
-        eq(providerSubscriptions.connectionId, connectionId),
-        eq(providerSubscriptions.id, id),
-      ),
-    );
-  return rows[0];
 }
 
 export async function deleteSubscriptionRow(db: Db, id: string): Promise<void> {

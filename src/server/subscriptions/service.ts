@@ -1,18 +1,14 @@
-import type { Dispatcher } from 'undici';
 import { callDeps } from '../../core/calls/deps.js';
 import type { Connector } from '../../core/connector/model.js';
-import type { Registry } from '../../core/connector/registry.js';
 import { UpstreamError } from '../../core/engine/response.js';
 import { ConnectrError } from '../../core/errors.js';
-import type { Env } from '../../core/paths.js';
-import type { ServerData } from '../contracts.js';
+import type { TaskDeps } from '../rounds.js';
 import { databaseCredentials } from '../credentials/source.js';
 import type { DatabaseCredentialDeps } from '../credentials/source.js';
 import type { Connection } from '../store/connections.js';
 import { requireConnection } from '../store/connections.js';
 import { guard } from '../store/open.js';
 import {
-  connectionSubscription,
   connectionSubscriptions,
   deleteSubscriptionRow,
   putSubscription,
@@ -40,18 +36,11 @@ import type { ProviderSubscription, SubscribingShape } from './provider.js';
  * a subscription the provider confirmed.
  */
 
-export interface SubscriptionDeps {
-  readonly data: ServerData;
-  readonly env: Env;
-  readonly registry: () => Promise<Registry>;
-  readonly dispatcher: Dispatcher;
-  readonly now: () => number;
+export interface SubscriptionDeps extends TaskDeps {
   /** Where providers reach this daemon (`serve --public-url`); Graph's notificationUrl is below it. */
   readonly publicUrl: URL | undefined;
   /** Gmail's Pub/Sub topic (CONNECTR_GMAIL_PUSH_TOPIC). */
   readonly gmailTopic: string | undefined;
-  readonly onRefresh?: DatabaseCredentialDeps['onRefresh'];
-  readonly signal?: AbortSignal | undefined;
 }
 
 interface Target {
@@ -168,8 +157,8 @@ async function record(
   const id = await guard(deps.data.database, () =>
     putSubscription(deps.data.db, deps.data.keys, input, new Date(deps.now())),
   );
-  const row = await guard(deps.data.database, () =>
-    connectionSubscription(deps.data.db, input.projectId, input.connectionId, id),
+  const [row] = await guard(deps.data.database, () =>
+    connectionSubscriptions(deps.data.db, input.projectId, input.connectionId, id),
   );
   if (!row) throw new ConnectrError('internal', 'a subscription just recorded is gone');
   return row;
@@ -201,8 +190,8 @@ export async function deleteSubscription(
   id: string,
 ): Promise<void> {
   const found = await target(deps, projectId, connectionId);
-  const row = await guard(deps.data.database, () =>
-    connectionSubscription(deps.data.db, projectId, connectionId, id),
+  const [row] = await guard(deps.data.database, () =>
+    connectionSubscriptions(deps.data.db, projectId, connectionId, id),
   );
   if (!row)
     throw new ConnectrError('not_found', `connection ${connectionId} has no subscription ${id}`, {

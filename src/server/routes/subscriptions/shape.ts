@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { ID_PATTERN, NO_CONTROL } from '../../input.js';
+import { taskDeps } from '../../rounds.js';
 import { settingsOf } from '../../settings.js';
 import type { StoredSubscription, SubscriptionDeps } from '../../subscriptions/service.js';
 import type { RouteContext } from '../../types.js';
-import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
 
 /** The JSON of a subscription connectr made at a provider (its clientState never leaves the database). */
@@ -59,18 +59,8 @@ export const SubscriptionBody = z.strictObject({
 /** The subscription service of the app behind `context`, its calls on the upstream pool execute uses. */
 export function subscriptionDeps(context: RouteContext, publicUrl: string | undefined): SubscriptionDeps {
   return {
-    data: requireData(context),
-    env: context.deps.env ?? {},
-    registry: context.deps.registry,
-    dispatcher: context.upstream,
-    now: context.deps.now ?? Date.now,
+    ...taskDeps(context),
     publicUrl: publicUrl === undefined ? undefined : new URL(publicUrl),
     gmailTopic: settingsOf(context.deps).CONNECTR_GMAIL_PUSH_TOPIC,
-    onRefresh: (event, subject) => {
-      context.metrics.tokenRefresh(
-        subject.connector,
-        event.type === 'refresh_failed' ? event.failure : undefined,
-      );
-    },
   };
 }
