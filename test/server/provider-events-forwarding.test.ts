@@ -1,27 +1,28 @@
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { updateConnection } from '../../src/server/store/connections.js';
+import { putSubscription } from '../../src/server/store/provider-subscriptions.js';
 import { dropboxNotification } from '../fixtures/emulators/dropbox.js';
 import { githubDelivery } from '../fixtures/emulators/github.js';
+import { gmailPubSubPush } from '../fixtures/emulators/gmail.js';
+import { graphNotifications } from '../fixtures/emulators/graph.js';
 import { deliver } from '../fixtures/emulators/push.js';
+import { slackEventCallback, slackRequest } from '../fixtures/emulators/slack.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { withServer } from '../helpers/server.js';
 import type { TestDaemon } from '../helpers/server.js';
 
 /**
  * A provider's verified push reaches the app as a Standard Webhooks delivery of
- * `provider.event`, verified at the receiver with the official `standardwebhooks` library.
- * Written against issue #23's outbox and endpoints API (POST /api/v1/webhooks): it passes once
- * #23 is merged and recordProviderEvent writes to its outbox (webhooks/provider-event.ts).
+ * `provider.event` (the outbox and endpoints of docs/webhooks.md), verified at the receiver
+ * with the official `standardwebhooks` library: for each of the five shapes.
  */
 
-// A name, not a literal: the library arrives with #23 and must not break the type check before.
-const STANDARD_WEBHOOKS = 'standardwebhooks';
-interface WebhookVerifier {
-  verify(payload: string, headers: Record<string, string>): unknown;
-}
+const CLIENT_STATE = 'graph-CLIENT-state-forwarding';
+const GRAPH_SUBSCRIPTION = '0c3f6a5e-9e0f-4c1d-8a54-3b2f1e0d9c7b';
 
 interface Delivery {
   readonly type: string;
@@ -35,6 +36,7 @@ for (const variant of BACKENDS) {
     const failures: string[] = [];
     const receiver = createServer();
     const conns: string[] = [];
+    const others: Record<string, string> = {};
     let project = '';
 
     beforeAll(async () => {
@@ -51,9 +53,6 @@ for (const variant of BACKENDS) {
         payload: { url: `http://127.0.0.1:${String((receiver.address() as AddressInfo).port)}/hook` },
       });
       expect(endpoint.statusCode, endpoint.body).toBe(201);
-      const { Webhook } = (await import(STANDARD_WEBHOOKS)) as {
-        Webhook: new (secret: string) => WebhookVerifier;
-      };
       const verifier = new Webhook(endpoint.json<{ secret: string }>().secret);
       receiver.on('request', (req, res) => {
         const chunks: Buffer[] = [];
@@ -76,12 +75,18 @@ for (const variant of BACKENDS) {
       for (const [connector, secret] of [
         ['dropbox', 'dropbox-APP-secret'],
         ['github', 'github-WEBHOOK-secret'],
+        ['slack', 'slack-SIGNING-secret'],
+        ['gmail', 'gmail-PUSH-token'],
       ] as const) {
         const put = await daemon.app.inject({
           method: 'PUT',
           url: `/api/v1/oauth-apps/${connector}`,
           headers: auth,
-          payload: { client_id: `${connector}-client`, webhook_secret: secret },
+          payload: {
+            client_id: `${connector}-client`,
+            client_secret: `${connector}-client-secret`,
+            webhook_secret: secret,
+          },
         });
         expect(put.statusCode, put.body).toBe(200);
       }
@@ -93,6 +98,23 @@ for (const variant of BACKENDS) {
         });
         conns.push(id);
       }
+      const made = async (connector: string, patch: Parameters<typeof updateConnection>[3]) => {
+        const id = await daemon.connection(project, { connector, name: connector });
+        await updateConnection(daemon.store.db, project, id, { status: 'active', ...patch });
+        return id;
+      };
+      others.slack = await made('slack', { providerAccountId: 'T1' });
+      others.gmail = await made('gmail', { accountIdentity: 'user@example.com' });
+      others.outlook = await made('outlook', { accountIdentity: 'u@contoso.com' });
+      await putSubscription(daemon.store.db, daemon.store.keys, {
+        projectId: project,
+        connectionId: others.outlook,
+        connector: 'outlook',
+        subscriptionId: GRAPH_SUBSCRIPTION,
+        resource: 'me/mailFolders/inbox/messages',
+        clientState: CLIENT_STATE,
+        expiresAt: new Date(Date.now() + 3600_000),
+      });
     }, 60_000);
 
     afterAll(async () => {
@@ -134,6 +156,37 @@ for (const variant of BACKENDS) {
         [...deliveries, ...received].map((d) => [d.data.connector, d.data.connection_id, d.data.event_type]),
       ).toEqual([['github', null, 'star']]);
       expect(failures).toEqual([]);
+    });
+
+    it('a Slack event, a Graph notification and a Gmail push each arrive once, for their connection', async () => {
+      const slack = slackRequest(
+        '/webhooks/providers/slack',
+        'slack-SIGNING-secret',
+        slackEventCallback(['T1'], 'Ev0FORWARD1'),
+        Date.now() / 1000,
+      );
+      expect((await deliver(daemon.base, slack)).status).toBe(200);
+      const graph = graphNotifications('/webhooks/providers/outlook', [
+        { subscriptionId: GRAPH_SUBSCRIPTION, clientState: CLIENT_STATE },
+      ]);
+      expect((await deliver(daemon.base, graph)).status).toBe(202);
+      const gmail = gmailPubSubPush(`/webhooks/providers/gmail/${project}?token=gmail-PUSH-token`, {
+        emailAddress: 'user@example.com',
+        historyId: '9876',
+      });
+      expect((await deliver(daemon.base, gmail)).status).toBe(200);
+      const deliveries = await arrived(3);
+      expect(failures).toEqual([]);
+      const seen = deliveries.map((d) => [d.data.connector, d.data.connection_id, d.data.event_type]);
+      expect(seen.sort()).toEqual(
+        [
+          ['gmail', others.gmail, 'history'],
+          ['outlook', others.outlook, 'created'],
+          ['slack', others.slack, 'message'],
+        ].sort(),
+      );
+      // The clientState connectr set is its secret: never forwarded.
+      expect(JSON.stringify(deliveries)).not.toContain(CLIENT_STATE);
     });
   });
 }
