@@ -212,10 +212,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
         app.log.warn({ err: error }, 'purging finished sign-ins failed; trying again at the next tick');
       },
     });
-    app.addHook('onClose', (_instance, done) => {
-      stopPurge();
-      done();
-    });
+    app.addHook('onClose', stopPurge);
     if (options.webhooks !== false) {
       const settings = settingsOf({ settings: deps.settings, env: deps.env });
       const worker = startWebhookWorker(

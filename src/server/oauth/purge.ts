@@ -1,13 +1,14 @@
 import type { ServerData } from '../contracts.js';
+import { startRounds } from '../rounds.js';
 import { purgeOAuthSessions } from '../store/oauth-sessions.js';
 
 /**
  * The daemon's sweep of finished browser sign-ins: every `everyMs`, the sessions that expired
  * or were used more than SESSION_KEEP_MS ago are deleted, so a stream of sign-ins nobody
  * completes does not grow the table for good. Every instance on a shared database runs its own
- * sweep; they cannot conflict (a row another deleted is not found). The timer never keeps the
- * process alive, a sweep never overlaps the previous one, and a failed sweep is reported and
- * tried again at the next tick.
+ * sweep; they cannot conflict (a row another deleted is not found). Timed by rounds.ts (the
+ * timer never keeps the process alive, a sweep never overlaps the previous one, a failed one is
+ * reported and tried again at the next tick).
  */
 
 /** How often the daemon sweeps, by default. */
@@ -22,19 +23,10 @@ export interface SignInPurgeOptions {
 }
 
 /** Starts the sweep; the function returned stops it (the app calls it on close). */
-export function startSignInPurge(data: ServerData, options: SignInPurgeOptions): () => void {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    purgeOAuthSessions(data.db, new Date(options.now()))
-      .catch(options.onError)
-      .finally(() => {
-        running = false;
-      });
-  }, options.everyMs);
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-  };
+export function startSignInPurge(data: ServerData, options: SignInPurgeOptions): () => Promise<void> {
+  return startRounds(
+    options.everyMs,
+    () => purgeOAuthSessions(data.db, new Date(options.now())),
+    options.onError,
+  );
 }
