@@ -9,7 +9,12 @@ import { FAST_TIER, MAX_WORKERS, PROCESS_TIER, SLOW_TIER } from './test/setup/ti
  */
 export default defineConfig({
   test: {
-    globalSetup: ['test/setup/build.ts', 'test/setup/keychain.ts', 'test/setup/postgres.ts'],
+    globalSetup: [
+      'test/setup/build.ts',
+      'test/setup/keychain.ts',
+      'test/setup/postgres.ts',
+      'test/setup/pglite.ts',
+    ],
     reporters: ['default', './test/setup/summary-reporter.ts'],
     projects: [FAST_TIER, SLOW_TIER, PROCESS_TIER],
     maxWorkers: MAX_WORKERS,

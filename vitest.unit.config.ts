@@ -9,6 +9,7 @@ import { FAST_TIER, MAX_WORKERS } from './test/setup/tiers.js';
 export default defineConfig({
   test: {
     ...FAST_TIER.test,
+    globalSetup: ['test/setup/pglite.ts'],
     maxWorkers: MAX_WORKERS,
     reporters: ['default', './test/setup/summary-reporter.ts'],
   },

@@ -10,6 +10,7 @@ import type { ProcessResult, RunningBin } from '../helpers/bin.js';
 import { useGmailSignIn } from '../helpers/gmail-sign-in.js';
 import { runCli } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 import { FILE_STORE } from '../helpers/stores.js';
 import type { ConnectionJson } from '../../src/server/routes/connections/shape.js';
 
@@ -27,6 +28,7 @@ const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+)/;
 describe('connectr connections push', () => {
   const world = useGmailSignIn();
   const daemonHome = tempHome();
+  seedPglite(daemonHome.dir);
   const daemonEnv = { ...daemonHome.env, ...FILE_STORE.env };
   let daemon: RunningBin | undefined;
   let url = '';

@@ -116,20 +116,24 @@ export async function startPostgres(): Promise<PostgresServer> {
  * The shared server test/setup/postgres.ts started for this run, as `{ url }`, or `{ skip }`
  * with the reason it is missing (the Postgres variants are then skipped, and say why).
  */
-export function sharedPostgres(): { url: string; skip?: undefined } | { url?: undefined; skip: string } {
+export function sharedPostgres():
+  { url: string; template: string | undefined; skip?: undefined } | { url?: undefined; skip: string } {
   const url = process.env.CONNECTR_TEST_POSTGRES_URL;
-  if (url) return { url };
+  if (url) return { url, template: process.env.CONNECTR_TEST_POSTGRES_TEMPLATE };
   return { skip: process.env.CONNECTR_TEST_POSTGRES_SKIP ?? 'no test PostgreSQL was started' };
 }
 
-/** A new empty database on the shared server (CREATE DATABASE over its admin URL). */
-export async function sharedDatabase(adminUrl: string): Promise<string> {
+/**
+ * A new database on the shared server (CREATE DATABASE over its admin URL): empty, or a copy of
+ * `template` (a database nobody is connected to).
+ */
+export async function sharedDatabase(adminUrl: string, template?: string): Promise<string> {
   const { default: pg } = await import('pg');
   const name = `t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    await client.query(`create database "${name}"`);
+    await client.query(`create database "${name}"${template ? ` template "${template}"` : ''}`);
   } finally {
     await client.end();
   }

@@ -1,5 +1,7 @@
 import { DEFAULT_CACHE_MS } from '../../src/server/cache/caches.js';
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KeySecrets } from '../../src/server/store/open.js';
 import { tempHome } from './home.js';
 import { sharedDatabase, sharedPostgres } from './postgres.js';
@@ -14,8 +16,12 @@ export interface BackendVariant {
   readonly name: 'pglite' | 'postgres';
   /** Why it cannot run here; undefined when it can. */
   readonly skip: string | undefined;
-  /** A fresh, empty database: its environment (DATABASE_URL for Postgres) and data directory. */
-  fresh(): Promise<FreshBackend>;
+  /**
+   * A fresh database with no rows: its environment (DATABASE_URL for Postgres) and data
+   * directory. Already migrated, a copy of the run's template (test/setup/pglite.ts,
+   * test/setup/postgres.ts), unless `empty`: then not even migrated.
+   */
+  fresh(options?: { readonly empty?: boolean }): Promise<FreshBackend>;
 }
 
 export interface FreshBackend {
@@ -26,11 +32,24 @@ export interface FreshBackend {
 
 const shared = sharedPostgres();
 
+/**
+ * Puts a copy of the run's migrated PGlite database (test/setup/pglite.ts) in a data directory
+ * that has none, for a server about to start there: it then skips PGlite's initdb and the
+ * migrations. Nothing happens without the template (a run without the global setup).
+ */
+export function seedPglite(dataDir: string): void {
+  const template = process.env.CONNECTR_TEST_PGLITE_TEMPLATE;
+  if (!template) return;
+  mkdirSync(join(dataDir, 'server'), { recursive: true, mode: 0o700 });
+  cpSync(template, join(dataDir, 'server', 'pglite'), { recursive: true });
+}
+
 export const PGLITE: BackendVariant = {
   name: 'pglite',
   skip: undefined,
-  fresh: () => {
+  fresh: (options) => {
     const home = tempHome();
+    if (!options?.empty) seedPglite(home.dir);
     return Promise.resolve({ env: home.env, dataDir: home.dir, cleanup: home.cleanup });
   },
 };
@@ -38,10 +57,10 @@ export const PGLITE: BackendVariant = {
 export const POSTGRES: BackendVariant = {
   name: 'postgres',
   skip: shared.skip,
-  fresh: async () => {
+  fresh: async (options) => {
     if (!shared.url) throw new Error(`no test PostgreSQL: ${shared.skip ?? ''}`);
     const home = tempHome();
-    const url = await sharedDatabase(shared.url);
+    const url = await sharedDatabase(shared.url, options?.empty ? undefined : shared.template);
     return { env: { ...home.env, DATABASE_URL: url }, dataDir: home.dir, cleanup: home.cleanup };
   },
 };

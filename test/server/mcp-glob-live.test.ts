@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 
 /**
  * Issue 21, point 1, replayed against a real `connectr serve` process (PGlite): `POST /mcp` with
@@ -30,6 +31,7 @@ const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+) \(stor
 async function daemon(): Promise<{ url: string; key: string }> {
   const home = tempHome();
   cleanups.push(home.cleanup);
+  seedPglite(home.dir);
   const env: Record<string, string> = {
     ...home.env,
     CONNECTR_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),

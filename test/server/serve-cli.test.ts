@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 import { isListening } from '../helpers/net.js';
 
 /** The real binary: `connectr serve` on a free port, a request through a real socket, SIGTERM. */
@@ -17,6 +18,7 @@ afterEach(() => {
 function home(): Record<string, string> {
   const h = tempHome();
   cleanups.push(h.cleanup);
+  seedPglite(h.dir);
   return h.env;
 }
 

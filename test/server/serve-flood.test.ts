@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 import { slowClient } from '../helpers/slow-client.js';
 import type { SlowClient } from '../helpers/slow-client.js';
 
@@ -103,6 +104,7 @@ describe('connectr serve under a flood of slow clients without a key', () => {
     async () => {
       const h = tempHome();
       cleanups.push(h.cleanup);
+      seedPglite(h.dir);
       const env: Record<string, string> = {
         ...h.env,
         CONNECTR_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),

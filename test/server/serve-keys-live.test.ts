@@ -17,6 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runBin, startBin } from '../helpers/bin.js';
 import type { RunningBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 
 /**
  * `connectr serve keys` while a real `connectr serve` holds the PGlite database: the commands go
@@ -39,6 +40,7 @@ function home(dir?: string): { env: Record<string, string>; socket: string } {
     mkdirSync(join(h.dir, dir), { recursive: true });
     env = { ...env, CONNECTR_HOME: join(h.dir, dir) };
   }
+  seedPglite(env.CONNECTR_HOME ?? '');
   // A fixed key: no keychain is needed, and the cache holds a key for a long while, so that a
   // revocation seen at once is the channel's doing, not the cache's age.
   env = {

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { serverLogStream } from '../../src/cli/commands/serve/log-stream.js';
 import { BIN, runBin } from '../helpers/bin.js';
 import { tempHome } from '../helpers/home.js';
+import { seedPglite } from '../helpers/server-store.js';
 
 /**
  * `connectr serve`'s log: readable lines when stderr is a terminal (a real pseudo-terminal from
@@ -18,6 +19,7 @@ afterEach(() => {
 function env(): Record<string, string> {
   const h = tempHome();
   cleanups.push(h.cleanup);
+  seedPglite(h.dir);
   return { ...h.env, CONNECTR_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'), TERM: 'xterm' };
 }
 
