@@ -15,7 +15,7 @@ import { parseCorsOrigin } from '../../src/server/plugins/cors.js';
 import { redactUrl } from '../../src/server/plugins/logging.js';
 import type { App } from '../../src/server/types.js';
 import type { TestServer } from './helpers.js';
-import { KEY, builtinRegistry, testServer } from './helpers.js';
+import { KEY, LogCapture, builtinRegistry, testServer } from './helpers.js';
 import { BUILTIN_CONNECTORS } from '../helpers/builtin.js';
 
 interface Envelope {
@@ -681,6 +681,30 @@ describe('logs', () => {
       res: { statusCode: 200 },
       responseTime: expect.any(Number) as number,
     });
+    // The fields, in the order pino's own path writes them (the line is made without it).
+    expect(Object.keys(completed[0] ?? {})).toEqual([
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'reqId',
+      'req',
+      'res',
+      'responseTime',
+      'msg',
+    ]);
+    expect(Object.keys((completed[0] as { req: object }).req)).toEqual([
+      'method',
+      'url',
+      'route',
+      'remoteAddress',
+    ]);
+    // A request no route matched has no route.
+    expect((completed[4] as { req: object }).req).toEqual({
+      method: 'GET',
+      url: '/nope?access_token=[REDACTED]',
+      remoteAddress: '127.0.0.1',
+    });
     for (const secret of [
       KEY,
       'revoked-secret-key-987',
@@ -695,6 +719,14 @@ describe('logs', () => {
       expect(logs.text, secret).not.toContain(secret);
     expect(logs.text).toContain('page=2');
     expect(logs.text).not.toMatch(/"body"|"payload"/);
+  });
+
+  it('hold no line per request above the info level', async () => {
+    const logs = new LogCapture();
+    const { app, auth } = await server({ log: { level: 'warn', stream: logs } });
+    await app.inject({ url: '/api/v1/connectors', headers: auth });
+    await app.inject({ url: '/nope' });
+    expect(logs.lines().filter((line) => line.msg === 'request completed')).toEqual([]);
   });
 
   it('trust no X-Forwarded-For unless told which proxies to trust', async () => {
