@@ -77,11 +77,14 @@ export function startListener(options: ListenerOptions): Listener {
   let listenedBefore = false;
   let failures = 0;
   let client: Client | undefined;
+  /** Whether `client` is connected and listening (else it is still being made). */
+  let listening = false;
   let timer: NodeJS.Timeout | undefined;
 
   const lost = (from: Client, error: unknown): void => {
     if (client !== from) return;
     client = undefined;
+    listening = false;
     from.removeAllListeners('notification');
     void from.end().catch(() => undefined);
     if (stopped) return;
@@ -123,6 +126,7 @@ export function startListener(options: ListenerOptions): Listener {
         .then(
           () => {
             if (client !== made) return;
+            listening = true;
             failures = 0;
             options.onListening(listenedBefore);
             listenedBefore = true;
@@ -140,21 +144,28 @@ export function startListener(options: ListenerOptions): Listener {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
       const open = client;
+      const polite = listening;
       client = undefined;
+      listening = false;
       if (open === undefined) return;
       open.removeAllListeners('notification');
-      let wait: NodeJS.Timeout | undefined;
-      const polite = open.end().catch(() => undefined);
-      const late = new Promise<void>((resolve) => {
-        wait = setTimeout(resolve, STOP_WAIT_MS);
-        wait.unref();
-      });
-      await Promise.race([polite, late]);
-      clearTimeout(wait);
-      // Still connecting, or the server does not answer: the socket goes now.
+      // Still being made (a slow or silent server): nothing to say goodbye to.
+      if (polite) await goodbye(open);
       open.connection.stream.destroy();
     },
   };
+}
+
+/** Ends a connection politely, or gives up after STOP_WAIT_MS (a server that no longer answers). */
+async function goodbye(open: Client): Promise<void> {
+  let wait: NodeJS.Timeout | undefined;
+  const ended = open.end().catch(() => undefined);
+  const late = new Promise<void>((resolve) => {
+    wait = setTimeout(resolve, STOP_WAIT_MS);
+    wait.unref();
+  });
+  await Promise.race([ended, late]);
+  clearTimeout(wait);
 }
 
 /** What the listener logs: the server's logger (pino's shape). */
