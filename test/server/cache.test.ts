@@ -23,6 +23,7 @@ import {
   newKey,
   variantTitle,
 } from '../helpers/server-store.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 
 /**
  * What a server instance keeps of the database between requests (src/server/cache): an API
@@ -31,24 +32,6 @@ import {
  * (CONNECTR_CACHE_MS) has passed, never later. The upstream is a real HTTP server on
  * 127.0.0.1 that answers with the API key it was sent.
  */
-
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API key in a header.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  whoami:
-    summary: Which key was sent.
-    method: GET
-    path: /whoami
-`;
 
 interface Instance {
   readonly store: OpenedServerStore;
@@ -68,7 +51,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-cache-'));
-  writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED);
+  writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED_CONNECTOR);
   registry = await loadRegistry({ extraDirs: [connectorsDir] });
 });
 afterAll(async () => {

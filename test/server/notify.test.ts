@@ -14,6 +14,7 @@ import { runBin, startBin } from '../helpers/bin.js';
 import type { RunningBin } from '../helpers/bin.js';
 import type { FreshBackend } from '../helpers/server-store.js';
 import { POSTGRES, memorySecrets, newKey, variantTitle } from '../helpers/server-store.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 
 /**
  * Two `connectr serve` processes on one PostgreSQL, as behind a load balancer, with the cache
@@ -22,24 +23,6 @@ import { POSTGRES, memorySecrets, newKey, variantTitle } from '../helpers/server
  * would take up to the cache time. The upstream is a real HTTP server on 127.0.0.1 answering
  * with the API key it was sent.
  */
-
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API key in a header.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  whoami:
-    summary: Which key was sent.
-    method: GET
-    path: /whoami
-`;
 
 /** How soon another instance must honour a change (the issue's "Done when"). */
 const AT_ONCE_MS = 100;
@@ -66,7 +49,7 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
   beforeAll(async () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-notify-'));
-    writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED);
+    writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED_CONNECTOR);
     backend = await POSTGRES.fresh();
     env = {
       ...backend.env,
@@ -166,10 +149,18 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
     }
   }
 
-  it('an API key revoked with `serve keys revoke` gets 401 from a server within 100 ms', async () => {
-    const revoked = await createApiKey(store.db, { projectId, name: 'to revoke' });
+  /** A new API key, and what server B answers a request with it. */
+  async function keyOnB(
+    name: string,
+  ): Promise<{ revoked: { id: string; prefix: string }; status: () => Promise<number> }> {
+    const revoked = await createApiKey(store.db, { projectId, name });
     const status = async (): Promise<number> =>
       (await call(b, 'GET', '/api/v1/connectors', undefined, revoked.secret)).status;
+    return { revoked, status };
+  }
+
+  it('an API key revoked with `serve keys revoke` gets 401 from a server within 100 ms', async () => {
+    const { revoked, status } = await keyOnB('to revoke');
     // B has read the key (and keeps it for the cache time) just before it is revoked.
     expect(await status()).toBe(200);
     const warmed = performance.now();
@@ -226,9 +217,7 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
   });
 
   it('a killed listening connection is made again, and what was cached is forgotten', async () => {
-    const revoked = await createApiKey(store.db, { projectId, name: 'missed' });
-    const status = async (): Promise<number> =>
-      (await call(b, 'GET', '/api/v1/connectors', undefined, revoked.secret)).status;
+    const { revoked, status } = await keyOnB('missed');
     expect(await status()).toBe(200);
     const warmed = performance.now();
     // Revoked behind the servers' backs (no message): B keeps its entry for the cache time...

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startListener } from '../../../src/server/store/notify.js';
-import type { Listener } from '../../../src/server/store/notify.js';
+import type { Listener, ListenerOptions } from '../../../src/server/store/notify.js';
 
 /**
  * The LISTEN connection when PostgreSQL misbehaves (store/notify.ts): a server that accepts and
@@ -51,17 +51,26 @@ function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
   });
 }
 
+/** A listener on `url` that ignores what it is not asked about. */
+function listen(url: string, options: Partial<ListenerOptions>): Listener {
+  return startListener({
+    url,
+    connectMs: 1000,
+    onMessage: () => undefined,
+    onListening: () => undefined,
+    onDown: () => undefined,
+    ...options,
+  });
+}
+
 describe('the listening connection', () => {
   it('a server that hangs up at once: tried again and again, each wait longer up to the most', async () => {
     const url = await fakePostgres((socket) => socket.destroy());
     const waits: number[] = [];
     let listening = false;
-    listener = startListener({
-      url,
-      connectMs: 1000,
+    listener = listen(url, {
       retryMs: 10,
       maxRetryMs: 80,
-      onMessage: () => undefined,
       onListening: () => (listening = true),
       onDown: (_, retryMs) => waits.push(retryMs),
     });
@@ -78,13 +87,7 @@ describe('the listening connection', () => {
     // Reads (so that it sees the listener hang up) but never answers.
     const url = await fakePostgres((socket) => socket.resume());
     const started = performance.now();
-    listener = startListener({
-      url,
-      connectMs: 60_000,
-      onMessage: () => undefined,
-      onListening: () => undefined,
-      onDown: () => undefined,
-    });
+    listener = listen(url, { connectMs: 60_000 });
     expect(performance.now() - started).toBeLessThan(50);
     // The attempt is under way: a socket to the silent server.
     await waitFor(() => sockets.size === 1, 5000);
@@ -104,15 +107,7 @@ describe('the listening connection', () => {
       socket.destroy();
     });
     let downs = 0;
-    listener = startListener({
-      url,
-      connectMs: 1000,
-      retryMs: 200,
-      maxRetryMs: 200,
-      onMessage: () => undefined,
-      onListening: () => undefined,
-      onDown: () => downs++,
-    });
+    listener = listen(url, { retryMs: 200, maxRetryMs: 200, onDown: () => downs++ });
     await waitFor(() => downs === 1, 5000);
     await listener.stop();
     listener = undefined;
