@@ -160,21 +160,25 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
   }
 
   it('an API key revoked with `serve keys revoke` gets 401 from a server within 100 ms', async () => {
-    const { revoked, status } = await keyOnB('to revoke');
-    // B has read the key (and keeps it for the cache time) just before it is revoked.
-    expect(await status()).toBe(200);
-    const warmed = performance.now();
-    const revoking = await runBin(['serve', 'keys', 'revoke', revoked.prefix], env, { timeoutMs: 30_000 });
-    const answered = performance.now();
-    expect(revoking.code, revoking.stderr).toBe(0);
-    const after = await firstSeen(status, 401, answered);
-    expect(after).toBeLessThan(AT_ONCE_MS);
-    // Without the message, B would have answered 200 until `warmed` + the cache time.
-    expect(
-      answered - warmed,
-      'the revocation took longer than the cache time: the test proves nothing',
-    ).toBeLessThan(DEFAULT_CACHE_MS - AT_ONCE_MS);
-  }, 60_000);
+    // Without the message, B answers 200 until it read the key + the cache time: only a command
+    // that answered well before then proves anything. Starting one may take that long on a
+    // loaded machine; tried up to three times.
+    for (let attempt = 1; ; attempt++) {
+      const { revoked, status } = await keyOnB(`to revoke ${attempt}`);
+      // B has read the key (and keeps it for the cache time) just before it is revoked.
+      expect(await status()).toBe(200);
+      const warmed = performance.now();
+      const revoking = await runBin(['serve', 'keys', 'revoke', revoked.prefix], env, { timeoutMs: 30_000 });
+      const answered = performance.now();
+      expect(revoking.code, revoking.stderr).toBe(0);
+      const after = await firstSeen(status, 401, answered);
+      const conclusive = answered - warmed < DEFAULT_CACHE_MS - AT_ONCE_MS;
+      if (!conclusive && attempt < 3) continue;
+      expect(conclusive, 'the command took longer than the cache time, three times').toBe(true);
+      expect(after).toBeLessThan(AT_ONCE_MS);
+      return;
+    }
+  }, 90_000);
 
   it('a connection deleted through one server is not found on the other at once', async () => {
     const id = await connectionWithKey('some-key');
