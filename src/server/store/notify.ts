@@ -86,7 +86,12 @@ export function startListener(options: ListenerOptions): Listener {
     client = undefined;
     listening = false;
     from.removeAllListeners('notification');
-    void from.end().catch(() => undefined);
+    // Nothing to say goodbye to: the connection failed, or the server ended it.
+    from.connection.stream.destroy();
+    retry(error);
+  };
+
+  const retry = (error: unknown): void => {
     if (stopped) return;
     // Jittered, so that instances cut off together do not all come back at the same moment.
     const wait = Math.min(maxRetry, firstRetry * 2 ** Math.min(failures, 16));
@@ -100,42 +105,43 @@ export function startListener(options: ListenerOptions): Listener {
   const connect = (): void => {
     timer = undefined;
     if (stopped) return;
-    void import('pg').then(({ default: pg }) => {
-      if (stopped) return;
-      const made: Client = new pg.Client({
-        connectionString: options.url,
-        connectionTimeoutMillis: options.connectMs,
-        application_name: LISTENER_APPLICATION_NAME,
-        // A host that vanished (no RST) is noticed.
-        keepAlive: true,
-      });
-      client = made;
-      made.on('error', (error) => {
-        lost(made, error);
-      });
-      made.on('end', () => {
-        lost(made, new Error('the listening connection closed'));
-      });
-      made.on('notification', (message) => {
-        if (message.channel === NOTIFY_CHANNEL && message.payload !== undefined)
-          options.onMessage(message.payload);
-      });
-      made
-        .connect()
-        .then(() => made.query(`listen ${NOTIFY_CHANNEL}`))
-        .then(
-          () => {
+    void import('pg')
+      .then(({ default: pg }) => {
+        if (stopped) return;
+        const made: Client = new pg.Client({
+          connectionString: options.url,
+          connectionTimeoutMillis: options.connectMs,
+          application_name: LISTENER_APPLICATION_NAME,
+          // A host that vanished (no RST) is noticed.
+          keepAlive: true,
+        });
+        client = made;
+        made.on('error', (error) => {
+          lost(made, error);
+        });
+        made.on('end', () => {
+          lost(made, new Error('the listening connection closed'));
+        });
+        made.on('notification', (message) => {
+          if (message.channel === NOTIFY_CHANNEL && message.payload !== undefined)
+            options.onMessage(message.payload);
+        });
+        made
+          .connect()
+          .then(() => made.query(`listen ${NOTIFY_CHANNEL}`))
+          .then(() => {
             if (client !== made) return;
             listening = true;
             failures = 0;
             options.onListening(listenedBefore);
             listenedBefore = true;
-          },
-          (error: unknown) => {
+          })
+          .catch((error: unknown) => {
             lost(made, error);
-          },
-        );
-    });
+          });
+      })
+      // pg failing to load, or refusing the URL: tried again like a failed connection.
+      .catch(retry);
   };
 
   connect();
