@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CACHE_MS } from '../../src/server/cache/caches.js';
 import { createApiKey, revokeApiKey } from '../../src/server/store/api-keys.js';
-import { LISTENER_APPLICATION_NAME, NOTIFY_CHANNEL } from '../../src/server/store/notify.js';
+import { LISTENER_APPLICATION_NAME, NOTIFY_CHANNEL, startListener } from '../../src/server/store/notify.js';
 import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
@@ -248,6 +248,56 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two server processes on ${variantT
     expect(logs[1]).toMatch(/listening for other instances' changes again/);
   });
 });
+
+/**
+ * A connection cut without a word: its server process frozen (SIGSTOP, as root only: the test
+ * PostgreSQL runs as its own user), so nothing closes the socket. The heartbeat notices.
+ */
+describe.skipIf(POSTGRES.skip !== undefined || process.getuid?.() !== 0)(
+  `the listener on ${variantTitle(POSTGRES)} whose server stops answering`,
+  () => {
+    it('is found lost by its heartbeat, and listens again once the server answers', async () => {
+      const backend = await POSTGRES.fresh();
+      const url = backend.env.DATABASE_URL ?? '';
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      const events: string[] = [];
+      const listener = startListener({
+        url,
+        connectMs: 300,
+        heartbeatMs: 100,
+        retryMs: 50,
+        applicationName: 'connectr-listen-frozen',
+        onMessage: () => undefined,
+        onListening: (again) => events.push(again ? 'again' : 'listening'),
+        onDown: (error) => events.push(`down: ${error instanceof Error ? error.message : String(error)}`),
+      });
+      let frozen: number | undefined;
+      try {
+        await waitUntil(() => Promise.resolve(events.includes('listening')), 10_000);
+        const [row] = (
+          await admin.query<{ pid: number }>(
+            "select pid from pg_stat_activity where application_name = 'connectr-listen-frozen'",
+          )
+        ).rows;
+        frozen = row?.pid;
+        expect(frozen).toBeTypeOf('number');
+        process.kill(frozen ?? 0, 'SIGSTOP');
+        await waitUntil(() => Promise.resolve(events.some((e) => e.startsWith('down'))), 5000);
+        expect(events[1]).toMatch(/did not answer within 300 ms/);
+        process.kill(frozen ?? 0, 'SIGCONT');
+        frozen = undefined;
+        await waitUntil(() => Promise.resolve(events.includes('again')), 10_000);
+      } finally {
+        if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
+        await listener.stop();
+        await admin.end();
+        backend.cleanup();
+      }
+    }, 30_000);
+  },
+);
 
 async function waitUntil<T>(check: () => Promise<T | false | undefined>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;

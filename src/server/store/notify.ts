@@ -53,6 +53,14 @@ export interface ListenerOptions {
   /** The first wait before trying again, doubled at each failure up to `maxRetryMs`. */
   readonly retryMs?: number;
   readonly maxRetryMs?: number;
+  /**
+   * How often the connection is asked a `select 1` while listening (default 30 s): a connection
+   * cut without a word (a network partition, a frozen server) is noticed when no answer comes
+   * within `connectMs`, rather than after the system's TCP keep-alive (hours).
+   */
+  readonly heartbeatMs?: number;
+  /** How it shows in pg_stat_activity (default LISTENER_APPLICATION_NAME). */
+  readonly applicationName?: string;
 }
 
 export interface Listener {
@@ -62,6 +70,7 @@ export interface Listener {
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
+const HEARTBEAT_MS = 30_000;
 /** The longest `stop` waits for a polite goodbye before the socket is closed. */
 const STOP_WAIT_MS = 1000;
 
@@ -80,11 +89,13 @@ export function startListener(options: ListenerOptions): Listener {
   /** Whether `client` is connected and listening (else it is still being made). */
   let listening = false;
   let timer: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
 
   const lost = (from: Client, error: unknown): void => {
     if (client !== from) return;
     client = undefined;
     listening = false;
+    clearInterval(heartbeat);
     from.removeAllListeners('notification');
     // Nothing to say goodbye to: the connection failed, or the server ended it.
     from.connection.stream.destroy();
@@ -111,7 +122,7 @@ export function startListener(options: ListenerOptions): Listener {
         const made: Client = new pg.Client({
           connectionString: options.url,
           connectionTimeoutMillis: options.connectMs,
-          application_name: LISTENER_APPLICATION_NAME,
+          application_name: options.applicationName ?? LISTENER_APPLICATION_NAME,
           // A host that vanished (no RST) is noticed.
           keepAlive: true,
         });
@@ -133,6 +144,7 @@ export function startListener(options: ListenerOptions): Listener {
             if (client !== made) return;
             listening = true;
             failures = 0;
+            heartbeat = beat(made);
             options.onListening(listenedBefore);
             listenedBefore = true;
           })
@@ -144,11 +156,38 @@ export function startListener(options: ListenerOptions): Listener {
       .catch(retry);
   };
 
+  /** Asks `made` a trivial question now and then; no answer in time counts as a lost connection. */
+  const beat = (made: Client): NodeJS.Timeout => {
+    let asking = false;
+    const every = setInterval(() => {
+      if (asking) return;
+      asking = true;
+      let late: NodeJS.Timeout | undefined;
+      const silence = new Promise<never>((_, reject) => {
+        late = setTimeout(() => {
+          reject(new Error(`the listening connection did not answer within ${options.connectMs} ms`));
+        }, options.connectMs);
+        late.unref();
+      });
+      Promise.race([made.query('select 1'), silence])
+        .catch((error: unknown) => {
+          lost(made, error);
+        })
+        .finally(() => {
+          clearTimeout(late);
+          asking = false;
+        });
+    }, options.heartbeatMs ?? HEARTBEAT_MS);
+    every.unref();
+    return every;
+  };
+
   connect();
   return {
     async stop() {
       stopped = true;
       if (timer !== undefined) clearTimeout(timer);
+      clearInterval(heartbeat);
       const open = client;
       const polite = listening;
       client = undefined;
