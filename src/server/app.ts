@@ -16,6 +16,7 @@ import { openUpstream } from './upstream.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
 import { healthDeps } from './health/check.js';
 import { startHealthTask } from './health/task.js';
+import { listenForChanges } from './store/notify.js';
 import { DEFAULT_MAX_PENDING_SIGN_INS } from './store/oauth-sessions.js';
 import { installApiKeyAuth } from './plugins/auth.js';
 import { installCors } from './plugins/cors.js';
@@ -127,6 +128,11 @@ export interface AppOptions {
   readonly healthEveryMs?: number;
   /** How often subscriptions are renewed (ms; 0: never); default CONNECTR_SUBSCRIPTION_INTERVAL_MS. */
   readonly subscriptionEveryMs?: number;
+  /**
+   * On PostgreSQL, listen for the other instances' changes (store/notify.ts); `false`: not in
+   * this app, which then sees them after CONNECTR_CACHE_MS.
+   */
+  readonly listen?: boolean;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -243,6 +249,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   }
   const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
   if (deps.data) {
+    metrics.cacheNotices(deps.data.caches.notices.counts);
+    const listener =
+      options.listen === false
+        ? undefined
+        : listenForChanges(deps.data.database, deps.data.caches.notices, settingsOf(deps), app.log);
+    if (listener) app.addHook('onClose', () => listener.stop());
     const stopHealth = startHealthTask(
       healthDeps(context, options.healthEveryMs ?? settingsOf(deps).CONNECTR_HEALTH_INTERVAL_MS),
       {

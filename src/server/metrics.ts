@@ -9,6 +9,8 @@
  * so the number of series stays small and nothing secret lands in a label.
  */
 
+import type { NoticeCounts } from './cache/invalidate.js';
+
 /** Seconds: from a health check (~1 ms) to a slow upstream call. */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
@@ -179,6 +181,9 @@ export class Metrics {
     "Providers' pushes (or parts of a batch) refused, by connector and reason (bad_signature, stale_timestamp…).",
   );
 
+  /** This instance's messages to and from the others (cache/invalidate.ts), read at each render. */
+  private notices: Readonly<NoticeCounts> | undefined;
+
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
   }
@@ -225,6 +230,11 @@ export class Metrics {
     this.providerRefusals.inc({ connector, reason });
   }
 
+  /** Shows these counts of cache messages (sent, received, refused; listener reconnects). */
+  cacheNotices(counts: Readonly<NoticeCounts>): void {
+    this.notices = counts;
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -252,8 +262,22 @@ export class Metrics {
     );
     this.providerPushes.render(lines);
     this.providerRefusals.render(lines);
+    if (this.notices) renderNotices(lines, this.notices);
     return `${lines.join('\n')}\n`;
   }
+}
+
+function renderNotices(lines: string[], counts: Readonly<NoticeCounts>): void {
+  lines.push(
+    '# HELP connectr_cache_notifications_total Cache invalidations told to other instances (sent), acted on from them (received), or ignored as not valid (refused).',
+    '# TYPE connectr_cache_notifications_total counter',
+    `connectr_cache_notifications_total{event="sent"} ${counts.sent}`,
+    `connectr_cache_notifications_total{event="received"} ${counts.received}`,
+    `connectr_cache_notifications_total{event="refused"} ${counts.refused}`,
+    "# HELP connectr_cache_listener_reconnects_total Times the connection listening for other instances' changes was made again after it was lost.",
+    '# TYPE connectr_cache_listener_reconnects_total counter',
+    `connectr_cache_listener_reconnects_total ${counts.reconnects}`,
+  );
 }
 
 /** `{a="x",b="y"}`, with `\`, `"` and newlines escaped as the format requires. */

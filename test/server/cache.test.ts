@@ -9,6 +9,7 @@ import type { Registry } from '../../src/core/connector/registry.js';
 import { buildApp } from '../../src/server/app.js';
 import { depsOf } from '../../src/server/contracts.js';
 import { createApiKey, revokeApiKey } from '../../src/server/store/api-keys.js';
+import { listenForChanges } from '../../src/server/store/notify.js';
 import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
@@ -22,6 +23,7 @@ import {
   newKey,
   variantTitle,
 } from '../helpers/server-store.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 
 /**
  * What a server instance keeps of the database between requests (src/server/cache): an API
@@ -30,24 +32,6 @@ import {
  * (CONNECTR_CACHE_MS) has passed, never later. The upstream is a real HTTP server on
  * 127.0.0.1 that answers with the API key it was sent.
  */
-
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API key in a header.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  whoami:
-    summary: Which key was sent.
-    method: GET
-    path: /whoami
-`;
 
 interface Instance {
   readonly store: OpenedServerStore;
@@ -67,7 +51,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   connectorsDir = mkdtempSync(join(tmpdir(), 'connectr-cache-'));
-  writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED);
+  writeFileSync(join(connectorsDir, 'keyed.yaml'), KEYED_CONNECTOR);
   registry = await loadRegistry({ extraDirs: [connectorsDir] });
 });
 afterAll(async () => {
@@ -80,6 +64,7 @@ async function instance(
   backend: FreshBackend,
   encryptionKey: string,
   env: Record<string, string> = {},
+  listen = true,
 ): Promise<Instance> {
   const clock = new CacheClock();
   const store = await openServerStore({
@@ -90,6 +75,7 @@ async function instance(
   });
   const app = await buildApp(depsOf(store, registry, { CONNECTR_KEYED_API_BASE_URL: upstreamUrl }), {
     log: { level: 'silent', stream: { write: () => true } },
+    listen,
   });
   return { store, app, clock };
 }
@@ -174,6 +160,19 @@ for (const variant of BACKENDS) {
       expect(await keySent(a, apiKey, id)).toBe('not_found');
     });
 
+    it('tells other instances of its changes on PostgreSQL only: PGlite has one process', async () => {
+      const { counts } = a.store.caches.notices;
+      const sent = counts.sent;
+      const id = await connectionWithKey(a, apiKey, 'told');
+      expect(await keySent(a, apiKey, id)).toBe('told');
+      expect(counts.sent - sent).toBe(variant.name === 'postgres' ? 1 : 0);
+      const log = { warn: () => undefined, info: () => undefined };
+      const settings = { DATABASE_URL: backend.env.DATABASE_URL, CONNECTR_DB_CONNECT_TIMEOUT_MS: 5000 };
+      const listener = listenForChanges(a.store.database, a.store.caches.notices, settings, log);
+      expect(listener === undefined).toBe(variant.name === 'pglite');
+      await listener?.stop();
+    });
+
     it('a bad CONNECTR_CACHE_MS stops the start, naming the variable', async () => {
       await expect(instance(backend, newKey(), { CONNECTR_CACHE_MS: '2s' })).rejects.toThrow(
         /CONNECTR_CACHE_MS must be a whole number \(0 or more\) \(found "2s"\)/,
@@ -182,6 +181,10 @@ for (const variant of BACKENDS) {
   });
 }
 
+/**
+ * The fallback when no message of the other instances arrives (a dropped listening connection;
+ * test/server/notify.test.ts has the messages): these instances do not listen.
+ */
 describe.skipIf(POSTGRES.skip !== undefined)(`two instances on one ${variantTitle(POSTGRES)}`, () => {
   let backend: FreshBackend;
   let a: Instance;
@@ -193,9 +196,9 @@ describe.skipIf(POSTGRES.skip !== undefined)(`two instances on one ${variantTitl
   beforeAll(async () => {
     backend = await POSTGRES.fresh();
     const encryptionKey = newKey();
-    a = await instance(backend, encryptionKey);
-    b = await instance(backend, encryptionKey);
-    uncached = await instance(backend, encryptionKey, { CONNECTR_CACHE_MS: '0' });
+    a = await instance(backend, encryptionKey, {}, false);
+    b = await instance(backend, encryptionKey, {}, false);
+    uncached = await instance(backend, encryptionKey, { CONNECTR_CACHE_MS: '0' }, false);
     projectId = (await ensureProject(a.store.db, 'default')).project.id;
     apiKey = (await createApiKey(a.store.db, { projectId, name: 'cache' })).secret;
   }, 60_000);

@@ -9,30 +9,13 @@ import type { TestProxy } from '../helpers/proxy.js';
 import { PGLITE } from '../helpers/server-store.js';
 import { withServer } from '../helpers/server.js';
 import type { TestDaemon } from '../helpers/server.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 
 /**
  * The daemon calls APIs (execute and the raw proxy alike) through the HTTP proxy its
  * environment names, as the CLI does (src/server/upstream.ts): a real forward proxy and a
  * real upstream on 127.0.0.1.
  */
-
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API key in a header.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  whoami:
-    summary: Which key was sent.
-    method: GET
-    path: /whoami
-`;
 
 describe('the daemon behind an HTTP proxy', () => {
   const upstream = createServer((req, res) => {
@@ -54,7 +37,7 @@ describe('the daemon behind an HTTP proxy', () => {
     proxy = await startProxy();
     const env = { CONNECTR_KEYED_API_BASE_URL: `http://${upstreamHost}`, HTTP_PROXY: proxy.url };
     const quiet = { log: { level: 'silent' as const, stream: { write: () => true } } };
-    daemon = await withServer({ backend: PGLITE, connectors: { keyed: KEYED }, env, app: quiet });
+    daemon = await withServer({ backend: PGLITE, connectors: { keyed: KEYED_CONNECTOR }, env, app: quiet });
     app = daemon.app;
     apiKey = await daemon.key(await daemon.project('default'), { name: 'proxy' });
     rawApp = await buildApp(

@@ -63,6 +63,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/server/instances.test.ts',
   'test/server/json-depth.test.ts',
   'test/server/mcp-glob-live.test.ts',
+  'test/server/notify.test.ts',
   'test/server/openapi-patterns.test.ts',
   'test/server/outage.test.ts',
   'test/server/serve-cli.test.ts',

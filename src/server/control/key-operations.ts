@@ -11,8 +11,11 @@ import type { KeyAnswers, KeyOp, KeyRequest, KeyRequestOf } from './protocol.js'
  */
 
 export interface KeyEffects {
-  /** Told of a key revoked (or found revoked): the daemon drops what its cache holds of it. */
-  readonly revoked?: ((keyId: string) => void) | undefined;
+  /**
+   * Told of a key revoked (or found revoked): the daemon drops what its cache holds of it; on
+   * PostgreSQL every instance is told (store/notify.ts). Awaited before the answer.
+   */
+  readonly revoked?: ((keyId: string) => void | Promise<void>) | undefined;
 }
 
 export async function runKeyRequest<Op extends KeyOp>(
@@ -73,7 +76,7 @@ async function run(db: Db, request: KeyRequest, effects: KeyEffects): Promise<Ke
     }
     case 'revoke': {
       const { key, alreadyRevoked } = await revokeApiKey(db, request.id_or_prefix);
-      effects.revoked?.(key.id);
+      await effects.revoked?.(key.id);
       return {
         id: key.id,
         prefix: key.prefix,

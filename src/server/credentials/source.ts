@@ -202,7 +202,7 @@ async function refreshConnection(
   } finally {
     // Whatever the row holds now (this refresh's token, another instance's, needs_reauth) is
     // read again by the next call.
-    forgetConnection(data, connection.projectId, connection.id);
+    await forgetConnection(data, connection.projectId, connection.id);
   }
 }
 

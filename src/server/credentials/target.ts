@@ -4,19 +4,18 @@ import { requireConnection } from '../store/connections.js';
 import type { StoredCredential } from '../store/credentials.js';
 import { getCredential } from '../store/credentials.js';
 import { guard } from '../store/open.js';
+import { connectionKey as keyOf } from '../cache/invalidate.js';
 
 /**
  * What a call through a connection needs from the database: the connection (404 when it is
  * not the project's) and its stored credential, read through the instance's cache
  * (cache/caches.ts). Whatever changes a connection or its credential on this instance calls
- * `forgetConnection` once the change is committed.
+ * `forgetConnection` once the change is committed, which tells the other instances too.
  */
 export interface CallTarget {
   readonly connection: Connection;
   readonly stored: StoredCredential<unknown> | undefined;
 }
-
-const keyOf = (projectId: string, id: string): string => `${projectId}\n${id}`;
 
 export function callTarget(data: ServerData, projectId: string, id: string): Promise<CallTarget> {
   return data.caches.connections.get(keyOf(projectId, id), () =>
@@ -28,8 +27,9 @@ export function callTarget(data: ServerData, projectId: string, id: string): Pro
   );
 }
 
-export function forgetConnection(data: ServerData, projectId: string, id: string): void {
-  data.caches.connections.forget(keyOf(projectId, id));
+/** Forgets the connection here and tells the other instances (cache/invalidate.ts); never rejects. */
+export function forgetConnection(data: ServerData, projectId: string, id: string): Promise<void> {
+  return data.caches.notices.changed({ cache: 'connections', key: keyOf(projectId, id) });
 }
 
 /**
@@ -45,6 +45,6 @@ export async function changeConnection<T>(
   try {
     return await change();
   } finally {
-    forgetConnection(data, projectId, id);
+    await forgetConnection(data, projectId, id);
   }
 }

@@ -5,6 +5,7 @@ import type { ServerCaches } from '../cache/caches.js';
 import { KeyRing, MAKE_KEY_HINT, newKeyText, parseKey } from '../crypto.js';
 import { hashOf, verifyApiKey } from './api-keys.js';
 import { checkReady, openDatabase, unreachable } from './db.js';
+import { notifyPeers } from './notify.js';
 import { isConnectionError } from './outage.js';
 import type { Database, Db } from './db.js';
 import { settingsOf } from '../settings.js';
@@ -60,6 +61,8 @@ export async function openServerStore(options: OpenServerStoreOptions): Promise<
     });
   }
   const database = await openDatabase({ settings, dataDir: options.dataDir });
+  const send = notifyPeers(database);
+  if (send) caches.notices.sendWith(send);
   try {
     // PGlite without a key: the one generated on first start, kept in the credential store.
     // Read after the PGlite lock is ours, so two first starts cannot make two keys.

@@ -33,9 +33,7 @@ export async function openControlChannel(
     guard: (fn) => guard(store.database, fn),
     // A revoked key is refused from the next request: what this process's cache holds of it goes.
     effects: {
-      revoked: (keyId) => {
-        store.caches.apiKeys.forgetWhere((identity) => identity.keyId === keyId);
-      },
+      revoked: (keyId) => store.caches.notices.changed({ cache: 'api_keys', key: keyId }),
     },
     logError,
   });

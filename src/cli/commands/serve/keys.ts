@@ -41,12 +41,14 @@ async function keyRequest<Op extends KeyOp>(
     const daemon = await askDaemon(socket.path, request);
     if (daemon.reached) return daemon.answer;
   }
-  const [{ openDatabase }, { guard }, { runKeyRequest }, { InstanceBusyError }] = await Promise.all([
-    import('../../../server/store/db.js'),
-    import('../../../server/store/open.js'),
-    import('../../../server/control/key-operations.js'),
-    import('../../../server/store/instance-lock.js'),
-  ]);
+  const [{ openDatabase }, { guard }, { runKeyRequest }, { InstanceBusyError }, { announce }] =
+    await Promise.all([
+      import('../../../server/store/db.js'),
+      import('../../../server/store/open.js'),
+      import('../../../server/control/key-operations.js'),
+      import('../../../server/store/instance-lock.js'),
+      import('../../../server/store/notify.js'),
+    ]);
   let database;
   try {
     database = await openDatabase({ settings, dataDir: ctx.paths.dataDir });
@@ -61,7 +63,11 @@ async function keyRequest<Op extends KeyOp>(
     });
   }
   try {
-    return await guard(database, () => runKeyRequest(database.db, request));
+    // The servers running on this PostgreSQL refuse a revoked key from their next request.
+    const db = database;
+    return await guard(db, () =>
+      runKeyRequest(db.db, request, { revoked: (keyId) => announce(db, { cache: 'api_keys', key: keyId }) }),
+    );
   } finally {
     await database.close();
   }
