@@ -88,16 +88,18 @@ type Param struct {
 
 // Connection is one end user's account at one connector.
 type Connection struct {
-	ID              string   `json:"id"`
-	ConnectorType   string   `json:"connector_type"`
-	Name            string   `json:"name"`
-	UserID          *string  `json:"user_id"`
-	Status          string   `json:"status"` // pending, active, needs_reauth, revoked
-	AccountIdentity *string  `json:"account_identity"`
-	Scopes          []string `json:"scopes"`
-	CreatedAt       string   `json:"created_at"`
-	UpdatedAt       string   `json:"updated_at"`
-	LastRefreshAt   *string  `json:"last_refresh_at"`
+	ID            string `json:"id"`
+	ConnectorType string `json:"connector_type"`
+	// ConnectorVersion is the connector version its calls use (0 from servers older than versions).
+	ConnectorVersion int      `json:"connector_version"`
+	Name             string   `json:"name"`
+	UserID           *string  `json:"user_id"`
+	Status           string   `json:"status"` // pending, active, needs_reauth, revoked
+	AccountIdentity  *string  `json:"account_identity"`
+	Scopes           []string `json:"scopes"`
+	CreatedAt        string   `json:"created_at"`
+	UpdatedAt        string   `json:"updated_at"`
+	LastRefreshAt    *string  `json:"last_refresh_at"`
 	// LastUsedAt is the last call through the connection; LastCheckedAt its last health check.
 	LastUsedAt    *string          `json:"last_used_at"`
 	LastCheckedAt *string          `json:"last_checked_at"`
@@ -127,6 +129,8 @@ type CreateConnectionRequest struct {
 	ConnectorType string `json:"connector_type"`
 	Name          string `json:"name"`
 	UserID        string `json:"user_id,omitempty"`
+	// ConnectorVersion pins the connection to that connector version; 0: the newest.
+	ConnectorVersion int `json:"connector_version,omitempty"`
 }
 
 // ListConnectionsOptions filters and pages GET /api/v1/connections.

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { MAX_VERSION } from '../core/connector/versions.js';
 
 /**
  * The rules every route applies to text, ids and dates before they reach the database, in one
@@ -28,6 +29,13 @@ export const label = (what: string, max: number): z.ZodString =>
     .max(max, { message: `${what} has at most ${max} characters` })
     .regex(NO_CONTROL, { message: `${what} must not contain control characters` })
     .refine((v) => v.trim() !== '', { message: `${what} must not be blank` });
+
+/** A connector version in a body (connector/versions.ts): a whole number from 1, bounded as the column is. */
+export const connectorVersion = z
+  .number({ message: 'connector_version must be a whole number from 1 (e.g. 2)' })
+  .int({ message: 'connector_version must be a whole number from 1 (e.g. 2)' })
+  .min(1, { message: 'connector_version must be a whole number from 1 (e.g. 2)' })
+  .max(MAX_VERSION, { message: `connector_version is at most ${MAX_VERSION}` });
 
 /** The form of every row id (store/ids.ts: `conn_` and base32), bounded. */
 export const ID_PATTERN = /^[a-z]+_[a-z0-9]+$/;

@@ -189,7 +189,7 @@ describe('bash', () => {
   it('completes commands and subcommands from the command tree, not hidden ones', () => {
     expect(bash('co')).toEqual(['connectors', 'connections', 'completion']);
     expect(bash('')).not.toContain('__complete');
-    expect(bash('connectors', '')).toEqual(['list', 'show', 'validate', 'import', 'schema']);
+    expect(bash('connectors', '')).toEqual(['list', 'show', 'diff', 'validate', 'import', 'schema']);
     expect(bash('completion', '')).toEqual(['bash', 'zsh', 'fish']);
     expect(bash('auth', '--dev')).toEqual(['--device']);
   });
@@ -281,7 +281,7 @@ describe.skipIf(!has('zsh'))('zsh (skipped when zsh is not installed)', () => {
     return stdout.split('\n').filter(Boolean);
   };
   it('completes commands, connectors, endpoints, flags, enum values and files', () => {
-    expect(zsh('connectors', '')).toEqual(['list', 'show', 'validate', 'import', 'schema']);
+    expect(zsh('connectors', '')).toEqual(['list', 'show', 'diff', 'validate', 'import', 'schema']);
     expect(zsh('call', 'g')).toEqual(startingWith('g'));
     expect(zsh('call', 'gmail', 'list_t')).toEqual(['list_threads']);
     expect(zsh('call', 'gmail', 'list_messages', '--max')).toEqual(['--max-results', '--max-pages']);

@@ -141,6 +141,7 @@ for (const variant of BACKENDS) {
       expect(body).toEqual({
         id: expect.stringMatching(/^conn_[a-z2-7]{26}$/) as string,
         connector_type: 'gmail',
+        connector_version: 1,
         name: 'Work mail',
         user_id: 'user-1',
         status: 'pending',

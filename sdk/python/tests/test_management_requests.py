@@ -104,3 +104,28 @@ async def test_async_requests(fake: FakeServer) -> None:
         await c.redeliver_webhook("wh_1", "msg_1")
         await c.delete_webhook("wh_1")
     assert sent(fake) == EXPECTED
+
+
+CONNECTION = {"id": "conn_1", "connector_type": "gmail", "connector_version": 1, "name": "n"}
+
+
+def test_create_connection_sends_connector_version_only_when_given(fake: FakeServer) -> None:
+    ok = Answer(201, json.dumps(CONNECTION).encode())
+    fake.add(ok, ok)
+    with connectr.Client(fake.url, "cnr_test_key") as c:
+        assert c.create_connection("gmail", "n", connector_version=1)["connector_version"] == 1
+        c.create_connection("gmail", "n")
+    assert sent(fake) == [
+        ("POST", "/api/v1/connections", {"connector_type": "gmail", "name": "n", "connector_version": 1}),
+        ("POST", "/api/v1/connections", {"connector_type": "gmail", "name": "n"}),
+    ]
+
+
+@pytest.mark.anyio
+async def test_async_create_connection_sends_connector_version(fake: FakeServer) -> None:
+    fake.add(Answer(201, json.dumps(CONNECTION).encode()))
+    async with connectr.AsyncClient(fake.url, "cnr_test_key") as c:
+        await c.create_connection("gmail", "n", connector_version=2)
+    assert sent(fake) == [
+        ("POST", "/api/v1/connections", {"connector_type": "gmail", "name": "n", "connector_version": 2}),
+    ]

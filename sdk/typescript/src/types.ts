@@ -73,6 +73,8 @@ export type ConnectionStatus = 'pending' | 'active' | 'needs_reauth' | 'revoked'
 export interface Connection {
   id: string;
   connector_type: string;
+  /** The connector version its calls use (servers older than versions leave it out). */
+  connector_version?: number;
   name: string;
   user_id: string | null;
   status: ConnectionStatus;
@@ -96,6 +98,8 @@ export interface CreateConnection {
   name: string;
   /** Your end user's id, 1 to 255 characters. */
   user_id?: string | null;
+  /** The connector version its calls use (default: the newest the server loads). */
+  connector_version?: number;
 }
 
 export interface ListConnectionsQuery {

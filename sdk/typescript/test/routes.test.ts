@@ -128,6 +128,22 @@ describe('connections', () => {
     expect(await rejection(c.getConnection(first.id))).toBeInstanceOf(NotFoundError);
   });
 
+  it('creates a connection pinned to a connector version, and names an unknown one', async () => {
+    const c = client();
+    const pinned = await c.createConnection({
+      connector_type: 'gmail',
+      name: 'pinned',
+      connector_version: 1,
+    });
+    expect(pinned.connector_version).toBe(1);
+    const unknown = await rejection(
+      c.createConnection({ connector_type: 'gmail', name: 'x', connector_version: 99 }),
+    );
+    expect(unknown).toBeInstanceOf(InvalidInputError);
+    expect(unknown.field).toBe('body.connector_version');
+    expect(await c.deleteConnection(pinned.id)).toMatchObject({ deleted: true });
+  });
+
   it('names the field at fault in a 400', async () => {
     const c = client();
     const unknown = await rejection(c.createConnection({ connector_type: 'nope', name: 'x' }));

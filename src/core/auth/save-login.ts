@@ -67,7 +67,7 @@ export async function storeLogin(
   connector: Connector,
   account: string,
   secret: AccountSecret,
-  facts: Omit<AccountRecord, 'connector' | 'account' | 'store' | 'created_at'>,
+  facts: Omit<AccountRecord, 'connector' | 'connector_version' | 'account' | 'store' | 'created_at'>,
   insecureStorage: boolean,
   deps: AuthDeps,
 ): Promise<LoginResult> {
@@ -84,6 +84,8 @@ export async function storeLogin(
   const now = new Date(deps.clock.now()).toISOString();
   const record: AccountRecord = {
     connector: connector.name,
+    // The version signed in with: `call` keeps using it while it is loaded.
+    connector_version: connector.version,
     account,
     ...facts,
     store: target.kind,

@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c152(data);
+  const r = c154(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -34,340 +34,342 @@ const c0 = string([]);
 const c1 = optional(c0);
 const c2 = string([(s: string) => /^[a-z][a-z0-9_-]*$/.test(s)]);
 const c3 = string([(s: { length: number }) => s.length >= 1]);
-const c4 = number(true, [(n: number) => n >= 0]);
+const c4 = number(true, [(n: number) => n > 0, (n: number) => n <= 2147483647]);
 const c5 = union([c4, c3]);
-const c6 = url(undefined, []);
-const c7 = string([(s: string) => /^[a-z][a-z0-9_]*$/.test(s), isUnreserved]);
-const c8 = url(/^https?$/, []);
-const c9 = string([(s: string) => /^[A-Z_][A-Z0-9_]*$/.test(s)]);
-const c10 = optional(c9);
-const c11 = object([
-  ['url', c8, false],
-  ['env', c10, true],
+const c6 = optional(c5);
+const c7 = url(undefined, []);
+const c8 = string([(s: string) => /^[a-z][a-z0-9_]*$/.test(s), isUnreserved]);
+const c9 = url(/^https?$/, []);
+const c10 = string([(s: string) => /^[A-Z_][A-Z0-9_]*$/.test(s)]);
+const c11 = optional(c10);
+const c12 = object([
+  ['url', c9, false],
+  ['env', c11, true],
   ['description', c1, true],
 ]);
-const c12 = union([c8, c11]);
-const c13 = record(c7, c12, [isNonEmpty]);
-const c14 = string([(s: string) => /^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/.test(s)]);
-const c15 = array(c14, []);
-const c16 = optional(c15);
-const c17 = oneOf(['oauth2']);
-const c18 = oneOf(['authorization_code', 'device_code', 'client_credentials']);
-const c19 = array(c18, [(s: { length: number }) => s.length >= 1]);
-const c20 = withDefault(c19, () => ['authorization_code']);
-const c21 = optional(c6);
-const c22 = oneOf(['rfc7009', 'bearer']);
-const c23 = withDefault(c22, () => 'rfc7009');
-const c24 = array(c3, []);
-const c25 = withDefault(c24, () => []);
-const c26 = withDefault(c0, () => ' ');
-const c27 = record(c0, c0, []);
-const c28 = optional(c27);
-const c29 = boolean;
-const c30 = withDefault(c29, () => true);
-const c31 = oneOf(['basic', 'post']);
-const c32 = withDefault(c31, () => 'basic');
-const c33 = oneOf(['required', 'optional', 'none']);
-const c34 = withDefault(c33, () => 'optional');
-const c35 = oneOf(['127.0.0.1', 'localhost', '[::1]']);
-const c36 = withDefault(c35, () => '127.0.0.1');
-const c37 = number(true, [(n: number) => n >= 1, (n: number) => n <= 65535]);
-const c38 = optional(c37);
-const c39 = string([(s: string) => s.startsWith('/')]);
-const c40 = withDefault(c39, () => '/callback');
-const c41 = object([
-  ['host', c36, false],
-  ['port', c38, true],
-  ['path', c40, false],
+const c13 = union([c9, c12]);
+const c14 = record(c8, c13, [isNonEmpty]);
+const c15 = string([(s: string) => /^https?:\/\/(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)+(:[0-9]{1,5})?$/.test(s)]);
+const c16 = array(c15, []);
+const c17 = optional(c16);
+const c18 = oneOf(['oauth2']);
+const c19 = oneOf(['authorization_code', 'device_code', 'client_credentials']);
+const c20 = array(c19, [(s: { length: number }) => s.length >= 1]);
+const c21 = withDefault(c20, () => ['authorization_code']);
+const c22 = optional(c7);
+const c23 = oneOf(['rfc7009', 'bearer']);
+const c24 = withDefault(c23, () => 'rfc7009');
+const c25 = array(c3, []);
+const c26 = withDefault(c25, () => []);
+const c27 = withDefault(c0, () => ' ');
+const c28 = record(c0, c0, []);
+const c29 = optional(c28);
+const c30 = boolean;
+const c31 = withDefault(c30, () => true);
+const c32 = oneOf(['basic', 'post']);
+const c33 = withDefault(c32, () => 'basic');
+const c34 = oneOf(['required', 'optional', 'none']);
+const c35 = withDefault(c34, () => 'optional');
+const c36 = oneOf(['127.0.0.1', 'localhost', '[::1]']);
+const c37 = withDefault(c36, () => '127.0.0.1');
+const c38 = number(true, [(n: number) => n >= 1, (n: number) => n <= 65535]);
+const c39 = optional(c38);
+const c40 = string([(s: string) => s.startsWith('/')]);
+const c41 = withDefault(c40, () => '/callback');
+const c42 = object([
+  ['host', c37, false],
+  ['port', c39, true],
+  ['path', c41, false],
 ]);
-const c42 = optional(c41);
-const c43 = object([
-  ['type', c17, false],
-  ['grants', c20, false],
-  ['authorization_url', c21, true],
-  ['token_url', c6, false],
-  ['revocation_url', c21, true],
-  ['revocation_style', c23, false],
-  ['device_authorization_url', c21, true],
-  ['scopes', c25, false],
-  ['scope_separator', c26, false],
+const c43 = optional(c42);
+const c44 = object([
+  ['type', c18, false],
+  ['grants', c21, false],
+  ['authorization_url', c22, true],
+  ['token_url', c7, false],
+  ['revocation_url', c22, true],
+  ['revocation_style', c24, false],
+  ['device_authorization_url', c22, true],
+  ['scopes', c26, false],
+  ['scope_separator', c27, false],
   ['granted_scope_separator', c1, true],
-  ['authorization_params', c28, true],
-  ['token_params', c28, true],
-  ['pkce', c30, false],
-  ['client_auth', c32, false],
-  ['client_secret', c34, false],
-  ['redirect', c42, true],
-  ['client_id_env', c10, true],
-  ['client_secret_env', c10, true],
-  ['app_registration_url', c21, true],
+  ['authorization_params', c29, true],
+  ['token_params', c29, true],
+  ['pkce', c31, false],
+  ['client_auth', c33, false],
+  ['client_secret', c35, false],
+  ['redirect', c43, true],
+  ['client_id_env', c11, true],
+  ['client_secret_env', c11, true],
+  ['app_registration_url', c22, true],
 ]);
-const c44 = oneOf(['api_key']);
-const c45 = oneOf(['header', 'query']);
-const c46 = object([
-  ['type', c44, false],
-  ['in', c45, false],
+const c45 = oneOf(['api_key']);
+const c46 = oneOf(['header', 'query']);
+const c47 = object([
+  ['type', c45, false],
+  ['in', c46, false],
   ['name', c3, false],
   ['prefix', c1, true],
-  ['env', c10, true],
+  ['env', c11, true],
 ]);
-const c47 = oneOf(['basic']);
-const c48 = object([
-  ['type', c47, false],
-  ['username_env', c10, true],
-  ['password_env', c10, true],
+const c48 = oneOf(['basic']);
+const c49 = object([
+  ['type', c48, false],
+  ['username_env', c11, true],
+  ['password_env', c11, true],
 ]);
-const c49 = oneOf(['none']);
-const c50 = object([['type', c49, false]]);
-const c51 = tagged(
+const c50 = oneOf(['none']);
+const c51 = object([['type', c50, false]]);
+const c52 = tagged(
   'type',
   new Map<unknown, Check>([
-    ['oauth2', c43],
-    ['api_key', c46],
-    ['basic', c48],
-    ['none', c50],
+    ['oauth2', c44],
+    ['api_key', c47],
+    ['basic', c49],
+    ['none', c51],
   ]),
 );
-const c52 = string([(s: { length: number }) => s.length >= 1, isUnreserved, hasNoReservedKey]);
-const c53 = string([(s: { length: number }) => s.length >= 1, isUnreserved]);
-const c54 = array(c53, [(s: { length: number }) => s.length >= 1]);
-const c55 = union([c52, c54]);
-const c56 = object([
-  ['endpoint', c7, false],
-  ['path', c55, false],
+const c53 = string([(s: { length: number }) => s.length >= 1, isUnreserved, hasNoReservedKey]);
+const c54 = string([(s: { length: number }) => s.length >= 1, isUnreserved]);
+const c55 = array(c54, [(s: { length: number }) => s.length >= 1]);
+const c56 = union([c53, c55]);
+const c57 = object([
+  ['endpoint', c8, false],
+  ['path', c56, false],
 ]);
-const c57 = optional(c56);
-const c58 = object([['endpoint', c7, false]]);
-const c59 = optional(c58);
-const c60 = number(true, [(n: number) => n >= 400, (n: number) => n <= 599]);
-const c61 = array(c60, []);
-const c62 = withDefault(c61, () => [429, 503]);
-const c63 = string([(s: string) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(s)]);
-const c64 = array(c63, []);
-const c65 = withDefault(c64, () => ['Retry-After']);
-const c66 = optional(c64);
-const c67 = optional(c55);
-const c68 = object([
-  ['retry_statuses', c62, false],
-  ['retry_after_headers', c65, false],
-  ['reset_headers', c66, true],
-  ['retry_after_path', c67, true],
+const c58 = optional(c57);
+const c59 = object([['endpoint', c8, false]]);
+const c60 = optional(c59);
+const c61 = number(true, [(n: number) => n >= 400, (n: number) => n <= 599]);
+const c62 = array(c61, []);
+const c63 = withDefault(c62, () => [429, 503]);
+const c64 = string([(s: string) => /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(s)]);
+const c65 = array(c64, []);
+const c66 = withDefault(c65, () => ['Retry-After']);
+const c67 = optional(c65);
+const c68 = optional(c56);
+const c69 = object([
+  ['retry_statuses', c63, false],
+  ['retry_after_headers', c66, false],
+  ['reset_headers', c67, true],
+  ['retry_after_path', c68, true],
 ]);
-const c69 = optional(c68);
-const c70 = array(c55, []);
-const c71 = withDefault(c70, () => []);
-const c72 = object([
-  ['message_paths', c71, false],
-  ['code_paths', c71, false],
-  ['ok_path', c67, true],
-  ['expired_codes', c25, false],
+const c70 = optional(c69);
+const c71 = array(c56, []);
+const c72 = withDefault(c71, () => []);
+const c73 = object([
+  ['message_paths', c72, false],
+  ['code_paths', c72, false],
+  ['ok_path', c68, true],
+  ['expired_codes', c26, false],
 ]);
-const c73 = optional(c72);
-const c74 = oneOf(['dropbox']);
-const c75 = array(c55, [(s: { length: number }) => s.length >= 1]);
-const c76 = withDefault(c3, () => 'list_folder');
-const c77 = object([
-  ['shape', c74, false],
-  ['accounts', c75, false],
-  ['event_type', c76, false],
-  ['identity_key', c67, true],
+const c74 = optional(c73);
+const c75 = oneOf(['dropbox']);
+const c76 = array(c56, [(s: { length: number }) => s.length >= 1]);
+const c77 = withDefault(c3, () => 'list_folder');
+const c78 = object([
+  ['shape', c75, false],
+  ['accounts', c76, false],
+  ['event_type', c77, false],
+  ['identity_key', c68, true],
 ]);
-const c78 = oneOf(['microsoft_graph']);
-const c79 = withDefault(c55, () => 'changeType');
-const c80 = object([
-  ['shape', c78, false],
-  ['event_type_path', c79, false],
+const c79 = oneOf(['microsoft_graph']);
+const c80 = withDefault(c56, () => 'changeType');
+const c81 = object([
+  ['shape', c79, false],
+  ['event_type_path', c80, false],
 ]);
-const c81 = oneOf(['slack']);
-const c82 = withDefault(c55, () => 'event.type');
-const c83 = object([
-  ['shape', c81, false],
-  ['accounts', c75, false],
-  ['event_type_path', c82, false],
-  ['identity_key', c67, true],
+const c82 = oneOf(['slack']);
+const c83 = withDefault(c56, () => 'event.type');
+const c84 = object([
+  ['shape', c82, false],
+  ['accounts', c76, false],
+  ['event_type_path', c83, false],
+  ['identity_key', c68, true],
 ]);
-const c84 = oneOf(['github']);
-const c85 = object([
-  ['shape', c84, false],
-  ['accounts', c75, false],
-  ['identity_key', c67, true],
+const c85 = oneOf(['github']);
+const c86 = object([
+  ['shape', c85, false],
+  ['accounts', c76, false],
+  ['identity_key', c68, true],
 ]);
-const c86 = oneOf(['gmail_pubsub']);
-const c87 = withDefault(c3, () => 'history');
-const c88 = object([
-  ['shape', c86, false],
-  ['accounts', c75, false],
-  ['event_type', c87, false],
+const c87 = oneOf(['gmail_pubsub']);
+const c88 = withDefault(c3, () => 'history');
+const c89 = object([
+  ['shape', c87, false],
+  ['accounts', c76, false],
+  ['event_type', c88, false],
 ]);
-const c89 = tagged(
+const c90 = tagged(
   'shape',
   new Map<unknown, Check>([
-    ['dropbox', c77],
-    ['microsoft_graph', c80],
-    ['slack', c83],
-    ['github', c85],
-    ['gmail_pubsub', c88],
+    ['dropbox', c78],
+    ['microsoft_graph', c81],
+    ['slack', c84],
+    ['github', c86],
+    ['gmail_pubsub', c89],
   ]),
 );
-const c90 = optional(c89);
-const c91 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c92 = optional(c7);
-const c93 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c94 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c95 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c96 = withDefault(c95, () => 'string');
-const c97 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c98 = optional(c97);
-const c99 = withDefault(c29, () => false);
-const c100 = unknown;
-const c101 = optional(c100);
-const c102 = number(false, []);
-const c103 = union([c0, c102, c29]);
-const c104 = array(c103, [(s: { length: number }) => s.length >= 1]);
-const c105 = optional(c104);
-const c106 = optional(c102);
-const c107 = optional(c53);
-const c108 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c109 = optional(c108);
-const c110 = oneOf(['segment', 'path', 'odata_string']);
-const c111 = optional(c110);
-const c112 = record(c0, c103, []);
-const c113 = optional(c112);
-const c114 = object([
-  ['in', c94, false],
-  ['type', c96, false],
-  ['items', c98, true],
-  ['required', c99, false],
-  ['default', c101, true],
-  ['enum', c105, true],
-  ['minimum', c106, true],
-  ['maximum', c106, true],
+const c91 = optional(c90);
+const c92 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c93 = optional(c8);
+const c94 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c95 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c96 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c97 = withDefault(c96, () => 'string');
+const c98 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c99 = optional(c98);
+const c100 = withDefault(c30, () => false);
+const c101 = unknown;
+const c102 = optional(c101);
+const c103 = number(false, []);
+const c104 = union([c0, c103, c30]);
+const c105 = array(c104, [(s: { length: number }) => s.length >= 1]);
+const c106 = optional(c105);
+const c107 = optional(c103);
+const c108 = optional(c54);
+const c109 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c110 = optional(c109);
+const c111 = oneOf(['segment', 'path', 'odata_string']);
+const c112 = optional(c111);
+const c113 = record(c0, c104, []);
+const c114 = optional(c113);
+const c115 = object([
+  ['in', c95, false],
+  ['type', c97, false],
+  ['items', c99, true],
+  ['required', c100, false],
+  ['default', c102, true],
+  ['enum', c106, true],
+  ['minimum', c107, true],
+  ['maximum', c107, true],
   ['description', c1, true],
-  ['name', c107, true],
-  ['field', c67, true],
-  ['flag', c109, true],
-  ['style', c111, true],
-  ['aliases', c113, true],
-  ['secret', c99, false],
+  ['name', c108, true],
+  ['field', c68, true],
+  ['flag', c110, true],
+  ['style', c112, true],
+  ['aliases', c114, true],
+  ['secret', c100, false],
 ]);
-const c115 = record(c93, c114, []);
-const c116 = withDefault(c115, () => ({}));
-const c117 = record(c63, c0, []);
-const c118 = optional(c117);
-const c119 = oneOf(['json', 'form', 'binary', 'text', 'none']);
-const c120 = optional(c119);
-const c121 = optional(c3);
-const c122 = optional(c63);
-const c123 = object([
-  ['encoding', c120, true],
-  ['content_type', c121, true],
-  ['json_header', c122, true],
+const c116 = record(c94, c115, []);
+const c117 = withDefault(c116, () => ({}));
+const c118 = record(c64, c0, []);
+const c119 = optional(c118);
+const c120 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c121 = optional(c120);
+const c122 = optional(c3);
+const c123 = optional(c64);
+const c124 = object([
+  ['encoding', c121, true],
+  ['content_type', c122, true],
+  ['json_header', c123, true],
 ]);
-const c124 = optional(c123);
-const c125 = oneOf(['json', 'text', 'binary', 'auto']);
-const c126 = withDefault(c125, () => 'auto');
-const c127 = object([
-  ['encoding', c126, false],
-  ['result_header', c122, true],
+const c125 = optional(c124);
+const c126 = oneOf(['json', 'text', 'binary', 'auto']);
+const c127 = withDefault(c126, () => 'auto');
+const c128 = object([
+  ['encoding', c127, false],
+  ['result_header', c123, true],
 ]);
-const c128 = optional(c127);
-const c129 = oneOf(['page_token']);
-const c130 = object([
-  ['style', c129, false],
-  ['request_param', c93, false],
-  ['response_path', c55, false],
-  ['items_path', c55, false],
+const c129 = optional(c128);
+const c130 = oneOf(['page_token']);
+const c131 = object([
+  ['style', c130, false],
+  ['request_param', c94, false],
+  ['response_path', c56, false],
+  ['items_path', c56, false],
 ]);
-const c131 = oneOf(['cursor']);
-const c132 = withDefault(c93, () => 'cursor');
-const c133 = object([
-  ['style', c131, false],
-  ['continue_endpoint', c7, false],
-  ['continue_param', c132, false],
-  ['cursor_path', c55, false],
-  ['has_more_path', c55, false],
-  ['items_path', c55, false],
+const c132 = oneOf(['cursor']);
+const c133 = withDefault(c94, () => 'cursor');
+const c134 = object([
+  ['style', c132, false],
+  ['continue_endpoint', c8, false],
+  ['continue_param', c133, false],
+  ['cursor_path', c56, false],
+  ['has_more_path', c56, false],
+  ['items_path', c56, false],
 ]);
-const c134 = oneOf(['next_link']);
-const c135 = object([
-  ['style', c134, false],
-  ['next_path', c55, false],
-  ['items_path', c55, false],
+const c135 = oneOf(['next_link']);
+const c136 = object([
+  ['style', c135, false],
+  ['next_path', c56, false],
+  ['items_path', c56, false],
 ]);
-const c136 = oneOf(['link_header']);
-const c137 = withDefault(c0, () => 'next');
-const c138 = object([
-  ['style', c136, false],
-  ['rel', c137, false],
-  ['items_path', c67, true],
+const c137 = oneOf(['link_header']);
+const c138 = withDefault(c0, () => 'next');
+const c139 = object([
+  ['style', c137, false],
+  ['rel', c138, false],
+  ['items_path', c68, true],
 ]);
-const c139 = oneOf(['offset']);
-const c140 = object([
-  ['style', c139, false],
-  ['offset_param', c93, false],
-  ['limit_param', c93, false],
-  ['items_path', c67, true],
-  ['total_path', c67, true],
+const c140 = oneOf(['offset']);
+const c141 = object([
+  ['style', c140, false],
+  ['offset_param', c94, false],
+  ['limit_param', c94, false],
+  ['items_path', c68, true],
+  ['total_path', c68, true],
 ]);
-const c141 = tagged(
+const c142 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c130],
-    ['cursor', c133],
-    ['next_link', c135],
-    ['link_header', c138],
-    ['offset', c140],
+    ['page_token', c131],
+    ['cursor', c134],
+    ['next_link', c136],
+    ['link_header', c139],
+    ['offset', c141],
   ]),
 );
-const c142 = optional(c141);
-const c143 = optional(c24);
-const c144 = optional(c29);
-const c145 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c146 = number(true, [(n: number) => n > 0]);
-const c147 = optional(c146);
-const c148 = object([
-  ['protocol', c145, false],
-  ['threshold', c4, false],
-  ['chunk_size', c146, false],
-  ['chunk_multiple', c147, true],
-  ['start', c7, false],
-  ['append', c92, true],
-  ['finish', c92, true],
-]);
+const c143 = optional(c142);
+const c144 = optional(c25);
+const c145 = optional(c30);
+const c146 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c147 = number(true, [(n: number) => n >= 0]);
+const c148 = number(true, [(n: number) => n > 0]);
 const c149 = optional(c148);
 const c150 = object([
+  ['protocol', c146, false],
+  ['threshold', c147, false],
+  ['chunk_size', c148, false],
+  ['chunk_multiple', c149, true],
+  ['start', c8, false],
+  ['append', c93, true],
+  ['finish', c93, true],
+]);
+const c151 = optional(c150);
+const c152 = object([
   ['summary', c3, false],
   ['description', c1, true],
-  ['docs_url', c21, true],
-  ['method', c91, false],
-  ['host', c92, true],
-  ['path', c39, false],
-  ['params', c116, false],
-  ['headers', c118, true],
-  ['request', c124, true],
-  ['response', c128, true],
-  ['pagination', c142, true],
-  ['scopes', c143, true],
-  ['idempotent', c144, true],
-  ['upload_session', c149, true],
-  ['deprecated', c144, true],
-  ['destructive', c144, true],
+  ['docs_url', c22, true],
+  ['method', c92, false],
+  ['host', c93, true],
+  ['path', c40, false],
+  ['params', c117, false],
+  ['headers', c119, true],
+  ['request', c125, true],
+  ['response', c129, true],
+  ['pagination', c143, true],
+  ['scopes', c144, true],
+  ['idempotent', c145, true],
+  ['upload_session', c151, true],
+  ['deprecated', c145, true],
+  ['destructive', c145, true],
 ]);
-const c151 = record(c7, c150, [isNonEmpty]);
-const c152 = object([
+const c153 = record(c8, c152, [isNonEmpty]);
+const c154 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
-  ['version', c5, false],
-  ['docs_url', c6, false],
+  ['version', c6, true],
+  ['docs_url', c7, false],
   ['description', c3, false],
-  ['hosts', c13, false],
-  ['redirect_hosts', c16, true],
-  ['auth', c51, false],
-  ['identity', c57, true],
-  ['health', c59, true],
-  ['rate_limit', c69, true],
-  ['errors', c73, true],
-  ['webhooks', c90, true],
-  ['endpoints', c151, false],
+  ['hosts', c14, false],
+  ['redirect_hosts', c17, true],
+  ['auth', c52, false],
+  ['identity', c58, true],
+  ['health', c60, true],
+  ['rate_limit', c70, true],
+  ['errors', c74, true],
+  ['webhooks', c91, true],
+  ['endpoints', c153, false],
 ]);

@@ -9,6 +9,7 @@ import { describe } from './problem.js';
 import type { DefinitionProblem } from './problem.js';
 import type { ConnectorDefinition } from './schema.js';
 import { checkWithSchema } from './schema-check.js';
+import { definitionVersion, fileNameVersion } from './versions.js';
 
 /**
  * Turns the text of a connector file into a Connector, or into problems that each name the
@@ -122,8 +123,26 @@ export function parseConnector(text: string, source: ConnectorSource): ParseResu
   }
 
   const semantic = rules(parsed.data);
+  const named = namedVersion(file, parsed.data.version);
+  if (named) semantic.push({ file, ...locate(['version']), path: 'version', message: named });
   if (semantic.length > 0) return { ok: false, problems: sortProblems(semantic) };
   return { ok: true, connector: toConnector(parsed.data, source) };
+}
+
+/**
+ * What is wrong with the version a file name carries (`gmail@2.yaml`), if anything: it must be
+ * a version, and the one the file declares, or loading it would pin connections to a version
+ * that is not what its file name tells the reader.
+ */
+function namedVersion(file: string, declared: ConnectorDefinition['version']): string | undefined {
+  const named = fileNameVersion(file);
+  if (named === undefined) return undefined;
+  if (typeof named === 'object') return named.problem;
+  const version = definitionVersion(declared);
+  if (named === version) return undefined;
+  return declared === undefined
+    ? `the file name says version ${named} but the file declares no version (so 1); add \`version: ${named}\` or rename the file`
+    : `the file name says version ${named} but the file declares version ${version}; make them agree`;
 }
 
 function sortProblems(problems: DefinitionProblem[]): DefinitionProblem[] {

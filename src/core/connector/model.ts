@@ -7,6 +7,7 @@ import type {
   WebhooksDefinition,
 } from './schema.js';
 import { unknownName } from '../suggest.js';
+import { definitionVersion } from './versions.js';
 
 /**
  * The validated, normalised connector the engine works with: defaults filled in, every
@@ -60,7 +61,8 @@ export type ResolvedAuth =
 export interface Connector {
   readonly name: string;
   readonly displayName: string;
-  readonly version: string;
+  /** A whole number from 1 (connector/versions.ts); connections and accounts pin it. */
+  readonly version: number;
   readonly docsUrl: string;
   readonly description: string;
   readonly hosts: readonly Host[];
@@ -138,7 +140,7 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
   return {
     name: def.name,
     displayName: def.display_name,
-    version: String(def.version),
+    version: definitionVersion(def.version),
     docsUrl: def.docs_url,
     description: def.description,
     hosts,

@@ -9,12 +9,13 @@ import { PrebuiltConnectors } from './prebuilt.js';
 import type { ParseResult } from './load.js';
 import type { DefinitionProblem } from './problem.js';
 import type { Connector, ConnectorOrigin } from './model.js';
+import { formatRef } from './versions.js';
 
 /**
  * All connectors a command can use: the built-in ones shipped in `connectors/`, then the
  * user's connectors directory, then any extra directories (`--connectors-dir`). A later file
- * replaces an earlier one of the same name, so a user can fix or extend a built-in connector
- * without waiting for a release. A broken file is reported and skipped; it never hides the
+ * replaces an earlier one of the same name and version, so a user can fix or extend a built-in
+ * connector without waiting for a release; one of another version is kept beside it (versions.ts). A broken file is reported and skipped; it never hides the
  * others.
  */
 
@@ -39,13 +40,36 @@ export interface FileProblems {
 }
 
 export class Registry {
-  constructor(
-    readonly connectors: readonly Connector[],
-    readonly invalid: readonly FileProblems[],
-  ) {}
+  /** The newest version of each connector, by name: what a command uses unless told a version. */
+  readonly connectors: readonly Connector[];
+  private readonly byName: ReadonlyMap<string, readonly Connector[]>;
 
-  get(name: string): Connector | undefined {
-    return this.connectors.find((c) => c.name === name);
+  /** `all`: every version of every connector loaded (one per name and version). */
+  constructor(
+    all: readonly Connector[],
+    readonly invalid: readonly FileProblems[],
+  ) {
+    const byName = new Map<string, Connector[]>();
+    for (const connector of all) {
+      const versions = byName.get(connector.name);
+      if (versions) versions.push(connector);
+      else byName.set(connector.name, [connector]);
+    }
+    // Newest first: get(name) and the list are the first of each.
+    for (const versions of byName.values()) versions.sort((a, b) => b.version - a.version);
+    this.byName = byName;
+    this.connectors = [...byName.values()].flatMap((versions) => versions.slice(0, 1));
+  }
+
+  /** The connector called `name`: the version given, else its newest. */
+  get(name: string, version?: number): Connector | undefined {
+    const versions = this.byName.get(name);
+    return version === undefined ? versions?.[0] : versions?.find((c) => c.version === version);
+  }
+
+  /** Every loaded version of `name`, newest first (none when no such connector is loaded). */
+  versions(name: string): readonly Connector[] {
+    return this.byName.get(name) ?? [];
   }
 
   /** The connector called `name`, or an error that suggests the nearest name. */
@@ -63,6 +87,19 @@ export class Registry {
           : `available: ${names.join(', ') || 'none'}. Run \`connectr connectors list\`.`,
     });
   }
+
+  /** `name` at `version` (its newest when none), or an error listing the versions loaded. */
+  requireVersion(name: string, version: number | undefined): Connector {
+    const newest = this.require(name);
+    if (version === undefined) return newest;
+    const found = this.get(name, version);
+    if (found) return found;
+    throw new ConnectrError('not_found', `connector ${name} has no version ${version}`, {
+      hint: `loaded versions: ${this.versions(name)
+        .map((c) => c.version)
+        .join(', ')} (\`connectr connectors show ${name}\`)`,
+    });
+  }
 }
 
 export const CONNECTOR_FILE = /\.ya?ml$/i;
@@ -75,7 +112,9 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
   for (const dir of options.extraDirs ?? [])
     dirs.push({ dir: resolve(dir), origin: 'extra', mustExist: true });
 
-  const byName = new Map<string, Connector>();
+  // By name and version: a later directory's file replaces an earlier one's of the same
+  // version, and adds to it one of another version.
+  const byKey = new Map<string, Connector>();
   const invalid: FileProblems[] = [];
   const cache = new ConnectorCache(options.cacheFile);
   await cache.open();
@@ -90,7 +129,8 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
         continue;
       }
       const { connector } = result;
-      const twin = seenHere.get(connector.name);
+      const key = formatRef(connector.name, connector.version);
+      const twin = seenHere.get(key);
       if (twin) {
         invalid.push({
           file,
@@ -101,16 +141,16 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
               line: 1,
               column: 1,
               path: 'name',
-              message: `connector "${connector.name}" is already defined in ${twin} in the same directory; rename one`,
+              message: `connector "${connector.name}" version ${connector.version} is already defined in ${twin} in the same directory; rename one or give it another version`,
             },
           ],
         });
         continue;
       }
-      seenHere.set(connector.name, file);
-      const previous = byName.get(connector.name);
-      byName.set(
-        connector.name,
+      seenHere.set(key, file);
+      const previous = byKey.get(key);
+      byKey.set(
+        key,
         previous
           ? { ...connector, source: { ...connector.source, overrides: previous.source.file } }
           : connector,
@@ -119,7 +159,7 @@ export async function loadRegistry(options: RegistryOptions = {}): Promise<Regis
   }
   await cache.save();
   // By code point: names are lowercase ASCII, and localeCompare would load ICU (~8 ms).
-  const connectors = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const connectors = [...byKey.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return new Registry(connectors, invalid);
 }
 

@@ -451,7 +451,10 @@ export const ConnectorSchema = z.strictObject({
   $schema: z.optional(z.string()),
   name: doc(connectorName(), 'Identifier used on the command line (connectr call <name> ...).'),
   display_name: nonEmpty,
-  version: doc(z.union([z.int().check(z.nonnegative()), nonEmpty]), 'Version of this definition.'),
+  version: doc(
+    z.optional(z.union([z.int().check(z.positive(), z.lte(2_147_483_647)), nonEmpty])),
+    'Version of this definition, a whole number from 1 (default 1); connections pin it. Several versions of one connector may be loaded side by side (gmail.yaml and gmail@1.yaml). A string that is not a whole number (older imports copied the API\'s own version, e.g. "1.0.3") counts as 1.',
+  ),
   docs_url: doc(z.url(), 'Official API documentation.'),
   description: nonEmpty,
   hosts: doc(

@@ -22,6 +22,11 @@ export interface CredentialBinding {
 
 export interface AccountRecord {
   connector: string;
+  /**
+   * The connector version the account was made with (connector/versions.ts); `call` uses that
+   * version while it is loaded. Absent on accounts older than versions: the newest is used.
+   */
+  connector_version?: number;
   account: string;
   auth_type: 'oauth2' | 'api_key' | 'basic';
   grant?: Grant;
@@ -64,6 +69,7 @@ const metadataFileSchema: FileShape['schema'] = (z) => {
 
   const AccountRecordSchema = z.object({
     connector: z.string().min(1),
+    connector_version: z.number().int().positive().optional(),
     account: z.string().min(1),
     auth_type: z.enum(['oauth2', 'api_key', 'basic']),
     grant: z.enum(['authorization_code', 'device_code', 'client_credentials']).optional(),

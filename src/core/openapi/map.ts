@@ -203,13 +203,16 @@ export function mapDocument(doc: Json, refs: RefResolver, options: MapOptions = 
   const connector: Json = {
     name,
     display_name: title,
-    version: typeof info.version === 'string' && info.version.trim() ? info.version : 1,
+    // The definition's own version, which connections pin (connector/versions.ts), not the API's.
+    version: 1,
     docs_url: docsUrl,
     description,
     hosts,
     auth: auth.definition,
     endpoints,
   };
+  if (typeof info.version === 'string' && info.version.trim())
+    comment(['version'], `the API's own version: ${oneLine(info.version, 100)}`);
   for (const line of auth.comments) comment(['auth'], line);
   return { connector, comments, unmapped, review, operations };
 }

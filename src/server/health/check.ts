@@ -7,6 +7,7 @@ import { ConnectrError } from '../../core/errors.js';
 import { databaseCredentials, refreshAhead } from '../credentials/source.js';
 import type { DatabaseCredentialDeps } from '../credentials/source.js';
 import { changeConnection } from '../credentials/target.js';
+import { connectorMissing, connectorOf } from '../services/connections.js';
 import { recordCheck } from '../store/connection-health.js';
 import type { Connection } from '../store/connections.js';
 import { requireConnection } from '../store/connections.js';
@@ -63,12 +64,13 @@ export async function checkConnection(
 ): Promise<Connection> {
   if (!checkable(connection)) return connection;
   const now = deps.now();
-  const connector = (await deps.registry()).get(connection.connector);
+  const registry = await deps.registry();
+  const connector = connectorOf(registry, connection);
   if (!connector) {
     return record(deps, connection, now, {
       kind: 'unknown',
       code: 'check_failed',
-      message: `its connector "${connection.connector}" is no longer defined on this server`,
+      message: connectorMissing(registry, connection).message,
     });
   }
   const credentials: DatabaseCredentialDeps = {

@@ -2,7 +2,9 @@ import type { Connector } from '../../core/connector/model.js';
 import type { Registry } from '../../core/connector/registry.js';
 import type { CredentialSource } from '../../core/engine/credential.js';
 import { ConnectrError, isConnectrError } from '../../core/errors.js';
+import { FieldError } from '../../core/field-error.js';
 import type { Env } from '../../core/paths.js';
+import { closest } from '../../core/suggest.js';
 import type { ServerData } from '../contracts.js';
 import { changeConnection } from '../credentials/target.js';
 import { storeTokens } from '../oauth/tokens.js';
@@ -25,6 +27,134 @@ import type { RevocationOutcome, RevocationRequest } from './revocation.js';
 export type { Connection, Page } from '../store/connections.js';
 export { MAX_PAGE } from '../store/connections.js';
 export { CONNECTION_STATUSES } from '../store/schema.js';
+
+/**
+ * The connector a new connection uses: `name` at `version`, its newest when none is given. An
+ * unknown name or version is an invalid_input naming `field` and what is loaded.
+ */
+export function connectorToCreate(
+  registry: Registry,
+  name: string,
+  version: number | undefined,
+  fields: { readonly name: string; readonly version: string },
+): Connector {
+  const newest = registry.get(name);
+  if (!newest) {
+    const names = registry.connectors.map((c) => c.name);
+    const suggestion = closest(name, names);
+    throw new FieldError(fields.name, `unknown connector "${name}"`, {
+      hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}known connectors: ${names.join(', ')} (GET /api/v1/connectors)`,
+    });
+  }
+  return version === undefined ? newest : requireVersion(registry, name, version, fields.version);
+}
+
+/** `name` at `version`, or an invalid_input naming `field` and the versions loaded. */
+function requireVersion(registry: Registry, name: string, version: number, field: string): Connector {
+  const found = registry.get(name, version);
+  if (found) return found;
+  throw new FieldError(field, `connector ${name} has no version ${version}`, {
+    hint: `loaded versions of ${name}: ${loadedVersions(registry, name)} (GET /api/v1/connectors/${name}/versions)`,
+  });
+}
+
+function loadedVersions(registry: Registry, name: string): string {
+  return registry
+    .versions(name)
+    .map((c) => c.version)
+    .join(', ');
+}
+
+/** What names a connection's connector: its name and the version it is pinned to. */
+export type PinnedTo = Pick<Connection, 'id' | 'connector' | 'connectorVersion'>;
+
+/** The version of its connector that `connection`'s calls use, when this server loads it. */
+export function connectorOf(registry: Registry, connection: PinnedTo): Connector | undefined {
+  return registry.get(connection.connector, connection.connectorVersion);
+}
+
+/**
+ * As connectorOf, or a conflict saying what is missing: the connector itself, or only the
+ * version the connection is pinned to (its calls never fall back to another version's shape).
+ */
+export function pinnedConnector(registry: Registry, connection: PinnedTo): Connector {
+  const found = connectorOf(registry, connection);
+  if (found) return found;
+  throw connectorMissing(registry, connection);
+}
+
+/** Why `connection`'s connector cannot be had: its name, or its version, is not loaded. */
+export function connectorMissing(registry: Registry, connection: PinnedTo): ConnectrError {
+  const { id, connector: name, connectorVersion: version } = connection;
+  const newest = registry.get(name);
+  if (!newest) {
+    return new ConnectrError(
+      'conflict',
+      `connection ${id}'s connector "${name}" is no longer defined on this server`,
+      {
+        hint: "restore its definition in the server's connectors directory, or delete the connection",
+      },
+    );
+  }
+  return new ConnectrError(
+    'conflict',
+    `connection ${id} uses ${name} version ${version}, which this server no longer loads (loaded: ${loadedVersions(registry, name)})`,
+    {
+      hint: `move it with PATCH /api/v1/connections/${id} {"connector_version": ${newest.version}}, or restore that version's file (${name}@${version}.yaml)`,
+    },
+  );
+}
+
+/**
+ * The scopes moving `connection` from `from` to `to` needs that it was not granted: those `to`
+ * asks for at sign-in that `from` did not (a scope both ask for and the user declined stays as
+ * it was). None for a connection not signed in yet: its sign-in asks for them.
+ */
+export function missingScopes(from: Connector | undefined, to: Connector, connection: Connection): string[] {
+  if (to.auth.type !== 'oauth2' || connection.status === 'pending') return [];
+  const before = new Set(from?.auth.type === 'oauth2' ? from.auth.scopes : []);
+  const granted = new Set(connection.scopes);
+  return to.auth.scopes.filter((scope) => !before.has(scope) && !granted.has(scope));
+}
+
+/**
+ * Moves the connection to another version of its connector (PATCH). Refused, with a conflict
+ * naming them, when that version needs scopes the connection was not granted; checked on the
+ * locked row, so a sign-in finishing meanwhile is seen.
+ */
+export async function moveConnection(
+  data: ServerData,
+  registry: Registry,
+  projectId: string,
+  id: string,
+  version: number,
+  now = new Date(),
+): Promise<Connection> {
+  const current = await requireConnection(data, projectId, id);
+  const to = requireVersion(registry, current.connector, version, 'body.connector_version');
+  const moved = await changeConnection(data, projectId, id, () =>
+    guard(data.database, () =>
+      data.db.transaction(async (tx) => {
+        const row = await connections.lockConnection(tx, projectId, id);
+        if (!row) return undefined;
+        if (row.connectorVersion === version) return row;
+        const missing = missingScopes(connectorOf(registry, row), to, row);
+        if (missing.length > 0) {
+          throw new ConnectrError(
+            'conflict',
+            `connection ${id} cannot move to ${row.connector} version ${version}: that version needs scopes the connection was not granted: ${missing.join(', ')}`,
+            {
+              details: missing.map((scope) => `missing scope: ${scope}`),
+              hint: `sign the connection in again (POST /api/v1/oauth/authorize with connection_id ${id}; a sign-in asks for the scopes of the connector's newest version), then PATCH again`,
+            },
+          );
+        }
+        return connections.updateConnection(tx, projectId, id, { connectorVersion: version }, now);
+      }),
+    ),
+  );
+  return moved ?? requireConnection(data, projectId, id);
+}
 
 /** A new connection, with its connection.created event in the same transaction. */
 export function createConnection(
@@ -130,7 +260,8 @@ export async function deleteConnection(
           data,
           deps.env,
           projectId,
-          deps.registry.get(connection.connector),
+          // Revoked where the version it was signed in with says, or the newest when that is gone.
+          connectorOf(deps.registry, connection) ?? deps.registry.get(connection.connector),
           stored.secret,
           deps.request,
         )
@@ -171,7 +302,7 @@ export async function accessToken(
   sourceFor: (connection: Connection, connector: Connector) => CredentialSource,
 ): Promise<AccessToken> {
   const connection = await requireConnection(data, projectId, id);
-  const connector = registry.get(connection.connector);
+  const connector = connectorOf(registry, connection);
   if (connector?.auth.type !== 'oauth2') {
     throw new ConnectrError(
       'conflict',

@@ -14,6 +14,8 @@ export type Connection = typeof connections.$inferSelect;
 export interface NewConnection {
   readonly projectId: string;
   readonly connector: string;
+  /** The connector version its calls use (default 1, the column's). */
+  readonly connectorVersion?: number | undefined;
   readonly name: string;
   readonly userId?: string | null | undefined;
 }
@@ -25,6 +27,7 @@ export async function createConnection(db: Db, input: NewConnection, now = new D
       id: newId('conn'),
       projectId: input.projectId,
       connector: input.connector,
+      ...(input.connectorVersion === undefined ? {} : { connectorVersion: input.connectorVersion }),
       name: input.name,
       userId: input.userId ?? null,
       // Set here, at millisecond precision, so a page cursor (a JavaScript date) finds it exactly.
@@ -68,6 +71,7 @@ export async function requireConnection(db: Db, projectId: string, id: string): 
 
 export interface ConnectionPatch {
   status?: ConnectionStatus;
+  connectorVersion?: number;
   accountIdentity?: string | null;
   providerAccountId?: string | null;
   scopes?: string[];

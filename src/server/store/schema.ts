@@ -93,6 +93,11 @@ export const connections = pgTable(
       .notNull()
       .references(() => projects.id, { onDelete: 'cascade' }),
     connector: text('connector').notNull(),
+    /**
+     * The connector's version its calls use (core/connector/versions.ts), set at creation and
+     * moved by PATCH; rows older than versions were all made with version 1.
+     */
+    connectorVersion: integer('connector_version').notNull().default(1),
     name: text('name').notNull(),
     userId: text('user_id'),
     status: text('status', { enum: CONNECTION_STATUSES }).notNull().default('pending'),

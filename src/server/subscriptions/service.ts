@@ -7,6 +7,7 @@ import { databaseCredentials } from '../credentials/source.js';
 import type { DatabaseCredentialDeps } from '../credentials/source.js';
 import type { Connection } from '../store/connections.js';
 import { requireConnection } from '../store/connections.js';
+import { pinnedConnector } from '../services/connections.js';
 import { guard } from '../store/open.js';
 import {
   connectionSubscriptions,
@@ -53,12 +54,7 @@ async function target(deps: SubscriptionDeps, projectId: string, connectionId: s
   const connection = await guard(deps.data.database, () =>
     requireConnection(deps.data.db, projectId, connectionId),
   );
-  const connector = (await deps.registry()).get(connection.connector);
-  if (!connector)
-    throw new ConnectrError(
-      'conflict',
-      `connection ${connection.id}'s connector "${connection.connector}" is no longer defined on this server`,
-    );
+  const connector = pinnedConnector(await deps.registry(), connection);
   const shape = subscribingShape(connector);
   if (shape === undefined)
     throw new ConnectrError(

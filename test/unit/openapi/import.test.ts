@@ -62,6 +62,12 @@ describe('connector fields', () => {
       /not a connector name/,
     );
   });
+
+  it("writes version 1, the definition's own, and the API's version as a comment on one line", async () => {
+    const { def, yaml } = await run(doc({ info: { title: 'T', version: '2.0\nversion: 9' } }));
+    expect(def.version).toBe(1);
+    expect(yaml).toMatch(/^# the API's own version: 2\.0 version: 9$/m);
+  });
 });
 
 describe('servers', () => {

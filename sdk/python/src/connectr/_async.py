@@ -231,11 +231,17 @@ class AsyncClient:
         name: str,
         *,
         user_id: Optional[str] = None,
+        connector_version: Optional[int] = None,
         retry: Optional[bool] = None,
         timeout: c.TimeoutTypes = None,
     ) -> t.Connection:
-        """POST /api/v1/connections (201, status ``pending``). A POST: not retried unless ``retry=True``."""
-        return await self._request(c.create_connection(connector_type, name, user_id, retry, timeout))
+        """POST /api/v1/connections (201, status ``pending``). A POST: not retried unless ``retry=True``.
+
+        ``connector_version`` pins the connection to that connector version (default: the newest).
+        """
+        return await self._request(
+            c.create_connection(connector_type, name, user_id, retry, timeout, connector_version)
+        )
 
     async def get_connection(self, connection_id: str, *, timeout: c.TimeoutTypes = None) -> t.Connection:
         return await self._request(c.get_connection(connection_id, timeout))

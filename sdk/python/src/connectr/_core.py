@@ -553,11 +553,18 @@ def list_endpoints(name: str, timeout: TimeoutTypes) -> Call[List[t.Endpoint]]:
 
 
 def create_connection(
-    connector_type: str, name: str, user_id: Optional[str], retry: Optional[bool], timeout: TimeoutTypes
+    connector_type: str,
+    name: str,
+    user_id: Optional[str],
+    retry: Optional[bool],
+    timeout: TimeoutTypes,
+    connector_version: Optional[int] = None,
 ) -> Call[t.Connection]:
     body: Dict[str, Any] = {"connector_type": connector_type, "name": name}
     if user_id is not None:
         body["user_id"] = user_id
+    if connector_version is not None:
+        body["connector_version"] = connector_version
     return Call("POST", f"{API}/connections", as_dict, json=body, retry=retry, timeout=timeout)
 
 

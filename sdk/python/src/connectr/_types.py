@@ -117,6 +117,8 @@ class LastError(TypedDict):
 class Connection(TypedDict):
     id: str
     connector_type: str
+    #: The connector version its calls use (set at creation, moved by PATCH).
+    connector_version: int
     name: str
     user_id: Optional[str]
     status: str

@@ -9,6 +9,7 @@ import { bodyEncoding } from '../../../core/engine/request.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { jsonSyntaxError } from '../../../core/json-syntax.js';
 import { endpointCommand, optionValue } from '../../calls/endpoint-flags.js';
+import { accountFlag, connectorForAccount } from '../../calls/account-version.js';
 import { extraHeaders, jqFor } from '../../calls/extras.js';
 import { checkOutputPath } from '../../calls/output.js';
 import { attemptOptions, positive, sendAndPrint } from '../../calls/send.js';
@@ -48,11 +49,14 @@ export async function callCommand(ctx: CliContext, args: readonly string[]): Pro
     await listConnectors(ctx);
     return;
   }
-  const connector = (await ctx.registry()).require(name);
+  const registry = await ctx.registry();
+  const newest = registry.require(name);
   if (endpointName === undefined || endpointName.startsWith('-')) {
-    listEndpoints(ctx, connector);
+    listEndpoints(ctx, newest);
     return;
   }
+  // The endpoints of the version the account was made with, while it is loaded.
+  const connector = await connectorForAccount(ctx, registry, newest, accountFlag(rest));
   const endpoint = endpointNamed(
     connector,
     endpointName,

@@ -23,7 +23,7 @@ export function registerConnectors(program: Command, runner: Runner): void {
   connectors
     .command('show')
     .description("show a connector's hosts, authentication and endpoints with their parameters")
-    .argument('<connector>', 'connector name, e.g. gmail')
+    .argument('<connector>', 'connector name, e.g. gmail (its newest version) or gmail@1')
     .argument('[endpoint]', 'show only this endpoint')
     .addHelpText(
       'after',
@@ -31,6 +31,21 @@ export function registerConnectors(program: Command, runner: Runner): void {
     )
     .action(async (name: string, endpoint: string | undefined, _opts: unknown, cmd: Command) => {
       await runner(cmd, async (ctx) => (await import('./show.js')).showConnector(ctx, name, endpoint));
+    });
+
+  connectors
+    .command('diff')
+    .description(
+      'list the endpoints, params and scopes added, removed and changed between two connector versions',
+    )
+    .argument('<from>', 'a connector, e.g. gmail@1 (a name alone: its newest version)')
+    .argument('<to>', 'another, e.g. gmail@2')
+    .addHelpText(
+      'after',
+      "\n+ added, - removed, ~ changed; values are shown as JSON (a secret param's default never is).\n`connectr connectors show <name>` lists the versions loaded.\n\nExamples:\n  connectr connectors diff gmail@1 gmail@2\n  connectr connectors diff gmail@1 gmail --json",
+    )
+    .action(async (from: string, to: string, _opts: unknown, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./diff.js')).diffCommand(ctx, from, to));
     });
 
   connectors

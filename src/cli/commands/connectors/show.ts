@@ -1,5 +1,6 @@
 import { tokenEnvName } from '../../../core/auth/env-credential.js';
 import { effectiveHostUrl, requireEndpoint } from '../../../core/connector/model.js';
+import { parseConnectorRef } from '../../../core/connector/versions.js';
 import { oauthEnvName } from '../../../core/oauth/endpoints.js';
 import type { Connector, Endpoint } from '../../../core/connector/model.js';
 import type { CliContext } from '../../context.js';
@@ -8,7 +9,10 @@ import { definitionList } from '../../output.js';
 import { authLabel, connectorSummary, flagUsage, originLabel, paramNotes } from '../../describe.js';
 
 export async function showConnector(ctx: CliContext, name: string, endpointName?: string): Promise<void> {
-  const connector = (await ctx.registry()).require(name);
+  const registry = await ctx.registry();
+  const ref = parseConnectorRef(name);
+  const connector = registry.requireVersion(ref.name, ref.version);
+  const versions = registry.versions(connector.name).map((c) => c.version);
   const endpoints =
     endpointName === undefined
       ? connector.endpoints
@@ -27,6 +31,7 @@ export async function showConnector(ctx: CliContext, name: string, endpointName?
       endpointName === undefined
         ? {
             ...connectorSummary(connector),
+            versions,
             hosts,
             auth: connector.auth,
             identity: connector.identity,
@@ -42,6 +47,8 @@ export async function showConnector(ctx: CliContext, name: string, endpointName?
     out.line(connector.description);
     out.line(`Docs:    ${connector.docsUrl}`);
     out.line(`Source:  ${connector.source.file} (${originLabel(connector.source, 'full')})`);
+    if (versions.length > 1)
+      out.line(`Versions: ${versions.join(', ')} (newest first; show one with ${connector.name}@<version>)`);
     out.line();
     out.line(s.bold('Hosts'));
     for (const h of hosts) {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Connector } from '../../../core/connector/model.js';
 import type { Registry } from '../../../core/connector/registry.js';
+import { parseConnectorRef } from '../../../core/connector/versions.js';
 import { ConnectrError } from '../../../core/errors.js';
 import { checkFiles, writeFiles } from '../../../core/generate/files.js';
 import { availableLanguages, loadLanguage } from '../../../core/generate/manifest.js';
@@ -67,14 +68,28 @@ function chooseConnectors(registry: Registry, flags: GenerateFlags): Connector[]
     if (pool.length === 0) throw new ConnectrError('not_found', 'no connectors to generate');
     return pool;
   }
-  return [...new Set(flags.connector)].map((name) => {
-    // The registry's own error: the closest name, or the file that failed to load.
-    const found = registry.require(name);
-    if (pool.includes(found)) return found;
-    throw new ConnectrError('usage', `${name} is not a built-in connector (--builtin)`, {
-      hint: `built-in: ${pool.map((c) => c.name).join(', ')}`,
-    });
-  });
+  const chosen = new Map<string, Connector>();
+  for (const given of new Set(flags.connector)) {
+    const ref = parseConnectorRef(given);
+    // The registry's own errors: the closest name, the file that failed to load, the versions.
+    const found = registry.requireVersion(ref.name, ref.version);
+    if (flags.builtin && found.source.origin !== 'builtin') {
+      throw new ConnectrError('usage', `${given} is not a built-in connector (--builtin)`, {
+        hint: `built-in: ${pool.map((c) => c.name).join(', ')}`,
+      });
+    }
+    const twin = chosen.get(found.name);
+    // One connector's files have the same names whatever its version: one would overwrite the other.
+    if (twin && twin.version !== found.version) {
+      throw new ConnectrError(
+        'usage',
+        `--connector names two versions of ${found.name} (${twin.version} and ${found.version}); their files would overwrite each other`,
+        { hint: 'generate each version into its own --out directory' },
+      );
+    }
+    chosen.set(found.name, found);
+  }
+  return [...chosen.values()];
 }
 
 function describeFlags(flags: GenerateFlags): string {

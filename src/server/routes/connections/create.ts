@@ -1,11 +1,11 @@
 import * as z from 'zod';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS } from '../../errors.js';
-import { createConnection } from '../../services/connections.js';
+import { connectorToCreate, createConnection } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
-import { ConnectionShape, connectionJson, connectorFor } from './shape.js';
-import { label } from '../../input.js';
+import { ConnectionShape, connectionJson } from './shape.js';
+import { connectorVersion, label } from '../../input.js';
 
 const CreateBody = z.strictObject({
   connector_type: z
@@ -17,6 +17,11 @@ const CreateBody = z.strictObject({
     .nullable()
     .optional()
     .describe('Your end user this connection belongs to; filter on it in GET /connections.'),
+  connector_version: connectorVersion
+    .optional()
+    .describe(
+      "The connector's version its calls use (default: the newest); GET /api/v1/connectors/{name}/versions lists them.",
+    ),
 });
 
 /** `POST /api/v1/connections`: a new connection, pending until it gets a credential. */
@@ -27,7 +32,7 @@ export function registerCreateConnection(app: App, context: RouteContext): void 
       schema: {
         summary: 'Create a connection',
         description:
-          'The connection starts "pending": store an API key or password with PUT /connections/{id}/credentials, or sign in with POST /oauth/authorize for OAuth connectors. An unknown connector_type is a 400 naming body.connector_type.',
+          'The connection starts "pending": store an API key or password with PUT /connections/{id}/credentials, or sign in with POST /oauth/authorize for OAuth connectors. An unknown connector_type, or a connector_version not loaded, is a 400 naming the field and what is known.',
         tags: ['connections'],
         body: CreateBody,
         response: { 201: ConnectionShape, ...COMMON_ERRORS },
@@ -37,14 +42,16 @@ export function registerCreateConnection(app: App, context: RouteContext): void 
       const { projectId } = identityOf(request);
       const data = requireData(context);
       const body = request.body;
-      const connector = connectorFor(
+      const connector = connectorToCreate(
         await context.deps.registry(),
         body.connector_type,
-        'body.connector_type',
+        body.connector_version,
+        { name: 'body.connector_type', version: 'body.connector_version' },
       );
       const row = await createConnection(data, {
         projectId,
         connector: connector.name,
+        connectorVersion: connector.version,
         name: body.name,
         userId: body.user_id ?? null,
       });

@@ -3,7 +3,7 @@ import { ConnectrError } from '../../../core/errors.js';
 import { MAX_TOKEN_LIFETIME_S } from '../../../core/oauth/token-endpoint.js';
 import { identityOf } from '../../plugins/auth.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
-import { requireConnection, storeCredential } from '../../services/connections.js';
+import { connectorOf, requireConnection, storeCredential } from '../../services/connections.js';
 import type { CredentialToStore } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
@@ -156,7 +156,7 @@ export function registerPutCredentials(app: App, context: RouteContext): void {
       const data = requireData(context);
       const id = request.params.id;
       const connection = await requireConnection(data, projectId, id);
-      const connector = (await context.deps.registry()).get(connection.connector);
+      const connector = connectorOf(await context.deps.registry(), connection);
       if (!connector) {
         throw new ConnectrError(
           'invalid_input',

@@ -1,8 +1,4 @@
 import * as z from 'zod';
-import type { Connector } from '../../../core/connector/model.js';
-import type { Registry } from '../../../core/connector/registry.js';
-import { closest } from '../../../core/suggest.js';
-import { FieldError } from '../../errors.js';
 import { CONNECTION_STATUSES } from '../../services/connections.js';
 import type { Connection } from '../../services/connections.js';
 import { connectionId } from '../../input.js';
@@ -15,6 +11,12 @@ import { connectionId } from '../../input.js';
 export const ConnectionShape = z.object({
   id: z.string().describe('The connection id, `conn_…`.'),
   connector_type: z.string().describe('The connector, as in GET /api/v1/connectors.'),
+  connector_version: z
+    .number()
+    .int()
+    .describe(
+      "The connector's version its calls use: set at creation (default the newest), moved by PATCH /connections/{id}.",
+    ),
   name: z.string(),
   user_id: z.string().nullable().describe('Your end user this connection belongs to.'),
   status: z
@@ -52,6 +54,7 @@ export function connectionJson(row: Connection): ConnectionJson {
   return {
     id: row.id,
     connector_type: row.connector,
+    connector_version: row.connectorVersion,
     name: row.name,
     user_id: row.userId,
     status: row.status,
@@ -69,14 +72,3 @@ export function connectionJson(row: Connection): ConnectionJson {
 
 /** The `{id}` of the connection routes. */
 export const ConnectionParams = z.object({ id: connectionId });
-
-/** The connector called `name`, or an invalid_input naming `field` that suggests the nearest name. */
-export function connectorFor(registry: Registry, name: string, field: string): Connector {
-  const found = registry.get(name);
-  if (found) return found;
-  const names = registry.connectors.map((c) => c.name);
-  const suggestion = closest(name, names);
-  throw new FieldError(field, `unknown connector "${name}"`, {
-    hint: `${suggestion ? `did you mean "${suggestion}"? ` : ''}known connectors: ${names.join(', ')} (GET /api/v1/connectors)`,
-  });
-}

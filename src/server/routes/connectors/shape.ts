@@ -87,7 +87,7 @@ export function connectorSummaryJson(connector: Connector): ConnectorSummaryJson
     name: connector.name,
     display_name: connector.displayName,
     description: connector.description,
-    version: connector.version,
+    version: String(connector.version),
     docs_url: connector.docsUrl,
     auth_type: connector.auth.type,
     scopes: scopesOf(connector),

@@ -2,6 +2,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import * as z from 'zod';
 import type { Connector } from '../../../core/connector/model.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { connectorOf } from '../../services/connections.js';
 import { VERSION } from '../../../core/version.js';
 import type { ToolCallHost } from '../../../mcp/call.js';
 import { createMcpServer } from '../../../mcp/server.js';
@@ -96,7 +97,7 @@ export function registerMcp(app: App, context: RouteContext): void {
       // The chosen connection is the project's, or this is a 404 before any protocol.
       const target = chosen === undefined ? undefined : await callTarget(data, projectId, chosen);
       const connectors: readonly Connector[] = target
-        ? [registry.get(target.connection.connector)].filter((c): c is Connector => c !== undefined)
+        ? [connectorOf(registry, target.connection)].filter((c): c is Connector => c !== undefined)
         : registry.connectors;
       const tools = toolsOf(
         connectors,
@@ -142,6 +143,14 @@ export function registerMcp(app: App, context: RouteContext): void {
               'invalid_input',
               `connection ${found.id} is a ${found.connector} connection, not ${tool.connector.name}`,
               { hint: `call it with a ${tool.connector.name} connection` },
+            );
+          // Without a chosen connection the tools are the newest versions': one pinned to another
+          // version is called with its own version's tools, never this one's shape.
+          if (found.connectorVersion !== tool.connector.version)
+            throw new ConnectrError(
+              'invalid_input',
+              `connection ${found.id} uses ${found.connector} version ${found.connectorVersion}; this tool is of version ${tool.connector.version}`,
+              { hint: `connect with ?connection_id=${found.id} to get its version's tools` },
             );
           return connectionCallDeps(context, found, tool.connector, signal);
         },

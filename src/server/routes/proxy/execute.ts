@@ -7,7 +7,7 @@ import { answer, failureOf, items, prepare } from '../../../core/calls/service.j
 import type { Connector } from '../../../core/connector/model.js';
 import type { InvokeDeps } from '../../../core/engine/invoke.js';
 import { ParamError } from '../../../core/engine/params.js';
-import { ConnectrError } from '../../../core/errors.js';
+import { pinnedConnector } from '../../services/connections.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, envelope } from '../../errors.js';
@@ -121,14 +121,8 @@ export function registerExecute(app: App, context: RouteContext): void {
           },
         );
       }
-      const connector = (await context.deps.registry()).get(connection.connector);
-      if (!connector) {
-        throw new ConnectrError(
-          'conflict',
-          `connection ${connection.id}'s connector "${connection.connector}" is no longer defined on this server`,
-          { hint: "restore its definition in the server's connectors directory, or delete the connection" },
-        );
-      }
+      // The version the connection is pinned to, never another's shape.
+      const connector = pinnedConnector(await context.deps.registry(), connection);
       // Checked and built before the credential is looked up: a bad value sends nothing.
       const call = namingFields(() =>
         prepare(

@@ -7,6 +7,7 @@ import { CallerGone, answerHeaders, forward, prepareRawProxy } from '../../../co
 import type { ForwardedResponse } from '../../../core/proxy/forward.js';
 import { HOST_HEADER } from '../../../core/proxy/headers.js';
 import { ConnectrError } from '../../../core/errors.js';
+import { pinnedConnector } from '../../services/connections.js';
 import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
@@ -173,16 +174,8 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
         // The connection first (404 for another project's), then the URL and headers, all
         // checked before any credential is read or anything is sent.
         const { connection } = await callTarget(data, identity.projectId, request.params.id);
-        const connector = (await context.deps.registry()).get(connection.connector);
-        if (!connector) {
-          throw new ConnectrError(
-            'conflict',
-            `connection ${connection.id} is for connector ${connection.connector}, which this server does not load`,
-            {
-              hint: 'add its definition to the server (connectr connectors list shows the loaded ones) and restart it',
-            },
-          );
-        }
+        // The hosts of the version the connection is pinned to.
+        const connector = pinnedConnector(await context.deps.registry(), connection);
         const prepared = prepareRawProxy({
           connector,
           env,

@@ -1,0 +1,1 @@
+ALTER TABLE "connections" ADD COLUMN "connector_version" integer DEFAULT 1 NOT NULL;
