@@ -13,6 +13,8 @@ import { settingsOf } from './settings.js';
 import { loggedFault } from './errors.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
+import { openCallLog } from './call-log/open.js';
+import type { CallLogOptions } from './call-log/open.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
 import { healthDeps } from './health/check.js';
 import { startHealthTask } from './health/task.js';
@@ -63,6 +65,7 @@ import { registerDeleteWebhook } from './routes/webhooks/delete.js';
 import { registerListDeliveries } from './routes/webhooks/deliveries.js';
 import { registerListWebhooks } from './routes/webhooks/list.js';
 import { registerRedeliver } from './routes/webhooks/redeliver.js';
+import { registerListLogs } from './routes/logs/list.js';
 import { registerRotateWebhookSecret } from './routes/webhooks/rotate-secret.js';
 import { registerShowWebhook } from './routes/webhooks/show.js';
 import { registerTestWebhook } from './routes/webhooks/test-event.js';
@@ -127,6 +130,8 @@ export interface AppOptions {
   readonly healthEveryMs?: number;
   /** How often subscriptions are renewed (ms; 0: never); default CONNECTR_SUBSCRIPTION_INTERVAL_MS. */
   readonly subscriptionEveryMs?: number;
+  /** The call log's flush and retention sweep periods (call-log/open.ts). */
+  readonly callLog?: CallLogOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -241,7 +246,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       app.addHook('onClose', () => worker.stop());
     }
   }
-  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
+  const calls = await openCallLog(app, deps, metrics, options.callLog);
+  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher, calls };
   if (deps.data) {
     const stopHealth = startHealthTask(
       healthDeps(context, options.healthEveryMs ?? settingsOf(deps).CONNECTR_HEALTH_INTERVAL_MS),
@@ -326,6 +332,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerTestWebhook(app, context);
   registerListDeliveries(app, context);
   registerRedeliver(app, context);
+  registerListLogs(app, context);
   return app;
 }
 

@@ -179,6 +179,11 @@ export class Metrics {
     "Providers' pushes (or parts of a batch) refused, by connector and reason (bad_signature, stale_timestamp…).",
   );
 
+  private readonly callLogDrops = new Counter(
+    'connectr_call_log_dropped_total',
+    'Calls left out of the call log because its buffer was full while the database could not be written.',
+  );
+
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
   }
@@ -225,6 +230,11 @@ export class Metrics {
     this.providerRefusals.inc({ connector, reason });
   }
 
+  /** Calls the call log dropped (server/call-log/writer.ts). */
+  callLogDropped(count: number): void {
+    this.callLogDrops.inc({}, count);
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -252,6 +262,7 @@ export class Metrics {
     );
     this.providerPushes.render(lines);
     this.providerRefusals.render(lines);
+    this.callLogDrops.render(lines);
     return `${lines.join('\n')}\n`;
   }
 }

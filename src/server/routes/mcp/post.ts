@@ -143,7 +143,16 @@ export function registerMcp(app: App, context: RouteContext): void {
               `connection ${found.id} is a ${found.connector} connection, not ${tool.connector.name}`,
               { hint: `call it with a ${tool.connector.name} connection` },
             );
-          return connectionCallDeps(context, found, tool.connector, signal);
+          const trace = context.calls.begin(request, reply, {
+            kind: 'mcp',
+            connection: found,
+            connector: tool.connector,
+            endpoint: tool.endpoint.name,
+          });
+          return trace.deps(connectionCallDeps(context, found, tool.connector, signal));
+        },
+        ended: (deps, error) => {
+          context.calls.ended(deps, error);
         },
       };
       const server = createMcpServer(tools, host, VERSION);
