@@ -6,6 +6,7 @@ import type { SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import { putCredential } from '../../src/server/store/credentials.js';
+import { spanModuleLoaded } from '../../src/server/telemetry/otlp.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { callApi, withServer } from '../helpers/server.js';
 import type { ApiAnswer, TestDaemon } from '../helpers/server.js';
@@ -448,6 +449,10 @@ for (const variant of BACKENDS) {
       expect(bad.status).toBe(400);
       expect(bad.text).toContain('query.cursor');
       expect((await api('GET', '/api/v1/logs', undefined, 'cnr_wrong_key')).status).toBe(401);
+    });
+
+    it('no OpenTelemetry code is loaded when no exporter is configured', () => {
+      expect(spanModuleLoaded()).toBe(false);
     });
 
     it('prunes calls older than the retention', async () => {

@@ -4,6 +4,7 @@ import { exclusiveRound, startRounds } from '../rounds.js';
 import { settingsOf } from '../settings.js';
 import { insertCallLogs, pruneCallLogs } from '../store/call-logs.js';
 import { guard } from '../store/open.js';
+import { openSpanSink, otlpSettings } from '../telemetry/otlp.js';
 import type { App } from '../types.js';
 import { CallLog } from './trace.js';
 import type { CallSink } from './trace.js';
@@ -69,6 +70,13 @@ export async function openCallLog(
       ),
     );
   }
+  const otlp = otlpSettings(deps.env ?? {});
+  if (otlp)
+    sinks.push(
+      await openSpanSink(otlp, (error) => {
+        app.log.warn({ err: error }, 'sending spans to the OpenTelemetry collector failed');
+      }),
+    );
   const calls = new CallLog(sinks, now);
   if (calls.on) {
     // A route's thrown error gives its call's error code.
