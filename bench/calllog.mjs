@@ -9,23 +9,13 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
-import { UPSTREAM, benchConnector, firstLine, startServe, withTempHome } from './lib.mjs';
+import { UPSTREAM, benchConnector, firstLine, loadRps, median, startServe, withTempHome } from './lib.mjs';
 
 const TARGET_RATIO = 0.9;
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
 const ROUNDS = Number(process.env.CONNECTR_BENCH_CALLLOG_ROUNDS) || 5;
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-async function rps(name, options) {
-  const result = await autocannon({ connections: 16, duration: DURATION_S, ...options });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
-    throw new Error(
-      `${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} time-outs`,
-    );
-  return result.requests.average;
-}
+const rps = (name, options) => loadRps(name, { duration: DURATION_S, ...options });
 
 /** A `connectr serve` in `env`'s home with one benchapi connection; its two loads. */
 async function serveWith(env, upstreamUrl, extra) {

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, lt, lte } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
-import { ConnectrError } from '../../core/errors.js';
+import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { Db } from './db.js';
 import { callLogs } from './schema.js';
 
@@ -91,7 +91,7 @@ export async function listCallLogs(db: Db, projectId: string, query: CallLogQuer
 type Direction = 'before' | 'after';
 
 function encodeCursor(direction: Direction, id: number): string {
-  return Buffer.from(JSON.stringify([direction === 'before' ? 'b' : 'a', id]), 'utf8').toString('base64url');
+  return encodeCursorPair(direction === 'before' ? 'b' : 'a', id);
 }
 
 /**
@@ -99,19 +99,13 @@ function encodeCursor(direction: Direction, id: number): string {
  * direction and a whole row number), so nothing else reaches the query.
  */
 function decodeCursor(cursor: string): { direction: Direction; id: number } {
-  const bad = new ConnectrError('invalid_input', 'cursor is not one this server gave out', {
-    hint: 'pass next_cursor or follow_cursor of the previous page unchanged, or leave cursor out to start again',
-  });
-  if (cursor.length > 64 || !/^[A-Za-z0-9_-]*$/.test(cursor)) throw bad;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw bad;
-  }
-  if (!Array.isArray(value) || value.length !== 2) throw bad;
-  const [direction, id] = value as unknown[];
-  if ((direction !== 'a' && direction !== 'b') || typeof id !== 'number') throw bad;
-  if (!Number.isSafeInteger(id) || id < 0) throw bad;
-  return { direction: direction === 'a' ? 'after' : 'before', id };
+  const hint =
+    'pass next_cursor or follow_cursor of the previous page unchanged, or leave cursor out to start again';
+  // Longer than any cursor written: refused before it is decoded.
+  const checked = cursor.length <= 64 && /^[A-Za-z0-9_-]*$/.test(cursor) ? cursor : '!';
+  return decodeCursorPair(checked, hint, (direction, id) =>
+    (direction === 'a' || direction === 'b') && typeof id === 'number' && Number.isSafeInteger(id) && id >= 0
+      ? { direction: direction === 'a' ? ('after' as const) : ('before' as const), id }
+      : undefined,
+  );
 }
