@@ -41,7 +41,7 @@ export function timeCommands(commands, { runs = 21, warmup = 3, env = process.en
   return samples.map(median);
 }
 
-function median(list) {
+export function median(list) {
   const sorted = [...list].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
 }
@@ -252,4 +252,18 @@ export async function startServe(serveEnv, home) {
   closeSync(logFd);
   const base = await listening(server, logFile);
   return { server, base, apiKey };
+}
+
+/**
+ * Requests per second of one autocannon load (16 connections unless `options` says), refused
+ * when any answer was not a 2xx, failed or timed out: a fast error is no throughput.
+ */
+export async function loadRps(name, options) {
+  const { default: autocannon } = await import('autocannon');
+  const result = await autocannon({ connections: 16, ...options });
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(
+      `${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} time-outs`,
+    );
+  return result.requests.average;
 }

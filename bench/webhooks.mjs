@@ -11,8 +11,7 @@ import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import autocannon from 'autocannon';
-import { UPSTREAM, benchConnector, firstLine, startServe, withTempHome } from './lib.mjs';
+import { UPSTREAM, benchConnector, firstLine, loadRps, median, startServe, withTempHome } from './lib.mjs';
 
 const TARGET_RATIO = 0.95;
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
@@ -38,16 +37,7 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-
-async function rps(name, options) {
-  const result = await autocannon({ connections: 16, duration: DURATION_S, ...options });
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
-    throw new Error(
-      `${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} time-outs`,
-    );
-  return result.requests.average;
-}
+const rps = (name, options) => loadRps(name, { duration: DURATION_S, ...options });
 
 await withTempHome(async (env) => {
   const home = env.CONNECTR_HOME;

@@ -4,7 +4,7 @@ import { failureOf, page, prepare, send, succeeded } from '../core/calls/service
 import type { CallFailure } from '../core/calls/service.js';
 import type { Answer } from '../core/engine/answer.js';
 import { readAnswer } from '../core/engine/answer.js';
-import type { InvokeDeps, InvokeOptions } from '../core/engine/invoke.js';
+import type { InvokeDeps, InvokeOptions, PreparedCall } from '../core/engine/invoke.js';
 import type { PagePosition } from '../core/engine/paginate.js';
 import type { RawBody } from '../core/engine/params.js';
 import { responseKind } from '../core/engine/response.js';
@@ -60,6 +60,8 @@ export interface ToolCallHost {
    * answers with the error's own message (stdio, where the user is the operator).
    */
   readonly internalError?: (error: unknown) => string;
+  /** Told how each call given `deps` by depsFor ended: undefined, or its error (the daemon's call log). */
+  readonly ended?: (deps: InvokeDeps, error: unknown) => void;
 }
 
 /** The most argument JSON a call takes (uploads included): larger is refused unread. */
@@ -109,6 +111,24 @@ async function run(tool: Tool, args: unknown, host: ToolCallHost, signal: AbortS
   // Checked and built before the credential is looked up: a bad value sends nothing.
   const call = prepare({ connector, endpoint, params: values, label: (p) => p.key }, host.env);
   const deps = await host.depsFor(tool, connection, signal);
+  try {
+    const result = await answerCall(tool, call, deps, position, host);
+    host.ended?.(deps, undefined);
+    return result;
+  } catch (error) {
+    host.ended?.(deps, error);
+    throw error;
+  }
+}
+
+async function answerCall(
+  tool: Tool,
+  call: PreparedCall,
+  deps: InvokeDeps,
+  position: PagePosition | undefined,
+  host: ToolCallHost,
+): Promise<ToolResult> {
+  const { endpoint } = tool;
   const options = host.options ?? CALL_DEFAULTS;
 
   if (endpoint.pagination) {

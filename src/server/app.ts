@@ -13,6 +13,8 @@ import { settingsOf } from './settings.js';
 import { loggedFault } from './errors.js';
 import { Metrics } from './metrics.js';
 import { openUpstream } from './upstream.js';
+import { openCallLog } from './call-log/open.js';
+import type { CallLogOptions } from './call-log/open.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
 import { healthDeps } from './health/check.js';
 import { startHealthTask } from './health/task.js';
@@ -66,6 +68,7 @@ import { registerDeleteWebhook } from './routes/webhooks/delete.js';
 import { registerListDeliveries } from './routes/webhooks/deliveries.js';
 import { registerListWebhooks } from './routes/webhooks/list.js';
 import { registerRedeliver } from './routes/webhooks/redeliver.js';
+import { registerListLogs } from './routes/logs/list.js';
 import { registerRotateWebhookSecret } from './routes/webhooks/rotate-secret.js';
 import { registerShowWebhook } from './routes/webhooks/show.js';
 import { registerTestWebhook } from './routes/webhooks/test-event.js';
@@ -135,6 +138,8 @@ export interface AppOptions {
    * this app, which then sees them after CONNECTR_CACHE_MS.
    */
   readonly listen?: boolean;
+  /** The call log's flush and retention sweep periods (call-log/open.ts). */
+  readonly callLog?: CallLogOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -249,7 +254,8 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       app.addHook('onClose', () => worker.stop());
     }
   }
-  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
+  const calls = await openCallLog(app, deps, metrics, options.callLog);
+  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher, calls };
   if (deps.data) {
     metrics.cacheNotices(deps.data.caches.notices.counts);
     const listener =
@@ -342,6 +348,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerTestWebhook(app, context);
   registerListDeliveries(app, context);
   registerRedeliver(app, context);
+  registerListLogs(app, context);
   return app;
 }
 

@@ -183,6 +183,10 @@ export class Metrics {
 
   /** This instance's messages to and from the others (cache/invalidate.ts), read at each render. */
   private notices: Readonly<NoticeCounts> | undefined;
+  private readonly callLogDrops = new Counter(
+    'connectr_call_log_dropped_total',
+    'Calls left out of the call log because its buffer was full while the database could not be written.',
+  );
 
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
@@ -235,6 +239,11 @@ export class Metrics {
     this.notices = counts;
   }
 
+  /** Calls the call log dropped (server/call-log/writer.ts). */
+  callLogDropped(count: number): void {
+    this.callLogDrops.inc({}, count);
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -263,6 +272,7 @@ export class Metrics {
     this.providerPushes.render(lines);
     this.providerRefusals.render(lines);
     if (this.notices) renderNotices(lines, this.notices);
+    this.callLogDrops.render(lines);
     return `${lines.join('\n')}\n`;
   }
 }

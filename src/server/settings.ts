@@ -5,7 +5,7 @@ import type { LogLevel } from './plugins/logging.js';
 import type { Setting, Settings } from '../core/settings/define.js';
 import { objectOf } from '../core/settings/define.js';
 import type { Kind } from '../core/settings/kinds.js';
-import { list, text, wholeNumber } from '../core/settings/kinds.js';
+import { choice, list, text, wholeNumber } from '../core/settings/kinds.js';
 import { parseSettings } from '../core/settings/parse.js';
 
 /**
@@ -21,6 +21,9 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 export const DEFAULT_HEALTH_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_SUBSCRIPTION_INTERVAL_MS = 10 * 60_000;
 export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 200;
+export const DEFAULT_CALL_LOG_RETENTION_HOURS = 7 * 24;
+export const DEFAULT_CALL_LOG_FLUSH_MS = 1000;
+export const DEFAULT_CALL_LOG_BUFFER = 10_000;
 
 export const SERVER_SETTINGS = {
   DATABASE_URL: {
@@ -165,6 +168,67 @@ export const SERVER_SETTINGS = {
       default: '`1000`',
       readBy: ['connectr serve'],
     },
+  },
+  CONNECTR_CALL_LOG: {
+    schema: choice(['on', 'off'], 'on'),
+    doc: {
+      meaning:
+        'the call log (docs/server.md, "Call log"): `on` records every execute, raw-proxy and MCP call; `off` records none',
+      default: '`on`',
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_CALL_LOG_RETENTION_HOURS: {
+    schema: wholeNumber({ fallback: DEFAULT_CALL_LOG_RETENTION_HOURS, min: 1 }),
+    doc: {
+      meaning: 'how long the call log keeps a call, in hours; older ones are deleted every few minutes',
+      default: `\`${DEFAULT_CALL_LOG_RETENTION_HOURS}\` (7 days)`,
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_CALL_LOG_FLUSH_MS: {
+    schema: wholeNumber({ fallback: DEFAULT_CALL_LOG_FLUSH_MS, min: 1 }),
+    doc: {
+      meaning:
+        'how often the calls held in memory are written to the call log, in ms (500 waiting are written at once)',
+      default: `\`${DEFAULT_CALL_LOG_FLUSH_MS}\``,
+      readBy: ['connectr serve'],
+    },
+  },
+  CONNECTR_CALL_LOG_BUFFER: {
+    schema: wholeNumber({ fallback: DEFAULT_CALL_LOG_BUFFER, min: 1 }),
+    doc: {
+      meaning:
+        'most calls held in memory while the database cannot be written; past it the oldest are dropped (counted in /metrics)',
+      default: `\`${DEFAULT_CALL_LOG_BUFFER}\``,
+      readBy: ['connectr serve'],
+    },
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    schema: text(),
+    doc: {
+      meaning:
+        'an OpenTelemetry collector (OTLP over HTTP, e.g. `http://127.0.0.1:4318`): set, each call is also a span sent to `<url>/v1/traces`; unset: no OpenTelemetry code is loaded',
+      readBy: ['connectr serve'],
+    },
+  },
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: {
+    schema: text(),
+    doc: {
+      meaning: "the collector's traces URL itself, used as it is (instead of the one above)",
+      readBy: ['connectr serve'],
+    },
+  },
+  OTEL_EXPORTER_OTLP_HEADERS: {
+    schema: text(),
+    doc: {
+      meaning: "headers sent with the spans, `name=value,name2=value2` (e.g. a collector's key)",
+      readBy: ['connectr serve'],
+    },
+  },
+  OTEL_SERVICE_NAME: {
+    schema: text(),
+    doc: { meaning: "the spans' `service.name`", default: '`connectr`', readBy: ['connectr serve'] },
   },
 } satisfies Record<string, Setting<unknown>>;
 

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
 import type { ServerData, ServerDeps } from './contracts.js';
 import type { Metrics } from './metrics.js';
+import type { CallLog } from './call-log/trace.js';
 
 /** The Fastify instance `buildApp` returns: zod schemas type every route's input and output. */
 export type App = FastifyInstance<
@@ -21,6 +22,8 @@ export interface RouteContext {
   readonly metrics: Metrics;
   /** The pool APIs are called through (upstream.ts), closed with the app. */
   readonly upstream: Dispatcher;
+  /** Where execute, the raw proxy and MCP record each call (call-log/trace.ts). */
+  readonly calls: CallLog;
 }
 
 /** The database behind a resource route; an internal error where the app was built without one (HTTP-layer tests). */

@@ -66,6 +66,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/server/notify.test.ts',
   'test/server/openapi-patterns.test.ts',
   'test/server/outage.test.ts',
+  'test/server/call-log-cli.test.ts',
   'test/server/serve-cli.test.ts',
   'test/server/serve-flood.test.ts',
   'test/server/serve-keys-live.test.ts',

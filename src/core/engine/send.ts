@@ -75,6 +75,8 @@ export interface ResponseInfo {
   readonly headers: Record<string, string | string[] | undefined>;
   /** From sending the request to its answer's headers. */
   readonly ms: number;
+  /** The request body's bytes, when known before sending (none: 0). */
+  readonly sent?: number | undefined;
 }
 
 export interface SendOptions {
@@ -283,6 +285,7 @@ async function followRedirects(
       status: response.statusCode,
       headers: response.headers,
       ms: deps.clock.now() - started,
+      sent: payload.length ?? (payload.data === undefined ? 0 : undefined),
     });
     const location = response.headers.location;
     if (!REDIRECTS.has(response.statusCode) || typeof location !== 'string') {

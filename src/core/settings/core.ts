@@ -129,14 +129,14 @@ export const CORE_SETTINGS = {
     schema: text(),
     doc: {
       meaning: 'the daemon, e.g. `http://127.0.0.1:5000` (as `--server`)',
-      readBy: ['connections push'],
+      readBy: ['connections push', 'serve logs'],
     },
   },
   CONNECTR_API_KEY: {
     schema: text(),
     doc: {
       meaning: "one of the daemon's API keys (as `--api-key`, which others can read)",
-      readBy: ['connections push'],
+      readBy: ['connections push', 'serve logs'],
     },
   },
   CONNECTR_STORE: {

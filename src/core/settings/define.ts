@@ -12,7 +12,13 @@ export interface Setting<T> {
 
 /** Who reads a variable, for the table: every command, `connectr serve`, or one command. */
 export type Reader =
-  'every command' | 'connectr serve' | 'serve keys' | 'connections push' | 'connectr mcp' | 'sign-in';
+  | 'every command'
+  | 'connectr serve'
+  | 'serve keys'
+  | 'serve logs'
+  | 'connections push'
+  | 'connectr mcp'
+  | 'sign-in';
 
 export interface SettingDoc {
   /** What it does, one sentence. */

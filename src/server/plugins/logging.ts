@@ -105,8 +105,11 @@ const SECRET_QUERY = new Set([
   'sig',
 ]);
 
-/** `/x?code=abc&page=2` -> `/x?code=[REDACTED]&page=2`; the path is kept as sent. */
-export function redactUrl(url: string): string {
+/**
+ * `/x?code=abc&page=2` -> `/x?code=[REDACTED]&page=2`; the path is kept as sent. `also`: more
+ * names (lower case) whose values go, e.g. a connector's secret params (the call log).
+ */
+export function redactUrl(url: string, also?: ReadonlySet<string>): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const query = url
@@ -121,7 +124,8 @@ export function redactUrl(url: string): string {
       } catch {
         // a malformed escape: judge the name as written
       }
-      return eq >= 0 && SECRET_QUERY.has(decoded.toLowerCase()) ? `${name}=[REDACTED]` : pair;
+      const lower = decoded.toLowerCase();
+      return eq >= 0 && (SECRET_QUERY.has(lower) || also?.has(lower) === true) ? `${name}=[REDACTED]` : pair;
     })
     .join('&');
   return `${url.slice(0, q)}?${query}`;

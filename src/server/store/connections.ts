@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, or } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { ConnectrError } from '../../core/errors.js';
+import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { Db } from './db.js';
 import { ID_PATTERN, storableDate } from '../input.js';
 import { newId } from './ids.js';
@@ -161,7 +162,7 @@ export async function listConnections(
 }
 
 function encodeCursor(row: Connection): string {
-  return Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id]), 'utf8').toString('base64url');
+  return encodeCursorPair(row.createdAt.toISOString(), row.id);
 }
 
 /**
@@ -169,20 +170,15 @@ function encodeCursor(row: Connection): string {
  * ISO form of a stored date, an id of the id format), so nothing else reaches the query.
  */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const bad = new ConnectrError('invalid_input', 'cursor is not one this server gave out', {
-    hint: 'pass the next_cursor of the previous page unchanged, or leave cursor out to start again',
-  });
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw bad;
-  }
-  if (!Array.isArray(value) || value.length !== 2) throw bad;
-  const [when, id] = value as unknown[];
-  if (typeof when !== 'string' || typeof id !== 'string') throw bad;
-  if (id.length > 64 || !ID_PATTERN.test(id)) throw bad;
-  const createdAt = new Date(when);
-  if (!storableDate(createdAt) || createdAt.toISOString() !== when) throw bad;
-  return { createdAt, id };
+  return decodeCursorPair(
+    cursor,
+    'pass the next_cursor of the previous page unchanged, or leave cursor out to start again',
+    (when, id) => {
+      if (typeof when !== 'string' || typeof id !== 'string') return undefined;
+      if (id.length > 64 || !ID_PATTERN.test(id)) return undefined;
+      const createdAt = new Date(when);
+      if (!storableDate(createdAt) || createdAt.toISOString() !== when) return undefined;
+      return { createdAt, id };
+    },
+  );
 }

@@ -326,6 +326,56 @@ export const providerSubscriptions = pgTable(
   ],
 );
 
+export const CALL_KINDS = ['execute', 'proxy', 'mcp'] as const;
+export type CallKind = (typeof CALL_KINDS)[number];
+
+/**
+ * The call log (server/call-log): one row per execute, raw-proxy or MCP tool call, written in
+ * batches off the request path and pruned after CONNECTR_CALL_LOG_RETENTION. Never a token, a
+ * key or a request or answer body: the endpoint's name, or the method and path with the
+ * query's secret values removed. No foreign keys: a row outlives its connection (the log
+ * says what was called), and a batch never fails on a row deleted meanwhile.
+ */
+export const callLogs = pgTable(
+  'call_logs',
+  {
+    /** The order rows were written in: a page's cursor, and where `serve logs --follow` goes on from. */
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** When the call started. */
+    at: timestamp('at', { withTimezone: true, precision: 3 }).notNull(),
+    projectId: text('project_id').notNull(),
+    connectionId: text('connection_id').notNull(),
+    connector: text('connector').notNull(),
+    /** The connector's version the connection called (null until connections pin one). */
+    connectorVersion: text('connector_version'),
+    kind: text('kind', { enum: CALL_KINDS }).notNull(),
+    /** execute and MCP: the endpoint's name. */
+    endpoint: text('endpoint'),
+    /** The raw proxy: the method, and the path with the query's secret values removed. */
+    method: text('method'),
+    path: text('path'),
+    /** The upstream's last status; null when nothing was answered (refused, network failure). */
+    status: integer('status'),
+    durationMs: integer('duration_ms').notNull(),
+    /** Request body bytes sent upstream, answer body bytes received; null when not known. */
+    bytesSent: bigint('bytes_sent', { mode: 'number' }),
+    bytesReceived: bigint('bytes_received', { mode: 'number' }),
+    retries: integer('retries').notNull().default(0),
+    /** connectr's error code when the call failed on its side (needs_reauth, timeout…). */
+    errorCode: text('error_code'),
+    requestId: text('request_id').notNull(),
+  },
+  (t) => [
+    check(
+      'call_logs_kind_check',
+      sql.raw(`${t.kind.name} in (${CALL_KINDS.map((s) => `'${s}'`).join(', ')})`),
+    ),
+    index('call_logs_project_idx').on(t.projectId, t.id),
+    index('call_logs_connection_idx').on(t.projectId, t.connectionId, t.id),
+    index('call_logs_at_idx').on(t.at),
+  ],
+);
+
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */
 export const ENCRYPTED_COLUMNS = [
   { table: 'oauth_apps', column: 'client_secret_encrypted', key: 'id' },

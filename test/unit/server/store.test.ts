@@ -73,6 +73,7 @@ for (const variant of BACKENDS) {
       );
       expect(tables.map((t) => t.table_name)).toEqual([
         'api_keys',
+        'call_logs',
         'connections',
         'credentials',
         'oauth_apps',

@@ -66,6 +66,35 @@ export function daemonBase(server: string): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * The daemon a command names: --server, else CONNECTR_URL; the key: --api-key, else
+ * CONNECTR_API_KEY (which keeps it out of ps). A usage error says which is missing.
+ */
+export function daemonOf(
+  ctx: {
+    readonly settings: { CONNECTR_URL?: string | undefined; CONNECTR_API_KEY?: string | undefined };
+    readonly env: Env;
+    readonly signal: AbortSignal;
+  },
+  flags: { readonly server?: string | undefined; readonly apiKey?: string | undefined },
+): Daemon {
+  const server = flags.server ?? ctx.settings.CONNECTR_URL;
+  const apiKey = flags.apiKey ?? ctx.settings.CONNECTR_API_KEY;
+  if (server === undefined)
+    throw new ConnectrError('usage', 'where is the connectr server? No --server and no CONNECTR_URL', {
+      hint: 'set CONNECTR_URL=http://host:port (or pass --server)',
+    });
+  if (apiKey === undefined)
+    throw new ConnectrError(
+      'usage',
+      'no API key for the connectr server: no CONNECTR_API_KEY and no --api-key',
+      {
+        hint: 'set CONNECTR_API_KEY to a key from `connectr serve keys create --name <name>`',
+      },
+    );
+  return connectDaemon({ server, apiKey, env: ctx.env, signal: ctx.signal });
+}
+
 export function connectDaemon(options: DaemonOptions): Daemon {
   const base = daemonBase(options.server);
   if (options.apiKey === '' || /[^\x21-\x7e]/.test(options.apiKey))

@@ -5,7 +5,7 @@ import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { allowShutdownGrace } from '../../shutdown.js';
-import { connectDaemon } from './daemon.js';
+import { daemonOf } from './daemon.js';
 import type { Daemon } from './daemon.js';
 
 /** The flags of `connectr connections push` (declared in register.ts). */
@@ -33,21 +33,7 @@ interface PushedConnection {
  * so the daemon can refresh. A connection whose tokens could not be stored is deleted again.
  */
 export async function pushConnection(ctx: CliContext, name: string, flags: PushFlags): Promise<void> {
-  const server = flags.server ?? ctx.settings.CONNECTR_URL;
-  const apiKey = flags.apiKey ?? ctx.settings.CONNECTR_API_KEY;
-  if (server === undefined)
-    throw new ConnectrError('usage', 'where is the connectr server? No --server and no CONNECTR_URL', {
-      hint: 'set CONNECTR_URL=http://host:port (or pass --server)',
-    });
-  if (apiKey === undefined)
-    throw new ConnectrError(
-      'usage',
-      'no API key for the connectr server: no CONNECTR_API_KEY and no --api-key',
-      {
-        hint: 'set CONNECTR_API_KEY to a key from `connectr serve keys create --name <name>`',
-      },
-    );
-  const daemon = connectDaemon({ server, apiKey, env: ctx.env, signal: ctx.signal });
+  const daemon = daemonOf(ctx, flags);
   // After Ctrl-C the push may still read the create's answer and delete what it created.
   allowShutdownGrace(3 * CLEANUP_MS);
 

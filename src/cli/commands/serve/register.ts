@@ -6,6 +6,17 @@ import { API_KEY_SCOPES } from '../../../server/contracts.js';
 import type { ApiKeyScope } from '../../../server/contracts.js';
 import { SERVE_FLAGS, flagValue } from '../../../server/settings.js';
 import type { ServeFlag, ServeFlags } from '../../../server/settings.js';
+import type { LogsFlags } from './logs.js';
+
+/** A whole-number option from `min` to `max`, refused with commander's usage error otherwise. */
+function wholeCount(min: number, max: number): (given: string) => number {
+  return (given) => {
+    const n = Number(given);
+    if (!/^\d+$/.test(given.trim()) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    return n;
+  };
+}
 
 /**
  * `connectr serve` and its admin commands: wiring only. The server (Fastify, the database)
@@ -93,6 +104,45 @@ Docs: docs/server.md; every setting: docs/configuration.md`,
     .argument('<id-or-prefix>', 'the key id, or the visible prefix `keys list` shows')
     .action(async (idOrPrefix: string, _opts: unknown, cmd: Command) => {
       await runner(cmd, async (ctx) => (await import('./keys.js')).revokeKey(ctx, idOrPrefix));
+    });
+
+  serve
+    .command('logs')
+    .description("a running server's call log: every execute, raw-proxy and MCP call of the key's project")
+    .option('-f, --follow', 'keep printing calls as they are made, until Ctrl-C')
+    .option('--connection <id>', 'only the calls of this connection')
+    .option('--connector <name>', 'only the calls of this connector')
+    .option('--status <status>', 'only calls the API answered with this status (429) or class (5xx)')
+    .option(
+      '--since <when>',
+      'only calls since this time (2030-01-01T00:00:00Z) or duration ago (10m, 2h, 7d)',
+    )
+    .option(
+      '--limit <count>',
+      'how many of the latest calls to show first (1 to 500)',
+      wholeCount(1, 500),
+      50,
+    )
+    .option('--interval <ms>', 'with --follow: how often to ask the server', wholeCount(100, 60_000), 1000)
+    .option('--server <url>', 'the server, e.g. http://127.0.0.1:5000 (default: CONNECTR_URL)')
+    .option(
+      '--api-key <key>',
+      'an API key of the project (default: CONNECTR_API_KEY, which keeps it out of ps)',
+    )
+    .addHelpText(
+      'after',
+      `
+Oldest first; with --json one JSON object per line. Calls show within CONNECTR_CALL_LOG_FLUSH_MS
+(1 s) of their end.
+
+Examples:
+  export CONNECTR_URL=http://127.0.0.1:5000 CONNECTR_API_KEY=...   # from connectr serve keys create
+  connectr serve logs --follow
+  connectr serve logs --connector gmail --status 4xx --since 1h --json
+Docs: docs/server.md (Call log)`,
+    )
+    .action(async (flags: LogsFlags, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./logs.js')).serveLogs(ctx, flags));
     });
 
   serve

@@ -152,7 +152,16 @@ export function registerMcp(app: App, context: RouteContext): void {
               `connection ${found.id} uses ${found.connector} version ${found.connectorVersion}; this tool is of version ${tool.connector.version}`,
               { hint: `connect with ?connection_id=${found.id} to get its version's tools` },
             );
-          return connectionCallDeps(context, found, tool.connector, signal);
+          const trace = context.calls.begin(request, reply, {
+            kind: 'mcp',
+            connection: found,
+            connector: tool.connector,
+            endpoint: tool.endpoint.name,
+          });
+          return trace.deps(connectionCallDeps(context, found, tool.connector, signal));
+        },
+        ended: (deps, error) => {
+          context.calls.ended(deps, error);
         },
       };
       const server = createMcpServer(tools, host, VERSION);

@@ -142,7 +142,13 @@ export function registerExecute(app: App, context: RouteContext): void {
       request.raw.on('close', () => {
         if (!reply.raw.writableFinished) abort.abort();
       });
-      const deps = connectionCallDeps(context, connection, connector, abort.signal);
+      const trace = context.calls.begin(request, reply, {
+        kind: 'execute',
+        connection,
+        connector,
+        endpoint: call.request.endpoint.name,
+      });
+      const deps = trace.deps(connectionCallDeps(context, connection, connector, abort.signal));
       if (input.all) {
         const found = items(call, deps, {
           // Each page is one upstream answer, counted as a single call's is.

@@ -46,7 +46,8 @@ const Params = z.object({
 
 /** Counts the upload as it passes, and stops it past the limit; `exceeded` says it did. */
 class Capped extends Transform {
-  private seen = 0;
+  /** Bytes that passed so far (the call log's bytes_sent). */
+  seen = 0;
   exceeded = false;
   constructor(private readonly limit: number) {
     super();
@@ -191,6 +192,15 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
           if (!reply.raw.writableFinished) gone.abort();
         });
         const cap = withBody ? new Capped(maxBody) : undefined;
+        const trace = context.calls.begin(request, reply, {
+          kind: 'proxy',
+          connection,
+          connector,
+          method: request.method,
+          path,
+          query,
+          sent: () => cap?.seen,
+        });
         let response: ForwardedResponse;
         try {
           response = await forward(prepared, {
@@ -208,6 +218,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
             timeoutMs: UPSTREAM_TIMEOUT_MS,
             onResponse: (status) => {
               context.metrics.upstreamResponse(connector.name, status);
+              trace.status(status);
             },
           });
         } catch (error) {
