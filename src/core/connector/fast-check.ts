@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c152(data);
+  const r = c165(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -147,214 +147,238 @@ const c64 = array(c63, []);
 const c65 = withDefault(c64, () => ['Retry-After']);
 const c66 = optional(c64);
 const c67 = optional(c55);
-const c68 = object([
+const c68 = optional(c24);
+const c69 = object([
   ['retry_statuses', c62, false],
   ['retry_after_headers', c65, false],
   ['reset_headers', c66, true],
   ['retry_after_path', c67, true],
+  ['remaining_headers', c66, true],
+  ['codes', c68, true],
 ]);
-const c69 = optional(c68);
-const c70 = array(c55, []);
-const c71 = withDefault(c70, () => []);
-const c72 = object([
-  ['message_paths', c71, false],
-  ['code_paths', c71, false],
+const c70 = optional(c69);
+const c71 = oneOf(['connection', 'connector']);
+const c72 = number(true, [(n: number) => n >= 1, (n: number) => n <= 1000000]);
+const c73 = oneOf(['1s', '1m', '1h']);
+const c74 = optional(c72);
+const c75 = array(c7, [(s: { length: number }) => s.length >= 1]);
+const c76 = optional(c75);
+const c77 = object([
+  ['scope', c71, false],
+  ['requests', c72, false],
+  ['per', c73, false],
+  ['burst', c74, true],
+  ['endpoints', c76, true],
+]);
+const c78 = array(c77, []);
+const c79 = string([(s: string) => /^[0-9]{1,6}(ms|s)$/.test(s)]);
+const c80 = optional(c79);
+const c81 = object([
+  ['max_wait', c80, true],
+  ['limits', c78, false],
+]);
+const c82 = union([c78, c81]);
+const c83 = optional(c82);
+const c84 = array(c55, []);
+const c85 = withDefault(c84, () => []);
+const c86 = object([
+  ['message_paths', c85, false],
+  ['code_paths', c85, false],
   ['ok_path', c67, true],
   ['expired_codes', c25, false],
 ]);
-const c73 = optional(c72);
-const c74 = oneOf(['dropbox']);
-const c75 = array(c55, [(s: { length: number }) => s.length >= 1]);
-const c76 = withDefault(c3, () => 'list_folder');
-const c77 = object([
-  ['shape', c74, false],
-  ['accounts', c75, false],
-  ['event_type', c76, false],
+const c87 = optional(c86);
+const c88 = oneOf(['dropbox']);
+const c89 = array(c55, [(s: { length: number }) => s.length >= 1]);
+const c90 = withDefault(c3, () => 'list_folder');
+const c91 = object([
+  ['shape', c88, false],
+  ['accounts', c89, false],
+  ['event_type', c90, false],
   ['identity_key', c67, true],
 ]);
-const c78 = oneOf(['microsoft_graph']);
-const c79 = withDefault(c55, () => 'changeType');
-const c80 = object([
-  ['shape', c78, false],
-  ['event_type_path', c79, false],
+const c92 = oneOf(['microsoft_graph']);
+const c93 = withDefault(c55, () => 'changeType');
+const c94 = object([
+  ['shape', c92, false],
+  ['event_type_path', c93, false],
 ]);
-const c81 = oneOf(['slack']);
-const c82 = withDefault(c55, () => 'event.type');
-const c83 = object([
-  ['shape', c81, false],
-  ['accounts', c75, false],
-  ['event_type_path', c82, false],
+const c95 = oneOf(['slack']);
+const c96 = withDefault(c55, () => 'event.type');
+const c97 = object([
+  ['shape', c95, false],
+  ['accounts', c89, false],
+  ['event_type_path', c96, false],
   ['identity_key', c67, true],
 ]);
-const c84 = oneOf(['github']);
-const c85 = object([
-  ['shape', c84, false],
-  ['accounts', c75, false],
+const c98 = oneOf(['github']);
+const c99 = object([
+  ['shape', c98, false],
+  ['accounts', c89, false],
   ['identity_key', c67, true],
 ]);
-const c86 = oneOf(['gmail_pubsub']);
-const c87 = withDefault(c3, () => 'history');
-const c88 = object([
-  ['shape', c86, false],
-  ['accounts', c75, false],
-  ['event_type', c87, false],
+const c100 = oneOf(['gmail_pubsub']);
+const c101 = withDefault(c3, () => 'history');
+const c102 = object([
+  ['shape', c100, false],
+  ['accounts', c89, false],
+  ['event_type', c101, false],
 ]);
-const c89 = tagged(
+const c103 = tagged(
   'shape',
   new Map<unknown, Check>([
-    ['dropbox', c77],
-    ['microsoft_graph', c80],
-    ['slack', c83],
-    ['github', c85],
-    ['gmail_pubsub', c88],
+    ['dropbox', c91],
+    ['microsoft_graph', c94],
+    ['slack', c97],
+    ['github', c99],
+    ['gmail_pubsub', c102],
   ]),
 );
-const c90 = optional(c89);
-const c91 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c92 = optional(c7);
-const c93 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c94 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c95 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c96 = withDefault(c95, () => 'string');
-const c97 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c98 = optional(c97);
-const c99 = withDefault(c29, () => false);
-const c100 = unknown;
-const c101 = optional(c100);
-const c102 = number(false, []);
-const c103 = union([c0, c102, c29]);
-const c104 = array(c103, [(s: { length: number }) => s.length >= 1]);
-const c105 = optional(c104);
-const c106 = optional(c102);
-const c107 = optional(c53);
-const c108 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c109 = optional(c108);
-const c110 = oneOf(['segment', 'path', 'odata_string']);
-const c111 = optional(c110);
-const c112 = record(c0, c103, []);
-const c113 = optional(c112);
-const c114 = object([
-  ['in', c94, false],
-  ['type', c96, false],
-  ['items', c98, true],
-  ['required', c99, false],
-  ['default', c101, true],
-  ['enum', c105, true],
-  ['minimum', c106, true],
-  ['maximum', c106, true],
+const c104 = optional(c103);
+const c105 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c106 = optional(c7);
+const c107 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c108 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c109 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c110 = withDefault(c109, () => 'string');
+const c111 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c112 = optional(c111);
+const c113 = withDefault(c29, () => false);
+const c114 = unknown;
+const c115 = optional(c114);
+const c116 = number(false, []);
+const c117 = union([c0, c116, c29]);
+const c118 = array(c117, [(s: { length: number }) => s.length >= 1]);
+const c119 = optional(c118);
+const c120 = optional(c116);
+const c121 = optional(c53);
+const c122 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c123 = optional(c122);
+const c124 = oneOf(['segment', 'path', 'odata_string']);
+const c125 = optional(c124);
+const c126 = record(c0, c117, []);
+const c127 = optional(c126);
+const c128 = object([
+  ['in', c108, false],
+  ['type', c110, false],
+  ['items', c112, true],
+  ['required', c113, false],
+  ['default', c115, true],
+  ['enum', c119, true],
+  ['minimum', c120, true],
+  ['maximum', c120, true],
   ['description', c1, true],
-  ['name', c107, true],
+  ['name', c121, true],
   ['field', c67, true],
-  ['flag', c109, true],
-  ['style', c111, true],
-  ['aliases', c113, true],
-  ['secret', c99, false],
+  ['flag', c123, true],
+  ['style', c125, true],
+  ['aliases', c127, true],
+  ['secret', c113, false],
 ]);
-const c115 = record(c93, c114, []);
-const c116 = withDefault(c115, () => ({}));
-const c117 = record(c63, c0, []);
-const c118 = optional(c117);
-const c119 = oneOf(['json', 'form', 'binary', 'text', 'none']);
-const c120 = optional(c119);
-const c121 = optional(c3);
-const c122 = optional(c63);
-const c123 = object([
-  ['encoding', c120, true],
-  ['content_type', c121, true],
-  ['json_header', c122, true],
+const c129 = record(c107, c128, []);
+const c130 = withDefault(c129, () => ({}));
+const c131 = record(c63, c0, []);
+const c132 = optional(c131);
+const c133 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c134 = optional(c133);
+const c135 = optional(c3);
+const c136 = optional(c63);
+const c137 = object([
+  ['encoding', c134, true],
+  ['content_type', c135, true],
+  ['json_header', c136, true],
 ]);
-const c124 = optional(c123);
-const c125 = oneOf(['json', 'text', 'binary', 'auto']);
-const c126 = withDefault(c125, () => 'auto');
-const c127 = object([
-  ['encoding', c126, false],
-  ['result_header', c122, true],
+const c138 = optional(c137);
+const c139 = oneOf(['json', 'text', 'binary', 'auto']);
+const c140 = withDefault(c139, () => 'auto');
+const c141 = object([
+  ['encoding', c140, false],
+  ['result_header', c136, true],
 ]);
-const c128 = optional(c127);
-const c129 = oneOf(['page_token']);
-const c130 = object([
-  ['style', c129, false],
-  ['request_param', c93, false],
+const c142 = optional(c141);
+const c143 = oneOf(['page_token']);
+const c144 = object([
+  ['style', c143, false],
+  ['request_param', c107, false],
   ['response_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c131 = oneOf(['cursor']);
-const c132 = withDefault(c93, () => 'cursor');
-const c133 = object([
-  ['style', c131, false],
+const c145 = oneOf(['cursor']);
+const c146 = withDefault(c107, () => 'cursor');
+const c147 = object([
+  ['style', c145, false],
   ['continue_endpoint', c7, false],
-  ['continue_param', c132, false],
+  ['continue_param', c146, false],
   ['cursor_path', c55, false],
   ['has_more_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c134 = oneOf(['next_link']);
-const c135 = object([
-  ['style', c134, false],
+const c148 = oneOf(['next_link']);
+const c149 = object([
+  ['style', c148, false],
   ['next_path', c55, false],
   ['items_path', c55, false],
 ]);
-const c136 = oneOf(['link_header']);
-const c137 = withDefault(c0, () => 'next');
-const c138 = object([
-  ['style', c136, false],
-  ['rel', c137, false],
+const c150 = oneOf(['link_header']);
+const c151 = withDefault(c0, () => 'next');
+const c152 = object([
+  ['style', c150, false],
+  ['rel', c151, false],
   ['items_path', c67, true],
 ]);
-const c139 = oneOf(['offset']);
-const c140 = object([
-  ['style', c139, false],
-  ['offset_param', c93, false],
-  ['limit_param', c93, false],
+const c153 = oneOf(['offset']);
+const c154 = object([
+  ['style', c153, false],
+  ['offset_param', c107, false],
+  ['limit_param', c107, false],
   ['items_path', c67, true],
   ['total_path', c67, true],
 ]);
-const c141 = tagged(
+const c155 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c130],
-    ['cursor', c133],
-    ['next_link', c135],
-    ['link_header', c138],
-    ['offset', c140],
+    ['page_token', c144],
+    ['cursor', c147],
+    ['next_link', c149],
+    ['link_header', c152],
+    ['offset', c154],
   ]),
 );
-const c142 = optional(c141);
-const c143 = optional(c24);
-const c144 = optional(c29);
-const c145 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c146 = number(true, [(n: number) => n > 0]);
-const c147 = optional(c146);
-const c148 = object([
-  ['protocol', c145, false],
+const c156 = optional(c155);
+const c157 = optional(c29);
+const c158 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c159 = number(true, [(n: number) => n > 0]);
+const c160 = optional(c159);
+const c161 = object([
+  ['protocol', c158, false],
   ['threshold', c4, false],
-  ['chunk_size', c146, false],
-  ['chunk_multiple', c147, true],
+  ['chunk_size', c159, false],
+  ['chunk_multiple', c160, true],
   ['start', c7, false],
-  ['append', c92, true],
-  ['finish', c92, true],
+  ['append', c106, true],
+  ['finish', c106, true],
 ]);
-const c149 = optional(c148);
-const c150 = object([
+const c162 = optional(c161);
+const c163 = object([
   ['summary', c3, false],
   ['description', c1, true],
   ['docs_url', c21, true],
-  ['method', c91, false],
-  ['host', c92, true],
+  ['method', c105, false],
+  ['host', c106, true],
   ['path', c39, false],
-  ['params', c116, false],
-  ['headers', c118, true],
-  ['request', c124, true],
-  ['response', c128, true],
-  ['pagination', c142, true],
-  ['scopes', c143, true],
-  ['idempotent', c144, true],
-  ['upload_session', c149, true],
-  ['deprecated', c144, true],
-  ['destructive', c144, true],
+  ['params', c130, false],
+  ['headers', c132, true],
+  ['request', c138, true],
+  ['response', c142, true],
+  ['pagination', c156, true],
+  ['scopes', c68, true],
+  ['idempotent', c157, true],
+  ['upload_session', c162, true],
+  ['deprecated', c157, true],
+  ['destructive', c157, true],
 ]);
-const c151 = record(c7, c150, [isNonEmpty]);
-const c152 = object([
+const c164 = record(c7, c163, [isNonEmpty]);
+const c165 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
@@ -366,8 +390,9 @@ const c152 = object([
   ['auth', c51, false],
   ['identity', c57, true],
   ['health', c59, true],
-  ['rate_limit', c69, true],
-  ['errors', c73, true],
-  ['webhooks', c90, true],
-  ['endpoints', c151, false],
+  ['rate_limit', c70, true],
+  ['rate_limits', c83, true],
+  ['errors', c87, true],
+  ['webhooks', c104, true],
+  ['endpoints', c164, false],
 ]);
