@@ -47,6 +47,8 @@ import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerMcp } from './routes/mcp/post.js';
 import { registerExecute } from './routes/proxy/execute.js';
+import { rateLimitService } from './limits/build.js';
+import { registerConnectorLimits } from './routes/connectors/limits.js';
 import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
 import { registerProviderPush } from './routes/provider-events/receive.js';
@@ -241,7 +243,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       app.addHook('onClose', () => worker.stop());
     }
   }
-  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher };
+  const context: RouteContext = {
+    deps,
+    metrics,
+    upstream: upstream.dispatcher,
+    limits: deps.data && rateLimitService(deps, deps.data, metrics, app.log),
+  };
   if (deps.data) {
     const stopHealth = startHealthTask(
       healthDeps(context, options.healthEveryMs ?? settingsOf(deps).CONNECTR_HEALTH_INTERVAL_MS),
@@ -292,6 +299,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerListConnectors(app, context);
   registerShowConnector(app, context);
   registerListEndpoints(app, context);
+  registerConnectorLimits(app, context);
   registerCreateConnection(app, context);
   registerListConnections(app, context);
   registerShowConnection(app, context);

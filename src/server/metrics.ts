@@ -179,6 +179,11 @@ export class Metrics {
     "Providers' pushes (or parts of a batch) refused, by connector and reason (bad_signature, stale_timestamp…).",
   );
 
+  private readonly rateLimits = new Counter(
+    'connectr_rate_limited_calls_total',
+    "Calls held by a connector's rate limits (core/limits), by connector and outcome (delayed: waited their turn; refused: answered 429 rate_limited, nothing sent).",
+  );
+
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
   }
@@ -225,6 +230,11 @@ export class Metrics {
     this.providerRefusals.inc({ connector, reason });
   }
 
+  /** A call waited its turn under a rate limit, or was refused one. */
+  rateLimited(connector: string, outcome: 'delayed' | 'refused'): void {
+    this.rateLimits.inc({ connector, outcome });
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -252,6 +262,7 @@ export class Metrics {
     );
     this.providerPushes.render(lines);
     this.providerRefusals.render(lines);
+    this.rateLimits.render(lines);
     return `${lines.join('\n')}\n`;
   }
 }

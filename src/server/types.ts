@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { ConnectrError } from '../core/errors.js';
 import type { ServerData, ServerDeps } from './contracts.js';
 import type { Metrics } from './metrics.js';
+import type { RateLimitService } from './limits/service.js';
 
 /** The Fastify instance `buildApp` returns: zod schemas type every route's input and output. */
 export type App = FastifyInstance<
@@ -21,6 +22,8 @@ export interface RouteContext {
   readonly metrics: Metrics;
   /** The pool APIs are called through (upstream.ts), closed with the app. */
   readonly upstream: Dispatcher;
+  /** The connectors' rate limits (limits/service.ts); absent without a database. */
+  readonly limits?: RateLimitService | undefined;
 }
 
 /** The database behind a resource route; an internal error where the app was built without one (HTTP-layer tests). */

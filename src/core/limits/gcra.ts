@@ -53,27 +53,29 @@ export function decide(at: number, now: number, maxWaitMs: number): Decision {
 
 /**
  * Where the state of the keys lives and is changed: `take` reserves a slot on every key (or on
- * none when the call would wait more than `maxWaitMs`) and answers when the call may go;
- * `pause` keeps every key shut until `until`.
+ * none when the call would wait more than `maxWaitMs`) and decides; `pause` keeps every key shut
+ * for `ms`. A store may keep time by its own clock (the database's, the one clock every instance
+ * shares) instead of `now`: what it answers is relative, a wait from when it answers.
  */
 export interface LimitStore {
-  take(keys: readonly KeyRule[], now: number, maxWaitMs: number): number | Promise<number>;
-  pause(keys: readonly string[], until: number): void | Promise<void>;
+  take(keys: readonly KeyRule[], now: number, maxWaitMs: number): Decision | Promise<Decision>;
+  pause(keys: readonly string[], now: number, ms: number): void | Promise<void>;
 }
 
 /** The keys' state in this process's memory: `connectr call --all`, `connectr api --paginate`. */
 export class MemoryLimitStore implements LimitStore {
   private readonly states = new Map<string, KeyState>();
 
-  take(keys: readonly KeyRule[], now: number, maxWaitMs: number): number {
+  take(keys: readonly KeyRule[], now: number, maxWaitMs: number): Decision {
     const current = keys.map((rule) => ({ rule, state: this.states.get(rule.key) ?? EMPTY_STATE }));
     const at = allowedAt(current, now);
     if (mayWait(at, now, maxWaitMs))
       for (const { rule, state } of current) this.states.set(rule.key, reserved(rule, state, at));
-    return at;
+    return decide(at, now, maxWaitMs);
   }
 
-  pause(keys: readonly string[], until: number): void {
+  pause(keys: readonly string[], now: number, ms: number): void {
+    const until = now + ms;
     for (const key of keys) {
       const state = this.states.get(key) ?? EMPTY_STATE;
       this.states.set(key, { tat: state.tat, pausedUntil: Math.max(state.pausedUntil, until) });

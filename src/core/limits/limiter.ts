@@ -1,7 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Connector } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
-import { decide } from './gcra.js';
 import type { KeyRule, LimitStore } from './gcra.js';
 import { providerPause } from './signals.js';
 import type { AnswerHead } from './signals.js';
@@ -71,8 +70,7 @@ export function limiterFor(options: LimiterOptions): AttemptLimiter {
     async before(endpoint, cancel) {
       const { rules, limits: counting } = keysOf(endpoint);
       if (rules.length === 0) return;
-      const now = clock.now();
-      const decision = decide(await store.take(rules, now, maxWaitMs), now, maxWaitMs);
+      const decision = await store.take(rules, clock.now(), maxWaitMs);
       if (!decision.go) {
         options.onRefused?.();
         throw refusal(connector, counting, decision.retryAfterMs, maxWaitMs, options.hint);
@@ -88,7 +86,8 @@ export function limiterFor(options: LimiterOptions): AttemptLimiter {
       if (rules.length === 0) return;
       const paused = store.pause(
         rules.map((r) => r.key),
-        clock.now() + pauseMs,
+        clock.now(),
+        pauseMs,
       );
       if (paused instanceof Promise)
         paused.catch((error: unknown) => {

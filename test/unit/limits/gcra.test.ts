@@ -5,6 +5,7 @@ import type { Connector } from '../../../src/core/connector/model.js';
 import { formatProblem } from '../../../src/core/connector/problem.js';
 import { isConnectrError } from '../../../src/core/errors.js';
 import { MemoryLimitStore, allowedAt, decide, reserved } from '../../../src/core/limits/gcra.js';
+import type { Decision } from '../../../src/core/limits/gcra.js';
 import { limiterFor } from '../../../src/core/limits/limiter.js';
 import { providerPause } from '../../../src/core/limits/signals.js';
 
@@ -73,6 +74,10 @@ endpoints:
   return result.ok ? [] : result.problems.map(formatProblem);
 }
 
+/** When a call goes, as a store decided it at `now` (undefined: refused). */
+const turnOf = (decision: Decision, now: number): number | undefined =>
+  decision.go ? now + decision.waitMs : undefined;
+
 describe('GCRA', () => {
   const rule = { key: 'k', interval: 200, tolerance: 0 };
 
@@ -90,14 +95,14 @@ describe('GCRA', () => {
   it('lets a burst go at once, then spaces the rest', () => {
     const store = new MemoryLimitStore();
     const burst = { key: 'b', interval: 200, tolerance: 2 * 200 };
-    const turns = Array.from({ length: 5 }, () => store.take([burst], 1000, 10_000));
+    const turns = Array.from({ length: 5 }, () => turnOf(store.take([burst], 1000, 10_000), 1000));
     expect(turns).toEqual([1000, 1000, 1000, 1200, 1400]);
   });
 
   it('refuses, reserving nothing, a call that would wait longer than it may', () => {
     const store = new MemoryLimitStore();
-    expect(store.take([rule], 1000, 0)).toBe(1000);
-    expect(store.take([rule], 1000, 100)).toBe(1200);
+    expect(turnOf(store.take([rule], 1000, 0), 1000)).toBe(1000);
+    expect(store.take([rule], 1000, 100)).toEqual({ go: false, retryAfterMs: 200 });
     expect(decide(1200, 1000, 100)).toEqual({ go: false, retryAfterMs: 200 });
     expect(store.state('k')?.tat).toBe(1200);
     expect(decide(1200, 1000, 200)).toEqual({ go: true, waitMs: 200 });
@@ -107,17 +112,17 @@ describe('GCRA', () => {
     const store = new MemoryLimitStore();
     const slow = { key: 'slow', interval: 1000, tolerance: 0 };
     const fast = { key: 'fast', interval: 100, tolerance: 0 };
-    expect(store.take([slow, fast], 0, 10_000)).toBe(0);
-    expect(store.take([slow, fast], 0, 10_000)).toBe(1000);
+    expect(turnOf(store.take([slow, fast], 0, 10_000), 0)).toBe(0);
+    expect(turnOf(store.take([slow, fast], 0, 10_000), 0)).toBe(1000);
     // The fast key was reserved at 1000, when the call goes, not at 100.
     expect(store.state('fast')?.tat).toBe(1100);
   });
 
   it('honours a pause: nothing goes before it ends', () => {
     const store = new MemoryLimitStore();
-    store.pause(['k'], 5000);
-    expect(store.take([rule], 1000, 10_000)).toBe(5000);
-    expect(store.take([rule], 1000, 10_000)).toBe(5200);
+    store.pause(['k'], 0, 5000);
+    expect(turnOf(store.take([rule], 1000, 10_000), 1000)).toBe(5000);
+    expect(turnOf(store.take([rule], 1000, 10_000), 1000)).toBe(5200);
   });
 });
 

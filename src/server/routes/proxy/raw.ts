@@ -11,6 +11,7 @@ import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
+import { callerMaxWait } from '../../limits/max-wait.js';
 import { serverBaseUrl } from '../oauth/urls.js';
 import type { PublicAddress } from '../oauth/urls.js';
 import { settingsOf } from '../../settings.js';
@@ -154,6 +155,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
           404: ErrorEnvelopeSchema,
           409: ErrorEnvelopeSchema,
           413: ErrorEnvelopeSchema,
+          429: ErrorEnvelopeSchema,
           502: ErrorEnvelopeSchema,
           504: ErrorEnvelopeSchema,
           ...COMMON_ERRORS,
@@ -216,6 +218,12 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
             onResponse: (status) => {
               context.metrics.upstreamResponse(connector.name, status);
             },
+            limiter: context.limits?.limiter(
+              identity.projectId,
+              connection.id,
+              connector,
+              callerMaxWait(request.headers),
+            ),
           });
         } catch (error) {
           if (!cap?.exceeded) throw error;
