@@ -2,12 +2,18 @@ import type { Clock } from '../../core/clock.js';
 import type { Connector } from '../../core/connector/model.js';
 import { limiterFor } from '../../core/limits/limiter.js';
 import type { AttemptLimiter, Cancel } from '../../core/limits/limiter.js';
-import type { RateLimits } from '../../core/limits/spec.js';
+import type { RateLimitRule, RateLimits } from '../../core/limits/spec.js';
 import { DEFAULT_MAX_WAIT_MS } from '../../core/limits/spec.js';
 import type { AnswerHead } from '../../core/limits/signals.js';
 import type { ServerData } from '../contracts.js';
 import type { Metrics } from '../metrics.js';
-import { DatabaseLimitStore, allOverrides, overrideKey } from '../store/rate-limits.js';
+import {
+  DatabaseLimitStore,
+  allOverrides,
+  deleteOverride,
+  overrideKey,
+  putOverride,
+} from '../store/rate-limits.js';
 import type { LimitOverride } from '../store/rate-limits.js';
 
 /**
@@ -73,11 +79,20 @@ export class RateLimitService {
     await this.loading;
   }
 
-  /** A project's override changed here: in force at once on this instance. */
-  changed(projectId: string, connector: string, override: LimitOverride | undefined): void {
-    const key = overrideKey(projectId, connector);
-    if (override) this.overrides.set(key, override);
-    else this.overrides.delete(key);
+  /** Stores a project's own limits for a connector: in force at once here, elsewhere within the cache time. */
+  async override(
+    projectId: string,
+    connector: string,
+    value: { limits: readonly RateLimitRule[]; maxWaitMs: number | null },
+  ): Promise<void> {
+    const stored = await putOverride(this.data.db, projectId, connector, value);
+    this.overrides.set(overrideKey(projectId, connector), stored);
+  }
+
+  /** Back to the definition's limits for the project. */
+  async removeOverride(projectId: string, connector: string): Promise<void> {
+    await deleteOverride(this.data.db, projectId, connector);
+    this.overrides.delete(overrideKey(projectId, connector));
   }
 
   /**

@@ -14,9 +14,7 @@ import {
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import type { RateLimitService } from '../../limits/service.js';
 import { identityOf } from '../../plugins/auth.js';
-import { deleteOverride, putOverride } from '../../store/rate-limits.js';
 import type { App, RouteContext } from '../../types.js';
-import { requireData } from '../../types.js';
 import { ConnectorParams, requireConnector } from './name.js';
 
 /**
@@ -138,11 +136,10 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
           { hint: `GET /api/v1/connectors/${connector.name}/endpoints lists its endpoints` },
         );
       const service = requireLimits(context);
-      const stored = await putOverride(requireData(context).db, projectId, connector.name, {
+      await service.override(projectId, connector.name, {
         limits,
         maxWaitMs: request.body.max_wait_ms ?? null,
       });
-      service.changed(projectId, connector.name, stored);
       return answer(service, projectId, connector);
     },
   );
@@ -160,8 +157,7 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
       const { projectId } = identityOf(request);
       const connector = requireConnector(await context.deps.registry(), request.params.name);
       const service = requireLimits(context);
-      await deleteOverride(requireData(context).db, projectId, connector.name);
-      service.changed(projectId, connector.name, undefined);
+      await service.removeOverride(projectId, connector.name);
       return answer(service, projectId, connector);
     },
   );
