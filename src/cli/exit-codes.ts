@@ -28,6 +28,7 @@ export function exitCodeFor(code: ErrorCode): number {
     case 'unavailable':
     case 'timeout':
     case 'too_many_sign_ins':
+    case 'rate_limited':
       return EXIT.unavailable;
     case 'cancelled':
       return EXIT.cancelled;

@@ -45,6 +45,11 @@ export const ERROR_CODES = [
   'conflict',
   /** A project has as many browser sign-ins pending as it may have. */
   'too_many_sign_ins',
+  /**
+   * A call would wait longer than it may for its turn under a rate limit connectr keeps
+   * (core/limits): nothing was sent; `retryAfterMs` says when to try again.
+   */
+  'rate_limited',
   /** A request body is larger than the limit. */
   'payload_too_large',
   /** The caller does not accept any form of the answer (e.g. an Accept header without it). */
@@ -60,12 +65,15 @@ export interface ConnectrErrorOptions {
   /** Extra lines shown under the message (e.g. one line per validation problem). */
   details?: readonly string[] | undefined;
   cause?: unknown;
+  /** When trying again may succeed (ms from now): a server answers it as Retry-After. */
+  retryAfterMs?: number | undefined;
 }
 
 export class ConnectrError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly details: readonly string[];
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: ConnectrErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -73,6 +81,7 @@ export class ConnectrError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.details = options.details ?? [];
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

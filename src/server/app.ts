@@ -52,6 +52,8 @@ import { registerOAuthCallbackPage } from './routes/oauth/callback-get.js';
 import { parsePublicUrl } from './routes/oauth/urls.js';
 import { registerMcp } from './routes/mcp/post.js';
 import { registerExecute } from './routes/proxy/execute.js';
+import { rateLimitService } from './limits/build.js';
+import { registerConnectorLimits } from './routes/connectors/limits.js';
 import { registerRawProxy } from './routes/proxy/raw.js';
 import { registerReady } from './routes/ready/get.js';
 import { registerProviderPush } from './routes/provider-events/receive.js';
@@ -255,7 +257,13 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     }
   }
   const calls = await openCallLog(app, deps, metrics, options.callLog);
-  const context: RouteContext = { deps, metrics, upstream: upstream.dispatcher, calls };
+  const context: RouteContext = {
+    deps,
+    metrics,
+    upstream: upstream.dispatcher,
+    calls,
+    limits: deps.data && rateLimitService(deps, deps.data, metrics, app.log),
+  };
   if (deps.data) {
     metrics.cacheNotices(deps.data.caches.notices.counts);
     const listener =
@@ -313,6 +321,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerShowConnector(app, context);
   registerListEndpoints(app, context);
   registerListVersions(app, context);
+  registerConnectorLimits(app, context);
   registerCreateConnection(app, context);
   registerListConnections(app, context);
   registerShowConnection(app, context);

@@ -85,6 +85,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'payload_too_large':
       return 413;
     case 'too_many_sign_ins':
+    case 'rate_limited':
       return 429;
     case 'upstream':
     case 'follow_refused':

@@ -187,6 +187,10 @@ export class Metrics {
     'connectr_call_log_dropped_total',
     'Calls left out of the call log because its buffer was full while the database could not be written.',
   );
+  private readonly rateLimits = new Counter(
+    'connectr_rate_limited_calls_total',
+    "Calls held by a connector's rate limits (core/limits), by connector and outcome (delayed: waited their turn; refused: answered 429 rate_limited, nothing sent).",
+  );
 
   constructor(private readonly now: () => number = Date.now) {
     this.startedAt = now() / 1000;
@@ -244,6 +248,11 @@ export class Metrics {
     this.callLogDrops.inc({}, count);
   }
 
+  /** A call waited its turn under a rate limit, or was refused one. */
+  rateLimited(connector: string, outcome: 'delayed' | 'refused'): void {
+    this.rateLimits.inc({ connector, outcome });
+  }
+
   /** The count recorded for these labels (for tests and the bench). */
   requestCount(method: string, route: string, status: number): number {
     return this.requests.get({ method, route, status: String(status) });
@@ -273,6 +282,7 @@ export class Metrics {
     this.providerRefusals.render(lines);
     if (this.notices) renderNotices(lines, this.notices);
     this.callLogDrops.render(lines);
+    this.rateLimits.render(lines);
     return `${lines.join('\n')}\n`;
   }
 }

@@ -6,6 +6,7 @@ import { ConnectrError } from '../core/errors.js';
 import type { ServerData, ServerDeps } from './contracts.js';
 import type { Metrics } from './metrics.js';
 import type { CallLog } from './call-log/trace.js';
+import type { RateLimitService } from './limits/service.js';
 
 /** The Fastify instance `buildApp` returns: zod schemas type every route's input and output. */
 export type App = FastifyInstance<
@@ -24,6 +25,8 @@ export interface RouteContext {
   readonly upstream: Dispatcher;
   /** Where execute, the raw proxy and MCP record each call (call-log/trace.ts). */
   readonly calls: CallLog;
+  /** The connectors' rate limits (limits/service.ts); absent without a database. */
+  readonly limits?: RateLimitService | undefined;
 }
 
 /** The database behind a resource route; an internal error where the app was built without one (HTTP-layer tests). */

@@ -259,6 +259,7 @@ describe('errors', () => {
       forbidden: 403,
       conflict: 409,
       too_many_sign_ins: 429,
+      rate_limited: 429,
       payload_too_large: 413,
       not_acceptable: 406,
     });

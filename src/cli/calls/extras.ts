@@ -10,6 +10,10 @@ import type { HttpResponse, ResponseInfo } from '../../core/engine/send.js';
 import { ConnectrError } from '../../core/errors.js';
 import { localCredentials } from '../../core/auth/tokens.js';
 import { callDeps } from '../../core/calls/deps.js';
+import type { Clock } from '../../core/clock.js';
+import { MemoryLimitStore } from '../../core/limits/gcra.js';
+import { limiterFor } from '../../core/limits/limiter.js';
+import type { AttemptLimiter } from '../../core/limits/limiter.js';
 import type { InvokeDeps } from '../../core/engine/invoke.js';
 import { cliAuth } from '../auth-deps.js';
 import type { CliContext } from '../context.js';
@@ -137,8 +141,35 @@ export function terminalInvokeDeps(
       bar.update(sent, total);
     },
     ...(options.verbose ? { onResponse: verboseResponse(ctx, connector) } : {}),
+    limiter: localLimiter(connector, auth.clock, (waitMs) => {
+      if (options.verbose || waitMs >= 2000)
+        ctx.out.info(ctx.out.style.dim(`rate limit; next call in ${(waitMs / 1000).toFixed(1)} s`));
+    }),
   });
   return { deps, bar };
+}
+
+/**
+ * The connector's declared rate limits, kept in this process (`call --all` and `api --paginate`
+ * take each page's turn; so do retries): the core's algorithm on memory, one budget for the run.
+ * A terminal waits as long as a turn takes (Ctrl-C stops it), rather than failing a long listing.
+ */
+function localLimiter(
+  connector: Connector,
+  clock: Clock,
+  onDelayed: (waitMs: number) => void,
+): AttemptLimiter | undefined {
+  const limits = connector.rateLimits;
+  if (!limits || limits.limits.length === 0) return undefined;
+  return limiterFor({
+    connector,
+    limits,
+    maxWaitMs: Number.POSITIVE_INFINITY,
+    scopeKey: (scope) => scope,
+    store: new MemoryLimitStore(),
+    clock,
+    onDelayed,
+  });
 }
 
 /** --verbose: each answer's status, headers (secrets hidden) and time, on stderr. */

@@ -1,6 +1,7 @@
 import { closest } from '../suggest.js';
 import { plainHttpProblem } from '../http/plain-http.js';
 import { defaultFlag } from './model.js';
+import { MAX_WAIT_LIMIT_MS, limitProblems, maxWaitOf } from '../limits/spec.js';
 import { HEADER_NAME, RESERVED_NAMES } from './names.js';
 import type { ConnectorDefinition, EndpointDefinition, ParamDefinition } from './schema.js';
 
@@ -98,6 +99,11 @@ export function checkConnector(def: ConnectorDefinition): CheckProblem[] {
     report(['errors', 'expired_codes'], 'expired_codes are read at code_paths: give code_paths too');
   }
 
+  if (def.rate_limits) checkRateLimits(def.rate_limits, endpointNames, report);
+  if (def.rate_limit?.codes?.length && !def.errors?.code_paths.length) {
+    report(['rate_limit', 'codes'], 'codes are read at errors.code_paths: give code_paths too');
+  }
+
   for (const [name, ep] of Object.entries(def.endpoints)) {
     const at = ['endpoints', name];
     if (ep.host !== undefined && !def.hosts[ep.host]) {
@@ -113,6 +119,24 @@ export function checkConnector(def: ConnectorDefinition): CheckProblem[] {
 }
 
 type Report = (path: readonly (string | number)[], message: string) => void;
+
+function checkRateLimits(
+  declared: NonNullable<ConnectorDefinition['rate_limits']>,
+  endpointNames: readonly string[],
+  report: Report,
+): void {
+  const listed = Array.isArray(declared);
+  const limits = listed ? declared : declared.limits;
+  const at = listed ? ['rate_limits'] : ['rate_limits', 'limits'];
+  for (const problem of limitProblems(limits, endpointNames))
+    report([...at, ...problem.path], problem.message);
+  if (!listed && declared.max_wait !== undefined && (maxWaitOf(declared.max_wait) ?? 0) > MAX_WAIT_LIMIT_MS) {
+    report(
+      ['rate_limits', 'max_wait'],
+      `max_wait ${declared.max_wait} is longer than ${MAX_WAIT_LIMIT_MS / 1000}s: a caller would wait with no answer longer than a client or proxy keeps a request open`,
+    );
+  }
+}
 
 function checkAuth(def: ConnectorDefinition, report: Report): void {
   const auth = def.auth;

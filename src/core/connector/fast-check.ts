@@ -26,7 +26,7 @@ import type { Check } from './fast-check-parts.js';
  * (and words its problems).
  */
 export function fastCheck(data: unknown): ConnectorDefinition | undefined {
-  const r = c154(data);
+  const r = c167(data);
   return failed(r) ? undefined : (r as ConnectorDefinition);
 }
 
@@ -148,215 +148,239 @@ const c65 = array(c64, []);
 const c66 = withDefault(c65, () => ['Retry-After']);
 const c67 = optional(c65);
 const c68 = optional(c56);
-const c69 = object([
+const c69 = optional(c25);
+const c70 = object([
   ['retry_statuses', c63, false],
   ['retry_after_headers', c66, false],
   ['reset_headers', c67, true],
   ['retry_after_path', c68, true],
+  ['remaining_headers', c67, true],
+  ['codes', c69, true],
 ]);
-const c70 = optional(c69);
-const c71 = array(c56, []);
-const c72 = withDefault(c71, () => []);
-const c73 = object([
-  ['message_paths', c72, false],
-  ['code_paths', c72, false],
+const c71 = optional(c70);
+const c72 = oneOf(['connection', 'connector']);
+const c73 = number(true, [(n: number) => n >= 1, (n: number) => n <= 1000000]);
+const c74 = oneOf(['1s', '1m', '1h']);
+const c75 = optional(c73);
+const c76 = array(c8, [(s: { length: number }) => s.length >= 1]);
+const c77 = optional(c76);
+const c78 = object([
+  ['scope', c72, false],
+  ['requests', c73, false],
+  ['per', c74, false],
+  ['burst', c75, true],
+  ['endpoints', c77, true],
+]);
+const c79 = array(c78, []);
+const c80 = string([(s: string) => /^[0-9]{1,6}(ms|s)$/.test(s)]);
+const c81 = optional(c80);
+const c82 = object([
+  ['max_wait', c81, true],
+  ['limits', c79, false],
+]);
+const c83 = union([c79, c82]);
+const c84 = optional(c83);
+const c85 = array(c56, []);
+const c86 = withDefault(c85, () => []);
+const c87 = object([
+  ['message_paths', c86, false],
+  ['code_paths', c86, false],
   ['ok_path', c68, true],
   ['expired_codes', c26, false],
 ]);
-const c74 = optional(c73);
-const c75 = oneOf(['dropbox']);
-const c76 = array(c56, [(s: { length: number }) => s.length >= 1]);
-const c77 = withDefault(c3, () => 'list_folder');
-const c78 = object([
-  ['shape', c75, false],
-  ['accounts', c76, false],
-  ['event_type', c77, false],
+const c88 = optional(c87);
+const c89 = oneOf(['dropbox']);
+const c90 = array(c56, [(s: { length: number }) => s.length >= 1]);
+const c91 = withDefault(c3, () => 'list_folder');
+const c92 = object([
+  ['shape', c89, false],
+  ['accounts', c90, false],
+  ['event_type', c91, false],
   ['identity_key', c68, true],
 ]);
-const c79 = oneOf(['microsoft_graph']);
-const c80 = withDefault(c56, () => 'changeType');
-const c81 = object([
-  ['shape', c79, false],
-  ['event_type_path', c80, false],
+const c93 = oneOf(['microsoft_graph']);
+const c94 = withDefault(c56, () => 'changeType');
+const c95 = object([
+  ['shape', c93, false],
+  ['event_type_path', c94, false],
 ]);
-const c82 = oneOf(['slack']);
-const c83 = withDefault(c56, () => 'event.type');
-const c84 = object([
-  ['shape', c82, false],
-  ['accounts', c76, false],
-  ['event_type_path', c83, false],
+const c96 = oneOf(['slack']);
+const c97 = withDefault(c56, () => 'event.type');
+const c98 = object([
+  ['shape', c96, false],
+  ['accounts', c90, false],
+  ['event_type_path', c97, false],
   ['identity_key', c68, true],
 ]);
-const c85 = oneOf(['github']);
-const c86 = object([
-  ['shape', c85, false],
-  ['accounts', c76, false],
+const c99 = oneOf(['github']);
+const c100 = object([
+  ['shape', c99, false],
+  ['accounts', c90, false],
   ['identity_key', c68, true],
 ]);
-const c87 = oneOf(['gmail_pubsub']);
-const c88 = withDefault(c3, () => 'history');
-const c89 = object([
-  ['shape', c87, false],
-  ['accounts', c76, false],
-  ['event_type', c88, false],
+const c101 = oneOf(['gmail_pubsub']);
+const c102 = withDefault(c3, () => 'history');
+const c103 = object([
+  ['shape', c101, false],
+  ['accounts', c90, false],
+  ['event_type', c102, false],
 ]);
-const c90 = tagged(
+const c104 = tagged(
   'shape',
   new Map<unknown, Check>([
-    ['dropbox', c78],
-    ['microsoft_graph', c81],
-    ['slack', c84],
-    ['github', c86],
-    ['gmail_pubsub', c89],
+    ['dropbox', c92],
+    ['microsoft_graph', c95],
+    ['slack', c98],
+    ['github', c100],
+    ['gmail_pubsub', c103],
   ]),
 );
-const c91 = optional(c90);
-const c92 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
-const c93 = optional(c8);
-const c94 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
-const c95 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
-const c96 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
-const c97 = withDefault(c96, () => 'string');
-const c98 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
-const c99 = optional(c98);
-const c100 = withDefault(c30, () => false);
-const c101 = unknown;
-const c102 = optional(c101);
-const c103 = number(false, []);
-const c104 = union([c0, c103, c30]);
-const c105 = array(c104, [(s: { length: number }) => s.length >= 1]);
-const c106 = optional(c105);
-const c107 = optional(c103);
-const c108 = optional(c54);
-const c109 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
-const c110 = optional(c109);
-const c111 = oneOf(['segment', 'path', 'odata_string']);
-const c112 = optional(c111);
-const c113 = record(c0, c104, []);
-const c114 = optional(c113);
-const c115 = object([
-  ['in', c95, false],
-  ['type', c97, false],
-  ['items', c99, true],
-  ['required', c100, false],
-  ['default', c102, true],
-  ['enum', c106, true],
-  ['minimum', c107, true],
-  ['maximum', c107, true],
+const c105 = optional(c104);
+const c106 = oneOf(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']);
+const c107 = optional(c8);
+const c108 = string([(s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s), isUnreserved]);
+const c109 = oneOf(['path', 'query', 'header', 'body', 'form', 'json_header', 'raw']);
+const c110 = oneOf(['string', 'integer', 'number', 'boolean', 'array', 'object', 'file']);
+const c111 = withDefault(c110, () => 'string');
+const c112 = oneOf(['string', 'integer', 'number', 'boolean', 'object']);
+const c113 = optional(c112);
+const c114 = withDefault(c30, () => false);
+const c115 = unknown;
+const c116 = optional(c115);
+const c117 = number(false, []);
+const c118 = union([c0, c117, c30]);
+const c119 = array(c118, [(s: { length: number }) => s.length >= 1]);
+const c120 = optional(c119);
+const c121 = optional(c117);
+const c122 = optional(c54);
+const c123 = string([(s: string) => /^[a-z][a-z0-9-]*$/.test(s)]);
+const c124 = optional(c123);
+const c125 = oneOf(['segment', 'path', 'odata_string']);
+const c126 = optional(c125);
+const c127 = record(c0, c118, []);
+const c128 = optional(c127);
+const c129 = object([
+  ['in', c109, false],
+  ['type', c111, false],
+  ['items', c113, true],
+  ['required', c114, false],
+  ['default', c116, true],
+  ['enum', c120, true],
+  ['minimum', c121, true],
+  ['maximum', c121, true],
   ['description', c1, true],
-  ['name', c108, true],
+  ['name', c122, true],
   ['field', c68, true],
-  ['flag', c110, true],
-  ['style', c112, true],
-  ['aliases', c114, true],
-  ['secret', c100, false],
+  ['flag', c124, true],
+  ['style', c126, true],
+  ['aliases', c128, true],
+  ['secret', c114, false],
 ]);
-const c116 = record(c94, c115, []);
-const c117 = withDefault(c116, () => ({}));
-const c118 = record(c64, c0, []);
-const c119 = optional(c118);
-const c120 = oneOf(['json', 'form', 'binary', 'text', 'none']);
-const c121 = optional(c120);
-const c122 = optional(c3);
-const c123 = optional(c64);
-const c124 = object([
-  ['encoding', c121, true],
-  ['content_type', c122, true],
-  ['json_header', c123, true],
+const c130 = record(c108, c129, []);
+const c131 = withDefault(c130, () => ({}));
+const c132 = record(c64, c0, []);
+const c133 = optional(c132);
+const c134 = oneOf(['json', 'form', 'binary', 'text', 'none']);
+const c135 = optional(c134);
+const c136 = optional(c3);
+const c137 = optional(c64);
+const c138 = object([
+  ['encoding', c135, true],
+  ['content_type', c136, true],
+  ['json_header', c137, true],
 ]);
-const c125 = optional(c124);
-const c126 = oneOf(['json', 'text', 'binary', 'auto']);
-const c127 = withDefault(c126, () => 'auto');
-const c128 = object([
-  ['encoding', c127, false],
-  ['result_header', c123, true],
+const c139 = optional(c138);
+const c140 = oneOf(['json', 'text', 'binary', 'auto']);
+const c141 = withDefault(c140, () => 'auto');
+const c142 = object([
+  ['encoding', c141, false],
+  ['result_header', c137, true],
 ]);
-const c129 = optional(c128);
-const c130 = oneOf(['page_token']);
-const c131 = object([
-  ['style', c130, false],
-  ['request_param', c94, false],
+const c143 = optional(c142);
+const c144 = oneOf(['page_token']);
+const c145 = object([
+  ['style', c144, false],
+  ['request_param', c108, false],
   ['response_path', c56, false],
   ['items_path', c56, false],
 ]);
-const c132 = oneOf(['cursor']);
-const c133 = withDefault(c94, () => 'cursor');
-const c134 = object([
-  ['style', c132, false],
+const c146 = oneOf(['cursor']);
+const c147 = withDefault(c108, () => 'cursor');
+const c148 = object([
+  ['style', c146, false],
   ['continue_endpoint', c8, false],
-  ['continue_param', c133, false],
+  ['continue_param', c147, false],
   ['cursor_path', c56, false],
   ['has_more_path', c56, false],
   ['items_path', c56, false],
 ]);
-const c135 = oneOf(['next_link']);
-const c136 = object([
-  ['style', c135, false],
+const c149 = oneOf(['next_link']);
+const c150 = object([
+  ['style', c149, false],
   ['next_path', c56, false],
   ['items_path', c56, false],
 ]);
-const c137 = oneOf(['link_header']);
-const c138 = withDefault(c0, () => 'next');
-const c139 = object([
-  ['style', c137, false],
-  ['rel', c138, false],
+const c151 = oneOf(['link_header']);
+const c152 = withDefault(c0, () => 'next');
+const c153 = object([
+  ['style', c151, false],
+  ['rel', c152, false],
   ['items_path', c68, true],
 ]);
-const c140 = oneOf(['offset']);
-const c141 = object([
-  ['style', c140, false],
-  ['offset_param', c94, false],
-  ['limit_param', c94, false],
+const c154 = oneOf(['offset']);
+const c155 = object([
+  ['style', c154, false],
+  ['offset_param', c108, false],
+  ['limit_param', c108, false],
   ['items_path', c68, true],
   ['total_path', c68, true],
 ]);
-const c142 = tagged(
+const c156 = tagged(
   'style',
   new Map<unknown, Check>([
-    ['page_token', c131],
-    ['cursor', c134],
-    ['next_link', c136],
-    ['link_header', c139],
-    ['offset', c141],
+    ['page_token', c145],
+    ['cursor', c148],
+    ['next_link', c150],
+    ['link_header', c153],
+    ['offset', c155],
   ]),
 );
-const c143 = optional(c142);
-const c144 = optional(c25);
-const c145 = optional(c30);
-const c146 = oneOf(['dropbox', 'graph', 'google', 'slack']);
-const c147 = number(true, [(n: number) => n >= 0]);
-const c148 = number(true, [(n: number) => n > 0]);
-const c149 = optional(c148);
-const c150 = object([
-  ['protocol', c146, false],
-  ['threshold', c147, false],
-  ['chunk_size', c148, false],
-  ['chunk_multiple', c149, true],
+const c157 = optional(c156);
+const c158 = optional(c30);
+const c159 = oneOf(['dropbox', 'graph', 'google', 'slack']);
+const c160 = number(true, [(n: number) => n >= 0]);
+const c161 = number(true, [(n: number) => n > 0]);
+const c162 = optional(c161);
+const c163 = object([
+  ['protocol', c159, false],
+  ['threshold', c160, false],
+  ['chunk_size', c161, false],
+  ['chunk_multiple', c162, true],
   ['start', c8, false],
-  ['append', c93, true],
-  ['finish', c93, true],
+  ['append', c107, true],
+  ['finish', c107, true],
 ]);
-const c151 = optional(c150);
-const c152 = object([
+const c164 = optional(c163);
+const c165 = object([
   ['summary', c3, false],
   ['description', c1, true],
   ['docs_url', c22, true],
-  ['method', c92, false],
-  ['host', c93, true],
+  ['method', c106, false],
+  ['host', c107, true],
   ['path', c40, false],
-  ['params', c117, false],
-  ['headers', c119, true],
-  ['request', c125, true],
-  ['response', c129, true],
-  ['pagination', c143, true],
-  ['scopes', c144, true],
-  ['idempotent', c145, true],
-  ['upload_session', c151, true],
-  ['deprecated', c145, true],
-  ['destructive', c145, true],
+  ['params', c131, false],
+  ['headers', c133, true],
+  ['request', c139, true],
+  ['response', c143, true],
+  ['pagination', c157, true],
+  ['scopes', c69, true],
+  ['idempotent', c158, true],
+  ['upload_session', c164, true],
+  ['deprecated', c158, true],
+  ['destructive', c158, true],
 ]);
-const c153 = record(c8, c152, [isNonEmpty]);
-const c154 = object([
+const c166 = record(c8, c165, [isNonEmpty]);
+const c167 = object([
   ['$schema', c1, true],
   ['name', c2, false],
   ['display_name', c3, false],
@@ -368,8 +392,9 @@ const c154 = object([
   ['auth', c52, false],
   ['identity', c58, true],
   ['health', c60, true],
-  ['rate_limit', c70, true],
-  ['errors', c74, true],
-  ['webhooks', c91, true],
-  ['endpoints', c153, false],
+  ['rate_limit', c71, true],
+  ['rate_limits', c84, true],
+  ['errors', c88, true],
+  ['webhooks', c105, true],
+  ['endpoints', c166, false],
 ]);

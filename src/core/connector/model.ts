@@ -8,6 +8,8 @@ import type {
 } from './schema.js';
 import { unknownName } from '../suggest.js';
 import { definitionVersion } from './versions.js';
+import { DEFAULT_MAX_WAIT_MS, MAX_WAIT_LIMIT_MS, maxWaitOf } from '../limits/spec.js';
+import type { RateLimits } from '../limits/spec.js';
 
 /**
  * The validated, normalised connector the engine works with: defaults filled in, every
@@ -83,7 +85,13 @@ export interface Connector {
     readonly retryAfterHeaders: readonly string[];
     readonly resetHeaders: readonly string[];
     readonly retryAfterPath?: JsonPath;
+    /** Calls left in the window: "0" pauses the rate limits until the reset header's time. */
+    readonly remainingHeaders: readonly string[];
+    /** Provider error codes that mean rate-limited, even in a 2xx answer (Slack's ratelimited). */
+    readonly codes: readonly string[];
   };
+  /** The rate limits connectr keeps (core/limits); absent when the connector declares none. */
+  readonly rateLimits?: RateLimits;
   readonly errors: {
     readonly messagePaths: readonly JsonPath[];
     readonly codePaths: readonly JsonPath[];
@@ -154,7 +162,10 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
       retryAfterHeaders: def.rate_limit?.retry_after_headers ?? ['Retry-After'],
       resetHeaders: def.rate_limit?.reset_headers ?? [],
       ...(def.rate_limit?.retry_after_path ? { retryAfterPath: def.rate_limit.retry_after_path } : {}),
+      remainingHeaders: def.rate_limit?.remaining_headers ?? [],
+      codes: def.rate_limit?.codes ?? [],
     },
+    ...(def.rate_limits ? { rateLimits: rateLimitsOf(def.rate_limits) } : {}),
     errors: {
       messagePaths: def.errors?.message_paths ?? [],
       codePaths: def.errors?.code_paths ?? [],
@@ -164,6 +175,13 @@ export function toConnector(def: ConnectorDefinition, source: ConnectorSource): 
     endpoints,
     source,
   };
+}
+
+function rateLimitsOf(declared: NonNullable<ConnectorDefinition['rate_limits']>): RateLimits {
+  const { max_wait, limits } = Array.isArray(declared) ? { max_wait: undefined, limits: declared } : declared;
+  // max_wait's form and bound were checked with the definition (checks.ts).
+  const maxWaitMs = max_wait === undefined ? undefined : maxWaitOf(max_wait);
+  return { maxWaitMs: Math.min(maxWaitMs ?? DEFAULT_MAX_WAIT_MS, MAX_WAIT_LIMIT_MS), limits };
 }
 
 function resolveAuth(auth: AuthDefinition, env: string): ResolvedAuth {

@@ -115,6 +115,11 @@ function describeIssue(issue: z.core.$ZodIssue): Described[] {
           },
         ];
       }
+      // The value has the shape of exactly one branch (a list where a list or a mapping may be):
+      // that branch's own problems, deeper inside, say what is wrong.
+      const shaped = issue.errors.filter((branch) => branch.every((e) => e.path.length > 0));
+      if (shaped.length === 1 && shaped[0])
+        return shaped[0].flatMap((inner) => describeIssue({ ...inner, path: [...path, ...inner.path] }));
       const expected = issue.errors
         .map((branch) => branch.find((e) => e.path.length === 0))
         .filter((e): e is z.core.$ZodIssue => e !== undefined)

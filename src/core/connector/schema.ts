@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { HEADER_NAME, RESERVED_NAMES, hasNoReservedKey, isNonEmpty, isUnreserved } from './names.js';
+import { LIMIT_PERIOD_NAMES, LIMIT_SCOPES, MAX_LIMIT_REQUESTS } from '../limits/spec.js';
 
 export { HEADER_NAME, RESERVED_NAMES };
 
@@ -364,7 +365,51 @@ const RateLimitSchema = z.strictObject({
     'Headers holding the epoch second when the limit resets.',
   ),
   retry_after_path: doc(z.optional(JsonPathSchema), 'Seconds to wait, read from the error body.'),
+  remaining_headers: doc(
+    z.optional(z.array(HeaderName)),
+    'Headers holding the calls left in the current window (GitHub: X-RateLimit-Remaining): 0 pauses the rate_limits until the reset_headers time.',
+  ),
+  codes: doc(
+    z.optional(z.array(nonEmpty)),
+    'Provider error codes (read at errors.code_paths) that mean the call was rate-limited, even in a 2xx answer (Slack: ratelimited): retried and pausing the rate_limits as a 429 does.',
+  ),
 });
+
+const RateLimitRuleSchema = z.strictObject({
+  scope: doc(
+    z.enum(LIMIT_SCOPES),
+    "connection: one budget per connection (per user, per token); connector: one budget for all of a project's connections of this connector (per app).",
+  ),
+  requests: doc(
+    z.int().check(z.gte(1), z.lte(MAX_LIMIT_REQUESTS)),
+    'Calls allowed per period, evenly spaced (plus the burst).',
+  ),
+  per: doc(z.enum(LIMIT_PERIOD_NAMES), 'The period: 1s, 1m or 1h.'),
+  burst: doc(
+    z.optional(z.int().check(z.gte(1), z.lte(MAX_LIMIT_REQUESTS))),
+    'Calls that may go at once after a quiet time (default 1: evenly spaced); at most requests + burst - 1 go in any window of the period.',
+  ),
+  endpoints: doc(
+    z.optional(z.array(EndpointName).check(z.minLength(1))),
+    "The endpoints this limit counts; absent: every call of the connector (the raw proxy's included).",
+  ),
+});
+
+const RateLimitRules = z.array(RateLimitRuleSchema);
+
+const RateLimitsSchema = doc(
+  z.union([
+    RateLimitRules,
+    z.strictObject({
+      max_wait: doc(
+        z.optional(matching(/^[0-9]{1,6}(ms|s)$/, 'a duration in ms or s, e.g. 10s or 500ms (at most 60s)')),
+        'How long a call waits its turn before a 429 rate_limited (default 10s, at most 60s); a caller may ask for less or more (max_wait_ms, x-connectr-max-wait).',
+      ),
+      limits: RateLimitRules,
+    }),
+  ]),
+  'Rate limits connectr keeps itself, shared by every instance of connectr serve on one database: a call over a limit waits its turn (up to max_wait), then is refused with a 429 rate_limited and nothing is sent (docs/limits.md). A list, or {max_wait, limits}.',
+);
 
 const ErrorsSchema = z.strictObject({
   message_paths: doc(
@@ -480,6 +525,7 @@ export const ConnectorSchema = z.strictObject({
   identity: z.optional(IdentitySchema),
   health: z.optional(HealthSchema),
   rate_limit: z.optional(RateLimitSchema),
+  rate_limits: z.optional(RateLimitsSchema),
   errors: z.optional(ErrorsSchema),
   webhooks: z.optional(WebhooksSchema),
   endpoints: z.record(EndpointName, EndpointSchema).check(

@@ -64,7 +64,7 @@ export type InvokeAllOptions = InvokeOptions & PageLimits;
  */
 export interface InvokeDeps extends Pick<
   SendDeps,
-  'env' | 'clock' | 'dispatcher' | 'signal' | 'random' | 'onRetry' | 'onResponse'
+  'env' | 'clock' | 'dispatcher' | 'signal' | 'random' | 'onRetry' | 'onResponse' | 'limiter'
 > {
   readonly credentials: CredentialSource;
   /**
@@ -180,6 +180,7 @@ async function sendDeps(request: PreparedRequest, deps: InvokeDeps): Promise<Sen
     ...(deps.random ? { random: deps.random } : {}),
     ...(deps.onRetry ? { onRetry: deps.onRetry } : {}),
     onResponse: deps.onResponse,
+    limiter: deps.limiter,
     credential: () => Promise.resolve(current),
     refusedHint: first.refusedHint,
     refresh: first.refreshable

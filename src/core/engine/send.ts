@@ -15,6 +15,8 @@ import { dumpBody, sendRequest } from '../http/client.js';
 import type { ClientResponse } from '../http/client.js';
 import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
+import type { AttemptLimiter } from '../limits/limiter.js';
+import type { AnswerHead } from '../limits/signals.js';
 import { openBody, replayable } from './body.js';
 import { headerValue } from './request.js';
 import { judgedByBody, saysTokenExpired } from './response.js';
@@ -65,6 +67,8 @@ export interface SendDeps {
   readonly onRetry?: (info: { attempt: number; waitMs: number; reason: string }) => void;
   /** Told of each answer as its headers arrive, redirects and retried attempts included (--verbose). */
   readonly onResponse?: ((info: ResponseInfo) => void) | undefined;
+  /** The connector's rate limits (core/limits): each attempt takes its turn; answers may pause them. */
+  readonly limiter?: AttemptLimiter | undefined;
 }
 
 /** One answer's head, as `onResponse` is told it. */
@@ -113,6 +117,7 @@ export async function send(
   for (let attempt = 0; ; attempt++) {
     const last = attempt >= options.retries || !canReplay;
     let response: HttpResponse;
+    if (deps.limiter) await deps.limiter.before(req.endpoint.name, deps.signal);
     try {
       response = await followRedirects(req, credential, deps, options);
     } catch (error) {
@@ -176,10 +181,14 @@ export async function send(
     const retryable =
       response.status === 429 ||
       response.status === 503 ||
-      (idempotent && limits.retryStatuses.includes(response.status));
-    if (!retryable || last)
+      (idempotent && limits.retryStatuses.includes(response.status)) ||
+      (response.failed?.code !== undefined && limits.codes.includes(response.failed.code));
+    if (!retryable || last) {
+      deps.limiter?.answered(req.endpoint.name, answerHead(response));
       return expired && deps.refusedHint ? { ...response, refusedHint: deps.refusedHint } : response;
+    }
     const text = await response.body.text();
+    deps.limiter?.answered(req.endpoint.name, answerHead(response), text);
     const waitMs = serverWait(response, text, req.connector, deps.clock.now()) ?? backoff(attempt, deps);
     if (waitMs > (options.maxWaitMs ?? 300_000)) {
       return { ...response, body: textBody(text) };
@@ -187,6 +196,10 @@ export async function send(
     deps.onRetry?.({ attempt: attempt + 1, waitMs, reason: `HTTP ${response.status}` });
     await deps.clock.sleep(waitMs, deps.signal);
   }
+}
+
+function answerHead(response: HttpResponse): AnswerHead {
+  return { status: response.status, headers: response.headers, failedCode: response.failed?.code };
 }
 
 /** One attempt: the request, then its redirects, with the credential only on trusted origins. */

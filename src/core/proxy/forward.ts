@@ -7,6 +7,8 @@ import type { Connector, Host } from '../connector/model.js';
 import { applyCredential, credentialQueryParam } from '../engine/credential.js';
 import type { Credential, CredentialSource } from '../engine/credential.js';
 import { isTimeout } from '../engine/response-body.js';
+import { fitsTemplate } from '../engine/path-template.js';
+import type { AttemptLimiter } from '../limits/limiter.js';
 import { ConnectrError, isConnectrError } from '../errors.js';
 import { checkStatus, dropBody } from '../http/client.js';
 import { describeNetworkError } from '../http/request.js';
@@ -101,7 +103,10 @@ export interface ForwardDeps {
   /** The dispatcher's time limit for an answer, named in a time-out's hint (ms). */
   readonly timeoutMs: number;
   /** Told each upstream status as it arrives (metrics), a replayed request's too. */
-  readonly onResponse?: ((status: number) => void) | undefined;
+  readonly onResponse?:
+    ((status: number, headers: Readonly<Record<string, string | string[] | undefined>>) => void) | undefined;
+  /** The connector's rate limits (core/limits): each request sent takes its turn; answers may pause them. */
+  readonly limiter?: AttemptLimiter | undefined;
 }
 
 /** The upstream's answer: status, headers and the body as a stream, not yet read. */
@@ -111,14 +116,18 @@ export async function forward(request: RawProxyRequest, deps: ForwardDeps): Prom
   const { credentials } = deps;
   let supplied = await credentials.credential();
   const upload = deps.body?.();
+  const { limiter } = deps;
+  const endpoint = limiter?.byEndpoint ? endpointOf(request) : undefined;
   const send = async (credential: Credential): Promise<ForwardedResponse> => {
     let response: ForwardedResponse;
+    if (limiter) await limiter.before(endpoint, deps.signal);
     try {
       response = await sendOnce(request, deps, credential, upload);
     } catch (error) {
       throw networkFailure(error, request, deps.timeoutMs);
     }
-    deps.onResponse?.(response.statusCode);
+    deps.onResponse?.(response.statusCode, response.headers);
+    limiter?.answered(endpoint, { status: response.statusCode, headers: response.headers });
     return response;
   };
   let response = await send(supplied.credential);
@@ -157,6 +166,17 @@ function sendOnce(
     ...(upload ? { body: upload } : {}),
     ...(deps.signal ? { signal: deps.signal } : {}),
   });
+}
+
+/**
+ * The endpoint a raw request is a call of, for the rate limits that count only some endpoints:
+ * the first of the connector's on this host with this method whose path template fits.
+ */
+function endpointOf(request: RawProxyRequest): string | undefined {
+  const below = request.target.pathname.slice(request.base.pathname.replace(/\/$/, '').length);
+  return request.connector.endpoints.find(
+    (e) => e.host === request.host.key && e.method === request.method && fitsTemplate(e.path, below),
+  )?.name;
 }
 
 /** The request in words for an error: method, host and path; never the query (it may hold a key). */

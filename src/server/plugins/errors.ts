@@ -269,6 +269,9 @@ async function sendAnswer(
   else request.log.info({ code: answer.body.error.code, status: answer.status }, answer.body.error.message);
   if (answer.status === 401 && !reply.hasHeader('www-authenticate'))
     void reply.header('www-authenticate', WWW_AUTHENTICATE);
+  // A wait the error knows (a rate limit's next turn): Retry-After in whole seconds, at least 1.
+  if (isConnectrError(error) && error.retryAfterMs !== undefined)
+    void reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
   // Unavailable (the database away, the server stopping): worth retrying, shortly.
   if (answer.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   // (No route matched, a 404: then there is no route config at all, whatever the types say.)

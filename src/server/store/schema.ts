@@ -4,6 +4,7 @@ import {
   bigserial,
   boolean,
   check,
+  doublePrecision,
   index,
   integer,
   json,
@@ -374,6 +375,35 @@ export const callLogs = pgTable(
     index('call_logs_connection_idx').on(t.projectId, t.connectionId, t.id),
     index('call_logs_at_idx').on(t.at),
   ],
+);
+
+/**
+ * The state of one rate-limit key (core/limits/gcra.ts): a project's connector, a scope value
+ * (a connection, or the whole connector) and one of its limits. Every instance on the database
+ * takes its turns here, in one statement each (rate-limits.ts). Times in ms since the epoch.
+ */
+export const rateLimitState = pgTable('rate_limit_state', {
+  key: text('key').primaryKey(),
+  /** GCRA's theoretical arrival time of the next evenly spaced call. */
+  tat: doublePrecision('tat').notNull().default(0),
+  /** Set by the provider's own signals (Retry-After, a reset time): nothing goes before it. */
+  pausedUntil: doublePrecision('paused_until').notNull().default(0),
+});
+
+/** A project's own rate limits for a connector, replacing the definition's (PUT /connectors/{name}/limits). */
+export const rateLimitOverrides = pgTable(
+  'rate_limit_overrides',
+  {
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    connector: text('connector').notNull(),
+    /** The limits, as core/limits/spec.ts's RateLimitRule list. */
+    limits: jsonb('limits').notNull(),
+    maxWaitMs: integer('max_wait_ms'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.connector] })],
 );
 
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */

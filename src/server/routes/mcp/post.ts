@@ -23,6 +23,7 @@ import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
 import { MAX_EXECUTE_RESPONSE_BYTES, connectionCallDeps } from '../proxy/execute.js';
+import { callerMaxWait } from '../../limits/max-wait.js';
 
 /** The largest binary answer a tool result carries (base64 in JSON-RPC: a third more on the wire). */
 const MAX_BINARY_BYTES = 4 * 1024 * 1024;
@@ -90,6 +91,7 @@ export function registerMcp(app: App, context: RouteContext): void {
     },
     async (request, reply) => {
       const { projectId } = identityOf(request);
+      const maxWaitMs = callerMaxWait(request.headers);
       checkAccept(request.headers.accept);
       const data = requireData(context);
       const registry = await context.deps.registry();
@@ -158,7 +160,7 @@ export function registerMcp(app: App, context: RouteContext): void {
             connector: tool.connector,
             endpoint: tool.endpoint.name,
           });
-          return trace.deps(connectionCallDeps(context, found, tool.connector, signal));
+          return trace.deps(connectionCallDeps(context, found, tool.connector, signal, maxWaitMs));
         },
         ended: (deps, error) => {
           context.calls.ended(deps, error);

@@ -12,6 +12,8 @@ import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
+import { callerMaxWait } from '../../limits/max-wait.js';
+import { MAX_WAIT_LIMIT_MS } from '../../../core/limits/spec.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
@@ -58,6 +60,15 @@ const ExecuteBody = z.strictObject({
     .describe("Follow the endpoint's pagination and stream every item as NDJSON, one JSON value per line."),
   max_pages: z.number().int().min(1).max(10_000).optional().describe('With all: stop after this many pages.'),
   limit: z.number().int().min(1).max(1_000_000).optional().describe('With all: stop after this many items.'),
+  max_wait_ms: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_WAIT_LIMIT_MS)
+    .optional()
+    .describe(
+      "How long this call may wait its turn under the connector's rate limits before a 429 rate_limited (default: the limits' max_wait, 10000); also the x-connectr-max-wait header. docs/limits.md.",
+    ),
 });
 const ExecuteAnswer = z.object({
   status: z
@@ -101,6 +112,7 @@ export function registerExecute(app: App, context: RouteContext): void {
           200: ExecuteAnswer,
           404: ErrorEnvelopeSchema,
           409: ErrorEnvelopeSchema,
+          429: ErrorEnvelopeSchema,
           502: ErrorEnvelopeSchema,
           504: ErrorEnvelopeSchema,
           ...COMMON_ERRORS,
@@ -148,7 +160,15 @@ export function registerExecute(app: App, context: RouteContext): void {
         connector,
         endpoint: call.request.endpoint.name,
       });
-      const deps = trace.deps(connectionCallDeps(context, connection, connector, abort.signal));
+      const deps = trace.deps(
+        connectionCallDeps(
+          context,
+          connection,
+          connector,
+          abort.signal,
+          callerMaxWait(request.headers, input.max_wait_ms),
+        ),
+      );
       if (input.all) {
         const found = items(call, deps, {
           // Each page is one upstream answer, counted as a single call's is.
@@ -188,11 +208,13 @@ export function connectionCallDeps(
   connection: Parameters<typeof routeCredentials>[1],
   connector: Connector,
   signal: AbortSignal,
+  maxWaitMs?: number,
 ): InvokeDeps {
   return callDeps(routeCredentials(context, connection, connector), {
     env: context.deps.env ?? {},
     dispatcher: context.upstream,
     signal,
+    limiter: context.limits?.limiter(connection.projectId, connection.id, connector, maxWaitMs),
   });
 }
 

@@ -12,6 +12,7 @@ import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
+import { callerMaxWait } from '../../limits/max-wait.js';
 import { serverBaseUrl } from '../oauth/urls.js';
 import type { PublicAddress } from '../oauth/urls.js';
 import { settingsOf } from '../../settings.js';
@@ -156,6 +157,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
           404: ErrorEnvelopeSchema,
           409: ErrorEnvelopeSchema,
           413: ErrorEnvelopeSchema,
+          429: ErrorEnvelopeSchema,
           502: ErrorEnvelopeSchema,
           504: ErrorEnvelopeSchema,
           ...COMMON_ERRORS,
@@ -220,6 +222,12 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
               context.metrics.upstreamResponse(connector.name, status);
               trace.status(status);
             },
+            limiter: context.limits?.limiter(
+              identity.projectId,
+              connection.id,
+              connector,
+              callerMaxWait(request.headers),
+            ),
           });
         } catch (error) {
           if (!cap?.exceeded) throw error;
