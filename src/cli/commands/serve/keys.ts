@@ -64,10 +64,9 @@ async function keyRequest<Op extends KeyOp>(
   }
   try {
     // The servers running on this PostgreSQL refuse a revoked key from their next request.
-    const db = database;
-    return await guard(db, () =>
-      runKeyRequest(db.db, request, { revoked: (keyId) => announce(db, { cache: 'api_keys', key: keyId }) }),
-    );
+    const opened = database;
+    const revoked = (keyId: string): Promise<void> => announce(opened, { cache: 'api_keys', key: keyId });
+    return await guard(opened, () => runKeyRequest(opened.db, request, { revoked }));
   } finally {
     await database.close();
   }
