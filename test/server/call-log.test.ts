@@ -302,7 +302,7 @@ for (const variant of BACKENDS) {
       });
 
       const raw = await fetch(
-        `${daemon.base}/api/v1/connections/${ids.q}/proxy/search?passphrase=${SECRET_PARAM}&token=${TOKEN_IN_QUERY}&page=2`,
+        `${daemon.base}/api/v1/connections/${ids.q}/proxy/search?passphrase=${SECRET_PARAM}&token=${TOKEN_IN_QUERY}&page=2&Token[]=${TOKEN_IN_QUERY}&%70assphrase=${SECRET_PARAM};access.token=${TOKEN_IN_QUERY}&PassPhrase=${SECRET_PARAM}`,
         { headers: { authorization: `Bearer ${key}` } },
       );
       const rawText = await raw.text();
@@ -311,7 +311,7 @@ for (const variant of BACKENDS) {
         kind: 'proxy',
         endpoint: null,
         method: 'GET',
-        path: '/search?passphrase=[REDACTED]&token=[REDACTED]&page=2',
+        path: '/search?passphrase=[REDACTED]&token=[REDACTED]&page=2&Token[]=[REDACTED]&%70assphrase=[REDACTED];access.token=[REDACTED]&PassPhrase=[REDACTED]',
         status: 200,
         bytes_received: Buffer.byteLength(rawText),
         bytes_sent: 0,
