@@ -8,7 +8,7 @@ import type { CallLogOptions } from '../../src/server/call-log/open.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import { putCredential } from '../../src/server/store/credentials.js';
 import { spanModuleLoaded } from '../../src/server/telemetry/otlp.js';
-import { BACKENDS, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, POSTGRES, variantTitle } from '../helpers/server-store.js';
 import { callApi, withServer } from '../helpers/server.js';
 import type { ApiAnswer, TestDaemon } from '../helpers/server.js';
 
@@ -455,6 +455,33 @@ for (const variant of BACKENDS) {
     it('no OpenTelemetry code is loaded when no exporter is configured', () => {
       expect(spanModuleLoaded()).toBe(false);
     });
+
+    it.skipIf(variant.name !== POSTGRES.name)(
+      'two instances on one database write one log: a call through either is listed by both',
+      async () => {
+        const other = await daemon.another({
+          listen: true,
+          app: { callLog: { flushMs: 20, pruneEveryMs: 0 } },
+        });
+        const there = await callApi(other.base, 'POST', '/api/v1/proxy/execute', key, {
+          connection_id: ids.q,
+          endpoint: 'get_item',
+          params: { id: 'other-instance' },
+        });
+        expect(there.status, there.text).toBe(200);
+        const here = await execute(ids.q, 'get_item', { id: 'this-instance' });
+        const wanted = [there.headers.get('x-request-id'), here.headers.get('x-request-id')];
+        for (const base of [daemon.base, other.base]) {
+          const listed = await until(
+            async () =>
+              (await callApi(base, 'GET', '/api/v1/logs?limit=500', key)).json as unknown as LogPage,
+            (p) => wanted.every((id) => p.logs.some((l) => l.request_id === id)),
+            `both calls listed by ${base}`,
+          );
+          expect(listed.logs.filter((l) => wanted.includes(l.request_id))).toHaveLength(2);
+        }
+      },
+    );
 
     it('prunes calls older than the retention', async () => {
       const old = await execute(ids.q, 'get_item', { id: 'old' });
