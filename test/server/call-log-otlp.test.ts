@@ -203,4 +203,47 @@ for (const variant of BACKENDS) {
       );
     });
   });
+
+  describe.skipIf(variant.skip !== undefined)(`a stalled collector on ${variantTitle(variant)}`, () => {
+    it('holds neither a call nor the shutdown: the spans are given up after the export time limit', async () => {
+      // Takes every request and never answers.
+      const stalled = createServer((req) => {
+        req.resume();
+      });
+      const collectorOrigin = await listen(stalled);
+      const upstream = upstreamServer();
+      const upstreamOrigin = await listen(upstream);
+      const daemon = await withServer({
+        backend: variant,
+        connectors: { otq: CONNECTOR },
+        env: {
+          CONNECTR_OTQ_API_BASE_URL: `${upstreamOrigin}/q`,
+          OTEL_EXPORTER_OTLP_ENDPOINT: collectorOrigin,
+        },
+        listen: true,
+      });
+      try {
+        const project = await daemon.project();
+        const key = await daemon.key(project);
+        const connection = await daemon.connection(project, {
+          connector: 'otq',
+          secret: { api_key: API_KEY },
+        });
+        const started = Date.now();
+        const executed = await callApi(daemon.base, 'POST', '/api/v1/proxy/execute', key, {
+          connection_id: connection,
+          endpoint: 'search',
+        });
+        expect(executed.status).toBe(200);
+        expect(Date.now() - started).toBeLessThan(2000);
+        const closing = Date.now();
+        await daemon.app.close();
+        expect(Date.now() - closing).toBeLessThan(12_000);
+      } finally {
+        await daemon.close();
+        await close(upstream);
+        await close(stalled);
+      }
+    }, 30_000);
+  });
 }

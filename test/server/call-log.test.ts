@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { sql } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CallLogOptions } from '../../src/server/call-log/open.js';
 import type { OAuthSecret } from '../../src/server/oauth/flow.js';
 import { putCredential } from '../../src/server/store/credentials.js';
 import { spanModuleLoaded } from '../../src/server/telemetry/otlp.js';
-import { BACKENDS, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, POSTGRES, variantTitle } from '../helpers/server-store.js';
 import { callApi, withServer } from '../helpers/server.js';
 import type { ApiAnswer, TestDaemon } from '../helpers/server.js';
 
@@ -302,7 +303,7 @@ for (const variant of BACKENDS) {
       });
 
       const raw = await fetch(
-        `${daemon.base}/api/v1/connections/${ids.q}/proxy/search?passphrase=${SECRET_PARAM}&token=${TOKEN_IN_QUERY}&page=2`,
+        `${daemon.base}/api/v1/connections/${ids.q}/proxy/search?passphrase=${SECRET_PARAM}&token=${TOKEN_IN_QUERY}&page=2&Token[]=${TOKEN_IN_QUERY}&%70assphrase=${SECRET_PARAM};access.token=${TOKEN_IN_QUERY}&PassPhrase=${SECRET_PARAM}`,
         { headers: { authorization: `Bearer ${key}` } },
       );
       const rawText = await raw.text();
@@ -311,7 +312,7 @@ for (const variant of BACKENDS) {
         kind: 'proxy',
         endpoint: null,
         method: 'GET',
-        path: '/search?passphrase=[REDACTED]&token=[REDACTED]&page=2',
+        path: '/search?passphrase=[REDACTED]&token=[REDACTED]&page=2&Token[]=[REDACTED]&%70assphrase=[REDACTED];access.token=[REDACTED]&PassPhrase=[REDACTED]',
         status: 200,
         bytes_received: Buffer.byteLength(rawText),
         bytes_sent: 0,
@@ -455,6 +456,33 @@ for (const variant of BACKENDS) {
       expect(spanModuleLoaded()).toBe(false);
     });
 
+    it.skipIf(variant.name !== POSTGRES.name)(
+      'two instances on one database write one log: a call through either is listed by both',
+      async () => {
+        const other = await daemon.another({
+          listen: true,
+          app: { callLog: { flushMs: 20, pruneEveryMs: 0 } },
+        });
+        const there = await callApi(other.base, 'POST', '/api/v1/proxy/execute', key, {
+          connection_id: ids.q,
+          endpoint: 'get_item',
+          params: { id: 'other-instance' },
+        });
+        expect(there.status, there.text).toBe(200);
+        const here = await execute(ids.q, 'get_item', { id: 'this-instance' });
+        const wanted = [there.headers.get('x-request-id'), here.headers.get('x-request-id')];
+        for (const base of [daemon.base, other.base]) {
+          const listed = await until(
+            async () =>
+              (await callApi(base, 'GET', '/api/v1/logs?limit=500', key)).json as unknown as LogPage,
+            (p) => wanted.every((id) => p.logs.some((l) => l.request_id === id)),
+            `both calls listed by ${base}`,
+          );
+          expect(listed.logs.filter((l) => wanted.includes(l.request_id))).toHaveLength(2);
+        }
+      },
+    );
+
     it('prunes calls older than the retention', async () => {
       const old = await execute(ids.q, 'get_item', { id: 'old' });
       const oldId = old.headers.get('x-request-id');
@@ -480,15 +508,18 @@ for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(
     `call log at shutdown and when off, on ${variantTitle(variant)}`,
     () => {
-      it('writes the calls it holds when the server closes', async () => {
+      /** A daemon with one logq connection, `test` run with it and an execute's answer, then closed. */
+      const withOneCall = async (
+        settings: { env?: Record<string, string>; callLog: CallLogOptions },
+        test: (daemon: TestDaemon, key: string) => Promise<void>,
+      ): Promise<void> => {
         const upstream = new Upstream();
         await upstream.start();
         const daemon = await withServer({
           backend: variant,
           connectors: CONNECTORS,
-          env: { CONNECTR_LOGQ_API_BASE_URL: `${upstream.origin}/q` },
-          // Never flushed by the timer in this test: only the shutdown writes it.
-          app: { callLog: { flushMs: 3_600_000, pruneEveryMs: 0 } },
+          env: { CONNECTR_LOGQ_API_BASE_URL: `${upstream.origin}/q`, ...settings.env },
+          app: { callLog: settings.callLog },
           listen: true,
         });
         try {
@@ -501,6 +532,16 @@ for (const variant of BACKENDS) {
             params: { id: 'x' },
           });
           expect(res.status).toBe(200);
+          await test(daemon, key);
+        } finally {
+          await daemon.close();
+          await upstream.close();
+        }
+      };
+
+      it('writes the calls it holds when the server closes', async () => {
+        // Never flushed by the timer in this test: only the shutdown writes it.
+        await withOneCall({ callLog: { flushMs: 3_600_000, pruneEveryMs: 0 } }, async (daemon) => {
           await sleep(50);
           const count = async (): Promise<number> => {
             const rows = await rowsOf(daemon, sql`select count(*)::int as n from call_logs`);
@@ -509,39 +550,18 @@ for (const variant of BACKENDS) {
           expect(await count()).toBe(0);
           await daemon.app.close();
           expect(await count()).toBe(1);
-        } finally {
-          await daemon.close();
-          await upstream.close();
-        }
+        });
       });
 
       it('records nothing with CONNECTR_CALL_LOG=off', async () => {
-        const upstream = new Upstream();
-        await upstream.start();
-        const daemon = await withServer({
-          backend: variant,
-          connectors: CONNECTORS,
-          env: { CONNECTR_LOGQ_API_BASE_URL: `${upstream.origin}/q`, CONNECTR_CALL_LOG: 'off' },
-          app: { callLog: { flushMs: 10 } },
-          listen: true,
-        });
-        try {
-          const project = await daemon.project();
-          const key = await daemon.key(project);
-          const id = await daemon.connection(project, { connector: 'logq', secret: { api_key: API_KEY } });
-          const res = await callApi(daemon.base, 'POST', '/api/v1/proxy/execute', key, {
-            connection_id: id,
-            endpoint: 'get_item',
-            params: { id: 'x' },
-          });
-          expect(res.status).toBe(200);
-          await sleep(100);
-          const logs = await callApi(daemon.base, 'GET', '/api/v1/logs', key);
-          expect(logs.json).toMatchObject({ logs: [] });
-        } finally {
-          await daemon.close();
-          await upstream.close();
-        }
+        await withOneCall(
+          { env: { CONNECTR_CALL_LOG: 'off' }, callLog: { flushMs: 10 } },
+          async (daemon, key) => {
+            await sleep(100);
+            const logs = await callApi(daemon.base, 'GET', '/api/v1/logs', key);
+            expect(logs.json).toMatchObject({ logs: [] });
+          },
+        );
       });
     },
   );

@@ -1,5 +1,5 @@
 import type { Connector } from '../../core/connector/model.js';
-import { redactUrl } from '../plugins/logging.js';
+import { SECRET_QUERY } from '../plugins/logging.js';
 
 /**
  * The path a raw-proxy call is logged under: `/` + the path as the caller wrote it, and the
@@ -34,8 +34,36 @@ export function proxyPathOf(connector: Connector, path: string, query: string): 
   if (query !== '') {
     const secret = secretQueryNames(connector);
     // Some servers split a query on ";" as on "&": each piece is judged on its own.
-    const pieces = query.split(';').map((piece) => redactUrl(`?${piece}`, secret).slice(1));
-    logged += `?${pieces.join(';')}`;
+    const pieces = query.split(/([&;])/).map((piece) => {
+      if (piece === '&' || piece === ';') return piece;
+      const eq = piece.indexOf('=');
+      if (eq < 0) return piece;
+      const name = piece.slice(0, eq);
+      return readings(name).some((n) => SECRET_QUERY.has(n) || secret.has(n)) ? `${name}=[REDACTED]` : piece;
+    });
+    logged += `?${pieces.join('')}`;
   }
   return logged.length > MAX_LOGGED_PATH ? `${logged.slice(0, MAX_LOGGED_PATH - 1)}…` : logged;
+}
+
+/**
+ * The names a server may read a query name as, lower case: as written and percent-decoded
+ * ("+" a space), up to a "[" (`token[]`, as PHP and Rails read it), and with " ", "." and "["
+ * as "_" (`access.token`), as core/proxy/rules.ts reads the API-key parameter.
+ */
+function readings(written: string): string[] {
+  let decoded = written;
+  try {
+    decoded = decodeURIComponent(written.replaceAll('+', ' '));
+  } catch {
+    // a malformed escape: judged as written
+  }
+  const found = new Set<string>();
+  for (const text of [written, decoded]) {
+    const lower = text.trim().toLowerCase();
+    const open = lower.indexOf('[');
+    const bare = open > 0 ? lower.slice(0, open) : lower;
+    found.add(lower).add(bare).add(bare.replace(/[ .[]/g, '_'));
+  }
+  return [...found];
 }

@@ -88,7 +88,7 @@ function copyOf(object: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** Query parameters whose values never reach the log (OAuth codes and state, tokens, keys). */
-const SECRET_QUERY = new Set([
+export const SECRET_QUERY: ReadonlySet<string> = new Set([
   'code',
   'state',
   'token',
@@ -105,11 +105,8 @@ const SECRET_QUERY = new Set([
   'sig',
 ]);
 
-/**
- * `/x?code=abc&page=2` -> `/x?code=[REDACTED]&page=2`; the path is kept as sent. `also`: more
- * names (lower case) whose values go, e.g. a connector's secret params (the call log).
- */
-export function redactUrl(url: string, also?: ReadonlySet<string>): string {
+/** `/x?code=abc&page=2` -> `/x?code=[REDACTED]&page=2`; the path is kept as sent. */
+export function redactUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const query = url
@@ -124,8 +121,7 @@ export function redactUrl(url: string, also?: ReadonlySet<string>): string {
       } catch {
         // a malformed escape: judge the name as written
       }
-      const lower = decoded.toLowerCase();
-      return eq >= 0 && (SECRET_QUERY.has(lower) || also?.has(lower) === true) ? `${name}=[REDACTED]` : pair;
+      return eq >= 0 && SECRET_QUERY.has(decoded.toLowerCase()) ? `${name}=[REDACTED]` : pair;
     })
     .join('&');
   return `${url.slice(0, q)}?${query}`;

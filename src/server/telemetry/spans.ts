@@ -14,11 +14,17 @@ import type { OtlpSettings } from './otlp.js';
  * start and end times. Spans leave in batches on the processor's own timer, and the rest at
  * shutdown (`close`).
  */
+/** The longest one export (a batch of spans) may take: a collector that never answers does not hold the shutdown long. */
+const EXPORT_TIMEOUT_MS = 5000;
+
 export class SpanSink implements CallSink {
   private readonly provider: TracerProvider;
   private readonly tracer: Tracer;
 
-  constructor(settings: OtlpSettings, onError: (error: unknown) => void) {
+  constructor(
+    settings: OtlpSettings,
+    private readonly onError: (error: unknown) => void,
+  ) {
     // The SDK reports export failures through its diagnostic logger: to the daemon's log.
     diag.setLogger(
       {
@@ -38,7 +44,8 @@ export class SpanSink implements CallSink {
         'service.name': settings.serviceName,
         'service.version': VERSION,
       }),
-      spanProcessors: [new BatchSpanProcessor({ exporter })],
+      // An export may wait this long for an unreachable collector, the last one at shutdown too.
+      spanProcessors: [new BatchSpanProcessor({ exporter, exportTimeoutMillis: EXPORT_TIMEOUT_MS })],
     });
     this.tracer = this.provider.getTracer('connectr', VERSION);
   }
@@ -73,7 +80,12 @@ export class SpanSink implements CallSink {
     span.end(new Date(row.at.getTime() + row.durationMs));
   }
 
+  /** Sends what waits; a collector that does not take it in time costs those spans, not the shutdown. */
   async close(): Promise<void> {
-    await this.provider.shutdown();
+    try {
+      await this.provider.shutdown();
+    } catch (error) {
+      this.onError(error);
+    }
   }
 }
