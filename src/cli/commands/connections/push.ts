@@ -5,8 +5,8 @@ import { ConnectrError, isConnectrError, messageOf } from '../../../core/errors.
 import { cliAuth } from '../../auth-deps.js';
 import type { CliContext } from '../../context.js';
 import { allowShutdownGrace } from '../../shutdown.js';
-import { daemonOf } from './daemon.js';
-import type { Daemon } from './daemon.js';
+import { daemonOf } from '../../daemon.js';
+import type { Daemon } from '../../daemon.js';
 
 /** The flags of `connectr connections push` (declared in register.ts). */
 export interface PushFlags {

@@ -1,7 +1,7 @@
 import { ConnectrError } from '../../../core/errors.js';
 import type { CliContext } from '../../context.js';
-import { daemonOf } from '../connections/daemon.js';
-import type { Daemon } from '../connections/daemon.js';
+import { daemonOf } from '../../daemon.js';
+import type { Daemon } from '../../daemon.js';
 
 /**
  * `connectr serve logs [--follow]`: a running daemon's call log (GET /api/v1/logs), reached

@@ -1,8 +1,8 @@
-import type { ErrorCode } from '../../../core/errors.js';
-import { ConnectrError } from '../../../core/errors.js';
-import { describeNetworkError, httpExchange } from '../../../core/http/request.js';
-import type { HttpResult } from '../../../core/http/request.js';
-import type { Env } from '../../../core/paths.js';
+import type { ErrorCode } from '../core/errors.js';
+import { ConnectrError } from '../core/errors.js';
+import { describeNetworkError, httpExchange } from '../core/http/request.js';
+import type { HttpResult } from '../core/http/request.js';
+import type { Env } from '../core/paths.js';
 
 /**
  * A small client of a `connectr serve` daemon's REST API for the CLI, over connectr's own HTTP
