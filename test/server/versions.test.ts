@@ -207,6 +207,24 @@ for (const variant of BACKENDS) {
       expect(await pathOf(old.id)).toBe('/v1/me');
     });
 
+    it("MCP with a chosen connection lists its version's tools", async () => {
+      const pinned = await create(restarted, { connector_type: 'svc', name: 'mcp', connector_version: 1 });
+      const tools = async (id?: string): Promise<string[]> => {
+        const res = await call(restarted, {
+          method: 'POST',
+          url: id === undefined ? '/mcp' : `/mcp?connection_id=${id}`,
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.json<{ result: { tools: { name: string }[] } }>().result.tools.map((t) => t.name);
+      };
+      const own = await tools(pinned.id);
+      expect(own.some((name) => name.includes('me'))).toBe(true);
+      expect(own.some((name) => name.includes('items'))).toBe(false);
+      expect((await tools()).some((name) => name.includes('svc') && name.includes('items'))).toBe(true);
+    });
+
     it('POST takes connector_version; an unknown one is a 400 naming it and listing the loaded ones', async () => {
       const pinned = await create(restarted, { connector_type: 'svc', name: 'pinned', connector_version: 1 });
       expect(pinned.connector_version).toBe(1);
