@@ -277,6 +277,7 @@ for (const variant of BACKENDS) {
         code: 'conflict',
         message: `connection ${row.id} cannot move to oa version 2: that version needs scopes the connection was not granted: write`,
       });
+      expect(errorOf(refused).details).toEqual([{ message: 'missing scope: write' }]);
       expect(errorOf(refused).hint).toMatch(/sign the connection in again/);
       const still = await call(restarted, { url: `/api/v1/connections/${row.id}` });
       expect(still.json<ConnectionJson>().connector_version).toBe(1);
