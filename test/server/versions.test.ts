@@ -114,16 +114,20 @@ for (const variant of BACKENDS) {
       const before = mkdtempSync(join(tmpdir(), 'connectr-versions-'));
       const after = mkdtempSync(join(tmpdir(), 'connectr-versions-'));
       dirs.push(before, after);
-      const env = { CONNECTR_SVC_API_BASE_URL: upstream.url, CONNECTR_OA_API_BASE_URL: upstream.url };
+      const env = {
+        CONNECTR_SVC_API_BASE_URL: upstream.url,
+        CONNECTR_OA_API_BASE_URL: upstream.url,
+        OA_CLIENT_ID: 'oa-client',
+      };
       daemon = await withServer({
         backend: variant,
-        connectors: await registryOf(before, { svc: svc(1), oa: oa(1, ['read']) }),
+        connectors: await registryOf(before, { svc: svc(1), oa: oa(1, ['read', 'legacy']) }),
         env,
       });
       const both = await registryOf(after, {
         'svc@1': svc(1),
         svc: svc(2),
-        'oa@1': oa(1, ['read']),
+        'oa@1': oa(1, ['read', 'legacy']),
         oa: oa(2, ['read', 'write']),
       });
       restarted = await buildApp(depsOf(daemon.store, both, env), {
@@ -251,7 +255,7 @@ for (const variant of BACKENDS) {
         newest: 2,
         versions: [
           { version: 2, scopes: ['read', 'write'], endpoint_count: 1 },
-          { version: 1, scopes: ['read'], endpoint_count: 1 },
+          { version: 1, scopes: ['read', 'legacy'], endpoint_count: 1 },
         ],
       });
       const unknown = await call(restarted, { url: '/api/v1/connectors/svx/versions' });
@@ -295,6 +299,28 @@ for (const variant of BACKENDS) {
         name: 'pending',
       });
       expect((await patch(pending.id, { connector_version: 2 })).statusCode).toBe(200);
+    });
+
+    it("a sign-in asks for the scopes of the connection's version and of the newest", async () => {
+      const scopesAsked = async (connectorVersion: number): Promise<string[]> => {
+        const made = (
+          await call(restarted, {
+            method: 'POST',
+            url: '/api/v1/connections',
+            payload: { connector_type: 'oa', name: 'sign-in', connector_version: connectorVersion },
+          })
+        ).json<ConnectionJson>();
+        const res = await call(restarted, {
+          method: 'POST',
+          url: '/api/v1/oauth/authorize',
+          payload: { connection_id: made.id, redirect_uri: 'https://app.example.com/oauth' },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const url = new URL(res.json<{ authorization_url: string }>().authorization_url);
+        return (url.searchParams.get('scope') ?? '').split(' ').sort();
+      };
+      expect(await scopesAsked(1)).toEqual(['legacy', 'read', 'write']);
+      expect(await scopesAsked(2)).toEqual(['read', 'write']);
     });
 
     it('refuses hostile PATCH bodies with a 400 naming the field, and other projects with a 404', async () => {
