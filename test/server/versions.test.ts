@@ -114,16 +114,20 @@ for (const variant of BACKENDS) {
       const before = mkdtempSync(join(tmpdir(), 'connectr-versions-'));
       const after = mkdtempSync(join(tmpdir(), 'connectr-versions-'));
       dirs.push(before, after);
-      const env = { CONNECTR_SVC_API_BASE_URL: upstream.url, CONNECTR_OA_API_BASE_URL: upstream.url };
+      const env = {
+        CONNECTR_SVC_API_BASE_URL: upstream.url,
+        CONNECTR_OA_API_BASE_URL: upstream.url,
+        OA_CLIENT_ID: 'oa-client',
+      };
       daemon = await withServer({
         backend: variant,
-        connectors: await registryOf(before, { svc: svc(1), oa: oa(1, ['read']) }),
+        connectors: await registryOf(before, { svc: svc(1), oa: oa(1, ['read', 'legacy']) }),
         env,
       });
       const both = await registryOf(after, {
         'svc@1': svc(1),
         svc: svc(2),
-        'oa@1': oa(1, ['read']),
+        'oa@1': oa(1, ['read', 'legacy']),
         oa: oa(2, ['read', 'write']),
       });
       restarted = await buildApp(depsOf(daemon.store, both, env), {
@@ -207,6 +211,24 @@ for (const variant of BACKENDS) {
       expect(await pathOf(old.id)).toBe('/v1/me');
     });
 
+    it("MCP with a chosen connection lists its version's tools", async () => {
+      const pinned = await create(restarted, { connector_type: 'svc', name: 'mcp', connector_version: 1 });
+      const tools = async (id?: string): Promise<string[]> => {
+        const res = await call(restarted, {
+          method: 'POST',
+          url: id === undefined ? '/mcp' : `/mcp?connection_id=${id}`,
+          headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+          payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        return res.json<{ result: { tools: { name: string }[] } }>().result.tools.map((t) => t.name);
+      };
+      const own = await tools(pinned.id);
+      expect(own.some((name) => name.includes('me'))).toBe(true);
+      expect(own.some((name) => name.includes('items'))).toBe(false);
+      expect((await tools()).some((name) => name.includes('svc') && name.includes('items'))).toBe(true);
+    });
+
     it('POST takes connector_version; an unknown one is a 400 naming it and listing the loaded ones', async () => {
       const pinned = await create(restarted, { connector_type: 'svc', name: 'pinned', connector_version: 1 });
       expect(pinned.connector_version).toBe(1);
@@ -233,7 +255,7 @@ for (const variant of BACKENDS) {
         newest: 2,
         versions: [
           { version: 2, scopes: ['read', 'write'], endpoint_count: 1 },
-          { version: 1, scopes: ['read'], endpoint_count: 1 },
+          { version: 1, scopes: ['read', 'legacy'], endpoint_count: 1 },
         ],
       });
       const unknown = await call(restarted, { url: '/api/v1/connectors/svx/versions' });
@@ -259,6 +281,7 @@ for (const variant of BACKENDS) {
         code: 'conflict',
         message: `connection ${row.id} cannot move to oa version 2: that version needs scopes the connection was not granted: write`,
       });
+      expect(errorOf(refused).details).toEqual([{ message: 'missing scope: write' }]);
       expect(errorOf(refused).hint).toMatch(/sign the connection in again/);
       const still = await call(restarted, { url: `/api/v1/connections/${row.id}` });
       expect(still.json<ConnectionJson>().connector_version).toBe(1);
@@ -276,6 +299,28 @@ for (const variant of BACKENDS) {
         name: 'pending',
       });
       expect((await patch(pending.id, { connector_version: 2 })).statusCode).toBe(200);
+    });
+
+    it("a sign-in asks for the scopes of the connection's version and of the newest", async () => {
+      const scopesAsked = async (connectorVersion: number): Promise<string[]> => {
+        const made = (
+          await call(restarted, {
+            method: 'POST',
+            url: '/api/v1/connections',
+            payload: { connector_type: 'oa', name: 'sign-in', connector_version: connectorVersion },
+          })
+        ).json<ConnectionJson>();
+        const res = await call(restarted, {
+          method: 'POST',
+          url: '/api/v1/oauth/authorize',
+          payload: { connection_id: made.id, redirect_uri: 'https://app.example.com/oauth' },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+        const url = new URL(res.json<{ authorization_url: string }>().authorization_url);
+        return (url.searchParams.get('scope') ?? '').split(' ').sort();
+      };
+      expect(await scopesAsked(1)).toEqual(['legacy', 'read', 'write']);
+      expect(await scopesAsked(2)).toEqual(['read', 'write']);
     });
 
     it('refuses hostile PATCH bodies with a 400 naming the field, and other projects with a 404', async () => {

@@ -145,7 +145,7 @@ export async function moveConnection(
             `connection ${id} cannot move to ${row.connector} version ${version}: that version needs scopes the connection was not granted: ${missing.join(', ')}`,
             {
               details: missing.map((scope) => `missing scope: ${scope}`),
-              hint: `sign the connection in again (POST /api/v1/oauth/authorize with connection_id ${id}; a sign-in asks for the scopes of the connector's newest version), then PATCH again`,
+              hint: `sign the connection in again (POST /api/v1/oauth/authorize with connection_id ${id}; a sign-in asks for the scopes of its version and of the newest), then PATCH again`,
             },
           );
         }

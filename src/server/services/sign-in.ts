@@ -46,16 +46,15 @@ export async function startSignIn(
   connectorNamed: (name: string) => Connector,
   projectId: string,
   input: SignInStart,
+  pinnedOf: (connection: Connection) => Connector | undefined = () => undefined,
 ): Promise<{ started: StartedAuthorization; connection: Connection | null }> {
   const { data } = deps;
   const id = input.connectionId;
   const connection =
     id === undefined ? null : await guard(data.database, () => requireConnection(data.db, projectId, id));
-  const prepared = await prepareAuthorization(
-    deps,
-    projectId,
-    connectorNamed(connection?.connector ?? input.connector ?? ''),
-  );
+  const newest = connectorNamed(connection?.connector ?? input.connector ?? '');
+  const pinned = connection ? pinnedOf(connection) : undefined;
+  const prepared = await prepareAuthorization(deps, projectId, withScopesOf(newest, pinned));
   const started = await startAuthorization(deps, prepared, projectId, connection, input);
   return { started, connection };
 }
@@ -149,4 +148,15 @@ async function onlyPendingState(
         : `the pending sign-ins of ${connection.connector} with this redirect_uri cannot be told apart without their state`,
     { hint: 'send the state POST /oauth/authorize returned; or start a sign-in with it first' },
   );
+}
+
+/**
+ * The newest version, asking also for the scopes of the version the connection is pinned to:
+ * signing in again keeps what its calls need, and grants what a move to the newest needs.
+ */
+function withScopesOf(newest: Connector, pinned: Connector | undefined): Connector {
+  if (pinned === undefined || pinned === newest) return newest;
+  if (newest.auth.type !== 'oauth2' || pinned.auth.type !== 'oauth2') return newest;
+  const scopes = [...new Set([...pinned.auth.scopes, ...newest.auth.scopes])];
+  return { ...newest, auth: { ...newest.auth, scopes } };
 }

@@ -3,6 +3,7 @@ import { ConnectrError } from '../../../core/errors.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
 import { startSignIn } from '../../services/sign-in.js';
+import { connectorOf } from '../../services/connections.js';
 import type { App, RouteContext } from '../../types.js';
 import { connectionId } from '../../input.js';
 import { ConnectorParams, requireConnector } from '../connectors/name.js';
@@ -86,6 +87,7 @@ export function registerOAuthAuthorize(
           returnUrl: body.return_url,
           maxPending,
         },
+        (connection) => connectorOf(registry, connection),
       );
       return {
         authorization_url: started.authorizationUrl,
