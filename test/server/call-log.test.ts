@@ -126,7 +126,7 @@ interface LogEntry {
   at: string;
   connection_id: string;
   connector: string;
-  connector_version: string | null;
+  connector_version: number | null;
   kind: string;
   endpoint: string | null;
   method: string | null;
@@ -352,7 +352,7 @@ for (const variant of BACKENDS) {
         expect(rows, JSON.stringify(expected)).toHaveLength(1);
         const row = rows[0];
         expect(row).toMatchObject(expected);
-        expect(row?.connector_version).toBeNull();
+        expect(row?.connector_version).toBe(1);
         expect(row?.duration_ms).toBeGreaterThanOrEqual(0);
         expect(Date.parse(row?.at ?? '')).toBeGreaterThan(Date.now() - 60_000);
       }

@@ -23,7 +23,7 @@ export interface CallRow {
   readonly projectId: string;
   readonly connectionId: string;
   readonly connector: string;
-  readonly connectorVersion: string | null;
+  readonly connectorVersion: number | null;
   readonly kind: CallKind;
   readonly endpoint: string | null;
   readonly method: string | null;
@@ -221,7 +221,7 @@ class ActiveTrace implements CallTrace {
       connectionId: start.connection.id,
       connector: start.connection.connector,
       // The version the call ran with: the connection's pinned one (registry.get(name, version)).
-      connectorVersion: String(start.connector.version),
+      connectorVersion: start.connector.version,
       kind: start.kind,
       endpoint: proxy ? null : start.endpoint,
       method: proxy ? start.method : null,

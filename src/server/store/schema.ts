@@ -347,8 +347,8 @@ export const callLogs = pgTable(
     projectId: text('project_id').notNull(),
     connectionId: text('connection_id').notNull(),
     connector: text('connector').notNull(),
-    /** The connector's version the connection called (null until connections pin one). */
-    connectorVersion: text('connector_version'),
+    /** The connector's version the call ran with: the connection's pinned one. */
+    connectorVersion: integer('connector_version'),
     kind: text('kind', { enum: CALL_KINDS }).notNull(),
     /** execute and MCP: the endpoint's name. */
     endpoint: text('endpoint'),

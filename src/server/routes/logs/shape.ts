@@ -34,7 +34,7 @@ export const CallLogShape = z.object({
   at: z.string().describe('When the call started (RFC 3339).'),
   connection_id: z.string(),
   connector: z.string(),
-  connector_version: z.string().nullable().describe("The connector's version the call ran with."),
+  connector_version: z.number().int().nullable().describe("The connector's version the call ran with."),
   kind: z.enum(CALL_KINDS).describe('execute, proxy (the raw proxy) or mcp (a tool call).'),
   endpoint: z.string().nullable().describe("execute and mcp: the endpoint's name."),
   method: z.string().nullable().describe('proxy: the HTTP method.'),

@@ -4,7 +4,7 @@ CREATE TABLE "call_logs" (
 	"project_id" text NOT NULL,
 	"connection_id" text NOT NULL,
 	"connector" text NOT NULL,
-	"connector_version" text,
+	"connector_version" integer,
 	"kind" text NOT NULL,
 	"endpoint" text,
 	"method" text,
