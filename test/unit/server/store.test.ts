@@ -80,6 +80,8 @@ for (const variant of BACKENDS) {
         'oauth_sessions',
         'projects',
         'provider_subscriptions',
+        'rate_limit_overrides',
+        'rate_limit_state',
         'webhook_deliveries',
         'webhook_endpoints',
         'webhook_events',
