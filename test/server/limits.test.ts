@@ -206,6 +206,13 @@ for (const variant of BACKENDS) {
       expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(3000);
       upstream.crowdOnce(false);
       expect((await execute(daemon.base, { connection_id: b, endpoint: 'crowded' })).status).toBe(200);
+      // A raw-proxy request counts for the endpoint whose method and path it fits.
+      const raw = (path: string): Promise<Response> =>
+        fetch(`${daemon.base}/api/v1/connections/${b}/proxy/${path}`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+      expect((await raw('ping')).status).toBe(429);
+      expect((await raw('crowded')).status).toBe(200);
       // An empty list: no limit at all for this project.
       expect((await callApi(daemon.base, 'PUT', url, key, { limits: [] })).status).toBe(200);
       expect((await execute(daemon.base, { connection_id: b, endpoint: 'ping' })).status).toBe(200);
