@@ -8,8 +8,8 @@ import { putCredential } from '../../src/server/store/credentials.js';
 import { openServerStore } from '../../src/server/store/open.js';
 import type { OpenedServerStore } from '../../src/server/store/open.js';
 import { ensureProject } from '../../src/server/store/projects.js';
-import { startBin } from '../helpers/bin.js';
-import type { RunningBin } from '../helpers/bin.js';
+import { startServeProcesses } from '../helpers/bin.js';
+import type { ServeProcesses } from '../helpers/bin.js';
 import { PACED, mostInWindow, startPacedUpstream } from '../helpers/paced.js';
 import type { PacedUpstream } from '../helpers/paced.js';
 import type { FreshBackend } from '../helpers/server-store.js';
@@ -23,13 +23,12 @@ import { POSTGRES, memorySecrets, newKey, variantTitle } from '../helpers/server
 describe.skipIf(POSTGRES.skip !== undefined)(
   `rate limits across two server processes on ${variantTitle(POSTGRES)}`,
   () => {
-    const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+)/;
     let backend: FreshBackend;
     let store: OpenedServerStore;
     let upstream: PacedUpstream;
     let connectorsDir: string;
-    const servers: RunningBin[] = [];
-    const urls: string[] = [];
+    let servers: ServeProcesses | undefined;
+    let urls: readonly string[] = [];
     let key: string;
     let projectId: string;
 
@@ -47,17 +46,12 @@ describe.skipIf(POSTGRES.skip !== undefined)(
       store = await openServerStore({ env, dataDir: backend.dataDir, secrets: memorySecrets() });
       projectId = (await ensureProject(store.db, 'default')).project.id;
       key = (await createApiKey(store.db, { projectId, name: 'lb' })).secret;
-      for (let i = 0; i < 2; i++) {
-        const running = startBin(['serve', '--port', '0', '--log-level', 'warn'], env, 120_000);
-        servers.push(running);
-        const [, url = ''] = await running.waitForStderr(STARTED, 60_000);
-        urls.push(url);
-      }
+      servers = await startServeProcesses(env, 2);
+      urls = servers.urls;
     }, 150_000);
 
     afterAll(async () => {
-      for (const server of servers) server.child.kill('SIGTERM');
-      await Promise.all(servers.map((s) => s.done));
+      await servers?.stop();
       await store.close();
       await upstream.close();
       backend.cleanup();

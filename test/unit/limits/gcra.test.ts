@@ -23,7 +23,8 @@ class TestClock implements Clock {
   }
 }
 
-function connector(limits: string, extra = ''): Connector {
+/** The demo definition with these `rate_limits` (at line 10), and `extra` top-level lines last. */
+function parsed(limits: string, extra = ''): ReturnType<typeof parseConnector> {
   const text = `name: demo
 display_name: Demo
 version: 1
@@ -33,7 +34,6 @@ hosts:
   api: https://api.example.com
 auth:
   type: none
-${extra}
 rate_limits:
 ${limits}
 endpoints:
@@ -47,31 +47,19 @@ endpoints:
     path: /things
 errors:
   code_paths: [error]
+${extra}
 `;
-  const result = parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+  return parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+}
+
+function connector(limits: string, extra = ''): Connector {
+  const result = parsed(limits, extra);
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
   return result.connector;
 }
 
 function problems(limits: string): string[] {
-  const text = `name: demo
-display_name: Demo
-version: 1
-docs_url: https://example.com/docs
-description: A demo API.
-hosts:
-  api: https://api.example.com
-auth:
-  type: none
-rate_limits:
-${limits}
-endpoints:
-  list_things:
-    summary: List things.
-    method: GET
-    path: /things
-`;
-  const result = parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+  const result = parsed(limits);
   return result.ok ? [] : result.problems.map(formatProblem);
 }
 
