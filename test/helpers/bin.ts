@@ -99,3 +99,37 @@ export function startBin(
     },
   };
 }
+
+/** `connectr serve` processes on one database, as behind a load balancer. */
+export interface ServeProcesses {
+  /** Each one's `http://127.0.0.1:PORT`. */
+  readonly urls: readonly string[];
+  /** Stops them all (SIGTERM) and waits for them to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `count` `connectr serve --port 0` processes with `env` and waits for each to listen. */
+export async function startServeProcesses(
+  env: Record<string, string | undefined>,
+  count: number,
+): Promise<ServeProcesses> {
+  const started = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+)/;
+  const servers: RunningBin[] = [];
+  const urls: string[] = [];
+  const stop = async (): Promise<void> => {
+    for (const server of servers) server.child.kill('SIGTERM');
+    await Promise.all(servers.map((s) => s.done));
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const running = startBin(['serve', '--port', '0', '--log-level', 'warn'], env, 120_000);
+      servers.push(running);
+      const [, url = ''] = await running.waitForStderr(started, 60_000);
+      urls.push(url);
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { urls, stop };
+}

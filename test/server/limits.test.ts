@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACED, mostInWindow, startPacedUpstream } from '../helpers/paced.js';
+import type { Arrival, PacedUpstream } from '../helpers/paced.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import { callApi, withServer } from '../helpers/server.js';
 import type { Instance, TestDaemon } from '../helpers/server.js';
@@ -12,74 +12,16 @@ import type { Instance, TestDaemon } from '../helpers/server.js';
  * server on 127.0.0.1 that records when each request arrived.
  */
 
-const PACED = `name: paced
-display_name: Paced
-version: 1
-docs_url: https://example.com/docs
-description: An API that allows 5 requests a second.
-hosts:
-  api: https://paced.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-rate_limit:
-  retry_statuses: [429]
-  retry_after_headers: [Retry-After]
-rate_limits:
-  - {scope: connection, requests: 5, per: 1s}
-endpoints:
-  ping:
-    summary: Answers pong.
-    method: GET
-    path: /ping
-  crowded:
-    summary: Answers 429 with Retry-After 2 the first time, then pong.
-    method: GET
-    path: /crowded
-`;
-
-interface Arrival {
-  readonly path: string;
-  readonly at: number;
-}
-
-const arrivals: Arrival[] = [];
-let crowdedOnce = true;
-const upstream = createServer((req, res) => {
-  const path = (req.url ?? '').split('?')[0] ?? '';
-  arrivals.push({ path, at: performance.now() });
-  if (path === '/crowded' && crowdedOnce) {
-    crowdedOnce = false;
-    res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '2' });
-    res.end('{"error":"slow down"}');
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/json' });
-  res.end('{"pong":true}');
-});
-let upstreamUrl = '';
+let upstream: PacedUpstream;
+let arrivals: Arrival[];
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  upstream = await startPacedUpstream();
+  arrivals = upstream.arrivals;
 });
 afterAll(async () => {
-  upstream.closeAllConnections();
-  await new Promise((resolve) => upstream.close(resolve));
+  await upstream.close();
 });
-
-/** The most arrivals in any window of `ms` (each window starting at an arrival). */
-function mostInWindow(times: readonly number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] ?? 0) - (sorted[start] ?? 0) >= ms) start++;
-    most = Math.max(most, end - start + 1);
-  }
-  return most;
-}
 
 for (const variant of BACKENDS) {
   describe.skipIf(variant.skip !== undefined)(`rate limits on ${variantTitle(variant)}`, () => {
@@ -94,7 +36,7 @@ for (const variant of BACKENDS) {
       daemon = await withServer({
         backend: variant,
         connectors: { paced: PACED },
-        env: { CONNECTR_PACED_API_BASE_URL: upstreamUrl },
+        env: { CONNECTR_PACED_API_BASE_URL: upstream.url },
         listen: true,
       });
       projectId = await daemon.project('default');
@@ -158,7 +100,7 @@ for (const variant of BACKENDS) {
     it("the provider's 429 with Retry-After: 2 pauses the connection's calls on every instance", async () => {
       const id = await connection('crowded');
       arrivals.length = 0;
-      crowdedOnce = true;
+      upstream.crowdOnce(true);
       // The first call meets the 429; the engine itself waits 2 s and tries again.
       const first = execute(bases[0] ?? '', { connection_id: id, endpoint: 'crowded' });
       while (!arrivals.some((a) => a.path === '/crowded')) await new Promise((r) => setTimeout(r, 10));
@@ -262,8 +204,15 @@ for (const variant of BACKENDS) {
       const second = await execute(daemon.base, { connection_id: b, endpoint: 'ping' });
       expect(second.status).toBe(429);
       expect(Number(second.headers.get('retry-after'))).toBeGreaterThan(3000);
-      crowdedOnce = false;
+      upstream.crowdOnce(false);
       expect((await execute(daemon.base, { connection_id: b, endpoint: 'crowded' })).status).toBe(200);
+      // A raw-proxy request counts for the endpoint whose method and path it fits.
+      const raw = (path: string): Promise<Response> =>
+        fetch(`${daemon.base}/api/v1/connections/${b}/proxy/${path}`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+      expect((await raw('ping')).status).toBe(429);
+      expect((await raw('crowded')).status).toBe(200);
       // An empty list: no limit at all for this project.
       expect((await callApi(daemon.base, 'PUT', url, key, { limits: [] })).status).toBe(200);
       expect((await execute(daemon.base, { connection_id: b, endpoint: 'ping' })).status).toBe(200);

@@ -62,6 +62,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/mcp/stdio.test.ts',
   'test/server/instances.test.ts',
   'test/server/json-depth.test.ts',
+  'test/server/limits-instances.test.ts',
   'test/server/mcp-glob-live.test.ts',
   'test/server/notify.test.ts',
   'test/server/openapi-patterns.test.ts',

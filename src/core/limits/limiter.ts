@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Connector } from '../connector/model.js';
 import { ConnectrError } from '../errors.js';
-import type { KeyRule, LimitStore } from './gcra.js';
+import type { KeyRule, LimitStore, MemoryLimitStore } from './gcra.js';
 import { providerPause } from './signals.js';
 import type { AnswerHead } from './signals.js';
 import { counts, intervalOf, toleranceOf } from './spec.js';
@@ -40,6 +40,12 @@ export interface LimiterOptions {
   readonly hint?: string | undefined;
   readonly onDelayed?: ((waitMs: number) => void) | undefined;
   readonly onRefused?: (() => void) | undefined;
+  /**
+   * This process's own record of when its calls really left, by key (the same rules in memory):
+   * a call given its turn but woken late (an event loop busy with other calls, as PGlite's are)
+   * does not then go right beside the next one; it waits the interval from the last that left.
+   */
+  readonly pacer?: MemoryLimitStore | undefined;
   /** A pause could not be recorded (the database away): the engine's own retry still waits. */
   readonly onPauseError?: ((error: unknown) => void) | undefined;
 }
@@ -75,9 +81,12 @@ export function limiterFor(options: LimiterOptions): AttemptLimiter {
         options.onRefused?.();
         throw refusal(connector, counting, decision.retryAfterMs, maxWaitMs, options.hint);
       }
-      if (decision.waitMs <= 0) return;
-      options.onDelayed?.(decision.waitMs);
-      await sleepUnless(clock, decision.waitMs, cancel);
+      if (decision.waitMs > 0) {
+        options.onDelayed?.(decision.waitMs);
+        await sleepUnless(clock, decision.waitMs, cancel);
+      }
+      const paced = options.pacer?.take(rules, clock.now(), Number.POSITIVE_INFINITY);
+      if (paced?.go && paced.waitMs > 0) await sleepUnless(clock, paced.waitMs, cancel);
     },
     answered(endpoint, answer, body) {
       const pauseMs = providerPause(connector, answer, body, clock.now());

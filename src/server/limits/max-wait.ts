@@ -1,6 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import * as z from 'zod';
 import { MAX_WAIT_LIMIT_MS } from '../../core/limits/spec.js';
 import { FieldError } from '../errors.js';
+
+/** A body's `max_wait_ms` (execute's, the limits route's): whole milliseconds, 0 to 60000. */
+export const MaxWaitMs = z.number().int().min(0).max(MAX_WAIT_LIMIT_MS);
 
 /** The request header with which a caller bounds its wait for a rate limit's turn (ms). */
 export const MAX_WAIT_HEADER = 'x-connectr-max-wait';

@@ -1,5 +1,6 @@
 import type { Clock } from '../../core/clock.js';
 import type { Connector } from '../../core/connector/model.js';
+import { MemoryLimitStore } from '../../core/limits/gcra.js';
 import { limiterFor } from '../../core/limits/limiter.js';
 import type { AttemptLimiter, Cancel } from '../../core/limits/limiter.js';
 import type { RateLimitRule, RateLimits } from '../../core/limits/spec.js';
@@ -37,6 +38,8 @@ export class RateLimitService {
   private loadedAt = Number.NEGATIVE_INFINITY;
   private loading: Promise<void> | undefined;
   private readonly store: DatabaseLimitStore;
+  /** When this instance's calls really left, by key (limiter.ts's pacer). */
+  private readonly pacer = new MemoryLimitStore();
 
   constructor(
     private readonly data: ServerData,
@@ -122,6 +125,7 @@ export class RateLimitService {
       maxWaitMs,
       scopeKey: (scope) => `${projectId}/${connector.name}/${scope === 'connection' ? connectionId : '*'}`,
       store: this.store,
+      pacer: this.pacer,
       clock: this.options.clock,
       hint: 'allow a longer wait with the x-connectr-max-wait header or max_wait_ms (milliseconds, at most 60000)',
       onDelayed: () => {

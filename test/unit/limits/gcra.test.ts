@@ -7,6 +7,7 @@ import { isConnectrError } from '../../../src/core/errors.js';
 import { MemoryLimitStore, allowedAt, decide, reserved } from '../../../src/core/limits/gcra.js';
 import type { Decision } from '../../../src/core/limits/gcra.js';
 import { limiterFor } from '../../../src/core/limits/limiter.js';
+import type { AttemptLimiter } from '../../../src/core/limits/limiter.js';
 import { providerPause } from '../../../src/core/limits/signals.js';
 
 /** A clock moved by the test: sleeping moves it on, so waits take no real time. */
@@ -22,7 +23,8 @@ class TestClock implements Clock {
   }
 }
 
-function connector(limits: string, extra = ''): Connector {
+/** The demo definition with these `rate_limits` (at line 10), and `extra` top-level lines last. */
+function parsed(limits: string, extra = ''): ReturnType<typeof parseConnector> {
   const text = `name: demo
 display_name: Demo
 version: 1
@@ -32,7 +34,6 @@ hosts:
   api: https://api.example.com
 auth:
   type: none
-${extra}
 rate_limits:
 ${limits}
 endpoints:
@@ -46,31 +47,19 @@ endpoints:
     path: /things
 errors:
   code_paths: [error]
+${extra}
 `;
-  const result = parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+  return parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+}
+
+function connector(limits: string, extra = ''): Connector {
+  const result = parsed(limits, extra);
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join('\n'));
   return result.connector;
 }
 
 function problems(limits: string): string[] {
-  const text = `name: demo
-display_name: Demo
-version: 1
-docs_url: https://example.com/docs
-description: A demo API.
-hosts:
-  api: https://api.example.com
-auth:
-  type: none
-rate_limits:
-${limits}
-endpoints:
-  list_things:
-    summary: List things.
-    method: GET
-    path: /things
-`;
-  const result = parseConnector(text, { file: 'demo.yaml', origin: 'extra' });
+  const result = parsed(limits);
   return result.ok ? [] : result.problems.map(formatProblem);
 }
 
@@ -126,6 +115,19 @@ describe('GCRA', () => {
   });
 });
 
+/** A limiter of the demo connector with `limits`, its state in memory. */
+function limiterOn(limits: string, clock: Clock, maxWaitMs?: number): AttemptLimiter {
+  const c = connector(limits);
+  return limiterFor({
+    connector: c,
+    limits: c.rateLimits ?? { maxWaitMs: 0, limits: [] },
+    maxWaitMs,
+    scopeKey: () => 'k',
+    store: new MemoryLimitStore(),
+    clock,
+  });
+}
+
 describe('limiterFor', () => {
   it('waits its turn on the clock, then refuses with rate_limited and when to retry', async () => {
     const clock = new TestClock(0);
@@ -161,15 +163,11 @@ describe('limiterFor', () => {
 
   it('counts only the endpoints a limit names', async () => {
     const clock = new TestClock(0);
-    const c = connector('  - {scope: connection, requests: 1, per: 1m, endpoints: [send_thing]}');
-    const limiter = limiterFor({
-      connector: c,
-      limits: c.rateLimits ?? { maxWaitMs: 0, limits: [] },
-      maxWaitMs: 0,
-      scopeKey: () => 'k',
-      store: new MemoryLimitStore(),
+    const limiter = limiterOn(
+      '  - {scope: connection, requests: 1, per: 1m, endpoints: [send_thing]}',
       clock,
-    });
+      0,
+    );
     for (let i = 0; i < 10; i++) await limiter.before('list_things');
     await limiter.before('send_thing');
     await expect(limiter.before('send_thing')).rejects.toMatchObject({ code: 'rate_limited' });
@@ -177,15 +175,7 @@ describe('limiterFor', () => {
 
   it("pauses the keys on the provider's Retry-After, for every later call", async () => {
     const clock = new TestClock(0);
-    const c = connector('  - {scope: connection, requests: 100, per: 1s}');
-    const limiter = limiterFor({
-      connector: c,
-      limits: c.rateLimits ?? { maxWaitMs: 0, limits: [] },
-      maxWaitMs: 1000,
-      scopeKey: () => 'k',
-      store: new MemoryLimitStore(),
-      clock,
-    });
+    const limiter = limiterOn('  - {scope: connection, requests: 100, per: 1s}', clock, 1000);
     await limiter.before('list_things');
     limiter.answered('list_things', { status: 429, headers: { 'retry-after': '2' } });
     await expect(limiter.before('list_things')).rejects.toMatchObject({
@@ -203,14 +193,7 @@ describe('limiterFor', () => {
           signal?.addEventListener('abort', () => reject(signal.reason as Error));
         }),
     };
-    const c = connector('  - {scope: connection, requests: 1, per: 1s}');
-    const limiter = limiterFor({
-      connector: c,
-      limits: c.rateLimits ?? { maxWaitMs: 0, limits: [] },
-      scopeKey: () => 'k',
-      store: new MemoryLimitStore(),
-      clock,
-    });
+    const limiter = limiterOn('  - {scope: connection, requests: 1, per: 1s}', clock);
     await limiter.before('list_things');
     const gone = new AbortController();
     const waiting = limiter.before('list_things', gone.signal);

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import * as z from 'zod';
 import type { Connector } from '../../../core/connector/model.js';
 import { ConnectrError } from '../../../core/errors.js';
@@ -8,10 +9,10 @@ import {
   LIMIT_SCOPES,
   MAX_LIMITS,
   MAX_LIMIT_REQUESTS,
-  MAX_WAIT_LIMIT_MS,
   limitProblems,
 } from '../../../core/limits/spec.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError } from '../../errors.js';
+import { MaxWaitMs } from '../../limits/max-wait.js';
 import type { RateLimitService } from '../../limits/service.js';
 import { identityOf } from '../../plugins/auth.js';
 import type { App, RouteContext } from '../../types.js';
@@ -53,15 +54,9 @@ const Rule = z
 
 const LimitsBody = z.strictObject({
   limits: z.array(Rule).max(MAX_LIMITS).describe('The limits; an empty list: no limit for this project.'),
-  max_wait_ms: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_WAIT_LIMIT_MS)
-    .optional()
-    .describe(
-      "How long a call waits its turn before a 429 rate_limited (default: the definition's, else 10000).",
-    ),
+  max_wait_ms: MaxWaitMs.optional().describe(
+    "How long a call waits its turn before a 429 rate_limited (default: the definition's, else 10000).",
+  ),
 });
 
 const LimitsAnswer = z.object({
@@ -101,9 +96,7 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
       },
     },
     async (request) => {
-      const { projectId } = identityOf(request);
-      const connector = requireConnector(await context.deps.registry(), request.params.name);
-      const service = requireLimits(context);
+      const { projectId, connector, service } = await targetOf(context, request, request.params.name);
       await service.refresh();
       return answer(service, projectId, connector);
     },
@@ -122,8 +115,7 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
       },
     },
     async (request) => {
-      const { projectId } = identityOf(request);
-      const connector = requireConnector(await context.deps.registry(), request.params.name);
+      const { projectId, connector, service } = await targetOf(context, request, request.params.name);
       const limits = request.body.limits.map(ruleOf);
       const problems = limitProblems(
         limits,
@@ -135,7 +127,6 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
           `the limits for ${connector.name} are not valid: ${problems[0]?.message ?? ''}`,
           { hint: `GET /api/v1/connectors/${connector.name}/endpoints lists its endpoints` },
         );
-      const service = requireLimits(context);
       await service.override(projectId, connector.name, {
         limits,
         maxWaitMs: request.body.max_wait_ms ?? null,
@@ -154,18 +145,23 @@ export function registerConnectorLimits(app: App, context: RouteContext): void {
       },
     },
     async (request) => {
-      const { projectId } = identityOf(request);
-      const connector = requireConnector(await context.deps.registry(), request.params.name);
-      const service = requireLimits(context);
+      const { projectId, connector, service } = await targetOf(context, request, request.params.name);
       await service.removeOverride(projectId, connector.name);
       return answer(service, projectId, connector);
     },
   );
 }
 
-function requireLimits(context: RouteContext): RateLimitService {
-  if (context.limits) return context.limits;
-  throw new ConnectrError('internal', 'this server was built without its database');
+/** The caller's project, the named connector (else a 404) and the limits service. */
+async function targetOf(
+  context: RouteContext,
+  request: FastifyRequest,
+  name: string,
+): Promise<{ projectId: string; connector: Connector; service: RateLimitService }> {
+  const { projectId } = identityOf(request);
+  const connector = requireConnector(await context.deps.registry(), name);
+  if (!context.limits) throw new ConnectrError('internal', 'this server was built without its database');
+  return { projectId, connector, service: context.limits };
 }
 
 /** A limit as the API takes it: the optional fields only when given. */

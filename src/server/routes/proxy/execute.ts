@@ -12,8 +12,7 @@ import { routeCredentials } from '../../credentials/source.js';
 import { callTarget } from '../../credentials/target.js';
 import { COMMON_ERRORS, ErrorEnvelopeSchema, FieldError, envelope } from '../../errors.js';
 import { identityOf } from '../../plugins/auth.js';
-import { callerMaxWait } from '../../limits/max-wait.js';
-import { MAX_WAIT_LIMIT_MS } from '../../../core/limits/spec.js';
+import { MaxWaitMs, callerMaxWait } from '../../limits/max-wait.js';
 import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { ConnectionParams } from '../connections/shape.js';
@@ -60,15 +59,9 @@ const ExecuteBody = z.strictObject({
     .describe("Follow the endpoint's pagination and stream every item as NDJSON, one JSON value per line."),
   max_pages: z.number().int().min(1).max(10_000).optional().describe('With all: stop after this many pages.'),
   limit: z.number().int().min(1).max(1_000_000).optional().describe('With all: stop after this many items.'),
-  max_wait_ms: z
-    .number()
-    .int()
-    .min(0)
-    .max(MAX_WAIT_LIMIT_MS)
-    .optional()
-    .describe(
-      "How long this call may wait its turn under the connector's rate limits before a 429 rate_limited (default: the limits' max_wait, 10000); also the x-connectr-max-wait header. docs/limits.md.",
-    ),
+  max_wait_ms: MaxWaitMs.optional().describe(
+    "How long this call may wait its turn under the connector's rate limits before a 429 rate_limited (default: the limits' max_wait, 10000); also the x-connectr-max-wait header. docs/limits.md.",
+  ),
 });
 const ExecuteAnswer = z.object({
   status: z
