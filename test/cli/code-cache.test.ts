@@ -225,8 +225,9 @@ describe('the start-up bundle', () => {
   it('loads the large libraries few commands need from node_modules, when needed', () => {
     for (const library of ['zod', 'yaml', '@inquirer/prompts', 'undici', 'open', '@napi-rs/keyring'])
       expect(bundle).toContain(`require("${library}")`);
-    // Without them it is about a megabyte (zod/mini for the settings included); with them, several.
-    expect(bundle.length).toBeLessThan(1.25 * 1024 * 1024);
+    // Without them it is connectr's own code, about 1.3 MB (the server's and zod/mini for the
+    // settings included), growing with features; with them, several megabytes more.
+    expect(bundle.length).toBeLessThan(1.5 * 1024 * 1024);
     // import.meta has no meaning in a CommonJS file: every use must have been replaced.
     expect(bundle).not.toMatch(/import\.meta/);
   });
