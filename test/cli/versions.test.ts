@@ -91,6 +91,7 @@ describe('connector versions on the command line', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({
         from: { name: 'svc', version: 1 },
         to: { name: 'svc', version: 2 },
+        hosts: { added: [], removed: [], changed: [] },
         scopes: { added: [], removed: [] },
         endpoints: {
           added: ['items'],
@@ -109,7 +110,9 @@ describe('connector versions on the command line', () => {
     it('says so when two versions do not differ, and shows scopes added', async () => {
       writeFileSync(join(dir, 'gmail@2.yaml'), gmail.replace(/^version: 1$/m, 'version: 2'));
       const same = await runCli(['connectors', 'diff', 'gmail@1', 'gmail@2'], home.env, { tty: true });
-      expect(same.stdout).toBe('gmail@1 -> gmail@2\n  no differences in endpoints, params or scopes\n');
+      expect(same.stdout).toBe(
+        'gmail@1 -> gmail@2\n  no differences in hosts, endpoints, params or scopes\n',
+      );
       writeFileSync(
         join(dir, 'gmail@2.yaml'),
         gmail
@@ -122,6 +125,25 @@ describe('connector versions on the command line', () => {
       const more = await runCli(['connectors', 'diff', 'gmail@1', 'gmail@2'], home.env, { tty: true });
       expect(more.code, more.stderr).toBe(0);
       expect(more.stdout).toContain('+ scope "https://www.googleapis.com/auth/gmail.labels"');
+    });
+
+    it('shows a base URL that moved, and hosts added and removed', async () => {
+      writeFileSync(
+        join(dir, 'svc.yaml'),
+        svc(2).replace(
+          '  api: https://api.example.com\n',
+          '  api: https://api.example.com/v2\n  files: https://files.example.com\n',
+        ),
+      );
+      const r = await runCli(['connectors', 'diff', 'svc@1', 'svc@2'], home.env, { tty: true });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(
+        [
+          '+ host files',
+          '~ host api',
+          '    ~ url: "https://api.example.com" -> "https://api.example.com/v2"',
+        ].join('\n'),
+      );
     });
 
     it('shows a hostile value as JSON: it cannot forge a line of its own', async () => {

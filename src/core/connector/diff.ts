@@ -1,7 +1,8 @@
-import type { Connector, Endpoint } from './model.js';
+import type { Connector, Endpoint, Host } from './model.js';
 
 /**
- * What changed between two connectors (two versions of one, usually): the endpoints added and
+ * What changed between two connectors (two versions of one, usually): the hosts added, removed
+ * and changed (a base URL moved from /v1 to /v2 changes every call), the endpoints added and
  * removed, and for those in both, each field that differs and their params added, removed and
  * changed. Wording (summary, description, docs) is left out: a diff says what a caller must
  * change. Values are plain JSON; a secret param's default is never shown, only that it changed.
@@ -31,9 +32,20 @@ export interface EndpointChanges {
   };
 }
 
+export interface HostChanges {
+  readonly name: string;
+  readonly changes: readonly FieldChange[];
+}
+
 export interface ConnectorDiff {
   readonly from: { readonly name: string; readonly version: number };
   readonly to: { readonly name: string; readonly version: number };
+  /** The hosts by their key: base URLs (and the variable that overrides each). */
+  readonly hosts: {
+    readonly added: readonly string[];
+    readonly removed: readonly string[];
+    readonly changed: readonly HostChanges[];
+  };
   /** OAuth scopes asked for at sign-in, added and removed (what a move may need granted). */
   readonly scopes: { readonly added: readonly string[]; readonly removed: readonly string[] };
   readonly endpoints: {
@@ -46,9 +58,16 @@ export interface ConnectorDiff {
 /** Fields that are wording, or that name the thing compared. */
 const ENDPOINT_SKIPPED = new Set(['name', 'params', 'summary', 'description', 'docs_url']);
 const PARAM_SKIPPED = new Set(['key', 'description']);
+const HOST_SKIPPED = new Set(['key', 'description']);
 
 export function diffConnectors(from: Connector, to: Connector): ConnectorDiff {
   const scopesOf = (c: Connector): readonly string[] => (c.auth.type === 'oauth2' ? c.auth.scopes : []);
+  const [hostsAdded, hostsRemoved, hostsInBoth] = split(from.hosts, to.hosts, (h: Host) => h.key);
+  const hostsChanged: HostChanges[] = [];
+  for (const [before, after] of hostsInBoth) {
+    const changes = fieldChanges(before, after, HOST_SKIPPED, () => false);
+    if (changes.length > 0) hostsChanged.push({ name: before.key, changes });
+  }
   const [added, removed, both] = split(from.endpoints, to.endpoints, (e) => e.name);
   const changed: EndpointChanges[] = [];
   for (const [before, after] of both) {
@@ -58,6 +77,11 @@ export function diffConnectors(from: Connector, to: Connector): ConnectorDiff {
   return {
     from: { name: from.name, version: from.version },
     to: { name: to.name, version: to.version },
+    hosts: {
+      added: hostsAdded.map((h) => h.key),
+      removed: hostsRemoved.map((h) => h.key),
+      changed: hostsChanged,
+    },
     scopes: {
       added: scopesOf(to).filter((s) => !scopesOf(from).includes(s)),
       removed: scopesOf(from).filter((s) => !scopesOf(to).includes(s)),
@@ -68,10 +92,17 @@ export function diffConnectors(from: Connector, to: Connector): ConnectorDiff {
 
 /** True when the two are the same in every way the diff looks at. */
 export function isEmptyDiff(diff: ConnectorDiff): boolean {
-  const { scopes, endpoints } = diff;
-  return [scopes.added, scopes.removed, endpoints.added, endpoints.removed, endpoints.changed].every(
-    (list) => list.length === 0,
-  );
+  const { hosts, scopes, endpoints } = diff;
+  return [
+    hosts.added,
+    hosts.removed,
+    hosts.changed,
+    scopes.added,
+    scopes.removed,
+    endpoints.added,
+    endpoints.removed,
+    endpoints.changed,
+  ].every((list) => list.length === 0);
 }
 
 function diffEndpoint(before: Endpoint, after: Endpoint): EndpointChanges | undefined {
@@ -134,7 +165,13 @@ function split<T>(before: readonly T[], after: readonly T[], key: (item: T) => s
 /** The diff as lines for people: `+` added, `-` removed, `~` changed; every value as JSON. */
 export function formatDiff(diff: ConnectorDiff): string[] {
   const lines: string[] = [`${ref(diff.from)} -> ${ref(diff.to)}`];
-  if (isEmptyDiff(diff)) return [...lines, '  no differences in endpoints, params or scopes'];
+  if (isEmptyDiff(diff)) return [...lines, '  no differences in hosts, endpoints, params or scopes'];
+  for (const name of diff.hosts.added) lines.push(`+ host ${name}`);
+  for (const name of diff.hosts.removed) lines.push(`- host ${name}`);
+  for (const host of diff.hosts.changed) {
+    lines.push(`~ host ${host.name}`);
+    for (const change of host.changes) lines.push(`    ~ ${describeChange(change)}`);
+  }
   for (const scope of diff.scopes.added) lines.push(`+ scope ${JSON.stringify(scope)}`);
   for (const scope of diff.scopes.removed) lines.push(`- scope ${JSON.stringify(scope)}`);
   for (const name of diff.endpoints.added) lines.push(`+ endpoint ${name}`);
