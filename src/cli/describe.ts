@@ -29,7 +29,7 @@ export function connectorSummary(c: Connector): Record<string, unknown> {
   return {
     name: c.name,
     display_name: c.displayName,
-    version: String(c.version),
+    version: c.version,
     description: c.description,
     docs_url: c.docsUrl,
     auth: c.auth.type,

@@ -30,7 +30,10 @@ describe('bin/connectr.cjs', () => {
     const r = await runBin(['connectors', 'list'], home.env);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
-    expect((JSON.parse(r.stdout) as { name: string }[]).map((c) => c.name)).toEqual(BUILTIN_CONNECTORS);
+    const listed = JSON.parse(r.stdout) as { name: string; version: unknown }[];
+    expect(listed.map((c) => c.name)).toEqual(BUILTIN_CONNECTORS);
+    // A number, as the daemon's API and `connectors diff --json` give it.
+    expect(listed.map((c) => c.version)).toEqual(BUILTIN_CONNECTORS.map(() => 1));
   });
 
   it('exits 2 on a usage error and 1 on bad input, without a stack trace', async () => {

@@ -181,7 +181,7 @@ describe('connector versions on the command line', () => {
     expect(old.stdout).toContain('definition version 1');
     expect(old.stdout).toContain('/v1/me');
     expect(JSON.parse((await runCli(['connectors', 'show', 'svc'], home.env)).stdout)).toMatchObject({
-      version: '2',
+      version: 2,
       versions: [2, 1],
     });
   });
