@@ -69,13 +69,15 @@ describe('local rate limits', () => {
   });
 
   /**
-   * Turns 200 ms apart: the six requests span a second, none arriving right after another (an
-   * arrival may come a few ms early or late of its turn: timers and the network).
+   * Turns 200 ms apart: the six requests span about a second, none arriving right after another.
+   * An arrival comes some ms after its turn (timers, the network), the first the most (its
+   * connection is made then): a loaded machine measured 970 ms from the first to the last.
+   * Without the limit they all arrive within a few tens of ms.
    */
   const expectPaced = (): void => {
     const gaps = arrivals.slice(1).map((at, i) => at - (arrivals[i] ?? 0));
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(150);
-    expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(980);
+    expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThanOrEqual(900);
   };
 
   it('call --all asks for each page at most 5 times a second', async () => {
