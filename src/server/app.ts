@@ -16,6 +16,8 @@ import { openUpstream } from './upstream.js';
 import { openCallLog } from './call-log/open.js';
 import type { CallLogOptions } from './call-log/open.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
+import { startRounds } from './rounds.js';
+import { purgeIdleLimitKeys } from './store/rate-limits.js';
 import { healthDeps } from './health/check.js';
 import { startHealthTask } from './health/task.js';
 import { listenForChanges } from './store/notify.js';
@@ -125,6 +127,8 @@ export interface AppOptions {
   readonly maxPendingSignIns?: number;
   /** How often finished sign-ins are deleted (ms; default 10 minutes). */
   readonly signInPurgeEveryMs?: number;
+  /** How often rate-limit keys idle for an hour are deleted (ms; default 10 minutes). */
+  readonly limitKeyPurgeEveryMs?: number;
   /**
    * The webhook delivery worker (webhooks/worker.ts): its retry schedule, poll interval and time
    * limit (default: CONNECTR_WEBHOOK_POLL_MS, CONNECTR_WEBHOOK_TIMEOUT_MS); `false`: none in this
@@ -228,6 +232,15 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       },
     });
     app.addHook('onClose', stopPurge);
+    const { database } = deps.data;
+    const stopLimitKeys = startRounds(
+      options.limitKeyPurgeEveryMs ?? SIGN_IN_PURGE_EVERY_MS,
+      () => purgeIdleLimitKeys(database),
+      (error) => {
+        app.log.warn({ err: error }, 'purging idle rate-limit keys failed; trying again at the next tick');
+      },
+    );
+    app.addHook('onClose', stopLimitKeys);
     if (options.webhooks !== false) {
       const settings = settingsOf({ settings: deps.settings, env: deps.env });
       const worker = startWebhookWorker(

@@ -295,3 +295,43 @@ for (const variant of BACKENDS) {
     });
   });
 }
+
+for (const variant of BACKENDS) {
+  describe.skipIf(variant.skip !== undefined)(`rate-limit keys on ${variantTitle(variant)}`, () => {
+    it("idle for an hour are deleted by the daemon's sweep; a key in use, paused or recently used stays", async () => {
+      const daemon = await withServer({
+        backend: variant,
+        connectors: { paced: PACED },
+        env: { CONNECTR_PACED_API_BASE_URL: upstream.url },
+        app: { limitKeyPurgeEveryMs: 20 },
+      });
+      try {
+        const { database } = daemon.store;
+        const now = Date.now();
+        await database.query(
+          'insert into rate_limit_state (key, tat, paused_until) values ($1, $2, 0), ($3, $4, 0), ($5, 0, $6), ($7, $8, 0)',
+          [
+            'idle',
+            now - 2 * 3_600_000,
+            'recent',
+            now - 30 * 60_000,
+            'paused',
+            now + 60_000,
+            'busy',
+            now + 1000,
+          ],
+        );
+        const keys = async (): Promise<string[]> =>
+          (await database.query<{ key: string }>('select key from rate_limit_state order by key')).map(
+            (r) => r.key,
+          );
+        const deadline = Date.now() + 5000;
+        while ((await keys()).includes('idle') && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(await keys()).toEqual(['busy', 'paused', 'recent']);
+      } finally {
+        await daemon.close();
+      }
+    });
+  });
+}

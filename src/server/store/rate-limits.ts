@@ -125,6 +125,25 @@ export class DatabaseLimitStore implements LimitStore {
   }
 }
 
+/** How long a key must have been idle before its row goes (purgeIdleLimitKeys). */
+export const IDLE_KEY_MS = 60 * 60_000;
+
+/**
+ * Deletes the rows of keys idle for `idleMs`: no turn reserved and no pause since then. Such a
+ * row says what no row says (its next call may go at once), so deleting it changes no decision;
+ * without this the table keeps a row per connection and limit for good, deleted connections
+ * included. Times on the database's clock, as the turns are.
+ */
+export async function purgeIdleLimitKeys(
+  database: Pick<Database, 'query'>,
+  idleMs = IDLE_KEY_MS,
+): Promise<void> {
+  await database.query(
+    'DELETE FROM rate_limit_state WHERE greatest(tat, paused_until) < extract(epoch FROM clock_timestamp())::float8 * 1000 - $1::float8',
+    [idleMs],
+  );
+}
+
 /** A project's override of a connector's limits, as stored. */
 export interface LimitOverride {
   readonly limits: readonly RateLimitRule[];
