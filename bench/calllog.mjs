@@ -7,9 +7,7 @@
 // one round's ratio noisy).
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { UPSTREAM, benchConnector, firstLine, loadRps, median, startServe, withTempHome } from './lib.mjs';
+import { UPSTREAM, firstLine, loadRps, median, serveWithConnection, withTempHome } from './lib.mjs';
 
 const TARGET_RATIO = 0.9;
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
@@ -17,55 +15,15 @@ const ROUNDS = Number(process.env.CONNECTR_BENCH_CALLLOG_ROUNDS) || 5;
 
 const rps = (name, options) => loadRps(name, { duration: DURATION_S, ...options });
 
-/** A `connectr serve` in `env`'s home with one benchapi connection; its two loads. */
-async function serveWith(env, upstreamUrl, extra) {
-  const home = env.CONNECTR_HOME;
-  const connectorsDir = join(home, 'bench-connectors');
-  mkdirSync(connectorsDir, { recursive: true });
-  writeFileSync(join(connectorsDir, 'benchapi.yaml'), benchConnector(upstreamUrl));
-  const { server, base, apiKey } = await startServe(
-    {
-      ...env,
-      ...extra,
-      CONNECTR_CONNECTORS_DIR: connectorsDir,
-      CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234',
-    },
-    home,
-  );
-  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-  const api = async (method, path, body) => {
-    const r = await fetch(`${base}${path}`, { method, headers: auth, body: JSON.stringify(body) });
-    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-    return r.json();
-  };
-  const connection = await api('POST', '/api/v1/connections', { connector_type: 'benchapi', name: 'bench' });
-  await api('PUT', `/api/v1/connections/${connection.id}/credentials`, { api_key: 'bench-key' });
-  return {
-    server,
-    base,
-    apiKey,
-    execute: {
-      url: `${base}/api/v1/proxy/execute`,
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ connection_id: connection.id, endpoint: 'get_item' }),
-    },
-    raw: {
-      url: `${base}/api/v1/connections/${connection.id}/proxy/items/1`,
-      headers: { authorization: auth.authorization },
-    },
-  };
-}
-
 await withTempHome((offEnv) =>
   withTempHome(async (onEnv) => {
     const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
     const servers = [];
     try {
       const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
-      const off = await serveWith(offEnv, upstreamUrl, { CONNECTR_CALL_LOG: 'off' });
+      const off = await serveWithConnection(offEnv, upstreamUrl, { CONNECTR_CALL_LOG: 'off' });
       servers.push(off.server);
-      const on = await serveWith(onEnv, upstreamUrl, { CONNECTR_CALL_LOG: 'on' });
+      const on = await serveWithConnection(onEnv, upstreamUrl, { CONNECTR_CALL_LOG: 'on' });
       servers.push(on.server);
 
       for (const kind of ['execute', 'raw']) {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -266,4 +266,54 @@ export async function loadRps(name, options) {
       `${name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} time-outs`,
     );
   return result.requests.average;
+}
+
+/**
+ * A `connectr serve` in `env`'s home (`extra` added to its environment) with the benchapi
+ * connector of `upstreamUrl` and one connection to it: the process, its URL and key, `api` for
+ * its REST routes, the connection, and the two loads the benches send (execute, raw proxy).
+ */
+export async function serveWithConnection(env, upstreamUrl, extra = {}) {
+  const home = env.CONNECTR_HOME;
+  const connectorsDir = join(home, 'bench-connectors');
+  mkdirSync(connectorsDir, { recursive: true });
+  writeFileSync(join(connectorsDir, 'benchapi.yaml'), benchConnector(upstreamUrl));
+  const { server, base, apiKey } = await startServe(
+    {
+      ...env,
+      ...extra,
+      CONNECTR_CONNECTORS_DIR: connectorsDir,
+      CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234',
+    },
+    home,
+  );
+  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  const api = async (method, path, body) => {
+    const r = await fetch(`${base}${path}`, {
+      method,
+      headers: body === undefined ? { authorization: auth.authorization } : auth,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
+    return r.status === 204 ? undefined : r.json();
+  };
+  const connection = await api('POST', '/api/v1/connections', { connector_type: 'benchapi', name: 'bench' });
+  await api('PUT', `/api/v1/connections/${connection.id}/credentials`, { api_key: 'bench-key' });
+  return {
+    server,
+    base,
+    apiKey,
+    api,
+    connection,
+    execute: {
+      url: `${base}/api/v1/proxy/execute`,
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ connection_id: connection.id, endpoint: 'get_item' }),
+    },
+    raw: {
+      url: `${base}/api/v1/connections/${connection.id}/proxy/items/1`,
+      headers: { authorization: auth.authorization },
+    },
+  };
 }

@@ -6,10 +6,8 @@
 // several rounds and the ratio is the median of the rounds' own ratios.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { UPSTREAM, benchConnector, firstLine, startServe, withTempHome } from './lib.mjs';
+import { UPSTREAM, firstLine, serveWithConnection, withTempHome } from './lib.mjs';
 
 const TARGET_RATIO = 0.9;
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
@@ -28,47 +26,15 @@ async function rps(name, options) {
 }
 
 await withTempHome(async (env) => {
-  const home = env.CONNECTR_HOME;
   const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
   let server;
   try {
     const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
-    const connectorsDir = join(home, 'bench-connectors');
-    mkdirSync(connectorsDir, { recursive: true });
-    writeFileSync(join(connectorsDir, 'benchapi.yaml'), benchConnector(upstreamUrl));
-    let base;
-    let apiKey;
-    ({ server, base, apiKey } = await startServe(
-      { ...env, CONNECTR_CONNECTORS_DIR: connectorsDir, CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234' },
-      home,
-    ));
-    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    const api = async (method, path, body) => {
-      const r = await fetch(`${base}${path}`, {
-        method,
-        headers: body === undefined ? { authorization: auth.authorization } : auth,
-        body: body && JSON.stringify(body),
-      });
-      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-      return r.json();
-    };
-    const connection = await api('POST', '/api/v1/connections', {
-      connector_type: 'benchapi',
-      name: 'bench',
-    });
-    await api('PUT', `/api/v1/connections/${connection.id}/credentials`, { api_key: 'bench-key' });
-    const loads = {
-      execute: {
-        url: `${base}/api/v1/proxy/execute`,
-        method: 'POST',
-        headers: auth,
-        body: JSON.stringify({ connection_id: connection.id, endpoint: 'get_item' }),
-      },
-      'raw proxy': {
-        url: `${base}/api/v1/connections/${connection.id}/proxy/items/1`,
-        headers: { authorization: auth.authorization },
-      },
-    };
+    let api;
+    let execute;
+    let raw;
+    ({ server, api, execute, raw } = await serveWithConnection(env, upstreamUrl));
+    const loads = { execute, 'raw proxy': raw };
     const limits = '/api/v1/connectors/benchapi/limits';
     for (const [name, load] of Object.entries(loads)) {
       await rps(`${name}: warm-up`, { ...load, duration: 2 });

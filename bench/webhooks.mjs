@@ -8,10 +8,8 @@
 // over several rounds and the ratio is the median of the rounds' own ratios.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { UPSTREAM, benchConnector, firstLine, loadRps, median, startServe, withTempHome } from './lib.mjs';
+import { UPSTREAM, firstLine, loadRps, median, serveWithConnection, withTempHome } from './lib.mjs';
 
 const TARGET_RATIO = 0.95;
 const DURATION_S = Number(process.env.CONNECTR_BENCH_SERVE_SECONDS) || 4;
@@ -40,44 +38,16 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 const rps = (name, options) => loadRps(name, { duration: DURATION_S, ...options });
 
 await withTempHome(async (env) => {
-  const home = env.CONNECTR_HOME;
   const upstream = spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
   const receiver = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] });
   let server;
   try {
     const upstreamUrl = `http://127.0.0.1:${await firstLine(upstream)}`;
     const receiverUrl = `http://127.0.0.1:${await firstLine(receiver)}`;
-    const connectorsDir = join(home, 'bench-connectors');
-    mkdirSync(connectorsDir, { recursive: true });
-    writeFileSync(join(connectorsDir, 'benchapi.yaml'), benchConnector(upstreamUrl));
-    let base;
-    let apiKey;
-    ({ server, base, apiKey } = await startServe(
-      { ...env, CONNECTR_CONNECTORS_DIR: connectorsDir, CONNECTR_VAULT_PASSPHRASE: 'bench-passphrase-1234' },
-      home,
-    ));
-    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    const api = async (method, path, body) => {
-      const r = await fetch(`${base}${path}`, {
-        method,
-        headers: body === undefined ? { authorization: auth.authorization } : auth,
-        body: body && JSON.stringify(body),
-      });
-      if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${await r.text()}`);
-      return r.json();
-    };
+    let api;
+    let execute;
+    ({ server, api, execute } = await serveWithConnection(env, upstreamUrl));
     const received = async () => (await (await fetch(receiverUrl)).json()).received;
-    const connection = await api('POST', '/api/v1/connections', {
-      connector_type: 'benchapi',
-      name: 'bench',
-    });
-    await api('PUT', `/api/v1/connections/${connection.id}/credentials`, { api_key: 'bench-key' });
-    const execute = {
-      url: `${base}/api/v1/proxy/execute`,
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ connection_id: connection.id, endpoint: 'get_item' }),
-    };
 
     // Execute with no endpoint vs one, alternating; the endpoint is made and deleted between.
     await rps('warm-up', { ...execute, duration: 2 });
