@@ -45,6 +45,7 @@ import { registerListEndpoints } from './routes/connectors/endpoints.js';
 import { registerListConnectors } from './routes/connectors/list.js';
 import { registerListVersions } from './routes/connectors/versions.js';
 import { registerShowConnector } from './routes/connectors/show.js';
+import { registerAssets } from './routes/assets/get.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerOpenApi } from './routes/openapi/get.js';
@@ -327,6 +328,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   await installDocs(app);
 
   registerHealth(app);
+  registerAssets(app);
   registerReady(app, context, options.readyTimeoutMs ?? 5000);
   registerMetrics(app, context);
   registerOpenApi(app);

@@ -10,7 +10,7 @@ export default function setup(): void {
   });
   // The rest of `npm run build`: the server's migrations, the built-in connectors validated into
   // dist/connectors.json, and the start-up bundle the binary runs.
-  execFileSync(process.execPath, ['scripts/copy-migrations.mjs'], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['scripts/copy-files.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/prebuild-connectors.mjs'], { stdio: 'inherit' });
   execFileSync(process.execPath, ['scripts/bundle.mjs'], { stdio: 'inherit' });
 }

@@ -23,6 +23,8 @@ import type { TestProjectInlineConfiguration } from 'vitest/config';
  * (CONNECTR_BROWSER, whose failure to start connectr reports and then waits), or read the build.
  */
 export const NEEDS_PROCESS: readonly string[] = [
+  // The pages' tests drive a real Chromium (test/helpers/browser.ts).
+  'test/browser/**/*.test.ts',
   'test/cli/accounts-check.test.ts',
   'test/cli/bin.test.ts',
   'test/cli/code-cache.test.ts',

@@ -22,7 +22,17 @@ export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
   '/openapi.json',
   'GET /api/v1/oauth/callback',
 ]);
-export const PUBLIC_PREFIXES: readonly string[] = ['/docs', '/webhooks/providers'];
+/**
+ * The daemon's web pages check their own credentials (the Connect page its session's token, the
+ * console its sign-in cookie) and /assets holds their style sheet and scripts.
+ */
+export const PUBLIC_PREFIXES: readonly string[] = [
+  '/docs',
+  '/webhooks/providers',
+  '/assets',
+  '/connect',
+  '/console',
+];
 
 export function isPublicRoute(route: string, method?: string): boolean {
   return (
