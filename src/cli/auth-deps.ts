@@ -28,7 +28,7 @@ export function cliAuth(ctx: CliContext): CliAuth {
       env: ctx.env,
       settings: ctx.settings,
       paths: ctx.paths,
-      clock: systemClock,
+      clock: ctx.io.clock ?? systemClock,
       http: { signal: ctx.signal, env: ctx.env },
       vault,
       metadata: new MetadataStore(ctx.paths),

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { Clock } from '../core/clock.js';
 import type { Env } from '../core/paths.js';
 
 /**
@@ -17,6 +18,8 @@ export interface IO {
   readonly color: boolean;
   /** Terminal width for tables; 80 when unknown. */
   readonly columns: number;
+  /** Time: expiry, retries' and rate limits' waits (the system's unless a test passes its own). */
+  readonly clock?: Clock;
 }
 
 export function systemIO(env: Env): IO {

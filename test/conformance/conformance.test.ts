@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Endpoint, Param } from '../../src/core/connector/model.js';
 import { BUILTIN_CONNECTORS_DIR, loadRegistry } from '../../src/core/connector/registry.js';
 import { getPath } from '../../src/core/json-path.js';
-import { runCli } from '../helpers/io.js';
+import { counts, intervalOf } from '../../src/core/limits/spec.js';
+import { runCli, VirtualClock } from '../helpers/io.js';
 import { tempHome } from '../helpers/home.js';
 import type { RecordedRequest } from '../fixtures/emulators/server.js';
 import { CASES, requestsOn } from './cases.js';
@@ -96,11 +97,12 @@ for (const connectorCase of CASES) {
       const { endpoint, args } = connectorCase.idempotent;
       const host = Object.values(world().hosts)[0];
       host?.faults.push({ status: 429, headers: { 'retry-after': '1' }, body: { error: 'rate limited' } });
-      const started = Date.now();
+      const clock = new VirtualClock();
       const before = host?.requests.length ?? 0;
-      const r = await call(endpoint, args);
+      const r = await call(endpoint, args, clock);
       expect(r.code, r.stderr).toBe(0);
-      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      // The retry waited the second the server asked for (on the virtual clock).
+      expect(clock.slept).toBeGreaterThanOrEqual(1000);
       expect((host?.requests.length ?? 0) - before).toBe(2);
     });
 
@@ -131,12 +133,26 @@ for (const connectorCase of CASES) {
       it(`${endpoint} --all follows ${page.minPages}+ pages as NDJSON`, async () => {
         const host = Object.values(world().hosts)[0];
         const before = host?.requests.length ?? 0;
-        const r = await call(endpoint, [...(await page.args(world())), '--all']);
+        // The pages take their turns under the connector's declared limits: waits the virtual
+        // clock records (GitHub's code search allows 9 calls a minute: the pages would take
+        // 27 s of real time), at least what each limit's spacing makes `pages` calls wait.
+        const clock = new VirtualClock();
+        const r = await call(endpoint, [...(await page.args(world())), '--all'], clock);
         expect(r.code, r.stderr).toBe(0);
         const lines = r.stdout.trim().split('\n');
         expect(lines).toHaveLength(page.items);
         for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
-        expect((host?.requests.length ?? 0) - before).toBeGreaterThanOrEqual(page.minPages);
+        const pages = (host?.requests.length ?? 0) - before;
+        expect(pages).toBeGreaterThanOrEqual(page.minPages);
+        const limits = registry.require(connectorCase.connector).rateLimits?.limits ?? [];
+        const least = Math.max(
+          0,
+          ...limits
+            .filter((limit) => counts(limit, endpoint))
+            .map((limit) => (pages - (limit.burst ?? 1)) * intervalOf(limit)),
+        );
+        // Less the real time that passed between the calls, which counts towards the turns.
+        expect(clock.slept).toBeGreaterThanOrEqual(least * 0.9 - 1000);
         const limited = await call(endpoint, [...(await page.args(world())), '--all', '--limit', '3']);
         expect(limited.stdout.trim().split('\n')).toHaveLength(3);
         const paged = await call(endpoint, [...(await page.args(world())), '--all', '--max-pages', '1']);
@@ -232,7 +248,7 @@ function onTheWire(req: RecordedRequest, endpoint: Endpoint, param: Param): bool
 /** A fresh emulator world for a describe block, and `connectr call` pointed at it. */
 function useWorld(connectorCase: ConnectorCase): {
   world: () => World;
-  call: (endpoint: string, args: string[]) => ReturnType<typeof runCli>;
+  call: (endpoint: string, args: string[], clock?: VirtualClock) => ReturnType<typeof runCli>;
 } {
   let current: World | undefined;
   const home = tempHome();
@@ -251,8 +267,13 @@ function useWorld(connectorCase: ConnectorCase): {
   };
   return {
     world,
-    call: (endpoint, args) =>
-      runCli(['call', connectorCase.connector, endpoint, ...args], { ...home.env, ...world().env }),
+    // A virtual clock by default: Retry-After and the rate limits' turns take no real time.
+    call: (endpoint, args, clock = new VirtualClock()) =>
+      runCli(
+        ['call', connectorCase.connector, endpoint, ...args],
+        { ...home.env, ...world().env },
+        { clock },
+      ),
   };
 }
 

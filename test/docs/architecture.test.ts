@@ -15,8 +15,8 @@ function files(dir: string): string[] {
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join('/'));
 }
 
-/** Generated or data files, described by their folder: migrations, golden output, broken definitions. */
-const described = /\/(migrations|golden|invalid)\//;
+/** Generated or data files, described by their folder: migrations, golden output, broken definitions, the pages' assets. */
+const described = /\/(migrations|golden|invalid|assets)\//;
 const tree = [...files('src'), ...files('test/fixtures')].filter((file) => !described.test(file));
 const word = (name: string): RegExp => new RegExp(`(^|[^\\w-])${name.replace(/\./g, '\\.')}($|[^\\w-])`, 'm');
 

@@ -1,4 +1,5 @@
 import { PassThrough, Writable } from 'node:stream';
+import type { Clock } from '../../src/core/clock.js';
 import type { IO } from '../../src/cli/io.js';
 import { run } from '../../src/cli/main.js';
 
@@ -22,6 +23,8 @@ export interface TestIOOptions {
   color?: boolean;
   columns?: number;
   stdin?: string;
+  /** The CLI's clock (the system's by default): a VirtualClock skips waits. */
+  clock?: Clock;
 }
 
 export function testIO(options: TestIOOptions = {}): TestIO {
@@ -39,6 +42,7 @@ export function testIO(options: TestIOOptions = {}): TestIO {
     stderrIsTTY: tty,
     color: options.color ?? false,
     columns: options.columns ?? 100,
+    ...(options.clock ? { clock: options.clock } : {}),
     out: () => stdout.text,
     err: () => stderr.text,
   };
@@ -51,6 +55,24 @@ export interface CliResult {
 }
 
 /** Runs the CLI in-process, as `connectr <args>` would, with its own streams and environment. */
+/**
+ * Time that passes only when slept through: waits (rate limits' turns, Retry-After) take no
+ * real time, and `slept` tells a test how long the code would have waited.
+ */
+export class VirtualClock implements Clock {
+  private offset = 0;
+  slept = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    this.offset += ms;
+    this.slept += ms;
+    return Promise.resolve();
+  }
+}
+
 export async function runCli(
   args: readonly string[],
   env: Record<string, string | undefined>,

@@ -5,8 +5,8 @@ import { contentSecurityPolicy, page } from '../../../../src/server/web/page.js'
 describe('web pages: templates', () => {
   it('escapes every value unless it is markup the daemon wrote', () => {
     const name = `<script>alert("x")</script>&'`;
-    const out = html`<p title="${name}">${name}</p>
-      ${trusted('<hr>')}${[html`<b>${name}</b>`, 'a<b']}`;
+    // prettier-ignore
+    const out = html`<p title="${name}">${name}</p>${trusted('<hr>')}${[html`<b>${name}</b>`, 'a<b']}`;
     expect(out.markup).toBe(
       '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</p>' +
         '<hr><b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;</b>a&lt;b',
