@@ -89,6 +89,13 @@ export const NEEDS_PROCESS: readonly string[] = [
  * its migrations cost seconds), or reads large documents.
  */
 export const SLOW: readonly string[] = [
+  // These five took 70 s of the fast tier's 147 s of test time (two workers): rounds of the
+  // call log's writer, the health task and the limiters on a real clock, on a real database.
+  'test/server/call-log.test.ts',
+  'test/server/call-log-otlp.test.ts',
+  'test/server/health.test.ts',
+  'test/server/limits.test.ts',
+  'test/server/provider-events-forwarding.test.ts',
   'test/cli/import-openapi.test.ts',
   'test/cli/serve-keys.test.ts',
   'test/conformance/emulators-google.test.ts',
