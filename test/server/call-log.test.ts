@@ -63,7 +63,12 @@ class Upstream {
         json(401, { error: 'bad key' });
         return;
       }
-      if (path.endsWith('/fail')) json(500, { error: 'upstream broke' });
+      if (path.endsWith('/chunked')) {
+        // No Content-Length: the proxy counts the bytes as they pass.
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('x'.repeat(1000));
+        setTimeout(() => res.end('y'.repeat(234)), 5);
+      } else if (path.endsWith('/fail')) json(500, { error: 'upstream broke' });
       else if (path.endsWith('/flaky') && this.flaky++ % 2 === 0)
         json(503, { error: 'busy' }, { 'retry-after': '0' });
       else json(200, { ok: true, path, bytes });
@@ -329,6 +334,12 @@ for (const variant of BACKENDS) {
       });
       await rawFail.text();
       record(rawFail, { kind: 'proxy', path: '/fail', status: 500, error_code: null });
+      const chunked = await fetch(`${daemon.base}/api/v1/connections/${ids.o}/proxy/chunked`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(await chunked.text()).toHaveLength(1234);
+      expect(chunked.headers.get('content-length')).toBeNull();
+      record(chunked, { kind: 'proxy', path: '/chunked', status: 200, bytes_received: 1234 });
 
       const tool = await mcp(ids.q, 'logq_get_item', { id: 'm1' });
       expect(tool.text).toContain('m1');

@@ -77,6 +77,12 @@ export interface CallTrace {
   deps(deps: InvokeDeps): InvokeDeps;
   /** An upstream status (the raw proxy's answers, a replayed one's too). */
   status(status: number): void;
+  /**
+   * The raw proxy's answer, about to be streamed to the caller: its bytes are its Content-Length,
+   * or counted as they pass when it has none (chunked). Counting every answer's chunks cost the
+   * proxy a listener call per chunk.
+   */
+  body(headers: Readonly<Record<string, string | string[] | undefined>>, body: Readable): void;
   /** Why the call failed: its code goes in the row (an upstream error answer keeps none). */
   fail(error: unknown): void;
   /** Ends the call now; later calls of end do nothing. */
@@ -86,6 +92,7 @@ export interface CallTrace {
 const NO_TRACE: CallTrace = {
   deps: (deps) => deps,
   status: () => undefined,
+  body: () => undefined,
   fail: () => undefined,
   end: () => undefined,
 };
@@ -115,15 +122,9 @@ export class CallLog {
     const trace = new ActiveTrace(this, start, request.id, this.now());
     this.byRequest.set(request, trace);
     const answer = reply.raw;
-    // The raw proxy's answer is the upstream's body, piped through: counted as it passes.
-    if (start.kind === 'proxy')
-      answer.once('pipe', (source: Readable) => {
-        trace.counted = true;
-        source.on('data', (chunk: Buffer) => {
-          trace.received += chunk.length;
-        });
-      });
     answer.once('close', () => {
+      // An answer cut short did not carry the length its headers declared.
+      if (!answer.writableFinished) trace.cutShort();
       trace.end();
     });
     return trace;
@@ -167,8 +168,8 @@ class ActiveTrace implements CallTrace {
   private errorCode: string | null = null;
   private declared: number | null = null;
   private done = false;
-  received = 0;
-  counted = false;
+  private received = 0;
+  private counted = false;
 
   constructor(
     private readonly log: CallLog,
@@ -188,9 +189,7 @@ class ActiveTrace implements CallTrace {
       onResponse: (info: ResponseInfo) => {
         this.lastStatus = info.status;
         if (info.sent !== undefined) this.bytesSent = info.sent;
-        const length = info.headers['content-length'];
-        const bytes = typeof length === 'string' ? Number(length) : NaN;
-        this.declared = Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : null;
+        this.declared = declaredLength(info.headers);
         onResponse?.(info);
       },
     };
@@ -200,6 +199,19 @@ class ActiveTrace implements CallTrace {
 
   status(status: number): void {
     this.lastStatus = status;
+  }
+
+  body(headers: Readonly<Record<string, string | string[] | undefined>>, body: Readable): void {
+    this.declared = declaredLength(headers);
+    if (this.declared !== null) return;
+    this.counted = true;
+    body.on('data', (chunk: Buffer) => {
+      this.received += chunk.length;
+    });
+  }
+
+  cutShort(): void {
+    this.declared = null;
   }
 
   fail(error: unknown): void {
@@ -235,4 +247,11 @@ class ActiveTrace implements CallTrace {
       requestId: this.requestId,
     });
   }
+}
+
+/** A Content-Length header's value, when it is one. */
+function declaredLength(headers: Readonly<Record<string, string | string[] | undefined>>): number | null {
+  const length = headers['content-length'];
+  const bytes = typeof length === 'string' ? Number(length) : NaN;
+  return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : null;
 }

@@ -254,6 +254,7 @@ export function registerRawProxy(app: App, context: RouteContext, address: Publi
           await response.body.dump();
           return answer.send();
         }
+        trace.body(response.headers, response.body);
         return answer.send(response.body);
       },
     });
