@@ -17,6 +17,7 @@ import { getPath } from '../json-path.js';
 import type { Env } from '../paths.js';
 import type { AttemptLimiter } from '../limits/limiter.js';
 import type { AnswerHead } from '../limits/signals.js';
+import { replaysAfterRefresh } from '../auth/replay.js';
 import { openBody, replayable } from './body.js';
 import { headerValue } from './request.js';
 import { judgedByBody, saysTokenExpired } from './response.js';
@@ -171,7 +172,15 @@ export async function send(
       signal: deps.signal,
     });
     const expired = response.status === 401 || saysTokenExpired(req.connector, response);
-    if (expired && deps.refresh && !refreshed && canReplay) {
+    if (
+      replaysAfterRefresh({
+        refused: expired,
+        canRefresh: deps.refresh !== undefined,
+        refreshed,
+        replayable: canReplay,
+      }) &&
+      deps.refresh
+    ) {
       await response.body.dump();
       credential = await deps.refresh();
       refreshed = true;

@@ -1,3 +1,4 @@
+import { replaysAfterRefresh } from '../auth/replay.js';
 import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
@@ -131,7 +132,15 @@ export async function forward(request: RawProxyRequest, deps: ForwardDeps): Prom
     return response;
   };
   let response = await send(supplied.credential);
-  if (response.statusCode === 401 && supplied.refreshable && upload === undefined) {
+  if (
+    replaysAfterRefresh({
+      refused: response.statusCode === 401,
+      canRefresh: supplied.refreshable,
+      refreshed: false,
+      // The caller's upload streams through as it arrives: it cannot be sent twice.
+      replayable: upload === undefined,
+    })
+  ) {
     await response.body.dump();
     supplied = await credentials.credential({ forceRefresh: true });
     response = await send(supplied.credential);
