@@ -17,7 +17,6 @@ import { openCallLog } from './call-log/open.js';
 import type { CallLogOptions } from './call-log/open.js';
 import { SIGN_IN_PURGE_EVERY_MS, startSignInPurge } from './oauth/purge.js';
 import { startRounds } from './rounds.js';
-import { purgeIdleLimitKeys } from './store/rate-limits.js';
 import { healthDeps } from './health/check.js';
 import { startHealthTask } from './health/task.js';
 import { listenForChanges } from './store/notify.js';
@@ -233,15 +232,6 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
       },
     });
     app.addHook('onClose', stopPurge);
-    const { database } = deps.data;
-    const stopLimitKeys = startRounds(
-      options.limitKeyPurgeEveryMs ?? SIGN_IN_PURGE_EVERY_MS,
-      () => purgeIdleLimitKeys(database),
-      (error) => {
-        app.log.warn({ err: error }, 'purging idle rate-limit keys failed; trying again at the next tick');
-      },
-    );
-    app.addHook('onClose', stopLimitKeys);
     if (options.webhooks !== false) {
       const settings = settingsOf({ settings: deps.settings, env: deps.env });
       const worker = startWebhookWorker(
@@ -278,6 +268,17 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     calls,
     limits: deps.data && rateLimitService(deps, deps.data, metrics, app.log),
   };
+  const { limits } = context;
+  if (limits) {
+    const stopLimitKeys = startRounds(
+      options.limitKeyPurgeEveryMs ?? SIGN_IN_PURGE_EVERY_MS,
+      () => limits.purgeIdle(),
+      (error) => {
+        app.log.warn({ err: error }, 'purging idle rate-limit keys failed; trying again at the next tick');
+      },
+    );
+    app.addHook('onClose', stopLimitKeys);
+  }
   if (deps.data) {
     metrics.cacheNotices(deps.data.caches.notices.counts);
     const listener =

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACED, mostInWindow, startPacedUpstream } from '../helpers/paced.js';
 import type { Arrival, PacedUpstream } from '../helpers/paced.js';
-import { BACKENDS, variantTitle } from '../helpers/server-store.js';
+import { BACKENDS, PGLITE, variantTitle } from '../helpers/server-store.js';
 import { callApi, withServer } from '../helpers/server.js';
 import type { Instance, TestDaemon } from '../helpers/server.js';
 
@@ -96,6 +96,14 @@ for (const variant of BACKENDS) {
       expect(hits.length).toBe(ok.length);
       expect(mostInWindow(hits, 1000)).toBeLessThanOrEqual(6);
     }, 30_000);
+
+    it('keeps the turns where every instance sees them: rows on PostgreSQL, this process on PGlite (no statement per call)', async () => {
+      const id = await connection('where');
+      expect((await execute(daemon.base, { connection_id: id, endpoint: 'ping' })).status).toBe(200);
+      const rows = await daemon.store.database.query<{ key: string }>('select key from rate_limit_state');
+      const ours = rows.filter((r) => r.key.includes(id));
+      expect(ours.length).toBe(variant.name === 'postgres' ? 1 : 0);
+    });
 
     it("the provider's 429 with Retry-After: 2 pauses the connection's calls on every instance", async () => {
       const id = await connection('crowded');
@@ -296,7 +304,9 @@ for (const variant of BACKENDS) {
   });
 }
 
-for (const variant of BACKENDS) {
+// PGlite keeps its turns in memory (limits/service.ts: only its own process can open it); its
+// sweep of them is gcra.test.ts's, and no call writes a row there (below).
+for (const variant of BACKENDS.filter((v) => v !== PGLITE)) {
   describe.skipIf(variant.skip !== undefined)(`rate-limit keys on ${variantTitle(variant)}`, () => {
     it("idle for an hour are deleted by the daemon's sweep; a key in use, paused or recently used stays", async () => {
       const daemon = await withServer({

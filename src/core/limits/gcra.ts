@@ -82,6 +82,16 @@ export class MemoryLimitStore implements LimitStore {
     }
   }
 
+  /**
+   * Forgets the keys idle since `before`: no turn reserved and no pause after it. Such a key
+   * decides what an unknown one does (its next call may go at once), so no decision changes;
+   * without this a long-running daemon kept a key per connection and limit for good.
+   */
+  purgeIdle(before: number): void {
+    for (const [key, state] of this.states)
+      if (Math.max(state.tat, state.pausedUntil) < before) this.states.delete(key);
+  }
+
   /** A key's state (tests). */
   state(key: string): KeyState | undefined {
     return this.states.get(key);

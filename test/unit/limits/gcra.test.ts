@@ -107,6 +107,19 @@ describe('GCRA', () => {
     expect(store.state('fast')?.tat).toBe(1100);
   });
 
+  it('forgets keys idle since a time, and only those: one reserved or paused after it stays', () => {
+    const store = new MemoryLimitStore();
+    store.take([{ key: 'idle', interval: 100, tolerance: 0 }], 1000, 0);
+    store.take([{ key: 'busy', interval: 100, tolerance: 0 }], 5000, 0);
+    store.pause(['paused'], 1000, 9000);
+    store.purgeIdle(4000);
+    expect(store.state('idle')).toBeUndefined();
+    expect(store.state('busy')?.tat).toBe(5100);
+    expect(store.state('paused')?.pausedUntil).toBe(10_000);
+    // A forgotten key decides what it did: its next call goes at once.
+    expect(turnOf(store.take([{ key: 'idle', interval: 100, tolerance: 0 }], 4000, 0), 4000)).toBe(4000);
+  });
+
   it('honours a pause: nothing goes before it ends', () => {
     const store = new MemoryLimitStore();
     store.pause(['k'], 0, 5000);
