@@ -89,6 +89,8 @@ export interface Connection {
   last_checked_at: string | null;
   /** Why it last failed (a refused refresh, a failed health check); never a secret. */
   last_error: { code: string; message: string } | null;
+  /** Labels from the Connect session that made it; {} by default. */
+  tags: Record<string, string>;
 }
 
 export interface CreateConnection {
