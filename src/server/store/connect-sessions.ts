@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { and, eq, isNull, lt } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { hashOf } from './api-keys.js';
 import type { Db } from './db.js';
 import { newId } from './ids.js';
-import { connectSessions, connectSettings } from './schema.js';
+import { connectSessions, connectSettings, oauthSessions } from './schema.js';
 
 /**
  * Connect sessions and a project's Connect settings. A session's token (`cnct_` and 256 random
@@ -66,20 +66,64 @@ export async function findConnectSession(db: Db, token: string): Promise<Connect
 }
 
 /**
- * Marks the session used by the connection it made, once: false when it was used already (two
- * tabs finishing at once: only one of them reports it).
+ * Marks an open session used, once: false when it was used already or has expired (two tabs
+ * finishing at once: one of them makes the connection). `connectionId`: the connection it made,
+ * when known now.
  */
 export async function useConnectSession(
   db: Db,
   id: string,
-  connectionId: string,
+  connectionId: string | null,
   now: Date,
 ): Promise<boolean> {
   const rows = await db
     .update(connectSessions)
     .set({ usedAt: now, resultConnectionId: connectionId })
-    .where(and(eq(connectSessions.id, id), isNull(connectSessions.usedAt)))
+    .where(
+      and(eq(connectSessions.id, id), isNull(connectSessions.usedAt), gt(connectSessions.expiresAt, now)),
+    )
     .returning({ id: connectSessions.id });
+  return rows.length > 0;
+}
+
+/** Records the connection a used session made. */
+export async function setConnectResult(db: Db, id: string, connectionId: string): Promise<void> {
+  await db
+    .update(connectSessions)
+    .set({ resultConnectionId: connectionId })
+    .where(eq(connectSessions.id, id));
+}
+
+/** Opens a session again whose connection could not be made (nothing was saved). */
+export async function releaseConnectSession(db: Db, id: string): Promise<void> {
+  await db
+    .update(connectSessions)
+    .set({ usedAt: null, resultConnectionId: null })
+    .where(and(eq(connectSessions.id, id), isNull(connectSessions.resultConnectionId)));
+}
+
+/**
+ * Whether `connectionId` was signed in by a browser sign-in this Connect session started (the
+ * OAuth callback completed it): what /connect/done is told cannot be taken on its word.
+ */
+export async function signedInThrough(
+  db: Db,
+  projectId: string,
+  connectSessionId: string,
+  connectionId: string,
+): Promise<boolean> {
+  const rows = await db
+    .select({ id: oauthSessions.id })
+    .from(oauthSessions)
+    .where(
+      and(
+        eq(oauthSessions.projectId, projectId),
+        eq(oauthSessions.connectionId, connectionId),
+        isNotNull(oauthSessions.usedAt),
+        sql`${oauthSessions.extra} -> 'connect' ->> 'session' = ${connectSessionId}`,
+      ),
+    )
+    .limit(1);
   return rows.length > 0;
 }
 
