@@ -222,10 +222,13 @@ describe.skipIf(SKIP_BROWSER)('the Connect page in Chromium', () => {
       return_url: `${appOrigin}/done?from=connect`,
       tags: { team: 'blue' },
     });
-    const { context, page, errors } = await open();
+    const { context, page, errors, dialogs } = await open();
     await page.goto(url);
     await expect.poll(() => page.url()).toBe(`${daemon.base}/connect`);
     await page.getByRole('link', { name: 'Gmail' }).waitFor();
+    // A hostile display name is the link's name, as text.
+    await page.getByRole('link', { name: `Keyed ${HOSTILE}`, exact: true }).waitFor();
+    expect(dialogs).toEqual([]);
     // The token left the address bar and the history: only the cookie holds it now.
     expect(page.url()).not.toContain('cnct_');
     await checkPage(page, 'connect-chooser', errors);

@@ -305,6 +305,31 @@ for (const variant of BACKENDS) {
       expect(odd.body).not.toContain('<b>no');
     });
 
+    it('connection_id re-authorises that connection: its credential replaced, its user kept, no new one', async () => {
+      const existing = await daemon.connection(projectId, { connector: 'keyed', secret: { api_key: 'old' } });
+      await daemon.store.database.query(
+        "update connections set status = 'needs_reauth', user_id = 'owner' where id = $1",
+        [existing],
+      );
+      const token = await open(await session({ end_user: { id: 'someone-else' }, connection_id: existing }));
+      const form = await get('/connect', token);
+      expect(form.body).toContain('action="/connect/start/keyed"');
+      // Its own connector only.
+      expect((await get('/connect/start/testapp', token)).status).toBe(404);
+      const done = await post('/connect/start/keyed', token, { api_key: 'new-key', csrf: csrfIn(form.body) });
+      expect(done.status).toBe(200);
+      expect(done.body).toContain(`connection_id&quot;:&quot;${existing}`);
+      const shown = await daemon.app.inject({
+        url: `/api/v1/connections/${existing}`,
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(shown.json()).toMatchObject({ status: 'active', user_id: 'owner' });
+      expect((await events(existing)).map((e) => e.type)).toEqual([
+        'connection.signed_in',
+        'connection.restored',
+      ]);
+    });
+
     it('cancel tells the app cancelled and leaves the link usable', async () => {
       const token = await open(await session({ end_user: { id: 'u' }, return_url: `${APP}/done` }));
       const cancelled = await get('/connect/cancel', token);

@@ -132,6 +132,13 @@ for (const variant of BACKENDS) {
       );
       expect(theirs.status).toBe(404);
       expect(theirs.json.error.code).toBe('not_found');
+      const narrowed = await call('POST', '/api/v1/connect/sessions', {
+        end_user: { id: 'u' },
+        connection_id: mine,
+        allowed_connectors: ['gmail'],
+      });
+      expect(narrowed.status).toBe(400);
+      expect(narrowed.json.error.message).toContain('keyed');
       const missing = await call('POST', '/api/v1/connect/sessions', {
         end_user: { id: 'u' },
         connection_id: 'conn_nothere',
