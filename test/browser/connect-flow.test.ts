@@ -17,6 +17,7 @@ import {
   screenshots,
 } from '../helpers/browser.js';
 import type { TestBrowser } from '../helpers/browser.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 import { gmailServerEnv, startAuthServer } from '../helpers/oauth-server.js';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import { PGLITE } from '../helpers/server-store.js';
@@ -32,26 +33,11 @@ import type { TestDaemon } from '../helpers/server.js';
 
 const HOSTILE = `<script>alert("x")</script>`;
 
-/** An API-key connector whose name is hostile, checked on its /me. */
-const KEYED = `name: keyed
-display_name: 'Keyed ${HOSTILE}'
-version: 1
-docs_url: https://example.com/docs
-description: An API-key service.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-health:
-  endpoint: me
-endpoints:
-  me:
-    summary: Who am I.
-    method: GET
-    path: /me
-`;
+/** An API-key connector whose name is hostile, its key checked on its whoami endpoint. */
+const KEYED = KEYED_CONNECTOR.replace('display_name: Keyed', `display_name: 'Keyed ${HOSTILE}'`).replace(
+  'endpoints:',
+  'health:\n  endpoint: whoami\nendpoints:',
+);
 
 const GOOD_KEY = 'good-key-0123456789';
 
@@ -343,32 +329,26 @@ describe.skipIf(SKIP_BROWSER)('the Connect page in Chromium', () => {
     await page.getByRole('heading', { name: 'Connected' }).waitFor();
     // No return_url: the result step stays, and says so.
     await checkPage(page, 'connect-result', errors);
-    const again = await open();
-    const answers: number[] = [];
-    again.page.on('response', (response) => {
-      if (response.url().startsWith(`${daemon.base}/connect`)) answers.push(response.status());
-    });
-    await again.page.goto(url);
-    await again.page.getByRole('heading', { name: 'This link has been used' }).waitFor();
-    expect(answers).toContain(410);
-    await checkPage(again.page, 'connect-used', again.errors, 410);
-    await again.context.close();
-
-    // Expired: a session the daemon's clock made 31 minutes ago.
+    // Used: the same link again. Expired: a session whose time is up (set in the database).
     const old = await session({ end_user: { id: 'user-4' }, allowed_connectors: ['keyed'] });
     await daemon.store.database.query(
       "update connect_sessions set expires_at = now() - interval '1 minute' where end_user_id = 'user-4'",
     );
-    const late = await open();
-    const statuses: number[] = [];
-    late.page.on('response', (response) => {
-      if (response.url().startsWith(`${daemon.base}/connect`)) statuses.push(response.status());
-    });
-    await late.page.goto(old);
-    await late.page.getByRole('heading', { name: 'This link has expired' }).waitFor();
-    expect(statuses).toContain(410);
-    await checkPage(late.page, 'connect-expired', late.errors, 410);
-    await late.context.close();
+    for (const [link, heading, name] of [
+      [url, 'This link has been used', 'connect-used'],
+      [old, 'This link has expired', 'connect-expired'],
+    ] as const) {
+      const visit = await open();
+      const statuses: number[] = [];
+      visit.page.on('response', (response) => {
+        if (response.url().startsWith(`${daemon.base}/connect`)) statuses.push(response.status());
+      });
+      await visit.page.goto(link);
+      await visit.page.getByRole('heading', { name: heading }).waitFor();
+      expect(statuses).toContain(410);
+      await checkPage(visit.page, name, visit.errors, 410);
+      await visit.context.close();
+    }
     await context.close();
   });
 

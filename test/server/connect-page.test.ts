@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestAuthServer } from '../helpers/oauth-server.js';
 import { startAuthServer } from '../helpers/oauth-server.js';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import type { TestDaemon } from '../helpers/server.js';
 import { withServer } from '../helpers/server.js';
@@ -30,24 +31,6 @@ endpoints:
     path: /me
 `;
 
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API-key service without a health endpoint, so the key is stored unverified.
-hosts:
-  api: https://keyed.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  me:
-    summary: Who am I.
-    method: GET
-    path: /me
-`;
-
 const APP = 'https://app.example.com';
 
 interface Page {
@@ -67,7 +50,7 @@ for (const variant of BACKENDS) {
       auth = await startAuthServer();
       daemon = await withServer({
         backend: variant,
-        connectors: { testapp: OAUTH, keyed: KEYED },
+        connectors: { testapp: OAUTH, keyed: KEYED_CONNECTOR },
         env: { ...auth.envFor('testapp'), TESTAPP_CLIENT_ID: 'connect-client' },
         app: { publicUrl: 'https://connectr.example.com' },
       });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEYED_CONNECTOR } from '../helpers/keyed-connector.js';
 import { BACKENDS, variantTitle } from '../helpers/server-store.js';
 import type { TestDaemon } from '../helpers/server.js';
 import { withServer } from '../helpers/server.js';
@@ -7,24 +8,6 @@ import { withServer } from '../helpers/server.js';
  * POST /api/v1/connect/sessions and /connect/settings through app.inject, on both backends:
  * what a session is made of, what it is refused for, and that its token is never an API key.
  */
-
-const KEYED = `name: keyed
-display_name: Keyed
-version: 1
-docs_url: https://example.com/docs
-description: An API-key connector.
-hosts:
-  api: https://api.example.com
-auth:
-  type: api_key
-  in: header
-  name: X-Api-Key
-endpoints:
-  me:
-    summary: Who am I.
-    method: GET
-    path: /me
-`;
 
 const NOW = Date.UTC(2026, 11, 8, 2, 0, 0);
 
@@ -60,7 +43,7 @@ for (const variant of BACKENDS) {
     beforeAll(async () => {
       daemon = await withServer({
         backend: variant,
-        connectors: { keyed: KEYED },
+        connectors: { keyed: KEYED_CONNECTOR },
         now: () => now,
         app: { publicUrl: 'https://connectr.example.com', signInPurgeEveryMs: 50 },
       });
