@@ -156,6 +156,8 @@ for (const variant of BACKENDS) {
     it('serves pages with a strict CSP, framed only by the allowed origins', async () => {
       const opening = await get('/connect');
       expect(opening.status).toBe(200);
+      // Before its token is known the page belongs to no project: anyone may frame it (it holds nothing).
+      expect(String(opening.headers['content-security-policy'])).toContain('frame-ancestors *');
       expect(opening.body).toContain('id="connect-exchange"');
       const token = await open(await session({ end_user: { id: 'u1' } }));
       const chooser = await get('/connect', token);

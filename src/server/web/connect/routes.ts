@@ -54,6 +54,14 @@ const OWN_ERRORS: readonly ReturnError[] = [
   'provider_error',
 ];
 
+/**
+ * Who may frame the pages that belong to no project yet (the page before its token is
+ * exchanged, a missing, unknown, expired or used link): anyone, as they hold no action and no
+ * data, so an app can frame the link it was given; every page of a session, only the project's
+ * allowed origins.
+ */
+const ANYWHERE: readonly string[] = ['*'];
+
 interface Context extends RouteContext {
   readonly address: PublicAddress;
   readonly maxPending: number;
@@ -170,7 +178,9 @@ export function registerConnectPages(
         } catch (error) {
           if (error instanceof PageAnswer) {
             if (error.status === 410 || error.status === 404) clearCookie(reply);
-            return sendPage(reply, error.status, error.markup, { frameAncestors: frame });
+            return sendPage(reply, error.status, error.markup, {
+              frameAncestors: frame.length ? frame : ANYWHERE,
+            });
           }
           const status = isConnectrError(error) ? httpStatusFor(error.code) : 500;
           if (!isConnectrError(error) || status >= 500)
@@ -195,7 +205,8 @@ export function registerConnectPages(
       '/connect',
       { schema: { hide: true } },
       pageRoute(async (request, reply, frame) => {
-        if (!request.cookies[COOKIE]) return sendPage(reply, 200, openingPage());
+        if (!request.cookies[COOKIE])
+          return sendPage(reply, 200, openingPage(), { frameAncestors: ANYWHERE });
         const { session, token } = await sessionOf(request);
         frame.push(...(await allowedOrigins(requireData(context), session.projectId)));
         const connectors = await offeredConnectors(
