@@ -45,6 +45,8 @@ for (const variant of BACKENDS) {
     let auth: TestAuthServer;
     let key: string;
     let projectId: string;
+    /** Every token made, to look for in the log at the end. */
+    const tokens: string[] = [];
 
     beforeAll(async () => {
       auth = await startAuthServer();
@@ -77,7 +79,9 @@ for (const variant of BACKENDS) {
         payload: body,
       });
       expect(made.statusCode, made.body).toBe(201);
-      return made.json<{ token: string }>().token;
+      const { token } = made.json<{ token: string }>();
+      tokens.push(token);
+      return token;
     };
 
     const exchange = (token: string, site = 'same-origin') =>
@@ -321,6 +325,12 @@ for (const variant of BACKENDS) {
       expect(cancelled.status).toBe(200);
       expect(cancelled.body).toContain(`href="${APP}/done?status=error&amp;error=cancelled"`);
       expect((await get('/connect', token)).status).toBe(200);
+    });
+
+    it('no token reached the log', () => {
+      expect(tokens.length).toBeGreaterThan(5);
+      expect(daemon.logs.text.length).toBeGreaterThan(0);
+      for (const token of tokens) expect(daemon.logs.text).not.toContain(token.slice(5));
     });
   });
 }
