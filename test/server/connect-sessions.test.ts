@@ -192,6 +192,15 @@ for (const variant of BACKENDS) {
         expect(answer.status, origin).toBe(400);
         expect(answer.json.error.code).toBe('invalid_input');
       }
+      const many = Array.from({ length: 51 }, (_, i) => `https://app${i}.example.com`);
+      expect((await call('PUT', '/api/v1/connect/settings', { allowed_origins: many })).status).toBe(400);
+      expect(
+        (
+          await call('PUT', '/api/v1/connect/settings', {
+            allowed_origins: [`https://${'a'.repeat(2050)}.com`],
+          })
+        ).status,
+      ).toBe(400);
       const put = await call('PUT', '/api/v1/connect/settings', {
         allowed_origins: ['https://app.example.com', 'http://127.0.0.1:3000', 'http://localhost:8080'],
       });
