@@ -73,6 +73,9 @@ import { registerListDeliveries } from './routes/webhooks/deliveries.js';
 import { registerListWebhooks } from './routes/webhooks/list.js';
 import { registerRedeliver } from './routes/webhooks/redeliver.js';
 import { registerListLogs } from './routes/logs/list.js';
+import { registerCreateConnectSession } from './routes/connect/sessions.js';
+import { registerConnectSettings } from './routes/connect/settings.js';
+import { registerConnectPages } from './web/connect/routes.js';
 import { registerRotateWebhookSecret } from './routes/webhooks/rotate-secret.js';
 import { registerShowWebhook } from './routes/webhooks/show.js';
 import { registerTestWebhook } from './routes/webhooks/test-event.js';
@@ -374,6 +377,14 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerListDeliveries(app, context);
   registerRedeliver(app, context);
   registerListLogs(app, context);
+  registerCreateConnectSession(app, context, { publicUrl, trustProxy: Boolean(options.trustProxy) });
+  registerConnectSettings(app, context);
+  registerConnectPages(
+    app,
+    context,
+    { publicUrl, trustProxy: Boolean(options.trustProxy) },
+    maxPendingSignIns,
+  );
   return app;
 }
 

@@ -153,6 +153,7 @@ for (const variant of BACKENDS) {
         last_used_at: null,
         last_checked_at: null,
         last_error: null,
+        tags: {},
       });
       expect(Date.parse(body.created_at)).toBeGreaterThanOrEqual(before - 1000);
       expect(res.headers.location).toBe(`/api/v1/connections/${body.id}`);

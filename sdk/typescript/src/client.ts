@@ -15,6 +15,9 @@ import type {
   ConnectionPage,
   Connector,
   ConnectorEndpoints,
+  ConnectSession,
+  ConnectSettings,
+  CreateConnectSession,
   CreateWebhook,
   ConnectorSummary,
   CreateConnection,
@@ -447,6 +450,25 @@ export class ConnectrClient {
 
   deleteOAuthApp(connector: string, options?: RequestOptions): Promise<OAuthAppDeleted> {
     return this.#json('DELETE', `/api/v1/oauth-apps/${segment(connector, 'connector name')}`, options);
+  }
+
+  // ---- Connect ---------------------------------------------------------------------------
+
+  /**
+   * `POST /api/v1/connect/sessions`: a Connect page for one end user; open `connect_url` in the
+   * browser (a redirect, or `openConnect` for a popup). Not retried unless `retry: true`.
+   */
+  async createConnectSession(input: CreateConnectSession, options?: RequestOptions): Promise<ConnectSession> {
+    return this.#json('POST', '/api/v1/connect/sessions', { ...options, json: input });
+  }
+
+  async getConnectSettings(options?: RequestOptions): Promise<ConnectSettings> {
+    return this.#json('GET', '/api/v1/connect/settings', options);
+  }
+
+  /** `PUT /api/v1/connect/settings`: the origins the Connect page may return to, post to and be framed by. */
+  async setConnectSettings(settings: ConnectSettings, options?: RequestOptions): Promise<ConnectSettings> {
+    return this.#json('PUT', '/api/v1/connect/settings', { ...options, json: settings });
   }
 
   // ---- webhooks --------------------------------------------------------------------------

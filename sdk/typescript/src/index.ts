@@ -10,6 +10,15 @@ export {
   parseRetryAfter,
 } from './client.js';
 export type { ClientOptions, FetchLike, ProxyBody, ProxyOptions, RequestOptions, Sleep } from './client.js';
+export { openConnect } from './connect.js';
+export type {
+  ConnectEvent,
+  ConnectHandle,
+  ConnectMessage,
+  ConnectPopup,
+  ConnectWindow,
+  OpenConnectOptions,
+} from './connect.js';
 export { LocalClient } from './local.js';
 export type { LocalClientOptions, LocalEngineModule } from './local.js';
 export * from './errors.js';

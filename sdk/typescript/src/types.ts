@@ -89,6 +89,8 @@ export interface Connection {
   last_checked_at: string | null;
   /** Why it last failed (a refused refresh, a failed health check); never a secret. */
   last_error: { code: string; message: string } | null;
+  /** Labels from the Connect session that made it; {} by default. */
+  tags: Record<string, string>;
 }
 
 export interface CreateConnection {
@@ -326,4 +328,29 @@ export interface WebhookDelivery {
 export interface ListWebhookDeliveriesQuery {
   /** 1 to 200, newest first (server default 50). */
   limit?: number;
+}
+
+/** `POST /api/v1/connect/sessions`: a Connect page for one end user (docs/connect.md). */
+export interface CreateConnectSession {
+  end_user: { id: string; email?: string; display_name?: string };
+  /** The connectors the page offers; default every one it can connect. */
+  allowed_connectors?: string[];
+  /** Sign this connection in again instead of making a new one. */
+  connection_id?: string;
+  /** Where the browser goes at the end; its origin must be allowed (setConnectSettings). */
+  return_url?: string;
+  /** Labels the new connection gets. */
+  tags?: Record<string, string>;
+}
+
+export interface ConnectSession {
+  /** Opens the page for 30 minutes, once; not an API key. */
+  token: string;
+  /** The page, with the token in its fragment: give it to the browser as it is. */
+  connect_url: string;
+  expires_at: string;
+}
+
+export interface ConnectSettings {
+  allowed_origins: string[];
 }

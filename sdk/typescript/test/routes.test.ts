@@ -554,3 +554,27 @@ describe('raw proxy', () => {
     }
   });
 });
+
+describe('Connect', () => {
+  it('settings and sessions: the URL carries the token in its fragment; a bad origin is an InvalidInputError', async () => {
+    const api = client();
+    const settings = await api.setConnectSettings({ allowed_origins: ['https://app.example.com'] });
+    expect(settings).toEqual({ allowed_origins: ['https://app.example.com'] });
+    expect(await api.getConnectSettings()).toEqual(settings);
+    const session = await api.createConnectSession({
+      end_user: { id: 'sdk-user', display_name: 'SDK' },
+      return_url: 'https://app.example.com/done',
+      tags: { from: 'sdk' },
+    });
+    expect(session.token).toMatch(/^cnct_/);
+    expect(session.connect_url.endsWith(`/connect#${session.token}`)).toBe(true);
+    expect(Date.parse(session.expires_at)).toBeGreaterThan(Date.now());
+    const refused = await rejection(
+      api.createConnectSession({ end_user: { id: 'u' }, return_url: 'https://elsewhere.example.com/' }),
+    );
+    expect(refused).toBeInstanceOf(InvalidInputError);
+    expect(refused.message).toContain('https://elsewhere.example.com');
+    // The token is no API key.
+    expect(await rejection(client(session.token).listConnections())).toBeInstanceOf(AuthRequiredError);
+  });
+});

@@ -101,7 +101,12 @@ export async function startAuthorization(
   prepared: PreparedAuthorization,
   projectId: string,
   connection: Connection | null,
-  input: { redirectUri: string; returnUrl: string | undefined; maxPending?: number | undefined },
+  input: {
+    redirectUri: string;
+    returnUrl: string | undefined;
+    maxPending?: number | undefined;
+    connect?: ConnectExtra | undefined;
+  },
 ): Promise<StartedAuthorization> {
   const { data } = deps;
   const { auth, authorization, client } = prepared;
@@ -119,7 +124,7 @@ export async function startAuthorization(
         codeVerifier: pkce.verifier,
         redirectUri: input.redirectUri,
         returnUrl: input.returnUrl,
-        extra: { ...extra },
+        extra: { ...extra, ...(input.connect ? { connect: { ...input.connect } } : {}) },
         maxPending: input.maxPending,
       },
       new Date((deps.now ?? Date.now)()),
@@ -133,6 +138,29 @@ export async function startAuthorization(
     codeChallenge: auth.pkce ? pkce.challenge : undefined,
   });
   return { authorizationUrl: url, state: session.state, expiresAt: session.expiresAt };
+}
+
+/**
+ * A sign-in started by the Connect page (docs/connect.md): its session, and what the connection
+ * it makes gets (the end user's id, the tags) when it signs no existing connection in.
+ */
+export interface ConnectExtra {
+  readonly session: string;
+  readonly userId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** The Connect session a sign-in was started by, as its session recorded it; undefined for any other. */
+export function connectExtraOf(session: OAuthSession): ConnectExtra | undefined {
+  const connect = session.extra?.connect;
+  if (typeof connect !== 'object' || connect === null) return undefined;
+  const { session: id, userId, tags } = connect as Record<string, unknown>;
+  if (typeof id !== 'string' || typeof userId !== 'string' || typeof tags !== 'object' || tags === null)
+    return undefined;
+  const strings = Object.entries(tags).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  return { session: id, userId, tags: Object.fromEntries(strings) };
 }
 
 function extraOf(session: OAuthSession): SessionExtra {
@@ -189,9 +217,15 @@ export async function completeAuthorization(
     if (connection === undefined) {
       const made = await guard(data.database, () =>
         data.db.transaction(async (tx) => {
+          const connect = connectExtraOf(session);
           const created = await createConnectionWithEvent(
             tx,
-            { projectId: session.projectId, connector: connector.name, name: connector.name },
+            {
+              projectId: session.projectId,
+              connector: connector.name,
+              name: connector.name,
+              ...(connect ? { userId: connect.userId, tags: connect.tags } : {}),
+            },
             now,
           );
           await bindOAuthSession(tx, session.id, created.id);

@@ -1,5 +1,6 @@
 import type { ServerData } from '../contracts.js';
 import { startRounds } from '../rounds.js';
+import { purgeConnectSessions } from '../store/connect-sessions.js';
 import { purgeOAuthSessions } from '../store/oauth-sessions.js';
 
 /**
@@ -26,7 +27,11 @@ export interface SignInPurgeOptions {
 export function startSignInPurge(data: ServerData, options: SignInPurgeOptions): () => Promise<void> {
   return startRounds(
     options.everyMs,
-    () => purgeOAuthSessions(data.db, new Date(options.now())),
+    async () => {
+      await purgeOAuthSessions(data.db, new Date(options.now()));
+      // Connect sessions too, a day after they expired (docs/connect.md).
+      await purgeConnectSessions(data.db, new Date(options.now() - 24 * 60 * 60_000));
+    },
     options.onError,
   );
 }

@@ -13,7 +13,9 @@ export type ReturnError =
   | 'already_used'
   | 'missing_code'
   | 'exchange_failed'
-  | 'connection_deleted';
+  | 'connection_deleted'
+  /** The end user left the Connect page without connecting. */
+  | 'cancelled';
 
 /** The error codes a provider may send back (RFC 6749 §4.1.2.1, OpenID Connect Core §3.1.2.6): passed on as they are. */
 const PROVIDER_ERRORS = [

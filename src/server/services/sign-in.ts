@@ -8,7 +8,7 @@ import {
   recordFailure,
   startAuthorization,
 } from '../oauth/flow.js';
-import type { FlowDeps, StartedAuthorization } from '../oauth/flow.js';
+import type { ConnectExtra, FlowDeps, StartedAuthorization } from '../oauth/flow.js';
 import type { Connection } from '../store/connections.js';
 import { requireConnection } from '../store/connections.js';
 import { consumeOAuthSession, pendingSignIns } from '../store/oauth-sessions.js';
@@ -34,6 +34,8 @@ export interface SignInStart {
   readonly redirectUri: string;
   readonly returnUrl: string | undefined;
   readonly maxPending: number;
+  /** Started by the Connect page: its session, and the new connection's user id and tags. */
+  readonly connect?: ConnectExtra | undefined;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface NewConnection {
   readonly connectorVersion?: number | undefined;
   readonly name: string;
   readonly userId?: string | null | undefined;
+  /** The Connect session's tags (default none). */
+  readonly tags?: Readonly<Record<string, string>> | undefined;
 }
 
 export async function createConnection(db: Db, input: NewConnection, now = new Date()): Promise<Connection> {
@@ -31,6 +33,7 @@ export async function createConnection(db: Db, input: NewConnection, now = new D
       ...(input.connectorVersion === undefined ? {} : { connectorVersion: input.connectorVersion }),
       name: input.name,
       userId: input.userId ?? null,
+      ...(input.tags === undefined ? {} : { tags: { ...input.tags } }),
       // Set here, at millisecond precision, so a page cursor (a JavaScript date) finds it exactly.
       createdAt: now,
       updatedAt: now,

@@ -20,7 +20,7 @@ export function randomBase32(bytes: number): string {
   return out;
 }
 
-export type IdPrefix = 'prj' | 'key' | 'app' | 'conn' | 'oas' | 'wh' | 'msg' | 'sub';
+export type IdPrefix = 'prj' | 'key' | 'app' | 'conn' | 'oas' | 'wh' | 'msg' | 'sub' | 'cns';
 
 /** A new row id: the kind, then 128 random bits (`conn_…`); never sequential, never guessable. */
 export function newId(prefix: IdPrefix): string {

@@ -122,6 +122,11 @@ export const connections = pgTable(
     lastError: text('last_error'),
     /** Its code (refresh_rejected, health_check_failed...); null beside a message older than codes. */
     lastErrorCode: text('last_error_code'),
+    /** The app's labels (a Connect session's `tags`): string to string, bounded by the routes. */
+    tags: jsonb('tags')
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -405,6 +410,56 @@ export const rateLimitOverrides = pgTable(
   },
   (t) => [primaryKey({ columns: [t.projectId, t.connector] })],
 );
+
+/**
+ * A Connect session (docs/connect.md): one end user's visit to the Connect page, opened by a
+ * token only its SHA-256 is stored of, for 30 minutes, used up by the connection it makes.
+ */
+export const connectSessions = pgTable(
+  'connect_sessions',
+  {
+    id: text('id').primaryKey(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** SHA-256 of the whole token, hex: the token itself is never stored. */
+    tokenHash: text('token_hash').notNull(),
+    endUserId: text('end_user_id').notNull(),
+    endUserEmail: text('end_user_email'),
+    endUserDisplayName: text('end_user_display_name'),
+    /** The connectors the page offers; null: every one a user can connect. */
+    allowedConnectors: text('allowed_connectors').array(),
+    /** A connection to sign in again, instead of a new one. */
+    connectionId: text('connection_id').references(() => connections.id, { onDelete: 'cascade' }),
+    returnUrl: text('return_url'),
+    tags: jsonb('tags')
+      .$type<Record<string, string>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    /** Set once the session made (or signed in) a connection: it opens nothing after. */
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    /** The connection it made. */
+    resultConnectionId: text('result_connection_id'),
+  },
+  (t) => [
+    uniqueIndex('connect_sessions_token_unique').on(t.tokenHash),
+    index('connect_sessions_expires_idx').on(t.expiresAt),
+  ],
+);
+
+/** A project's Connect settings: the origins its Connect page may return to, post to and be framed by. */
+export const connectSettings = pgTable('connect_settings', {
+  projectId: text('project_id')
+    .primaryKey()
+    .references(() => projects.id, { onDelete: 'cascade' }),
+  allowedOrigins: text('allowed_origins')
+    .array()
+    .notNull()
+    .default(sql`'{}'::text[]`),
+  updatedAt: updatedAt(),
+});
 
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */
 export const ENCRYPTED_COLUMNS = [

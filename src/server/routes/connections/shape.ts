@@ -46,6 +46,9 @@ export const ConnectionShape = z.object({
     })
     .nullable()
     .describe("Why it last failed, in connectr's words (never a secret); null once it works again."),
+  tags: z
+    .record(z.string(), z.string())
+    .describe('Labels from the Connect session that made it (POST /connect/sessions); {} by default.'),
 });
 
 export type ConnectionJson = z.infer<typeof ConnectionShape>;
@@ -67,6 +70,7 @@ export function connectionJson(row: Connection): ConnectionJson {
     last_checked_at: row.lastCheckedAt?.toISOString() ?? null,
     last_error:
       row.lastError === null ? null : { code: row.lastErrorCode ?? 'error', message: row.lastError },
+    tags: { ...row.tags },
   };
 }
 
