@@ -46,6 +46,7 @@ import { registerListConnectors } from './routes/connectors/list.js';
 import { registerListVersions } from './routes/connectors/versions.js';
 import { registerShowConnector } from './routes/connectors/show.js';
 import { registerAssets } from './routes/assets/get.js';
+import { registerConsole } from './console/register.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerOpenApi } from './routes/openapi/get.js';
@@ -373,6 +374,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
   registerListDeliveries(app, context);
   registerRedeliver(app, context);
   registerListLogs(app, context);
+  // The admin console. Its "Re-authorise" button: pass createConnectLink to make a Connect
+  // page's link instead of the default plain OAuth sign-in.
+  registerConsole(app, context, {
+    address: { publicUrl, trustProxy: Boolean(options.trustProxy) },
+    maxPendingSignIns,
+  });
   return app;
 }
 
