@@ -10,8 +10,10 @@ import type { Db } from '../store/db.js';
 import { runKeyRequest } from './key-operations.js';
 import type { KeyEffects } from './key-operations.js';
 import {
+  CONTROL_CONSOLE,
   CONTROL_KEYS,
   CONTROL_PROTOCOL,
+  consoleRequestSchema,
   CONTROL_ROOT,
   CONTROL_SERVICE,
   keyRequestSchema,
@@ -32,6 +34,11 @@ export interface ControlServerOptions {
   readonly effects: KeyEffects;
   /** Runs a query, mapping a lost database to ConnectrError('unavailable') (store/open.ts guard). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * A one-time console sign-in link for the project (`connectr serve console`); absent, the
+   * channel answers 404 for it.
+   */
+  readonly consoleLink?: ((project: string | undefined) => Promise<string>) | undefined;
   /** A failure the client is not told the details of. */
   readonly logError: (error: unknown) => void;
 }
@@ -189,6 +196,10 @@ async function handle(
     answer(response, 200, hello);
     return;
   }
+  if (url === CONTROL_CONSOLE && request.method === 'POST' && options.consoleLink) {
+    await handleConsole(options, options.consoleLink, request, response);
+    return;
+  }
   if (url !== CONTROL_KEYS) {
     fail(response, 404, 'not_found', `no ${url} on this control channel (protocol ${CONTROL_PROTOCOL})`);
     return;
@@ -304,4 +315,41 @@ function fail(
     },
   };
   answer(response, status, body);
+}
+
+/** POST CONTROL_CONSOLE: a one-time console sign-in link. */
+async function handleConsole(
+  options: ControlServerOptions,
+  consoleLink: (project: string | undefined) => Promise<string>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+    fail(response, 415, 'invalid_input', 'the body must be application/json');
+    return;
+  }
+  const body = await readBody(request, response);
+  if (body === undefined) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    fail(response, 400, 'invalid_input', 'the body is not JSON');
+    return;
+  }
+  const checked = consoleRequestSchema.safeParse(parsed);
+  if (!checked.success) {
+    fail(response, 400, 'invalid_input', 'not a console link request');
+    return;
+  }
+  try {
+    answer(response, 200, { url: await options.guard(() => consoleLink(checked.data.project)) });
+  } catch (error) {
+    if (error instanceof ConnectrError && error.code !== 'internal') {
+      fail(response, httpStatusFor(error.code), error.code, error.message, [...error.details], error.hint);
+      return;
+    }
+    options.logError(error);
+    fail(response, 500, 'internal', 'the server could not do it: its log says why');
+  }
 }
