@@ -14,9 +14,9 @@ export interface Bar {
   readonly error?: boolean;
 }
 
-const WIDTH = 320;
-const ROW = 22;
-const LABEL = 110;
+const WIDTH = 240;
+const ROW = 24;
+const LABEL = 80;
 
 export function barChart(id: string, title: string, bars: readonly Bar[], unit: string): Html {
   if (bars.length === 0) {
@@ -30,7 +30,7 @@ export function barChart(id: string, title: string, bars: readonly Bar[], unit: 
   const rows = bars.map((bar, i) => {
     const width = Math.round(((WIDTH - LABEL - 40) * bar.value) / max);
     const y = i * ROW + 2;
-    const label = bar.label.length > 18 ? `${bar.label.slice(0, 17)}…` : bar.label;
+    const label = bar.label.length > 13 ? `${bar.label.slice(0, 12)}…` : bar.label;
     return html`<text x="0" y="${y + 14}">${label}</text
       ><rect
         class="bar${bar.error ? ' error' : ''}"

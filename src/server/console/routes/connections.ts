@@ -238,10 +238,23 @@ export function registerConnectionPages(
   app.post('/console/connections/:id/reauthorise', { schema: { hide: true } }, async (request, reply) => {
     const session = sessionOf(request);
     const id = (request.params as { id: string }).id;
-    await requireConnection(requireData(context), session.projectId, id);
+    const connection = await requireConnection(requireData(context), session.projectId, id);
     const url = await createConnectLink(session.projectId, id, request);
     if (!/^https?:\/\//i.test(url))
       throw new ConnectrError('internal', 'the sign-in link is not an http(s) URL');
-    return reply.redirect(url, 303);
+    const target = new URL(url);
+    // A form may only lead to this server (form-action 'self', which browsers apply to the
+    // redirect too): a page of ours is a redirect, a provider's is a link to follow.
+    if (target.host === request.host) return reply.redirect(url, 303);
+    return consolePage(reply, 200, {
+      title: 'Re-authorise',
+      section: '/console/connections',
+      session,
+      body: html`<h1>Re-authorise ${connection.name}</h1>
+        <div class="card">
+          <p>A new sign-in was started; it is valid for a few minutes.</p>
+          <p><a class="button" href="${url}" rel="noreferrer">Continue to sign in at ${target.host}</a></p>
+        </div>`,
+    });
   });
 }

@@ -28,8 +28,8 @@ export function registerMetricsPage(app: App, context: RouteContext): void {
       session,
       body: html`<h1>Metrics</h1>
         <p class="muted">
-          This project, over the last 24 hours: ${total} calls, ${failed} failed; ${backlog} webhook
-          deliveries waiting.
+          This project, over the last 24 hours: ${total} calls, ${failed} of them failed. Webhook deliveries
+          waiting: ${backlog}.
         </p>
         <div class="charts">
           ${barChart(
