@@ -98,3 +98,30 @@ export function statusBadge(status: string): Html {
         : 'error';
   return html`<span class="badge ${kind}">${status}</span>`;
 }
+
+/**
+ * A table of the pages' lists: scrolls sideways inside its frame on a narrow screen; a header
+ * given as '' is the actions column, named for screen readers only.
+ */
+export function dataTable(caption: string, headers: readonly string[], rows: HtmlValue): Html {
+  const heads = headers.map((h) =>
+    h === ''
+      ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>`
+      : html`<th scope="col">${h}</th>`,
+  );
+  return html`<div class="table-wrap">
+    <table>
+      <caption class="visually-hidden">
+        ${caption}
+      </caption>
+      <thead>
+        <tr>
+          ${heads}
+        </tr>
+      </thead>
+      <tbody>
+        ${rows}
+      </tbody>
+    </table>
+  </div>`;
+}

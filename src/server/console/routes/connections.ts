@@ -7,7 +7,7 @@ import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { html } from '../../web/html.js';
 import { field, sessionOf } from '../auth.js';
-import { consolePage, csrfField, statusBadge, when } from '../layout.js';
+import { consolePage, dataTable, csrfField, statusBadge, when } from '../layout.js';
 
 /**
  * The connections' pages: the project's connections, filtered by connector, status and user id
@@ -132,28 +132,11 @@ export function registerConnectionPages(
             ? html`<p class="card">
                 No connections${connector || status || userId ? ' match these filters' : ' yet'}.
               </p>`
-            : html`<div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">
-                    Connections
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Connector</th>
-                      <th scope="col">User id</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Health</th>
-                      <th scope="col">Last error</th>
-                      <th scope="col">Last call</th>
-                      <th scope="col"><span class="visually-hidden">Actions</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : dataTable(
+                'Connections',
+                ['Name', 'Connector', 'User id', 'Status', 'Health', 'Last error', 'Last call', ''],
+                rows,
+              )
         }
         ${page.nextCursor ? html`<p><a href="/console/connections?${next.toString()}">Next page</a></p>` : ''}`,
     });
@@ -210,26 +193,11 @@ export function registerConnectionPages(
         ${
           log.rows.length === 0
             ? html`<p class="card">No calls recorded${cursor ? ' before these' : ''}.</p>`
-            : html`<div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">
-                    Calls of ${connection.name}
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Endpoint</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Duration</th>
-                      <th scope="col">Error</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${calls}
-                  </tbody>
-                </table>
-              </div>`
+            : dataTable(
+                `Calls of ${connection.name}`,
+                ['When', 'Kind', 'Endpoint', 'Status', 'Duration', 'Error'],
+                calls,
+              )
         }
         ${log.nextCursor ? html`<p><a href="/console/connections/${encodeURIComponent(id)}?cursor=${encodeURIComponent(log.nextCursor)}">Older calls</a></p>` : ''}`,
     });

@@ -5,7 +5,7 @@ import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { html } from '../../web/html.js';
 import { field, sessionOf } from '../auth.js';
-import { consolePage, csrfField, when } from '../layout.js';
+import { consolePage, dataTable, csrfField, when } from '../layout.js';
 
 /**
  * The project's API keys: list, create (the key shown on the answer's page, once: only its hash
@@ -74,27 +74,7 @@ export function registerKeyPages(app: App, context: RouteContext): void {
         ${
           keys.length === 0
             ? html`<p class="card">This project has no API keys.</p>`
-            : html`<div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">
-                    API keys
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Prefix</th>
-                      <th scope="col">Scope</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">State</th>
-                      <th scope="col"><span class="visually-hidden">Actions</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : dataTable('API keys', ['Name', 'Prefix', 'Scope', 'Created', 'Last used', 'State', ''], rows)
         }
         <dialog id="revoke-dialog" aria-labelledby="revoke-title">
           <form method="post" action="/console/keys/-/revoke">

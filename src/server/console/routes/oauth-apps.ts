@@ -5,7 +5,7 @@ import { requireData } from '../../types.js';
 import { html } from '../../web/html.js';
 import type { Html } from '../../web/html.js';
 import { field, sessionOf } from '../auth.js';
-import { consolePage, csrfField, when } from '../layout.js';
+import { consolePage, csrfField, dataTable, when } from '../layout.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
@@ -43,25 +43,7 @@ export function registerOAuthAppPages(app: App, context: RouteContext): void {
       session,
       body: html`<h1>OAuth apps</h1>
         ${notice ?? ''}
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">
-              OAuth apps per connector
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Connector</th>
-                <th scope="col">Client id</th>
-                <th scope="col">Client secret</th>
-                <th scope="col">Updated</th>
-                <th scope="col"><span class="visually-hidden">Actions</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              ${rows}
-            </tbody>
-          </table>
-        </div>
+        ${dataTable('OAuth apps per connector', ['Connector', 'Client id', 'Client secret', 'Updated', ''], rows)}
         <h2>Set an OAuth app</h2>
         <form class="card" method="post" action="/console/oauth-apps">
           ${csrfField(session.csrf)}

@@ -4,6 +4,7 @@ import { html } from '../../web/html.js';
 import { consoleSession, exchangeConsoleLink, signInWithKey, signOut } from '../../services/console.js';
 import {
   clearSessionCookie,
+  CsrfRefused,
   field,
   SESSION_COOKIE,
   setSessionCookie,
@@ -45,19 +46,8 @@ export function registerSignIn(app: App, context: RouteContext): void {
   });
 
   app.post('/console/sign-in', { schema: { hide: true } }, async (request, reply) => {
-    if (!signInTokenMatches(request, field(request.body, 'csrf'))) {
-      return plainPage(
-        reply,
-        403,
-        'Refused',
-        html`<h1>Refused</h1>
-          <p class="alert error" role="alert">
-            This form was not sent from this server's sign-in page (its security token is missing or wrong).
-            Nothing was changed.
-          </p>
-          <p><a href="/console">Sign in again</a></p>`,
-      );
-    }
+    // The scope's error handler answers 403 with the refusal page.
+    if (!signInTokenMatches(request, field(request.body, 'csrf'))) throw new CsrfRefused('sign-in token');
     const key = field(request.body, 'api_key') ?? '';
     const session = await signInWithKey(requireData(context), context.deps.apiKeys, key, now());
     if (!session) {

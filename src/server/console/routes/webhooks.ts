@@ -4,7 +4,7 @@ import { requireData } from '../../types.js';
 import { html } from '../../web/html.js';
 import type { Html } from '../../web/html.js';
 import { sessionOf } from '../auth.js';
-import { consolePage, csrfField, statusBadge, when } from '../layout.js';
+import { consolePage, dataTable, csrfField, statusBadge, when } from '../layout.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /** The project's webhook endpoints, and one endpoint's recent deliveries with "Redeliver" (services/webhooks.ts). */
@@ -40,24 +40,7 @@ export function registerWebhookPages(app: App, context: RouteContext): void {
             ? html`<p class="card">
                 No webhook endpoints. Create one with <code>POST /api/v1/webhooks</code>.
               </p>`
-            : html`<div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">
-                    Webhook endpoints
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">URL</th>
-                      <th scope="col">Description</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Created</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : dataTable('Webhook endpoints', ['URL', 'Description', 'State', 'Created'], rows)
         }`,
     });
   });
@@ -112,26 +95,11 @@ export function registerWebhookPages(app: App, context: RouteContext): void {
         ${
           deliveries.length === 0
             ? html`<p class="card">No deliveries yet.</p>`
-            : html`<div class="table-wrap">
-                <table>
-                  <caption class="visually-hidden">
-                    Recent deliveries
-                  </caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Event</th>
-                      <th scope="col">State</th>
-                      <th scope="col">Attempts</th>
-                      <th scope="col">Last status</th>
-                      <th scope="col">Last attempt</th>
-                      <th scope="col"><span class="visually-hidden">Actions</span></th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : dataTable(
+                'Recent deliveries',
+                ['Event', 'State', 'Attempts', 'Last status', 'Last attempt', ''],
+                rows,
+              )
         }`,
     });
   };
