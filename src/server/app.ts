@@ -45,6 +45,7 @@ import { registerListConnectors } from './routes/connectors/list.js';
 import { registerListVersions } from './routes/connectors/versions.js';
 import { registerShowConnector } from './routes/connectors/show.js';
 import { registerAssets } from './routes/assets/get.js';
+import { registerConsole } from './console/register.js';
 import { registerHealth } from './routes/health/get.js';
 import { registerMetrics } from './routes/metrics/get.js';
 import { registerOpenApi } from './routes/openapi/get.js';
@@ -385,6 +386,12 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     { publicUrl, trustProxy: Boolean(options.trustProxy) },
     maxPendingSignIns,
   );
+  // The admin console. Its "Re-authorise" button: pass createConnectLink to make a Connect
+  // page's link instead of the default plain OAuth sign-in.
+  registerConsole(app, context, {
+    address: { publicUrl, trustProxy: Boolean(options.trustProxy) },
+    maxPendingSignIns,
+  });
   return app;
 }
 

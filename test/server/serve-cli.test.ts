@@ -143,6 +143,7 @@ describe('connectr serve', () => {
       '--shutdown-timeout',
       'keys',
       'rotate-key',
+      'console',
     ])
       expect(result.stdout).toContain(word);
     const keys = await runBin(['serve', 'keys', '--help'], home());

@@ -2,8 +2,8 @@ import { lstatSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { ConnectrError, ERROR_CODES, messageOf } from '../../core/errors.js';
 import type { ErrorCode } from '../../core/errors.js';
-import { CONTROL_KEYS, CONTROL_PROTOCOL, MAX_ANSWER_BYTES } from './protocol.js';
-import type { KeyAnswers, KeyOp, KeyRequestOf } from './protocol.js';
+import { CONTROL_CONSOLE, CONTROL_KEYS, CONTROL_PROTOCOL, MAX_ANSWER_BYTES } from './protocol.js';
+import type { ConsoleLinkAnswer, ConsoleLinkRequest, KeyAnswers, KeyOp, KeyRequestOf } from './protocol.js';
 
 /**
  * The command's end of the control channel (protocol.ts): sends one key request to the daemon
@@ -22,6 +22,24 @@ export async function askDaemon<Op extends KeyOp>(
   request: KeyRequestOf<Op>,
   timeoutMs = ANSWER_TIMEOUT_MS,
 ): Promise<DaemonAnswer<KeyAnswers[Op]>> {
+  return (await askControl(path, CONTROL_KEYS, request, timeoutMs)) as DaemonAnswer<KeyAnswers[Op]>;
+}
+
+/** A one-time console sign-in link from the daemon (`connectr serve console`). */
+export async function askConsoleLink(
+  path: string,
+  request: ConsoleLinkRequest,
+  timeoutMs = ANSWER_TIMEOUT_MS,
+): Promise<DaemonAnswer<ConsoleLinkAnswer>> {
+  return (await askControl(path, CONTROL_CONSOLE, request, timeoutMs)) as DaemonAnswer<ConsoleLinkAnswer>;
+}
+
+async function askControl(
+  path: string,
+  route: string,
+  request: unknown,
+  timeoutMs: number,
+): Promise<DaemonAnswer<unknown>> {
   if (!isOwnSocket(path)) return { reached: false };
   const body = JSON.stringify(request);
   return new Promise((resolve, reject) => {
@@ -30,7 +48,7 @@ export async function askDaemon<Op extends KeyOp>(
       {
         socketPath: path,
         method: 'POST',
-        path: CONTROL_KEYS,
+        path: route,
         headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
       },
       (response) => {
@@ -54,10 +72,7 @@ export async function askDaemon<Op extends KeyOp>(
           try {
             resolve({
               reached: true,
-              answer: decode(
-                response.statusCode ?? 0,
-                Buffer.concat(chunks).toString('utf8'),
-              ) as KeyAnswers[Op],
+              answer: decode(response.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')),
             });
           } catch (error) {
             reject(error instanceof Error ? error : new Error(String(error)));

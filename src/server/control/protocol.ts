@@ -11,15 +11,26 @@ import type { ApiKeyScope } from '../contracts.js';
  *   POST /connectr-control/v1/keys  {op: create|list|revoke, ...}
  *                                   -> 200 the answer of that operation (the JSON `keys --json` prints)
  *                                   -> 4xx/5xx {error: {code, message, hint?, details?}}
+ *   POST /connectr-control/v1/console {project?}
+ *                                   -> 200 {url}: a one-time console sign-in link (`serve console`)
  *
- * It carries the key operations and nothing else. Whoever can open the socket may use it: the
- * socket is 0600 in a 0700 directory, so that is the user who runs the daemon.
+ * It carries the key operations and the console's sign-in link, nothing else. Whoever can open
+ * the socket may use it: the socket is 0600 in a 0700 directory, so that is the user who runs
+ * the daemon.
  */
 
 export const CONTROL_PROTOCOL = 1;
 export const CONTROL_SERVICE = 'connectr-serve';
 export const CONTROL_ROOT = '/connectr-control/v1';
 export const CONTROL_KEYS = `${CONTROL_ROOT}/keys`;
+export const CONTROL_CONSOLE = `${CONTROL_ROOT}/console`;
+
+export const consoleRequestSchema = z.strictObject({ project: z.string().max(200).optional() });
+export type ConsoleLinkRequest = z.infer<typeof consoleRequestSchema>;
+export interface ConsoleLinkAnswer {
+  /** The link: the daemon's address, /console/link and a token good once, for a minute. */
+  url: string;
+}
 
 /** A request body larger than this is refused (413) unread: key requests are a few hundred bytes. */
 export const MAX_REQUEST_BYTES = 64 * 1024;

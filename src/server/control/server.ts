@@ -10,8 +10,10 @@ import type { Db } from '../store/db.js';
 import { runKeyRequest } from './key-operations.js';
 import type { KeyEffects } from './key-operations.js';
 import {
+  CONTROL_CONSOLE,
   CONTROL_KEYS,
   CONTROL_PROTOCOL,
+  consoleRequestSchema,
   CONTROL_ROOT,
   CONTROL_SERVICE,
   keyRequestSchema,
@@ -32,6 +34,11 @@ export interface ControlServerOptions {
   readonly effects: KeyEffects;
   /** Runs a query, mapping a lost database to ConnectrError('unavailable') (store/open.ts guard). */
   readonly guard: <T>(fn: () => Promise<T>) => Promise<T>;
+  /**
+   * A one-time console sign-in link for the project (`connectr serve console`); absent, the
+   * channel answers 404 for it.
+   */
+  readonly consoleLink?: ((project: string | undefined) => Promise<string>) | undefined;
   /** A failure the client is not told the details of. */
   readonly logError: (error: unknown) => void;
 }
@@ -189,6 +196,10 @@ async function handle(
     answer(response, 200, hello);
     return;
   }
+  if (url === CONTROL_CONSOLE && request.method === 'POST' && options.consoleLink) {
+    await handleConsole(options, options.consoleLink, request, response);
+    return;
+  }
   if (url !== CONTROL_KEYS) {
     fail(response, 404, 'not_found', `no ${url} on this control channel (protocol ${CONTROL_PROTOCOL})`);
     return;
@@ -197,19 +208,8 @@ async function handle(
     fail(response, 405, 'usage', `${CONTROL_KEYS} takes POST`);
     return;
   }
-  if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
-    fail(response, 415, 'invalid_input', 'the body must be application/json');
-    return;
-  }
-  const body = await readBody(request, response);
-  if (body === undefined) return;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    fail(response, 400, 'invalid_input', 'the body is not JSON');
-    return;
-  }
+  const parsed = await readJson(request, response);
+  if (parsed === NO_BODY) return;
   const checked = keyRequestSchema.safeParse(parsed);
   if (!checked.success) {
     fail(
@@ -222,9 +222,17 @@ async function handle(
     return;
   }
   const keyRequest: KeyRequest = checked.data;
+  await answerWith(options, response, () => runKeyRequest(options.db, keyRequest, options.effects));
+}
+
+/** Runs `fn` on the database and answers 200 with its result, or with its error mapped once. */
+async function answerWith(
+  options: ControlServerOptions,
+  response: ServerResponse,
+  fn: () => Promise<unknown>,
+): Promise<void> {
   try {
-    answer(response, 200, await options.guard(() => runKeyRequest(options.db, keyRequest, options.effects)));
-    return;
+    answer(response, 200, await options.guard(fn));
   } catch (error) {
     if (error instanceof ConnectrError && error.code !== 'internal') {
       fail(response, httpStatusFor(error.code), error.code, error.message, [...error.details], error.hint);
@@ -232,7 +240,24 @@ async function handle(
     }
     options.logError(error);
     fail(response, 500, 'internal', 'the server could not do it: its log says why');
-    return;
+  }
+}
+
+const NO_BODY = Symbol('answered');
+
+/** The JSON body, or NO_BODY once a 413, 415 or 400 was sent for it. */
+async function readJson(request: IncomingMessage, response: ServerResponse): Promise<unknown> {
+  if (!/^application\/json\s*(;|$)/i.test(request.headers['content-type'] ?? '')) {
+    fail(response, 415, 'invalid_input', 'the body must be application/json');
+    return NO_BODY;
+  }
+  const body = await readBody(request, response);
+  if (body === undefined) return NO_BODY;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    fail(response, 400, 'invalid_input', 'the body is not JSON');
+    return NO_BODY;
   }
 }
 
@@ -304,4 +329,21 @@ function fail(
     },
   };
   answer(response, status, body);
+}
+
+/** POST CONTROL_CONSOLE: a one-time console sign-in link. */
+async function handleConsole(
+  options: ControlServerOptions,
+  consoleLink: (project: string | undefined) => Promise<string>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const parsed = await readJson(request, response);
+  if (parsed === NO_BODY) return;
+  const checked = consoleRequestSchema.safeParse(parsed);
+  if (!checked.success) {
+    fail(response, 400, 'invalid_input', 'not a console link request');
+    return;
+  }
+  await answerWith(options, response, async () => ({ url: await consoleLink(checked.data.project) }));
 }

@@ -112,6 +112,8 @@ export async function deleteConnection(db: Db, projectId: string, id: string): P
 export interface ListOptions {
   readonly userId?: string | undefined;
   readonly connector?: string | undefined;
+  /** Only connections in this status (the console's filter). */
+  readonly status?: ConnectionStatus | undefined;
   /** At most this many (1..200, default 50). */
   readonly limit?: number | undefined;
   /** `next_cursor` of the previous page. */
@@ -145,6 +147,7 @@ export async function listConnections(
   const conditions: SQL[] = [eq(connections.projectId, projectId)];
   if (options.userId !== undefined) conditions.push(eq(connections.userId, options.userId));
   if (options.connector !== undefined) conditions.push(eq(connections.connector, options.connector));
+  if (options.status !== undefined) conditions.push(eq(connections.status, options.status));
   if (options.cursor !== undefined) {
     const after = decodeCursor(options.cursor);
     const next = or(

@@ -461,6 +461,29 @@ export const connectSettings = pgTable('connect_settings', {
   updatedAt: updatedAt(),
 });
 
+/**
+ * The admin console's sign-ins (console/sessions.ts): a session, or a one-time sign-in link of
+ * `connectr serve console` (kind 'link', valid a minute, deleted when used). Only the SHA-256 of
+ * the random token is stored, so the table gives no usable cookie; every instance on the
+ * database reads it, and a restart keeps it. A session signed in with an API key ends with it.
+ */
+export const consoleSessions = pgTable(
+  'console_sessions',
+  {
+    /** SHA-256 of the token, hex. */
+    tokenHash: text('token_hash').primaryKey(),
+    kind: text('kind', { enum: ['session', 'link'] }).notNull(),
+    projectId: text('project_id')
+      .notNull()
+      .references(() => projects.id, { onDelete: 'cascade' }),
+    /** The key typed in to sign in (none for a link's session). */
+    apiKeyId: text('api_key_id').references(() => apiKeys.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('console_sessions_expires_idx').on(t.expiresAt)],
+);
+
 /** Every column holding a key-ring ciphertext, with its row key: what rotate-key rewrites. */
 export const ENCRYPTED_COLUMNS = [
   { table: 'oauth_apps', column: 'client_secret_encrypted', key: 'id' },

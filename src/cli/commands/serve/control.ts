@@ -12,13 +12,17 @@ export async function openControlChannel(
   ctx: CliContext,
   store: OpenedServerStore,
   logError: (error: unknown) => void,
+  /** Where browsers reach this server once it listens (`serve console`'s links); undefined before. */
+  consoleBase: () => string | undefined = () => undefined,
 ): Promise<ControlServer | undefined> {
   if (store.backend !== 'pglite') return undefined;
-  const [{ controlSocket, SHORTER_PATH_HINT }, { startControlServer }, { guard }] = await Promise.all([
-    import('../../../server/control/socket-path.js'),
-    import('../../../server/control/server.js'),
-    import('../../../server/store/open.js'),
-  ]);
+  const [{ controlSocket, SHORTER_PATH_HINT }, { startControlServer }, { guard }, { mintConsoleLink }] =
+    await Promise.all([
+      import('../../../server/control/socket-path.js'),
+      import('../../../server/control/server.js'),
+      import('../../../server/store/open.js'),
+      import('../../../server/services/console.js'),
+    ]);
   const socket = controlSocket(ctx.paths.dataDir);
   if (!socket.usable) {
     write(
@@ -34,6 +38,17 @@ export async function openControlChannel(
     // A revoked key is refused from the next request: what this process's cache holds of it goes.
     effects: {
       revoked: (keyId) => store.caches.notices.changed({ cache: 'api_keys', key: keyId }),
+    },
+    consoleLink: async (project) => {
+      const base = consoleBase();
+      if (base === undefined) {
+        const { ConnectrError } = await import('../../../core/errors.js');
+        throw new ConnectrError('unavailable', 'the server is still starting', {
+          hint: 'try again in a moment',
+        });
+      }
+      const token = await mintConsoleLink(store.db, project, new Date());
+      return `${base}/console/link?t=${token}`;
     },
     logError,
   });

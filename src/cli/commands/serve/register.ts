@@ -7,6 +7,7 @@ import type { ApiKeyScope } from '../../../server/contracts.js';
 import { SERVE_FLAGS, flagValue } from '../../../server/settings.js';
 import type { ServeFlag, ServeFlags } from '../../../server/settings.js';
 import type { LogsFlags } from './logs.js';
+import type { ConsoleFlags } from './console.js';
 
 /** A whole-number option from `min` to `max`, refused with commander's usage error otherwise. */
 function wholeCount(min: number, max: number): (given: string) => number {
@@ -143,6 +144,21 @@ Docs: docs/server.md (Call log)`,
     )
     .action(async (flags: LogsFlags, cmd: Command) => {
       await runner(cmd, async (ctx) => (await import('./logs.js')).serveLogs(ctx, flags));
+    });
+
+  serve
+    .command('console')
+    .description('open the admin console in your browser, signed in (one-time link from the running server)')
+    .option('--project <name>', 'the project to sign in to (default: default)')
+    .option('--no-open', 'print the link instead of opening the browser')
+    .option('--server <url>', 'on PostgreSQL: the server the link points to (default: CONNECTR_URL)')
+    .addHelpText(
+      'after',
+      `
+The link signs in once, within a minute. Docs: docs/console.md`,
+    )
+    .action(async (flags: ConsoleFlags, cmd: Command) => {
+      await runner(cmd, async (ctx) => (await import('./console.js')).serveConsole(ctx, flags));
     });
 
   serve

@@ -61,10 +61,16 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
       ...(publicUrl === undefined ? {} : { publicUrl }),
     });
     let control;
+    const listening: { base?: string } = {};
     try {
-      control = await openControlChannel(ctx, store, (error) => {
-        app.log.error({ err: error }, 'control channel: a key command failed');
-      });
+      control = await openControlChannel(
+        ctx,
+        store,
+        (error) => {
+          app.log.error({ err: error }, 'control channel: a key command failed');
+        },
+        () => listening.base,
+      );
     } catch (error) {
       await app.close();
       throw error;
@@ -78,6 +84,7 @@ export async function serve(ctx: CliContext, flags: ServeFlags): Promise<void> {
     }
     const { port } = app.server.address() as AddressInfo;
     const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${port}`;
+    listening.base = publicUrl ?? browsableUrl(flags.host, port);
     write(ctx.io.stderr, `connectr serve: listening on ${url} (store: ${store.backend}, docs: ${url}/docs)`);
 
     await aborted(ctx.signal);
@@ -134,4 +141,11 @@ function listenError(error: unknown, host: string, port: number): ConnectrError 
     default:
       return new ConnectrError('unavailable', `cannot listen on ${host}:${port}: ${messageOf(error)}`);
   }
+}
+
+/** This server as a browser on this machine reaches it: a wildcard address is the loopback one. */
+function browsableUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '') return `http://127.0.0.1:${port}`;
+  if (host === '::') return `http://[::1]:${port}`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
