@@ -386,8 +386,7 @@ export async function buildApp(deps: ServerDeps, options: AppOptions = {}): Prom
     { publicUrl, trustProxy: Boolean(options.trustProxy) },
     maxPendingSignIns,
   );
-  // The admin console. Its "Re-authorise" button: pass createConnectLink to make a Connect
-  // page's link instead of the default plain OAuth sign-in.
+  // The admin console; its "Re-authorise" button opens the Connect page for the connection.
   registerConsole(app, context, {
     address: { publicUrl, trustProxy: Boolean(options.trustProxy) },
     maxPendingSignIns,

@@ -1,13 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import { ConnectrError } from '../../core/errors.js';
 import { httpStatusFor } from '../errors.js';
-import { connectorOf } from '../services/connections.js';
-import { startSignIn } from '../services/sign-in.js';
+import { createSession } from '../connect/sessions.js';
 import { requireConnection } from '../services/connections.js';
-import { requireConnector } from '../routes/connectors/name.js';
-import { flowDeps } from '../routes/oauth/deps.js';
+import { CONNECT_PATH } from '../routes/connect/sessions.js';
 import type { PublicAddress } from '../routes/oauth/urls.js';
-import { defaultRedirectUri, serverBaseUrl } from '../routes/oauth/urls.js';
+import { serverBaseUrl } from '../routes/oauth/urls.js';
 import type { App, RouteContext } from '../types.js';
 import { requireData } from '../types.js';
 import { html } from '../web/html.js';
@@ -33,43 +31,37 @@ export type { CreateConnectLink } from './routes/connections.js';
 export interface ConsoleOptions {
   readonly address: PublicAddress;
   readonly maxPendingSignIns: number;
-  /** How "Re-authorise" makes its link; default: the connection's OAuth sign-in (oauthSignInLink). */
+  /** How "Re-authorise" makes its link; default: a Connect page for the connection (connectPageLink). */
   readonly createConnectLink?: CreateConnectLink | undefined;
 }
 
 /**
- * Re-authorising without the Connect page: a new OAuth sign-in of the connection through the
- * daemon's own callback, which comes back to the connection's console page. A connector signed
- * in with a key or a password has no such flow.
+ * "Re-authorise" makes a Connect session for the connection (connect/sessions.ts), as an app
+ * would for its user: the Connect page signs it in again, with OAuth or a new key or password,
+ * and keeps its user id and tags. The page is labelled with the connection's user id, else its
+ * name.
  */
-export function oauthSignInLink(context: RouteContext, options: ConsoleOptions): CreateConnectLink {
+export function connectPageLink(context: RouteContext, options: ConsoleOptions): CreateConnectLink {
   return async (projectId: string, connectionId: string, request: FastifyRequest) => {
-    const registry = await context.deps.registry();
-    const connection = await requireConnection(requireData(context), projectId, connectionId);
-    const connector = connectorOf(registry, connection) ?? requireConnector(registry, connection.connector);
-    if (connector.auth.type !== 'oauth2') {
+    const data = requireData(context);
+    const connection = await requireConnection(data, projectId, connectionId);
+    const base = serverBaseUrl(request, options.address);
+    if (base === undefined)
       throw new ConnectrError(
         'invalid_input',
-        `${connector.displayName} is signed in with ${connector.auth.type === 'none' ? 'no credential' : 'a key or password'}, not OAuth`,
-        { hint: 'store a new credential with PUT /api/v1/connections/{id}/credentials' },
+        'this server does not know its own address for the Connect page',
+        {
+          hint: 'start the server with --public-url https://your-host',
+        },
       );
-    }
-    const base = serverBaseUrl(request, options.address);
-    const { started } = await startSignIn(
-      flowDeps(context, request.log),
-      (name) => requireConnector(registry, name),
+    const { token } = await createSession(
+      data,
+      await context.deps.registry(),
       projectId,
-      {
-        connectionId,
-        connector: undefined,
-        redirectUri: defaultRedirectUri(request, options.address),
-        returnUrl:
-          base === undefined ? undefined : `${base}/console/connections/${encodeURIComponent(connectionId)}`,
-        maxPending: options.maxPendingSignIns,
-      },
-      (c) => connectorOf(registry, c),
+      { endUser: { id: connection.userId ?? connection.name }, connectionId },
+      new Date((context.deps.now ?? Date.now)()),
     );
-    return started.authorizationUrl;
+    return `${base}${CONNECT_PATH}#${token}`;
   };
 }
 
@@ -107,7 +99,7 @@ export function registerConsole(app: App, context: RouteContext, options: Consol
       );
     });
     registerSignIn(scope, context);
-    registerConnectionPages(scope, context, options.createConnectLink ?? oauthSignInLink(context, options));
+    registerConnectionPages(scope, context, options.createConnectLink ?? connectPageLink(context, options));
     registerKeyPages(scope, context);
     registerOAuthAppPages(scope, context);
     registerWebhookPages(scope, context);
