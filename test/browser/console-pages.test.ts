@@ -190,6 +190,8 @@ describe.skipIf(SKIP_BROWSER !== false)('the admin console in Chromium', () => {
     // The Connect page for the connection, which goes on to its one connector's sign-in.
     await page.getByRole('button', { name: 'Re-authorise' }).click();
     await expect.poll(() => outside.length, { timeout: 10_000 }).toBe(1);
+    // The provider's page (answered by the route above) is the one shown before the next test.
+    await page.waitForURL(/^https:\/\/accounts\.google\.com\//, { waitUntil: 'commit' });
     const to = new URL(outside[0] ?? '');
     expect(to.searchParams.get('client_id')).toBe('console-client');
     expect(to.searchParams.get('state')).toBeTruthy();
