@@ -3,6 +3,11 @@ package connectr_test
 import (
 	"fmt"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +147,69 @@ func TestLiveConnectHostileInput(t *testing.T) {
 	_, err := c.PutConnectSettings(ctx, []string{goApp, "http://evil.example.com"})
 	if e := wantCode(t, err, connectr.ErrInvalidInput, 400); !e.Field("body.allowed_origins.1") {
 		t.Fatalf("an http origin off loopback: %v", e)
+	}
+}
+
+// TestConnectDocsSnippet builds docs/connect.md's Go block into a program of its own (a module
+// that uses this one, as a user's does) and runs it against the harness.
+func TestConnectDocsSnippet(t *testing.T) {
+	h := live(t)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join(root, "docs", "connect.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snippet string
+	for _, m := range regexp.MustCompile("(?s)```go\n(.*?)```").FindAllStringSubmatch(string(text), -1) {
+		if strings.Contains(m[1], "CreateConnectSession") {
+			snippet = m[1]
+		}
+	}
+	if snippet == "" {
+		t.Fatal("no Go block calling CreateConnectSession in docs/connect.md")
+	}
+	if _, err := liveClient(t, "").PutConnectSettings(ctxT(t), []string{"https://app.example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	module, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := "module snippet\n\ngo 1.23\n\nrequire github.com/connectr/connectr/sdk/go v0.0.0\n\nreplace github.com/connectr/connectr/sdk/go => " + strconv.Quote(module) + "\n"
+	program := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\n" + snippet + `
+func main() {
+	client, err := connectr.NewClient()
+	if err != nil {
+		panic(err)
+	}
+	url, err := connectURLFor(context.Background(), client, "docs-user")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(url)
+}
+`
+	for name, content := range map[string]string{"go.mod": mod, "main.go": program} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := exec.Command("go", "run", ".")
+	run.Dir = dir
+	run.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "CONNECTR_URL="+h.URL, "CONNECTR_API_KEY="+h.APIKey)
+	var stderr strings.Builder
+	run.Stderr = &stderr
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("go run docs/connect.md's snippet: %v\n%s", err, stderr.String())
+	}
+	u, err := url.Parse(strings.TrimSpace(string(out)))
+	if err != nil || u.Path != "/connect" || !strings.HasPrefix(u.Fragment, "cnct_") {
+		t.Fatalf("the snippet printed %q", out)
 	}
 }

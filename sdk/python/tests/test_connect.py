@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Iterator
+import re
+from typing import Any, Callable, Dict, Iterator
 from urllib.parse import urlsplit
 
 import pytest
 
 import connectr
 
-from .conftest import Harness
+from .conftest import REPO, Harness
 
 # Each test sets the project's origins itself: the daemon is shared by the whole session.
 APP = "https://app-python.example.com"
@@ -122,3 +123,19 @@ async def test_async_client(harness: Harness) -> None:
         check_session(session, harness)
         with pytest.raises(connectr.NotFoundError):
             await client.create_connect_session({"id": "py-async"}, connection_id="conn_doesnotexist")
+
+
+def test_the_docs_snippet_makes_a_session(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/connect.md's Python block, run as it is."""
+    text = (REPO / "docs" / "connect.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "create_connect_session" in b]
+    assert len(blocks) == 1
+    monkeypatch.setenv("CONNECTR_URL", harness.url)
+    monkeypatch.setenv("CONNECTR_API_KEY", harness.api_key)
+    namespace: Dict[str, Any] = {}
+    exec(compile(blocks[0], "docs/connect.md", "exec"), namespace)
+    with namespace["client"]:
+        namespace["client"].put_connect_settings(["https://app.example.com"])
+        connect_url_for: Callable[[str], str] = namespace["connect_url_for"]
+        url = urlsplit(connect_url_for("docs-user"))
+        assert url.path == "/connect" and url.fragment.startswith("cnct_")
