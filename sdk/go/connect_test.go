@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,12 +173,6 @@ func TestConnectDocsSnippet(t *testing.T) {
 	if _, err := liveClient(t, "").PutConnectSettings(ctxT(t), []string{"https://app.example.com"}); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	module, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := "module snippet\n\ngo 1.23\n\nrequire github.com/connectr/connectr/sdk/go v0.0.0\n\nreplace github.com/connectr/connectr/sdk/go => " + strconv.Quote(module) + "\n"
 	program := "package main\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\n" + snippet + `
 func main() {
 	client, err := connectr.NewClient()
@@ -194,13 +187,8 @@ func main() {
 	fmt.Println(url)
 }
 `
-	for name, content := range map[string]string{"go.mod": mod, "main.go": program} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
 	run := exec.Command("go", "run", ".")
-	run.Dir = dir
+	run.Dir = userModule(t, "snippet", program)
 	run.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "CONNECTR_URL="+h.URL, "CONNECTR_API_KEY="+h.APIKey)
 	var stderr strings.Builder
 	run.Stderr = &stderr
