@@ -35,6 +35,25 @@ func docSnippet(t *testing.T, root, lang string) string {
 	return ""
 }
 
+// userModule is a module of its own named name, whose main.go is source, that uses this one
+// as a user's program does (through a replace: nothing is downloaded). Build it with
+// GOFLAGS=-mod=mod and GOPROXY=off.
+func userModule(t *testing.T, name, source string) string {
+	t.Helper()
+	dir := t.TempDir()
+	module, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := "module " + name + "\n\ngo 1.23\n\nrequire github.com/connectr/connectr/sdk/go v0.0.0\n\nreplace github.com/connectr/connectr/sdk/go => " + strconv.Quote(module) + "\n"
+	for file, content := range map[string]string{"go.mod": mod, "main.go": source} {
+		if err := os.WriteFile(filepath.Join(dir, file), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func TestWebhookReceiverExample(t *testing.T) {
 	root, err := repoRoot()
 	if err != nil {
@@ -48,19 +67,7 @@ func TestWebhookReceiverExample(t *testing.T) {
 		t.Fatal("the docs' Go snippet differs from examples/webhooks/verify.go")
 	}
 
-	// A module of its own that uses this one, as a user's program does.
-	dir := t.TempDir()
-	module, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := "module receiver\n\ngo 1.23\n\nrequire github.com/connectr/connectr/sdk/go v0.0.0\n\nreplace github.com/connectr/connectr/sdk/go => " + strconv.Quote(module) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), source, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := userModule(t, "receiver", string(source))
 	exe := filepath.Join(dir, "receiver")
 	build := exec.Command("go", "build", "-o", exe, ".")
 	build.Dir = dir

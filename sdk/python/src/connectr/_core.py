@@ -509,6 +509,15 @@ def as_token(value: Any) -> t.Token:
     )
 
 
+def as_connect_session(value: Any) -> t.ConnectSession:
+    value = as_dict(value)
+    fields = {name: value.get(name) for name in ("token", "connect_url", "expires_at")}
+    for name, field in fields.items():
+        if not isinstance(field, str):
+            raise InvalidResponseError(f"the Connect session answer has no {name}")
+    return t.ConnectSession(**fields)
+
+
 def text_body(value: Any) -> str:
     return cast(str, value)
 
@@ -724,6 +733,40 @@ def redeliver_webhook(
 ) -> Call[t.WebhookDelivery]:
     path = f"{webhook_path(webhook_id)}/deliveries/{seg(event_id, 'event_id')}/redeliver"
     return Call("POST", path, as_dict, retry=retry, timeout=timeout)
+
+
+def create_connect_session(
+    end_user: t.EndUser,
+    allowed_connectors: Optional[List[str]],
+    connection_id: Optional[str],
+    return_url: Optional[str],
+    tags: Optional[Mapping[str, str]],
+    retry: Optional[bool],
+    timeout: TimeoutTypes,
+) -> Call[t.ConnectSession]:
+    body: Dict[str, Any] = {"end_user": dict(end_user)}
+    if allowed_connectors is not None:
+        body["allowed_connectors"] = list(allowed_connectors)
+    if connection_id is not None:
+        body["connection_id"] = connection_id
+    if return_url is not None:
+        body["return_url"] = return_url
+    if tags is not None:
+        body["tags"] = dict(tags)
+    return Call("POST", f"{API}/connect/sessions", as_connect_session, json=body, retry=retry, timeout=timeout)
+
+
+def get_connect_settings(timeout: TimeoutTypes) -> Call[t.ConnectSettings]:
+    return Call("GET", f"{API}/connect/settings", as_dict, timeout=timeout)
+
+
+def put_connect_settings(
+    allowed_origins: List[str], retry: Optional[bool], timeout: TimeoutTypes
+) -> Call[t.ConnectSettings]:
+    if isinstance(allowed_origins, str):
+        raise TypeError("allowed_origins is a list of origins, not one string")
+    body = {"allowed_origins": list(allowed_origins)}
+    return Call("PUT", f"{API}/connect/settings", as_dict, json=body, retry=retry, timeout=timeout)
 
 
 def execute_call(

@@ -445,6 +445,40 @@ class Client:
         same webhook-id (a receiver that keeps ids sees a duplicate); returns its delivery."""
         return self._request(c.redeliver_webhook(webhook_id, event_id, retry, timeout))
 
+    # --- Connect ------------------------------------------------------------------------------------
+
+    def create_connect_session(
+        self,
+        end_user: t.EndUser,
+        *,
+        allowed_connectors: Optional[List[str]] = None,
+        connection_id: Optional[str] = None,
+        return_url: Optional[str] = None,
+        tags: Optional[Mapping[str, str]] = None,
+        retry: Optional[bool] = None,
+        timeout: c.TimeoutTypes = None,
+    ) -> t.ConnectSession:
+        """POST /api/v1/connect/sessions: a Connect page for one end user (``{"id": ...}``, with
+        ``email`` and ``display_name`` optional). ``allowed_connectors`` default to every one the
+        page can connect; ``connection_id`` signs that connection in again; ``return_url``'s origin
+        must be allowed (:meth:`put_connect_settings`); ``tags`` go to the new connection. Give
+        the browser ``connect_url``. A POST: not retried unless ``retry=True``."""
+        return self._request(
+            c.create_connect_session(end_user, allowed_connectors, connection_id, return_url, tags, retry, timeout)
+        )
+
+    def get_connect_settings(self, *, timeout: c.TimeoutTypes = None) -> t.ConnectSettings:
+        """GET /api/v1/connect/settings: ``{"allowed_origins": [...]}``."""
+        return self._request(c.get_connect_settings(timeout))
+
+    def put_connect_settings(
+        self, allowed_origins: List[str], *, retry: Optional[bool] = None, timeout: c.TimeoutTypes = None
+    ) -> t.ConnectSettings:
+        """PUT /api/v1/connect/settings: replaces the exact origins (``https://app.example.com``;
+        http on 127.0.0.1, localhost or [::1] only) the Connect page may return to, post its
+        outcome to and be framed by."""
+        return self._request(c.put_connect_settings(allowed_origins, retry, timeout))
+
     # --- execute ------------------------------------------------------------------------------------
 
     def _execute_call(

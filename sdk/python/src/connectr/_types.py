@@ -31,6 +31,9 @@ __all__ = [
     "WebhookDeleted",
     "QueuedEvent",
     "WebhookDelivery",
+    "EndUser",
+    "ConnectSession",
+    "ConnectSettings",
 ]
 
 Scalar = Union[str, int, float, bool]
@@ -224,6 +227,36 @@ class OAuthApp(TypedDict):
 class OAuthAppDeleted(TypedDict):
     connector: str
     deleted: bool
+
+
+class _EndUserBase(TypedDict):
+    id: str
+
+
+class EndUser(_EndUserBase, total=False):
+    """The end user a Connect session is for: ``id`` (your id of them) becomes the connection's
+    ``user_id``; ``email`` and ``display_name`` are shown on the page."""
+
+    email: str
+    display_name: str
+
+
+class ConnectSettings(TypedDict):
+    """The project's Connect settings: the exact origins (``https://app.example.com``) the Connect
+    page may return to, post its outcome to and be framed by."""
+
+    allowed_origins: List[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectSession:
+    """A Connect page for one end user (POST /api/v1/connect/sessions): give the browser
+    ``connect_url`` as it is (the token is in its fragment). The token opens the page for 30
+    minutes, once, and no API route; it and the URL holding it are left out of the repr."""
+
+    token: str = dataclasses.field(repr=False)
+    connect_url: str = dataclasses.field(repr=False)
+    expires_at: str
 
 
 @dataclasses.dataclass(frozen=True)
