@@ -28,14 +28,16 @@ describe.skipIf(POSTGRES.skip !== undefined)(`connectr serve console on ${varian
 
   it('writes the link to the database; a server on it exchanges it once', async () => {
     const link = await run({}, 'http://127.0.0.1:5999/');
-    const match = /^http:\/\/127\.0\.0\.1:5999\/console\/link\?t=([A-Za-z0-9_-]{43})$/.exec(link);
+    const match = /^http:\/\/127\.0\.0\.1:5999\/console\/link\?token=([A-Za-z0-9_-]{43})$/.exec(link);
     expect(match).not.toBeNull();
-    const first = await daemon.app.inject({ url: `/console/link?t=${match?.[1] ?? ''}` });
+    const first = await daemon.app.inject({ url: `/console/link?token=${match?.[1] ?? ''}` });
     expect(first.statusCode).toBe(303);
     expect(first.cookies.find((c) => c.name === 'connectr_console')?.httpOnly).toBe(true);
-    expect((await daemon.app.inject({ url: `/console/link?t=${match?.[1] ?? ''}` })).statusCode).toBe(400);
+    expect((await daemon.app.inject({ url: `/console/link?token=${match?.[1] ?? ''}` })).statusCode).toBe(
+      400,
+    );
     expect(await run({ CONNECTR_URL: 'https://connectr.example.com' })).toMatch(
-      /^https:\/\/connectr\.example\.com\/console\/link\?t=/,
+      /^https:\/\/connectr\.example\.com\/console\/link\?token=/,
     );
   });
 

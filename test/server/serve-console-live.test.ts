@@ -18,7 +18,7 @@ afterEach(() => {
 });
 
 const STARTED = /connectr serve: listening on (http:\/\/127\.0\.0\.1:\d+) \(store: pglite/;
-const LINK = /^(http:\/\/127\.0\.0\.1:\d+)\/console\/link\?t=([A-Za-z0-9_-]{43})$/;
+const LINK = /^(http:\/\/127\.0\.0\.1:\d+)\/console\/link\?token=([A-Za-z0-9_-]{43})$/;
 
 function home(): { env: Record<string, string>; dir: string } {
   const h = tempHome();

@@ -104,6 +104,14 @@ export async function signOut(data: ServerData, token: string | undefined): Prom
 }
 
 /**
+ * The address of a one-time sign-in link: its token in a query parameter the daemon's log
+ * redacts (plugins/logging.ts SECRET_QUERY), though it is good only once and for a minute.
+ */
+export function consoleLinkUrl(base: string, token: string): string {
+  return `${base}/console/link?token=${encodeURIComponent(token)}`;
+}
+
+/**
  * A one-time sign-in link's token for a project (by name; the default project when none),
  * minted by `connectr serve console` through the control channel or on the database itself.
  */

@@ -55,7 +55,7 @@ async function consoleLink(ctx: CliContext, flags: ConsoleFlags): Promise<string
       hint: 'pass --server http://127.0.0.1:5000 (or set CONNECTR_URL)',
     });
   }
-  const [{ openDatabase }, { guard }, { mintConsoleLink }] = await Promise.all([
+  const [{ openDatabase }, { guard }, { consoleLinkUrl, mintConsoleLink }] = await Promise.all([
     import('../../../server/store/db.js'),
     import('../../../server/store/open.js'),
     import('../../../server/services/console.js'),
@@ -63,7 +63,7 @@ async function consoleLink(ctx: CliContext, flags: ConsoleFlags): Promise<string
   const database = await openDatabase({ settings, dataDir: ctx.paths.dataDir });
   try {
     const token = await guard(database, () => mintConsoleLink(database.db, project, new Date()));
-    return `${base}/console/link?t=${token}`;
+    return consoleLinkUrl(base, token);
   } finally {
     await database.close();
   }

@@ -16,13 +16,17 @@ export async function openControlChannel(
   consoleBase: () => string | undefined = () => undefined,
 ): Promise<ControlServer | undefined> {
   if (store.backend !== 'pglite') return undefined;
-  const [{ controlSocket, SHORTER_PATH_HINT }, { startControlServer }, { guard }, { mintConsoleLink }] =
-    await Promise.all([
-      import('../../../server/control/socket-path.js'),
-      import('../../../server/control/server.js'),
-      import('../../../server/store/open.js'),
-      import('../../../server/services/console.js'),
-    ]);
+  const [
+    { controlSocket, SHORTER_PATH_HINT },
+    { startControlServer },
+    { guard },
+    { consoleLinkUrl, mintConsoleLink },
+  ] = await Promise.all([
+    import('../../../server/control/socket-path.js'),
+    import('../../../server/control/server.js'),
+    import('../../../server/store/open.js'),
+    import('../../../server/services/console.js'),
+  ]);
   const socket = controlSocket(ctx.paths.dataDir);
   if (!socket.usable) {
     write(
@@ -48,7 +52,7 @@ export async function openControlChannel(
         });
       }
       const token = await mintConsoleLink(store.db, project, new Date());
-      return `${base}/console/link?t=${token}`;
+      return consoleLinkUrl(base, token);
     },
     logError,
   });

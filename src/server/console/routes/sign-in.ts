@@ -66,7 +66,7 @@ export function registerSignIn(app: App, context: RouteContext): void {
   });
 
   app.get('/console/link', { schema: { hide: true } }, async (request, reply) => {
-    const token = field(request.query, 't') ?? '';
+    const token = field(request.query, 'token') ?? '';
     const session = await exchangeConsoleLink(requireData(context), token, now());
     if (!session) {
       return plainPage(
