@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConnectrError } from '../errors.js';
+import { escapeHtml } from '../escape-html.js';
 import type { ErrorCode } from '../errors.js';
 
 /**
@@ -232,8 +233,4 @@ function sendPage(res: ServerResponse, status: number, title: string, text: stri
     connection: 'close',
   });
   res.end(html);
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,22 +1,11 @@
 import type { FastifyReply } from 'fastify';
+import { escapeHtml } from '../../core/escape-html.js';
 
 /**
  * The plain pages a browser sees at the end of a sign-in. Text is HTML-escaped (a provider's
  * error description is someone else's text), nothing is loaded or run (CSP default-src 'none'),
  * the page is never cached and its address (which held the code) is not sent on as a referrer.
  */
-
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
 
 function page(title: string, lines: readonly string[]): string {
   const body = lines.map((line) => `<p>${escapeHtml(line)}</p>`).join('\n');

@@ -1,20 +1,12 @@
+import { escapeHtml } from '../../core/escape-html.js';
+
 /**
  * HTML written as template literals that escape every value they are given: connector names,
  * user ids, tags and providers' error text are hostile input, so escaping is what happens unless
  * a value is already `Html` (made by `html` itself, or `trusted` for markup the daemon wrote).
  */
 
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
+export { escapeHtml };
 
 /** Markup that is safe to send as it is. */
 export class Html {
