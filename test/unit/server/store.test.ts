@@ -74,7 +74,10 @@ for (const variant of BACKENDS) {
       expect(tables.map((t) => t.table_name)).toEqual([
         'api_keys',
         'call_logs',
+        'connect_sessions',
+        'connect_settings',
         'connections',
+        'console_sessions',
         'credentials',
         'oauth_apps',
         'oauth_sessions',
