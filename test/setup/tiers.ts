@@ -97,6 +97,12 @@ export const SLOW: readonly string[] = [
   'test/server/health.test.ts',
   'test/server/limits.test.ts',
   'test/server/provider-events-forwarding.test.ts',
+  // The web pages' server suites (each opens a database per backend) and the vault's own
+  // scrypt at its real cost (2^17): 14 s of test time that took the tier to the minute.
+  'test/server/connect-page.test.ts',
+  'test/server/connect-sessions.test.ts',
+  'test/server/console-pages.test.ts',
+  'test/unit/credentials/encrypted-file.test.ts',
   'test/cli/import-openapi.test.ts',
   'test/cli/serve-keys.test.ts',
   'test/conformance/emulators-google.test.ts',
