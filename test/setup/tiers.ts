@@ -74,6 +74,7 @@ export const NEEDS_PROCESS: readonly string[] = [
   'test/server/serve-flood.test.ts',
   'test/server/serve-keys-live.test.ts',
   'test/server/serve-console-live.test.ts',
+  'test/server/web-pages-live.test.ts',
   'test/server/serve-log-format.test.ts',
   'test/server/upstream-status.test.ts',
   'test/server/webhooks-restart.test.ts',

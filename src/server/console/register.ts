@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import { ConnectrError } from '../../core/errors.js';
-import { httpStatusFor } from '../errors.js';
 import { createSession } from '../connect/sessions.js';
 import { requireConnection } from '../services/connections.js';
 import { CONNECT_PATH } from '../routes/connect/sessions.js';
@@ -9,7 +8,7 @@ import { serverBaseUrl } from '../routes/oauth/urls.js';
 import type { App, RouteContext } from '../types.js';
 import { requireData } from '../types.js';
 import { html } from '../web/html.js';
-import { webScope } from '../web/scope.js';
+import { pageFault, webScope } from '../web/scope.js';
 import { consoleGuard, CsrfRefused } from './auth.js';
 import { plainPage } from './layout.js';
 import type { CreateConnectLink } from './routes/connections.js';
@@ -83,18 +82,14 @@ export function registerConsole(app: App, context: RouteContext, options: Consol
             <p><a href="/console">Back to the console</a></p>`,
         );
       }
-      const known = error instanceof ConnectrError && error.code !== 'internal';
-      if (!known) request.log.error({ err: error }, 'a console page failed');
-      const status = known ? httpStatusFor(error.code) : 500;
+      const { status, lines } = pageFault(error, request, 'a console page');
       return plainPage(
         reply,
         status,
         'Error',
         html`<h1>${status === 404 ? 'Not found' : 'That did not work'}</h1>
-          <p class="alert error" role="alert">
-            ${known ? error.message : 'The server could not do it; its log says why.'}
-          </p>
-          ${known && error.hint ? html`<p class="muted">${error.hint}</p>` : ''}
+          <p class="alert error" role="alert">${lines[0]}</p>
+          ${lines.slice(1).map((line) => html`<p class="muted">${line}</p>`)}
           <p><a href="/console">Back to the console</a></p>`,
       );
     });

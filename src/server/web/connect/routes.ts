@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import * as z from 'zod';
 import type { Connector } from '../../../core/connector/model.js';
-import { isConnectrError } from '../../../core/errors.js';
 import { allowedOrigins } from '../../connect/sessions.js';
 import {
   connectWithSecret,
@@ -10,7 +9,6 @@ import {
   openSession,
   startConnectSignIn,
 } from '../../connect/visit.js';
-import { httpStatusFor, loggedFault } from '../../errors.js';
 import { ID_PATTERN } from '../../input.js';
 import { providerError } from '../../oauth/return-url.js';
 import type { ReturnError } from '../../oauth/return-url.js';
@@ -24,7 +22,7 @@ import type { App, RouteContext } from '../../types.js';
 import { requireData } from '../../types.js';
 import { Html } from '../html.js';
 import { sendPage } from '../page.js';
-import { webScope } from '../scope.js';
+import { pageFault, webScope } from '../scope.js';
 import type { FormState } from './views.js';
 import {
   PageAnswer,
@@ -127,13 +125,7 @@ export function registerConnectPages(
               frameAncestors: frame.length ? frame : ANYWHERE,
             });
           }
-          const status = isConnectrError(error) ? httpStatusFor(error.code) : 500;
-          if (!isConnectrError(error) || status >= 500)
-            request.log.error({ err: loggedFault(error) }, 'the Connect page failed');
-          const lines =
-            isConnectrError(error) && status < 500
-              ? [error.message, ...(error.hint ? [error.hint] : [])]
-              : ['Something went wrong on our side. Try again in a moment.'];
+          const { status, lines } = pageFault(error, request, 'the Connect page');
           return sendPage(reply, status, messagePage('This did not work', lines), { frameAncestors: frame });
         }
       };
